@@ -1,0 +1,10 @@
+/**
+ * The static migration registry compiled into the binary (a compiled binary has no migrations folder to
+ * read). Names sort by their ISO date prefix; append new ones, never rename or edit applied ones.
+ */
+import type { Migration } from 'kysely/migration'
+import * as m001 from './2026-11-22_001_instance.ts'
+
+export const migrations: Record<string, Migration> = {
+  '2026-11-22_001_instance': m001,
+}

@@ -1,0 +1,72 @@
+/**
+ * `wabox serve`: lock the data directory, load the key, migrate, listen, schedule jobs; on SIGINT/SIGTERM
+ * stop accepting, let in-flight requests finish, stop jobs, checkpoint the WAL and release everything.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { createApp } from '../app.ts'
+import type { Config } from '../config.ts'
+import { VERSION } from '../config.ts'
+import { keyringOf } from '../crypto/envelope.ts'
+import { loadMasterKey } from '../crypto/keyfile.ts'
+import { DB_FILE, openDatabase, runMaintenance } from '../db/client.ts'
+import { acquireLock } from '../db/lock.ts'
+import { migrateToLatest } from '../db/migrate.ts'
+import { createScheduler } from '../jobs/registry.ts'
+import { sqliteMaintenanceJob } from '../jobs/sqlite-maintenance.ts'
+import { createLogger } from '../log.ts'
+
+
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel)
+  // Everything wabox creates (database, WAL, media, backups) is for its own user only.
+  process.umask(0o077)
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  const releaseLock = acquireLock(config.dataDir, 'starting another server')
+  let db: ReturnType<typeof openDatabase> | undefined
+  try {
+    const key = loadMasterKey({ keyFile: config.keyFile, envKey: config.masterKey, create: true })
+    if (key.created) logger.warn({ keyFile: config.keyFile, fingerprint: key.fingerprint }, 'created a new master key: back it up separately from the data')
+    db = openDatabase(join(config.dataDir, DB_FILE))
+    const applied = await migrateToLatest(db.db)
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied')
+
+    const app = createApp({ config, db, keyring: keyringOf(key), logger })
+    // Bun's own cap is a backstop above the app's limit, which answers in problem+json.
+    app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.bodyLimit * 4 })
+    const server = app.server!
+
+    const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger)], logger)
+    scheduler.start()
+    logger.info({ url: `http://${config.host}:${server.port}`, publicUrl: config.publicUrl, dataDir: config.dataDir, version: VERSION, keySource: key.source }, 'wabox listening')
+
+    const openDb = db
+    let stopping = false
+    const shutdown = async (signal: string) => {
+      if (stopping) return
+      stopping = true
+      logger.info({ signal }, 'shutting down: draining in-flight requests')
+      const drained = server.stop(false)
+      const timedOut = await Promise.race([
+        drained.then(() => false),
+        Bun.sleep(config.shutdownTimeout * 1000).then(() => true),
+      ])
+      if (timedOut) {
+        logger.warn({ seconds: config.shutdownTimeout }, 'shutdown timeout: closing remaining connections')
+        await server.stop(true)
+      }
+      await scheduler.stop()
+      runMaintenance(openDb.sqlite)
+      await openDb.close()
+      releaseLock()
+      logger.info('stopped')
+      process.exit(0)
+    }
+    process.on('SIGINT', () => void shutdown('SIGINT'))
+    process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  } catch (err) {
+    await db?.close().catch(() => {})
+    releaseLock()
+    throw err
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Configuration: command-line flags and WABOX_* environment variables, parsed once by Zod into one typed
+ * object. A flag beats its environment variable, which beats the default. Anything invalid is a ConfigError
+ * whose message names the flag, the variable and the bad value; main.ts turns it into exit status 2.
+ */
+import { parseArgs } from 'node:util'
+import { isIP } from 'node:net'
+import { resolve, join } from 'node:path'
+import { validate as isValidCron } from 'node-cron'
+import { z } from 'zod'
+import pkg from '../package.json' with { type: 'json' }
+
+export const VERSION: string = pkg.version
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** An IPv4/IPv6 address, optionally with a CIDR prefix length. */
+const ipOrCidr = z.string().refine((value) => {
+  const [ip, bits, extra] = value.split('/')
+  const family = isIP(ip ?? '')
+  if (!family || extra !== undefined) return false
+  if (bits === undefined) return true
+  const n = Number(bits)
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128)
+}, 'must be an IP address or CIDR range, e.g. 127.0.0.1 or 10.0.0.0/8')
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * Every setting, in the order `--help` prints them. `schema` parses the raw string (from a flag or the
+ * environment); `fallback` is the default, possibly derived from settings parsed before it.
+ */
+const SETTINGS = {
+  'data-dir': {
+    env: 'WABOX_DATA_DIR',
+    help: 'directory holding wabox.db, master.key, media/ and backups/',
+    fallback: () => './wabox_data',
+    schema: z.string().min(1, 'must not be empty').transform((p) => resolve(p)),
+  },
+  port: {
+    env: 'WABOX_PORT',
+    help: 'TCP port to listen on (0 picks a free port)',
+    fallback: () => '8080',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(0, 'must be 0-65535').max(65535, 'must be 0-65535')),
+  },
+  host: {
+    env: 'WABOX_HOST',
+    help: 'address to bind',
+    fallback: () => '0.0.0.0',
+    schema: z.string().refine((h) => h === 'localhost' || isIP(h) !== 0, 'must be an IP address or "localhost"'),
+  },
+  'public-url': {
+    env: 'WABOX_PUBLIC_URL',
+    help: 'the URL users and Meta reach wabox at (links, cookies, webhook URLs)',
+    fallback: (s: Partial<Config>) => `http://localhost:${s.port || 8080}`,
+    schema: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .transform((u) => u.replace(/\/+$/, '')),
+  },
+  'log-level': {
+    env: 'WABOX_LOG_LEVEL',
+    help: `log verbosity: ${LOG_LEVELS.join(', ')}`,
+    fallback: () => 'info',
+    schema: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  },
+  'trusted-proxies': {
+    env: 'WABOX_TRUSTED_PROXIES',
+    help: 'comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed',
+    fallback: () => '',
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+      .pipe(z.array(ipOrCidr)),
+  },
+  'body-limit': {
+    env: 'WABOX_BODY_LIMIT',
+    help: 'largest accepted request body in bytes',
+    fallback: () => String(1024 * 1024),
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of bytes')
+      .transform(Number)
+      .pipe(z.number().int().min(1024, 'must be at least 1024').max(64 * 1024 * 1024, 'must be at most 67108864')),
+  },
+  'key-file': {
+    env: 'WABOX_KEY_FILE',
+    help: 'path of the 32-byte master key file (ignored when WABOX_MASTER_KEY is set)',
+    fallback: (s: Partial<Config>) => join(s.dataDir ?? resolve('./wabox_data'), 'master.key'),
+    schema: z.string().min(1, 'must not be empty').transform((p) => resolve(p)),
+  },
+  'maintenance-schedule': {
+    env: 'WABOX_MAINTENANCE_SCHEDULE',
+    help: 'cron expression for SQLite maintenance (checkpoint + optimize)',
+    fallback: () => '*/30 * * * *',
+    schema: z.string().refine((c) => isValidCron(c), 'must be a valid cron expression'),
+  },
+  'shutdown-timeout': {
+    env: 'WABOX_SHUTDOWN_TIMEOUT',
+    help: 'seconds to let in-flight requests finish on SIGTERM/SIGINT',
+    fallback: () => '10',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds')
+      .transform(Number)
+      .pipe(z.number().int().min(0).max(600, 'must be at most 600')),
+  },
+} as const
+
+type SettingName = keyof typeof SETTINGS
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+
+export type Config = {
+  dataDir: string
+  port: number
+  host: string
+  publicUrl: string
+  logLevel: (typeof LOG_LEVELS)[number]
+  trustedProxies: string[]
+  bodyLimit: number
+  keyFile: string
+  maintenanceSchedule: string
+  shutdownTimeout: number
+  /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
+  masterKey: string | undefined
+}
+
+export type Command =
+  | { name: 'serve' }
+  | { name: 'help' }
+  | { name: 'version' }
+  | { name: 'backup'; file: string }
+  | { name: 'restore'; file: string; keyFile: string | undefined }
+  | { name: 'migrate'; action: 'status' | 'up' }
+
+export type Invocation = { command: Command; config: Config }
+
+/** Parses argv (without the executable and script) and the environment into a command and its config. */
+export function parseInvocation(argv: string[], env: Record<string, string | undefined>): Invocation {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...Object.fromEntries(Object.keys(SETTINGS).map((k) => [k, { type: 'string' as const }])),
+        backup: { type: 'string' },
+        restore: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    })
+  } catch (err) {
+    // node:util's messages name the flag ("Unknown option '--x'"); keep the first sentence only.
+    throw new ConfigError(String((err as Error).message).split('. ')[0]!)
+  }
+  const { values, positionals } = parsed
+  const command = parseCommand(values, positionals)
+  return { command, config: parseSettings(values as Record<string, string | undefined>, env) }
+}
+
+function parseCommand(values: Record<string, unknown>, positionals: string[]): Command {
+  if (values.help) return { name: 'help' }
+  if (values.version) return { name: 'version' }
+  const [verb, sub, ...rest] = positionals
+  if (values.backup !== undefined || values.restore !== undefined) {
+    if (values.backup !== undefined && values.restore !== undefined) {
+      throw new ConfigError('--backup and --restore cannot be used together')
+    }
+    if (verb !== undefined) throw new ConfigError(`unexpected argument "${verb}" with --backup/--restore`)
+    if (values.backup !== undefined) {
+      if (!String(values.backup).trim()) throw new ConfigError('--backup needs a file name')
+      return { name: 'backup', file: resolve(String(values.backup)) }
+    }
+    if (!String(values.restore).trim()) throw new ConfigError('--restore needs a file name')
+    return {
+      name: 'restore',
+      file: resolve(String(values.restore)),
+      keyFile: typeof values['key-file'] === 'string' ? resolve(values['key-file']) : undefined,
+    }
+  }
+  if (verb === undefined || (verb === 'serve' && sub === undefined)) return { name: 'serve' }
+  if (verb === 'migrate' && (sub === 'status' || sub === 'up') && rest.length === 0) {
+    return { name: 'migrate', action: sub }
+  }
+  if (verb === 'migrate') throw new ConfigError('usage: wabox migrate status|up')
+  throw new ConfigError(`unknown command "${positionals.join(' ')}" (see wabox --help)`)
+}
+
+function parseSettings(flags: Record<string, string | undefined>, env: Record<string, string | undefined>): Config {
+  const out: Record<string, unknown> = {}
+  for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+    const fromFlag = flags[name]
+    const fromEnv = env[setting.env]
+    const raw = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined) ?? setting.fallback(out as Partial<Config>)
+    const result = (setting.schema as z.ZodType).safeParse(raw)
+    if (!result.success) {
+      const source = fromFlag !== undefined ? `--${name}` : fromEnv ? setting.env : `default of --${name}`
+      throw new ConfigError(`invalid ${source}: ${result.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(raw)})`)
+    }
+    out[camel(name)] = result.data
+  }
+  const masterKey = env.WABOX_MASTER_KEY
+  return { ...(out as Omit<Config, 'masterKey'>), masterKey: masterKey === '' ? undefined : masterKey }
+}
+
+/** The text of `wabox --help`, generated from the settings table so it cannot drift. */
+export function helpText(): string {
+  const lines = [
+    `wabox ${VERSION} — self-hosted WhatsApp operations appliance`,
+    '',
+    'Usage:',
+    '  wabox [serve] [options]            start the server (default)',
+    '  wabox --backup FILE [options]      write a consistent online backup archive (server may run)',
+    '  wabox --restore FILE [options]     verify an archive and restore it into the data directory',
+    '                                     (the server must be stopped; --key-file names the key to install',
+    '                                     when the data directory has none)',
+    '  wabox migrate status|up [options]  list or apply database migrations',
+    '  wabox --help | --version',
+    '',
+    'Options (flag, environment variable, default):',
+  ]
+  for (const [name, s] of Object.entries(SETTINGS)) {
+    const def = name === 'public-url' ? 'http://localhost:<port>' : name === 'key-file' ? '<data-dir>/master.key' : s.fallback({})
+    lines.push(`  --${name.padEnd(22)} ${s.env.padEnd(28)} default: ${def === '' ? '(none)' : def}`)
+    lines.push(`      ${s.help}`)
+  }
+  lines.push('  (no flag)                ' + 'WABOX_MASTER_KEY'.padEnd(28) + ' default: (none)')
+  lines.push('      base64 of a 32-byte master key; replaces the key file')
+  return lines.join('\n')
+}

@@ -1,0 +1,77 @@
+/**
+ * The one place that knows the SQLite driver. Everything else sees Kysely<Database>, so moving to
+ * `bun:sqlite` later means changing this file only.
+ */
+import BetterSqlite3 from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Database } from './database.ts'
+
+/** The database file inside the data directory. */
+export const DB_FILE = 'wabox.db'
+
+export type Sqlite = BetterSqlite3.Database
+export type Db = Kysely<Database>
+export type DbHandle = { sqlite: Sqlite; db: Db; path: string; close: () => Promise<void> }
+
+export type OpenOptions = {
+  /** `FULL` (default) makes every commit durable before it returns; webhook acks depend on that. */
+  synchronous?: 'FULL' | 'NORMAL'
+  readonly?: boolean
+}
+
+/** Applies wabox's pragmas to a raw connection. busy_timeout goes first so the others wait, not fail. */
+export function applyPragmas(sqlite: Sqlite, opts: OpenOptions = {}): void {
+  sqlite.pragma('busy_timeout = 5000')
+  if (!opts.readonly) sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`)
+  sqlite.pragma('foreign_keys = ON')
+}
+
+/** Opens (creating if needed) the database file at `path`, or `:memory:`. */
+export function openDatabase(path: string, opts: OpenOptions = {}): DbHandle {
+  if (path !== ':memory:' && !opts.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const sqlite = new BetterSqlite3(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
+  applyPragmas(sqlite, opts)
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  return {
+    sqlite,
+    db,
+    path,
+    // Kysely's destroy() closes the driver connection, which is the better-sqlite3 handle.
+    close: () => db.destroy(),
+  }
+}
+
+/** Opens a raw connection without Kysely (CLI tools that only run pragmas and backups). */
+export function openRaw(path: string, opts: OpenOptions = {}): Sqlite {
+  const sqlite = new BetterSqlite3(path, { readonly: opts.readonly ?? false, fileMustExist: true })
+  applyPragmas(sqlite, opts)
+  return sqlite
+}
+
+/**
+ * True when the connection can take the write lock and write a row. The write is rolled back, so a
+ * readiness probe leaves nothing behind; it fails on a read-only file, a full disk or `query_only`.
+ */
+export function probeWritable(sqlite: Sqlite): { ok: boolean; detail?: string } {
+  try {
+    sqlite.exec('BEGIN IMMEDIATE')
+    try {
+      sqlite.prepare("INSERT OR REPLACE INTO instance_meta (key, value) VALUES ('ready_probe', ?)").run(new Date().toISOString())
+    } finally {
+      sqlite.exec('ROLLBACK')
+    }
+    return { ok: true }
+  } catch (err) {
+    return { ok: false, detail: (err as { code?: string }).code ?? 'write failed' }
+  }
+}
+
+/** Folds the WAL back into the database file and refreshes planner statistics. */
+export function runMaintenance(sqlite: Sqlite): { walPages: number } {
+  const [row] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { log: number }[]
+  sqlite.pragma('optimize')
+  return { walPages: row?.log ?? 0 }
+}

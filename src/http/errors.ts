@@ -1,0 +1,131 @@
+/**
+ * The one error shape: RFC 9457 `application/problem+json` with a stable `code`, field `errors[]` for
+ * validation, and the request id. Services throw AppError; the `errors` plugin maps everything else
+ * (Elysia's own errors, unexpected exceptions) so that no response ever carries a stack trace.
+ */
+import { Elysia } from 'elysia'
+import type { Logger } from '../log.ts'
+import { requestIdOf } from './request-context.ts'
+
+export type FieldError = { field: string; message: string }
+
+export class AppError extends Error {
+  override name = 'AppError'
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    /** Safe for the client: never include a secret or an internal detail here. */
+    readonly detail: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail)
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+export type Problem = {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: string
+  requestId: string | undefined
+  errors?: FieldError[]
+}
+
+export function problemBody(status: number, code: string, detail: string, requestId: string | undefined, errors?: FieldError[]): Problem {
+  return {
+    type: `urn:wabox:problem:${code}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    requestId,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  }
+}
+
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  })
+}
+
+/** Elysia's validation issues → field errors. Only path and message: the rejected value may be a secret. */
+function fieldErrorsOf(error: unknown): FieldError[] {
+  const all = (error as { all?: { path?: unknown; message?: unknown; summary?: unknown }[] }).all ?? []
+  return all.slice(0, 20).map((issue) => {
+    const path = typeof issue.path === 'string' ? issue.path.replace(/^\//, '').replace(/\//g, '.') : ''
+    return {
+      field: path === '' || path === 'root' ? '(body)' : path,
+      message: String(issue.message ?? issue.summary ?? 'invalid value'),
+    }
+  })
+}
+
+const VALIDATION_SOURCES: Record<string, string> = {
+  body: 'request body',
+  query: 'query string',
+  params: 'path parameters',
+  headers: 'headers',
+  cookie: 'cookies',
+}
+
+/** Maps any error thrown while handling a request to a problem response. */
+export function toProblem(code: string | number, error: unknown, requestId: string | undefined): { problem: Problem; headers?: Record<string, string> } {
+  if (error instanceof AppError) {
+    return { problem: problemBody(error.status, error.code, error.detail, requestId, error.errors), headers: error.headers }
+  }
+  switch (code) {
+    case 'NOT_FOUND':
+      return { problem: problemBody(404, 'not_found', 'No such route or resource.', requestId) }
+    case 'PARSE':
+      return { problem: problemBody(400, 'malformed_body', 'The request body could not be parsed.', requestId) }
+    case 'VALIDATION': {
+      const source = String((error as { type?: string }).type ?? 'body')
+      const errors = fieldErrorsOf(error)
+      const status = source === 'body' ? 422 : 400
+      const first = errors[0]
+      const detail = first
+        ? `Invalid ${VALIDATION_SOURCES[source] ?? source}: ${first.field} — ${first.message}`
+        : `Invalid ${VALIDATION_SOURCES[source] ?? source}.`
+      return { problem: problemBody(status, 'validation_failed', detail, requestId, errors) }
+    }
+    case 'INVALID_COOKIE_SIGNATURE':
+      return { problem: problemBody(400, 'invalid_cookie', 'A cookie is invalid.', requestId) }
+    case 'INVALID_FILE_TYPE':
+      return { problem: problemBody(415, 'unsupported_media_type', 'The uploaded file type is not accepted.', requestId) }
+    default:
+      return { problem: problemBody(500, 'internal_error', 'Something went wrong on our side; the request id identifies it in the logs.', requestId) }
+  }
+}
+
+/** The global error mapper. Unexpected errors are logged with their stack; the client sees a generic 500. */
+export function errorsPlugin(logger: Logger) {
+  return new Elysia({ name: 'errors' }).error({ AppError }).onError({ as: 'global' }, ({ code, error, request }) => {
+    const requestId = requestIdOf(request)
+    const { problem, headers } = toProblem(code, error, requestId)
+    if (problem.status >= 500) {
+      logger.error({ err: error, requestId, code }, 'unhandled error')
+    }
+    return problemResponse(problem, headers)
+  })
+}

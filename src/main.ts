@@ -1,0 +1,38 @@
+/** Entry point: argv → command. Exit 2 for bad configuration, 1 for any other failure. */
+import { ConfigError, helpText, parseInvocation, VERSION } from './config.ts'
+
+async function main(): Promise<void> {
+  let invocation
+  try {
+    invocation = parseInvocation(process.argv.slice(2), process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`wabox: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const { command, config } = invocation
+  const out = (line: string) => process.stdout.write(line + '\n')
+  switch (command.name) {
+    case 'help':
+      return out(helpText())
+    case 'version':
+      return out(VERSION)
+    case 'serve':
+      return (await import('./cli/serve.ts')).serve(config)
+    case 'migrate':
+      return (await import('./cli/migrate.ts')).migrate(config, command.action, out)
+    case 'backup':
+      return (await import('./cli/backup.ts')).backupCommand(config, command.file, out)
+    case 'restore':
+      return (await import('./cli/restore.ts')).restoreCommand(config, command.file, command.keyFile, out)
+  }
+}
+
+main().catch((err: unknown) => {
+  // Known failures carry a message meant for the operator; anything else is a bug worth its stack.
+  const known = err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError'
+  process.stderr.write(`wabox: ${known ? (err as Error).message : err instanceof Error ? err.stack : String(err)}\n`)
+  process.exit(1)
+})
