@@ -13,7 +13,9 @@ async function main(): Promise<void> {
     throw err
   }
   const { command, config } = invocation
-  const out = (line: string) => process.stdout.write(line + '\n')
+  const out = (line: string): void => {
+    process.stdout.write(line + '\n')
+  }
   switch (command.name) {
     case 'help':
       return out(helpText())

@@ -46,15 +46,13 @@ export async function serve(config: Config): Promise<void> {
       if (stopping) return
       stopping = true
       logger.info({ signal }, 'shutting down: draining in-flight requests')
-      const drained = server.stop(false)
-      const timedOut = await Promise.race([
-        drained.then(() => false),
-        Bun.sleep(config.shutdownTimeout * 1000).then(() => true),
-      ])
-      if (timedOut) {
-        logger.warn({ seconds: config.shutdownTimeout }, 'shutdown timeout: closing remaining connections')
-        await server.stop(true)
-      }
+      // stop(false) refuses new connections; idle keep-alive sockets would keep it waiting, so drain by
+      // watching in-flight requests instead, then close whatever connections remain.
+      void server.stop(false)
+      const deadline = performance.now() + config.shutdownTimeout * 1000
+      while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(20)
+      if (server.pendingRequests > 0) logger.warn({ pending: server.pendingRequests }, 'shutdown timeout: abandoning in-flight requests')
+      await server.stop(true)
       await scheduler.stop()
       runMaintenance(openDb.sqlite)
       await openDb.close()

@@ -12,7 +12,7 @@ const readinessSchema = z.object({
 
 export function healthRoutes(deps: AppDeps) {
   return new Elysia({ name: 'health' })
-    .get('/healthz', () => ({ status: 'ok', version: VERSION }), {
+    .get('/healthz', () => ({ status: 'ok' as const, version: VERSION }), {
       detail: { summary: 'Liveness: the process answers', tags: ['operations'] },
       response: z.object({ status: z.literal('ok'), version: z.string() }),
     })

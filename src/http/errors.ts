@@ -91,6 +91,9 @@ const VALIDATION_SOURCES: Record<string, string> = {
 
 /** Maps any error thrown while handling a request to a problem response. */
 export function toProblem(code: string | number, error: unknown, requestId: string | undefined): { problem: Problem; headers?: Record<string, string> } {
+  // Elysia wraps whatever a body parser throws in a ParseError; our parser's AppError is the real answer.
+  const cause = (error as { cause?: unknown })?.cause
+  if (code === 'PARSE' && cause instanceof AppError) error = cause
   if (error instanceof AppError) {
     return { problem: problemBody(error.status, error.code, error.detail, requestId, error.errors), headers: error.headers }
   }

@@ -1,0 +1,37 @@
+/**
+ * createTestApp(): the real app on a fresh, fully migrated in-memory database with a random key and a
+ * logger whose lines are captured, so tests can assert what was (and was not) logged.
+ */
+import { Writable } from 'node:stream'
+import { randomBytes } from 'node:crypto'
+import { createApp, type AppDeps } from '../app.ts'
+import { parseInvocation, type Config } from '../config.ts'
+import { keyringOf } from '../crypto/envelope.ts'
+import { keyEntryOf } from '../crypto/keyfile.ts'
+import { openDatabase, type DbHandle } from '../db/client.ts'
+import { migrateToLatest } from '../db/migrate.ts'
+import { createLogger } from '../log.ts'
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>
+
+export async function createTestApp(opts: { config?: Partial<Config>; db?: DbHandle; argv?: string[] } = {}) {
+  const logLines: string[] = []
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(...String(chunk).split('\n').filter(Boolean))
+      done()
+    },
+  })
+  const config: Config = { ...parseInvocation(opts.argv ?? [], {}).config, logLevel: 'debug', ...opts.config }
+  const db = opts.db ?? openDatabase(':memory:')
+  if (!opts.db) await migrateToLatest(db.db)
+  const logger = createLogger(config.logLevel, sink)
+  const keyring = keyringOf(keyEntryOf(new Uint8Array(randomBytes(32))))
+  const deps: AppDeps = { config, db, keyring, logger }
+  const app = createApp(deps)
+
+  /** Sends a request through the whole app pipeline (no socket). */
+  const request = (path: string, init: RequestInit = {}) => app.handle(new Request(`http://localhost${path}`, init))
+
+  return { app, deps, db, config, logLines, request, close: () => db.close() }
+}
