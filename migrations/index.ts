@@ -4,7 +4,9 @@
  */
 import type { Migration } from 'kysely/migration'
 import * as m001 from './2026-11-22_001_instance.ts'
+import * as m002 from './2026-11-22_002_identity.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
+  '2026-11-22_002_identity': m002,
 }

@@ -9,6 +9,8 @@ import { resolve, join } from 'node:path'
 import { validate as isValidCron } from 'node-cron'
 import { z } from 'zod'
 import pkg from '../package.json' with { type: 'json' }
+import { profileSpec, type Window } from './http/rate-limit.ts'
+import { plansOverrideSchema, type Plans } from './workspaces/plans.ts'
 
 export const VERSION: string = pkg.version
 
@@ -110,6 +112,30 @@ const SETTINGS = {
       .transform(Number)
       .pipe(z.number().int().min(0).max(600, 'must be at most 600')),
   },
+  'rate-limit': {
+    env: 'WABOX_RATE_LIMIT',
+    help: 'token buckets for API keys and anonymous clients (per key / per IP)',
+    fallback: () => '3/1s,20/10s,100/60s',
+    schema: profileSpec,
+  },
+  'ui-rate-limit': {
+    env: 'WABOX_UI_RATE_LIMIT',
+    help: 'token buckets for signed-in admin UI sessions (per user)',
+    fallback: () => '30/1s,300/10s,1500/60s',
+    schema: profileSpec,
+  },
+  plans: {
+    env: 'WABOX_PLANS',
+    help: 'JSON object of plan definitions replacing the defaults of the same name (free, team, business)',
+    fallback: () => '{}',
+    schema: plansOverrideSchema,
+  },
+  'default-plan': {
+    env: 'WABOX_DEFAULT_PLAN',
+    help: 'plan of the first workspace and of workspaces created without one',
+    fallback: () => 'business',
+    schema: z.string().min(1),
+  },
 } as const
 
 type SettingName = keyof typeof SETTINGS
@@ -126,6 +152,10 @@ export type Config = {
   keyFile: string
   maintenanceSchedule: string
   shutdownTimeout: number
+  rateLimit: Window[]
+  uiRateLimit: Window[]
+  plans: Plans
+  defaultPlan: string
   /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
   masterKey: string | undefined
 }
@@ -137,6 +167,7 @@ export type Command =
   | { name: 'backup'; file: string }
   | { name: 'restore'; file: string; keyFile: string | undefined }
   | { name: 'migrate'; action: 'status' | 'up' }
+  | { name: 'operator-create'; email: string; workspaceName: string }
 
 export type Invocation = { command: Command; config: Config }
 
@@ -152,6 +183,8 @@ export function parseInvocation(argv: string[], env: Record<string, string | und
         ...Object.fromEntries(Object.keys(SETTINGS).map((k) => [k, { type: 'string' as const }])),
         backup: { type: 'string' },
         restore: { type: 'string' },
+        email: { type: 'string' },
+        'workspace-name': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -190,6 +223,14 @@ function parseCommand(values: Record<string, unknown>, positionals: string[]): C
     return { name: 'migrate', action: sub }
   }
   if (verb === 'migrate') throw new ConfigError('usage: wabox migrate status|up')
+  if (verb === 'operator' && sub === 'create' && rest.length === 0) {
+    if (typeof values.email !== 'string') throw new ConfigError('usage: wabox operator create --email EMAIL [--workspace-name NAME]')
+    return { name: 'operator-create', email: values.email, workspaceName: typeof values['workspace-name'] === 'string' ? values['workspace-name'] : 'My workspace' }
+  }
+  if (verb === 'operator') throw new ConfigError('usage: wabox operator create --email EMAIL [--workspace-name NAME]')
+  if (values.email !== undefined || values['workspace-name'] !== undefined) {
+    throw new ConfigError('--email and --workspace-name belong to `wabox operator create`')
+  }
   throw new ConfigError(`unknown command "${positionals.join(' ')}" (see wabox --help)`)
 }
 
@@ -205,6 +246,10 @@ function parseSettings(flags: Record<string, string | undefined>, env: Record<st
       throw new ConfigError(`invalid ${source}: ${result.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(raw)})`)
     }
     out[camel(name)] = result.data
+  }
+  const plans = out.plans as Plans
+  if (!(String(out.defaultPlan) in plans)) {
+    throw new ConfigError(`invalid --default-plan: no plan named ${JSON.stringify(out.defaultPlan)} (plans: ${Object.keys(plans).join(', ')})`)
   }
   const masterKey = env.WABOX_MASTER_KEY
   return { ...(out as Omit<Config, 'masterKey'>), masterKey: masterKey === '' ? undefined : masterKey }
@@ -222,6 +267,9 @@ export function helpText(): string {
     '                                     (the server must be stopped; --key-file names the key to install',
     '                                     when the data directory has none)',
     '  wabox migrate status|up [options]  list or apply database migrations',
+    '  wabox operator create --email E [--workspace-name N]',
+    '                                     create an instance operator without the web setup (password',
+    '                                     from standard input, or generated and printed once)',
     '  wabox --help | --version',
     '',
     'Options (flag, environment variable, default):',

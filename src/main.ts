@@ -27,6 +27,8 @@ async function main(): Promise<void> {
       return (await import('./cli/migrate.ts')).migrate(config, command.action, out)
     case 'backup':
       return (await import('./cli/backup.ts')).backupCommand(config, command.file, out)
+    case 'operator-create':
+      return (await import('./cli/operator.ts')).operatorCreate(config, command, out)
     case 'restore':
       return (await import('./cli/restore.ts')).restoreCommand(config, command.file, command.keyFile, out)
   }

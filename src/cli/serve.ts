@@ -15,6 +15,8 @@ import { migrateToLatest } from '../db/migrate.ts'
 import { createScheduler } from '../jobs/registry.ts'
 import { sqliteMaintenanceJob } from '../jobs/sqlite-maintenance.ts'
 import { createLogger } from '../log.ts'
+import { issueSetupToken } from '../auth/auth.service.ts'
+import { systemClock } from '../clock.ts'
 
 
 export async function serve(config: Config): Promise<void> {
@@ -31,7 +33,16 @@ export async function serve(config: Config): Promise<void> {
     const applied = await migrateToLatest(db.db)
     if (applied.length > 0) logger.info({ applied }, 'migrations applied')
 
-    const app = createApp({ config, db, keyring: keyringOf(key), logger })
+    const keyring = keyringOf(key)
+    // First start: no account yet, so print a one-time link to create the operator. It goes to stderr as
+    // plain text, not into the structured log: it is a credential for the next hour, shown to whoever
+    // started the server, and replaced at every start until used.
+    const setupToken = await issueSetupToken({ db: db.db, clock: systemClock, config, logger, keyring })
+    if (setupToken) {
+      process.stderr.write(`\nwabox: no account yet. Create the operator account (single use, valid 1 hour):\n  ${config.publicUrl}/setup?token=${setupToken}\n\n`)
+    }
+
+    const app = createApp({ config, db, keyring, logger })
     // Bun's own cap is a backstop above the app's limit, which answers in problem+json.
     app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.bodyLimit * 4 })
     const server = app.server!

@@ -2,6 +2,10 @@
  * The typed shape of the database, assembled from each domain's table interfaces. Nullable columns are
  * `T | null`; columns the database fills are `Generated<T>`.
  */
+import type { ApiKeysTable, LoginThrottleTable, SessionsTable, UsersTable } from '../auth/auth.table.ts'
+import type { AuditLogTable } from '../audit/audit.table.ts'
+import type { InvitesTable, MembershipsTable, WorkspacesTable } from '../workspaces/workspaces.table.ts'
+
 export interface InstanceMetaTable {
   key: string
   value: string
@@ -10,4 +14,12 @@ export interface InstanceMetaTable {
 
 export interface Database {
   instance_meta: InstanceMetaTable
+  users: UsersTable
+  sessions: SessionsTable
+  workspaces: WorkspacesTable
+  memberships: MembershipsTable
+  invites: InvitesTable
+  api_keys: ApiKeysTable
+  audit_log: AuditLogTable
+  login_throttle: LoginThrottleTable
 }

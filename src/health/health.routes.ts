@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { AppDeps } from '../app.ts'
+import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { VERSION } from '../config.ts'
 import { checkReadiness } from './health.service.ts'
 
@@ -10,9 +11,11 @@ const readinessSchema = z.object({
   checks: z.object({ database: checkSchema, migrations: checkSchema, key: checkSchema }),
 })
 
-export function healthRoutes(deps: AppDeps) {
+export function healthRoutes(deps: AppDeps, auth: AuthPlugin) {
   return new Elysia({ name: 'health' })
+    .use(auth)
     .get('/healthz', () => ({ status: 'ok' as const, version: VERSION }), {
+      public: true,
       detail: { summary: 'Liveness: the process answers', tags: ['operations'] },
       response: z.object({ status: z.literal('ok'), version: z.string() }),
     })
@@ -25,6 +28,7 @@ export function healthRoutes(deps: AppDeps) {
         return readiness
       },
       {
+        public: true,
         detail: { summary: 'Readiness: database writable, migrations current, master key loaded', tags: ['operations'] },
         response: { 200: readinessSchema, 503: readinessSchema },
       },

@@ -54,6 +54,9 @@ export function securityPlugin(opts: { bodyLimit: number }) {
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
       const type = contentType ?? request.headers.get('content-type') ?? ''
+      // No content type and no body: a POST that carries nothing (logout); routes that need a body reject
+      // the missing one in validation.
+      if (!type && (request.body === null || request.headers.get('content-length') === '0')) return null
       if (!JSON_TYPE.test(type)) {
         throw new AppError(415, 'unsupported_media_type', `Send the request body as application/json (got ${type ? JSON.stringify(type.slice(0, 60)) : 'no content type'}).`)
       }

@@ -6,6 +6,7 @@
 import { Elysia } from 'elysia'
 import { posix, resolve } from 'node:path'
 import { AppError } from './errors.ts'
+import type { AuthPlugin } from './auth.plugin.ts'
 
 /** Where `public/` lives: inside the compiled binary's virtual filesystem, or beside `src/` in a checkout. */
 export function defaultPublicDir(): string {
@@ -30,9 +31,9 @@ export function resolveStaticPath(root: string, urlPath: string): string | null 
   return full === root || full.startsWith(root + '/') ? full : null
 }
 
-export function staticPlugin(publicDir = defaultPublicDir()) {
+export function staticRoutes(auth: AuthPlugin, publicDir = defaultPublicDir()) {
   const notFound = () => new AppError(404, 'not_found', 'No such route or resource.')
-  return new Elysia({ name: 'static' }).get(
+  return new Elysia({ name: 'static' }).use(auth).get(
     '/*',
     async ({ request, set }) => {
       const path = new URL(request.url).pathname
@@ -46,9 +47,15 @@ export function staticPlugin(publicDir = defaultPublicDir()) {
       }
       // Client-side routes (/inbox, /settings/…) have no extension; files that are missing do.
       if (posix.extname(path) !== '') throw notFound()
+      // Clean URLs for the standalone pages: /setup → setup.html.
+      const page = Bun.file(target + '.html')
+      if (await page.exists()) {
+        set.headers['cache-control'] = 'no-cache'
+        return page
+      }
       set.headers['cache-control'] = 'no-cache'
       return Bun.file(publicDir + '/index.html')
     },
-    { detail: { hide: true } },
+    { public: true, detail: { hide: true } },
   )
 }

@@ -1,0 +1,61 @@
+/** Setup, sign-in/out, the current user and password changes. */
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import type { ServiceDeps } from '../deps.ts'
+import type { AuthPlugin } from '../http/auth.plugin.ts'
+import { changePasswordBody, loginBody, meView, setupBody, userView } from './auth.schema.ts'
+import * as authService from './auth.service.ts'
+import { clearedSessionCookie, createSession, sessionCookie } from './sessions.ts'
+
+export function authRoutes(deps: ServiceDeps, auth: AuthPlugin) {
+  const secure = deps.config.publicUrl.startsWith('https://')
+  return new Elysia({ prefix: '/api/v1', tags: ['auth'] })
+    .use(auth)
+    .get('/setup', async () => ({ required: await authService.setupRequired(deps) }), {
+      public: true,
+      detail: { summary: 'Whether the one-time operator setup is still open' },
+      response: z.object({ required: z.boolean() }),
+    })
+    .post(
+      '/setup',
+      async ({ body, caller, set }) => {
+        const result = await authService.completeSetup(deps, caller, body)
+        const { token } = await createSession(deps.db, deps.clock, result.user.id, caller.meta)
+        set.headers['set-cookie'] = sessionCookie(token, secure)
+        set.status = 201
+        return result
+      },
+      { public: true, body: setupBody, detail: { summary: 'Create the instance operator and the first workspace (setup link token; single use)' } },
+    )
+    .post(
+      '/auth/login',
+      async ({ body, caller, set }) => {
+        const { user, token } = await authService.login(deps, caller, body.email, body.password)
+        set.headers['set-cookie'] = sessionCookie(token, secure)
+        return { user }
+      },
+      { public: true, body: loginBody, detail: { summary: 'Sign in with email and password (sets the session cookie)' }, response: z.object({ user: userView }) },
+    )
+    .post(
+      '/auth/logout',
+      async ({ session, set }) => {
+        await authService.logout(deps, session.sessionId)
+        set.headers['set-cookie'] = clearedSessionCookie(secure)
+        set.status = 204
+      },
+      { authenticated: true, detail: { summary: 'Sign out (ends this session)' } },
+    )
+    .get('/me', ({ session }) => authService.me(deps, session.userId), {
+      authenticated: true,
+      detail: { summary: 'The signed-in user and their workspaces with roles' },
+      response: meView,
+    })
+    .post(
+      '/me/password',
+      async ({ body, caller, session, set }) => {
+        await authService.changePassword(deps, caller, session.userId, session.sessionId, body.currentPassword, body.newPassword)
+        set.status = 204
+      },
+      { authenticated: true, body: changePasswordBody, detail: { summary: 'Change your password; signs out your other sessions' } },
+    )
+}

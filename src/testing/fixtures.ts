@@ -1,0 +1,121 @@
+/**
+ * Test worlds built straight through the repositories and services (fast: one password hash shared by
+ * every fixture user), plus request helpers for the three ways to call wabox: anonymous, a browser
+ * session (cookie + same-origin headers) and an API key.
+ */
+import type { Role, ApiKeyRole } from '../auth/permissions.ts'
+import { hashPassword } from '../auth/passwords.ts'
+import { createSession } from '../auth/sessions.ts'
+import { systemCaller } from '../auth/principal.ts'
+import { createApiKey, revokeApiKey } from '../auth/apikeys.service.ts'
+import { iso } from '../clock.ts'
+import { newId } from '../crypto/tokens.ts'
+import * as usersRepo from '../auth/users.repo.ts'
+import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import { createWorkspaceRecord } from '../workspaces/workspaces.service.ts'
+import { inviteMember } from '../workspaces/invites.service.ts'
+import type { ServiceDeps } from '../deps.ts'
+import type { TestApp } from './test-app.ts'
+
+export const PASSWORD = 'fixture password 123'
+let passwordHash: Promise<string> | undefined
+const sharedHash = () => (passwordHash ??= hashPassword(PASSWORD))
+
+export function servicesOf(t: TestApp): ServiceDeps {
+  return { db: t.db.db, clock: t.clock, config: t.config, logger: t.deps.logger, keyring: t.deps.keyring }
+}
+
+export type Who = { headers: Record<string, string> }
+export const anonymous: Who = { headers: {} }
+export const withCookie = (cookie: string): Who => ({ headers: { cookie, origin: 'http://localhost', 'sec-fetch-site': 'same-origin' } })
+export const withKey = (token: string): Who => ({ headers: { authorization: `Bearer ${token}` } })
+
+/** Builds RequestInit for `who`, with a JSON body when given. */
+export function call(who: Who, method: string, body?: unknown, extra: Record<string, string> = {}): RequestInit {
+  return {
+    method,
+    headers: { ...who.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extra },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }
+}
+
+export type FixtureUser = { id: string; email: string; who: Who; sessionToken: string }
+
+export async function makeUser(t: TestApp, email: string, opts: { operator?: boolean } = {}): Promise<FixtureUser> {
+  const id = newId('usr')
+  const at = iso(t.clock.now())
+  await usersRepo.insertUser(t.db.db, { id, email, name: email.split('@')[0]!, password_hash: await sharedHash(), is_operator: opts.operator ? 1 : 0, created_at: at, password_changed_at: at })
+  const { token } = await createSession(t.db.db, t.clock, id, { ip: '203.0.113.10', requestId: 'fixture', userAgent: 'fixture', at: t.clock.now() })
+  return { id, email, who: withCookie(`wabox_session=${token}`), sessionToken: token }
+}
+
+export async function makeWorkspace(t: TestApp, name: string, owner: FixtureUser, plan = 'business'): Promise<string> {
+  const caller = systemCaller('fixture', t.clock.now())
+  return (await createWorkspaceRecord(t.db.db, caller, { name, plan, ownerUserId: owner.id })).id
+}
+
+export async function addMember(t: TestApp, workspaceId: string, user: FixtureUser, role: Role): Promise<void> {
+  await workspacesRepo.insertMembership(t.db.db, workspaceId, user.id, role, iso(t.clock.now()))
+}
+
+/** A tenant context for calling services directly as the workspace's owner. */
+export async function ownerContext(t: TestApp, workspaceId: string, owner: FixtureUser) {
+  const workspace = (await workspacesRepo.findWorkspace(t.db.db, workspaceId))!
+  return {
+    caller: { actor: { type: 'user' as const, id: owner.id, label: owner.email, isOperator: false }, meta: { ip: '203.0.113.10', requestId: 'fixture', userAgent: 'fixture', at: t.clock.now() } },
+    workspace,
+    role: 'owner' as Role,
+  }
+}
+
+export async function makeKey(t: TestApp, workspaceId: string, owner: FixtureUser, role: ApiKeyRole, name = `${role} key`) {
+  const key = await createApiKey(servicesOf(t), await ownerContext(t, workspaceId, owner), { name, role })
+  return { id: key.id, token: key.token, who: withKey(key.token) }
+}
+
+/**
+ * Workspace A with one user per role, API keys per key role, a revoked key, a removed member (signed in
+ * again, so only the membership check stands between them and A), a pending invite and target objects;
+ * workspace B, a separate tenant with its own member, invite and key.
+ */
+export async function buildWorld(t: TestApp) {
+  const owner = await makeUser(t, 'owner@a.example')
+  const a = await makeWorkspace(t, 'Workspace A', owner)
+  const users: Record<Role, FixtureUser> = {
+    owner,
+    admin: await makeUser(t, 'admin@a.example'),
+    agent: await makeUser(t, 'agent@a.example'),
+    analyst: await makeUser(t, 'analyst@a.example'),
+  }
+  for (const role of ['admin', 'agent', 'analyst'] as const) await addMember(t, a, users[role], role)
+  // A second Owner, so that an Owner leaving is allowed (the last Owner never can).
+  const coOwner = await makeUser(t, 'co-owner@a.example')
+  await addMember(t, a, coOwner, 'owner')
+  const target = await makeUser(t, 'target@a.example')
+  await addMember(t, a, target, 'agent')
+  const removed = await makeUser(t, 'removed@a.example')
+  await addMember(t, a, removed, 'agent')
+  await workspacesRepo.deleteMembership(t.db.db, a, removed.id)
+  const keys = {
+    admin: await makeKey(t, a, owner, 'admin'),
+    agent: await makeKey(t, a, owner, 'agent'),
+    analyst: await makeKey(t, a, owner, 'analyst'),
+  }
+  const targetKey = await makeKey(t, a, owner, 'analyst', 'target key')
+  const revoked = await makeKey(t, a, owner, 'agent', 'revoked key')
+  await revokeApiKey(servicesOf(t), await ownerContext(t, a, owner), revoked.id)
+  const invite = await inviteMember(servicesOf(t), await ownerContext(t, a, owner), { email: 'invitee@a.example', role: 'agent', expiresInHours: 48 })
+
+  const ownerB = await makeUser(t, 'owner@b.example')
+  const b = await makeWorkspace(t, 'Workspace B', ownerB)
+  const memberB = await makeUser(t, 'member@b.example')
+  await addMember(t, b, memberB, 'agent')
+  const keyB = await makeKey(t, b, ownerB, 'admin')
+  const inviteB = await inviteMember(servicesOf(t), await ownerContext(t, b, ownerB), { email: 'invitee@b.example', role: 'agent', expiresInHours: 48 })
+
+  return {
+    a: { id: a, name: 'Workspace A', users, coOwner, target, removed, keys, targetKey, revoked, inviteId: invite.invite.id },
+    b: { id: b, name: 'Workspace B', owner: ownerB, member: memberB, key: keyB, inviteId: inviteB.invite.id },
+  }
+}
+export type World = Awaited<ReturnType<typeof buildWorld>>
