@@ -119,3 +119,21 @@ export async function buildWorld(t: TestApp) {
   }
 }
 export type World = Awaited<ReturnType<typeof buildWorld>>
+
+/** A clock tests move by hand. */
+export function manualClock(start = Date.parse('2026-11-22T10:00:00Z')) {
+  let now = start
+  return { now: () => now, advance: (ms: number) => void (now += ms), set: (ms: number) => void (now = ms) }
+}
+
+/** The `name=value` part of a response's Set-Cookie, for sending back. */
+export function cookieFrom(res: Response): string {
+  const header = res.headers.get('set-cookie')
+  if (!header) throw new Error(`no Set-Cookie on a ${res.status} response`)
+  return header.split(';')[0]!
+}
+
+/** All audit rows (newest last), straight from the table. */
+export async function auditRows(t: TestApp) {
+  return t.db.db.selectFrom('audit_log').selectAll().orderBy('id').execute()
+}

@@ -147,15 +147,20 @@ export async function acceptInvite(deps: ServiceDeps, caller: Caller, input: { t
   }
   return deps.db.transaction().execute(async (trx) => {
     const userId = existing?.id ?? newId('usr')
+    // Claim the invite first: of concurrent accepts only one marks it, the others stop here with a clear
+    // answer (and never race to create the same account).
+    if (!(await repo.markInviteAccepted(trx, invite.workspace_id, invite.id, userId, iso(now)))) {
+      throw new AppError(410, 'invite_accepted', 'This invite has already been used; ask for a new one.')
+    }
     if (!existing) {
+      // Another invite for this email may have created the account since we looked: its password was not checked.
+      if (await usersRepo.findUserByEmail(trx, input.email)) {
+        throw new AppError(409, 'account_exists', 'An account with this email was just created; accept again with its password.')
+      }
       await usersRepo.insertUser(trx, { id: userId, email: input.email, name: input.name, password_hash: newHash!, is_operator: 0, created_at: iso(now), password_changed_at: iso(now) })
     }
     if (await repo.findMembership(trx, invite.workspace_id, userId)) {
       throw new AppError(409, 'already_member', 'You are already a member of this workspace.')
-    }
-    // Guarded update: of two concurrent accepts, only one marks the invite; the other fails here.
-    if (!(await repo.markInviteAccepted(trx, invite.workspace_id, invite.id, userId, iso(now)))) {
-      throw new AppError(410, 'invite_accepted', 'This invite has already been used; ask for a new one.')
     }
     await repo.insertMembership(trx, invite.workspace_id, userId, invite.role, iso(now))
     const actor = { ...caller, actor: { type: 'user' as const, id: userId, label: input.email, isOperator: existing?.is_operator === 1 } }
