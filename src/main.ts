@@ -35,6 +35,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`wabox: ${err.message}\n`)
+    process.exit(2)
+  }
   // Known failures carry a message meant for the operator; anything else is a bug worth its stack.
   const known = err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError'
   process.stderr.write(`wabox: ${known ? (err as Error).message : err instanceof Error ? err.stack : String(err)}\n`)
