@@ -29,6 +29,20 @@ describe('config', () => {
     expect(config.bodyLimit).toBe(1024 * 1024)
     expect(config.keyFile).toBe(resolve('./wabox_data/master.key'))
     expect(config.masterKey).toBeUndefined()
+    expect(config.rateLimit).toEqual([
+      { limit: 3, seconds: 1 },
+      { limit: 20, seconds: 10 },
+      { limit: 100, seconds: 60 },
+    ])
+    expect(Object.keys(config.plans)).toEqual(['free', 'team', 'business'])
+  })
+
+  test('--plans adds or replaces plans by name', () => {
+    const gold = { features: { apiAccess: true, broadcasts: true, ai: true }, quotas: { channels: 99, members: 99, apiKeys: 99, broadcastsPerMonth: 99, retentionDaysMax: 999 } }
+    const { config } = parse(['--plans', JSON.stringify({ gold }), '--default-plan', 'gold'])
+    expect(config.plans.gold).toEqual(gold)
+    expect(config.plans.free).toBeDefined()
+    expect(config.defaultPlan).toBe('gold')
   })
 
   test('a flag beats its environment variable, which beats the default', () => {
@@ -68,6 +82,12 @@ describe('config', () => {
     ['maintenance schedule', ['--maintenance-schedule', 'every day'], {}, 'invalid --maintenance-schedule: must be a valid cron expression'],
     ['shutdown timeout', ['--shutdown-timeout', '9999'], {}, 'invalid --shutdown-timeout: must be at most 600 (got "9999")'],
     ['empty data dir', ['--data-dir', ''], {}, 'invalid --data-dir: must not be empty'],
+    ['rate limit', ['--rate-limit', '3 per second'], {}, 'invalid --rate-limit: "3 per second" is not LIMIT/WINDOW like 20/10s or 100/1m'],
+    ['ui rate limit', [], { WABOX_UI_RATE_LIMIT: '0/1s' }, 'invalid WABOX_UI_RATE_LIMIT: "0/1s" is not LIMIT/WINDOW'],
+    ['plans json', ['--plans', '{not json'], {}, 'invalid --plans: must be a JSON object of plans'],
+    ['plan shape', ['--plans', '{"gold":{"features":{}}}'], {}, 'invalid --plans:'],
+    ['default plan', ['--default-plan', 'gold'], {}, 'invalid --default-plan: no plan named "gold" (plans: free, team, business)'],
+    ['operator without email', ['operator', 'create'], {}, 'usage: wabox operator create --email EMAIL'],
     ['unknown flag', ['--prot', '80'], {}, "Unknown option '--prot'"],
     ['unknown command', ['frobnicate'], {}, 'unknown command "frobnicate"'],
     ['backup and restore together', ['--backup', 'a', '--restore', 'b'], {}, '--backup and --restore cannot be used together'],
@@ -99,6 +119,10 @@ describe('config', () => {
       ['--public-url', 'WABOX_PUBLIC_URL'],
       ['--body-limit', 'WABOX_BODY_LIMIT'],
       ['--key-file', 'WABOX_KEY_FILE'],
+      ['--rate-limit', 'WABOX_RATE_LIMIT'],
+      ['--ui-rate-limit', 'WABOX_UI_RATE_LIMIT'],
+      ['--plans', 'WABOX_PLANS'],
+      ['--default-plan', 'WABOX_DEFAULT_PLAN'],
     ]) {
       expect(help).toMatch(new RegExp(`${flag}\\s+${env}\\s+default: \\S`))
     }

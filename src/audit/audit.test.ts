@@ -134,7 +134,7 @@ describe('secrets never leak', () => {
     const op = withCookie(opCookie)
     const responses: string[] = []
     const keep = async (res: Response) => {
-      responses.push(res.status === 204 ? '' : await res.clone().text(), [...res.headers.entries()].filter(([k]) => k !== 'set-cookie').join('\n'))
+      responses.push(res.status === 204 ? '' : await res.clone().text(), [...(res.headers as unknown as Iterable<[string, string]>)].filter(([k]) => k !== 'set-cookie').join('\n'))
       return res
     }
     const key = await (await t.request(`/api/v1/workspaces/${ws}/api-keys`, call(op, 'POST', { name: 'k', role: 'admin' }))).json()

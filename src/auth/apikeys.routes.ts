@@ -24,6 +24,7 @@ export function apiKeyRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       },
       {
         permission: 'apikeys.manage',
+        plan: 'apiAccess',
         params: workspaceParams,
         body: createApiKeyBody,
         detail: { summary: 'Create an API key; the token is returned once, in this response only' },

@@ -11,7 +11,7 @@ import { constantTimeEqual, hashToken, newId, randomAlphanumeric } from '../cryp
 import { AppError } from '../http/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
-import { requireFeature, requireQuota } from '../workspaces/plans.ts'
+import { requireQuota } from '../workspaces/plans.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { ApiKeysTable } from './auth.table.ts'
 import * as repo from './apikeys.repo.ts'
@@ -50,7 +50,6 @@ export async function authenticateApiKey(deps: ServiceDeps, token: string): Prom
 }
 
 export async function createApiKey(deps: ServiceDeps, ctx: WorkspaceContext, input: { name: string; role: ApiKeyRole; expiresAt?: string }) {
-  requireFeature(deps.config.plans, ctx.workspace.plan, 'apiAccess')
   const now = ctx.caller.meta.at
   if (input.expiresAt && Date.parse(input.expiresAt) <= now) {
     throw new AppError(422, 'validation_failed', 'Invalid request body: expiresAt — must be in the future', [{ field: 'expiresAt', message: 'must be in the future' }])

@@ -146,7 +146,7 @@ describe('sessions', () => {
     const ws = await makeWorkspace(t, 'Acme', user)
     const cookie = user.who.headers.cookie!
     const patch = (headers: Record<string, string>) => t.request(`/api/v1/workspaces/${ws}`, { method: 'PATCH', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'Hijacked' }) })
-    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }, {}]) {
+    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }, {}] as Record<string, string>[]) {
       const res = await patch(headers)
       expect({ headers, status: res.status }).toEqual({ headers, status: 403 })
       expect((await res.json()).code).toBe('cross_site_request')

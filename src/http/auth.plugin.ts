@@ -7,6 +7,7 @@
  *   { permission: 'x.y' }       a member of :workspaceId (session or that workspace's API key) whose role
  *                               has permission x.y in auth/permissions.ts
  *   { sessionOnly: true }       with permission: a person must act (API keys get 403)
+ *   { plan: 'feature' }         with permission: the workspace's plan must include the feature (else 402)
  *
  * The checks run in `transform`, before body validation, so an anonymous caller learns nothing about a
  * route's schema. Membership and role are read from the database on every request. A workspace the caller
@@ -22,7 +23,7 @@ import { clearedSessionCookie, resolveSession, sessionTokenFrom, type SessionUse
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { WorkspacesTable } from '../workspaces/workspaces.table.ts'
-import { requireFeature } from '../workspaces/plans.ts'
+import { requireFeature, type Feature } from '../workspaces/plans.ts'
 import { AppError } from './errors.ts'
 import { clientIp, trustedProxies } from './client-ip.ts'
 import { RateLimiter } from './rate-limit.ts'
@@ -185,6 +186,15 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
         if (states.get(ctx.request)?.caller.actor.type === 'api_key') {
           throw new AppError(403, 'session_required', 'This action needs a signed-in user; API keys cannot do it.')
         }
+      },
+    }),
+    /** With `permission`: the workspace's plan must include this feature (PlanGuard), else 402. */
+    plan: (feature: Feature) => ({
+      detail: { 'x-plan-feature': feature } as DocumentDecoration,
+      transform({ request }) {
+        const tenant = states.get(request)?.tenant
+        if (!tenant) throw new Error('the plan macro needs the permission macro before it')
+        requireFeature(config.plans, tenant.workspace.plan, feature)
       },
     }),
     permission: (permission: Permission) => ({
