@@ -44,6 +44,35 @@ describe('the compiled binary', () => {
     expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0)
   })
 
+  test('SIGTERM lets an in-flight request finish before exiting', async () => {
+    const cwd = tempDir()
+    const server = await startServer({ cwd })
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    // A sign-in whose body arrives slowly: the request is in flight when the signal lands.
+    const body = new ReadableStream({
+      async start(c) {
+        c.enqueue(new TextEncoder().encode('{"email":"slow@example.com",'))
+        await gate
+        c.enqueue(new TextEncoder().encode('"password":"wrong password"}'))
+        c.close()
+      },
+    })
+    const pending = fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+    await Bun.sleep(150)
+    server.proc.kill('SIGTERM')
+    await Bun.sleep(150)
+    expect(server.proc.exitCode).toBeNull() // still draining
+    // New connections are refused while draining.
+    expect(await fetch(`${server.url}/healthz`).then(() => 'answered', () => 'refused')).toBe('refused')
+    release()
+    const res = await pending
+    expect(res.status).toBe(401)
+    expect((await res.json()).code).toBe('invalid_credentials')
+    expect(await server.proc.exited).toBe(0)
+    expect(server.lines.join('\n')).toContain('"msg":"stopped"')
+  })
+
   test('a second server on the same data directory is refused while the first runs', async () => {
     const cwd = tempDir()
     const first = await startServer({ cwd })
