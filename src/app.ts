@@ -7,8 +7,8 @@ import type { Config } from './config.ts'
 import type { DbHandle } from './db/client.ts'
 import type { Keyring } from './crypto/envelope.ts'
 import type { Logger } from './log.ts'
-import { systemClock, type Clock } from './clock.ts'
-import type { ServiceDeps } from './deps.ts'
+import type { Clock } from './clock.ts'
+import { createRuntime, type Runtime } from './runtime.ts'
 import { errorsPlugin } from './http/errors.ts'
 import { requestContextPlugin } from './http/request-context.ts'
 import { securityPlugin } from './http/security.ts'
@@ -21,6 +21,11 @@ import { apiKeyRoutes } from './auth/apikeys.routes.ts'
 import { adminRoutes, workspaceRoutes } from './workspaces/workspaces.routes.ts'
 import { inviteAcceptRoutes, memberRoutes } from './workspaces/members.routes.ts'
 import { auditRoutes } from './audit/audit.routes.ts'
+import { channelRoutes } from './channels/channels.routes.ts'
+import { messagingRoutes } from './messaging/messaging.routes.ts'
+import { inboxRoutes } from './webhooks/inbox.routes.ts'
+import { webhookRoutes } from './webhooks/webhooks.routes.ts'
+import { WEBHOOK_BODY_LIMIT } from './webhooks/ingress.service.ts'
 
 export type AppDeps = {
   config: Config
@@ -32,16 +37,19 @@ export type AppDeps = {
   peerAddress?: PeerAddress
   /** Overrides where the UI files are read from (tests); defaults to the embedded/public copy. */
   publicDir?: string
+  /** The background parts; created here when not given (serve and tests pass theirs to start/drain them). */
+  runtime?: Runtime
 }
 
 export function createApp(deps: AppDeps) {
-  const services: ServiceDeps = { db: deps.db.db, clock: deps.clock ?? systemClock, config: deps.config, logger: deps.logger, keyring: deps.keyring }
+  const runtime = deps.runtime ?? createRuntime(deps)
+  const services = runtime.services
   const auth = authPlugin(services, deps.peerAddress)
   let app: AnyElysia
   app = new Elysia()
     .use(requestContextPlugin(deps.logger))
     .use(errorsPlugin(deps.logger))
-    .use(securityPlugin({ bodyLimit: deps.config.bodyLimit }))
+    .use(securityPlugin({ bodyLimit: deps.config.bodyLimit, overrides: [{ prefix: '/webhooks/', limit: WEBHOOK_BODY_LIMIT, raw: true }] }))
     .use(auth)
     .use(docsRoutes(auth, () => app, deps.publicDir))
     .use(healthRoutes(deps, auth))
@@ -52,6 +60,10 @@ export function createApp(deps: AppDeps) {
     .use(apiKeyRoutes(services, auth))
     .use(auditRoutes(services, auth))
     .use(adminRoutes(services, auth))
+    .use(channelRoutes(services, auth))
+    .use(messagingRoutes(services, auth))
+    .use(inboxRoutes(services, auth, runtime.processor))
+    .use(webhookRoutes(services, auth, runtime.writer))
     // Last: the UI catch-all only sees paths no API route claimed.
     .use(staticRoutes(auth, deps.publicDir))
   return app

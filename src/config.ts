@@ -136,6 +136,18 @@ const SETTINGS = {
     fallback: () => 'business',
     schema: z.string().min(1),
   },
+  'graph-base-url': {
+    env: 'WABOX_GRAPH_BASE_URL',
+    help: "Meta Graph API base URL (tests point it at a local double)",
+    fallback: () => 'https://graph.facebook.com',
+    schema: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).transform((u) => u.replace(/\/+$/, '')),
+  },
+  'graph-version': {
+    env: 'WABOX_GRAPH_VERSION',
+    help: 'pinned Graph API version',
+    fallback: () => 'v24.0',
+    schema: z.string().regex(/^v\d+\.\d+$/, 'must look like v24.0'),
+  },
 } as const
 
 type SettingName = keyof typeof SETTINGS
@@ -156,6 +168,8 @@ export type Config = {
   uiRateLimit: Window[]
   plans: Plans
   defaultPlan: string
+  graphBaseUrl: string
+  graphVersion: string
   /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
   masterKey: string | undefined
 }

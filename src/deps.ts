@@ -1,9 +1,11 @@
-/** What services need from the outside world: the database, the clock, the configuration, the key. */
+/** What services need from the outside world: the database, the clock, the configuration, the key, Meta. */
 import type { Config } from './config.ts'
-import type { Clock } from './clock.ts'
+import { systemClock, type Clock } from './clock.ts'
 import type { Db } from './db/client.ts'
 import type { Keyring } from './crypto/envelope.ts'
 import type { Logger } from './log.ts'
+import { createGraphClient, type GraphClient } from './channels/cloud/graph.ts'
+import { ChannelCache } from './channels/ingress-cache.ts'
 
 export type ServiceDeps = {
   db: Db
@@ -11,4 +13,19 @@ export type ServiceDeps = {
   config: Config
   logger: Logger
   keyring: Keyring | undefined
+  /** The Meta Graph API (config.graphBaseUrl: Meta in production, the loopback double in tests). */
+  graph: GraphClient
+  channelCache: ChannelCache
+}
+
+export function buildServiceDeps(opts: { db: Db; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): ServiceDeps {
+  return {
+    db: opts.db,
+    config: opts.config,
+    logger: opts.logger,
+    keyring: opts.keyring,
+    clock: opts.clock ?? systemClock,
+    graph: createGraphClient({ baseUrl: opts.config.graphBaseUrl, version: opts.config.graphVersion }),
+    channelCache: new ChannelCache(),
+  }
 }

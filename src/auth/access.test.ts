@@ -2,7 +2,8 @@
  * The access-control matrix, generated from the route inventory and the permission table:
  * every registered route × every kind of caller → the status the table implies.
  */
-import { describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { startGraphDouble } from '../testing/graph-double.ts'
 import { Elysia } from 'elysia'
 import { PERMISSIONS, can, type Permission, type Role } from './permissions.ts'
 import { createTestApp, type TestApp } from '../testing/test-app.ts'
@@ -23,14 +24,20 @@ function inventory(app: { routes: { method: string; path: string; hooks?: { deta
     }))
 }
 
+type Ids = { workspaceId: string; userId: string; inviteId: string; keyId: string; channelId: string; conversationId: string; messageId: string; contactId: string }
+
 /** Fills path parameters with workspace A's objects (or B's, for cross-tenant checks). */
-function pathFor(route: RouteInfo, ids: { workspaceId: string; userId: string; inviteId: string; keyId: string }): string {
-  return route.path
-    .replace(':workspaceId', ids.workspaceId)
-    .replace(':userId', ids.userId)
-    .replace(':inviteId', ids.inviteId)
-    .replace(':keyId', ids.keyId)
+function pathFor(route: RouteInfo, ids: Ids): string {
+  return route.path.replace(/:(\w+)/g, (_, name: string) => {
+    const value = ids[name as keyof Ids]
+    if (value === undefined) throw new Error(`no fixture for :${name} in ${route.path}`)
+    return value
+  })
 }
+
+const graph = await startGraphDouble()
+afterAll(() => graph.stop())
+const newApp = () => createTestApp({ graph })
 
 /** A valid body for each route that takes one: allowed callers must get a 2xx, not a validation error. */
 const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
@@ -43,9 +50,39 @@ const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
   'POST /api/v1/admin/workspaces': () => ({ name: 'Created by operator' }),
   'PUT /api/v1/admin/workspaces/:workspaceId/plan': () => ({ plan: 'team' }),
   'POST /api/v1/me/password': () => ({ currentPassword: PASSWORD, newPassword: 'a brand new password 1' }),
+  'POST /api/v1/workspaces/:workspaceId/channels': (w) => ({
+    name: 'Second line',
+    accessToken: w.a.inbox!.spare.token,
+    phoneNumberId: w.a.inbox!.spare.phoneNumberId,
+    wabaId: '102290129340398',
+    appSecret: 'a fresh app secret',
+  }),
+  'PATCH /api/v1/workspaces/:workspaceId/channels/:channelId': () => ({ name: 'Renamed line' }),
+  'POST /api/v1/workspaces/:workspaceId/channels/:channelId/credentials': () => ({ appSecret: 'rotated app secret value' }),
+  'PATCH /api/v1/workspaces/:workspaceId/contacts/:contactId': () => ({ labels: ['vip'] }),
+  'POST /api/v1/workspaces/:workspaceId/inbox/dead/replay': () => ({}),
 }
 
-const aIds = (w: World) => ({ workspaceId: w.a.id, userId: w.a.target.id, inviteId: w.a.inviteId, keyId: w.a.targetKey.id })
+const aIds = (w: World): Ids => ({
+  workspaceId: w.a.id,
+  userId: w.a.target.id,
+  inviteId: w.a.inviteId,
+  keyId: w.a.targetKey.id,
+  channelId: w.a.inbox!.channel.id,
+  conversationId: w.a.inbox!.conversationId,
+  messageId: w.a.inbox!.messageId,
+  contactId: w.a.inbox!.contactId,
+})
+const bIds = (w: World): Ids => ({
+  workspaceId: w.b.id,
+  userId: w.b.member.id,
+  inviteId: w.b.inviteId,
+  keyId: w.b.key.id,
+  channelId: w.b.inbox!.channel.id,
+  conversationId: w.b.inbox!.conversationId,
+  messageId: w.b.inbox!.messageId,
+  contactId: w.b.inbox!.contactId,
+})
 
 async function send(t: TestApp, w: World, route: RouteInfo, who: Who, ids = aIds(w)) {
   const sample = SAMPLE_BODIES[`${route.method} ${route.path}`]
@@ -70,7 +107,7 @@ const PRINCIPALS: Principal[] = [
   { name: 'removed member (signed in again)', who: (w) => w.a.removed.who, expect: () => 404 },
 ]
 
-const probe = await createTestApp()
+const probe = await newApp()
 const routes = inventory(probe.app as never)
 const tenantRoutes = routes.filter((r) => r.rule in PERMISSIONS)
 
@@ -108,10 +145,15 @@ describe('route inventory', () => {
 describe('role × permission × route matrix', () => {
   for (const route of tenantRoutes) {
     test(`${route.method} ${route.path} [${route.rule}${route.sessionOnly ? ', session only' : ''}]`, async () => {
+      let shared: { t: TestApp; w: World } | undefined
       for (const principal of PRINCIPALS) {
-        // A fresh world per caller: an allowed DELETE must not change what the next caller sees.
-        const t = await createTestApp()
-        const w = await buildWorld(t)
+        // A fresh world per caller for changes (an allowed DELETE must not change what the next caller
+        // sees); reads share one.
+        if (route.method !== 'GET' || !shared) {
+          const t = await newApp()
+          shared = { t, w: await buildWorld(t, graph) }
+        }
+        const { t, w } = shared
         const res = await send(t, w, route, principal.who(w))
         const expected = principal.expect(route.rule as Permission, route.sessionOnly)
         const body = res.status === 204 ? '' : await res.text()
@@ -126,7 +168,6 @@ describe('role × permission × route matrix', () => {
           expect({ caller: principal.name, status: res.status }).toEqual({ caller: principal.name, status: expected })
           expect(JSON.parse(body).status).toBe(expected)
         }
-        await t.close()
       }
     })
   }
@@ -134,19 +175,19 @@ describe('role × permission × route matrix', () => {
 
 describe('cross-tenant isolation', () => {
   test("workspace A's credentials with workspace B's ids → 404 on every tenant route, and nothing of B in the body", async () => {
-    const t = await createTestApp()
-    const w = await buildWorld(t)
-    const bStrings = [w.b.id, w.b.name, w.b.owner.email, w.b.member.email, w.b.member.id, w.b.inviteId, w.b.key.id, 'invitee@b.example']
+    const t = await newApp()
+    const w = await buildWorld(t, graph)
+    const bStrings = [w.b.id, w.b.name, w.b.owner.email, w.b.member.email, w.b.member.id, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002']
     for (const route of tenantRoutes) {
       for (const who of [w.a.users.owner.who, w.a.keys.admin.who]) {
         // B's workspace id in the path.
-        const other = await send(t, w, route, who, { workspaceId: w.b.id, userId: w.b.member.id, inviteId: w.b.inviteId, keyId: w.b.key.id })
+        const other = await send(t, w, route, who, bIds(w))
         expect({ route: `${route.method} ${route.path}`, status: other.status }).toEqual({ route: `${route.method} ${route.path}`, status: 404 })
         const text = await other.text()
         for (const s of bStrings) expect(text).not.toContain(s)
         // A's workspace id, but B's object ids.
-        if (/:(userId|inviteId|keyId)/.test(route.path)) {
-          const mixed = await send(t, w, route, who, { workspaceId: w.a.id, userId: w.b.member.id, inviteId: w.b.inviteId, keyId: w.b.key.id })
+        if (/:(?!workspaceId)\w+/.test(route.path)) {
+          const mixed = await send(t, w, route, who, { ...bIds(w), workspaceId: w.a.id })
           expect({ route: `${route.method} ${route.path}`, status: mixed.status }).toEqual({ route: `${route.method} ${route.path}`, status: 404 })
         }
       }
@@ -157,10 +198,10 @@ describe('cross-tenant isolation', () => {
   })
 
   test("list endpoints of A never contain B's rows", async () => {
-    const t = await createTestApp()
-    const w = await buildWorld(t)
-    const bStrings = [w.b.id, w.b.owner.email, w.b.member.email, w.b.inviteId, w.b.key.id, 'invitee@b.example']
-    for (const path of ['members', 'invites', 'api-keys', 'audit', 'audit?format=csv']) {
+    const t = await newApp()
+    const w = await buildWorld(t, graph)
+    const bStrings = [w.b.id, w.b.owner.email, w.b.member.email, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002']
+    for (const path of ['members', 'invites', 'api-keys', 'audit', 'audit?format=csv', 'channels', 'conversations', 'contacts', 'inbox/dead', `conversations/${w.a.inbox!.conversationId}/messages`]) {
       const res = await t.request(`/api/v1/workspaces/${w.a.id}/${path}`, call(w.a.users.owner.who, 'GET'))
       expect(res.status).toBe(200)
       const text = await res.text()
@@ -174,11 +215,11 @@ describe('cross-tenant isolation', () => {
 
 describe('user-level and operator routes', () => {
   test('authenticated routes: sessions only; operator routes: operators only', async () => {
-    const t = await createTestApp()
-    const w = await buildWorld(t)
+    const t = await newApp()
+    const w = await buildWorld(t, graph)
     const operator = await makeUser(t, 'op@instance.example', { operator: true })
     for (const route of routes.filter((r) => r.rule === 'authenticated' || r.rule === 'operator')) {
-      const ids = { workspaceId: w.a.id, userId: w.a.target.id, inviteId: w.a.inviteId, keyId: w.a.targetKey.id }
+      const ids = aIds(w)
       const cases: [string, Who, number | 'allowed'][] = [
         ['no credentials', anonymous, 401],
         ['API key', w.a.keys.admin.who, 403],

@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import type { Config } from '../config.ts'
 import { ConfigError } from '../config.ts'
-import { systemClock } from '../clock.ts'
+import { buildServiceDeps } from '../deps.ts'
 import { randomAlphanumeric } from '../crypto/tokens.ts'
 import { DB_FILE, openDatabase } from '../db/client.ts'
 import { migrateToLatest } from '../db/migrate.ts'
@@ -37,7 +37,7 @@ export async function operatorCreate(config: Config, args: { email: string; work
   try {
     await migrateToLatest(db.db)
     const logger = createLogger('silent')
-    const result = await createOperator({ db: db.db, clock: systemClock, config, logger, keyring: undefined }, systemCaller('cli: operator create'), {
+    const result = await createOperator(buildServiceDeps({ db: db.db, config, logger, keyring: undefined }), systemCaller('cli: operator create'), {
       email: email.data,
       password,
       workspaceName: args.workspaceName,

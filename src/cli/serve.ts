@@ -5,6 +5,8 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from '../app.ts'
+import { createRuntime } from '../runtime.ts'
+import { WEBHOOK_BODY_LIMIT } from '../webhooks/ingress.service.ts'
 import type { Config } from '../config.ts'
 import { VERSION } from '../config.ts'
 import { keyringOf } from '../crypto/envelope.ts'
@@ -16,7 +18,7 @@ import { createScheduler } from '../jobs/registry.ts'
 import { sqliteMaintenanceJob } from '../jobs/sqlite-maintenance.ts'
 import { createLogger } from '../log.ts'
 import { issueSetupToken } from '../auth/auth.service.ts'
-import { systemClock } from '../clock.ts'
+import { buildServiceDeps } from '../deps.ts'
 
 
 export async function serve(config: Config): Promise<void> {
@@ -37,18 +39,23 @@ export async function serve(config: Config): Promise<void> {
     // First start: no account yet, so print a one-time link to create the operator. It goes to stderr as
     // plain text, not into the structured log: it is a credential for the next hour, shown to whoever
     // started the server, and replaced at every start until used.
-    const setupToken = await issueSetupToken({ db: db.db, clock: systemClock, config, logger, keyring })
+    const setupToken = await issueSetupToken(buildServiceDeps({ db: db.db, config, logger, keyring }))
     if (setupToken) {
       process.stderr.write(`\nwabox: no account yet. Create the operator account (single use, valid 1 hour):\n  ${config.publicUrl}/setup?token=${setupToken}\n\n`)
     }
 
-    const app = createApp({ config, db, keyring, logger })
-    // Bun's own cap is a backstop above the app's limit, which answers in problem+json.
-    app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.bodyLimit * 4 })
+    const runtime = createRuntime({ db, config, logger, keyring })
+    const app = createApp({ config, db, keyring, logger, runtime })
+    // Bun's own cap is a backstop above the app's limits (API and webhooks), which answer in problem+json.
+    app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT) * 2 })
     const server = app.server!
 
     const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger)], logger)
     scheduler.start()
+    runtime.start()
+    // Events stored before a crash or restart are still pending: pick them up now.
+    runtime.processor.wake()
+    runtime.media.wake()
     logger.info({ url: `http://${config.host}:${server.port}`, publicUrl: config.publicUrl, dataDir: config.dataDir, version: VERSION, keySource: key.source }, 'wabox listening')
 
     const openDb = db
@@ -64,6 +71,7 @@ export async function serve(config: Config): Promise<void> {
       while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(20)
       if (server.pendingRequests > 0) logger.warn({ pending: server.pendingRequests }, 'shutdown timeout: abandoning in-flight requests')
       await server.stop(true)
+      await runtime.stop()
       await scheduler.stop()
       runMaintenance(openDb.sqlite)
       await openDb.close()

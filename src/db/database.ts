@@ -5,6 +5,9 @@
 import type { ApiKeysTable, LoginThrottleTable, SessionsTable, UsersTable } from '../auth/auth.table.ts'
 import type { AuditLogTable } from '../audit/audit.table.ts'
 import type { InvitesTable, MembershipsTable, WorkspacesTable } from '../workspaces/workspaces.table.ts'
+import type { ChannelEventsTable, ChannelsTable } from '../channels/channels.table.ts'
+import type { WebhookInboxTable } from '../webhooks/inbox.table.ts'
+import type { ContactsTable, ConversationsTable, MessageStatusesTable, MessagesTable } from '../messaging/messaging.table.ts'
 
 export interface InstanceMetaTable {
   key: string
@@ -22,4 +25,11 @@ export interface Database {
   api_keys: ApiKeysTable
   audit_log: AuditLogTable
   login_throttle: LoginThrottleTable
+  channels: ChannelsTable
+  channel_events: ChannelEventsTable
+  webhook_inbox: WebhookInboxTable
+  contacts: ContactsTable
+  conversations: ConversationsTable
+  messages: MessagesTable
+  message_statuses: MessageStatusesTable
 }

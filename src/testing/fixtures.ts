@@ -16,13 +16,17 @@ import { createWorkspaceRecord } from '../workspaces/workspaces.service.ts'
 import { inviteMember } from '../workspaces/invites.service.ts'
 import type { ServiceDeps } from '../deps.ts'
 import type { TestApp } from './test-app.ts'
+import { sealSecret, last4 } from '../channels/channel-secrets.ts'
+import * as channelsRepo from '../channels/channels.repo.ts'
+import type { GraphDouble } from './graph-double.ts'
+import { contact as webhookContact, envelope, inboundText, messagesChange, signed, wamid, WABA_ID } from './webhooks.ts'
 
 export const PASSWORD = 'fixture password 123'
 let passwordHash: Promise<string> | undefined
 const sharedHash = () => (passwordHash ??= hashPassword(PASSWORD))
 
 export function servicesOf(t: TestApp): ServiceDeps {
-  return { db: t.db.db, clock: t.clock, config: t.config, logger: t.deps.logger, keyring: t.deps.keyring }
+  return t.services
 }
 
 export type Who = { headers: Record<string, string> }
@@ -73,12 +77,85 @@ export async function makeKey(t: TestApp, workspaceId: string, owner: FixtureUse
   return { id: key.id, token: key.token, who: withKey(key.token) }
 }
 
+let phoneSeq = 100_000_000
+/** A fresh numeric phone-number id (Graph ids are digits). */
+export const nextPhoneNumberId = () => String(++phoneSeq) + '0000'
+
+export type FixtureChannel = { id: string; phoneNumberId: string; accessToken: string; appSecret: string; verifyToken: string }
+
+/**
+ * A connected Cloud API channel, written straight to the table with sealed credentials (the HTTP connect
+ * path is tested on its own). The graph double, when given, learns the token and the number.
+ */
+export async function makeChannel(t: TestApp, workspaceId: string, graph?: GraphDouble): Promise<FixtureChannel> {
+  const id = newId('ch')
+  const phoneNumberId = nextPhoneNumberId()
+  const secrets = { accessToken: `EAAtest${randomTail()}`, appSecret: `appsecret${randomTail()}`, verifyToken: `verify${randomTail()}` }
+  const at = iso(t.clock.now())
+  const kr = t.deps.keyring
+  await channelsRepo.insert(t.db.db, {
+    id,
+    workspace_id: workspaceId,
+    provider: 'cloud',
+    name: 'Support line',
+    status: 'active',
+    phone_number_id: phoneNumberId,
+    waba_id: WABA_ID,
+    display_phone_number: '+1 555-078-3881',
+    verified_name: 'Acme Support',
+    quality_rating: 'GREEN',
+    messaging_limit: null,
+    account_status: null,
+    access_token: sealSecret(kr, workspaceId, id, 'access_token', secrets.accessToken),
+    access_token_last4: last4(secrets.accessToken),
+    app_secret: sealSecret(kr, workspaceId, id, 'app_secret', secrets.appSecret),
+    app_secret_last4: last4(secrets.appSecret),
+    verify_token: sealSecret(kr, workspaceId, id, 'verify_token', secrets.verifyToken),
+    verify_token_last4: last4(secrets.verifyToken),
+    auth_failures: 0,
+    created_at: at,
+    updated_at: at,
+    disconnected_at: null,
+  })
+  if (graph) {
+    graph.addNumber(phoneNumberId)
+    graph.addToken(secrets.accessToken, [phoneNumberId])
+  }
+  return { id, phoneNumberId, ...secrets }
+}
+
+const randomTail = () => Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12)
+
+/** Delivers a signed webhook to the app and waits until the inbox (and media downloads) are processed. */
+export async function deliver(t: TestApp, channel: FixtureChannel, body: unknown) {
+  const s = signed(body, channel.appSecret)
+  const res = await t.request(`/webhooks/whatsapp/${channel.id}`, { method: 'POST', headers: s.headers, body: s.body })
+  await t.runtime.processor.drain()
+  await t.runtime.media.drain()
+  return res
+}
+
+/** A conversation with one text and one image message (its media downloaded through the graph double). */
+export async function seedConversation(t: TestApp, workspaceId: string, channel: FixtureChannel, graph: GraphDouble, from = '16505551234') {
+  await deliver(t, channel, inboundText(channel.phoneNumberId, 'Hello there', { from }).body)
+  const mediaId = String(Date.now()) + Math.floor(Math.random() * 1e6)
+  const bytes = new TextEncoder().encode(`fake jpeg ${mediaId}`)
+  graph.addMedia(mediaId, bytes, 'image/jpeg')
+  const image = { from, id: wamid(), timestamp: '1749416400', type: 'image', image: { mime_type: 'image/jpeg', sha256: new Bun.CryptoHasher('sha256').update(bytes).digest('base64'), id: mediaId } }
+  await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [webhookContact(from)], messages: [image] })]))
+  const db = t.db.db
+  const contact = await db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('wa_id', '=', from).executeTakeFirstOrThrow()
+  const conversation = await db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('contact_id', '=', contact.id).executeTakeFirstOrThrow()
+  const message = await db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('wamid', '=', image.id).executeTakeFirstOrThrow()
+  return { contactId: contact.id, conversationId: conversation.id, messageId: message.id }
+}
+
 /**
  * Workspace A with one user per role, API keys per key role, a revoked key, a removed member (signed in
  * again, so only the membership check stands between them and A), a pending invite and target objects;
  * workspace B, a separate tenant with its own member, invite and key.
  */
-export async function buildWorld(t: TestApp) {
+export async function buildWorld(t: TestApp, graph?: GraphDouble) {
   const owner = await makeUser(t, 'owner@a.example')
   const a = await makeWorkspace(t, 'Workspace A', owner)
   const users: Record<Role, FixtureUser> = {
@@ -113,12 +190,25 @@ export async function buildWorld(t: TestApp) {
   const keyB = await makeKey(t, b, ownerB, 'admin')
   const inviteB = await inviteMember(servicesOf(t), await ownerContext(t, b, ownerB), { email: 'invitee@b.example', role: 'agent', expiresInHours: 48 })
 
+  // Messaging objects need the graph double (media downloads); worlds without one skip them.
+  const inboxA = graph ? await messagingObjects(t, a, graph, '16505550001') : null
+  const inboxB = graph ? await messagingObjects(t, b, graph, '16505550002') : null
   return {
-    a: { id: a, name: 'Workspace A', users, coOwner, target, removed, keys, targetKey, revoked, inviteId: invite.invite.id },
-    b: { id: b, name: 'Workspace B', owner: ownerB, member: memberB, key: keyB, inviteId: inviteB.invite.id },
+    a: { id: a, name: 'Workspace A', users, coOwner, target, removed, keys, targetKey, revoked, inviteId: invite.invite.id, inbox: inboxA },
+    b: { id: b, name: 'Workspace B', owner: ownerB, member: memberB, key: keyB, inviteId: inviteB.invite.id, inbox: inboxB },
   }
 }
 export type World = Awaited<ReturnType<typeof buildWorld>>
+
+async function messagingObjects(t: TestApp, workspaceId: string, graph: GraphDouble, from: string) {
+  const channel = await makeChannel(t, workspaceId, graph)
+  const seeded = await seedConversation(t, workspaceId, channel, graph, from)
+  // A number the workspace could connect next (registered with Meta's double under its own token).
+  const spare = { phoneNumberId: nextPhoneNumberId(), token: `EAAspare${randomTail()}` }
+  graph.addNumber(spare.phoneNumberId)
+  graph.addToken(spare.token, [spare.phoneNumberId])
+  return { channel, ...seeded, spare }
+}
 
 /** A clock tests move by hand. */
 export function manualClock(start = Date.parse('2026-11-22T10:00:00Z')) {

@@ -1,0 +1,115 @@
+/**
+ * The Graph API client for the Cloud API: the one code path that talks to Meta, in production and in tests
+ * (where WABOX_GRAPH_BASE_URL points at the loopback double in src/testing/graph-double.ts).
+ * Every response is parsed by a Zod schema; every failure becomes a GraphError that knows whether it is
+ * worth retrying and whether it means the token no longer works (reference/cloud-api.md §3.9–3.10).
+ */
+import { z } from 'zod'
+
+const RETRYABLE_CODES = new Set([1, 2, 4, 80007, 80008, 130429, 131056, 131000, 131016, 131057])
+const AUTH_CODES = new Set([0, 190])
+
+export class GraphError extends Error {
+  override name = 'GraphError'
+  constructor(
+    readonly httpStatus: number,
+    /** Meta's error code, or -1 for a network failure / timeout / unreadable answer. */
+    readonly code: number,
+    message: string,
+    readonly details: string | null = null,
+    readonly fbtraceId: string | null = null,
+  ) {
+    super(message)
+  }
+  get authFailure(): boolean {
+    return this.httpStatus === 401 || AUTH_CODES.has(this.code)
+  }
+  get retryable(): boolean {
+    return this.code === -1 || this.httpStatus >= 500 || RETRYABLE_CODES.has(this.code)
+  }
+}
+
+const errorBody = z.object({
+  error: z.object({
+    message: z.string().default(''),
+    code: z.coerce.number().default(-1),
+    error_data: z.union([z.object({ details: z.string().optional() }).passthrough(), z.string()]).optional(),
+    fbtrace_id: z.string().optional(),
+  }),
+})
+
+export const phoneNumberInfo = z.object({
+  id: z.string(),
+  display_phone_number: z.string(),
+  verified_name: z.string().optional(),
+  quality_rating: z.string().optional(),
+})
+export type PhoneNumberInfo = z.infer<typeof phoneNumberInfo>
+
+export const mediaInfo = z.object({
+  url: z.url(),
+  mime_type: z.string(),
+  sha256: z.string().optional(),
+  // A number in some answers, a string in others (reference §4.2).
+  file_size: z.coerce.number().int().nonnegative().optional(),
+  id: z.string(),
+})
+export type MediaInfo = z.infer<typeof mediaInfo>
+
+export type GraphClient = ReturnType<typeof createGraphClient>
+
+export function createGraphClient(opts: { baseUrl: string; version: string; timeoutMs?: number; userAgent?: string }) {
+  const timeoutMs = opts.timeoutMs ?? 15_000
+  const userAgent = opts.userAgent ?? 'wabox'
+
+  async function send(token: string, url: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await fetch(url, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, 'user-agent': userAgent, ...init.headers },
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'follow',
+      })
+    } catch (err) {
+      const timedOut = (err as Error).name === 'TimeoutError'
+      throw new GraphError(0, -1, timedOut ? `Graph API did not answer within ${timeoutMs} ms` : 'Graph API unreachable')
+    }
+  }
+
+  async function failure(res: Response): Promise<GraphError> {
+    const parsed = errorBody.safeParse(await res.json().catch(() => null))
+    if (!parsed.success) return new GraphError(res.status, -1, `Graph API answered HTTP ${res.status}`)
+    const e = parsed.data.error
+    const details = typeof e.error_data === 'string' ? e.error_data : (e.error_data?.details ?? null)
+    return new GraphError(res.status, e.code, e.message, details, e.fbtrace_id ?? null)
+  }
+
+  async function json<T>(token: string, path: string, schema: z.ZodType<T>, init: RequestInit = {}): Promise<T> {
+    const res = await send(token, `${opts.baseUrl}/${opts.version}/${path}`, init)
+    if (!res.ok) throw await failure(res)
+    const parsed = schema.safeParse(await res.json().catch(() => null))
+    if (!parsed.success) throw new GraphError(res.status, -1, 'Graph API answered with an unexpected shape')
+    return parsed.data
+  }
+
+  return {
+    /** GET /{phone-number-id}: proves the token can see the number, and names it. */
+    getPhoneNumber: (token: string, phoneNumberId: string) =>
+      json(token, `${encodeURIComponent(phoneNumberId)}?fields=id,display_phone_number,verified_name,quality_rating`, phoneNumberInfo),
+
+    /** GET /{media-id}: a short-lived download URL for an inbound media object. */
+    getMedia: (token: string, mediaId: string, phoneNumberId?: string) =>
+      json(token, `${encodeURIComponent(mediaId)}${phoneNumberId ? `?phone_number_id=${encodeURIComponent(phoneNumberId)}` : ''}`, mediaInfo),
+
+    /** Downloads a media URL with the Bearer token and a User-Agent (both required, reference §4.3). */
+    async download(token: string, url: string, maxBytes: number): Promise<Uint8Array> {
+      const res = await send(token, url)
+      if (!res.ok) throw await failure(res)
+      const declared = Number(res.headers.get('content-length') ?? NaN)
+      if (Number.isFinite(declared) && declared > maxBytes) throw new GraphError(res.status, -1, `media larger than ${maxBytes} bytes`)
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      if (bytes.length > maxBytes) throw new GraphError(res.status, -1, `media larger than ${maxBytes} bytes`)
+      return bytes
+    },
+  }
+}

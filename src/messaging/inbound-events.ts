@@ -1,0 +1,45 @@
+/**
+ * The provider-neutral events the inbox processor consumes. The Cloud API splitter
+ * (channels/cloud/inbound.ts) produces them from webhooks; the QR-linked channel will produce the same
+ * shapes, so everything after the inbox is written once.
+ */
+export type InboundContact = { waId: string | null; bsuid: string | null; profileName: string | null; username: string | null }
+
+export type InboundMedia = { id: string; mime: string | null; sha256: string | null; filename: string | null }
+
+export type InboundMessageEvent = {
+  kind: 'message'
+  wamid: string
+  contact: InboundContact
+  type: string
+  /** Text a person reads: the body, a caption, a button title, an emoji… */
+  text: string | null
+  /** The type-specific rest (location, contacts, interactive reply, reaction target, errors, referral…). */
+  content: Record<string, unknown>
+  contextWamid: string | null
+  media: InboundMedia | null
+  /** Why WhatsApp could not deliver the content (unsupported types). */
+  error: { code: number; title: string; details: string | null } | null
+  sentAt: string
+}
+
+export type InboundStatusEvent = {
+  kind: 'status'
+  wamid: string
+  status: string
+  recipient: string | null
+  occurredAt: string
+  error: { code: number; title: string; details: string | null } | null
+  pricing: Record<string, unknown> | null
+}
+
+/** Account-level news: template status/quality, number quality, account updates, system errors. */
+export type ChannelNoticeEvent = {
+  kind: 'field'
+  field: string
+  event: string | null
+  value: Record<string, unknown>
+  occurredAt: string
+}
+
+export type InboundEvent = InboundMessageEvent | InboundStatusEvent | ChannelNoticeEvent

@@ -1,0 +1,123 @@
+/** Contacts, conversations, messages and delivery statuses: queries only, every one scoped by workspace. */
+import { sql, type Insertable, type Kysely, type Transaction, type Updateable } from 'kysely'
+import type { Database } from '../db/database.ts'
+import type { ContactsTable, ConversationsTable, MessageStatusesTable, MessagesTable } from './messaging.table.ts'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+// ---- contacts ---------------------------------------------------------------------------------------
+
+export const findContactByWaId = (db: Db, workspaceId: string, waId: string) =>
+  db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('wa_id', '=', waId).executeTakeFirst()
+
+export const findContactByBsuid = (db: Db, workspaceId: string, bsuid: string) =>
+  db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('bsuid', '=', bsuid).executeTakeFirst()
+
+export const findContact = (db: Db, workspaceId: string, contactId: string) =>
+  db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', contactId).executeTakeFirst()
+
+export async function insertContact(db: Db, row: Insertable<ContactsTable>): Promise<void> {
+  await db.insertInto('contacts').values(row).execute()
+}
+
+export async function updateContact(db: Db, workspaceId: string, contactId: string, patch: Updateable<ContactsTable>): Promise<void> {
+  await db.updateTable('contacts').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', contactId).execute()
+}
+
+export function listContacts(db: Db, workspaceId: string, f: { q?: string; optedOut?: boolean; before?: { u: string; i: string }; limit: number }) {
+  let q = db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId)
+  if (f.q) {
+    const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    q = q.where((eb) =>
+      eb.or([
+        eb(sql`wa_id`, 'like', sql`${like} ESCAPE '\\'`),
+        eb(sql`coalesce(name, '')`, 'like', sql`${like} ESCAPE '\\'`),
+        eb(sql`coalesce(profile_name, '')`, 'like', sql`${like} ESCAPE '\\'`),
+        eb(sql`coalesce(username, '')`, 'like', sql`${like} ESCAPE '\\'`),
+      ]),
+    )
+  }
+  if (f.optedOut !== undefined) q = q.where('opted_out', '=', f.optedOut ? 1 : 0)
+  if (f.before) q = q.where((eb) => eb.or([eb('updated_at', '<', f.before!.u), eb.and([eb('updated_at', '=', f.before!.u), eb('id', '<', f.before!.i)])]))
+  return q.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute()
+}
+
+// ---- conversations ----------------------------------------------------------------------------------
+
+export const findConversationFor = (db: Db, workspaceId: string, channelId: string, contactId: string) =>
+  db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('contact_id', '=', contactId).executeTakeFirst()
+
+export const findConversation = (db: Db, workspaceId: string, conversationId: string) =>
+  db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', conversationId).executeTakeFirst()
+
+export async function insertConversation(db: Db, row: Insertable<ConversationsTable>): Promise<void> {
+  await db.insertInto('conversations').values(row).execute()
+}
+
+export async function updateConversation(db: Db, workspaceId: string, conversationId: string, patch: Updateable<ConversationsTable>): Promise<void> {
+  await db.updateTable('conversations').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', conversationId).execute()
+}
+
+export type ConversationFilter = {
+  status?: 'open' | 'closed'
+  channelId?: string
+  unread?: boolean
+  assignee?: string | null
+  before?: { t: string; i: string }
+  limit: number
+}
+
+/** Conversations with their contact, most recent first (index: workspace_id, last_message_at, id). */
+export function listConversations(db: Db, workspaceId: string, f: ConversationFilter) {
+  let q = db
+    .selectFrom('conversations as c')
+    .innerJoin('contacts as k', (j) => j.onRef('k.id', '=', 'c.contact_id').on('k.workspace_id', '=', workspaceId))
+    .selectAll('c')
+    .select(['k.wa_id', 'k.bsuid', 'k.name as contact_name', 'k.profile_name', 'k.username'])
+    .where('c.workspace_id', '=', workspaceId)
+  if (f.status) q = q.where('c.status', '=', f.status)
+  if (f.channelId) q = q.where('c.channel_id', '=', f.channelId)
+  if (f.unread === true) q = q.where('c.unread_count', '>', 0)
+  if (f.unread === false) q = q.where('c.unread_count', '=', 0)
+  if (f.assignee === null) q = q.where('c.assignee_user_id', 'is', null)
+  else if (f.assignee) q = q.where('c.assignee_user_id', '=', f.assignee)
+  if (f.before) q = q.where((eb) => eb.or([eb('c.last_message_at', '<', f.before!.t), eb.and([eb('c.last_message_at', '=', f.before!.t), eb('c.id', '<', f.before!.i)])]))
+  return q.orderBy('c.last_message_at', 'desc').orderBy('c.id', 'desc').limit(f.limit).execute()
+}
+
+// ---- messages ---------------------------------------------------------------------------------------
+
+/** Inserts unless the wamid is already stored for the channel; true when a row was written. */
+export async function insertMessageOnce(db: Db, row: Insertable<MessagesTable>): Promise<boolean> {
+  const r = await db.insertInto('messages').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst()
+  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0
+}
+
+export const findMessage = (db: Db, workspaceId: string, messageId: string) =>
+  db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', messageId).executeTakeFirst()
+
+export const findMessageByWamid = (db: Db, workspaceId: string, channelId: string, wamid: string) =>
+  db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('wamid', '=', wamid).executeTakeFirst()
+
+export function listMessages(db: Db, workspaceId: string, conversationId: string, before: { t: string; i: string } | undefined, limit: number) {
+  let q = db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('conversation_id', '=', conversationId)
+  if (before) q = q.where((eb) => eb.or([eb('sent_at', '<', before.t), eb.and([eb('sent_at', '=', before.t), eb('id', '<', before.i)])]))
+  return q.orderBy('sent_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
+}
+
+export async function updateMessage(db: Db, workspaceId: string, messageId: string, patch: Updateable<MessagesTable>): Promise<void> {
+  await db.updateTable('messages').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', messageId).execute()
+}
+
+export const pendingMedia = (db: Db, limit: number) =>
+  db.selectFrom('messages').selectAll().where('media_state', '=', 'pending').orderBy('created_at').limit(limit).execute()
+
+// ---- statuses ---------------------------------------------------------------------------------------
+
+export async function insertStatusOnce(db: Db, row: MessageStatusesTable): Promise<boolean> {
+  const r = await db.insertInto('message_statuses').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst()
+  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0
+}
+
+export const statusesOf = (db: Db, workspaceId: string, channelId: string, wamid: string) =>
+  db.selectFrom('message_statuses').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('wamid', '=', wamid).execute()

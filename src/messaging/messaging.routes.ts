@@ -1,0 +1,64 @@
+/** Conversations, their messages, contacts and media — the read side of the inbox. */
+import { Elysia } from 'elysia'
+import type { ServiceDeps } from '../deps.ts'
+import type { AuthPlugin } from '../http/auth.plugin.ts'
+import { listQuery } from '../pagination.ts'
+import { workspaceParams } from '../workspaces/workspaces.schema.ts'
+import { contactListQuery, contactParams, conversationListQuery, conversationParams, messageParams, updateContactBody } from './messaging.schema.ts'
+import * as service from './messaging.service.ts'
+
+export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
+  return new Elysia({ prefix: '/api/v1/workspaces/:workspaceId', tags: ['conversations'] })
+    .use(auth)
+    .get('/conversations', ({ tenant, query }) => service.listConversations(deps, tenant, query), {
+      permission: 'conversations.read',
+      params: workspaceParams,
+      query: conversationListQuery,
+      detail: { summary: 'Conversations, most recent first; filters: status, channelId, unread, assignee (id, me, none)' },
+    })
+    .get('/conversations/:conversationId', ({ tenant, params }) => service.getConversation(deps, tenant, params.conversationId), {
+      permission: 'conversations.read',
+      params: conversationParams,
+      detail: { summary: 'One conversation with its contact' },
+    })
+    .get('/conversations/:conversationId/messages', ({ tenant, params, query }) => service.listMessages(deps, tenant, params.conversationId, query.cursor, query.limit), {
+      permission: 'conversations.read',
+      params: conversationParams,
+      query: listQuery,
+      detail: { summary: 'Messages of a conversation, newest first' },
+    })
+    .post('/conversations/:conversationId/read', ({ tenant, params }) => service.markConversationRead(deps, tenant, params.conversationId), {
+      permission: 'conversations.reply',
+      params: conversationParams,
+      detail: { summary: 'Mark the conversation read (resets its unread count)' },
+    })
+    .get(
+      '/messages/:messageId/media',
+      async ({ tenant, params, set }) => {
+        const file = await service.mediaFile(deps, tenant, params.messageId)
+        set.headers['content-type'] = file.mime
+        set.headers['cache-control'] = 'private, max-age=3600'
+        // Always a download, never rendered inline: the bytes come from strangers.
+        set.headers['content-disposition'] = `attachment; filename="${(file.filename ?? params.messageId).replace(/["\\\r\n]/g, '_')}"`
+        return Bun.file(file.path)
+      },
+      { permission: 'conversations.read', params: messageParams, detail: { summary: "A message's media file (downloaded from WhatsApp, sha256-checked)" } },
+    )
+    .get('/contacts', ({ tenant, query }) => service.listContacts(deps, tenant, query), {
+      permission: 'contacts.read',
+      params: workspaceParams,
+      query: contactListQuery,
+      detail: { summary: 'Contacts, recently updated first; q searches phone, names and username', tags: ['contacts'] },
+    })
+    .get('/contacts/:contactId', ({ tenant, params }) => service.getContact(deps, tenant, params.contactId), {
+      permission: 'contacts.read',
+      params: contactParams,
+      detail: { summary: 'One contact', tags: ['contacts'] },
+    })
+    .patch('/contacts/:contactId', ({ tenant, params, body }) => service.updateContact(deps, tenant, params.contactId, body), {
+      permission: 'contacts.write',
+      params: contactParams,
+      body: updateContactBody,
+      detail: { summary: 'Update name, labels, notes or the opt-out flag', tags: ['contacts'] },
+    })
+}

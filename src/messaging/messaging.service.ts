@@ -1,0 +1,155 @@
+/** Reading conversations, messages and contacts; editing contacts; serving stored media. */
+import { z } from 'zod'
+import { join } from 'node:path'
+import type { ServiceDeps } from '../deps.ts'
+import { iso } from '../clock.ts'
+import { AppError } from '../http/errors.ts'
+import * as audit from '../audit/audit.service.ts'
+import { decodeCursor, pageOf } from '../pagination.ts'
+import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
+import type { ContactsTable, MessagesTable } from './messaging.table.ts'
+import * as repo from './messaging.repo.ts'
+
+const contactView = (c: ContactsTable) => ({
+  id: c.id,
+  waId: c.wa_id,
+  phone: c.wa_id ? `+${c.wa_id}` : null,
+  bsuid: c.bsuid,
+  displayName: c.name ?? c.profile_name ?? c.username ?? (c.wa_id ? `+${c.wa_id}` : c.bsuid),
+  name: c.name,
+  profileName: c.profile_name,
+  username: c.username,
+  labels: JSON.parse(c.labels) as string[],
+  notes: c.notes,
+  optedOut: c.opted_out === 1,
+  optedOutAt: c.opted_out_at,
+  createdAt: c.created_at,
+  updatedAt: c.updated_at,
+})
+
+export const messageView = (m: MessagesTable) => ({
+  id: m.id,
+  conversationId: m.conversation_id,
+  channelId: m.channel_id,
+  wamid: m.wamid,
+  direction: m.direction,
+  type: m.type,
+  text: m.text,
+  content: JSON.parse(m.content) as Record<string, unknown>,
+  replyTo: m.context_wamid,
+  status: m.status,
+  statusAt: m.status_at,
+  error: m.error_code !== null ? { code: m.error_code, title: m.error_title, details: m.error_details } : null,
+  pricing: m.pricing ? (JSON.parse(m.pricing) as Record<string, unknown>) : null,
+  media: m.media_id
+    ? { mimeType: m.media_mime, filename: m.media_filename, size: m.media_size, state: m.media_state, sha256: m.media_sha256 }
+    : null,
+  sentAt: m.sent_at,
+})
+
+type ConversationRow = Awaited<ReturnType<typeof repo.listConversations>>[number]
+const conversationView = (c: ConversationRow) => ({
+  id: c.id,
+  channelId: c.channel_id,
+  status: c.status,
+  assigneeUserId: c.assignee_user_id,
+  unreadCount: c.unread_count,
+  lastMessageAt: c.last_message_at,
+  lastInboundAt: c.last_inbound_at,
+  lastMessagePreview: c.last_message_preview,
+  contact: {
+    id: c.contact_id,
+    waId: c.wa_id,
+    displayName: c.contact_name ?? c.profile_name ?? c.username ?? (c.wa_id ? `+${c.wa_id}` : c.bsuid),
+  },
+  createdAt: c.created_at,
+})
+
+const timeCursor = z.object({ t: z.string(), i: z.string() })
+
+export async function listConversations(deps: ServiceDeps, ctx: WorkspaceContext, q: { status?: 'open' | 'closed'; channelId?: string; unread?: boolean; assignee?: string; cursor?: string; limit: number }) {
+  const assignee = q.assignee === undefined ? undefined : q.assignee === 'none' ? null : q.assignee === 'me' ? (ctx.caller.actor.id ?? '') : q.assignee
+  const rows = await repo.listConversations(deps.db, ctx.workspace.id, {
+    status: q.status,
+    channelId: q.channelId,
+    unread: q.unread,
+    assignee,
+    before: decodeCursor(q.cursor, timeCursor),
+    limit: q.limit + 1,
+  })
+  return pageOf(rows, q.limit, conversationView, (c) => ({ t: c.last_message_at, i: c.id }))
+}
+
+async function conversationOf(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string) {
+  const c = await repo.findConversation(deps.db, ctx.workspace.id, conversationId)
+  if (!c) throw new AppError(404, 'not_found', 'No such conversation in this workspace.')
+  return c
+}
+
+export async function getConversation(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string) {
+  const c = await conversationOf(deps, ctx, conversationId)
+  const contact = (await repo.findContact(deps.db, ctx.workspace.id, c.contact_id))!
+  return {
+    ...conversationView({ ...c, wa_id: contact.wa_id, bsuid: contact.bsuid, contact_name: contact.name, profile_name: contact.profile_name, username: contact.username }),
+    contact: contactView(contact),
+  }
+}
+
+export async function listMessages(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string, cursor: string | undefined, limit: number) {
+  await conversationOf(deps, ctx, conversationId)
+  const rows = await repo.listMessages(deps.db, ctx.workspace.id, conversationId, decodeCursor(cursor, timeCursor), limit + 1)
+  return pageOf(rows, limit, messageView, (m) => ({ t: m.sent_at, i: m.id }))
+}
+
+/** Marks the conversation read in wabox (the unread counter); the WhatsApp read receipt comes with sending. */
+export async function markConversationRead(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string) {
+  await conversationOf(deps, ctx, conversationId)
+  await repo.updateConversation(deps.db, ctx.workspace.id, conversationId, { unread_count: 0, updated_at: iso(ctx.caller.meta.at) })
+  return getConversation(deps, ctx, conversationId)
+}
+
+export async function listContacts(deps: ServiceDeps, ctx: WorkspaceContext, q: { q?: string; optedOut?: boolean; cursor?: string; limit: number }) {
+  const rows = await repo.listContacts(deps.db, ctx.workspace.id, { q: q.q, optedOut: q.optedOut, before: decodeCursor(q.cursor, z.object({ u: z.string(), i: z.string() })), limit: q.limit + 1 })
+  return pageOf(rows, q.limit, contactView, (c) => ({ u: c.updated_at, i: c.id }))
+}
+
+async function contactOf(deps: ServiceDeps, ctx: WorkspaceContext, contactId: string) {
+  const c = await repo.findContact(deps.db, ctx.workspace.id, contactId)
+  if (!c) throw new AppError(404, 'not_found', 'No such contact in this workspace.')
+  return c
+}
+
+export async function getContact(deps: ServiceDeps, ctx: WorkspaceContext, contactId: string) {
+  return contactView(await contactOf(deps, ctx, contactId))
+}
+
+export async function updateContact(deps: ServiceDeps, ctx: WorkspaceContext, contactId: string, input: { name?: string | null; labels?: string[]; notes?: string; optedOut?: boolean }) {
+  const c = await contactOf(deps, ctx, contactId)
+  const at = iso(ctx.caller.meta.at)
+  const patch: Partial<ContactsTable> = { updated_at: at }
+  if (input.name !== undefined) patch.name = input.name || null
+  if (input.labels !== undefined) patch.labels = JSON.stringify([...new Set(input.labels)])
+  if (input.notes !== undefined) patch.notes = input.notes
+  if (input.optedOut !== undefined && input.optedOut !== (c.opted_out === 1)) {
+    patch.opted_out = input.optedOut ? 1 : 0
+    patch.opted_out_at = input.optedOut ? at : null
+  }
+  await deps.db.transaction().execute(async (trx) => {
+    await repo.updateContact(trx, ctx.workspace.id, contactId, patch)
+    // Consent changes are worth a trail; names and notes are everyday edits.
+    if (patch.opted_out !== undefined) {
+      await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: input.optedOut ? 'contact.opted_out' : 'contact.opted_in', target: { type: 'contact', id: contactId } })
+    }
+  })
+  return contactView({ ...c, ...patch })
+}
+
+/** The stored file of a message's media, for authorised members only. */
+export async function mediaFile(deps: ServiceDeps, ctx: WorkspaceContext, messageId: string) {
+  const m = await repo.findMessage(deps.db, ctx.workspace.id, messageId)
+  if (!m || !m.media_id) throw new AppError(404, 'not_found', 'No such media in this workspace.')
+  if (m.media_state !== 'stored' || !m.media_path) {
+    throw new AppError(409, 'media_not_ready', m.media_state === 'failed' ? 'The media could not be downloaded from WhatsApp.' : 'The media is still being downloaded; try again shortly.')
+  }
+  return { path: join(deps.config.dataDir, m.media_path), mime: m.media_mime ?? 'application/octet-stream', filename: m.media_filename }
+}

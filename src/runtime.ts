@@ -1,0 +1,49 @@
+/**
+ * The long-lived parts behind the HTTP app: service dependencies, the inbox writer (group commit), the
+ * inbox processor and the media downloader. `serve` starts and stops them; tests drive them directly.
+ */
+import type { Config } from './config.ts'
+import type { Clock } from './clock.ts'
+import type { DbHandle } from './db/client.ts'
+import type { Keyring } from './crypto/envelope.ts'
+import type { Logger } from './log.ts'
+import { buildServiceDeps, type ServiceDeps } from './deps.ts'
+import { InboxWriter } from './webhooks/group-commit.ts'
+import { InboxProcessor } from './webhooks/processor.ts'
+import { MediaDownloader } from './messaging/media.service.ts'
+
+export type Runtime = {
+  services: ServiceDeps
+  writer: InboxWriter
+  processor: InboxProcessor
+  media: MediaDownloader
+  start: () => void
+  /** Finishes what was accepted: pending commits, then the inbox, then downloads in flight. */
+  stop: () => Promise<void>
+}
+
+export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): Runtime {
+  const services = buildServiceDeps({ db: opts.db.db, config: opts.config, logger: opts.logger, keyring: opts.keyring, clock: opts.clock })
+  const processor = new InboxProcessor(services)
+  const media = new MediaDownloader(services)
+  processor.onProcessed(({ event }) => {
+    if (event.kind === 'message' && event.media) media.wake()
+  })
+  const writer = new InboxWriter(services.db, () => processor.wake())
+  return {
+    services,
+    writer,
+    processor,
+    media,
+    start() {
+      processor.start()
+      media.start()
+    },
+    async stop() {
+      await writer.flush()
+      await processor.stop()
+      await processor.drain()
+      await media.stop()
+    },
+  }
+}

@@ -1,0 +1,51 @@
+/** The webhook inbox: insert-or-ignore by idempotency key, claim due rows, record outcomes. */
+import type { Insertable, Kysely, Transaction } from 'kysely'
+import type { Database } from '../db/database.ts'
+import type { WebhookInboxTable } from './inbox.table.ts'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/** Inserts the rows, ignoring any whose idempotency key is already stored; returns how many were new. */
+export async function insertIgnoringDuplicates(db: Db, rows: Insertable<WebhookInboxTable>[]): Promise<number> {
+  let inserted = 0
+  // SQLite caps bound parameters per statement; 8 columns × 100 rows stays well inside it.
+  for (let i = 0; i < rows.length; i += 100) {
+    const r = await db.insertInto('webhook_inbox').values(rows.slice(i, i + 100)).onConflict((oc) => oc.doNothing()).executeTakeFirst()
+    inserted += Number(r.numInsertedOrUpdatedRows ?? 0)
+  }
+  return inserted
+}
+
+/** Pending rows whose time has come, oldest first, across all workspaces (the processor serves them all). */
+export const due = (db: Db, now: string, limit: number) =>
+  db.selectFrom('webhook_inbox').selectAll().where('state', '=', 'pending').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('id').limit(limit).execute()
+
+export async function markProcessed(db: Db, workspaceId: string, id: number, at: string): Promise<void> {
+  await db.updateTable('webhook_inbox').set({ state: 'processed', processed_at: at, last_error: null }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute()
+}
+
+export async function markFailed(db: Db, workspaceId: string, id: number, f: { attempts: number; dead: boolean; nextAttemptAt: string; error: string }): Promise<void> {
+  await db
+    .updateTable('webhook_inbox')
+    .set({ attempts: f.attempts, state: f.dead ? 'dead' : 'pending', next_attempt_at: f.nextAttemptAt, last_error: f.error })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .execute()
+}
+
+export function listDead(db: Db, workspaceId: string, beforeId: number | undefined, limit: number) {
+  let q = db.selectFrom('webhook_inbox').selectAll().where('workspace_id', '=', workspaceId).where('state', '=', 'dead')
+  if (beforeId !== undefined) q = q.where('id', '<', beforeId)
+  return q.orderBy('id', 'desc').limit(limit).execute()
+}
+
+/** Puts dead rows back in the queue (all of the workspace's, or the given ids); returns how many. */
+export async function requeueDead(db: Db, workspaceId: string, ids: number[] | null, now: string): Promise<number> {
+  let q = db.updateTable('webhook_inbox').set({ state: 'pending', attempts: 0, next_attempt_at: now }).where('workspace_id', '=', workspaceId).where('state', '=', 'dead')
+  if (ids) q = q.where('id', 'in', ids.length ? ids : [-1])
+  return Number((await q.executeTakeFirst()).numUpdatedRows)
+}
+
+export async function countByState(db: Db) {
+  return db.selectFrom('webhook_inbox').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute()
+}

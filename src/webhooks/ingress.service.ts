@@ -1,0 +1,72 @@
+/**
+ * Webhook ingress: verify → split → durable inbox → 200. Nothing is parsed before the signature checks out,
+ * and the answer is sent only after the inbox rows are committed (group commit). Processing happens later,
+ * in the inbox processor, so Meta never waits on it.
+ */
+import { iso } from '../clock.ts'
+import type { ServiceDeps } from '../deps.ts'
+import { AppError } from '../http/errors.ts'
+import { constantTimeEqual } from '../crypto/tokens.ts'
+import { idempotencyKey, splitWebhook, webhookEnvelope } from '../channels/cloud/inbound.ts'
+import { isValidSignature } from '../channels/cloud/signature.ts'
+import type { InboxWriter } from './group-commit.ts'
+
+export const WEBHOOK_BODY_LIMIT = 3 * 1024 * 1024
+
+async function liveChannel(deps: ServiceDeps, channelId: string) {
+  const channel = /^[A-Za-z0-9_]{1,64}$/.test(channelId) ? await deps.channelCache.get(deps.db, deps.keyring, channelId) : null
+  if (!channel || channel.provider !== 'cloud') throw new AppError(404, 'unknown_channel', 'No Cloud API channel has this webhook URL.')
+  if (channel.status === 'disconnected' || !channel.appSecret) {
+    throw new AppError(410, 'channel_disconnected', 'This channel is disconnected; remove the webhook from the Meta app.')
+  }
+  return channel
+}
+
+/** The GET handshake Meta sends when the callback URL is saved: echo the challenge if the token matches. */
+export async function verifySubscription(deps: ServiceDeps, channelId: string, q: { mode?: string; token?: string; challenge?: string }): Promise<string> {
+  const channel = await liveChannel(deps, channelId)
+  if (q.mode !== 'subscribe' || !q.token || !channel.verifyToken || !constantTimeEqual(q.token, channel.verifyToken) || q.challenge === undefined) {
+    throw new AppError(403, 'verification_failed', 'The verify token does not match this channel.')
+  }
+  return q.challenge
+}
+
+export type ReceiveResult = { events: number; stored: number; skipped: number }
+
+export async function receiveWebhook(deps: ServiceDeps, writer: InboxWriter, channelId: string, raw: Uint8Array, signature: string | null): Promise<ReceiveResult> {
+  const channel = await liveChannel(deps, channelId)
+  if (!isValidSignature(raw, signature, channel.appSecret!)) {
+    throw new AppError(401, 'invalid_signature', 'X-Hub-Signature-256 is missing or does not match this channel’s app secret.')
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(Buffer.from(raw).toString('utf8'))
+  } catch {
+    throw new AppError(400, 'malformed_json', 'The webhook body is not valid JSON.')
+  }
+  const envelope = webhookEnvelope.safeParse(body)
+  if (!envelope.success) {
+    const issue = envelope.error.issues[0]
+    throw new AppError(400, 'unsupported_payload', `Not a WhatsApp Business webhook: ${issue?.path.join('.') || 'body'} ${issue?.message ?? 'is invalid'}.`)
+  }
+  const now = deps.clock.now()
+  const { events, skipped } = splitWebhook(envelope.data, channel, now)
+  if (skipped.length > 0) {
+    deps.logger.warn({ channelId, skipped }, 'webhook items ignored')
+  }
+  const receivedAt = iso(now)
+  const stored = await writer.write(
+    events.map(({ key, event }) => ({
+      workspace_id: channel.workspaceId,
+      channel_id: channel.id,
+      idempotency_key: idempotencyKey(channel.id, key),
+      kind: event.kind,
+      payload: JSON.stringify(event),
+      received_at: receivedAt,
+      next_attempt_at: receivedAt,
+      last_error: null,
+      processed_at: null,
+    })),
+  )
+  return { events: events.length, stored, skipped: skipped.length }
+}

@@ -1,0 +1,110 @@
+/**
+ * Drains the webhook inbox in process. A batch of due rows is applied in one transaction that also marks
+ * them processed, so an event's effects and its "done" mark commit together (or not at all). If the batch
+ * fails, each row is retried alone so one bad event cannot hold the others back; a failing row backs off
+ * exponentially (with jitter) and after MAX_ATTEMPTS is parked as dead, to be listed and replayed.
+ */
+import type { Transaction } from 'kysely'
+import type { Database } from '../db/database.ts'
+import type { ServiceDeps } from '../deps.ts'
+import { iso } from '../clock.ts'
+import { applyInbound } from '../messaging/inbound.service.ts'
+import type { InboundEvent } from '../messaging/inbound-events.ts'
+import { Drainer } from '../jobs/drainer.ts'
+import * as inboxRepo from './inbox.repo.ts'
+
+export const MAX_ATTEMPTS = 8
+const BATCH = 200
+const BASE_BACKOFF_MS = 1_000
+const MAX_BACKOFF_MS = 10 * 60_000
+
+export function backoffMs(attempts: number, random = Math.random): number {
+  const base = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.max(0, attempts - 1))
+  return Math.round(base * (0.75 + random() * 0.5))
+}
+
+type Row = Awaited<ReturnType<typeof inboxRepo.due>>[number]
+
+export type ProcessedHook = (row: { workspaceId: string; channelId: string; event: InboundEvent }) => void
+
+export class InboxProcessor {
+  private readonly listeners: ProcessedHook[] = []
+  private readonly worker: Drainer
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.worker = new Drainer('inbox', () => this.processBatch(), deps.logger)
+  }
+
+  /** Called after each commit of effects (media downloads, later: outbound events and the live stream). */
+  onProcessed(hook: ProcessedHook): void {
+    this.listeners.push(hook)
+  }
+
+  /** Asks for a drain soon; cheap to call after every webhook commit. */
+  wake(): void {
+    this.worker.wake()
+  }
+
+  /** Drains until nothing is due (tests and shutdown call this directly). */
+  drain(): Promise<void> {
+    return this.worker.drain()
+  }
+
+  /** Retries come due on their own: look every second. */
+  start(intervalMs = 1_000): void {
+    this.worker.start(intervalMs)
+  }
+
+  stop(): Promise<void> {
+    return this.worker.stop()
+  }
+
+  /** Processes one batch; returns how many rows it took. */
+  async processBatch(): Promise<number> {
+    const rows = await inboxRepo.due(this.deps.db, iso(this.deps.clock.now()), BATCH)
+    if (rows.length === 0) return 0
+    try {
+      await this.deps.db.transaction().execute(async (trx) => {
+        for (const row of rows) await this.apply(trx, row)
+      })
+      this.notify(rows)
+    } catch {
+      // Find the culprit: each row on its own, so the good ones still land.
+      for (const row of rows) {
+        try {
+          await this.deps.db.transaction().execute((trx) => this.apply(trx, row))
+          this.notify([row])
+        } catch (err) {
+          await this.fail(row, err)
+        }
+      }
+    }
+    return rows.length
+  }
+
+  private async apply(trx: Transaction<Database>, row: Row): Promise<void> {
+    const now = iso(this.deps.clock.now())
+    await applyInbound(trx, row.workspace_id, row.channel_id, JSON.parse(row.payload) as InboundEvent, now)
+    await inboxRepo.markProcessed(trx, row.workspace_id, row.id, now)
+  }
+
+  private async fail(row: Row, err: unknown): Promise<void> {
+    const attempts = row.attempts + 1
+    const dead = attempts >= MAX_ATTEMPTS
+    const message = (err instanceof Error ? err.message : String(err)).slice(0, 500)
+    await inboxRepo.markFailed(this.deps.db, row.workspace_id, row.id, {
+      attempts,
+      dead,
+      nextAttemptAt: iso(this.deps.clock.now() + backoffMs(attempts)),
+      error: message,
+    })
+    this.deps.logger.warn({ inboxId: row.id, workspaceId: row.workspace_id, attempts, dead, error: message }, dead ? 'webhook event parked as dead letter' : 'webhook event failed; will retry')
+  }
+
+  private notify(rows: Row[]): void {
+    for (const row of rows) {
+      const event = JSON.parse(row.payload) as InboundEvent
+      for (const hook of this.listeners) hook({ workspaceId: row.workspace_id, channelId: row.channel_id, event })
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/** Meta's callback URL for a Cloud API channel: the GET handshake and signed event POSTs. */
+import { Elysia } from 'elysia'
+import { z } from 'zod'
+import type { ServiceDeps } from '../deps.ts'
+import type { AuthPlugin } from '../http/auth.plugin.ts'
+import type { InboxWriter } from './group-commit.ts'
+import { receiveWebhook, verifySubscription } from './ingress.service.ts'
+
+const params = z.object({ channelId: z.string().min(1).max(64) })
+
+export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: InboxWriter) {
+  return new Elysia({ prefix: '/webhooks/whatsapp', tags: ['webhooks'] })
+    .use(auth)
+    .get(
+      '/:channelId',
+      async ({ params, query, set }) => {
+        const challenge = await verifySubscription(deps, params.channelId, { mode: query['hub.mode'], token: query['hub.verify_token'], challenge: query['hub.challenge'] })
+        set.headers['content-type'] = 'text/plain; charset=utf-8'
+        return challenge
+      },
+      {
+        public: true,
+        params,
+        query: z.object({ 'hub.mode': z.string().optional(), 'hub.verify_token': z.string().max(500).optional(), 'hub.challenge': z.string().max(500).optional() }),
+        detail: { summary: "Meta's subscription handshake: echoes hub.challenge when hub.verify_token matches" },
+      },
+    )
+    .post(
+      '/:channelId',
+      // The body arrives as the exact bytes (a raw-body path in http/security.ts): the signature covers them.
+      ({ params, request, body }) => receiveWebhook(deps, writer, params.channelId, body as Uint8Array, request.headers.get('x-hub-signature-256')),
+      {
+        public: true,
+        params,
+        detail: { summary: 'Signed Cloud API events (X-Hub-Signature-256); answered 200 once stored durably' },
+      },
+    )
+}
