@@ -51,6 +51,9 @@ async function verifyNumber(deps: ServiceDeps, accessToken: string, phoneNumberI
     if (err.code === -1 && err.httpStatus === 0) {
       throw new AppError(502, 'graph_unreachable', 'Could not reach the Meta Graph API to check the credentials; try again.')
     }
+    if (err.retryable) {
+      throw new AppError(502, 'graph_unavailable', `The Meta Graph API is temporarily unavailable (code ${err.code}); try again.`)
+    }
     if (err.authFailure) {
       throw new AppError(422, 'invalid_access_token', `Meta rejected the access token (code ${err.code}): it is invalid, expired or lacks access to this number.`, [
         { field: 'accessToken', message: 'rejected by Meta' },
