@@ -29,12 +29,33 @@ export function applyPragmas(sqlite: Sqlite, opts: OpenOptions = {}): void {
   sqlite.pragma('foreign_keys = ON')
 }
 
+/**
+ * Kysely prepares every query afresh; preparing costs more than running a small statement. The same SQL
+ * text (Kysely emits placeholders, never inlined values) reuses one prepared statement.
+ */
+function withStatementCache(sqlite: Sqlite): { close(): void; prepare(sql: string): BetterSqlite3.Statement } {
+  const cache = new Map<string, BetterSqlite3.Statement>()
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql)
+      if (!statement) {
+        statement = sqlite.prepare(sql)
+        // Bounded: dynamic IN lists and multi-row inserts produce many shapes.
+        if (cache.size >= 2000) cache.clear()
+        cache.set(sql, statement)
+      }
+      return statement
+    },
+  }
+}
+
 /** Opens (creating if needed) the database file at `path`, or `:memory:`. */
 export function openDatabase(path: string, opts: OpenOptions = {}): DbHandle {
   if (path !== ':memory:' && !opts.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const sqlite = new BetterSqlite3(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
   applyPragmas(sqlite, opts)
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
   return {
     sqlite,
     db,

@@ -14,7 +14,9 @@ import { Drainer } from '../jobs/drainer.ts'
 import * as inboxRepo from './inbox.repo.ts'
 
 export const MAX_ATTEMPTS = 8
-const BATCH = 200
+// Small batches, with a pause between them: webhook commits (which Meta waits on) queue for the same
+// connection, so a long processing transaction would delay every acknowledgement behind it.
+const BATCH = 25
 const BASE_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 10 * 60_000
 
@@ -61,6 +63,8 @@ export class InboxProcessor {
 
   /** Processes one batch; returns how many rows it took. */
   async processBatch(): Promise<number> {
+    // Let pending requests (and their inbox commits) run before taking the connection again.
+    await new Promise((resolve) => setImmediate(resolve))
     const rows = await inboxRepo.due(this.deps.db, iso(this.deps.clock.now()), BATCH)
     if (rows.length === 0) return 0
     try {

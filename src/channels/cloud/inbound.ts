@@ -61,6 +61,11 @@ const statusSchema = z
   })
   .passthrough()
 
+// Built once: constructing Zod schemas is far dearer than using them.
+const contactList = z.array(contactSchema).catch([])
+const recordOrEmpty = record.catch({})
+const metadataSchema = z.object({ phone_number_id: z.coerce.string() })
+
 export type SplitEvent = { key: string; event: InboundEvent }
 export type SplitResult = { events: SplitEvent[]; skipped: { reason: string; field: string }[] }
 
@@ -76,7 +81,7 @@ function errorOf(errors: z.infer<typeof errorSchema>[] | undefined) {
 }
 
 function contactFor(message: z.infer<typeof messageSchema>, contacts: unknown): InboundContact {
-  const list = z.array(contactSchema).catch([]).parse(contacts)
+  const list = contactList.parse(contacts)
   const match =
     list.find((c) => (message.from && c.wa_id === message.from) || (message.from_user_id && c.user_id === message.from_user_id)) ??
     (list.length === 1 ? list[0] : undefined)
@@ -93,7 +98,7 @@ const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'document', 'sticker'])
 /** Maps one Cloud API message to the neutral shape: text for people, the rest in `content`. */
 export function normalizeMessage(m: z.infer<typeof messageSchema>, contacts: unknown, now: number): InboundMessageEvent {
   const body = (m as Record<string, unknown>)[m.type]
-  const part = record.catch({}).parse(body)
+  const part = recordOrEmpty.parse(body)
   const content: Record<string, unknown> = {}
   let text: string | null = null
   let media: InboundMessageEvent['media'] = null
@@ -118,7 +123,7 @@ export function normalizeMessage(m: z.infer<typeof messageSchema>, contacts: unk
     text = cards.map((c) => str((c as { name?: { formatted_name?: unknown } }).name?.formatted_name)).filter(Boolean).join(', ') || null
   } else if (m.type === 'interactive') {
     const kind = str(part.type) ?? 'unknown'
-    const reply = record.catch({}).parse(part[kind])
+    const reply = recordOrEmpty.parse(part[kind])
     content.interactive = { type: kind, ...reply }
     text = str(reply.title) ?? str(reply.body) ?? null
   } else if (m.type === 'button') {
@@ -177,7 +182,7 @@ export function splitWebhook(body: z.infer<typeof webhookEnvelope>, channel: { p
     for (const change of entry.changes) {
       const value = change.value
       if (change.field === 'messages') {
-        const phoneNumberId = z.object({ phone_number_id: z.coerce.string() }).safeParse(value.metadata)
+        const phoneNumberId = metadataSchema.safeParse(value.metadata)
         if (!phoneNumberId.success || phoneNumberId.data.phone_number_id !== channel.phoneNumberId) {
           skipped.push({ reason: 'phone_number_id does not match the channel', field: change.field })
           continue
