@@ -5,6 +5,8 @@
  *
  *   bun bench/loadgen.ts <job.json>   → prints one JSON line of results
  */
+export {}
+
 type Job = {
   url: string
   corpus: string // path of a JSON array of { body, headers }
