@@ -1,7 +1,7 @@
 /** What services need from the outside world: the database, the clock, the configuration, the key, Meta. */
 import type { Config } from './config.ts'
 import { systemClock, type Clock } from './clock.ts'
-import type { Db } from './db/client.ts'
+import { syncTransactions, type Db, type DbHandle, type SyncTransaction } from './db/client.ts'
 import type { Keyring } from './crypto/envelope.ts'
 import type { Logger } from './log.ts'
 import { createGraphClient, type GraphClient } from './channels/cloud/graph.ts'
@@ -16,11 +16,14 @@ export type ServiceDeps = {
   /** The Meta Graph API (config.graphBaseUrl: Meta in production, the loopback double in tests). */
   graph: GraphClient
   channelCache: ChannelCache
+  /** Synchronous transactions on the same connection, for the inbox processor's hot path. */
+  syncTransaction: SyncTransaction
 }
 
-export function buildServiceDeps(opts: { db: Db; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): ServiceDeps {
+export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): ServiceDeps {
   return {
-    db: opts.db,
+    db: opts.db.db,
+    syncTransaction: syncTransactions(opts.db),
     config: opts.config,
     logger: opts.logger,
     keyring: opts.keyring,

@@ -23,16 +23,18 @@ export type Runtime = {
 }
 
 export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): Runtime {
-  const services = buildServiceDeps({ db: opts.db.db, config: opts.config, logger: opts.logger, keyring: opts.keyring, clock: opts.clock })
-  const processor = new InboxProcessor(services)
+  const services = buildServiceDeps({ db: opts.db, config: opts.config, logger: opts.logger, keyring: opts.keyring, clock: opts.clock })
+  let writer: InboxWriter | undefined
+  // Acknowledging Meta comes first: while webhooks are being committed, processing waits (briefly).
+  const processor = new InboxProcessor(services, () => writer?.busy ?? false)
   const media = new MediaDownloader(services)
   processor.onProcessed(({ event }) => {
     if (event.kind === 'message' && event.media) media.wake()
   })
-  const writer = new InboxWriter(services.db, () => processor.wake())
+  writer = new InboxWriter(services.syncTransaction, () => processor.wake())
   return {
     services,
-    writer,
+    writer: writer!,
     processor,
     media,
     start() {

@@ -29,10 +29,3 @@ export const findLiveByPhoneNumberId = (db: Db, phoneNumberId: string) =>
 export async function update(db: Db, workspaceId: string, channelId: string, patch: Updateable<ChannelsTable>): Promise<void> {
   await db.updateTable('channels').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', channelId).execute()
 }
-
-export async function insertEvent(db: Db, row: { workspace_id: string; channel_id: string; field: string; event: string | null; payload: string; occurred_at: string }): Promise<void> {
-  await db.insertInto('channel_events').values(row).execute()
-}
-
-export const listEvents = (db: Db, workspaceId: string, channelId: string, limit: number) =>
-  db.selectFrom('channel_events').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).orderBy('id', 'desc').limit(limit).execute()

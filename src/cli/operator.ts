@@ -37,7 +37,7 @@ export async function operatorCreate(config: Config, args: { email: string; work
   try {
     await migrateToLatest(db.db)
     const logger = createLogger('silent')
-    const result = await createOperator(buildServiceDeps({ db: db.db, config, logger, keyring: undefined }), systemCaller('cli: operator create'), {
+    const result = await createOperator(buildServiceDeps({ db, config, logger, keyring: undefined }), systemCaller('cli: operator create'), {
       email: email.data,
       password,
       workspaceName: args.workspaceName,

@@ -39,7 +39,7 @@ export async function serve(config: Config): Promise<void> {
     // First start: no account yet, so print a one-time link to create the operator. It goes to stderr as
     // plain text, not into the structured log: it is a credential for the next hour, shown to whoever
     // started the server, and replaced at every start until used.
-    const setupToken = await issueSetupToken(buildServiceDeps({ db: db.db, config, logger, keyring }))
+    const setupToken = await issueSetupToken(buildServiceDeps({ db, config, logger, keyring }))
     if (setupToken) {
       process.stderr.write(`\nwabox: no account yet. Create the operator account (single use, valid 1 hour):\n  ${config.publicUrl}/setup?token=${setupToken}\n\n`)
     }

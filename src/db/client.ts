@@ -96,3 +96,32 @@ export function runMaintenance(sqlite: Sqlite): { walPages: number } {
   sqlite.pragma('optimize')
   return { walPages: row?.log ?? 0 }
 }
+
+/** Synchronous statements for hot write paths (prepared once, bound per call). */
+export type SyncDb = {
+  get<T>(sql: string, ...params: unknown[]): T | undefined
+  all<T>(sql: string, ...params: unknown[]): T[]
+  run(sql: string, ...params: unknown[]): { changes: number }
+}
+
+export type SyncTransaction = <T>(fn: (db: SyncDb) => T) => Promise<T>
+
+/**
+ * Runs `fn` as one synchronous transaction on the connection Kysely uses. It first takes Kysely's hold on
+ * that connection, so no async transaction can be open underneath (its statements would otherwise join
+ * ours). For the inbox processor: hundreds of small statements per batch, without a promise per statement.
+ */
+export function syncTransactions(handle: DbHandle): SyncTransaction {
+  const statements = new Map<string, BetterSqlite3.Statement>()
+  const prepared = (sql: string) => {
+    let s = statements.get(sql)
+    if (!s) statements.set(sql, (s = handle.sqlite.prepare(sql)))
+    return s
+  }
+  const db: SyncDb = {
+    get: <T>(sql: string, ...params: unknown[]) => prepared(sql).get(...params) as T | undefined,
+    all: <T>(sql: string, ...params: unknown[]) => prepared(sql).all(...params) as T[],
+    run: (sql: string, ...params: unknown[]) => ({ changes: prepared(sql).run(...params).changes }),
+  }
+  return (fn) => handle.db.connection().execute(async () => handle.sqlite.transaction(() => fn(db))())
+}

@@ -1,17 +1,13 @@
 /**
- * Applies one inbound event to the workspace's data, inside the caller's transaction (the inbox processor
- * marks the inbox row processed in the same one). Every step is idempotent on its own as well — a message
- * is inserted once per wamid, a status once per (wamid, status) — so a replayed event changes nothing.
+ * Applies one inbound event to the workspace's data, inside the processor's synchronous transaction (which
+ * also marks the inbox row processed). Every step is idempotent on its own as well — a message is inserted
+ * once per wamid, a status once per (wamid, status) — so a replayed event changes nothing.
  */
-import type { Transaction } from 'kysely'
-import type { Database } from '../db/database.ts'
+import type { SyncDb } from '../db/client.ts'
 import { newId } from '../crypto/tokens.ts'
-import * as channelsRepo from '../channels/channels.repo.ts'
 import type { ChannelNoticeEvent, InboundEvent, InboundMessageEvent, InboundStatusEvent } from './inbound-events.ts'
-import type { ContactsTable } from './messaging.table.ts'
-import * as repo from './messaging.repo.ts'
-
-type Trx = Transaction<Database>
+import type { ContactsTable, ConversationsTable } from './messaging.table.ts'
+import * as repo from './inbound.repo.ts'
 
 /** How far along a delivery is. A status never moves a message backwards (read stays read). */
 const STATUS_RANK: Record<string, number> = { queued: 0, sending: 0, sent: 1, delivered: 2, failed: 2.5, read: 3, played: 4 }
@@ -19,23 +15,23 @@ const rank = (s: string) => STATUS_RANK[s] ?? -1
 
 export type ApplyResult = { conversationId?: string; messageId?: string; created: boolean }
 
-export async function applyInbound(trx: Trx, workspaceId: string, channelId: string, event: InboundEvent, now: string): Promise<ApplyResult> {
+export function applyInbound(db: SyncDb, workspaceId: string, channelId: string, event: InboundEvent, now: string): ApplyResult {
   switch (event.kind) {
     case 'message':
-      return applyMessage(trx, workspaceId, channelId, event, now)
+      return applyMessage(db, workspaceId, channelId, event, now)
     case 'status':
-      return applyStatus(trx, workspaceId, channelId, event)
+      return applyStatus(db, workspaceId, channelId, event)
     case 'field':
-      return applyNotice(trx, workspaceId, channelId, event)
+      return applyNotice(db, workspaceId, channelId, event)
   }
 }
 
 /** Finds the contact by phone (wa_id) or business-scoped id, creating it or filling in what is new. */
-async function upsertContact(trx: Trx, workspaceId: string, c: InboundMessageEvent['contact'], now: string): Promise<ContactsTable> {
-  let contact = (c.waId ? await repo.findContactByWaId(trx, workspaceId, c.waId) : undefined) ?? (c.bsuid ? await repo.findContactByBsuid(trx, workspaceId, c.bsuid) : undefined)
-  if (!contact) {
+function upsertContact(db: SyncDb, workspaceId: string, c: InboundMessageEvent['contact'], now: string): ContactsTable {
+  const found = (c.waId ? repo.contactByWaId(db, workspaceId, c.waId) : undefined) ?? (c.bsuid ? repo.contactByBsuid(db, workspaceId, c.bsuid) : undefined)
+  if (!found) {
     if (!c.waId && !c.bsuid) throw new Error('inbound message names no sender (neither wa_id nor user_id)')
-    contact = {
+    const contact: ContactsTable = {
       id: newId('ct'),
       workspace_id: workspaceId,
       wa_id: c.waId,
@@ -50,27 +46,28 @@ async function upsertContact(trx: Trx, workspaceId: string, c: InboundMessageEve
       created_at: now,
       updated_at: now,
     }
-    await repo.insertContact(trx, contact)
+    repo.insertContact(db, contact)
     return contact
   }
-  const patch: Partial<ContactsTable> = {}
-  if (c.profileName && c.profileName !== contact.profile_name) patch.profile_name = c.profileName
-  if (c.username && c.username !== contact.username) patch.username = c.username
-  if (c.waId && !contact.wa_id) patch.wa_id = c.waId
-  if (c.bsuid && !contact.bsuid) patch.bsuid = c.bsuid
-  if (Object.keys(patch).length > 0) {
-    await repo.updateContact(trx, workspaceId, contact.id, { ...patch, updated_at: now })
-    contact = { ...contact, ...patch, updated_at: now }
+  const next = {
+    profile_name: c.profileName ?? found.profile_name,
+    username: c.username ?? found.username,
+    wa_id: found.wa_id ?? c.waId,
+    bsuid: found.bsuid ?? c.bsuid,
   }
-  return contact
+  if (next.profile_name !== found.profile_name || next.username !== found.username || next.wa_id !== found.wa_id || next.bsuid !== found.bsuid) {
+    repo.refreshContact(db, workspaceId, found.id, { ...next, updated_at: now })
+    return { ...found, ...next, updated_at: now }
+  }
+  return found
 }
 
 const preview = (e: InboundMessageEvent) => (e.text ?? `[${e.type}]`).slice(0, 200)
 const later = (a: string | null, b: string) => (a && a > b ? a : b)
 
-async function applyMessage(trx: Trx, workspaceId: string, channelId: string, e: InboundMessageEvent, now: string): Promise<ApplyResult> {
-  const contact = await upsertContact(trx, workspaceId, e.contact, now)
-  let conversation = await repo.findConversationFor(trx, workspaceId, channelId, contact.id)
+function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: InboundMessageEvent, now: string): ApplyResult {
+  const contact = upsertContact(db, workspaceId, e.contact, now)
+  let conversation = repo.conversationFor(db, workspaceId, channelId, contact.id)
   if (!conversation) {
     conversation = {
       id: newId('cv'),
@@ -85,11 +82,11 @@ async function applyMessage(trx: Trx, workspaceId: string, channelId: string, e:
       last_message_preview: '',
       created_at: now,
       updated_at: now,
-    }
-    await repo.insertConversation(trx, conversation)
+    } satisfies ConversationsTable
+    repo.insertConversation(db, conversation)
   }
   const messageId = newId('msg')
-  const created = await repo.insertMessageOnce(trx, {
+  const created = repo.insertMessageOnce(db, {
     id: messageId,
     workspace_id: workspaceId,
     conversation_id: conversation.id,
@@ -119,20 +116,18 @@ async function applyMessage(trx: Trx, workspaceId: string, channelId: string, e:
   })
   if (!created) return { conversationId: conversation.id, created: false }
   // Messages can arrive out of order: only a newer one moves the conversation's clock and preview.
-  const newest = e.sentAt >= conversation.last_message_at
-  await repo.updateConversation(trx, workspaceId, conversation.id, {
-    unread_count: conversation.unread_count + 1,
-    last_inbound_at: later(conversation.last_inbound_at, e.sentAt),
-    last_message_at: later(conversation.last_message_at, e.sentAt),
-    ...(newest ? { last_message_preview: preview(e) } : {}),
-    status: 'open',
-    updated_at: now,
+  repo.bumpConversation(db, workspaceId, conversation.id, {
+    lastInboundAt: later(conversation.last_inbound_at, e.sentAt),
+    lastMessageAt: later(conversation.last_message_at, e.sentAt),
+    preview: e.sentAt >= conversation.last_message_at ? preview(e) : null,
+    updatedAt: now,
   })
   return { conversationId: conversation.id, messageId, created: true }
 }
 
-async function applyStatus(trx: Trx, workspaceId: string, channelId: string, e: InboundStatusEvent): Promise<ApplyResult> {
-  const created = await repo.insertStatusOnce(trx, {
+function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: InboundStatusEvent): ApplyResult {
+  const pricing = e.pricing ? JSON.stringify(e.pricing) : null
+  const created = repo.insertStatusOnce(db, {
     workspace_id: workspaceId,
     channel_id: channelId,
     wamid: e.wamid,
@@ -142,28 +137,30 @@ async function applyStatus(trx: Trx, workspaceId: string, channelId: string, e: 
     error_code: e.error?.code ?? null,
     error_title: e.error?.title ?? null,
     error_details: e.error?.details ?? null,
-    pricing: e.pricing ? JSON.stringify(e.pricing) : null,
+    pricing,
   })
-  const message = await repo.findMessageByWamid(trx, workspaceId, channelId, e.wamid)
+  const message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
   // A status for a message sent elsewhere stays in message_statuses; a message sent later picks it up there.
   if (!message) return { created }
-  const patch: Parameters<typeof repo.updateMessage>[3] = {}
-  if (rank(e.status) > rank(message.status)) Object.assign(patch, { status: e.status, status_at: e.occurredAt })
-  if (e.error) Object.assign(patch, { error_code: e.error.code, error_title: e.error.title, error_details: e.error.details })
-  if (e.pricing) patch.pricing = JSON.stringify(e.pricing)
-  if (Object.keys(patch).length > 0) await repo.updateMessage(trx, workspaceId, message.id, patch)
+  const forward = rank(e.status) > rank(message.status)
+  if (forward || e.error || pricing) {
+    repo.updateMessageStatus(db, workspaceId, message.id, { status: forward ? e.status : null, statusAt: forward ? e.occurredAt : null, error: e.error, pricing })
+  }
   return { conversationId: message.conversation_id, messageId: message.id, created }
 }
 
-async function applyNotice(trx: Trx, workspaceId: string, channelId: string, e: ChannelNoticeEvent): Promise<ApplyResult> {
-  await channelsRepo.insertEvent(trx, { workspace_id: workspaceId, channel_id: channelId, field: e.field, event: e.event, payload: JSON.stringify(e.value), occurred_at: e.occurredAt })
+function applyNotice(db: SyncDb, workspaceId: string, channelId: string, e: ChannelNoticeEvent): ApplyResult {
+  repo.insertChannelEvent(db, { workspaceId, channelId, field: e.field, event: e.event, payload: JSON.stringify(e.value), occurredAt: e.occurredAt })
   const v = e.value
   if (e.field === 'phone_number_quality_update') {
     // `current_limit` is being replaced by `max_daily_conversations_per_business` (reference §2.7).
     const limit = v.max_daily_conversations_per_business ?? v.current_limit
-    await channelsRepo.update(trx, workspaceId, channelId, { ...(typeof limit === 'string' ? { messaging_limit: limit } : {}), ...(e.event ? { quality_rating: qualityFromEvent(e.event, v) } : {}) })
+    repo.updateChannelStanding(db, workspaceId, channelId, {
+      messagingLimit: typeof limit === 'string' ? limit : undefined,
+      qualityRating: e.event ? qualityFromEvent(e.event, v) : undefined,
+    })
   } else if (e.field === 'account_update' && e.event) {
-    await channelsRepo.update(trx, workspaceId, channelId, { account_status: e.event })
+    repo.updateChannelStanding(db, workspaceId, channelId, { accountStatus: e.event })
   }
   return { created: true }
 }

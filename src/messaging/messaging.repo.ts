@@ -1,24 +1,14 @@
 /** Contacts, conversations, messages and delivery statuses: queries only, every one scoped by workspace. */
 import { sql, type Insertable, type Kysely, type Transaction, type Updateable } from 'kysely'
 import type { Database } from '../db/database.ts'
-import type { ContactsTable, ConversationsTable, MessageStatusesTable, MessagesTable } from './messaging.table.ts'
+import type { ContactsTable, ConversationsTable, MessagesTable } from './messaging.table.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
 
 // ---- contacts ---------------------------------------------------------------------------------------
 
-export const findContactByWaId = (db: Db, workspaceId: string, waId: string) =>
-  db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('wa_id', '=', waId).executeTakeFirst()
-
-export const findContactByBsuid = (db: Db, workspaceId: string, bsuid: string) =>
-  db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('bsuid', '=', bsuid).executeTakeFirst()
-
 export const findContact = (db: Db, workspaceId: string, contactId: string) =>
   db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', contactId).executeTakeFirst()
-
-export async function insertContact(db: Db, row: Insertable<ContactsTable>): Promise<void> {
-  await db.insertInto('contacts').values(row).execute()
-}
 
 export async function updateContact(db: Db, workspaceId: string, contactId: string, patch: Updateable<ContactsTable>): Promise<void> {
   await db.updateTable('contacts').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', contactId).execute()
@@ -44,15 +34,8 @@ export function listContacts(db: Db, workspaceId: string, f: { q?: string; opted
 
 // ---- conversations ----------------------------------------------------------------------------------
 
-export const findConversationFor = (db: Db, workspaceId: string, channelId: string, contactId: string) =>
-  db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('contact_id', '=', contactId).executeTakeFirst()
-
 export const findConversation = (db: Db, workspaceId: string, conversationId: string) =>
   db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', conversationId).executeTakeFirst()
-
-export async function insertConversation(db: Db, row: Insertable<ConversationsTable>): Promise<void> {
-  await db.insertInto('conversations').values(row).execute()
-}
 
 export async function updateConversation(db: Db, workspaceId: string, conversationId: string, patch: Updateable<ConversationsTable>): Promise<void> {
   await db.updateTable('conversations').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', conversationId).execute()
@@ -87,17 +70,8 @@ export function listConversations(db: Db, workspaceId: string, f: ConversationFi
 
 // ---- messages ---------------------------------------------------------------------------------------
 
-/** Inserts unless the wamid is already stored for the channel; true when a row was written. */
-export async function insertMessageOnce(db: Db, row: Insertable<MessagesTable>): Promise<boolean> {
-  const r = await db.insertInto('messages').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst()
-  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0
-}
-
 export const findMessage = (db: Db, workspaceId: string, messageId: string) =>
   db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', messageId).executeTakeFirst()
-
-export const findMessageByWamid = (db: Db, workspaceId: string, channelId: string, wamid: string) =>
-  db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('wamid', '=', wamid).executeTakeFirst()
 
 export function listMessages(db: Db, workspaceId: string, conversationId: string, before: { t: string; i: string } | undefined, limit: number) {
   let q = db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('conversation_id', '=', conversationId)
@@ -111,13 +85,3 @@ export async function updateMessage(db: Db, workspaceId: string, messageId: stri
 
 export const pendingMedia = (db: Db, limit: number) =>
   db.selectFrom('messages').selectAll().where('media_state', '=', 'pending').orderBy('created_at').limit(limit).execute()
-
-// ---- statuses ---------------------------------------------------------------------------------------
-
-export async function insertStatusOnce(db: Db, row: MessageStatusesTable): Promise<boolean> {
-  const r = await db.insertInto('message_statuses').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst()
-  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0
-}
-
-export const statusesOf = (db: Db, workspaceId: string, channelId: string, wamid: string) =>
-  db.selectFrom('message_statuses').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('wamid', '=', wamid).execute()

@@ -4,24 +4,30 @@
  * synchronous=FULL) then makes many requests durable at once, so durability does not cost throughput.
  * A request's promise resolves only after its rows are committed: only then may it answer 200.
  */
-import type { Insertable } from 'kysely'
-import type { Db } from '../db/client.ts'
-import type { WebhookInboxTable } from './inbox.table.ts'
-import * as inboxRepo from './inbox.repo.ts'
+import type { SyncTransaction } from '../db/client.ts'
+import { insertInboxRowIgnoringDuplicate, type NewInboxRow } from '../messaging/inbound.repo.ts'
 
-type Waiter = { rows: Insertable<WebhookInboxTable>[]; resolve: (inserted: number) => void; reject: (err: unknown) => void }
+type Waiter = { rows: NewInboxRow[]; resolve: (inserted: number) => void; reject: (err: unknown) => void }
 
 export class InboxWriter {
   private queue: Waiter[] = []
   private writing: Promise<void> | null = null
 
+  /** When the last commit finished: the processor gives way while webhooks keep arriving. */
+  lastCommitAt = 0
+
   constructor(
-    private readonly db: Db,
+    private readonly syncTransaction: SyncTransaction,
     private readonly afterCommit: () => void = () => {},
   ) {}
 
+  /** True while requests are waiting for, or have just had, a commit. */
+  get busy(): boolean {
+    return this.writing !== null || performance.now() - this.lastCommitAt < 5
+  }
+
   /** Resolves with the number of new rows (duplicates are ignored) once they are durable. */
-  write(rows: Insertable<WebhookInboxTable>[]): Promise<number> {
+  write(rows: NewInboxRow[]): Promise<number> {
     return new Promise((resolve, reject) => {
       this.queue.push({ rows, resolve, reject })
       this.writing ??= this.drain()
@@ -35,11 +41,8 @@ export class InboxWriter {
       const batch = this.queue
       this.queue = []
       try {
-        const counts = await this.db.transaction().execute(async (trx) => {
-          const result: number[] = []
-          for (const w of batch) result.push(w.rows.length ? await inboxRepo.insertIgnoringDuplicates(trx, w.rows) : 0)
-          return result
-        })
+        const counts = await this.syncTransaction((db) => batch.map((w) => w.rows.reduce((n, row) => n + (insertInboxRowIgnoringDuplicate(db, row) ? 1 : 0), 0)))
+        this.lastCommitAt = performance.now()
         batch.forEach((w, i) => w.resolve(counts[i]!))
         this.afterCommit()
       } catch (err) {

@@ -1,28 +1,12 @@
 /** The webhook inbox: insert-or-ignore by idempotency key, claim due rows, record outcomes. */
-import type { Insertable, Kysely, Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/database.ts'
-import type { WebhookInboxTable } from './inbox.table.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
-
-/** Inserts the rows, ignoring any whose idempotency key is already stored; returns how many were new. */
-export async function insertIgnoringDuplicates(db: Db, rows: Insertable<WebhookInboxTable>[]): Promise<number> {
-  let inserted = 0
-  // SQLite caps bound parameters per statement; 8 columns × 100 rows stays well inside it.
-  for (let i = 0; i < rows.length; i += 100) {
-    const r = await db.insertInto('webhook_inbox').values(rows.slice(i, i + 100)).onConflict((oc) => oc.doNothing()).executeTakeFirst()
-    inserted += Number(r.numInsertedOrUpdatedRows ?? 0)
-  }
-  return inserted
-}
 
 /** Pending rows whose time has come, oldest first, across all workspaces (the processor serves them all). */
 export const due = (db: Db, now: string, limit: number) =>
   db.selectFrom('webhook_inbox').selectAll().where('state', '=', 'pending').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('id').limit(limit).execute()
-
-export async function markProcessed(db: Db, workspaceId: string, id: number, at: string): Promise<void> {
-  await db.updateTable('webhook_inbox').set({ state: 'processed', processed_at: at, last_error: null }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute()
-}
 
 export async function markFailed(db: Db, workspaceId: string, id: number, f: { attempts: number; dead: boolean; nextAttemptAt: string; error: string }): Promise<void> {
   await db

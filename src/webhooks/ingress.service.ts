@@ -64,8 +64,6 @@ export async function receiveWebhook(deps: ServiceDeps, writer: InboxWriter, cha
       payload: JSON.stringify(event),
       received_at: receivedAt,
       next_attempt_at: receivedAt,
-      last_error: null,
-      processed_at: null,
     })),
   )
   return { events: events.length, stored, skipped: skipped.length }

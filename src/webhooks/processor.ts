@@ -4,11 +4,11 @@
  * fails, each row is retried alone so one bad event cannot hold the others back; a failing row backs off
  * exponentially (with jitter) and after MAX_ATTEMPTS is parked as dead, to be listed and replayed.
  */
-import type { Transaction } from 'kysely'
-import type { Database } from '../db/database.ts'
+import type { SyncDb } from '../db/client.ts'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { applyInbound } from '../messaging/inbound.service.ts'
+import { markInboxProcessed } from '../messaging/inbound.repo.ts'
 import type { InboundEvent } from '../messaging/inbound-events.ts'
 import { Drainer } from '../jobs/drainer.ts'
 import * as inboxRepo from './inbox.repo.ts'
@@ -16,7 +16,8 @@ import * as inboxRepo from './inbox.repo.ts'
 export const MAX_ATTEMPTS = 8
 // Small batches, with a pause between them: webhook commits (which Meta waits on) queue for the same
 // connection, so a long processing transaction would delay every acknowledgement behind it.
-const BATCH = 25
+const BATCH = 100
+const MAX_YIELD_MS = 20
 const BASE_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 10 * 60_000
 
@@ -32,8 +33,13 @@ export type ProcessedHook = (row: { workspaceId: string; channelId: string; even
 export class InboxProcessor {
   private readonly listeners: ProcessedHook[] = []
   private readonly worker: Drainer
+  private lastBatchMs = 0
 
-  constructor(private readonly deps: ServiceDeps) {
+  constructor(
+    private readonly deps: ServiceDeps,
+    /** True while webhook acknowledgements are being written: processing gives way (up to MAX_YIELD_MS). */
+    private readonly ingressBusy: () => boolean = () => false,
+  ) {
     this.worker = new Drainer('inbox', () => this.processBatch(), deps.logger)
   }
 
@@ -63,33 +69,38 @@ export class InboxProcessor {
 
   /** Processes one batch; returns how many rows it took. */
   async processBatch(): Promise<number> {
-    // Let pending requests (and their inbox commits) run before taking the connection again.
+    // Let pending requests (and their inbox commits) run before taking the connection again. While
+    // webhooks keep arriving, give them as much time as the last batch took: acknowledgements stay fast
+    // and processing still gets half the process, so the backlog keeps moving.
     await new Promise((resolve) => setImmediate(resolve))
+    if (this.ingressBusy()) await Bun.sleep(Math.min(this.lastBatchMs, MAX_YIELD_MS))
+    const started = performance.now()
     const rows = await inboxRepo.due(this.deps.db, iso(this.deps.clock.now()), BATCH)
     if (rows.length === 0) return 0
     try {
-      await this.deps.db.transaction().execute(async (trx) => {
-        for (const row of rows) await this.apply(trx, row)
+      await this.deps.syncTransaction((db) => {
+        for (const row of rows) this.apply(db, row)
       })
       this.notify(rows)
     } catch {
       // Find the culprit: each row on its own, so the good ones still land.
       for (const row of rows) {
         try {
-          await this.deps.db.transaction().execute((trx) => this.apply(trx, row))
+          await this.deps.syncTransaction((db) => this.apply(db, row))
           this.notify([row])
         } catch (err) {
           await this.fail(row, err)
         }
       }
     }
+    this.lastBatchMs = performance.now() - started
     return rows.length
   }
 
-  private async apply(trx: Transaction<Database>, row: Row): Promise<void> {
+  private apply(db: SyncDb, row: Row): void {
     const now = iso(this.deps.clock.now())
-    await applyInbound(trx, row.workspace_id, row.channel_id, JSON.parse(row.payload) as InboundEvent, now)
-    await inboxRepo.markProcessed(trx, row.workspace_id, row.id, now)
+    applyInbound(db, row.workspace_id, row.channel_id, JSON.parse(row.payload) as InboundEvent, now)
+    markInboxProcessed(db, row.workspace_id, row.id, now)
   }
 
   private async fail(row: Row, err: unknown): Promise<void> {
