@@ -6,9 +6,11 @@ import type { Migration } from 'kysely/migration'
 import * as m001 from './2026-11-22_001_instance.ts'
 import * as m002 from './2026-11-22_002_identity.ts'
 import * as m003 from './2026-11-22_003_channels_inbox.ts'
+import * as m004 from './2026-11-22_004_outbox.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
   '2026-11-22_002_identity': m002,
   '2026-11-22_003_channels_inbox': m003,
+  '2026-11-22_004_outbox': m004,
 }

@@ -10,7 +10,7 @@ import * as audit from '../audit/audit.service.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import { createWorkspaceRecord } from '../workspaces/workspaces.service.ts'
 import type { Caller } from './principal.ts'
-import type { UserView } from './auth.schema.ts'
+import { emailSchema, type UserView } from './auth.schema.ts'
 import { burnVerification, hashPassword, verifyPassword } from './passwords.ts'
 import { createSession } from './sessions.ts'
 import * as throttle from './login-throttle.ts'
@@ -30,31 +30,59 @@ function retryIn(ms: number): AppError {
   return new AppError(429, 'login_throttled', `Too many failed sign-ins; try again in ${seconds} s.`, undefined, { 'retry-after': String(seconds) })
 }
 
+// One password check per account at a time: concurrent guesses cannot all slip past the counter
+// before the first failure is recorded.
+const accountLocks = new Map<string, Promise<unknown>>()
+async function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = accountLocks.get(key) ?? Promise.resolve()
+  const run = previous.then(fn, fn)
+  const settled = run.catch(() => {})
+  accountLocks.set(key, settled)
+  try {
+    return await run
+  } finally {
+    if (accountLocks.get(key) === settled) accountLocks.delete(key)
+  }
+}
+
+/**
+ * Checks an email and password under brute-force protection (per account and per client IP), recording and
+ * auditing each failure. Every path that accepts a password goes through here: sign-in, and joining a
+ * workspace with an existing account.
+ */
+export async function verifyCredentials(deps: ServiceDeps, caller: Caller, email: string, password: string) {
+  const keys = { account: throttle.accountKey(email), ip: throttle.ipKey(caller.meta.ip) }
+  return oneAtATime(keys.account, async () => {
+    const now = caller.meta.at
+    const wait = Math.max(await throttle.waitFor(deps.db, keys.account, now), await throttle.waitFor(deps.db, keys.ip, now))
+    if (wait > 0) throw retryIn(wait)
+    const user = await usersRepo.findUserByEmail(deps.db, email.trim())
+    const ok = user ? await verifyPassword(password, user.password_hash) : await burnVerification(password)
+    if (!user || !ok) {
+      await deps.db.transaction().execute(async (trx) => {
+        const account = await throttle.recordFailure(trx, keys.account, throttle.ACCOUNT_POLICY, now)
+        const ip = await throttle.recordFailure(trx, keys.ip, throttle.IP_POLICY, now)
+        // Only something shaped like an email is kept: people type passwords into the wrong field.
+        const attempted = emailSchema.safeParse(email)
+        const who = attempted.success ? { email: attempted.data } : { email: '(not an email address)' }
+        await audit.record(trx, caller, { workspaceId: null, action: 'auth.login_failed', metadata: { ...who, failures: account.failures } })
+        if (account.locked) {
+          await audit.record(trx, caller, { workspaceId: null, action: 'auth.lockout', metadata: { scope: 'account', ...who, until: iso(account.blockedUntil!) } })
+        }
+        if (ip.locked) {
+          await audit.record(trx, caller, { workspaceId: null, action: 'auth.lockout', metadata: { scope: 'ip', ip: caller.meta.ip, until: iso(ip.blockedUntil!) } })
+        }
+      })
+      throw new AppError(401, 'invalid_credentials', 'The email or password is incorrect.')
+    }
+    await throttle.clear(deps.db, keys.account)
+    return user
+  })
+}
+
 /** Checks email + password under brute-force protection; returns the user and a new session token. */
 export async function login(deps: ServiceDeps, caller: Caller, email: string, password: string): Promise<{ user: UserView; token: string }> {
-  const now = caller.meta.at
-  const keys = { account: throttle.accountKey(email), ip: throttle.ipKey(caller.meta.ip) }
-  const wait = Math.max(await throttle.waitFor(deps.db, keys.account, now), await throttle.waitFor(deps.db, keys.ip, now))
-  if (wait > 0) throw retryIn(wait)
-
-  const user = await usersRepo.findUserByEmail(deps.db, email.trim())
-  const ok = user ? await verifyPassword(password, user.password_hash) : await burnVerification(password)
-  if (!user || !ok) {
-    await deps.db.transaction().execute(async (trx) => {
-      const account = await throttle.recordFailure(trx, keys.account, throttle.ACCOUNT_POLICY, now)
-      const ip = await throttle.recordFailure(trx, keys.ip, throttle.IP_POLICY, now)
-      const attempted = email.trim().toLowerCase().slice(0, 254)
-      await audit.record(trx, caller, { workspaceId: null, action: 'auth.login_failed', metadata: { email: attempted, failures: account.failures } })
-      if (account.locked) {
-        await audit.record(trx, caller, { workspaceId: null, action: 'auth.lockout', metadata: { scope: 'account', email: attempted, until: iso(account.blockedUntil!) } })
-      }
-      if (ip.locked) {
-        await audit.record(trx, caller, { workspaceId: null, action: 'auth.lockout', metadata: { scope: 'ip', ip: caller.meta.ip, until: iso(ip.blockedUntil!) } })
-      }
-    })
-    throw new AppError(401, 'invalid_credentials', 'The email or password is incorrect.')
-  }
-  await throttle.clear(deps.db, keys.account)
+  const user = await verifyCredentials(deps, caller, email, password)
   const { token } = await deps.db.transaction().execute(async (trx) => {
     const session = await createSession(trx, deps.clock, user.id, caller.meta)
     await audit.record(trx, { ...caller, actor: { type: 'user', id: user.id, label: user.email, isOperator: user.is_operator === 1 } }, { workspaceId: null, action: 'auth.login', target: { type: 'user', id: user.id } })

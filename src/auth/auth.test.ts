@@ -221,6 +221,19 @@ describe('brute-force protection', () => {
     expect(bob.status).toBe(200)
   })
 
+  test('concurrent guesses cannot slip past the counter; a password typed as the email is not audited', async () => {
+    const t = await createTestApp({ clock: manualClock() })
+    await makeUser(t, 'ann@example.com')
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: `guess ${i} ${i}` }))))
+    const statuses = results.map((r) => r.status)
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(25)
+    await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'MySecretPassw0rd!', password: 'whatever' }))
+    const rows = JSON.stringify(await auditRows(t))
+    expect(rows).not.toContain('MySecretPassw0rd!')
+    expect(rows).toContain('(not an email address)')
+  })
+
   test('per-IP lockout across many accounts', async () => {
     const clock = manualClock()
     const t = await createTestApp({ clock })

@@ -83,10 +83,7 @@ export type ConnectCloudInput = { name: string; accessToken: string; phoneNumber
 
 /** Connects a Cloud API number. The verify token (given or generated) is returned once, for Meta's dashboard. */
 export async function connectCloudChannel(deps: ServiceDeps, ctx: WorkspaceContext, input: ConnectCloudInput) {
-  requireQuota(deps.config.plans, ctx.workspace.plan, 'channels', await repo.countLive(deps.db, ctx.workspace.id))
-  if (await repo.findLiveByPhoneNumberId(deps.db, input.phoneNumberId)) {
-    throw new AppError(409, 'phone_number_in_use', 'This phone number is already connected on this instance; disconnect it there first.')
-  }
+  // The token is checked first: only someone who controls the number learns whether it is connected here.
   const info = await verifyNumber(deps, input.accessToken, input.phoneNumberId)
   const verifyToken = input.verifyToken ?? randomAlphanumeric(32)
   const id = newId('ch')
@@ -111,11 +108,16 @@ export async function connectCloudChannel(deps: ServiceDeps, ctx: WorkspaceConte
     verify_token: sealSecret(deps.keyring, ctx.workspace.id, id, 'verify_token', verifyToken),
     verify_token_last4: last4(verifyToken),
     auth_failures: 0,
+    send_rate: 80,
     created_at: at,
     updated_at: at,
     disconnected_at: null,
   }
   await deps.db.transaction().execute(async (trx) => {
+    requireQuota(deps.config.plans, ctx.workspace.plan, 'channels', await repo.countLive(trx, ctx.workspace.id))
+    if (await repo.findLiveByPhoneNumberId(trx, input.phoneNumberId)) {
+      throw new AppError(409, 'phone_number_in_use', 'This phone number is already connected on this instance; disconnect it there first.')
+    }
     await repo.insert(trx, row)
     await audit.record(trx, ctx.caller, {
       workspaceId: ctx.workspace.id,
@@ -201,7 +203,7 @@ export async function accessTokenOf(deps: ServiceDeps, workspaceId: string, chan
  * Health: called after every Graph API call made with the channel's token. Authentication failures count
  * up; at REAUTH_AFTER_FAILURES the channel becomes needs_reauth (audited once). A success resets the count.
  */
-export async function recordGraphOutcome(deps: ServiceDeps, workspaceId: string, channelId: string, error: unknown): Promise<void> {
+export async function recordGraphOutcome(deps: ServiceDeps, workspaceId: string, channelId: string, error: unknown, opts: { immediate?: boolean } = {}): Promise<void> {
   const authFailure = error instanceof GraphError && error.authFailure
   await deps.db.transaction().execute(async (trx) => {
     const c = await repo.find(trx, workspaceId, channelId)
@@ -211,7 +213,8 @@ export async function recordGraphOutcome(deps: ServiceDeps, workspaceId: string,
       return
     }
     const failures = c.auth_failures + 1
-    const flip = failures >= REAUTH_AFTER_FAILURES && c.status === 'active'
+    // A refused send is proof enough; background downloads wait for a pattern.
+    const flip = (opts.immediate || failures >= REAUTH_AFTER_FAILURES) && c.status === 'active'
     const now = deps.clock.now()
     await repo.update(trx, workspaceId, channelId, { auth_failures: failures, ...(flip ? { status: 'needs_reauth', updated_at: iso(now) } : {}) })
     if (flip) {

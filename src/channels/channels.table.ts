@@ -21,6 +21,8 @@ export interface ChannelsTable {
   verify_token: string | null
   verify_token_last4: string | null
   auth_failures: number
+  /** Messages per second the sender allows this number (Meta's default throughput: 80). */
+  send_rate: number
   created_at: string
   updated_at: string
   disconnected_at: string | null

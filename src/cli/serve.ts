@@ -47,7 +47,8 @@ export async function serve(config: Config): Promise<void> {
     const runtime = createRuntime({ db, config, logger, keyring })
     const app = createApp({ config, db, keyring, logger, runtime })
     // Bun's own cap is a backstop above the app's limits (API and webhooks), which answer in problem+json.
-    app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT) * 2 })
+    // development: false — whatever escapes the app's own error mapper must never render Bun's debug page.
+    app.listen({ port: config.port, hostname: config.host, development: false, maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT) * 2 })
     const server = app.server!
 
     const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger)], logger)

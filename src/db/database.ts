@@ -7,7 +7,7 @@ import type { AuditLogTable } from '../audit/audit.table.ts'
 import type { InvitesTable, MembershipsTable, WorkspacesTable } from '../workspaces/workspaces.table.ts'
 import type { ChannelEventsTable, ChannelsTable } from '../channels/channels.table.ts'
 import type { WebhookInboxTable } from '../webhooks/inbox.table.ts'
-import type { ContactsTable, ConversationsTable, MessageStatusesTable, MessagesTable } from '../messaging/messaging.table.ts'
+import type { ContactsTable, ConversationsTable, IdempotencyKeysTable, MessageStatusesTable, MessagesTable, OutboxTable } from '../messaging/messaging.table.ts'
 
 export interface InstanceMetaTable {
   key: string
@@ -32,4 +32,6 @@ export interface Database {
   conversations: ConversationsTable
   messages: MessagesTable
   message_statuses: MessageStatusesTable
+  outbox: OutboxTable
+  idempotency_keys: IdempotencyKeysTable
 }

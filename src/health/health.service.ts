@@ -9,7 +9,8 @@ export type Readiness = { ready: boolean; checks: { database: Check; migrations:
 const PROBE_CONTEXT = { workspaceId: '-', table: 'readiness', rowId: '-', column: '-' }
 
 export async function checkReadiness(db: DbHandle, keyring: Keyring | undefined): Promise<Readiness> {
-  const database = probeWritable(db.sqlite)
+  // Through Kysely's hold on the connection: a raw BEGIN while a request's transaction is open would fail.
+  const database = await db.db.connection().execute(async () => probeWritable(db.sqlite))
   let migrations: Check
   try {
     migrations = (await isSchemaCurrent(db.db)) ? { ok: true } : { ok: false, detail: 'pending migrations' }

@@ -145,6 +145,20 @@ describe('health', () => {
     expect(body.checks.migrations.ok).toBe(true)
   })
 
+  test('/readyz stays 200 while another request holds a transaction open', async () => {
+    const t = await createTestApp()
+    let release!: () => void
+    const held = t.db.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('instance_meta').selectAll().execute()
+      await new Promise<void>((r) => (release = r))
+    })
+    await Bun.sleep(5)
+    const ready = t.request('/readyz')
+    release()
+    expect((await ready).status).toBe(200)
+    await held
+  })
+
   test('/readyz is 503 while migrations are pending', async () => {
     const t = await createTestApp({ db: openDatabase(':memory:') })
     const res = await t.request('/readyz')

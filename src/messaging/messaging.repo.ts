@@ -10,6 +10,14 @@ type Db = Kysely<Database> | Transaction<Database>
 export const findContact = (db: Db, workspaceId: string, contactId: string) =>
   db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', contactId).executeTakeFirst()
 
+/** By phone (wa_id): the send API addresses people by number. */
+export const findContactByPhone = (db: Db, workspaceId: string, waId: string) =>
+  db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('wa_id', '=', waId).executeTakeFirst()
+
+export async function insertContactRow(db: Db, row: Insertable<ContactsTable>): Promise<void> {
+  await db.insertInto('contacts').values(row).execute()
+}
+
 export async function updateContact(db: Db, workspaceId: string, contactId: string, patch: Updateable<ContactsTable>): Promise<void> {
   await db.updateTable('contacts').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', contactId).execute()
 }
@@ -36,6 +44,13 @@ export function listContacts(db: Db, workspaceId: string, f: { q?: string; opted
 
 export const findConversation = (db: Db, workspaceId: string, conversationId: string) =>
   db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', conversationId).executeTakeFirst()
+
+export const findConversationOf = (db: Db, workspaceId: string, channelId: string, contactId: string) =>
+  db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('contact_id', '=', contactId).executeTakeFirst()
+
+export async function insertConversationRow(db: Db, row: Insertable<ConversationsTable>): Promise<void> {
+  await db.insertInto('conversations').values(row).execute()
+}
 
 export async function updateConversation(db: Db, workspaceId: string, conversationId: string, patch: Updateable<ConversationsTable>): Promise<void> {
   await db.updateTable('conversations').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', conversationId).execute()
@@ -73,10 +88,38 @@ export function listConversations(db: Db, workspaceId: string, f: ConversationFi
 export const findMessage = (db: Db, workspaceId: string, messageId: string) =>
   db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', messageId).executeTakeFirst()
 
+/** A message of one conversation, named by its id or its wamid. */
+export const findMessageInConversation = (db: Db, workspaceId: string, conversationId: string, ref: string) =>
+  db
+    .selectFrom('messages')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('conversation_id', '=', conversationId)
+    .where((eb) => eb.or([eb('id', '=', ref), eb('wamid', '=', ref)]))
+    .executeTakeFirst()
+
+export async function insertMessageRow(db: Db, row: Insertable<MessagesTable>): Promise<void> {
+  await db.insertInto('messages').values(row).execute()
+}
+
 export function listMessages(db: Db, workspaceId: string, conversationId: string, before: { t: string; i: string } | undefined, limit: number) {
   let q = db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('conversation_id', '=', conversationId)
   if (before) q = q.where((eb) => eb.or([eb('sent_at', '<', before.t), eb.and([eb('sent_at', '=', before.t), eb('id', '<', before.i)])]))
   return q.orderBy('sent_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
+}
+
+/**
+ * Records the provider's id on a sent message and moves it to `sent` — or further, when status webhooks
+ * for that id arrived before the send was recorded (they wait in message_statuses).
+ */
+export async function markMessageSent(db: Db, workspaceId: string, messageId: string, wamid: string, at: string): Promise<void> {
+  await db.updateTable('messages').set({ wamid, status: 'sent', status_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', messageId).where('status', 'in', ['queued', 'sending']).execute()
+  const early = await db.selectFrom('message_statuses').select(['status', 'occurred_at']).where('workspace_id', '=', workspaceId).where('wamid', '=', wamid).execute()
+  const rank: Record<string, number> = { sent: 1, delivered: 2, failed: 2.5, read: 3, played: 4 }
+  const furthest = early.sort((a, b) => (rank[b.status] ?? 0) - (rank[a.status] ?? 0))[0]
+  if (furthest && (rank[furthest.status] ?? 0) > 1) {
+    await db.updateTable('messages').set({ status: furthest.status, status_at: furthest.occurred_at }).where('workspace_id', '=', workspaceId).where('id', '=', messageId).execute()
+  }
 }
 
 export async function updateMessage(db: Db, workspaceId: string, messageId: string, patch: Updateable<MessagesTable>): Promise<void> {

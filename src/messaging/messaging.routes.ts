@@ -7,6 +7,15 @@ import { workspaceParams } from '../workspaces/workspaces.schema.ts'
 import { contactListQuery, contactParams, conversationListQuery, conversationParams, messageParams, updateContactBody } from './messaging.schema.ts'
 import * as service from './messaging.service.ts'
 
+/**
+ * RFC 6266: an ASCII fallback name plus the exact UTF-8 name, so Cyrillic or Chinese filenames neither break
+ * the header nor get lost.
+ */
+export function attachmentDisposition(filename: string): string {
+  const fallback = filename.replace(/[^\x20-\x7e]|["\\]/g, '_')
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(filename)}`
+}
+
 export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   return new Elysia({ prefix: '/api/v1/workspaces/:workspaceId', tags: ['conversations'] })
     .use(auth)
@@ -39,7 +48,7 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         set.headers['content-type'] = file.mime
         set.headers['cache-control'] = 'private, max-age=3600'
         // Always a download, never rendered inline: the bytes come from strangers.
-        set.headers['content-disposition'] = `attachment; filename="${(file.filename ?? params.messageId).replace(/["\\\r\n]/g, '_')}"`
+        set.headers['content-disposition'] = attachmentDisposition(file.filename ?? params.messageId)
         return Bun.file(file.path)
       },
       { permission: 'conversations.read', params: messageParams, detail: { summary: "A message's media file (downloaded from WhatsApp, sha256-checked)" } },

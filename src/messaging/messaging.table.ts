@@ -75,3 +75,29 @@ export interface MessageStatusesTable {
   error_details: string | null
   pricing: string | null
 }
+
+export interface OutboxTable {
+  id: import('kysely').Generated<number>
+  workspace_id: string
+  message_id: string
+  channel_id: string
+  recipient: string
+  /** JSON of the provider request, built and validated when the message was queued. */
+  request: string
+  state: 'queued' | 'sending' | 'sent' | 'failed'
+  attempts: number
+  next_attempt_at: string
+  claimed_at: string | null
+  last_error: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface IdempotencyKeysTable {
+  workspace_id: string
+  key: string
+  request_hash: string
+  status: number
+  response: string
+  created_at: string
+}

@@ -85,6 +85,19 @@ describe('media', () => {
     expect(download.userAgent).toBeTruthy()
   })
 
+  test('a document with a non-Latin filename downloads with an RFC 6266 disposition', async () => {
+    const { t, owner, ws, channel } = await setup()
+    const bytes = new TextEncoder().encode('%PDF-1.4 invoice')
+    graph.addMedia('99001', bytes, 'application/pdf')
+    const id = wamid()
+    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'document', document: { filename: 'Счёт №5.pdf', mime_type: 'application/pdf', id: '99001' } }] })]))
+    const row = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', id).executeTakeFirstOrThrow()
+    const res = await t.request(`/api/v1/workspaces/${ws}/messages/${row.id}/media`, call(owner.who, 'GET'))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="____ _5.pdf"; filename*=UTF-8''${encodeURIComponent('Счёт №5.pdf')}`)
+    expect(await res.text()).toBe('%PDF-1.4 invoice')
+  })
+
   test('a file that does not match its sha256 is refused and never served', async () => {
     const { t, owner, ws, channel } = await setup()
     graph.addMedia('445566', new TextEncoder().encode('tampered bytes'), 'image/png')

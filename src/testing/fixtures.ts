@@ -113,6 +113,7 @@ export async function makeChannel(t: TestApp, workspaceId: string, graph?: Graph
     verify_token: sealSecret(kr, workspaceId, id, 'verify_token', secrets.verifyToken),
     verify_token_last4: last4(secrets.verifyToken),
     auth_failures: 0,
+    send_rate: 80,
     created_at: at,
     updated_at: at,
     disconnected_at: null,

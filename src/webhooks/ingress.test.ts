@@ -5,12 +5,13 @@ import { startGraphDouble } from '../testing/graph-double.ts'
 import { auditRows, call, deliver, makeChannel, makeUser, makeWorkspace, manualClock, type FixtureChannel } from '../testing/fixtures.ts'
 import { contact, envelope, inboundText, messagesChange, signed, statusUpdate, textMessage, WABA_ID, wamid } from '../testing/webhooks.ts'
 import { MAX_ATTEMPTS } from './processor.ts'
+import type { Config } from '../config.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
 
-async function setup(clock?: ReturnType<typeof manualClock>) {
-  const t = await createTestApp({ graph, clock })
+async function setup(clock?: ReturnType<typeof manualClock>, config: Partial<Config> = {}) {
+  const t = await createTestApp({ graph, clock, config })
   const owner = await makeUser(t, 'owner@example.com')
   const ws = await makeWorkspace(t, 'Acme', owner)
   const channel = await makeChannel(t, ws, graph)
@@ -310,6 +311,36 @@ describe('bad input', () => {
     expect(await res.json()).toEqual({ events: 1, stored: 1, skipped: 2 })
     expect((await rowCounts(t)).messages).toBe(1)
     expect(t.logLines.some((l) => l.includes('webhook items ignored') && l.includes('phone_number_id does not match'))).toBe(true)
+  })
+
+  test('an unreadable item (absurd timestamp, null contact card) is skipped; the rest of the batch is kept', async () => {
+    const { t, channel } = await setup()
+    const good = textMessage('fine')
+    const body = envelope([
+      messagesChange(channel.phoneNumberId, {
+        contacts: [contact()],
+        messages: [good, { ...textMessage('x'), timestamp: '99999999999999' }, { from: '16505551234', id: wamid(), timestamp: '1749416383', type: 'contacts', contacts: [null] }],
+      }),
+    ], { time: 1e300 })
+    const res = await deliver(t, channel, body)
+    expect(res.status).toBe(200)
+    const json = await res.json()
+    expect(json.stored).toBe(3)
+    expect((await rowCounts(t)).messages).toBe(3)
+    expect((await messageByWamid(t, good.id)).text).toBe('fine')
+  })
+
+  test('repeated failed verifications from one address end in 429; valid webhooks are never throttled', async () => {
+    const { t, channel } = await setup(undefined, { rateLimit: [{ limit: 3, seconds: 60 }] })
+    const { body } = inboundText(channel.phoneNumberId, 'x')
+    const bad = signed(body, 'wrong-secret')
+    const statuses = []
+    for (let i = 0; i < 5; i++) statuses.push((await post(t, channel, bad.body, { ...bad.headers, 'x-test-peer': '198.51.100.9' })).status)
+    expect(statuses).toEqual([401, 401, 401, 429, 429])
+    for (let i = 0; i < 10; i++) {
+      const ok = signed(inboundText(channel.phoneNumberId, `ok ${i}`).body, channel.appSecret)
+      expect((await post(t, channel, ok.body, { ...ok.headers, 'x-test-peer': '198.51.100.9' })).status).toBe(200)
+    }
   })
 
   test('a body over 3 MB → 413 before anything is read', async () => {

@@ -3,18 +3,37 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
+import { AppError } from '../http/errors.ts'
+import { RateLimiter } from '../http/rate-limit.ts'
 import type { InboxWriter } from './group-commit.ts'
 import { receiveWebhook, verifySubscription } from './ingress.service.ts'
 
 const params = z.object({ channelId: z.string().min(1).max(64) })
 
 export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: InboxWriter) {
+  // Verified webhooks are never throttled (throttling Meta only causes retries); failed verifications are,
+  // per client IP, with the API's anonymous profile: guessing verify tokens or flooding unsigned bodies ends
+  // in 429s.
+  const failures = new RateLimiter({ name: 'webhook-failures', windows: deps.config.rateLimit }, deps.clock)
+  const guard = async <T>(ip: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn()
+    } catch (err) {
+      if (err instanceof AppError && (err.status === 401 || err.status === 403)) {
+        const d = failures.take(`ip:${ip}`)
+        if (!d.allowed) throw new AppError(429, 'rate_limited', `Too many failed webhook verifications; retry in ${d.retryAfterSeconds} s.`, undefined, failures.headers(d))
+      }
+      throw err
+    }
+  }
   return new Elysia({ prefix: '/webhooks/whatsapp', tags: ['webhooks'] })
     .use(auth)
     .get(
       '/:channelId',
-      async ({ params, query, set }) => {
-        const challenge = await verifySubscription(deps, params.channelId, { mode: query['hub.mode'], token: query['hub.verify_token'], challenge: query['hub.challenge'] })
+      async ({ params, query, set, caller }) => {
+        const challenge = await guard(caller.meta.ip, () =>
+          verifySubscription(deps, params.channelId, { mode: query['hub.mode'], token: query['hub.verify_token'], challenge: query['hub.challenge'] }),
+        )
         set.headers['content-type'] = 'text/plain; charset=utf-8'
         return challenge
       },
@@ -28,7 +47,8 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Inbox
     .post(
       '/:channelId',
       // The body arrives as the exact bytes (a raw-body path in http/security.ts): the signature covers them.
-      ({ params, request, body }) => receiveWebhook(deps, writer, params.channelId, body as Uint8Array, request.headers.get('x-hub-signature-256')),
+      ({ params, request, body, caller }) =>
+        guard(caller.meta.ip, () => receiveWebhook(deps, writer, params.channelId, body as Uint8Array, request.headers.get('x-hub-signature-256'))),
       {
         public: true,
         params,

@@ -14,7 +14,8 @@ import { hashToken, newId, randomToken } from '../crypto/tokens.ts'
 import { AppError } from '../http/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import * as usersRepo from '../auth/users.repo.ts'
-import { hashPassword, passwordSchema, verifyPassword } from '../auth/passwords.ts'
+import { hashPassword, passwordSchema } from '../auth/passwords.ts'
+import { verifyCredentials } from '../auth/auth.service.ts'
 import { createSession } from '../auth/sessions.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import { requireQuota } from './plans.ts'
@@ -135,9 +136,8 @@ export async function acceptInvite(deps: ServiceDeps, caller: Caller, input: { t
   const existing = await usersRepo.findUserByEmail(deps.db, input.email)
   let newHash: string | null = null
   if (existing) {
-    if (!(await verifyPassword(input.password, existing.password_hash))) {
-      throw new AppError(401, 'invalid_credentials', 'An account with this email exists; enter its password to join.')
-    }
+    // The same brute-force protection (and audit) as signing in: an invite must not be a password oracle.
+    await verifyCredentials(deps, caller, input.email, input.password)
   } else {
     const policy = passwordSchema.safeParse(input.password)
     if (!policy.success) {

@@ -26,6 +26,17 @@ export async function updateWorkspace(db: Db, workspaceId: string, patch: Update
   await db.updateTable('workspaces').set(patch).where('id', '=', workspaceId).execute()
 }
 
+export async function channelIdsOf(db: Db, workspaceId: string): Promise<string[]> {
+  return (await db.selectFrom('channels').select('id').where('workspace_id', '=', workspaceId).execute()).map((c) => c.id)
+}
+
+/** Rows of a workspace in tables that carry workspace_id without a foreign key (they are written hot). */
+export async function deleteWorkspaceData(db: Db, workspaceId: string): Promise<void> {
+  for (const table of ['webhook_inbox', 'message_statuses', 'channel_events', 'outbox', 'idempotency_keys'] as const) {
+    await db.deleteFrom(table).where('workspace_id', '=', workspaceId).execute()
+  }
+}
+
 export async function deleteWorkspace(db: Db, workspaceId: string): Promise<void> {
   await db.deleteFrom('workspaces').where('id', '=', workspaceId).execute()
 }

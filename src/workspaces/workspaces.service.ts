@@ -95,11 +95,18 @@ export async function deleteWorkspace(deps: ServiceDeps, ctx: WorkspaceContext, 
   if (confirmName !== ctx.workspace.name) {
     throw new AppError(422, 'confirmation_mismatch', 'Type the workspace name exactly to confirm deletion.', [{ field: 'confirmName', message: 'does not match the workspace name' }])
   }
-  await deps.db.transaction().execute(async (trx) => {
+  const channelIds = await deps.db.transaction().execute(async (trx) => {
     // The audit row outlives the workspace (audit_log has no foreign key to it).
     await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'workspace.deleted', target: { type: 'workspace', id: ctx.workspace.id }, metadata: { name: ctx.workspace.name } })
+    const channels = await repo.channelIdsOf(trx, ctx.workspace.id)
+    // Tables without a foreign key to workspaces (inbox, statuses, events, outbox, idempotency) go explicitly;
+    // everything else cascades from the workspace row.
+    await repo.deleteWorkspaceData(trx, ctx.workspace.id)
     await repo.deleteWorkspace(trx, ctx.workspace.id)
+    return channels
   })
+  // Webhooks for its channels stop being accepted at once, not when the cache entry expires.
+  for (const id of channelIds) deps.channelCache.invalidate(id)
 }
 
 /** Makes another member an Owner and the current Owner an Admin. */

@@ -252,3 +252,37 @@ describe('plans (PlanGuard)', () => {
     expect(after.status).toBe(402)
   })
 })
+
+describe('review fixes', () => {
+  test('joining with an existing account is a sign-in: throttled and audited like one', async () => {
+    const clock = manualClock()
+    const t = await createTestApp({ clock })
+    const { owner, ws } = await team(t)
+    await makeUser(t, 'victim@example.com')
+    const token = tokenOf((await (await invite(t, owner, ws, 'victim@example.com', 'agent')).json()).acceptUrl)
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) {
+      statuses.push((await t.request('/api/v1/invites/accept', call(anonymous, 'POST', { token, email: 'victim@example.com', password: `guess number ${i}` }))).status)
+    }
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
+    expect(statuses.slice(5)).toEqual([429, 429, 429])
+    expect((await auditRows(t)).filter((r) => r.action === 'auth.login_failed')).toHaveLength(5)
+    // Even the right password waits out the delay.
+    expect((await t.request('/api/v1/invites/accept', call(anonymous, 'POST', { token, email: 'victim@example.com', password: PASSWORD }))).status).toBe(429)
+    clock.advance(2000)
+    expect((await t.request('/api/v1/invites/accept', call(anonymous, 'POST', { token, email: 'victim@example.com', password: PASSWORD }))).status).toBe(200)
+  })
+
+  test('deleting a workspace removes its inbox, statuses, events and outbox rows too', async () => {
+    const t = await createTestApp()
+    const { owner, ws } = await team(t)
+    const db = t.db.db
+    await db.insertInto('webhook_inbox').values({ workspace_id: ws, channel_id: 'ch_x', idempotency_key: 'k1', kind: 'message', payload: '{"text":"private"}', received_at: 'now', next_attempt_at: 'now', last_error: null, processed_at: null }).execute()
+    await db.insertInto('message_statuses').values({ workspace_id: ws, channel_id: 'ch_x', wamid: 'w1', status: 'sent', occurred_at: 'now', recipient: '1', error_code: null, error_title: null, error_details: null, pricing: null }).execute()
+    await db.insertInto('channel_events').values({ workspace_id: ws, channel_id: 'ch_x', field: 'account_update', event: 'X', payload: '{}', occurred_at: 'now' }).execute()
+    expect((await t.request(`/api/v1/workspaces/${ws}`, call(owner.who, 'DELETE', { confirmName: 'Acme' }))).status).toBe(204)
+    for (const table of ['webhook_inbox', 'message_statuses', 'channel_events', 'outbox', 'idempotency_keys'] as const) {
+      expect({ table, rows: (await db.selectFrom(table).selectAll().where('workspace_id', '=', ws).execute()).length }).toEqual({ table, rows: 0 })
+    }
+  })
+})

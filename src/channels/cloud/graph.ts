@@ -56,6 +56,13 @@ export const mediaInfo = z.object({
 })
 export type MediaInfo = z.infer<typeof mediaInfo>
 
+export const sendResult = z.object({
+  messaging_product: z.literal('whatsapp').optional(),
+  contacts: z.array(z.object({ input: z.string().optional(), wa_id: z.string().optional() })).optional(),
+  messages: z.array(z.object({ id: z.string().min(1), message_status: z.string().optional() })).min(1),
+})
+export type SendResult = z.infer<typeof sendResult>
+
 export type GraphClient = ReturnType<typeof createGraphClient>
 
 export function createGraphClient(opts: { baseUrl: string; version: string; timeoutMs?: number; userAgent?: string }) {
@@ -100,6 +107,22 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
     /** GET /{media-id}: a short-lived download URL for an inbound media object. */
     getMedia: (token: string, mediaId: string, phoneNumberId?: string) =>
       json(token, `${encodeURIComponent(mediaId)}${phoneNumberId ? `?phone_number_id=${encodeURIComponent(phoneNumberId)}` : ''}`, mediaInfo),
+
+    /** POST /{phone-number-id}/messages: one message; the answer only means "accepted" (reference §3.1). */
+    sendMessage: (token: string, phoneNumberId: string, body: Record<string, unknown>) =>
+      json(token, `${encodeURIComponent(phoneNumberId)}/messages`, sendResult, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+
+    /** Marks an inbound message read (blue ticks), reference §3.8. */
+    markRead: (token: string, phoneNumberId: string, wamid: string) =>
+      json(token, `${encodeURIComponent(phoneNumberId)}/messages`, z.object({ success: z.boolean() }), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messaging_product: 'whatsapp', status: 'read', message_id: wamid }),
+      }),
 
     /** Downloads a media URL with the Bearer token and a User-Agent (both required, reference §4.3). */
     async download(token: string, url: string, maxBytes: number): Promise<Uint8Array> {

@@ -72,7 +72,9 @@ export type SplitResult = { events: SplitEvent[]; skipped: { reason: string; fie
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const isoFromUnix = (s: string | number | undefined, fallback: number) => {
   const n = Number(s)
-  return new Date(Number.isFinite(n) && n > 0 ? n * 1000 : fallback).toISOString()
+  const date = new Date(Number.isFinite(n) && n > 0 ? n * 1000 : fallback)
+  // Out-of-range timestamps (year 10^6…) are not dates: use the time of receipt instead.
+  return Number.isFinite(date.getTime()) ? date.toISOString() : new Date(fallback).toISOString()
 }
 
 function errorOf(errors: z.infer<typeof errorSchema>[] | undefined) {
@@ -120,7 +122,7 @@ export function normalizeMessage(m: z.infer<typeof messageSchema>, contacts: unk
   } else if (m.type === 'contacts') {
     const cards = Array.isArray(body) ? body : []
     content.contacts = cards
-    text = cards.map((c) => str((c as { name?: { formatted_name?: unknown } }).name?.formatted_name)).filter(Boolean).join(', ') || null
+    text = cards.map((c) => (c && typeof c === 'object' ? str((c as { name?: { formatted_name?: unknown } }).name?.formatted_name) : null)).filter(Boolean).join(', ') || null
   } else if (m.type === 'interactive') {
     const kind = str(part.type) ?? 'unknown'
     const reply = recordOrEmpty.parse(part[kind])
@@ -189,13 +191,15 @@ export function splitWebhook(body: z.infer<typeof webhookEnvelope>, channel: { p
         }
         for (const raw of Array.isArray(value.messages) ? value.messages : []) {
           const m = messageSchema.safeParse(raw)
-          if (!m.success) skipped.push({ reason: 'malformed message', field: change.field })
-          else events.push({ key: `message:${m.data.id}`, event: normalizeMessage(m.data, value.contacts, now) })
+          const event = m.success ? guarded(() => normalizeMessage(m.data, value.contacts, now)) : null
+          if (!m.success || !event) skipped.push({ reason: 'malformed message', field: change.field })
+          else events.push({ key: `message:${m.data.id}`, event })
         }
         for (const raw of Array.isArray(value.statuses) ? value.statuses : []) {
           const s = statusSchema.safeParse(raw)
-          if (!s.success) skipped.push({ reason: 'malformed status', field: change.field })
-          else events.push({ key: `status:${s.data.id}:${s.data.status}`, event: normalizeStatus(s.data, now) })
+          const event = s.success ? guarded(() => normalizeStatus(s.data, now)) : null
+          if (!s.success || !event) skipped.push({ reason: 'malformed status', field: change.field })
+          else events.push({ key: `status:${s.data.id}:${s.data.status}`, event })
         }
         if (Array.isArray(value.errors) && value.errors.length > 0) {
           events.push({ key: `errors:${sha256(JSON.stringify([entry.id, entry.time ?? null, value.errors]))}`, event: notice('errors', value, entry.time, now) })
@@ -211,6 +215,15 @@ export function splitWebhook(body: z.infer<typeof webhookEnvelope>, channel: { p
     }
   }
   return { events, skipped }
+}
+
+/** One item that cannot be read is skipped and reported; it never fails the batch it came in. */
+function guarded<T>(fn: () => T): T | null {
+  try {
+    return fn()
+  } catch {
+    return null
+  }
 }
 
 function notice(field: string, value: Record<string, unknown>, time: number | undefined, now: number): ChannelNoticeEvent {

@@ -1,0 +1,85 @@
+/** Builds the Cloud API request body (reference §3) from a validated send request. */
+import type { SendMessageInput, TemplateParam } from '../../messaging/send.schema.ts'
+
+type Resolved = { to: string; contextWamid: string | null; reactionWamid: string | null; callbackData: string }
+
+const mediaRef = (m: { mediaId?: string; link?: string }) => (m.mediaId ? { id: m.mediaId } : { link: m.link })
+
+function templateParameter(p: TemplateParam): Record<string, unknown> {
+  switch (p.type) {
+    case 'text':
+      return { type: 'text', text: p.text, ...(p.parameterName ? { parameter_name: p.parameterName } : {}) }
+    case 'currency':
+      return { type: 'currency', currency: { fallback_value: p.fallbackValue, code: p.code, amount_1000: p.amount1000 } }
+    case 'date_time':
+      return { type: 'date_time', date_time: { fallback_value: p.fallbackValue } }
+    case 'image':
+    case 'video':
+      return { type: p.type, [p.type]: mediaRef(p) }
+    case 'document':
+      return { type: 'document', document: { ...mediaRef(p), ...(p.filename ? { filename: p.filename } : {}) } }
+    case 'location':
+      return { type: 'location', location: { latitude: p.latitude, longitude: p.longitude, ...(p.name ? { name: p.name } : {}), ...(p.address ? { address: p.address } : {}) } }
+    case 'payload':
+      return { type: 'payload', payload: p.payload }
+    case 'coupon_code':
+      return { type: 'coupon_code', coupon_code: p.couponCode }
+  }
+}
+
+function content(input: SendMessageInput, r: Resolved): Record<string, unknown> {
+  switch (input.type) {
+    case 'text':
+      return { text: { body: input.text.body, ...(input.text.previewUrl !== undefined ? { preview_url: input.text.previewUrl } : {}) } }
+    case 'template':
+      return {
+        template: {
+          name: input.template.name,
+          language: { code: input.template.language },
+          ...(input.template.components?.length
+            ? {
+                components: input.template.components.map((c) => ({
+                  type: c.type,
+                  ...(c.subType ? { sub_type: c.subType } : {}),
+                  ...(c.index !== undefined ? { index: String(c.index) } : {}),
+                  parameters: c.parameters.map(templateParameter),
+                })),
+              }
+            : {}),
+        },
+      }
+    case 'image':
+    case 'video':
+    case 'audio':
+    case 'sticker': {
+      const m = (input as unknown as Record<string, { mediaId?: string; link?: string; caption?: string }>)[input.type]!
+      return { [input.type]: { ...mediaRef(m), ...(m.caption ? { caption: m.caption } : {}) } }
+    }
+    case 'document':
+      return { document: { ...mediaRef(input.document), ...(input.document.caption ? { caption: input.document.caption } : {}), ...(input.document.filename ? { filename: input.document.filename } : {}) } }
+    case 'location':
+      return { location: { latitude: input.location.latitude, longitude: input.location.longitude, ...(input.location.name ? { name: input.location.name } : {}), ...(input.location.address ? { address: input.location.address } : {}) } }
+    case 'interactive': {
+      const i = input.interactive
+      const common = { ...(i.header ? { header: i.header } : {}), body: i.body, ...(i.footer ? { footer: i.footer } : {}) }
+      if (i.type === 'button') {
+        return { interactive: { type: 'button', ...common, action: { buttons: i.buttons.map((b) => ({ type: 'reply', reply: { id: b.id, title: b.title } })) } } }
+      }
+      return { interactive: { type: 'list', ...common, action: { button: i.button, sections: i.sections } } }
+    }
+    case 'reaction':
+      return { reaction: { message_id: r.reactionWamid, emoji: input.reaction.emoji } }
+  }
+}
+
+export function toCloudRequest(input: SendMessageInput, r: Resolved): Record<string, unknown> {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to: r.to,
+    type: input.type,
+    ...content(input, r),
+    ...(r.contextWamid ? { context: { message_id: r.contextWamid } } : {}),
+    biz_opaque_callback_data: r.callbackData,
+  }
+}

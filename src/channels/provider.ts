@@ -1,0 +1,33 @@
+/**
+ * The one interface every kind of channel implements, so the outbox sender and the read-receipt path are
+ * written once: the Cloud API (channels/cloud/) today, the QR-linked device (channels/qr/) next.
+ *
+ * Contract:
+ * - `send(target, request)` delivers one message and resolves with the provider's message id (the wamid),
+ *   or throws a ProviderError. The request is the provider-specific body built at queue time, so a retry
+ *   sends exactly what was validated.
+ * - ProviderError says what the sender must do: `retryable` (back off and try again), `pairRate` (slow
+ *   down to this recipient only), `authFailure` (the credentials no longer work: counts towards needs_reauth),
+ *   and a stable `code` plus a readable `reason` for the message row.
+ * - `markRead(target, wamid)` sends a read receipt for an inbound message.
+ */
+export type SendTarget = { workspaceId: string; channelId: string; credentials: { token: string; phoneNumberId: string } }
+
+export class ProviderError extends Error {
+  override name = 'ProviderError'
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    readonly retryable: boolean,
+    readonly authFailure: boolean,
+    readonly pairRate: boolean,
+    readonly details: string | null = null,
+  ) {
+    super(reason)
+  }
+}
+
+export interface ChannelProvider {
+  send(target: SendTarget, request: Record<string, unknown>): Promise<{ providerMessageId: string; recipient: string | null }>
+  markRead(target: SendTarget, providerMessageId: string): Promise<void>
+}

@@ -1,0 +1,55 @@
+/** The outbox and idempotency keys: queries only. */
+import type { Insertable, Kysely, Transaction } from 'kysely'
+import type { Database } from '../db/database.ts'
+import type { IdempotencyKeysTable, OutboxTable } from './messaging.table.ts'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+export async function insert(db: Db, row: Insertable<OutboxTable>): Promise<void> {
+  await db.insertInto('outbox').values(row).execute()
+}
+
+/** Queued rows whose time has come, oldest first (the sender paces them per channel). */
+export const due = (db: Db, now: string, limit: number) =>
+  db.selectFrom('outbox').selectAll().where('state', '=', 'queued').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('id').limit(limit).execute()
+
+export const nextDueAt = (db: Db) =>
+  db.selectFrom('outbox').select('next_attempt_at').where('state', '=', 'queued').orderBy('next_attempt_at').limit(1).executeTakeFirst()
+
+/** Claims a queued row for sending; false when another pass took it first. */
+export async function claim(db: Db, workspaceId: string, id: number, at: string): Promise<boolean> {
+  const r = await db.updateTable('outbox').set({ state: 'sending', claimed_at: at, updated_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', id).where('state', '=', 'queued').executeTakeFirst()
+  return Number(r.numUpdatedRows) === 1
+}
+
+export async function finish(db: Db, workspaceId: string, id: number, f: { state: 'queued' | 'sent' | 'failed'; attempts: number; nextAttemptAt?: string; error: string | null; at: string }): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ state: f.state, attempts: f.attempts, last_error: f.error, updated_at: f.at, claimed_at: null, ...(f.nextAttemptAt ? { next_attempt_at: f.nextAttemptAt } : {}) })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .execute()
+}
+
+/** Pushes back every queued message to one recipient of a channel (pair-rate limit: slow that pair only). */
+export async function deferRecipient(db: Db, workspaceId: string, channelId: string, recipient: string, until: string): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ next_attempt_at: until })
+    .where('workspace_id', '=', workspaceId)
+    .where('channel_id', '=', channelId)
+    .where('recipient', '=', recipient)
+    .where('state', '=', 'queued')
+    .where('next_attempt_at', '<', until)
+    .execute()
+}
+
+/** Rows a crash left in `sending`: the send may or may not have reached the provider. */
+export const interrupted = (db: Db) => db.selectFrom('outbox').selectAll().where('state', '=', 'sending').execute()
+
+export const findIdempotency = (db: Db, workspaceId: string, key: string) =>
+  db.selectFrom('idempotency_keys').selectAll().where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst()
+
+export async function saveIdempotency(db: Db, row: IdempotencyKeysTable): Promise<void> {
+  await db.insertInto('idempotency_keys').values(row).execute()
+}

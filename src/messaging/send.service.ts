@@ -1,0 +1,151 @@
+/**
+ * Queuing an outbound message. Every rule is checked before anything is written: the channel can send,
+ * the contact has not opted out, free-form messages fall inside the 24-hour customer-service window, the
+ * reply or reaction target belongs to the conversation. The message row and its outbox row are written in
+ * one transaction, and an Idempotency-Key replays the first answer instead of queuing twice.
+ */
+import { createHash } from 'node:crypto'
+import type { ServiceDeps } from '../deps.ts'
+import { iso } from '../clock.ts'
+import { newId } from '../crypto/tokens.ts'
+import { AppError } from '../http/errors.ts'
+import * as channelsRepo from '../channels/channels.repo.ts'
+import { toCloudRequest } from '../channels/cloud/outbound.ts'
+import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
+import type { SendMessageInput } from './send.schema.ts'
+import * as repo from './messaging.repo.ts'
+import * as outboxRepo from './outbox.repo.ts'
+
+/** Meta's customer-service window, less a margin for clocks that disagree (reference §6.1). */
+export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
+
+export type QueuedMessage = { id: string; conversationId: string; status: 'queued' }
+
+const preview = (input: SendMessageInput): string | null => {
+  switch (input.type) {
+    case 'text':
+      return input.text.body
+    case 'template':
+      return `[template ${input.template.name}]`
+    case 'image':
+    case 'video':
+    case 'document':
+      return (input as unknown as Record<string, { caption?: string }>)[input.type]?.caption ?? `[${input.type}]`
+    case 'interactive':
+      return input.interactive.body.text
+    case 'reaction':
+      return input.reaction.emoji || '[reaction removed]'
+    default:
+      return `[${input.type}]`
+  }
+}
+
+const hashOf = (input: unknown) => createHash('sha256').update(JSON.stringify(input)).digest('hex')
+
+export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, input: SendMessageInput, idempotencyKey: string | undefined): Promise<{ status: number; body: QueuedMessage }> {
+  const ws = ctx.workspace.id
+  const requestHash = hashOf(input)
+  if (idempotencyKey) {
+    const seen = await outboxRepo.findIdempotency(deps.db, ws, idempotencyKey)
+    if (seen) return replay(seen, requestHash)
+  }
+  const now = ctx.caller.meta.at
+  const at = iso(now)
+
+  // Who and through which number.
+  let conversation = input.conversationId ? await repo.findConversation(deps.db, ws, input.conversationId) : undefined
+  if (input.conversationId && !conversation) throw new AppError(404, 'not_found', 'No such conversation in this workspace.')
+  const channelId = conversation?.channel_id ?? input.channelId!
+  const channel = await channelsRepo.find(deps.db, ws, channelId)
+  if (!channel) throw new AppError(404, 'not_found', 'No such channel in this workspace.')
+  if (conversation && input.channelId && input.channelId !== conversation.channel_id) {
+    throw new AppError(422, 'validation_failed', 'Invalid request body: channelId — does not match the conversation', [{ field: 'channelId', message: 'does not match the conversation' }])
+  }
+  if (channel.status !== 'active') {
+    throw new AppError(409, 'channel_unavailable', channel.status === 'needs_reauth' ? 'The channel needs new credentials before it can send.' : 'The channel is disconnected.')
+  }
+  let contact = conversation ? await repo.findContact(deps.db, ws, conversation.contact_id) : await repo.findContactByPhone(deps.db, ws, input.to!)
+  if (conversation && input.to && contact?.wa_id !== input.to) {
+    throw new AppError(422, 'validation_failed', 'Invalid request body: to — does not match the conversation', [{ field: 'to', message: 'does not match the conversation' }])
+  }
+  if (contact && !conversation) conversation = await repo.findConversationOf(deps.db, ws, channelId, contact.id)
+  if (contact?.opted_out) throw new AppError(422, 'contact_opted_out', 'This contact opted out of messages.')
+  const to = contact?.wa_id ?? input.to
+  if (!to) throw new AppError(422, 'no_phone_number', 'This contact has no phone number WhatsApp can deliver to yet.')
+
+  // Free-form messages only inside the customer-service window; outside it, a template.
+  const lastInbound = conversation?.last_inbound_at ? Date.parse(conversation.last_inbound_at) : null
+  if (input.type !== 'template' && (lastInbound === null || now - lastInbound > SERVICE_WINDOW_MS)) {
+    throw new AppError(422, 'outside_service_window', 'The customer has not written in the last 24 hours: only a template message can be sent now.')
+  }
+
+  // Reply and reaction targets must be messages of this conversation that WhatsApp knows (have a wamid).
+  const targetWamid = async (ref: string, field: string) => {
+    const m = conversation ? await repo.findMessageInConversation(deps.db, ws, conversation.id, ref) : undefined
+    if (!m?.wamid) throw new AppError(422, 'validation_failed', `Invalid request body: ${field} — not a delivered message of this conversation`, [{ field, message: 'not a delivered message of this conversation' }])
+    return m.wamid
+  }
+  const contextWamid = input.replyTo ? await targetWamid(input.replyTo, 'replyTo') : null
+  const reactionWamid = input.type === 'reaction' ? await targetWamid(input.reaction.messageId, 'reaction.messageId') : null
+
+  const messageId = newId('msg')
+  const request = toCloudRequest(input, { to, contextWamid, reactionWamid, callbackData: input.callbackData ?? messageId })
+  const body = await deps.db.transaction().execute(async (trx) => {
+    // Same key, concurrently: the second transaction sees the first one's row here.
+    if (idempotencyKey) {
+      const seen = await outboxRepo.findIdempotency(trx, ws, idempotencyKey)
+      if (seen) return replay(seen, requestHash)
+    }
+    if (!contact) {
+      contact = { id: newId('ct'), workspace_id: ws, wa_id: to, bsuid: null, profile_name: null, username: null, name: null, labels: '[]', notes: '', opted_out: 0, opted_out_at: null, created_at: at, updated_at: at }
+      await repo.insertContactRow(trx, contact)
+    }
+    if (!conversation) {
+      conversation = { id: newId('cv'), workspace_id: ws, channel_id: channelId, contact_id: contact.id, status: 'open', assignee_user_id: null, unread_count: 0, last_message_at: at, last_inbound_at: null, last_message_preview: '', created_at: at, updated_at: at }
+      await repo.insertConversationRow(trx, conversation)
+    }
+    await repo.insertMessageRow(trx, {
+      id: messageId,
+      workspace_id: ws,
+      conversation_id: conversation.id,
+      channel_id: channelId,
+      wamid: null,
+      direction: 'out',
+      type: input.type,
+      text: preview(input),
+      content: JSON.stringify((input as Record<string, unknown>)[input.type] ?? {}),
+      context_wamid: contextWamid,
+      status: 'queued',
+      status_at: at,
+      error_code: null,
+      error_title: null,
+      error_details: null,
+      pricing: null,
+      media_id: null,
+      media_mime: null,
+      media_sha256: null,
+      media_filename: null,
+      media_path: null,
+      media_size: null,
+      media_state: null,
+      media_attempts: 0,
+      sent_at: at,
+      created_at: at,
+    })
+    await repo.updateConversation(trx, ws, conversation.id, { last_message_at: at, last_message_preview: (preview(input) ?? '').slice(0, 200), updated_at: at })
+    await outboxRepo.insert(trx, { workspace_id: ws, message_id: messageId, channel_id: channelId, recipient: to, request: JSON.stringify(request), state: 'queued', attempts: 0, next_attempt_at: at, claimed_at: null, last_error: null, created_at: at, updated_at: at })
+    const result = { status: 202, body: { id: messageId, conversationId: conversation.id, status: 'queued' as const } }
+    if (idempotencyKey) {
+      await outboxRepo.saveIdempotency(trx, { workspace_id: ws, key: idempotencyKey, request_hash: requestHash, status: result.status, response: JSON.stringify(result.body), created_at: at })
+    }
+    return result
+  })
+  return body
+}
+
+function replay(seen: { request_hash: string; status: number; response: string }, requestHash: string) {
+  if (seen.request_hash !== requestHash) {
+    throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.')
+  }
+  return { status: seen.status, body: JSON.parse(seen.response) as QueuedMessage }
+}

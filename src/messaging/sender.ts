@@ -1,0 +1,179 @@
+/**
+ * The outbox sender: claims due messages, paces each channel at its send rate (never more than `rate`
+ * sends in any one-second window), sends through the channel's provider and records the outcome.
+ *
+ * Failures follow reference §3.10: retryable ones (throughput 130429, 5xx, timeouts) back off with jitter;
+ * a pair-rate refusal (131056) delays only that recipient, by 4^n seconds; permanent ones fail the message
+ * at once with Meta's code and a readable reason; an authentication failure also marks the channel
+ * needs_reauth. A claimed row that a crash interrupts is not re-sent blindly: the request carried our
+ * message id as biz_opaque_callback_data, so Meta's status webhook links it; only if none arrives within
+ * INTERRUPTED_GRACE_MS is it sent again.
+ */
+import type { ServiceDeps } from '../deps.ts'
+import { iso } from '../clock.ts'
+import { Drainer } from '../jobs/drainer.ts'
+import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
+import * as channelsRepo from '../channels/channels.repo.ts'
+import { cloudProvider } from '../channels/cloud/cloud.provider.ts'
+import { ProviderError, type ChannelProvider } from '../channels/provider.ts'
+import type { OutboxTable } from './messaging.table.ts'
+import * as repo from './messaging.repo.ts'
+import * as outboxRepo from './outbox.repo.ts'
+
+export const MAX_SEND_ATTEMPTS = 6
+export const INTERRUPTED_GRACE_MS = 30_000
+const MAX_IN_FLIGHT = 64
+
+/** Exact sliding window: at most `limit` events in any `windowMs`. */
+export class SlidingWindow {
+  private readonly times: number[] = []
+  constructor(
+    public limit: number,
+    private readonly windowMs = 1000,
+  ) {}
+  /** Takes a slot at `now`, or returns how many ms until one frees up. */
+  take(now: number): { ok: true } | { ok: false; waitMs: number } {
+    while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift()
+    if (this.times.length < this.limit) {
+      this.times.push(now)
+      return { ok: true }
+    }
+    return { ok: false, waitMs: this.times[0]! + this.windowMs - now }
+  }
+}
+
+const jitter = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4))
+const retryDelayMs = (attempts: number) => jitter(Math.min(300_000, 1000 * 2 ** (attempts - 1)))
+const pairRateDelayMs = (attempts: number) => 1000 * 4 ** Math.max(0, attempts - 1)
+
+type Row = Awaited<ReturnType<typeof outboxRepo.due>>[number]
+
+export class OutboxSender {
+  private readonly windows = new Map<string, SlidingWindow>()
+  private readonly worker: Drainer
+  private wakeTimer: ReturnType<typeof setTimeout> | null = null
+  private readonly providers: Record<string, ChannelProvider>
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.worker = new Drainer('sender', () => this.step(), deps.logger)
+    this.providers = { cloud: cloudProvider(deps.graph) }
+  }
+
+  wake(): void {
+    this.worker.wake()
+  }
+  drain(): Promise<void> {
+    return this.worker.drain()
+  }
+  start(intervalMs = 1_000): void {
+    this.worker.start(intervalMs)
+  }
+  async stop(): Promise<void> {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer)
+    await this.worker.stop()
+  }
+
+  /** At start: rows a crash left mid-send wait INTERRUPTED_GRACE_MS for Meta's status webhook to claim them. */
+  async recoverInterrupted(): Promise<number> {
+    const rows = await outboxRepo.interrupted(this.deps.db)
+    const now = this.deps.clock.now()
+    for (const r of rows) {
+      await outboxRepo.finish(this.deps.db, r.workspace_id, r.id, { state: 'queued', attempts: r.attempts, nextAttemptAt: iso(now + INTERRUPTED_GRACE_MS), error: 'interrupted while sending; waiting for a status update before retrying', at: iso(now) })
+    }
+    return rows.length
+  }
+
+  private windowFor(channelId: string, rate: number): SlidingWindow {
+    let w = this.windows.get(channelId)
+    if (!w) this.windows.set(channelId, (w = new SlidingWindow(rate)))
+    w.limit = rate
+    return w
+  }
+
+  /** Sends what pacing allows now; returns how many were sent (0 = wait for time to pass). */
+  private async step(): Promise<number> {
+    const now = this.deps.clock.now()
+    const rows = await outboxRepo.due(this.deps.db, iso(now), 500)
+    if (rows.length === 0) {
+      this.scheduleNext()
+      return 0
+    }
+    const rates = new Map<string, number>()
+    const ready: Row[] = []
+    let soonestMs = Number.POSITIVE_INFINITY
+    for (const row of rows) {
+      if (ready.length >= MAX_IN_FLIGHT) break
+      if (!rates.has(row.channel_id)) rates.set(row.channel_id, (await channelsRepo.find(this.deps.db, row.workspace_id, row.channel_id))?.send_rate ?? 80)
+      const slot = this.windowFor(row.channel_id, rates.get(row.channel_id)!).take(now)
+      if (!slot.ok) {
+        soonestMs = Math.min(soonestMs, slot.waitMs)
+        continue
+      }
+      if (await outboxRepo.claim(this.deps.db, row.workspace_id, row.id, iso(now))) ready.push(row)
+    }
+    await Promise.all(ready.map((row) => this.send(row)))
+    if (ready.length === 0) this.scheduleIn(soonestMs)
+    return ready.length
+  }
+
+  private scheduleIn(ms: number): void {
+    if (!Number.isFinite(ms)) return
+    if (this.wakeTimer) clearTimeout(this.wakeTimer)
+    this.wakeTimer = setTimeout(() => this.wake(), Math.max(1, Math.ceil(ms)))
+  }
+
+  private scheduleNext(): void {
+    void outboxRepo.nextDueAt(this.deps.db).then((next) => {
+      if (next) this.scheduleIn(Date.parse(next.next_attempt_at) - this.deps.clock.now())
+    })
+  }
+
+  private async send(row: Row): Promise<void> {
+    const { deps } = this
+    const channel = await channelsRepo.find(deps.db, row.workspace_id, row.channel_id)
+    const credentials = await accessTokenOf(deps, row.workspace_id, row.channel_id)
+    const provider = channel ? this.providers[channel.provider] : undefined
+    if (!channel || !credentials?.phoneNumberId || !provider || channel.status !== 'active') {
+      return this.fail(row, new ProviderError(-1, channel?.status === 'needs_reauth' ? 'The channel needs new credentials' : 'The channel is disconnected', false, false, false))
+    }
+    try {
+      const result = await provider.send({ workspaceId: row.workspace_id, channelId: row.channel_id, credentials: { token: credentials.token, phoneNumberId: credentials.phoneNumberId } }, JSON.parse(row.request))
+      await this.succeed(row, result.providerMessageId)
+      if (channel.auth_failures > 0) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, null)
+    } catch (err) {
+      const e = err instanceof ProviderError ? err : new ProviderError(-1, (err as Error).message, true, false, false)
+      await this.fail(row, e)
+    }
+  }
+
+  private async succeed(row: Row, wamid: string): Promise<void> {
+    const at = iso(this.deps.clock.now())
+    await this.deps.db.transaction().execute(async (trx) => {
+      await outboxRepo.finish(trx, row.workspace_id, row.id, { state: 'sent', attempts: row.attempts + 1, error: null, at })
+      await repo.markMessageSent(trx, row.workspace_id, row.message_id, wamid, at)
+    })
+  }
+
+  private async fail(row: Row, e: ProviderError): Promise<void> {
+    const { deps } = this
+    const now = deps.clock.now()
+    const attempts = row.attempts + 1
+    const retry = (e.retryable || e.pairRate) && attempts < MAX_SEND_ATTEMPTS
+    if (retry) {
+      const next = iso(now + (e.pairRate ? pairRateDelayMs(attempts) : retryDelayMs(attempts)))
+      await outboxRepo.finish(deps.db, row.workspace_id, row.id, { state: 'queued', attempts, nextAttemptAt: next, error: `${e.code}: ${e.reason}`, at: iso(now) })
+      if (e.pairRate) await outboxRepo.deferRecipient(deps.db, row.workspace_id, row.channel_id, row.recipient, next)
+      deps.logger.info({ messageId: row.message_id, code: e.code, attempts, next }, 'send will be retried')
+      this.scheduleIn(Date.parse(next) - now)
+      return
+    }
+    await deps.db.transaction().execute(async (trx) => {
+      await outboxRepo.finish(trx, row.workspace_id, row.id, { state: 'failed', attempts, error: `${e.code}: ${e.reason}`, at: iso(now) })
+      await repo.updateMessage(trx, row.workspace_id, row.message_id, { status: 'failed', status_at: iso(now), error_code: e.code, error_title: e.reason, error_details: e.details })
+    })
+    deps.logger.warn({ messageId: row.message_id, code: e.code, attempts }, 'send failed')
+    if (e.authFailure) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, e, { immediate: true })
+  }
+}
+
+export type { OutboxTable }
