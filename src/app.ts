@@ -25,6 +25,7 @@ import { channelRoutes } from './channels/channels.routes.ts'
 import { messagingRoutes } from './messaging/messaging.routes.ts'
 import { inboxRoutes } from './webhooks/inbox.routes.ts'
 import { webhookRoutes } from './webhooks/webhooks.routes.ts'
+import { sendRoutes } from './messaging/send.routes.ts'
 import { WEBHOOK_BODY_LIMIT } from './webhooks/ingress.service.ts'
 
 export type AppDeps = {
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps) {
     .use(messagingRoutes(services, auth))
     .use(inboxRoutes(services, auth, runtime.processor))
     .use(webhookRoutes(services, auth, runtime.writer))
+    .use(sendRoutes(services, auth, runtime.sender))
     // Last: the UI catch-all only sees paths no API route claimed.
     .use(staticRoutes(auth, deps.publicDir))
   return app

@@ -148,6 +148,16 @@ const SETTINGS = {
     fallback: () => 'v24.0',
     schema: z.string().regex(/^v\d+\.\d+$/, 'must look like v24.0'),
   },
+  'graph-timeout': {
+    env: 'WABOX_GRAPH_TIMEOUT',
+    help: 'milliseconds to wait for a Graph API answer before treating the call as failed (and retryable)',
+    fallback: () => '15000',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of milliseconds')
+      .transform(Number)
+      .pipe(z.number().int().min(50, 'must be at least 50').max(120000, 'must be at most 120000')),
+  },
 } as const
 
 type SettingName = keyof typeof SETTINGS
@@ -170,6 +180,7 @@ export type Config = {
   defaultPlan: string
   graphBaseUrl: string
   graphVersion: string
+  graphTimeout: number
   /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
   masterKey: string | undefined
 }

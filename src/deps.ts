@@ -28,7 +28,7 @@ export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: L
     logger: opts.logger,
     keyring: opts.keyring,
     clock: opts.clock ?? systemClock,
-    graph: createGraphClient({ baseUrl: opts.config.graphBaseUrl, version: opts.config.graphVersion }),
+    graph: createGraphClient({ baseUrl: opts.config.graphBaseUrl, version: opts.config.graphVersion, timeoutMs: opts.config.graphTimeout }),
     channelCache: new ChannelCache(),
   }
 }

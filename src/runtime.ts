@@ -11,13 +11,15 @@ import { buildServiceDeps, type ServiceDeps } from './deps.ts'
 import { InboxWriter } from './webhooks/group-commit.ts'
 import { InboxProcessor } from './webhooks/processor.ts'
 import { MediaDownloader } from './messaging/media.service.ts'
+import { OutboxSender } from './messaging/sender.ts'
 
 export type Runtime = {
   services: ServiceDeps
   writer: InboxWriter
   processor: InboxProcessor
   media: MediaDownloader
-  start: () => void
+  sender: OutboxSender
+  start: () => Promise<void>
   /** Finishes what was accepted: pending commits, then the inbox, then downloads in flight. */
   stop: () => Promise<void>
 }
@@ -32,20 +34,25 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
     if (event.kind === 'message' && event.media) media.wake()
   })
   writer = new InboxWriter(services.syncTransaction, () => processor.wake())
+  const sender = new OutboxSender(services)
   return {
     services,
     writer: writer!,
     processor,
     media,
-    start() {
+    sender,
+    async start() {
+      await sender.recoverInterrupted()
       processor.start()
       media.start()
+      sender.start()
     },
     async stop() {
       await writer.flush()
       await processor.stop()
       await processor.drain()
       await media.stop()
+      await sender.stop()
     },
   }
 }

@@ -61,6 +61,8 @@ const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
   'POST /api/v1/workspaces/:workspaceId/channels/:channelId/credentials': () => ({ appSecret: 'rotated app secret value' }),
   'PATCH /api/v1/workspaces/:workspaceId/contacts/:contactId': () => ({ labels: ['vip'] }),
   'POST /api/v1/workspaces/:workspaceId/inbox/dead/replay': () => ({}),
+  // A template: the seeded conversation's last message is older than the 24-hour window.
+  'POST /api/v1/workspaces/:workspaceId/messages': (w) => ({ conversationId: w.a.inbox!.conversationId, type: 'template', template: { name: 'hello_world', language: 'en_US' } }),
 }
 
 const aIds = (w: World): Ids => ({

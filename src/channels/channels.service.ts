@@ -12,6 +12,7 @@ import * as audit from '../audit/audit.service.ts'
 import { requireQuota } from '../workspaces/plans.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import { GraphError, type PhoneNumberInfo } from './cloud/graph.ts'
+import { ProviderError } from './provider.ts'
 import { last4, masked, openSecret, sealSecret } from './channel-secrets.ts'
 import type { ChannelView } from './channels.schema.ts'
 import type { ChannelsTable } from './channels.table.ts'
@@ -204,7 +205,7 @@ export async function accessTokenOf(deps: ServiceDeps, workspaceId: string, chan
  * up; at REAUTH_AFTER_FAILURES the channel becomes needs_reauth (audited once). A success resets the count.
  */
 export async function recordGraphOutcome(deps: ServiceDeps, workspaceId: string, channelId: string, error: unknown, opts: { immediate?: boolean } = {}): Promise<void> {
-  const authFailure = error instanceof GraphError && error.authFailure
+  const authFailure = (error instanceof GraphError || error instanceof ProviderError) && error.authFailure
   await deps.db.transaction().execute(async (trx) => {
     const c = await repo.find(trx, workspaceId, channelId)
     if (!c || c.status === 'disconnected') return
@@ -222,9 +223,9 @@ export async function recordGraphOutcome(deps: ServiceDeps, workspaceId: string,
         workspaceId,
         action: 'channel.needs_reauth',
         target: { type: 'channel', id: channelId },
-        metadata: { failures, code: (error as GraphError).code },
+        metadata: { failures, code: (error as GraphError | ProviderError).code },
       })
-      deps.logger.warn({ channelId, workspaceId, code: (error as GraphError).code }, 'channel needs re-authentication')
+      deps.logger.warn({ channelId, workspaceId, code: (error as GraphError | ProviderError).code }, 'channel needs re-authentication')
     }
   })
 }

@@ -53,10 +53,11 @@ export async function serve(config: Config): Promise<void> {
 
     const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger)], logger)
     scheduler.start()
-    runtime.start()
-    // Events stored before a crash or restart are still pending: pick them up now.
+    await runtime.start()
+    // Work stored before a crash or restart is still pending: pick it up now.
     runtime.processor.wake()
     runtime.media.wake()
+    runtime.sender.wake()
     logger.info({ url: `http://${config.host}:${server.port}`, publicUrl: config.publicUrl, dataDir: config.dataDir, version: VERSION, keySource: key.source }, 'wabox listening')
 
     const openDb = db

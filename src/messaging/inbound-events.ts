@@ -31,6 +31,9 @@ export type InboundStatusEvent = {
   occurredAt: string
   error: { code: number; title: string; details: string | null } | null
   pricing: Record<string, unknown> | null
+  /** biz_opaque_callback_data: wabox sends its message id here, so a status can find a send whose
+   * answer a crash lost. */
+  callbackData: string | null
 }
 
 /** Account-level news: template status/quality, number quality, account updates, system errors. */

@@ -65,6 +65,16 @@ export function insertMessageOnce(db: SyncDb, m: MessagesTable): boolean {
 export const messageByWamid = (db: SyncDb, workspaceId: string, channelId: string, wamid: string) =>
   db.get<Pick<MessagesTable, 'id' | 'status' | 'conversation_id'>>('SELECT id, status, conversation_id FROM messages WHERE workspace_id = ? AND channel_id = ? AND wamid = ?', workspaceId, channelId, wamid)
 
+/**
+ * An outbound message whose send a crash interrupted (no wamid recorded): the status webhook's callback
+ * data names it, and the wamid is linked here; its outbox row is then done.
+ */
+export function linkInterruptedSend(db: SyncDb, workspaceId: string, channelId: string, messageId: string, wamid: string, at: string): boolean {
+  const linked = db.run("UPDATE messages SET wamid = ?, status = 'sent', status_at = ? WHERE workspace_id = ? AND channel_id = ? AND id = ? AND direction = 'out' AND wamid IS NULL", wamid, at, workspaceId, channelId, messageId).changes > 0
+  if (linked) db.run("UPDATE outbox SET state = 'sent', claimed_at = NULL, last_error = NULL, updated_at = ? WHERE workspace_id = ? AND message_id = ? AND state IN ('queued', 'sending')", at, workspaceId, messageId)
+  return linked
+}
+
 export function updateMessageStatus(db: SyncDb, workspaceId: string, id: string, s: { status: string | null; statusAt: string | null; error: { code: number; title: string; details: string | null } | null; pricing: string | null }): void {
   db.run(
     `UPDATE messages SET status = coalesce(?, status), status_at = coalesce(?, status_at),

@@ -139,7 +139,10 @@ function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: Inbo
     error_details: e.error?.details ?? null,
     pricing,
   })
-  const message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
+  let message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
+  if (!message && e.callbackData && repo.linkInterruptedSend(db, workspaceId, channelId, e.callbackData, e.wamid, e.occurredAt)) {
+    message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
+  }
   // A status for a message sent elsewhere stays in message_statuses; a message sent later picks it up there.
   if (!message) return { created }
   const forward = rank(e.status) > rank(message.status)

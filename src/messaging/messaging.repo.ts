@@ -98,6 +98,19 @@ export const findMessageInConversation = (db: Db, workspaceId: string, conversat
     .where((eb) => eb.or([eb('id', '=', ref), eb('wamid', '=', ref)]))
     .executeTakeFirst()
 
+export const lastInboundWithWamid = (db: Db, workspaceId: string, conversationId: string) =>
+  db
+    .selectFrom('messages')
+    .select(['id', 'wamid'])
+    .where('workspace_id', '=', workspaceId)
+    .where('conversation_id', '=', conversationId)
+    .where('direction', '=', 'in')
+    .where('wamid', 'is not', null)
+    .orderBy('sent_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+
 export async function insertMessageRow(db: Db, row: Insertable<MessagesTable>): Promise<void> {
   await db.insertInto('messages').values(row).execute()
 }

@@ -9,6 +9,8 @@ import { decodeCursor, pageOf } from '../pagination.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { ContactsTable, MessagesTable } from './messaging.table.ts'
 import * as repo from './messaging.repo.ts'
+import { accessTokenOf } from '../channels/channels.service.ts'
+import { cloudProvider } from '../channels/cloud/cloud.provider.ts'
 
 const contactView = (c: ContactsTable) => ({
   id: c.id,
@@ -101,11 +103,26 @@ export async function listMessages(deps: ServiceDeps, ctx: WorkspaceContext, con
   return pageOf(rows, limit, messageView, (m) => ({ t: m.sent_at, i: m.id }))
 }
 
-/** Marks the conversation read in wabox (the unread counter); the WhatsApp read receipt comes with sending. */
+/**
+ * Marks the conversation read: the unread counter in wabox, and a read receipt (blue ticks) on WhatsApp for
+ * the last inbound message. The receipt is best effort: if Meta refuses it, the answer says so.
+ */
 export async function markConversationRead(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string) {
-  await conversationOf(deps, ctx, conversationId)
+  const conversation = await conversationOf(deps, ctx, conversationId)
   await repo.updateConversation(deps.db, ctx.workspace.id, conversationId, { unread_count: 0, updated_at: iso(ctx.caller.meta.at) })
-  return getConversation(deps, ctx, conversationId)
+  let readReceipt: 'sent' | 'failed' | 'none' = 'none'
+  const last = await repo.lastInboundWithWamid(deps.db, ctx.workspace.id, conversationId)
+  const credentials = last ? await accessTokenOf(deps, ctx.workspace.id, conversation.channel_id) : null
+  if (last?.wamid && credentials?.phoneNumberId) {
+    try {
+      await cloudProvider(deps.graph).markRead({ workspaceId: ctx.workspace.id, channelId: conversation.channel_id, credentials: { token: credentials.token, phoneNumberId: credentials.phoneNumberId } }, last.wamid)
+      readReceipt = 'sent'
+    } catch (err) {
+      readReceipt = 'failed'
+      deps.logger.warn({ conversationId, error: (err as Error).message }, 'read receipt failed')
+    }
+  }
+  return { ...(await getConversation(deps, ctx, conversationId)), readReceipt }
 }
 
 export async function listContacts(deps: ServiceDeps, ctx: WorkspaceContext, q: { q?: string; optedOut?: boolean; cursor?: string; limit: number }) {

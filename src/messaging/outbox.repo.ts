@@ -9,9 +9,23 @@ export async function insert(db: Db, row: Insertable<OutboxTable>): Promise<void
   await db.insertInto('outbox').values(row).execute()
 }
 
-/** Queued rows whose time has come, oldest first (the sender paces them per channel). */
-export const due = (db: Db, now: string, limit: number) =>
-  db.selectFrom('outbox').selectAll().where('state', '=', 'queued').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('id').limit(limit).execute()
+/** Channels with messages due: each is paced on its own, so one busy number never holds up another. */
+export const dueChannels = (db: Db, now: string) =>
+  db.selectFrom('outbox').select(['workspace_id', 'channel_id']).distinct().where('state', '=', 'queued').where('next_attempt_at', '<=', now).execute()
+
+/** A channel's queued rows whose time has come, oldest first. */
+export const dueFor = (db: Db, workspaceId: string, channelId: string, now: string, limit: number) =>
+  db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('channel_id', '=', channelId)
+    .where('state', '=', 'queued')
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute()
 
 export const nextDueAt = (db: Db) =>
   db.selectFrom('outbox').select('next_attempt_at').where('state', '=', 'queued').orderBy('next_attempt_at').limit(1).executeTakeFirst()

@@ -46,10 +46,12 @@ const jitter = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4))
 const retryDelayMs = (attempts: number) => jitter(Math.min(300_000, 1000 * 2 ** (attempts - 1)))
 const pairRateDelayMs = (attempts: number) => 1000 * 4 ** Math.max(0, attempts - 1)
 
-type Row = Awaited<ReturnType<typeof outboxRepo.due>>[number]
+type Row = Awaited<ReturnType<typeof outboxRepo.dueFor>>[number]
 
 export class OutboxSender {
   private readonly windows = new Map<string, SlidingWindow>()
+  /** channel|recipient → not before (ms): a pair-rate refusal holds back later messages to that person too. */
+  private readonly pairBlocked = new Map<string, number>()
   private readonly worker: Drainer
   private wakeTimer: ReturnType<typeof setTimeout> | null = null
   private readonly providers: Record<string, ChannelProvider>
@@ -93,23 +95,30 @@ export class OutboxSender {
   /** Sends what pacing allows now; returns how many were sent (0 = wait for time to pass). */
   private async step(): Promise<number> {
     const now = this.deps.clock.now()
-    const rows = await outboxRepo.due(this.deps.db, iso(now), 500)
-    if (rows.length === 0) {
+    const channels = await outboxRepo.dueChannels(this.deps.db, iso(now))
+    if (channels.length === 0) {
       this.scheduleNext()
       return 0
     }
-    const rates = new Map<string, number>()
     const ready: Row[] = []
     let soonestMs = Number.POSITIVE_INFINITY
-    for (const row of rows) {
-      if (ready.length >= MAX_IN_FLIGHT) break
-      if (!rates.has(row.channel_id)) rates.set(row.channel_id, (await channelsRepo.find(this.deps.db, row.workspace_id, row.channel_id))?.send_rate ?? 80)
-      const slot = this.windowFor(row.channel_id, rates.get(row.channel_id)!).take(now)
-      if (!slot.ok) {
-        soonestMs = Math.min(soonestMs, slot.waitMs)
-        continue
+    for (const { workspace_id: ws, channel_id: channelId } of channels) {
+      const rate = (await channelsRepo.find(this.deps.db, ws, channelId))?.send_rate ?? 80
+      const window = this.windowFor(channelId, rate)
+      for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), rate)) {
+        if (ready.length >= MAX_IN_FLIGHT) break
+        const blockedUntil = this.pairBlocked.get(`${channelId}|${row.recipient}`) ?? 0
+        if (blockedUntil > now) {
+          soonestMs = Math.min(soonestMs, blockedUntil - now)
+          continue
+        }
+        const slot = window.take(now)
+        if (!slot.ok) {
+          soonestMs = Math.min(soonestMs, slot.waitMs)
+          break
+        }
+        if (await outboxRepo.claim(this.deps.db, ws, row.id, iso(now))) ready.push(row)
       }
-      if (await outboxRepo.claim(this.deps.db, row.workspace_id, row.id, iso(now))) ready.push(row)
     }
     await Promise.all(ready.map((row) => this.send(row)))
     if (ready.length === 0) this.scheduleIn(soonestMs)
@@ -162,7 +171,10 @@ export class OutboxSender {
     if (retry) {
       const next = iso(now + (e.pairRate ? pairRateDelayMs(attempts) : retryDelayMs(attempts)))
       await outboxRepo.finish(deps.db, row.workspace_id, row.id, { state: 'queued', attempts, nextAttemptAt: next, error: `${e.code}: ${e.reason}`, at: iso(now) })
-      if (e.pairRate) await outboxRepo.deferRecipient(deps.db, row.workspace_id, row.channel_id, row.recipient, next)
+      if (e.pairRate) {
+        this.pairBlocked.set(`${row.channel_id}|${row.recipient}`, Date.parse(next))
+        await outboxRepo.deferRecipient(deps.db, row.workspace_id, row.channel_id, row.recipient, next)
+      }
       deps.logger.info({ messageId: row.message_id, code: e.code, attempts, next }, 'send will be retried')
       this.scheduleIn(Date.parse(next) - now)
       return

@@ -5,7 +5,7 @@
  * call and can be told to fail the next matching calls (error codes, 5xx, timeouts). wabox talks to it
  * through its real Graph client (WABOX_GRAPH_BASE_URL).
  */
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 
 type Failure = { path: RegExp; times: number; status?: number; code?: number; message?: string; delayMs?: number }
 export type GraphCall = { method: string; path: string; authorization: string | null; userAgent: string | null; body: string }
@@ -22,6 +22,30 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
   const media = new Map<string, { bytes: Uint8Array; mime: string }>()
   const failures: Failure[] = []
   const calls: GraphCall[] = []
+  /** Accepted sends, in order (what Meta would deliver). */
+  const sent: { phoneNumberId: string; wamid: string; body: Record<string, unknown> }[] = []
+  /** Where Meta would post status webhooks for a number, as Meta does after accepting a message. */
+  const statusHooks = new Map<string, { url: string; appSecret: string }>()
+  let wamidSeq = 0
+
+  const postStatus = async (phoneNumberId: string, wamid: string, body: Record<string, unknown>) => {
+    const hook = statusHooks.get(phoneNumberId)
+    if (!hook) return
+    const payload = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId }, statuses: [{ id: wamid, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: body.to, biz_opaque_callback_data: body.biz_opaque_callback_data, pricing: { billable: true, pricing_model: 'PMP', category: 'service', type: 'free_customer_service' } }] } }] }],
+    })
+    const signature = 'sha256=' + createHmac('sha256', hook.appSecret).update(payload).digest('hex')
+    // Like Meta: retry until the receiver answers 200 (bounded here to 60 s).
+    for (const started = Date.now(); Date.now() - started < 60_000; await Bun.sleep(100)) {
+      try {
+        const res = await fetch(hook.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body: payload })
+        if (res.status === 200) return
+      } catch {
+        // receiver down: try again
+      }
+    }
+  }
 
   let port = 0
   const server: { port?: number; stop: (force?: boolean) => unknown } = Bun.serve({
@@ -54,6 +78,28 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
 
       const [, ver, id, edge] = url.pathname.split('/')
       if (ver !== version) return graphError(400, 2500, `Unknown path components: /${ver}`)
+      if (req.method === 'POST' && id && edge === 'messages') {
+        if (!allowed.has(id)) return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, { error_subcode: 33 })
+        let msg: Record<string, unknown>
+        try {
+          msg = JSON.parse(body)
+        } catch {
+          return graphError(400, 100, 'Invalid parameter')
+        }
+        if (msg.messaging_product !== 'whatsapp') return graphError(400, 100, '(#100) The parameter messaging_product is required.')
+        if (msg.status === 'read') {
+          return typeof msg.message_id === 'string' && msg.message_id.startsWith('wamid.') ? Response.json({ success: true }) : graphError(400, 100, '(#100) Invalid parameter')
+        }
+        const type = String(msg.type ?? 'text')
+        if (typeof msg.to !== 'string' || !/^\+?\d{6,20}$/.test(msg.to)) return graphError(400, 100, '(#100) Invalid parameter', { error_data: { messaging_product: 'whatsapp', details: 'Parameter to is invalid' } })
+        if (!['text', 'template', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'interactive', 'reaction'].includes(type) || typeof msg[type] !== 'object') {
+          return graphError(400, 100, `(#100) Param ${type} is required`)
+        }
+        const wamid = `wamid.DOUBLE${(++wamidSeq).toString(36).toUpperCase().padStart(10, '0')}=`
+        sent.push({ phoneNumberId: id, wamid, body: msg })
+        void postStatus(id, wamid, msg)
+        return Response.json({ messaging_product: 'whatsapp', contacts: [{ input: msg.to, wa_id: String(msg.to).replace(/^\+/, '') }], messages: [{ id: wamid, message_status: 'accepted' }] })
+      }
       if (req.method === 'GET' && id && !edge && numbers.has(id)) {
         if (!allowed.has(id)) return graphError(400, 100, `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, { error_subcode: 33 })
         const n = numbers.get(id)!
@@ -91,6 +137,11 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
     },
     addMedia(mediaId: string, bytes: Uint8Array, mime: string) {
       media.set(mediaId, { bytes, mime })
+    },
+    sent,
+    /** Meta posts status webhooks for this number to `url`, signed with `appSecret`. */
+    deliverStatusesTo(phoneNumberId: string, url: string, appSecret: string) {
+      statusHooks.set(phoneNumberId, { url, appSecret })
     },
     /** The next `times` calls whose path matches fail this way (or wait `delayMs`, for timeouts). */
     failNext(f: Failure) {

@@ -56,6 +56,7 @@ const statusSchema = z
     timestamp: z.coerce.string(),
     recipient_id: z.string().optional(),
     recipient_user_id: z.string().optional(),
+    biz_opaque_callback_data: z.string().optional(),
     errors: z.array(errorSchema).optional(),
     pricing: record.optional(),
   })
@@ -173,6 +174,7 @@ function normalizeStatus(s: z.infer<typeof statusSchema>, now: number): InboundS
     occurredAt: isoFromUnix(s.timestamp, now),
     error: errorOf(s.errors),
     pricing: s.pricing ?? null,
+    callbackData: s.biz_opaque_callback_data ?? null,
   }
 }
 

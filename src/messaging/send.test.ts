@@ -1,0 +1,335 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { createTestApp, type TestApp } from '../testing/test-app.ts'
+import { startGraphDouble } from '../testing/graph-double.ts'
+import { call, deliver, makeChannel, makeKey, makeUser, makeWorkspace, manualClock, type FixtureChannel, type FixtureUser } from '../testing/fixtures.ts'
+import { inboundText } from '../testing/webhooks.ts'
+import { MAX_SEND_ATTEMPTS } from './sender.ts'
+
+const graph = await startGraphDouble()
+afterAll(() => graph.stop())
+
+const NOW = Date.parse('2025-06-08T21:00:00Z') // shortly after the fixtures' inbound messages (2025-06-08T20:59:43Z)
+
+async function setup(opts: { clock?: ReturnType<typeof manualClock>; config?: Parameters<typeof createTestApp>[0] extends infer O ? (O extends { config?: infer C } ? C : never) : never } = {}) {
+  const clock = opts.clock ?? manualClock(NOW)
+  const t = await createTestApp({ graph, clock, config: opts.config })
+  const owner = await makeUser(t, 'owner@example.com')
+  const ws = await makeWorkspace(t, 'Acme', owner)
+  const channel = await makeChannel(t, ws, graph)
+  // The customer wrote first: the 24-hour window is open.
+  const inbound = inboundText(channel.phoneNumberId, 'Hi, is my order ready?', { from: '4915112345678', timestamp: 1749416383 })
+  await deliver(t, channel, inbound.body)
+  const conversation = await t.db.db.selectFrom('conversations').selectAll().executeTakeFirstOrThrow()
+  const inboundMessage = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', inbound.id).executeTakeFirstOrThrow()
+  return { t, clock, owner, ws, channel, conversationId: conversation.id, inboundWamid: inbound.id, inboundMessageId: inboundMessage.id }
+}
+
+const send = (t: TestApp, who: FixtureUser | { who: { headers: Record<string, string> } }, ws: string, body: unknown, headers: Record<string, string> = {}) =>
+  t.request(`/api/v1/workspaces/${ws}/messages`, call(who.who, 'POST', body, headers))
+
+const callsTo = (channel: FixtureChannel) => graph.calls.filter((c) => c.method === 'POST' && c.path === `/v24.0/${channel.phoneNumberId}/messages`)
+const lastBody = (channel: FixtureChannel) => JSON.parse(callsTo(channel).at(-1)!.body)
+
+describe('sending each message type', () => {
+  test('the exact Graph request body, and the message row it leaves', async () => {
+    const { t, owner, ws, channel, conversationId, inboundWamid, inboundMessageId } = await setup()
+    const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      ['text', { type: 'text', text: { body: 'Yes! Ready for pickup https://acme.example/o/1', previewUrl: true } }, { type: 'text', text: { body: 'Yes! Ready for pickup https://acme.example/o/1', preview_url: true } }],
+      ['reply', { type: 'text', text: { body: 'Quoting you' }, replyTo: inboundMessageId }, { type: 'text', text: { body: 'Quoting you' }, context: { message_id: inboundWamid } }],
+      [
+        'template',
+        {
+          type: 'template',
+          template: {
+            name: 'order_confirmation',
+            language: 'en_US',
+            components: [
+              { type: 'header', parameters: [{ type: 'document', link: 'https://example.com/invoice-860198.pdf', filename: 'invoice.pdf' }] },
+              { type: 'body', parameters: [{ type: 'text', text: 'Pablo' }, { type: 'currency', fallbackValue: '$100.99', code: 'USD', amount1000: 100990 }] },
+              { type: 'button', subType: 'quick_reply', index: 0, parameters: [{ type: 'payload', payload: 'STOP_UPDATES' }] },
+            ],
+          },
+        },
+        {
+          type: 'template',
+          template: {
+            name: 'order_confirmation',
+            language: { code: 'en_US' },
+            components: [
+              { type: 'header', parameters: [{ type: 'document', document: { link: 'https://example.com/invoice-860198.pdf', filename: 'invoice.pdf' } }] },
+              { type: 'body', parameters: [{ type: 'text', text: 'Pablo' }, { type: 'currency', currency: { fallback_value: '$100.99', code: 'USD', amount_1000: 100990 } }] },
+              { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'STOP_UPDATES' }] },
+            ],
+          },
+        },
+      ],
+      ['image by id', { type: 'image', image: { mediaId: '1013859600285441', caption: 'The best succulent ever?' } }, { type: 'image', image: { id: '1013859600285441', caption: 'The best succulent ever?' } }],
+      ['document by link', { type: 'document', document: { link: 'https://example.com/files/report.pdf', filename: 'report.pdf', caption: 'Q3 report' } }, { type: 'document', document: { link: 'https://example.com/files/report.pdf', caption: 'Q3 report', filename: 'report.pdf' } }],
+      ['audio', { type: 'audio', audio: { mediaId: '77001' } }, { type: 'audio', audio: { id: '77001' } }],
+      ['video', { type: 'video', video: { link: 'https://example.com/v.mp4', caption: 'clip' } }, { type: 'video', video: { link: 'https://example.com/v.mp4', caption: 'clip' } }],
+      ['sticker', { type: 'sticker', sticker: { mediaId: '77002' } }, { type: 'sticker', sticker: { id: '77002' } }],
+      ['location', { type: 'location', location: { latitude: 37.4611978, longitude: -122.2164385, name: 'Facebook HQ', address: '1 Hacker Way' } }, { type: 'location', location: { latitude: 37.4611978, longitude: -122.2164385, name: 'Facebook HQ', address: '1 Hacker Way' } }],
+      [
+        'buttons',
+        { type: 'interactive', interactive: { type: 'button', header: { type: 'text', text: 'Delivery' }, body: { text: 'Confirm delivery for tomorrow?' }, footer: { text: 'Reply to choose' }, buttons: [{ id: 'confirm_yes', title: 'Yes' }, { id: 'confirm_no', title: 'No' }] } },
+        { type: 'interactive', interactive: { type: 'button', header: { type: 'text', text: 'Delivery' }, body: { text: 'Confirm delivery for tomorrow?' }, footer: { text: 'Reply to choose' }, action: { buttons: [{ type: 'reply', reply: { id: 'confirm_yes', title: 'Yes' } }, { type: 'reply', reply: { id: 'confirm_no', title: 'No' } }] } } },
+      ],
+      [
+        'list',
+        { type: 'interactive', interactive: { type: 'list', body: { text: 'Choose a shipping option' }, button: 'Options', sections: [{ title: 'Speed', rows: [{ id: 'ship_std', title: 'Standard', description: '3-5 business days' }, { id: 'ship_exp', title: 'Express' }] }] } },
+        { type: 'interactive', interactive: { type: 'list', body: { text: 'Choose a shipping option' }, action: { button: 'Options', sections: [{ title: 'Speed', rows: [{ id: 'ship_std', title: 'Standard', description: '3-5 business days' }, { id: 'ship_exp', title: 'Express' }] }] } } },
+      ],
+      ['reaction', { type: 'reaction', reaction: { messageId: inboundWamid, emoji: '👍' } }, { type: 'reaction', reaction: { message_id: inboundWamid, emoji: '👍' } }],
+      ['reaction removed', { type: 'reaction', reaction: { messageId: inboundMessageId, emoji: '' } }, { type: 'reaction', reaction: { message_id: inboundWamid, emoji: '' } }],
+    ]
+    for (const [name, input, expected] of cases) {
+      const res = await send(t, owner, ws, { conversationId, ...input })
+      expect({ name, status: res.status }).toEqual({ name, status: 202 })
+      const queued = await res.json()
+      expect(queued).toEqual({ id: expect.stringMatching(/^msg_/), conversationId, status: 'queued' })
+      await t.runtime.sender.drain()
+      expect({ name, body: lastBody(channel) }).toEqual({ name, body: { messaging_product: 'whatsapp', recipient_type: 'individual', to: '4915112345678', biz_opaque_callback_data: queued.id, ...expected } })
+      const row = await t.db.db.selectFrom('messages').selectAll().where('id', '=', queued.id).executeTakeFirstOrThrow()
+      expect({ name, direction: row.direction, type: row.type, status: row.status, wamid: row.wamid?.startsWith('wamid.') }).toEqual({ name, direction: 'out', type: input.type as string, status: 'sent', wamid: true })
+    }
+    // They appear in the conversation at once.
+    const messages = await (await t.request(`/api/v1/workspaces/${ws}/conversations/${conversationId}/messages?limit=100`, call(owner.who, 'GET'))).json()
+    expect(messages.items.filter((m: { direction: string }) => m.direction === 'out')).toHaveLength(cases.length)
+  })
+
+  test('to a new number through a channel: a template opens the conversation', async () => {
+    const { t, owner, ws, channel } = await setup()
+    const res = await send(t, owner, ws, { channelId: channel.id, to: '+44 20 7946 0958', type: 'template', template: { name: 'hello_world', language: 'en_US' } })
+    expect(res.status).toBe(202)
+    await t.runtime.sender.drain()
+    expect(lastBody(channel)).toMatchObject({ to: '442079460958', type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } })
+    const contact = await t.db.db.selectFrom('contacts').selectAll().where('wa_id', '=', '442079460958').executeTakeFirstOrThrow()
+    expect(contact.workspace_id).toBe(ws)
+    // Free-form to that number is refused: they never wrote.
+    const text = await send(t, owner, ws, { channelId: channel.id, to: '442079460958', type: 'text', text: { body: 'hi' } })
+    expect(text.status).toBe(422)
+    expect((await text.json()).code).toBe('outside_service_window')
+  })
+})
+
+describe('rules before queuing', () => {
+  test('field errors for invalid messages; nothing queued', async () => {
+    const { t, owner, ws, conversationId } = await setup()
+    const cases: [Record<string, unknown>, string][] = [
+      [{ type: 'text', text: { body: 'x'.repeat(4097) } }, 'text.body'],
+      [{ type: 'text', text: { body: '' } }, 'text.body'],
+      [{ type: 'image', image: { caption: 'no media' } }, 'image.mediaId'],
+      [{ type: 'image', image: { mediaId: '1', link: 'https://x.example/a.jpg' } }, 'image.mediaId'],
+      [{ type: 'image', image: { link: 'http://insecure.example/a.jpg' } }, 'image.link'],
+      [{ type: 'audio', audio: { mediaId: '1', caption: 'no captions on audio' } }, 'audio.caption'],
+      [{ type: 'location', location: { latitude: 91, longitude: 0 } }, 'location.latitude'],
+      [{ type: 'interactive', interactive: { type: 'button', body: { text: 'b' }, buttons: [{ id: 'a', title: 'x' }, { id: 'b', title: 'x' }] } }, 'interactive.buttons'],
+      [{ type: 'interactive', interactive: { type: 'button', body: { text: 'b' }, buttons: [1, 2, 3, 4].map((i) => ({ id: `b${i}`, title: `t${i}` })) } }, 'interactive.buttons'],
+      [{ type: 'interactive', interactive: { type: 'button', body: { text: 'b' }, buttons: [{ id: 'a', title: 'this title is far too long' }] } }, 'interactive.buttons.0.title'],
+      [{ type: 'interactive', interactive: { type: 'list', body: { text: 'b' }, button: 'Go', sections: [{ title: 'A', rows: Array.from({ length: 11 }, (_, i) => ({ id: `r${i}`, title: 'x' })) }] } }, 'interactive.sections'],
+      [{ type: 'interactive', interactive: { type: 'list', body: { text: 'b' }, button: 'Go', sections: [{ rows: [{ id: 'a', title: 'x' }] }, { rows: [{ id: 'b', title: 'y' }] }] } }, 'interactive.sections'],
+      [{ type: 'template', template: { name: 'Bad Name', language: 'en_US' } }, 'template.name'],
+      [{ type: 'template', template: { name: 'ok', language: 'english' } }, 'template.language'],
+      [{ type: 'template', template: { name: 'ok', language: 'en', components: [{ type: 'button', parameters: [] }] } }, 'template.components.0.subType'],
+      [{ type: 'telepathy' }, 'type'],
+    ]
+    for (const [input, field] of cases) {
+      const res = await send(t, owner, ws, { conversationId, ...input })
+      const body = await res.json()
+      expect({ field, status: res.status }).toEqual({ field, status: 422 })
+      expect({ field, fields: body.errors.map((e: { field: string }) => e.field) }).toEqual({ field, fields: expect.arrayContaining([field]) })
+    }
+    const noRecipient = await send(t, owner, ws, { type: 'text', text: { body: 'to whom?' } })
+    expect(noRecipient.status).toBe(422)
+    expect((await t.db.db.selectFrom('outbox').selectAll().execute()).length).toBe(0)
+  })
+
+  test('24-hour window, opt-out, unavailable channel, foreign ids', async () => {
+    const clock = manualClock(NOW)
+    const { t, owner, ws, channel, conversationId } = await setup({ clock })
+    expect((await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'in the window' } })).status).toBe(202)
+    clock.advance(24 * 3600_000)
+    const late = await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'too late' } })
+    expect(late.status).toBe(422)
+    expect((await late.json()).detail).toContain('template')
+    expect((await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'follow_up', language: 'en' } })).status).toBe(202)
+
+    const contact = await t.db.db.selectFrom('contacts').selectAll().executeTakeFirstOrThrow()
+    await t.request(`/api/v1/workspaces/${ws}/contacts/${contact.id}`, call(owner.who, 'PATCH', { optedOut: true }))
+    const optedOut = await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'follow_up', language: 'en' } })
+    expect(optedOut.status).toBe(422)
+    expect((await optedOut.json()).code).toBe('contact_opted_out')
+    await t.request(`/api/v1/workspaces/${ws}/contacts/${contact.id}`, call(owner.who, 'PATCH', { optedOut: false }))
+
+    await t.db.db.updateTable('channels').set({ status: 'needs_reauth' }).where('id', '=', channel.id).execute()
+    const reauth = await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'follow_up', language: 'en' } })
+    expect(reauth.status).toBe(409)
+    expect((await reauth.json()).code).toBe('channel_unavailable')
+    await t.db.db.updateTable('channels').set({ status: 'active' }).where('id', '=', channel.id).execute()
+
+    expect((await send(t, owner, ws, { conversationId: 'cv_nope', type: 'template', template: { name: 'x', language: 'en' } })).status).toBe(404)
+    expect((await send(t, owner, ws, { channelId: 'ch_nope', to: '4915112345678', type: 'template', template: { name: 'x', language: 'en' } })).status).toBe(404)
+    const badReply = await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'x', language: 'en' }, replyTo: 'msg_not_here' })
+    expect(badReply.status).toBe(422)
+  })
+
+  test("another workspace's key cannot send through this workspace's conversation or channel", async () => {
+    const { t, ws, channel, conversationId } = await setup()
+    const ownerB = await makeUser(t, 'owner@b.example')
+    const wsB = await makeWorkspace(t, 'B', ownerB)
+    const keyB = await makeKey(t, wsB, ownerB, 'agent')
+    for (const body of [
+      { conversationId, type: 'template', template: { name: 'x', language: 'en' } },
+      { channelId: channel.id, to: '4915112345678', type: 'template', template: { name: 'x', language: 'en' } },
+    ]) {
+      expect((await t.request(`/api/v1/workspaces/${wsB}/messages`, call(keyB.who, 'POST', body))).status).toBe(404)
+      expect((await t.request(`/api/v1/workspaces/${ws}/messages`, call(keyB.who, 'POST', body))).status).toBe(404)
+    }
+    expect(callsTo(channel)).toHaveLength(0)
+  })
+})
+
+describe('Idempotency-Key', () => {
+  test('a replay answers the same and sends once; another body with the key is refused; concurrent duplicates send once', async () => {
+    const { t, owner, ws, channel, conversationId } = await setup()
+    const body = { conversationId, type: 'text', text: { body: 'exactly once' } }
+    const first = await send(t, owner, ws, body, { 'idempotency-key': 'order-1234-confirmation' })
+    const again = await send(t, owner, ws, body, { 'idempotency-key': 'order-1234-confirmation' })
+    expect(first.status).toBe(202)
+    expect(again.status).toBe(202)
+    expect(await again.json()).toEqual(await first.json())
+    const other = await send(t, owner, ws, { ...body, text: { body: 'something else' } }, { 'idempotency-key': 'order-1234-confirmation' })
+    expect(other.status).toBe(422)
+    expect((await other.json()).code).toBe('idempotency_key_reused')
+    const burst = await Promise.all(Array.from({ length: 8 }, () => send(t, owner, ws, { ...body, text: { body: 'burst' } }, { 'idempotency-key': 'burst-1' })))
+    expect(new Set(await Promise.all(burst.map(async (r) => (await r.json()).id))).size).toBe(1)
+    await t.runtime.sender.drain()
+    expect(callsTo(channel)).toHaveLength(2)
+    const bad = await send(t, owner, ws, body, { 'idempotency-key': 'has spaces in it' })
+    expect(bad.status).toBe(400)
+  })
+})
+
+describe('retries and failures (reference §3.10)', () => {
+  test('130429 twice, then accepted → one message, sent, after three calls', async () => {
+    const clock = manualClock(NOW)
+    const { t, owner, ws, channel, conversationId } = await setup({ clock })
+    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 2, status: 429, code: 130429, message: '(#130429) Rate limit hit' })
+    const { id } = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'busy day' } })).json()
+    for (let i = 0; i < 3; i++) {
+      await t.runtime.sender.drain()
+      const row = await t.db.db.selectFrom('outbox').selectAll().where('message_id', '=', id).executeTakeFirstOrThrow()
+      if (row.state === 'queued') clock.set(Date.parse(row.next_attempt_at))
+    }
+    expect(callsTo(channel)).toHaveLength(3)
+    expect(await t.db.db.selectFrom('messages').select(['status', 'error_code']).where('id', '=', id).executeTakeFirstOrThrow()).toEqual({ status: 'sent', error_code: null })
+  })
+
+  test('131047 fails at once with the reason; 190 fails and marks the channel needs_reauth', async () => {
+    const { t, owner, ws, channel, conversationId } = await setup()
+    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, status: 400, code: 131047, message: 'Re-engagement message' })
+    const a = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'late reply' } })).json()
+    await t.runtime.sender.drain()
+    expect(await t.db.db.selectFrom('messages').select(['status', 'error_code', 'error_title']).where('id', '=', a.id).executeTakeFirstOrThrow()).toEqual({
+      status: 'failed',
+      error_code: 131047,
+      error_title: 'More than 24 hours have passed since the customer last wrote: send a template',
+    })
+    expect(callsTo(channel)).toHaveLength(1)
+
+    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, status: 401, code: 190, message: 'Invalid OAuth access token' })
+    const b = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'token gone' } })).json()
+    await t.runtime.sender.drain()
+    expect((await t.db.db.selectFrom('messages').select(['status', 'error_code']).where('id', '=', b.id).executeTakeFirstOrThrow())).toEqual({ status: 'failed', error_code: 190 })
+    const view = await (await t.request(`/api/v1/workspaces/${ws}/channels/${channel.id}`, call(owner.who, 'GET'))).json()
+    expect(view.status).toBe('needs_reauth')
+  })
+
+  test('a timeout is retried; after the last attempt the message fails', async () => {
+    const clock = manualClock(NOW)
+    const { t, owner, ws, channel, conversationId } = await setup({ clock, config: { graphTimeout: 100 } })
+    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, delayMs: 300 })
+    const a = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'slow network' } })).json()
+    await t.runtime.sender.drain()
+    let row = await t.db.db.selectFrom('outbox').selectAll().where('message_id', '=', a.id).executeTakeFirstOrThrow()
+    expect(row).toMatchObject({ state: 'queued', attempts: 1 })
+    clock.set(Date.parse(row.next_attempt_at))
+    await t.runtime.sender.drain()
+    expect((await t.db.db.selectFrom('messages').select('status').where('id', '=', a.id).executeTakeFirstOrThrow()).status).toBe('sent')
+
+    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: MAX_SEND_ATTEMPTS, status: 503, code: 2, message: 'Service temporarily unavailable' })
+    const b = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'never' } })).json()
+    for (let i = 0; i < MAX_SEND_ATTEMPTS; i++) {
+      await t.runtime.sender.drain()
+      row = await t.db.db.selectFrom('outbox').selectAll().where('message_id', '=', b.id).executeTakeFirstOrThrow()
+      if (row.state === 'queued') clock.set(Date.parse(row.next_attempt_at))
+    }
+    expect(row.state).toBe('failed')
+    expect(await t.db.db.selectFrom('messages').select(['status', 'error_code']).where('id', '=', b.id).executeTakeFirstOrThrow()).toEqual({ status: 'failed', error_code: 2 })
+  })
+
+  test('a pair-rate refusal (131056) delays that recipient only', async () => {
+    const clock = manualClock(NOW)
+    const { t, owner, ws, channel, conversationId } = await setup({ clock })
+    // A second customer who also wrote.
+    await deliver(t, channel, inboundText(channel.phoneNumberId, 'me too', { from: '4915199999999', timestamp: 1749416383 }).body)
+    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, status: 400, code: 131056, message: 'pair rate limit hit' })
+    await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'first to A' } })
+    await t.runtime.sender.drain()
+    await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'second to A' } })
+    await send(t, owner, ws, { channelId: channel.id, to: '4915199999999', type: 'text', text: { body: 'to B' } })
+    await t.runtime.sender.drain()
+    expect(callsTo(channel).map((c) => JSON.parse(c.body).text.body)).toEqual(['first to A', 'to B'])
+    clock.advance(1100)
+    await t.runtime.sender.drain()
+    expect(callsTo(channel).map((c) => JSON.parse(c.body).text.body).sort()).toEqual(['first to A', 'first to A', 'second to A', 'to B'])
+  })
+})
+
+describe('pacing', () => {
+  test('1,000 queued messages at 80/s never exceed 80 sends in any second; two channels pace independently', async () => {
+    const clock = manualClock(NOW)
+    const { t, owner, ws, channel, conversationId } = await setup({ clock })
+    const second = await makeChannel(t, ws, graph)
+    await t.db.db.updateTable('channels').set({ send_rate: 40 }).where('id', '=', second.id).execute()
+    await deliver(t, second, inboundText(second.phoneNumberId, 'hello', { from: '4915100000001', timestamp: 1749416383 }).body)
+    const secondConversation = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', second.id).executeTakeFirstOrThrow()).id
+    // Queue straight into the outbox through the API, 1000 on the first channel and 200 on the second.
+    for (let i = 0; i < 1000; i++) await send(t, owner, ws, { conversationId, type: 'text', text: { body: `bulk ${i}` } })
+    for (let i = 0; i < 200; i++) await send(t, owner, ws, { conversationId: secondConversation, type: 'text', text: { body: `slow ${i}` } })
+    const sendsAt: Record<string, number[]> = { [channel.phoneNumberId]: [], [second.phoneNumberId]: [] }
+    let seen = graph.calls.length
+    for (let tick = 0; tick < 200; tick++) {
+      await t.runtime.sender.drain()
+      for (const c of graph.calls.slice(seen)) {
+        const phone = c.path.split('/')[2]!
+        if (c.method === 'POST' && sendsAt[phone]) sendsAt[phone]!.push(clock.now())
+      }
+      seen = graph.calls.length
+      clock.advance(100)
+    }
+    const maxInAnySecond = (times: number[]) => {
+      let max = 0
+      for (let i = 0, j = 0; i < times.length; i++) {
+        while (times[i]! - times[j]! >= 1000) j++
+        max = Math.max(max, i - j + 1)
+      }
+      return max
+    }
+    expect(sendsAt[channel.phoneNumberId]).toHaveLength(1000)
+    expect(sendsAt[second.phoneNumberId]).toHaveLength(200)
+    expect(maxInAnySecond(sendsAt[channel.phoneNumberId]!)).toBe(80)
+    expect(maxInAnySecond(sendsAt[second.phoneNumberId]!)).toBe(40)
+    // 1000 at 80/s take 12.5 s of clock time, the 200 at 40/s 5 s: they did not wait for each other.
+    expect(sendsAt[second.phoneNumberId]!.at(-1)! - NOW).toBeLessThan(6000)
+  })
+})
+
+describe('read receipts', () => {
+  test('marking a conversation read sends a read receipt for the last inbound message', async () => {
+    const { t, owner, ws, channel, conversationId, inboundWamid } = await setup()
+    const res = await t.request(`/api/v1/workspaces/${ws}/conversations/${conversationId}/read`, call(owner.who, 'POST'))
+    expect(await res.json()).toMatchObject({ unreadCount: 0, readReceipt: 'sent' })
+    expect(JSON.parse(callsTo(channel).at(-1)!.body)).toEqual({ messaging_product: 'whatsapp', status: 'read', message_id: inboundWamid })
+  })
+})
