@@ -26,6 +26,7 @@ import { messagingRoutes } from './messaging/messaging.routes.ts'
 import { inboxRoutes } from './webhooks/inbox.routes.ts'
 import { webhookRoutes } from './webhooks/webhooks.routes.ts'
 import { sendRoutes } from './messaging/send.routes.ts'
+import { mediaRoutes, MEDIA_UPLOAD_LIMIT } from './messaging/upload.routes.ts'
 import { WEBHOOK_BODY_LIMIT } from './webhooks/ingress.service.ts'
 
 export type AppDeps = {
@@ -50,7 +51,10 @@ export function createApp(deps: AppDeps) {
   app = new Elysia()
     .use(requestContextPlugin(deps.logger))
     .use(errorsPlugin(deps.logger))
-    .use(securityPlugin({ bodyLimit: deps.config.bodyLimit, overrides: [{ prefix: '/webhooks/', limit: WEBHOOK_BODY_LIMIT, raw: true }] }))
+    .use(securityPlugin({ bodyLimit: deps.config.bodyLimit, overrides: [
+      { match: /^\/webhooks\//, limit: WEBHOOK_BODY_LIMIT, parse: 'raw' },
+      { match: /^\/api\/v1\/workspaces\/[^/]+\/media$/, limit: MEDIA_UPLOAD_LIMIT, parse: 'multipart' },
+    ] }))
     .use(auth)
     .use(docsRoutes(auth, () => app, deps.publicDir))
     .use(healthRoutes(deps, auth))
@@ -66,6 +70,7 @@ export function createApp(deps: AppDeps) {
     .use(inboxRoutes(services, auth, runtime.processor))
     .use(webhookRoutes(services, auth, runtime.writer))
     .use(sendRoutes(services, auth, runtime.sender))
+    .use(mediaRoutes(services, auth))
     // Last: the UI catch-all only sees paths no API route claimed.
     .use(staticRoutes(auth, deps.publicDir))
   return app

@@ -62,6 +62,12 @@ const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
   'PATCH /api/v1/workspaces/:workspaceId/contacts/:contactId': () => ({ labels: ['vip'] }),
   'POST /api/v1/workspaces/:workspaceId/inbox/dead/replay': () => ({}),
   // A template: the seeded conversation's last message is older than the 24-hour window.
+  'POST /api/v1/workspaces/:workspaceId/media': (w) => {
+    const form = new FormData()
+    form.set('channelId', w.a.inbox!.channel.id)
+    form.set('file', new File([new Uint8Array([0xff, 0xd8, 0xff])], 'a.jpg', { type: 'image/jpeg' }))
+    return form
+  },
   'POST /api/v1/workspaces/:workspaceId/messages': (w) => ({ conversationId: w.a.inbox!.conversationId, type: 'template', template: { name: 'hello_world', language: 'en_US' } }),
 }
 
@@ -87,8 +93,10 @@ const bIds = (w: World): Ids => ({
 })
 
 async function send(t: TestApp, w: World, route: RouteInfo, who: Who, ids = aIds(w)) {
-  const sample = SAMPLE_BODIES[`${route.method} ${route.path}`]
-  return t.request(pathFor(route, ids), call(who, route.method, sample?.(w)))
+  const sample = SAMPLE_BODIES[`${route.method} ${route.path}`]?.(w)
+  // Uploads go as multipart, everything else as JSON.
+  if (sample instanceof FormData) return t.request(pathFor(route, ids), { method: route.method, headers: who.headers, body: sample })
+  return t.request(pathFor(route, ids), call(who, route.method, sample))
 }
 
 const ROLES: Role[] = ['owner', 'admin', 'agent', 'analyst']

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createApp } from '../app.ts'
 import { createRuntime } from '../runtime.ts'
 import { WEBHOOK_BODY_LIMIT } from '../webhooks/ingress.service.ts'
+import { MEDIA_UPLOAD_LIMIT } from '../messaging/upload.routes.ts'
 import type { Config } from '../config.ts'
 import { VERSION } from '../config.ts'
 import { keyringOf } from '../crypto/envelope.ts'
@@ -48,7 +49,7 @@ export async function serve(config: Config): Promise<void> {
     const app = createApp({ config, db, keyring, logger, runtime })
     // Bun's own cap is a backstop above the app's limits (API and webhooks), which answer in problem+json.
     // development: false — whatever escapes the app's own error mapper must never render Bun's debug page.
-    app.listen({ port: config.port, hostname: config.host, development: false, maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT) * 2 })
+    app.listen({ port: config.port, hostname: config.host, development: false, maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT, MEDIA_UPLOAD_LIMIT) + 1024 * 1024 })
     const server = app.server!
 
     const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger)], logger)

@@ -54,12 +54,12 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Ui
  * Paths with their own body rules: a larger limit (Meta's webhook batches reach 3 MB) and, with `raw`, the
  * body handed to the route as the exact bytes received (signatures cover bytes, not parsed JSON).
  */
-export type BodyOverride = { prefix: string; limit: number; raw: boolean }
+export type BodyOverride = { match: RegExp; limit: number; parse: 'raw' | 'multipart' }
 
 export function securityPlugin(opts: { bodyLimit: number; overrides?: BodyOverride[] }) {
   const overrideFor = (request: Request) => {
     const path = new URL(request.url).pathname
-    return opts.overrides?.find((o) => path.startsWith(o.prefix))
+    return opts.overrides?.find((o) => o.match.test(path))
   }
   const limitFor = (request: Request) => overrideFor(request)?.limit ?? opts.bodyLimit
   return new Elysia({ name: 'security' })
@@ -71,8 +71,10 @@ export function securityPlugin(opts: { bodyLimit: number; overrides?: BodyOverri
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
       const override = overrideFor(request)
-      if (override?.raw) return readBodyBytes(request, override.limit)
+      if (override?.parse === 'raw') return readBodyBytes(request, override.limit)
       const type = contentType ?? request.headers.get('content-type') ?? ''
+      // Uploads: Elysia's own form parser reads them (the route validates the file).
+      if (override?.parse === 'multipart' && /^multipart\/form-data/i.test(type)) return undefined
       // No content type and no body: a POST that carries nothing (logout); routes that need a body reject
       // the missing one in validation.
       if (!type && (request.body === null || request.headers.get('content-length') === '0')) return null

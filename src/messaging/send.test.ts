@@ -333,3 +333,39 @@ describe('read receipts', () => {
     expect(JSON.parse(callsTo(channel).at(-1)!.body)).toEqual({ messaging_product: 'whatsapp', status: 'read', message_id: inboundWamid })
   })
 })
+
+describe('media uploads', () => {
+  test('an upload goes to Meta through the channel and its id sends; wrong types and sizes are refused first', async () => {
+    const { t, owner, ws, channel, conversationId } = await setup()
+    const upload = (file: File, channelId = channel.id) => {
+      const form = new FormData()
+      form.set('channelId', channelId)
+      form.set('file', file)
+      return t.request(`/api/v1/workspaces/${ws}/media`, { method: 'POST', headers: owner.who.headers, body: form })
+    }
+    const res = await upload(new File([new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3])], 'photo.jpg', { type: 'image/jpeg' }))
+    expect(res.status).toBe(201)
+    const uploaded = await res.json()
+    const mediaId: string = uploaded.mediaId
+    expect(mediaId).toMatch(/^\d+$/)
+    expect(uploaded).toEqual({ mediaId, kind: 'image', mimeType: 'image/jpeg', size: 6, channelId: channel.id })
+    const call0 = graph.calls.filter((c) => c.path === `/v24.0/${channel.phoneNumberId}/media`)
+    expect(call0).toHaveLength(1)
+    expect(call0[0]!.authorization).toBe(`Bearer ${channel.accessToken}`)
+
+    const sent = await send(t, owner, ws, { conversationId, type: 'image', image: { mediaId, caption: 'here' } })
+    expect({ status: sent.status, body: sent.status === 202 ? null : await sent.json() }).toEqual({ status: 202, body: null })
+    await t.runtime.sender.drain()
+    expect(lastBody(channel).image).toEqual({ id: mediaId, caption: 'here' })
+
+    const exe = await upload(new File([new Uint8Array([0x4d, 0x5a])], 'tool.exe', { type: 'application/x-msdownload' }))
+    expect(exe.status).toBe(415)
+    expect((await exe.json()).errors[0].field).toBe('file')
+    const huge = await upload(new File([new Uint8Array(5_000_001)], 'big.png', { type: 'image/png' }))
+    expect(huge.status).toBe(413)
+    expect((await upload(new File([new Uint8Array([1])], 'a.jpg', { type: 'image/jpeg' }), 'ch_other')).status).toBe(404)
+    const noFile = await t.request(`/api/v1/workspaces/${ws}/media`, { method: 'POST', headers: owner.who.headers, body: (() => { const f = new FormData(); f.set('channelId', channel.id); return f })() })
+    expect(noFile.status).toBe(422)
+    expect(graph.calls.filter((c) => c.path === `/v24.0/${channel.phoneNumberId}/media`)).toHaveLength(1)
+  })
+})

@@ -53,7 +53,9 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
     hostname: '127.0.0.1',
     async fetch(req): Promise<Response> {
       const url = new URL(req.url)
-      const body = req.method === 'GET' ? '' : await req.text()
+      const isUpload = req.method === 'POST' && url.pathname.endsWith('/media')
+      const form = isUpload ? await req.formData().catch(() => null) : null
+      const body = req.method === 'GET' || isUpload ? '' : await req.text()
       const authorization = req.headers.get('authorization')
       calls.push({ method: req.method, path: url.pathname + url.search, authorization, userAgent: req.headers.get('user-agent'), body })
 
@@ -78,6 +80,16 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
 
       const [, ver, id, edge] = url.pathname.split('/')
       if (ver !== version) return graphError(400, 2500, `Unknown path components: /${ver}`)
+      if (isUpload && id && edge === 'media') {
+        if (!allowed.has(id)) return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, { error_subcode: 33 })
+        const file = form?.get('file')
+        if (!form || form.get('messaging_product') !== 'whatsapp' || !form.get('type') || !(file instanceof Blob)) {
+          return graphError(400, 100, '(#100) The parameter messaging_product, type and file are required.')
+        }
+        const mediaId = String(9_000_000_000_000 + ++wamidSeq)
+        media.set(mediaId, { bytes: new Uint8Array(await file.arrayBuffer()), mime: String(form.get('type')) })
+        return Response.json({ id: mediaId })
+      }
       if (req.method === 'POST' && id && edge === 'messages') {
         if (!allowed.has(id)) return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, { error_subcode: 33 })
         let msg: Record<string, unknown>

@@ -116,6 +116,15 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
         body: JSON.stringify(body),
       }),
 
+    /** POST /{phone-number-id}/media (multipart): an upload to send later by id; kept by Meta for 30 days. */
+    uploadMedia(token: string, phoneNumberId: string, file: Blob, mime: string, filename: string) {
+      const form = new FormData()
+      form.set('messaging_product', 'whatsapp')
+      form.set('type', mime)
+      form.set('file', new File([file], filename, { type: mime }))
+      return json(token, `${encodeURIComponent(phoneNumberId)}/media`, z.object({ id: z.string().min(1) }), { method: 'POST', body: form })
+    },
+
     /** Marks an inbound message read (blue ticks), reference §3.8. */
     markRead: (token: string, phoneNumberId: string, wamid: string) =>
       json(token, `${encodeURIComponent(phoneNumberId)}/messages`, z.object({ success: z.boolean() }), {
