@@ -148,6 +148,16 @@ const SETTINGS = {
     fallback: () => 'v24.0',
     schema: z.string().regex(/^v\d+\.\d+$/, 'must look like v24.0'),
   },
+  'send-recovery-grace': {
+    env: 'WABOX_SEND_RECOVERY_GRACE',
+    help: 'seconds a send interrupted by a crash waits for Meta\'s status update before it is sent again',
+    fallback: () => '30',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(3600, 'must be at most 3600')),
+  },
   'graph-timeout': {
     env: 'WABOX_GRAPH_TIMEOUT',
     help: 'milliseconds to wait for a Graph API answer before treating the call as failed (and retryable)',
@@ -181,6 +191,7 @@ export type Config = {
   graphBaseUrl: string
   graphVersion: string
   graphTimeout: number
+  sendRecoveryGrace: number
   /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
   masterKey: string | undefined
 }

@@ -7,7 +7,7 @@
  * at once with Meta's code and a readable reason; an authentication failure also marks the channel
  * needs_reauth. A claimed row that a crash interrupts is not re-sent blindly: the request carried our
  * message id as biz_opaque_callback_data, so Meta's status webhook links it; only if none arrives within
- * INTERRUPTED_GRACE_MS is it sent again.
+ * --send-recovery-grace seconds is it sent again.
  */
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
@@ -21,7 +21,6 @@ import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 
 export const MAX_SEND_ATTEMPTS = 6
-export const INTERRUPTED_GRACE_MS = 30_000
 const MAX_IN_FLIGHT = 64
 
 /** Exact sliding window: at most `limit` events in any `windowMs`. */
@@ -75,12 +74,12 @@ export class OutboxSender {
     await this.worker.stop()
   }
 
-  /** At start: rows a crash left mid-send wait INTERRUPTED_GRACE_MS for Meta's status webhook to claim them. */
+  /** At start: rows a crash left mid-send wait the recovery grace for Meta's status webhook to claim them. */
   async recoverInterrupted(): Promise<number> {
     const rows = await outboxRepo.interrupted(this.deps.db)
     const now = this.deps.clock.now()
     for (const r of rows) {
-      await outboxRepo.finish(this.deps.db, r.workspace_id, r.id, { state: 'queued', attempts: r.attempts, nextAttemptAt: iso(now + INTERRUPTED_GRACE_MS), error: 'interrupted while sending; waiting for a status update before retrying', at: iso(now) })
+      await outboxRepo.finish(this.deps.db, r.workspace_id, r.id, { state: 'queued', attempts: r.attempts, nextAttemptAt: iso(now + this.deps.config.sendRecoveryGrace * 1000), error: 'interrupted while sending; waiting for a status update before retrying', at: iso(now) })
     }
     return rows.length
   }
