@@ -1,6 +1,7 @@
 /**
- * The outbox sender: claims due messages, paces each channel at its send rate (never more than `rate`
- * sends in any one-second window), sends through the channel's provider and records the outcome.
+ * The outbox sender: claims due messages, paces each channel at its send rate (never more than `rate` sends
+ * in any one-second window, spread over the second), sends through the channel's provider and records the
+ * outcome.
  *
  * Failures follow reference §3.10: retryable ones (throughput 130429, 5xx, timeouts) back off with jitter;
  * a pair-rate refusal (131056) delays only that recipient, by 4^n seconds; permanent ones fail the message
@@ -30,14 +31,40 @@ export class SlidingWindow {
     public limit: number,
     private readonly windowMs = 1000,
   ) {}
+  /** Whether a slot is free at `now` (without taking it). */
+  peek(now: number): { ok: true } | { ok: false; waitMs: number } {
+    while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift()
+    return this.times.length < this.limit ? { ok: true } : { ok: false, waitMs: this.times[0]! + this.windowMs - now }
+  }
   /** Takes a slot at `now`, or returns how many ms until one frees up. */
   take(now: number): { ok: true } | { ok: false; waitMs: number } {
-    while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift()
-    if (this.times.length < this.limit) {
-      this.times.push(now)
-      return { ok: true }
-    }
-    return { ok: false, waitMs: this.times[0]! + this.windowMs - now }
+    const free = this.peek(now)
+    if (free.ok) this.times.push(now)
+    return free
+  }
+}
+
+/**
+ * A channel's pace: at most `rate` sends in any second (the exact sliding window Meta's limit is about),
+ * and at most a quarter of them in any quarter-second, so sends leave in small groups rather than one burst
+ * per second that would arrive bunched at Meta.
+ */
+export class Pacer {
+  private readonly second = new SlidingWindow(1, 1000)
+  private readonly quarter = new SlidingWindow(1, 250)
+  constructor(rate: number) {
+    this.setRate(rate)
+  }
+  setRate(rate: number): void {
+    this.second.limit = rate
+    this.quarter.limit = Math.max(1, Math.ceil(rate / 4))
+  }
+  take(now: number): { ok: true } | { ok: false; waitMs: number } {
+    const q = this.quarter.peek(now)
+    if (!q.ok) return q
+    const s = this.second.take(now)
+    if (!s.ok) return s
+    return this.quarter.take(now)
   }
 }
 
@@ -48,7 +75,7 @@ const pairRateDelayMs = (attempts: number) => 1000 * 4 ** Math.max(0, attempts -
 type Row = Awaited<ReturnType<typeof outboxRepo.dueFor>>[number]
 
 export class OutboxSender {
-  private readonly windows = new Map<string, SlidingWindow>()
+  private readonly pacers = new Map<string, Pacer>()
   /** channel|recipient → not before (ms): a pair-rate refusal holds back later messages to that person too. */
   private readonly pairBlocked = new Map<string, number>()
   private readonly worker: Drainer
@@ -84,11 +111,11 @@ export class OutboxSender {
     return rows.length
   }
 
-  private windowFor(channelId: string, rate: number): SlidingWindow {
-    let w = this.windows.get(channelId)
-    if (!w) this.windows.set(channelId, (w = new SlidingWindow(rate)))
-    w.limit = rate
-    return w
+  private pacerFor(channelId: string, rate: number): Pacer {
+    let p = this.pacers.get(channelId)
+    if (!p) this.pacers.set(channelId, (p = new Pacer(rate)))
+    p.setRate(rate)
+    return p
   }
 
   /** Sends what pacing allows now; returns how many were sent (0 = wait for time to pass). */
@@ -103,15 +130,15 @@ export class OutboxSender {
     let soonestMs = Number.POSITIVE_INFINITY
     for (const { workspace_id: ws, channel_id: channelId } of channels) {
       const rate = (await channelsRepo.find(this.deps.db, ws, channelId))?.send_rate ?? 80
-      const window = this.windowFor(channelId, rate)
-      for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), rate)) {
+      const pacer = this.pacerFor(channelId, rate)
+      for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), Math.max(1, Math.ceil(rate / 4)))) {
         if (ready.length >= MAX_IN_FLIGHT) break
         const blockedUntil = this.pairBlocked.get(`${channelId}|${row.recipient}`) ?? 0
         if (blockedUntil > now) {
           soonestMs = Math.min(soonestMs, blockedUntil - now)
           continue
         }
-        const slot = window.take(now)
+        const slot = pacer.take(now)
         if (!slot.ok) {
           soonestMs = Math.min(soonestMs, slot.waitMs)
           break
@@ -119,7 +146,9 @@ export class OutboxSender {
         if (await outboxRepo.claim(this.deps.db, ws, row.id, iso(now))) ready.push(row)
       }
     }
-    await Promise.all(ready.map((row) => this.send(row)))
+    const sent = (await Promise.all(ready.map((row) => this.send(row)))).filter((s): s is { row: Row; wamid: string } => s !== null)
+    // One transaction (one fsync) records every success of this pass: the event loop stays free to send.
+    if (sent.length > 0) await this.succeed(sent)
     if (ready.length === 0) this.scheduleIn(soonestMs)
     return ready.length
   }
@@ -136,29 +165,34 @@ export class OutboxSender {
     })
   }
 
-  private async send(row: Row): Promise<void> {
+  /** Sends one claimed row; returns its wamid on success (recorded by the caller), null when it failed. */
+  private async send(row: Row): Promise<{ row: Row; wamid: string } | null> {
     const { deps } = this
     const channel = await channelsRepo.find(deps.db, row.workspace_id, row.channel_id)
     const credentials = await accessTokenOf(deps, row.workspace_id, row.channel_id)
     const provider = channel ? this.providers[channel.provider] : undefined
     if (!channel || !credentials?.phoneNumberId || !provider || channel.status !== 'active') {
-      return this.fail(row, new ProviderError(-1, channel?.status === 'needs_reauth' ? 'The channel needs new credentials' : 'The channel is disconnected', false, false, false))
+      await this.fail(row, new ProviderError(-1, channel?.status === 'needs_reauth' ? 'The channel needs new credentials' : 'The channel is disconnected', false, false, false))
+      return null
     }
     try {
       const result = await provider.send({ workspaceId: row.workspace_id, channelId: row.channel_id, credentials: { token: credentials.token, phoneNumberId: credentials.phoneNumberId } }, JSON.parse(row.request))
-      await this.succeed(row, result.providerMessageId)
       if (channel.auth_failures > 0) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, null)
+      return { row, wamid: result.providerMessageId }
     } catch (err) {
       const e = err instanceof ProviderError ? err : new ProviderError(-1, (err as Error).message, true, false, false)
       await this.fail(row, e)
+      return null
     }
   }
 
-  private async succeed(row: Row, wamid: string): Promise<void> {
+  private async succeed(sent: { row: Row; wamid: string }[]): Promise<void> {
     const at = iso(this.deps.clock.now())
     await this.deps.db.transaction().execute(async (trx) => {
-      await outboxRepo.finish(trx, row.workspace_id, row.id, { state: 'sent', attempts: row.attempts + 1, error: null, at })
-      await repo.markMessageSent(trx, row.workspace_id, row.message_id, wamid, at)
+      for (const { row, wamid } of sent) {
+        await outboxRepo.finish(trx, row.workspace_id, row.id, { state: 'sent', attempts: row.attempts + 1, error: null, at })
+        await repo.markMessageSent(trx, row.workspace_id, row.message_id, wamid, at)
+      }
     })
   }
 

@@ -23,7 +23,7 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
   const failures: Failure[] = []
   const calls: GraphCall[] = []
   /** Accepted sends, in order (what Meta would deliver). */
-  const sent: { phoneNumberId: string; wamid: string; body: Record<string, unknown> }[] = []
+  const sent: { phoneNumberId: string; wamid: string; body: Record<string, unknown>; at: number }[] = []
   /** Where Meta would post status webhooks for a number, as Meta does after accepting a message. */
   const statusHooks = new Map<string, { url: string; appSecret: string }>()
   let wamidSeq = 0
@@ -108,7 +108,7 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
           return graphError(400, 100, `(#100) Param ${type} is required`)
         }
         const wamid = `wamid.DOUBLE${(++wamidSeq).toString(36).toUpperCase().padStart(10, '0')}=`
-        sent.push({ phoneNumberId: id, wamid, body: msg })
+        sent.push({ phoneNumberId: id, wamid, body: msg, at: Date.now() })
         void postStatus(id, wamid, msg)
         return Response.json({ messaging_product: 'whatsapp', contacts: [{ input: msg.to, wa_id: String(msg.to).replace(/^\+/, '') }], messages: [{ id: wamid, message_status: 'accepted' }] })
       }
