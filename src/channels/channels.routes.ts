@@ -33,12 +33,12 @@ export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       response: channelView,
       detail: { summary: 'One channel' },
     })
-    .patch('/:channelId', ({ tenant, params, body }) => service.renameChannel(deps, tenant, params.channelId, body.name), {
+    .patch('/:channelId', ({ tenant, params, body }) => service.updateChannel(deps, tenant, params.channelId, body), {
       permission: 'channels.manage',
       params: channelParams,
       body: updateChannelBody,
       response: channelView,
-      detail: { summary: 'Rename a channel' },
+      detail: { summary: 'Rename a channel or set its send rate (messages per second; Meta default 80, up to 1000)' },
     })
     .post('/:channelId/credentials', ({ tenant, params, body }) => service.rotateCredentials(deps, tenant, params.channelId, body), {
       permission: 'channels.manage',

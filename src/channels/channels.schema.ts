@@ -16,7 +16,13 @@ export const connectCloudBody = z.object({
   verifyToken: z.string().trim().min(16, 'must be at least 16 characters').max(200).optional(),
 })
 
-export const updateChannelBody = z.object({ name: z.string().trim().min(1).max(100) })
+export const updateChannelBody = z
+  .object({
+    name: z.string().trim().min(1).max(100).optional(),
+    /** Messages per second the sender allows this number: Meta's default is 80, upgraded numbers reach 1000. */
+    sendRate: z.number().int().min(1).max(1000).optional(),
+  })
+  .refine((b) => b.name !== undefined || b.sendRate !== undefined, 'send name and/or sendRate')
 
 export const rotateCredentialsBody = z
   .object({
@@ -39,6 +45,7 @@ export const channelView = z.object({
   qualityRating: z.string().nullable(),
   messagingLimit: z.string().nullable(),
   accountStatus: z.string().nullable(),
+  sendRate: z.number(),
   credentials: z.object({ accessToken: z.string().nullable(), appSecret: z.string().nullable(), verifyToken: z.string().nullable() }),
   webhookUrl: z.string(),
   createdAt: z.string(),

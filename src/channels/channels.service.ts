@@ -36,6 +36,7 @@ export function channelView(deps: ServiceDeps, c: ChannelsTable): ChannelView {
     qualityRating: c.quality_rating,
     messagingLimit: c.messaging_limit,
     accountStatus: c.account_status,
+    sendRate: c.send_rate,
     credentials: { accessToken: masked(c.access_token_last4), appSecret: masked(c.app_secret_last4), verifyToken: masked(c.verify_token_last4) },
     webhookUrl: webhookUrl(deps.config.publicUrl, c.id),
     createdAt: c.created_at,
@@ -130,14 +131,19 @@ export async function connectCloudChannel(deps: ServiceDeps, ctx: WorkspaceConte
   return { channel: channelView(deps, row), webhook: { url: webhookUrl(deps.config.publicUrl, id), verifyToken } }
 }
 
-export async function renameChannel(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string, name: string) {
+/** Renames a channel and/or sets its send rate (messages per second the sender allows it). */
+export async function updateChannel(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string, input: { name?: string; sendRate?: number }) {
   const c = await findChannel(deps, ctx.workspace.id, channelId)
   const at = iso(ctx.caller.meta.at)
+  const patch = { ...(input.name !== undefined ? { name: input.name } : {}), ...(input.sendRate !== undefined ? { send_rate: input.sendRate } : {}), updated_at: at }
+  const changes: Record<string, unknown> = {}
+  if (input.name !== undefined) changes.name = { from: c.name, to: input.name }
+  if (input.sendRate !== undefined) changes.sendRate = { from: c.send_rate, to: input.sendRate }
   await deps.db.transaction().execute(async (trx) => {
-    await repo.update(trx, ctx.workspace.id, channelId, { name, updated_at: at })
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'channel.updated', target: { type: 'channel', id: channelId }, metadata: { name: { from: c.name, to: name } } })
+    await repo.update(trx, ctx.workspace.id, channelId, patch)
+    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'channel.updated', target: { type: 'channel', id: channelId }, metadata: changes })
   })
-  return channelView(deps, { ...c, name, updated_at: at })
+  return channelView(deps, { ...c, ...patch })
 }
 
 /** Replaces credentials. A new access token is checked first; success clears needs_reauth. */

@@ -291,7 +291,9 @@ describe('pacing', () => {
     const clock = manualClock(NOW)
     const { t, owner, ws, channel, conversationId } = await setup({ clock })
     const second = await makeChannel(t, ws, graph)
-    await t.db.db.updateTable('channels').set({ send_rate: 40 }).where('id', '=', second.id).execute()
+    const rate = await t.request(`/api/v1/workspaces/${ws}/channels/${second.id}`, call(owner.who, 'PATCH', { sendRate: 40 }))
+    expect((await rate.json()).sendRate).toBe(40)
+    expect((await t.request(`/api/v1/workspaces/${ws}/channels/${second.id}`, call(owner.who, 'PATCH', { sendRate: 5000 }))).status).toBe(422)
     await deliver(t, second, inboundText(second.phoneNumberId, 'hello', { from: '4915100000001', timestamp: 1749416383 }).body)
     const secondConversation = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', second.id).executeTakeFirstOrThrow()).id
     // Queue straight into the outbox through the API, 1000 on the first channel and 200 on the second.
