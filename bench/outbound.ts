@@ -106,7 +106,7 @@ graph.sent.length = 0
       for (let i = 0; i < RATE * SECONDS; i++) {
         const id = `msg_bench_${ch.phone}_${i}`
         const request = JSON.parse(t.request)
-        request.biz_opaque_callback_data = id
+        request.biz_opaque_callback_data = `wabox:${id}`
         insertMessage.run(id, t.workspace_id, t.conversation_id, ch.id, at, at, at)
         insertOutbox.run(t.workspace_id, id, ch.id, t.recipient, JSON.stringify(request), at, at, at)
       }

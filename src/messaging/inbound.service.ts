@@ -140,7 +140,9 @@ function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: Inbo
     pricing,
   })
   let message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
-  if (!message && e.callbackData && repo.linkInterruptedSend(db, workspaceId, channelId, e.callbackData, e.wamid, e.occurredAt)) {
+  // Only wabox's own marker links a send (callbackDataFor in send.service.ts); anything else is someone else's.
+  const ours = e.callbackData?.startsWith('wabox:') ? e.callbackData.slice('wabox:'.length) : null
+  if (!message && ours && repo.linkInterruptedSend(db, workspaceId, channelId, ours, e.wamid, e.occurredAt)) {
     message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
   }
   // A status for a message sent elsewhere stays in message_statuses; a message sent later picks it up there.

@@ -36,13 +36,19 @@ export async function claim(db: Db, workspaceId: string, id: number, at: string)
   return Number(r.numUpdatedRows) === 1
 }
 
-export async function finish(db: Db, workspaceId: string, id: number, f: { state: 'queued' | 'sent' | 'failed'; attempts: number; nextAttemptAt?: string; error: string | null; at: string }): Promise<void> {
-  await db
+/**
+ * Records the outcome of a claimed row. Only a row still `sending` changes: a status webhook that linked
+ * the send meanwhile (marking it sent) must not be undone. False when the row had moved on.
+ */
+export async function finishClaimed(db: Db, workspaceId: string, id: number, f: { state: 'queued' | 'sent' | 'failed'; attempts: number; nextAttemptAt?: string; error: string | null; at: string }): Promise<boolean> {
+  const r = await db
     .updateTable('outbox')
     .set({ state: f.state, attempts: f.attempts, last_error: f.error, updated_at: f.at, claimed_at: null, ...(f.nextAttemptAt ? { next_attempt_at: f.nextAttemptAt } : {}) })
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
-    .execute()
+    .where('state', '=', 'sending')
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows) === 1
 }
 
 /** Pushes back every queued message to one recipient of a channel (pair-rate limit: slow that pair only). */

@@ -79,7 +79,10 @@ describe('outbox crash safety', () => {
       expect(await server.stop()).toBe(0)
     }
     const perMessage = new Map<string, number>()
-    for (const s of sentFor()) perMessage.set(String(s.body.biz_opaque_callback_data), (perMessage.get(String(s.body.biz_opaque_callback_data)) ?? 0) + 1)
+    for (const s of sentFor()) {
+      const id = String(s.body.biz_opaque_callback_data).replace(/^wabox:/, '')
+      perMessage.set(id, (perMessage.get(id) ?? 0) + 1)
+    }
     expect({ distinct: perMessage.size, duplicates: [...perMessage.values()].filter((n) => n > 1).length }).toEqual({ distinct: 500, duplicates: 0 })
     expect(ids.every((id) => perMessage.get(id) === 1)).toBe(true)
     const check = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })

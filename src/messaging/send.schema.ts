@@ -4,6 +4,9 @@
  */
 import { z } from 'zod'
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+const singleGrapheme = (s: string) => [...graphemes.segment(s)].length === 1
+
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' })
 const mediaId = z.string().regex(/^\d{1,30}$/, 'must be a media id returned by an upload')
 
@@ -20,7 +23,7 @@ const recipient = {
   /** Quote-reply to a message of the conversation (its id or wamid). */
   replyTo: z.string().min(1).max(200).optional(),
   /** Echoed back by Meta in status updates (at most 512 bytes). */
-  callbackData: z.string().max(512).optional(),
+  callbackData: z.string().refine((v) => Buffer.byteLength(v) <= 512, 'must be at most 512 bytes').optional(),
 }
 
 const media = (kind: 'image' | 'video' | 'document' | 'audio' | 'sticker') =>
@@ -57,6 +60,7 @@ const templateComponent = z
     parameters: z.array(templateParam).max(20).default([]),
   })
   .refine((c) => c.type !== 'button' || (c.subType !== undefined && c.index !== undefined), { message: 'button components need subType and index', path: ['subType'] })
+  .refine((c) => c.type === 'button' || (c.subType === undefined && c.index === undefined), { message: 'only button components take subType and index', path: ['subType'] })
 
 const interactiveText = (max: number) => z.object({ text: z.string().min(1).max(max) })
 
@@ -99,7 +103,7 @@ const list = z
 
 export const sendMessageBody = z
   .discriminatedUnion('type', [
-    z.object({ ...recipient, type: z.literal('text'), text: z.object({ body: z.string().min(1).max(4096), previewUrl: z.boolean().optional() }) }),
+    z.object({ ...recipient, type: z.literal('text'), text: z.object({ body: z.string().max(4096).refine((b) => b.trim() !== '', 'must not be empty'), previewUrl: z.boolean().optional() }) }),
     z.object({
       ...recipient,
       type: z.literal('template'),
@@ -124,7 +128,10 @@ export const sendMessageBody = z
       ...recipient,
       type: z.literal('reaction'),
       // An empty emoji removes the reaction (reference §3.5).
-      reaction: z.object({ messageId: z.string().min(1).max(200), emoji: z.string().max(16) }),
+      reaction: z.object({
+        messageId: z.string().min(1).max(200),
+        emoji: z.string().refine((e) => e === '' || (singleGrapheme(e) && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(e)), 'must be one emoji, or empty to remove the reaction'),
+      }),
     }),
   ])
   .refine((b) => b.conversationId !== undefined || (b.channelId !== undefined && b.to !== undefined), {

@@ -19,6 +19,9 @@ import * as outboxRepo from './outbox.repo.ts'
 /** Meta's customer-service window, less a margin for clocks that disagree (reference §6.1). */
 export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
 
+/** The biz_opaque_callback_data of a send: wabox's own marker and message id (see inbound linkInterruptedSend). */
+export const callbackDataFor = (messageId: string) => `wabox:${messageId}`
+
 export type QueuedMessage = { id: string; conversationId: string; status: 'queued' }
 
 const preview = (input: SendMessageInput): string | null => {
@@ -89,13 +92,18 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
   const reactionWamid = input.type === 'reaction' ? await targetWamid(input.reaction.messageId, 'reaction.messageId') : null
 
   const messageId = newId('msg')
-  const request = toCloudRequest(input, { to, contextWamid, reactionWamid, callbackData: input.callbackData ?? messageId })
+  // biz_opaque_callback_data is always ours: it lets a status webhook find a send a crash interrupted. The
+  // caller's own callbackData stays with the message.
+  const request = toCloudRequest(input, { to, contextWamid, reactionWamid, callbackData: callbackDataFor(messageId) })
   const body = await deps.db.transaction().execute(async (trx) => {
     // Same key, concurrently: the second transaction sees the first one's row here.
     if (idempotencyKey) {
       const seen = await outboxRepo.findIdempotency(trx, ws, idempotencyKey)
       if (seen) return replay(seen, requestHash)
     }
+    // Another request may have created them since we looked (two first messages to a new number at once).
+    contact ??= await repo.findContactByPhone(trx, ws, to)
+    if (contact && !conversation) conversation = await repo.findConversationOf(trx, ws, channelId, contact.id)
     if (!contact) {
       contact = { id: newId('ct'), workspace_id: ws, wa_id: to, bsuid: null, profile_name: null, username: null, name: null, labels: '[]', notes: '', opted_out: 0, opted_out_at: null, created_at: at, updated_at: at }
       await repo.insertContactRow(trx, contact)
@@ -113,7 +121,7 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
       direction: 'out',
       type: input.type,
       text: preview(input),
-      content: JSON.stringify((input as Record<string, unknown>)[input.type] ?? {}),
+      content: JSON.stringify({ ...((input as Record<string, unknown>)[input.type] ?? {}), ...(input.callbackData ? { callbackData: input.callbackData } : {}) }),
       context_wamid: contextWamid,
       status: 'queued',
       status_at: at,

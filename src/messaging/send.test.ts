@@ -88,7 +88,7 @@ describe('sending each message type', () => {
       const queued = await res.json()
       expect(queued).toEqual({ id: expect.stringMatching(/^msg_/), conversationId, status: 'queued' })
       await t.runtime.sender.drain()
-      expect({ name, body: lastBody(channel) }).toEqual({ name, body: { messaging_product: 'whatsapp', recipient_type: 'individual', to: '4915112345678', biz_opaque_callback_data: queued.id, ...expected } })
+      expect({ name, body: lastBody(channel) }).toEqual({ name, body: { messaging_product: 'whatsapp', recipient_type: 'individual', to: '4915112345678', biz_opaque_callback_data: `wabox:${queued.id}`, ...expected } })
       const row = await t.db.db.selectFrom('messages').selectAll().where('id', '=', queued.id).executeTakeFirstOrThrow()
       expect({ name, direction: row.direction, type: row.type, status: row.status, wamid: row.wamid?.startsWith('wamid.') }).toEqual({ name, direction: 'out', type: input.type as string, status: 'sent', wamid: true })
     }
@@ -296,9 +296,13 @@ describe('pacing', () => {
     expect((await t.request(`/api/v1/workspaces/${ws}/channels/${second.id}`, call(owner.who, 'PATCH', { sendRate: 5000 }))).status).toBe(422)
     await deliver(t, second, inboundText(second.phoneNumberId, 'hello', { from: '4915100000001', timestamp: 1749416383 }).body)
     const secondConversation = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', second.id).executeTakeFirstOrThrow()).id
-    // Queue straight into the outbox through the API, 1000 on the first channel and 200 on the second.
-    for (let i = 0; i < 1000; i++) await send(t, owner, ws, { conversationId, type: 'text', text: { body: `bulk ${i}` } })
-    for (let i = 0; i < 200; i++) await send(t, owner, ws, { conversationId: secondConversation, type: 'text', text: { body: `slow ${i}` } })
+    // Queued through the API, to many recipients (one message per person is in flight at a time): 1000 on
+    // the first channel and 200 on the second.
+    const template = (i: number) => ({ type: 'template', template: { name: 'bulk_notice', language: 'en', components: [{ type: 'body', parameters: [{ type: 'text', text: `n${i}` }] }] } })
+    for (let i = 0; i < 1000; i++) await send(t, owner, ws, { channelId: channel.id, to: `49160${String(i).padStart(6, '0')}`, ...template(i) })
+    for (let i = 0; i < 200; i++) await send(t, owner, ws, { channelId: second.id, to: `49170${String(i).padStart(6, '0')}`, ...template(i) })
+    expect(conversationId).toBeTruthy()
+    expect(secondConversation).toBeTruthy()
     const sendsAt: Record<string, number[]> = { [channel.phoneNumberId]: [], [second.phoneNumberId]: [] }
     let seen = graph.calls.length
     for (let tick = 0; tick < 600; tick++) {
@@ -373,5 +377,75 @@ describe('media uploads', () => {
     const noFile = await t.request(`/api/v1/workspaces/${ws}/media`, { method: 'POST', headers: owner.who.headers, body: (() => { const f = new FormData(); f.set('channelId', channel.id); return f })() })
     expect(noFile.status).toBe(422)
     expect(graph.calls.filter((c) => c.path === `/v24.0/${channel.phoneNumberId}/media`)).toHaveLength(1)
+  })
+})
+
+describe('review fixes', () => {
+  test('a status webhook that links a send while it is failing in flight wins: no second send', async () => {
+    const { t, owner, ws, channel, conversationId } = await setup()
+    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, delayMs: 300, status: 502, code: 1, message: 'An unknown error occurred' })
+    const { id } = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'lost answer' } })).json()
+    const sending = t.runtime.sender.drain()
+    await Bun.sleep(100)
+    // Meta accepted it after all and says so in a status webhook carrying our marker.
+    const { statusUpdate } = await import('../testing/webhooks.ts')
+    const body = statusUpdate(channel.phoneNumberId, 'wamid.LINKED123=', 'sent') as unknown as { entry: { changes: { value: { statuses: Record<string, unknown>[] } }[] }[] }
+    body.entry[0]!.changes[0]!.value.statuses[0]!.biz_opaque_callback_data = `wabox:${id}`
+    await deliver(t, channel, body)
+    await sending
+    await t.runtime.sender.drain()
+    const row = await t.db.db.selectFrom('outbox').selectAll().where('message_id', '=', id).executeTakeFirstOrThrow()
+    expect(row.state).toBe('sent')
+    expect((await t.db.db.selectFrom('messages').select(['wamid', 'status']).where('id', '=', id).executeTakeFirstOrThrow())).toEqual({ wamid: 'wamid.LINKED123=', status: 'sent' })
+    expect(callsTo(channel)).toHaveLength(1)
+  })
+
+  test("the caller's callbackData stays with the message; Meta gets wabox's marker; 512 bytes at most", async () => {
+    const { t, owner, ws, channel, conversationId } = await setup()
+    const { id } = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'x' }, callbackData: 'order-77' })).json()
+    await t.runtime.sender.drain()
+    expect(lastBody(channel).biz_opaque_callback_data).toBe(`wabox:${id}`)
+    const row = await t.db.db.selectFrom('messages').select('content').where('id', '=', id).executeTakeFirstOrThrow()
+    expect(JSON.parse(row.content).callbackData).toBe('order-77')
+    const long = await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'x' }, callbackData: 'é'.repeat(257) })
+    expect(long.status).toBe(422)
+  })
+
+  test('two first messages to a new number at once: both queued, one contact, one conversation', async () => {
+    const { t, owner, ws, channel } = await setup()
+    const body = { channelId: channel.id, to: '4917612345678', type: 'template', template: { name: 'hello', language: 'en' } }
+    const results = await Promise.all([send(t, owner, ws, body), send(t, owner, ws, body), send(t, owner, ws, body)])
+    expect(results.map((r) => r.status)).toEqual([202, 202, 202])
+    expect(await t.db.db.selectFrom('contacts').selectAll().where('wa_id', '=', '4917612345678').execute()).toHaveLength(1)
+    const contact = await t.db.db.selectFrom('contacts').selectAll().where('wa_id', '=', '4917612345678').executeTakeFirstOrThrow()
+    expect(await t.db.db.selectFrom('conversations').selectAll().where('contact_id', '=', contact.id).execute()).toHaveLength(1)
+  })
+
+  test('a slow number does not hold up another', async () => {
+    const { t, owner, ws, channel, conversationId } = await setup({ clock: undefined })
+    const other = await makeChannel(t, ws, graph)
+    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, delayMs: 1500 })
+    await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'slow', language: 'en' } })
+    await send(t, owner, ws, { channelId: other.id, to: '4917699999999', type: 'template', template: { name: 'fast', language: 'en' } })
+    const started = Date.now()
+    const draining = t.runtime.sender.drain()
+    while (callsTo(other).length === 0 && Date.now() - started < 3000) await Bun.sleep(10)
+    expect(Date.now() - started).toBeLessThan(1000)
+    await draining
+  })
+
+  test('reactions take one emoji; blank text and misplaced template fields are refused', async () => {
+    const { t, owner, ws, conversationId, inboundWamid } = await setup()
+    for (const [body, field] of [
+      [{ type: 'reaction', reaction: { messageId: inboundWamid, emoji: 'ok' } }, 'reaction.emoji'],
+      [{ type: 'reaction', reaction: { messageId: inboundWamid, emoji: '👍👍' } }, 'reaction.emoji'],
+      [{ type: 'text', text: { body: '   ' } }, 'text.body'],
+      [{ type: 'template', template: { name: 'x', language: 'en', components: [{ type: 'body', subType: 'url', index: 0, parameters: [] }] } }, 'template.components.0.subType'],
+    ] as const) {
+      const res = await send(t, owner, ws, { conversationId, ...body })
+      expect({ field, status: res.status }).toEqual({ field, status: 422 })
+      expect((await res.json()).errors.map((e: { field: string }) => e.field)).toContain(field)
+    }
+    expect((await send(t, owner, ws, { conversationId, type: 'reaction', reaction: { messageId: inboundWamid, emoji: '🇩🇪' } })).status).toBe(202)
   })
 })

@@ -10,6 +10,8 @@
  * message id as biz_opaque_callback_data, so Meta's status webhook links it; only if none arrives within
  * --send-recovery-grace seconds is it sent again.
  */
+import type { Transaction } from 'kysely'
+import type { Database } from '../db/database.ts'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { Drainer } from '../jobs/drainer.ts'
@@ -22,7 +24,7 @@ import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 
 export const MAX_SEND_ATTEMPTS = 6
-const MAX_IN_FLIGHT = 64
+const MAX_IN_FLIGHT = 512
 
 /** Exact sliding window: at most `limit` events in any `windowMs`. */
 export class SlidingWindow {
@@ -78,6 +80,13 @@ export class OutboxSender {
   private readonly pacers = new Map<string, Pacer>()
   /** channel|recipient → not before (ms): a pair-rate refusal holds back later messages to that person too. */
   private readonly pairBlocked = new Map<string, number>()
+  /** Sends on their way, by outbox row id; and the recipients they go to (one message per person at a time). */
+  private readonly inFlight = new Map<number, Promise<void>>()
+  private readonly busyRecipients = new Set<string>()
+  private readonly inFlightPerChannel = new Map<string, number>()
+  private readonly succeeded: { row: Row; wamid: string }[] = []
+  private flushing: Promise<void> | null = null
+  private lastSweep = 0
   private readonly worker: Drainer
   private wakeTimer: ReturnType<typeof setTimeout> | null = null
   private readonly providers: Record<string, ChannelProvider>
@@ -90,8 +99,14 @@ export class OutboxSender {
   wake(): void {
     this.worker.wake()
   }
-  drain(): Promise<void> {
-    return this.worker.drain()
+  /** Until nothing can start now and every send in flight has finished and been recorded (tests, shutdown). */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.worker.drain()
+      if (this.inFlight.size === 0 && this.succeeded.length === 0) return
+      await Promise.all(this.inFlight.values())
+      await this.flushSucceeded()
+    }
   }
   start(intervalMs = 1_000): void {
     this.worker.start(intervalMs)
@@ -99,16 +114,26 @@ export class OutboxSender {
   async stop(): Promise<void> {
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
     await this.worker.stop()
+    await Promise.all(this.inFlight.values())
+    await this.flushSucceeded()
   }
 
-  /** At start: rows a crash left mid-send wait the recovery grace for Meta's status webhook to claim them. */
-  async recoverInterrupted(): Promise<number> {
-    const rows = await outboxRepo.interrupted(this.deps.db)
+  /** Rows a crash (or a lost in-process send) left in `sending` wait the recovery grace for Meta's status. */
+  async recoverInterrupted(olderThanMs = 0): Promise<number> {
     const now = this.deps.clock.now()
-    for (const r of rows) {
-      await outboxRepo.finish(this.deps.db, r.workspace_id, r.id, { state: 'queued', attempts: r.attempts, nextAttemptAt: iso(now + this.deps.config.sendRecoveryGrace * 1000), error: 'interrupted while sending; waiting for a status update before retrying', at: iso(now) })
+    let n = 0
+    for (const r of await outboxRepo.interrupted(this.deps.db)) {
+      if (this.inFlight.has(r.id) || (r.claimed_at && now - Date.parse(r.claimed_at) < olderThanMs)) continue
+      const requeued = await outboxRepo.finishClaimed(this.deps.db, r.workspace_id, r.id, {
+        state: 'queued',
+        attempts: r.attempts,
+        nextAttemptAt: iso(now + this.deps.config.sendRecoveryGrace * 1000),
+        error: 'interrupted while sending; waiting for a status update before retrying',
+        at: iso(now),
+      })
+      if (requeued) n++
     }
-    return rows.length
+    return n
   }
 
   private pacerFor(channelId: string, rate: number): Pacer {
@@ -118,39 +143,65 @@ export class OutboxSender {
     return p
   }
 
-  /** Sends what pacing allows now; returns how many were sent (0 = wait for time to pass). */
+  /**
+   * Starts what pacing allows now, per channel, without waiting for the answers (a slow number must not hold
+   * up the others); returns how many sends it started (0 = wait for time to pass).
+   */
   private async step(): Promise<number> {
     const now = this.deps.clock.now()
+    if (now - this.lastSweep > 60_000) {
+      this.lastSweep = now
+      await this.recoverInterrupted(5 * 60_000)
+    }
     const channels = await outboxRepo.dueChannels(this.deps.db, iso(now))
     if (channels.length === 0) {
       this.scheduleNext()
       return 0
     }
-    const ready: Row[] = []
+    let started = 0
     let soonestMs = Number.POSITIVE_INFINITY
     for (const { workspace_id: ws, channel_id: channelId } of channels) {
       const rate = (await channelsRepo.find(this.deps.db, ws, channelId))?.send_rate ?? 80
       const pacer = this.pacerFor(channelId, rate)
-      for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), Math.max(1, Math.ceil(rate / 4)))) {
-        if (ready.length >= MAX_IN_FLIGHT) break
-        const blockedUntil = this.pairBlocked.get(`${channelId}|${row.recipient}`) ?? 0
+      for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), Math.max(4, Math.ceil(rate / 4)))) {
+        if (this.inFlight.size >= MAX_IN_FLIGHT || (this.inFlightPerChannel.get(channelId) ?? 0) >= rate) break
+        const who = `${channelId}|${row.recipient}`
+        const blockedUntil = this.pairBlocked.get(who) ?? 0
         if (blockedUntil > now) {
+          // Out of the way until then, so these rows stop filling every pass.
+          await outboxRepo.deferRecipient(this.deps.db, ws, channelId, row.recipient, iso(blockedUntil))
           soonestMs = Math.min(soonestMs, blockedUntil - now)
           continue
         }
+        if (blockedUntil) this.pairBlocked.delete(who)
+        if (this.busyRecipients.has(who)) continue
         const slot = pacer.take(now)
         if (!slot.ok) {
           soonestMs = Math.min(soonestMs, slot.waitMs)
           break
         }
-        if (await outboxRepo.claim(this.deps.db, ws, row.id, iso(now))) ready.push(row)
+        if (!(await outboxRepo.claim(this.deps.db, ws, row.id, iso(now)))) continue
+        this.track(row)
+        started++
       }
     }
-    const sent = (await Promise.all(ready.map((row) => this.send(row)))).filter((s): s is { row: Row; wamid: string } => s !== null)
-    // One transaction (one fsync) records every success of this pass: the event loop stays free to send.
-    if (sent.length > 0) await this.succeed(sent)
-    if (ready.length === 0) this.scheduleIn(soonestMs)
-    return ready.length
+    if (started === 0) this.scheduleIn(soonestMs)
+    return started
+  }
+
+  private track(row: Row): void {
+    const who = `${row.channel_id}|${row.recipient}`
+    this.busyRecipients.add(who)
+    this.inFlightPerChannel.set(row.channel_id, (this.inFlightPerChannel.get(row.channel_id) ?? 0) + 1)
+    const done = this.send(row)
+      .catch((err) => this.deps.logger.error({ err, messageId: row.message_id }, 'send bookkeeping failed; the row is recovered later'))
+      .finally(() => {
+        this.inFlight.delete(row.id)
+        this.busyRecipients.delete(who)
+        this.inFlightPerChannel.set(row.channel_id, (this.inFlightPerChannel.get(row.channel_id) ?? 1) - 1)
+        this.wake()
+      })
+    this.inFlight.set(row.id, done)
   }
 
   private scheduleIn(ms: number): void {
@@ -165,57 +216,77 @@ export class OutboxSender {
     })
   }
 
-  /** Sends one claimed row; returns its wamid on success (recorded by the caller), null when it failed. */
-  private async send(row: Row): Promise<{ row: Row; wamid: string } | null> {
+  /** Sends one claimed row and records the outcome (successes are recorded in groups). */
+  private async send(row: Row): Promise<void> {
     const { deps } = this
     const channel = await channelsRepo.find(deps.db, row.workspace_id, row.channel_id)
-    const credentials = await accessTokenOf(deps, row.workspace_id, row.channel_id)
+    const credentials = channel?.status === 'active' ? await accessTokenOf(deps, row.workspace_id, row.channel_id) : null
     const provider = channel ? this.providers[channel.provider] : undefined
-    if (!channel || !credentials?.phoneNumberId || !provider || channel.status !== 'active') {
-      await this.fail(row, new ProviderError(-1, channel?.status === 'needs_reauth' ? 'The channel needs new credentials' : 'The channel is disconnected', false, false, false))
-      return null
+    if (!channel || !credentials?.phoneNumberId || !provider) {
+      return this.fail(row, new ProviderError(-1, channel?.status === 'needs_reauth' ? 'The channel needs new credentials' : 'The channel is disconnected', false, false, false), false)
     }
+    let wamid: string
     try {
-      const result = await provider.send({ workspaceId: row.workspace_id, channelId: row.channel_id, credentials: { token: credentials.token, phoneNumberId: credentials.phoneNumberId } }, JSON.parse(row.request))
-      if (channel.auth_failures > 0) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, null)
-      return { row, wamid: result.providerMessageId }
+      wamid = (await provider.send({ workspaceId: row.workspace_id, channelId: row.channel_id, credentials: { token: credentials.token, phoneNumberId: credentials.phoneNumberId } }, JSON.parse(row.request))).providerMessageId
     } catch (err) {
       const e = err instanceof ProviderError ? err : new ProviderError(-1, (err as Error).message, true, false, false)
-      await this.fail(row, e)
-      return null
+      // A timeout or a broken connection may have reached Meta: treat it like a crash mid-send.
+      return this.fail(row, e, e.code === -1)
+    }
+    this.succeeded.push({ row, wamid })
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushSucceeded())
+    if (channel.auth_failures > 0) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, null)
+  }
+
+  /** Records every success so far in one transaction (one fsync); one by one if that fails. */
+  private async flushSucceeded(): Promise<void> {
+    this.flushing = null
+    const batch = this.succeeded.splice(0)
+    if (batch.length === 0) return
+    const at = iso(this.deps.clock.now())
+    const record = async (trx: Transaction<Database>, s: { row: Row; wamid: string }) => {
+      await outboxRepo.finishClaimed(trx, s.row.workspace_id, s.row.id, { state: 'sent', attempts: s.row.attempts + 1, error: null, at })
+      await repo.markMessageSent(trx, s.row.workspace_id, s.row.message_id, s.wamid, at)
+    }
+    try {
+      await this.deps.db.transaction().execute(async (trx) => {
+        for (const s of batch) await record(trx, s)
+      })
+    } catch {
+      for (const s of batch) {
+        await this.deps.db
+          .transaction()
+          .execute((trx) => record(trx, s))
+          .catch((err) => this.deps.logger.error({ err, messageId: s.row.message_id }, 'could not record a sent message; recovered later'))
+      }
     }
   }
 
-  private async succeed(sent: { row: Row; wamid: string }[]): Promise<void> {
-    const at = iso(this.deps.clock.now())
-    await this.deps.db.transaction().execute(async (trx) => {
-      for (const { row, wamid } of sent) {
-        await outboxRepo.finish(trx, row.workspace_id, row.id, { state: 'sent', attempts: row.attempts + 1, error: null, at })
-        await repo.markMessageSent(trx, row.workspace_id, row.message_id, wamid, at)
-      }
-    })
-  }
-
-  private async fail(row: Row, e: ProviderError): Promise<void> {
+  private async fail(row: Row, e: ProviderError, outcomeUnknown: boolean): Promise<void> {
     const { deps } = this
     const now = deps.clock.now()
     const attempts = row.attempts + 1
     const retry = (e.retryable || e.pairRate) && attempts < MAX_SEND_ATTEMPTS
     if (retry) {
-      const next = iso(now + (e.pairRate ? pairRateDelayMs(attempts) : retryDelayMs(attempts)))
-      await outboxRepo.finish(deps.db, row.workspace_id, row.id, { state: 'queued', attempts, nextAttemptAt: next, error: `${e.code}: ${e.reason}`, at: iso(now) })
+      // When the request may have reached Meta, wait for its status webhook before sending again.
+      const delay = outcomeUnknown ? Math.max(retryDelayMs(attempts), deps.config.sendRecoveryGrace * 1000) : e.pairRate ? pairRateDelayMs(attempts) : retryDelayMs(attempts)
+      const next = iso(now + delay)
+      // Guarded: if a status webhook linked this send meanwhile, it is done and stays done.
+      if (!(await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, { state: 'queued', attempts, nextAttemptAt: next, error: `${e.code}: ${e.reason}`, at: iso(now) }))) return
       if (e.pairRate) {
         this.pairBlocked.set(`${row.channel_id}|${row.recipient}`, Date.parse(next))
         await outboxRepo.deferRecipient(deps.db, row.workspace_id, row.channel_id, row.recipient, next)
       }
       deps.logger.info({ messageId: row.message_id, code: e.code, attempts, next }, 'send will be retried')
-      this.scheduleIn(Date.parse(next) - now)
+      this.scheduleIn(delay)
       return
     }
-    await deps.db.transaction().execute(async (trx) => {
-      await outboxRepo.finish(trx, row.workspace_id, row.id, { state: 'failed', attempts, error: `${e.code}: ${e.reason}`, at: iso(now) })
+    const failed = await deps.db.transaction().execute(async (trx) => {
+      if (!(await outboxRepo.finishClaimed(trx, row.workspace_id, row.id, { state: 'failed', attempts, error: `${e.code}: ${e.reason}`, at: iso(now) }))) return false
       await repo.updateMessage(trx, row.workspace_id, row.message_id, { status: 'failed', status_at: iso(now), error_code: e.code, error_title: e.reason, error_details: e.details })
+      return true
     })
+    if (!failed) return
     deps.logger.warn({ messageId: row.message_id, code: e.code, attempts }, 'send failed')
     if (e.authFailure) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, e, { immediate: true })
   }
