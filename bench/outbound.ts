@@ -105,10 +105,13 @@ graph.sent.length = 0
       const t = template.get(ch.id) as { workspace_id: string; conversation_id: string; recipient: string; request: string }
       for (let i = 0; i < RATE * SECONDS; i++) {
         const id = `msg_bench_${ch.phone}_${i}`
+        // Each to its own recipient, as a broadcast would be (one message per person is in flight at a time).
+        const to = `4915${ch.phone.slice(-2)}${String(i).padStart(6, '0')}`
         const request = JSON.parse(t.request)
         request.biz_opaque_callback_data = `wabox:${id}`
+        request.to = to
         insertMessage.run(id, t.workspace_id, t.conversation_id, ch.id, at, at, at)
-        insertOutbox.run(t.workspace_id, id, ch.id, t.recipient, JSON.stringify(request), at, at, at)
+        insertOutbox.run(t.workspace_id, id, ch.id, to, JSON.stringify(request), at, at, at)
       }
     }
   })()

@@ -14,7 +14,7 @@ export function sendRoutes(deps: ServiceDeps, auth: AuthPlugin, sender: OutboxSe
       '/messages',
       async ({ tenant, body, headers, set }) => {
         const result = await sendMessage(deps, tenant, body, headers['idempotency-key'])
-        sender.wake()
+        sender.wakeForNewWork()
         set.status = result.status
         return result.body
       },

@@ -24,7 +24,11 @@ import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 
 export const MAX_SEND_ATTEMPTS = 6
-const MAX_IN_FLIGHT = 512
+// Sends in flight at once: enough to keep every channel at its pace over a slow network, few enough that
+// requests do not queue up inside the HTTP client (which only makes each of them slower).
+const MAX_IN_FLIGHT = 192
+const MAX_IN_FLIGHT_PER_CHANNEL = 24
+const CHANNELS_TTL_MS = 250
 
 /** Exact sliding window: at most `limit` events in any `windowMs`. */
 export class SlidingWindow {
@@ -61,6 +65,11 @@ export class Pacer {
     this.second.limit = rate
     this.quarter.limit = Math.max(1, Math.ceil(rate / 4))
   }
+  /** Whether a send could start at `now`, without taking the slot. */
+  peek(now: number): { ok: true } | { ok: false; waitMs: number } {
+    const q = this.quarter.peek(now)
+    return q.ok ? this.second.peek(now) : q
+  }
   take(now: number): { ok: true } | { ok: false; waitMs: number } {
     const q = this.quarter.peek(now)
     if (!q.ok) return q
@@ -87,6 +96,8 @@ export class OutboxSender {
   private readonly succeeded: { row: Row; wamid: string }[] = []
   private flushing: Promise<void> | null = null
   private lastSweep = 0
+  /** Channels with due messages and their rates, re-read at most every CHANNELS_TTL_MS (steps are frequent). */
+  private dueCache: { at: number; channels: { workspaceId: string; channelId: string; rate: number }[] } | null = null
   private readonly worker: Drainer
   private wakeTimer: ReturnType<typeof setTimeout> | null = null
   private readonly providers: Record<string, ChannelProvider>
@@ -153,18 +164,25 @@ export class OutboxSender {
       this.lastSweep = now
       await this.recoverInterrupted(5 * 60_000)
     }
-    const channels = await outboxRepo.dueChannels(this.deps.db, iso(now))
+    // Full: the next finishing send wakes a pass.
+    if (this.inFlight.size >= MAX_IN_FLIGHT) return 0
+    const channels = await this.dueChannels(now)
     if (channels.length === 0) {
       this.scheduleNext()
       return 0
     }
     let started = 0
     let soonestMs = Number.POSITIVE_INFINITY
-    for (const { workspace_id: ws, channel_id: channelId } of channels) {
-      const rate = (await channelsRepo.find(this.deps.db, ws, channelId))?.send_rate ?? 80
+    for (const { workspaceId: ws, channelId, rate } of channels) {
       const pacer = this.pacerFor(channelId, rate)
+      if ((this.inFlightPerChannel.get(channelId) ?? 0) >= MAX_IN_FLIGHT_PER_CHANNEL) continue
+      const ready = pacer.peek(now)
+      if (!ready.ok) {
+        soonestMs = Math.min(soonestMs, ready.waitMs)
+        continue
+      }
       for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), Math.max(4, Math.ceil(rate / 4)))) {
-        if (this.inFlight.size >= MAX_IN_FLIGHT || (this.inFlightPerChannel.get(channelId) ?? 0) >= rate) break
+        if (this.inFlight.size >= MAX_IN_FLIGHT || (this.inFlightPerChannel.get(channelId) ?? 0) >= MAX_IN_FLIGHT_PER_CHANNEL) break
         const who = `${channelId}|${row.recipient}`
         const blockedUntil = this.pairBlocked.get(who) ?? 0
         if (blockedUntil > now) {
@@ -189,6 +207,22 @@ export class OutboxSender {
     return started
   }
 
+  private async dueChannels(now: number) {
+    if (this.dueCache && now >= this.dueCache.at && now - this.dueCache.at < CHANNELS_TTL_MS) return this.dueCache.channels
+    const channels = []
+    for (const c of await outboxRepo.dueChannels(this.deps.db, iso(now))) {
+      channels.push({ workspaceId: c.workspace_id, channelId: c.channel_id, rate: (await channelsRepo.find(this.deps.db, c.workspace_id, c.channel_id))?.send_rate ?? 80 })
+    }
+    this.dueCache = { at: now, channels }
+    return channels
+  }
+
+  /** New messages were queued: the next pass re-reads which channels have work. */
+  wakeForNewWork(): void {
+    this.dueCache = null
+    this.wake()
+  }
+
   private track(row: Row): void {
     const who = `${row.channel_id}|${row.recipient}`
     this.busyRecipients.add(who)
@@ -199,7 +233,9 @@ export class OutboxSender {
         this.inFlight.delete(row.id)
         this.busyRecipients.delete(who)
         this.inFlightPerChannel.set(row.channel_id, (this.inFlightPerChannel.get(row.channel_id) ?? 1) - 1)
-        this.wake()
+        // A finished send may free its recipient for the next message; but when the pace already set a time
+        // for the next pass, that time stands (waking now would only find nothing to do).
+        if (!this.wakeTimer) this.wake()
       })
     this.inFlight.set(row.id, done)
   }
@@ -207,7 +243,10 @@ export class OutboxSender {
   private scheduleIn(ms: number): void {
     if (!Number.isFinite(ms)) return
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
-    this.wakeTimer = setTimeout(() => this.wake(), Math.max(1, Math.ceil(ms)))
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null
+      this.wake()
+    }, Math.max(1, Math.ceil(ms)))
   }
 
   private scheduleNext(): void {
