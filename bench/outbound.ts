@@ -90,7 +90,7 @@ const maxInAnySecond = (times: number[]) => {
 await queue(1, 0)
 while (graph.sent.length < CHANNELS) await Bun.sleep(20)
 server.kill('SIGTERM')
-await server.exited
+if ((await Promise.race([server.exited, Bun.sleep(20_000).then(() => 'hung')])) === 'hung') throw new Error('wabox did not stop within 20 s of SIGTERM')
 graph.sent.length = 0
 {
   const fill = new BetterSqlite3(join(dataDir, 'wabox.db'))
@@ -132,7 +132,7 @@ const mark = graph.sent.length
 await queue((RATE / 2) * 10, 10_000)
 while (graph.sent.length < mark + CHANNELS * (RATE / 2) * 10) await Bun.sleep(100)
 restarted.kill('SIGTERM')
-await restarted.exited
+if ((await Promise.race([restarted.exited, Bun.sleep(20_000).then(() => 'hung')])) === 'hung') throw new Error('wabox did not stop within 20 s of SIGTERM')
 
 const db = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
 const lat = (db.prepare("SELECT (julianday(o.updated_at) - julianday(o.created_at)) * 86400000 AS ms, o.id FROM outbox o WHERE o.state = 'sent' ORDER BY o.id").all() as { ms: number }[]).map((r) => r.ms)

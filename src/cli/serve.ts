@@ -67,20 +67,31 @@ export async function serve(config: Config): Promise<void> {
       if (stopping) return
       stopping = true
       logger.info({ signal }, 'shutting down: draining in-flight requests')
-      // stop(false) refuses new connections; idle keep-alive sockets would keep it waiting, so drain by
-      // watching in-flight requests instead, then close whatever connections remain.
-      void server.stop(false)
-      const deadline = performance.now() + config.shutdownTimeout * 1000
-      while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(20)
-      if (server.pendingRequests > 0) logger.warn({ pending: server.pendingRequests }, 'shutdown timeout: abandoning in-flight requests')
-      await server.stop(true)
-      await runtime.stop()
-      await scheduler.stop()
-      runMaintenance(openDb.sqlite)
-      await openDb.close()
-      releaseLock()
-      logger.info('stopped')
-      process.exit(0)
+      // Whatever fails while stopping, the process must still exit (a half-stopped server serves no one).
+      let code = 0
+      try {
+        // stop(false) refuses new connections; idle keep-alive sockets would keep it waiting, so drain by
+        // watching in-flight requests instead, then close whatever connections remain.
+        void server.stop(false)
+        const deadline = performance.now() + config.shutdownTimeout * 1000
+        while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(20)
+        if (server.pendingRequests > 0) logger.warn({ pending: server.pendingRequests }, 'shutdown timeout: abandoning in-flight requests')
+        await server.stop(true)
+        await Promise.race([
+          runtime.stop(),
+          Bun.sleep(config.shutdownTimeout * 1000).then(() => logger.warn('shutdown timeout: background work abandoned (it resumes at the next start)')),
+        ])
+        await scheduler.stop()
+        runMaintenance(openDb.sqlite)
+        await openDb.close()
+      } catch (err) {
+        code = 1
+        logger.error({ err }, 'error while shutting down')
+      } finally {
+        releaseLock()
+        logger.info('stopped')
+        process.exit(code)
+      }
     }
     process.on('SIGINT', () => void shutdown('SIGINT'))
     process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -107,8 +107,10 @@ export class OutboxSender {
     this.providers = { cloud: cloudProvider(deps.graph) }
   }
 
+  private stopped = false
+
   wake(): void {
-    this.worker.wake()
+    if (!this.stopped) this.worker.wake()
   }
   /** Until nothing can start now and every send in flight has finished and been recorded (tests, shutdown). */
   async drain(): Promise<void> {
@@ -123,6 +125,8 @@ export class OutboxSender {
     this.worker.start(intervalMs)
   }
   async stop(): Promise<void> {
+    // No new passes or timers from here on: only what is in flight finishes.
+    this.stopped = true
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
     await this.worker.stop()
     await Promise.all(this.inFlight.values())
@@ -241,7 +245,7 @@ export class OutboxSender {
   }
 
   private scheduleIn(ms: number): void {
-    if (!Number.isFinite(ms)) return
+    if (!Number.isFinite(ms) || this.stopped) return
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = null
