@@ -45,7 +45,3 @@ export type Permission = keyof typeof PERMISSIONS
 export function can(role: Role, permission: Permission): boolean {
   return (PERMISSIONS[permission] as readonly Role[]).includes(role)
 }
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value)
-}

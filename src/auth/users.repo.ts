@@ -65,11 +65,6 @@ export async function deleteSessionsOfUser(db: Db, userId: string, keepSessionId
   return Number(r.numDeletedRows)
 }
 
-export async function deleteExpiredSessions(db: Db, now: string): Promise<number> {
-  const r = await db.deleteFrom('sessions').where((eb) => eb.or([eb('idle_expires_at', '<=', now), eb('absolute_expires_at', '<=', now)])).executeTakeFirst()
-  return Number(r.numDeletedRows)
-}
-
 export const findThrottle = (db: Db, key: string) => db.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst()
 
 export async function saveThrottle(db: Db, key: string, failures: number, lastFailureAt: string, blockedUntil: string | null): Promise<void> {

@@ -3,7 +3,7 @@
  * WABOX_MASTER_KEY. A key file that others can read, or that is not exactly 32 bytes, stops the start:
  * a weak or damaged key must never be used silently.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { randomBytes, createHash } from 'node:crypto'
 import { dirname } from 'node:path'
 import { mkdirSync } from 'node:fs'
@@ -97,9 +97,4 @@ export function loadMasterKey(opts: { keyFile: string; envKey: string | undefine
     throw new KeyFileError(`no master key: ${opts.keyFile} does not exist and WABOX_MASTER_KEY is not set`)
   }
   return { ...keyEntryOf(key), fingerprint: keyFingerprint(key), source, created }
-}
-
-/** True when `path` exists and is a regular file (used by restore to decide whether to install a key). */
-export function keyFileExists(path: string): boolean {
-  return existsSync(path) && statSync(path).isFile()
 }

@@ -65,12 +65,6 @@ export function openDatabase(path: string, opts: OpenOptions = {}): DbHandle {
   }
 }
 
-/** Opens a raw connection without Kysely (CLI tools that only run pragmas and backups). */
-export function openRaw(path: string, opts: OpenOptions = {}): Sqlite {
-  const sqlite = new BetterSqlite3(path, { readonly: opts.readonly ?? false, fileMustExist: true })
-  applyPragmas(sqlite, opts)
-  return sqlite
-}
 
 /**
  * True when the connection can take the write lock and write a row. The write is rolled back, so a

@@ -19,7 +19,6 @@ import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.
 import * as channelsRepo from '../channels/channels.repo.ts'
 import { cloudProvider } from '../channels/cloud/cloud.provider.ts'
 import { ProviderError, type ChannelProvider } from '../channels/provider.ts'
-import type { OutboxTable } from './messaging.table.ts'
 import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 
@@ -335,4 +334,3 @@ export class OutboxSender {
   }
 }
 
-export type { OutboxTable }

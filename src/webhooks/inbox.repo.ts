@@ -29,7 +29,3 @@ export async function requeueDead(db: Db, workspaceId: string, ids: number[] | n
   if (ids) q = q.where('id', 'in', ids.length ? ids : [-1])
   return Number((await q.executeTakeFirst()).numUpdatedRows)
 }
-
-export async function countByState(db: Db) {
-  return db.selectFrom('webhook_inbox').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute()
-}
