@@ -7,10 +7,12 @@ import * as m001 from './2026-11-22_001_instance.ts'
 import * as m002 from './2026-11-22_002_identity.ts'
 import * as m003 from './2026-11-22_003_channels_inbox.ts'
 import * as m004 from './2026-11-22_004_outbox.ts'
+import * as m005 from './2026-11-22_005_outbox_by_channel.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
   '2026-11-22_002_identity': m002,
   '2026-11-22_003_channels_inbox': m003,
   '2026-11-22_004_outbox': m004,
+  '2026-11-22_005_outbox_by_channel': m005,
 }

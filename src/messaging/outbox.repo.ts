@@ -9,9 +9,18 @@ export async function insert(db: Db, row: Insertable<OutboxTable>): Promise<void
   await db.insertInto('outbox').values(row).execute()
 }
 
-/** Channels with messages due: each is paced on its own, so one busy number never holds up another. */
+/**
+ * Channels with messages due, with their send rate: each is paced on its own, so one busy number never holds
+ * up another. Driven from `channels` (few rows) so a deep backlog is never scanned.
+ */
 export const dueChannels = (db: Db, now: string) =>
-  db.selectFrom('outbox').select(['workspace_id', 'channel_id']).distinct().where('state', '=', 'queued').where('next_attempt_at', '<=', now).execute()
+  db
+    .selectFrom('channels as c')
+    .select(['c.workspace_id', 'c.id as channel_id', 'c.send_rate'])
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('outbox as o').select('o.id').whereRef('o.channel_id', '=', 'c.id').where('o.state', '=', 'queued').where('o.next_attempt_at', '<=', now)),
+    )
+    .execute()
 
 /** A channel's queued rows whose time has come, oldest first. */
 export const dueFor = (db: Db, workspaceId: string, channelId: string, now: string, limit: number) =>
@@ -30,10 +39,17 @@ export const dueFor = (db: Db, workspaceId: string, channelId: string, now: stri
 export const nextDueAt = (db: Db) =>
   db.selectFrom('outbox').select('next_attempt_at').where('state', '=', 'queued').orderBy('next_attempt_at').limit(1).executeTakeFirst()
 
-/** Claims a queued row for sending; false when another pass took it first. */
-export async function claim(db: Db, workspaceId: string, id: number, at: string): Promise<boolean> {
-  const r = await db.updateTable('outbox').set({ state: 'sending', claimed_at: at, updated_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', id).where('state', '=', 'queued').executeTakeFirst()
-  return Number(r.numUpdatedRows) === 1
+/** Claims queued rows for sending; returns the ids claimed (a row another pass took first is left out). */
+export async function claim(db: Db, workspaceId: string, ids: number[], at: string): Promise<Set<number>> {
+  const rows = await db
+    .updateTable('outbox')
+    .set({ state: 'sending', claimed_at: at, updated_at: at })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', 'in', ids)
+    .where('state', '=', 'queued')
+    .returning('id')
+    .execute()
+  return new Set(rows.map((r) => r.id))
 }
 
 /**

@@ -3,7 +3,7 @@ import { createTestApp, type TestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { call, deliver, makeChannel, makeKey, makeUser, makeWorkspace, manualClock, type FixtureChannel, type FixtureUser } from '../testing/fixtures.ts'
 import { inboundText } from '../testing/webhooks.ts'
-import { MAX_SEND_ATTEMPTS } from './sender.ts'
+import { MAX_SEND_ATTEMPTS, Pacer } from './sender.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -32,7 +32,7 @@ const lastBody = (channel: FixtureChannel) => JSON.parse(callsTo(channel).at(-1)
 
 describe('sending each message type', () => {
   test('the exact Graph request body, and the message row it leaves', async () => {
-    const { t, owner, ws, channel, conversationId, inboundWamid, inboundMessageId } = await setup()
+    const { t, clock, owner, ws, channel, conversationId, inboundWamid, inboundMessageId } = await setup()
     const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
       ['text', { type: 'text', text: { body: 'Yes! Ready for pickup https://acme.example/o/1', previewUrl: true } }, { type: 'text', text: { body: 'Yes! Ready for pickup https://acme.example/o/1', preview_url: true } }],
       ['reply', { type: 'text', text: { body: 'Quoting you' }, replyTo: inboundMessageId }, { type: 'text', text: { body: 'Quoting you' }, context: { message_id: inboundWamid } }],
@@ -87,6 +87,7 @@ describe('sending each message type', () => {
       expect({ name, status: res.status }).toEqual({ name, status: 202 })
       const queued = await res.json()
       expect(queued).toEqual({ id: expect.stringMatching(/^msg_/), conversationId, status: 'queued' })
+      clock.advance(50) // the pace spreads sends: a few per 50 ms
       await t.runtime.sender.drain()
       expect({ name, body: lastBody(channel) }).toEqual({ name, body: { messaging_product: 'whatsapp', recipient_type: 'individual', to: '4915112345678', biz_opaque_callback_data: `wabox:${queued.id}`, ...expected } })
       const row = await t.db.db.selectFrom('messages').selectAll().where('id', '=', queued.id).executeTakeFirstOrThrow()
@@ -447,5 +448,32 @@ describe('review fixes', () => {
       expect((await res.json()).errors.map((e: { field: string }) => e.field)).toContain(field)
     }
     expect((await send(t, owner, ws, { conversationId, type: 'reaction', reaction: { messageId: inboundWamid, emoji: '🇩🇪' } })).status).toBe(202)
+  })
+})
+
+describe('Pacer', () => {
+  test('a send holds its slot until a second after its answer, so slow answers cannot bunch arrivals past the rate', () => {
+    const pacer = new Pacer(80)
+    // Starts are spread: 4 per 50 ms at 80/s.
+    for (let i = 0; i < 4; i++) expect(pacer.take(0).ok).toBe(true)
+    expect(pacer.take(0)).toEqual({ ok: false, waitMs: 50 })
+    let now = 0
+    let started = 4
+    while (started < 80) {
+      now += 50
+      for (let i = 0; i < 4; i++) expect(pacer.take(now).ok).toBe(true)
+      started += 4
+    }
+    // 80 in flight, no answer yet: nothing frees a slot but an answer.
+    expect(pacer.take(now + 5000)).toEqual({ ok: false, waitMs: Number.POSITIVE_INFINITY })
+    // Every answer comes back at 1,200: the slots free one second later, not one second after the start.
+    for (let i = 0; i < 80; i++) pacer.done(1200)
+    expect(pacer.take(2199)).toEqual({ ok: false, waitMs: 1 })
+    expect(pacer.take(2200).ok).toBe(true)
+    // A slot taken for a send that never started is given back at once.
+    const other = new Pacer(1)
+    expect(other.take(0).ok).toBe(true)
+    other.cancel()
+    expect(other.take(60).ok).toBe(true)
   })
 })
