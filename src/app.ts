@@ -28,6 +28,7 @@ import { webhookRoutes } from './webhooks/webhooks.routes.ts'
 import { sendRoutes } from './messaging/send.routes.ts'
 import { mediaRoutes, MEDIA_UPLOAD_LIMIT } from './messaging/upload.routes.ts'
 import { WEBHOOK_BODY_LIMIT } from './webhooks/ingress.service.ts'
+import { eventRoutes } from './events/events.routes.ts'
 
 export type AppDeps = {
   config: Config
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps) {
     .use(webhookRoutes(services, auth, runtime.writer))
     .use(sendRoutes(services, auth, runtime.sender))
     .use(mediaRoutes(services, auth))
+    .use(eventRoutes(services, auth))
     // Last: the UI catch-all only sees paths no API route claimed.
     .use(staticRoutes(auth, deps.publicDir))
   return app

@@ -168,6 +168,51 @@ const SETTINGS = {
       .transform(Number)
       .pipe(z.number().int().min(50, 'must be at least 50').max(120000, 'must be at most 120000')),
   },
+  'webhook-allow-http': {
+    env: 'WABOX_WEBHOOK_ALLOW_HTTP',
+    help: 'allow http:// webhook endpoint URLs (true/false; otherwise https only)',
+    fallback: () => 'false',
+    schema: z.enum(['true', 'false'], 'must be true or false').transform((v) => v === 'true'),
+  },
+  'webhook-allowed-networks': {
+    env: 'WABOX_WEBHOOK_ALLOWED_NETWORKS',
+    help: 'comma-separated CIDRs webhook endpoints may reach although private/loopback/link-local (e.g. 10.0.0.0/8)',
+    fallback: () => '',
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+      .pipe(z.array(ipOrCidr)),
+  },
+  'webhook-timeout': {
+    env: 'WABOX_WEBHOOK_TIMEOUT',
+    help: 'milliseconds a webhook endpoint has to answer a delivery',
+    fallback: () => '10000',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of milliseconds')
+      .transform(Number)
+      .pipe(z.number().int().min(100, 'must be at least 100').max(60000, 'must be at most 60000')),
+  },
+  'webhook-disable-after': {
+    env: 'WABOX_WEBHOOK_DISABLE_AFTER',
+    help: 'hours an endpoint may fail without a single success before it is disabled',
+    fallback: () => '72',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of hours')
+      .transform(Number)
+      .pipe(z.number().int().min(1, 'must be at least 1').max(8760, 'must be at most 8760')),
+  },
+  'sse-heartbeat': {
+    env: 'WABOX_SSE_HEARTBEAT',
+    help: 'seconds between heartbeat comments on live event streams (keeps proxies from closing idle streams)',
+    fallback: () => '15',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds')
+      .transform(Number)
+      .pipe(z.number().int().min(1, 'must be at least 1').max(300, 'must be at most 300')),
+  },
 } as const
 
 type SettingName = keyof typeof SETTINGS
@@ -192,6 +237,11 @@ export type Config = {
   graphVersion: string
   graphTimeout: number
   sendRecoveryGrace: number
+  webhookAllowHttp: boolean
+  webhookAllowedNetworks: string[]
+  webhookTimeout: number
+  webhookDisableAfter: number
+  sseHeartbeat: number
   /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
   masterKey: string | undefined
 }

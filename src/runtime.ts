@@ -1,6 +1,6 @@
 /**
  * The long-lived parts behind the HTTP app: service dependencies, the inbox writer (group commit), the
- * inbox processor and the media downloader. `serve` starts and stops them; tests drive them directly.
+ * inbox processor, the media downloader, the outbox sender and the webhook dispatcher. `serve` starts and stops them; tests drive them directly.
  */
 import type { Config } from './config.ts'
 import type { Clock } from './clock.ts'
@@ -12,6 +12,7 @@ import { InboxWriter } from './webhooks/group-commit.ts'
 import { InboxProcessor } from './webhooks/processor.ts'
 import { MediaDownloader } from './messaging/media.service.ts'
 import { OutboxSender } from './messaging/sender.ts'
+import { WebhookDispatcher } from './events/dispatcher.ts'
 
 export type Runtime = {
   services: ServiceDeps
@@ -19,6 +20,7 @@ export type Runtime = {
   processor: InboxProcessor
   media: MediaDownloader
   sender: OutboxSender
+  dispatcher: WebhookDispatcher
   start: () => Promise<void>
   /** Finishes what was accepted: pending commits, then the inbox, then downloads in flight. */
   stop: () => Promise<void>
@@ -35,17 +37,20 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
   })
   writer = new InboxWriter(services.syncTransaction, () => processor.wake())
   const sender = new OutboxSender(services)
+  const dispatcher = new WebhookDispatcher(services)
   return {
     services,
     writer: writer!,
     processor,
     media,
     sender,
+    dispatcher,
     async start() {
       await sender.recoverInterrupted()
       processor.start()
       media.start()
       sender.start()
+      dispatcher.start()
     },
     async stop() {
       await writer.flush()
@@ -53,6 +58,8 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
       await processor.drain()
       await media.stop()
       await sender.stop()
+      // Last: the work above may have emitted events worth delivering.
+      await dispatcher.stop()
     },
   }
 }

@@ -24,7 +24,7 @@ function inventory(app: { routes: { method: string; path: string; hooks?: { deta
     }))
 }
 
-type Ids = { workspaceId: string; userId: string; inviteId: string; keyId: string; channelId: string; conversationId: string; messageId: string; contactId: string }
+type Ids = { workspaceId: string; userId: string; inviteId: string; keyId: string; channelId: string; conversationId: string; messageId: string; contactId: string; endpointId: string; deliveryId: string }
 
 /** Fills path parameters with workspace A's objects (or B's, for cross-tenant checks). */
 function pathFor(route: RouteInfo, ids: Ids): string {
@@ -68,6 +68,11 @@ const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
     form.set('file', new File([new Uint8Array([0xff, 0xd8, 0xff])], 'a.jpg', { type: 'image/jpeg' }))
     return form
   },
+  'PATCH /api/v1/workspaces/:workspaceId/conversations/:conversationId': () => ({ status: 'closed' }),
+  'POST /api/v1/workspaces/:workspaceId/webhooks': () => ({ url: 'https://93.184.215.14/another', eventTypes: ['message.received'] }),
+  'PATCH /api/v1/workspaces/:workspaceId/webhooks/:endpointId': () => ({ description: 'renamed' }),
+  'POST /api/v1/workspaces/:workspaceId/webhooks/:endpointId/rotate-secret': () => ({ overlapHours: 1 }),
+  'POST /api/v1/workspaces/:workspaceId/webhook-deliveries/replay': (w) => ({ endpointId: w.a.hooks.endpointId, from: '2020-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' }),
   'POST /api/v1/workspaces/:workspaceId/messages': (w) => ({ conversationId: w.a.inbox!.conversationId, type: 'template', template: { name: 'hello_world', language: 'en_US' } }),
 }
 
@@ -80,6 +85,8 @@ const aIds = (w: World): Ids => ({
   conversationId: w.a.inbox!.conversationId,
   messageId: w.a.inbox!.messageId,
   contactId: w.a.inbox!.contactId,
+  endpointId: w.a.hooks.endpointId,
+  deliveryId: w.a.hooks.deliveryId,
 })
 const bIds = (w: World): Ids => ({
   workspaceId: w.b.id,
@@ -90,6 +97,8 @@ const bIds = (w: World): Ids => ({
   conversationId: w.b.inbox!.conversationId,
   messageId: w.b.inbox!.messageId,
   contactId: w.b.inbox!.contactId,
+  endpointId: w.b.hooks.endpointId,
+  deliveryId: w.b.hooks.deliveryId,
 })
 
 async function send(t: TestApp, w: World, route: RouteInfo, who: Who, ids = aIds(w)) {
@@ -166,7 +175,10 @@ describe('role × permission × route matrix', () => {
         const { t, w } = shared
         const res = await send(t, w, route, principal.who(w))
         const expected = principal.expect(route.rule as Permission, route.sessionOnly)
-        const body = res.status === 204 ? '' : await res.text()
+        // A live stream never ends by itself: its status is the answer.
+        const streaming = res.headers.get('content-type')?.startsWith('text/event-stream')
+        if (streaming) await res.body?.cancel()
+        const body = res.status === 204 || streaming ? '' : await res.text()
         if (expected === 'allowed') {
           expect({ caller: principal.name, status: res.status, ok: res.status >= 200 && res.status < 300, body: res.ok ? '' : body }).toEqual({
             caller: principal.name,
@@ -187,7 +199,7 @@ describe('cross-tenant isolation', () => {
   test("workspace A's credentials with workspace B's ids → 404 on every tenant route, and nothing of B in the body", async () => {
     const t = await newApp()
     const w = await buildWorld(t, graph)
-    const bStrings = [w.b.id, w.b.name, w.b.owner.email, w.b.member.email, w.b.member.id, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002']
+    const bStrings = [w.b.id, w.b.name, w.b.owner.email, w.b.member.email, w.b.member.id, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002', w.b.hooks.endpointId, w.b.hooks.deliveryId]
     for (const route of tenantRoutes) {
       for (const who of [w.a.users.owner.who, w.a.keys.admin.who]) {
         // B's workspace id in the path.
@@ -210,8 +222,8 @@ describe('cross-tenant isolation', () => {
   test("list endpoints of A never contain B's rows", async () => {
     const t = await newApp()
     const w = await buildWorld(t, graph)
-    const bStrings = [w.b.id, w.b.owner.email, w.b.member.email, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002']
-    for (const path of ['members', 'invites', 'api-keys', 'audit', 'audit?format=csv', 'channels', 'conversations', 'contacts', 'inbox/dead', `conversations/${w.a.inbox!.conversationId}/messages`]) {
+    const bStrings = [w.b.id, w.b.owner.email, w.b.member.email, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002', w.b.hooks.endpointId, w.b.hooks.deliveryId]
+    for (const path of ['members', 'invites', 'api-keys', 'audit', 'audit?format=csv', 'channels', 'conversations', 'contacts', 'inbox/dead', `conversations/${w.a.inbox!.conversationId}/messages`, 'webhooks', 'webhook-deliveries']) {
       const res = await t.request(`/api/v1/workspaces/${w.a.id}/${path}`, call(w.a.users.owner.who, 'GET'))
       expect(res.status).toBe(200)
       const text = await res.text()

@@ -17,6 +17,7 @@ import { last4, masked, openSecret, sealSecret } from './channel-secrets.ts'
 import type { ChannelView } from './channels.schema.ts'
 import type { ChannelsTable } from './channels.table.ts'
 import * as repo from './channels.repo.ts'
+import { emit } from '../events/emit.ts'
 
 /** Consecutive authentication failures before a channel is marked needs_reauth. */
 export const REAUTH_AFTER_FAILURES = 3
@@ -127,6 +128,7 @@ export async function connectCloudChannel(deps: ServiceDeps, ctx: WorkspaceConte
       target: { type: 'channel', id },
       metadata: { name: input.name, provider: 'cloud', phoneNumberId: input.phoneNumberId, wabaId: input.wabaId, displayPhoneNumber: info.display_phone_number },
     })
+    await emit(trx, ctx.workspace.id, 'channel.status', { channelId: id, status: 'active', reason: 'connected' }, row.created_at)
   })
   return { channel: channelView(deps, row), webhook: { url: webhookUrl(deps.config.publicUrl, id), verifyToken } }
 }
@@ -175,6 +177,7 @@ export async function rotateCredentials(
   await deps.db.transaction().execute(async (trx) => {
     await repo.update(trx, ws, c.id, patch)
     await audit.record(trx, ctx.caller, { workspaceId: ws, action: 'channel.credentials_changed', target: { type: 'channel', id: c.id }, metadata: { changed } })
+    if (c.status !== 'active' && patch.status === 'active') await emit(trx, ws, 'channel.status', { channelId: c.id, status: 'active', reason: 'new credentials' }, patch.updated_at!)
   })
   deps.channelCache.invalidate(c.id)
   return { channel: channelView(deps, { ...c, ...patch }), ...(verifyToken ? { webhook: { url: webhookUrl(deps.config.publicUrl, c.id), verifyToken } } : {}) }
@@ -195,6 +198,7 @@ export async function disconnectChannel(deps: ServiceDeps, ctx: WorkspaceContext
       verify_token: null,
     })
     await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'channel.disconnected', target: { type: 'channel', id: channelId }, metadata: { name: c.name, phoneNumberId: c.phone_number_id } })
+    await emit(trx, ctx.workspace.id, 'channel.status', { channelId, status: 'disconnected', reason: 'disconnected' }, at)
   })
   deps.channelCache.invalidate(channelId)
 }
@@ -231,6 +235,7 @@ export async function recordGraphOutcome(deps: ServiceDeps, workspaceId: string,
         target: { type: 'channel', id: channelId },
         metadata: { failures, code: (error as GraphError | ProviderError).code },
       })
+      await emit(trx, workspaceId, 'channel.status', { channelId, status: 'needs_reauth', reason: `Meta refused the access token (code ${(error as GraphError | ProviderError).code})` }, iso(now))
       deps.logger.warn({ channelId, workspaceId, code: (error as GraphError | ProviderError).code }, 'channel needs re-authentication')
     }
   })

@@ -7,6 +7,7 @@ import type { AuditLogTable } from '../audit/audit.table.ts'
 import type { InvitesTable, MembershipsTable, WorkspacesTable } from '../workspaces/workspaces.table.ts'
 import type { ChannelEventsTable, ChannelsTable } from '../channels/channels.table.ts'
 import type { WebhookInboxTable } from '../webhooks/inbox.table.ts'
+import type { EventCursorsTable, EventsTable, WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from '../events/events.table.ts'
 import type { ContactsTable, ConversationsTable, IdempotencyKeysTable, MessageStatusesTable, MessagesTable, OutboxTable } from '../messaging/messaging.table.ts'
 
 export interface InstanceMetaTable {
@@ -34,4 +35,9 @@ export interface Database {
   message_statuses: MessageStatusesTable
   outbox: OutboxTable
   idempotency_keys: IdempotencyKeysTable
+  events: EventsTable
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_deliveries: WebhookDeliveriesTable
+  webhook_attempts: WebhookAttemptsTable
+  event_cursors: EventCursorsTable
 }

@@ -8,6 +8,7 @@ import { newId } from '../crypto/tokens.ts'
 import type { ChannelNoticeEvent, InboundEvent, InboundMessageEvent, InboundStatusEvent } from './inbound-events.ts'
 import type { ContactsTable, ConversationsTable } from './messaging.table.ts'
 import * as repo from './inbound.repo.ts'
+import { emitSync } from '../events/emit.ts'
 
 /** How far along a delivery is. A status never moves a message backwards (read stays read). */
 const STATUS_RANK: Record<string, number> = { queued: 0, sending: 0, sent: 1, delivered: 2, failed: 2.5, read: 3, played: 4 }
@@ -20,7 +21,7 @@ export function applyInbound(db: SyncDb, workspaceId: string, channelId: string,
     case 'message':
       return applyMessage(db, workspaceId, channelId, event, now)
     case 'status':
-      return applyStatus(db, workspaceId, channelId, event)
+      return applyStatus(db, workspaceId, channelId, event, now)
     case 'field':
       return applyNotice(db, workspaceId, channelId, event)
   }
@@ -55,12 +56,18 @@ function upsertContact(db: SyncDb, workspaceId: string, c: InboundMessageEvent['
     wa_id: found.wa_id ?? c.waId,
     bsuid: found.bsuid ?? c.bsuid,
   }
-  if (next.profile_name !== found.profile_name || next.username !== found.username || next.wa_id !== found.wa_id || next.bsuid !== found.bsuid) {
+  const changed = (['profile_name', 'username', 'wa_id', 'bsuid'] as const).filter((k) => next[k] !== found[k])
+  if (changed.length > 0) {
     repo.refreshContact(db, workspaceId, found.id, { ...next, updated_at: now })
-    return { ...found, ...next, updated_at: now }
+    const contact = { ...found, ...next, updated_at: now }
+    emitSync(db, workspaceId, 'contact.updated', { ...contactPayload(contact), changed: changed.map(camel) }, now)
+    return contact
   }
   return found
 }
+
+const camel = (k: string) => k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())
+export const contactPayload = (c: ContactsTable) => ({ contactId: c.id, waId: c.wa_id, profileName: c.profile_name, name: c.name, optedOut: c.opted_out === 1 })
 
 const preview = (e: InboundMessageEvent) => (e.text ?? `[${e.type}]`).slice(0, 200)
 const later = (a: string | null, b: string) => (a && a > b ? a : b)
@@ -84,6 +91,7 @@ function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: Inb
       updated_at: now,
     } satisfies ConversationsTable
     repo.insertConversation(db, conversation)
+    emitSync(db, workspaceId, 'conversation.created', { conversationId: conversation.id, channelId, contactId: contact.id, status: 'open' }, now)
   }
   const messageId = newId('msg')
   const created = repo.insertMessageOnce(db, {
@@ -122,10 +130,15 @@ function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: Inb
     preview: e.sentAt >= conversation.last_message_at ? preview(e) : null,
     updatedAt: now,
   })
+  emitSync(db, workspaceId, 'message.received', { messageId, conversationId: conversation.id, channelId, wamid: e.wamid, contactId: contact.id, from: contact.wa_id, type: e.type, text: e.text, sentAt: e.sentAt }, now)
+  // A new message reopens a closed conversation.
+  if (conversation.status === 'closed') {
+    emitSync(db, workspaceId, 'conversation.updated', { conversationId: conversation.id, status: 'open', assigneeUserId: conversation.assignee_user_id, changed: ['status'] }, now)
+  }
   return { conversationId: conversation.id, messageId, created: true }
 }
 
-function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: InboundStatusEvent): ApplyResult {
+function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: InboundStatusEvent, now: string): ApplyResult {
   const pricing = e.pricing ? JSON.stringify(e.pricing) : null
   const created = repo.insertStatusOnce(db, {
     workspace_id: workspaceId,
@@ -144,12 +157,18 @@ function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: Inbo
   const ours = e.callbackData?.startsWith('wabox:') ? e.callbackData.slice('wabox:'.length) : null
   if (!message && ours && repo.linkInterruptedSend(db, workspaceId, channelId, ours, e.wamid, e.occurredAt)) {
     message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
+    if (message) emitSync(db, workspaceId, 'message.sent', { messageId: message.id, conversationId: message.conversation_id, channelId, wamid: e.wamid, at: e.occurredAt }, now)
   }
   // A status for a message sent elsewhere stays in message_statuses; a message sent later picks it up there.
   if (!message) return { created }
   const forward = rank(e.status) > rank(message.status)
   if (forward || e.error || pricing) {
     repo.updateMessageStatus(db, workspaceId, message.id, { status: forward ? e.status : null, statusAt: forward ? e.occurredAt : null, error: e.error, pricing })
+  }
+  if (forward) {
+    const about = { messageId: message.id, conversationId: message.conversation_id, channelId, wamid: e.wamid }
+    if (e.status === 'failed') emitSync(db, workspaceId, 'message.failed', { ...about, error: { code: e.error?.code ?? 0, title: e.error?.title ?? 'failed' }, at: e.occurredAt }, now)
+    else if (e.status === 'sent' || e.status === 'delivered' || e.status === 'read' || e.status === 'played') emitSync(db, workspaceId, 'message.status', { ...about, status: e.status, at: e.occurredAt }, now)
   }
   return { conversationId: message.conversation_id, messageId: message.id, created }
 }

@@ -4,7 +4,7 @@ import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { listQuery } from '../pagination.ts'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
-import { contactListQuery, contactParams, conversationListQuery, conversationParams, messageParams, updateContactBody } from './messaging.schema.ts'
+import { contactListQuery, contactParams, conversationListQuery, conversationParams, messageParams, updateContactBody, updateConversationBody } from './messaging.schema.ts'
 import * as service from './messaging.service.ts'
 
 /**
@@ -29,6 +29,12 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'conversations.read',
       params: conversationParams,
       detail: { summary: 'One conversation with its contact' },
+    })
+    .patch('/conversations/:conversationId', ({ tenant, params, body }) => service.updateConversation(deps, tenant, params.conversationId, body), {
+      permission: 'conversations.assign',
+      params: conversationParams,
+      body: updateConversationBody,
+      detail: { summary: 'Close or reopen a conversation, or assign it to a member (null unassigns)' },
     })
     .get('/conversations/:conversationId/messages', ({ tenant, params, query }) => service.listMessages(deps, tenant, params.conversationId, query.cursor, query.limit), {
       permission: 'conversations.read',

@@ -32,3 +32,11 @@ export const updateContactBody = z
     optedOut: z.boolean().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'send at least one field')
+
+export const updateConversationBody = z
+  .object({
+    status: z.enum(['open', 'closed']).optional(),
+    assigneeUserId: z.string().min(1).max(64).nullable().optional().describe('a member of the workspace, or null to unassign'),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'send at least one field')

@@ -10,6 +10,9 @@ import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { ContactsTable, MessagesTable } from './messaging.table.ts'
 import * as repo from './messaging.repo.ts'
 import { accessTokenOf } from '../channels/channels.service.ts'
+import { emit } from '../events/emit.ts'
+import { contactPayload } from './inbound.service.ts'
+import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import { cloudProvider } from '../channels/cloud/cloud.provider.ts'
 
 const contactView = (c: ContactsTable) => ({
@@ -97,6 +100,26 @@ export async function getConversation(deps: ServiceDeps, ctx: WorkspaceContext, 
   }
 }
 
+/** Closes or reopens a conversation, or (un)assigns it to a member of the workspace. */
+export async function updateConversation(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string, input: { status?: 'open' | 'closed'; assigneeUserId?: string | null }) {
+  const c = await conversationOf(deps, ctx, conversationId)
+  const at = iso(ctx.caller.meta.at)
+  if (input.assigneeUserId && !(await workspacesRepo.findMembership(deps.db, ctx.workspace.id, input.assigneeUserId))) {
+    throw new AppError(422, 'validation_failed', 'Invalid request body: assigneeUserId — not a member of this workspace', [{ field: 'assigneeUserId', message: 'not a member of this workspace' }])
+  }
+  const changed: ('status' | 'assignee')[] = []
+  if (input.status !== undefined && input.status !== c.status) changed.push('status')
+  if (input.assigneeUserId !== undefined && input.assigneeUserId !== c.assignee_user_id) changed.push('assignee')
+  const next = { ...c, status: input.status ?? c.status, assignee_user_id: input.assigneeUserId === undefined ? c.assignee_user_id : input.assigneeUserId, updated_at: at }
+  if (changed.length > 0) {
+    await deps.db.transaction().execute(async (trx) => {
+      await repo.updateConversation(trx, ctx.workspace.id, c.id, { status: next.status, assignee_user_id: next.assignee_user_id, updated_at: at })
+      await emit(trx, ctx.workspace.id, 'conversation.updated', { conversationId: c.id, status: next.status, assigneeUserId: next.assignee_user_id, changed }, at)
+    })
+  }
+  return getConversation(deps, ctx, c.id)
+}
+
 export async function listMessages(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string, cursor: string | undefined, limit: number) {
   await conversationOf(deps, ctx, conversationId)
   const rows = await repo.listMessages(deps.db, ctx.workspace.id, conversationId, decodeCursor(cursor, timeCursor), limit + 1)
@@ -151,8 +174,10 @@ export async function updateContact(deps: ServiceDeps, ctx: WorkspaceContext, co
     patch.opted_out = input.optedOut ? 1 : 0
     patch.opted_out_at = input.optedOut ? at : null
   }
+  const changed = Object.keys(patch).filter((k) => k !== 'updated_at' && k !== 'opted_out_at').map((k) => (k === 'opted_out' ? 'optedOut' : k))
   await deps.db.transaction().execute(async (trx) => {
     await repo.updateContact(trx, ctx.workspace.id, contactId, patch)
+    await emit(trx, ctx.workspace.id, 'contact.updated', { ...contactPayload({ ...c, ...patch }), changed }, at)
     // Consent changes are worth a trail; names and notes are everyday edits.
     if (patch.opted_out !== undefined) {
       await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: input.optedOut ? 'contact.opted_out' : 'contact.opted_in', target: { type: 'contact', id: contactId } })

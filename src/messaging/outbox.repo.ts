@@ -22,17 +22,19 @@ export const dueChannels = (db: Db, now: string) =>
     )
     .execute()
 
-/** A channel's queued rows whose time has come, oldest first. */
+/** A channel's queued rows whose time has come, oldest first, with their message's conversation. */
 export const dueFor = (db: Db, workspaceId: string, channelId: string, now: string, limit: number) =>
   db
     .selectFrom('outbox')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('channel_id', '=', channelId)
-    .where('state', '=', 'queued')
-    .where('next_attempt_at', '<=', now)
-    .orderBy('next_attempt_at')
-    .orderBy('id')
+    .innerJoin('messages', (j) => j.onRef('messages.id', '=', 'outbox.message_id').onRef('messages.workspace_id', '=', 'outbox.workspace_id'))
+    .selectAll('outbox')
+    .select('messages.conversation_id')
+    .where('outbox.workspace_id', '=', workspaceId)
+    .where('outbox.channel_id', '=', channelId)
+    .where('outbox.state', '=', 'queued')
+    .where('outbox.next_attempt_at', '<=', now)
+    .orderBy('outbox.next_attempt_at')
+    .orderBy('outbox.id')
     .limit(limit)
     .execute()
 

@@ -15,6 +15,7 @@ import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { SendMessageInput } from './send.schema.ts'
 import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
+import { emit } from '../events/emit.ts'
 
 /** Meta's customer-service window, less a margin for clocks that disagree (reference §6.1). */
 export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
@@ -111,6 +112,7 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
     if (!conversation) {
       conversation = { id: newId('cv'), workspace_id: ws, channel_id: channelId, contact_id: contact.id, status: 'open', assignee_user_id: null, unread_count: 0, last_message_at: at, last_inbound_at: null, last_message_preview: '', created_at: at, updated_at: at }
       await repo.insertConversationRow(trx, conversation)
+      await emit(trx, ws, 'conversation.created', { conversationId: conversation.id, channelId, contactId: contact.id, status: 'open' }, at)
     }
     await repo.insertMessageRow(trx, {
       id: messageId,

@@ -21,6 +21,7 @@ import { cloudProvider } from '../channels/cloud/cloud.provider.ts'
 import { ProviderError, type ChannelProvider } from '../channels/provider.ts'
 import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
+import { emit } from '../events/emit.ts'
 
 export const MAX_SEND_ATTEMPTS = 6
 // Sends in flight at once over all channels (each channel's own is bounded by its pace): enough to keep many
@@ -326,8 +327,10 @@ export class OutboxSender {
     if (batch.length === 0) return
     const at = iso(this.deps.clock.now())
     const record = async (trx: Transaction<Database>, s: { row: Row; wamid: string }) => {
-      await outboxRepo.finishClaimed(trx, s.row.workspace_id, s.row.id, { state: 'sent', attempts: s.row.attempts + 1, error: null, at })
+      // Guarded: a status webhook that linked this send first has already recorded it (and its event).
+      if (!(await outboxRepo.finishClaimed(trx, s.row.workspace_id, s.row.id, { state: 'sent', attempts: s.row.attempts + 1, error: null, at }))) return
       await repo.markMessageSent(trx, s.row.workspace_id, s.row.message_id, s.wamid, at)
+      await emit(trx, s.row.workspace_id, 'message.sent', { messageId: s.row.message_id, conversationId: s.row.conversation_id, channelId: s.row.channel_id, wamid: s.wamid, at }, at)
     }
     try {
       await this.deps.db.transaction().execute(async (trx) => {
@@ -365,6 +368,7 @@ export class OutboxSender {
     const failed = await deps.db.transaction().execute(async (trx) => {
       if (!(await outboxRepo.finishClaimed(trx, row.workspace_id, row.id, { state: 'failed', attempts, error: `${e.code}: ${e.reason}`, at: iso(now) }))) return false
       await repo.updateMessage(trx, row.workspace_id, row.message_id, { status: 'failed', status_at: iso(now), error_code: e.code, error_title: e.reason, error_details: e.details })
+      await emit(trx, row.workspace_id, 'message.failed', { messageId: row.message_id, conversationId: row.conversation_id, channelId: row.channel_id, wamid: null, error: { code: e.code, title: e.reason }, at: iso(now) }, iso(now))
       return true
     })
     if (!failed) return

@@ -19,6 +19,7 @@ import type { TestApp } from './test-app.ts'
 import { sealSecret, last4 } from '../channels/channel-secrets.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
 import type { GraphDouble } from './graph-double.ts'
+import { createEndpoint, sendTestEvent } from '../events/endpoints.service.ts'
 import { contact as webhookContact, envelope, inboundText, messagesChange, signed, wamid, WABA_ID } from './webhooks.ts'
 
 export const PASSWORD = 'fixture password 123'
@@ -194,12 +195,22 @@ export async function buildWorld(t: TestApp, graph?: GraphDouble) {
   // Messaging objects need the graph double (media downloads); worlds without one skip them.
   const inboxA = graph ? await messagingObjects(t, a, graph, '16505550001') : null
   const inboxB = graph ? await messagingObjects(t, b, graph, '16505550002') : null
+  const hooksA = await webhookObjects(t, a, owner)
+  const hooksB = await webhookObjects(t, b, ownerB)
   return {
-    a: { id: a, name: 'Workspace A', users, coOwner, target, removed, keys, targetKey, revoked, inviteId: invite.invite.id, inbox: inboxA },
-    b: { id: b, name: 'Workspace B', owner: ownerB, member: memberB, key: keyB, inviteId: inviteB.invite.id, inbox: inboxB },
+    a: { id: a, name: 'Workspace A', users, coOwner, target, removed, keys, targetKey, revoked, inviteId: invite.invite.id, inbox: inboxA, hooks: hooksA },
+    b: { id: b, name: 'Workspace B', owner: ownerB, member: memberB, key: keyB, inviteId: inviteB.invite.id, inbox: inboxB, hooks: hooksB },
   }
 }
 export type World = Awaited<ReturnType<typeof buildWorld>>
+
+/** A webhook endpoint (a public address literal: nothing is sent unless a test drains the dispatcher) and one delivery. */
+async function webhookObjects(t: TestApp, workspaceId: string, owner: FixtureUser) {
+  const ctx = await ownerContext(t, workspaceId, owner)
+  const { endpoint } = await createEndpoint(servicesOf(t), ctx, { url: 'https://93.184.215.14/hooks/wabox', eventTypes: ['*'], description: 'fixture', enabled: true })
+  const delivery = await sendTestEvent(servicesOf(t), ctx, endpoint.id)
+  return { endpointId: endpoint.id, deliveryId: delivery.id }
+}
 
 async function messagingObjects(t: TestApp, workspaceId: string, graph: GraphDouble, from: string) {
   const channel = await makeChannel(t, workspaceId, graph)

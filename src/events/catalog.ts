@@ -1,0 +1,58 @@
+/**
+ * The event catalogue: every type a webhook endpoint or the live stream can receive, with its payload.
+ * Payloads name ids and facts, never a secret. The delivered envelope is
+ * `{ id: "evt_…", type, timestamp, workspaceId, data }`.
+ */
+import { z } from 'zod'
+
+const message = {
+  messageId: z.string(),
+  conversationId: z.string(),
+  channelId: z.string(),
+  wamid: z.string().nullable().describe("WhatsApp's message id"),
+}
+const error = z.object({ code: z.number().int(), title: z.string() })
+
+export const EVENT_PAYLOADS = {
+  'message.received': z.object({
+    ...message,
+    contactId: z.string(),
+    from: z.string().nullable().describe('sender phone number (wa_id), when WhatsApp gives it'),
+    type: z.string(),
+    text: z.string().nullable(),
+    sentAt: z.string(),
+  }),
+  'message.sent': z.object({ ...message, at: z.string() }),
+  'message.status': z.object({ ...message, status: z.enum(['sent', 'delivered', 'read', 'played']), at: z.string() }),
+  'message.failed': z.object({ ...message, error, at: z.string() }),
+  'conversation.created': z.object({ conversationId: z.string(), channelId: z.string(), contactId: z.string(), status: z.enum(['open', 'closed']) }),
+  'conversation.updated': z.object({
+    conversationId: z.string(),
+    status: z.enum(['open', 'closed']),
+    assigneeUserId: z.string().nullable(),
+    changed: z.array(z.enum(['status', 'assignee'])),
+  }),
+  'contact.updated': z.object({
+    contactId: z.string(),
+    waId: z.string().nullable(),
+    profileName: z.string().nullable(),
+    name: z.string().nullable(),
+    optedOut: z.boolean(),
+    changed: z.array(z.string()),
+  }),
+  'channel.status': z.object({ channelId: z.string(), status: z.enum(['active', 'needs_reauth', 'disconnected']), reason: z.string().nullable() }),
+  'webhook_endpoint.disabled': z.object({ endpointId: z.string(), url: z.string(), failingSince: z.string(), reason: z.string() }),
+  'webhook.test': z.object({ endpointId: z.string(), note: z.string() }),
+} as const
+
+export type EventType = keyof typeof EVENT_PAYLOADS
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_PAYLOADS)[T]>
+export const EVENT_TYPES = Object.keys(EVENT_PAYLOADS) as EventType[]
+
+export const eventEnvelope = z.object({
+  id: z.string().describe('stable id (evt_…); the same in every retry and in the webhook-id header'),
+  type: z.enum(EVENT_TYPES as [EventType, ...EventType[]]),
+  timestamp: z.string(),
+  workspaceId: z.string(),
+  data: z.record(z.string(), z.unknown()).describe('the payload of the type, see the event catalogue'),
+})
