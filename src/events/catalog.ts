@@ -56,3 +56,32 @@ export const eventEnvelope = z.object({
   workspaceId: z.string(),
   data: z.record(z.string(), z.unknown()).describe('the payload of the type, see the event catalogue'),
 })
+
+/** The catalogue as OpenAPI 3.1 `webhooks`: one signed POST per event type, with its payload schema. */
+export function openApiWebhooks(): Record<string, unknown> {
+  const header = (name: string, description: string) => ({ name, in: 'header', required: true, description, schema: { type: 'string' } })
+  return Object.fromEntries(
+    EVENT_TYPES.map((type) => [
+      type,
+      {
+        post: {
+          summary: `${type} (delivered to subscribed webhook endpoints and on the live stream)`,
+          parameters: [
+            header('webhook-id', 'the event id (evt_…): the same on every retry; deduplicate on it'),
+            header('webhook-timestamp', 'seconds since the epoch when this attempt was signed'),
+            header('webhook-signature', 'v1,<base64 HMAC-SHA256> — one per active secret, space-separated (Standard Webhooks)'),
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: z.toJSONSchema(eventEnvelope.extend({ type: z.literal(type), data: EVENT_PAYLOADS[type] }), { io: 'output', unrepresentable: 'any' }),
+              },
+            },
+          },
+          responses: { '2XX': { description: 'Delivered. Anything else (or no answer within the timeout) is retried.' } },
+        },
+      },
+    ]),
+  )
+}

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { VERSION } from '../config.ts'
 import type { AuthPlugin } from './auth.plugin.ts'
 import { defaultPublicDir } from './static.ts'
+import { openApiWebhooks } from '../events/catalog.ts'
 
 export function docsRoutes(auth: AuthPlugin, getApp: () => AnyElysia, publicDir = defaultPublicDir()) {
   let spec: unknown
@@ -40,6 +41,7 @@ export function docsRoutes(auth: AuthPlugin, getApp: () => AnyElysia, publicDir 
               },
             },
             paths,
+            webhooks: openApiWebhooks(),
           }
         })()
         return spec

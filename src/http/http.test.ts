@@ -193,6 +193,11 @@ describe('static UI and docs', () => {
     expect(spec.openapi).toMatch(/^3\./)
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz']))
     expect(spec.paths['/readyz'].get.summary).toContain('Readiness')
+    // The outbound event catalogue is documented as OpenAPI webhooks, each with its payload.
+    expect(Object.keys(spec.webhooks)).toEqual(expect.arrayContaining(['message.received', 'message.sent', 'message.status', 'message.failed', 'conversation.created', 'conversation.updated', 'contact.updated', 'channel.status']))
+    const received = spec.webhooks['message.received'].post.requestBody.content['application/json'].schema
+    expect(received.properties.data.required).toEqual(expect.arrayContaining(['messageId', 'conversationId', 'from', 'text']))
+    expect(spec.webhooks['message.status'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature'])
     const page = await t.request('/docs')
     expect(await page.text()).toContain('/docs.js')
   })
