@@ -15,7 +15,7 @@ import { GraphError, type PhoneNumberInfo } from './cloud/graph.ts'
 import { ProviderError } from './provider.ts'
 import { last4, masked, openSecret, sealSecret } from './channel-secrets.ts'
 import type { ChannelView } from './channels.schema.ts'
-import type { ChannelsTable } from './channels.table.ts'
+import { NO_QR_COLUMNS, type ChannelsTable } from './channels.table.ts'
 import * as repo from './channels.repo.ts'
 import { emit } from '../events/emit.ts'
 
@@ -112,6 +112,7 @@ export async function connectCloudChannel(deps: ServiceDeps, ctx: WorkspaceConte
     verify_token_last4: last4(verifyToken),
     auth_failures: 0,
     send_rate: 80,
+    ...NO_QR_COLUMNS,
     created_at: at,
     updated_at: at,
     disconnected_at: null,

@@ -1,5 +1,8 @@
 export type ChannelStatus = 'active' | 'needs_reauth' | 'disconnected'
 
+/** The columns only QR-linked devices use, empty on a Cloud API channel. */
+export const NO_QR_COLUMNS = { connection_state: null, connection_since: null, last_error: null, reconnect_count: 0, linked_at: null, qr_settings: null } as const
+
 export interface ChannelsTable {
   id: string
   workspace_id: string
@@ -26,6 +29,34 @@ export interface ChannelsTable {
   created_at: string
   updated_at: string
   disconnected_at: string | null
+  /** QR-linked devices: linking | connecting | connected | reconnecting | logged_out | replaced | qr_expired. */
+  connection_state: QrConnectionState | null
+  connection_since: string | null
+  last_error: string | null
+  reconnect_count: number
+  /** When the number was linked (the warm-up schedule counts from here). */
+  linked_at: string | null
+  /** JSON of the QR channel's pacing and options (channels/qr/pacing.ts). */
+  qr_settings: string | null
+}
+
+export type QrConnectionState = 'linking' | 'connecting' | 'connected' | 'reconnecting' | 'logged_out' | 'replaced' | 'qr_expired'
+
+export interface QrAuthStateTable {
+  workspace_id: string
+  channel_id: string
+  type: string
+  key_id: string
+  /** Sealed (crypto/envelope.ts), AAD bound to channel, type and id. */
+  value: string
+  updated_at: string
+}
+
+export interface LidMappingsTable {
+  workspace_id: string
+  lid: string
+  wa_id: string
+  updated_at: string
 }
 
 export interface ChannelEventsTable {

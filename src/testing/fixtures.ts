@@ -18,6 +18,7 @@ import type { ServiceDeps } from '../deps.ts'
 import type { TestApp } from './test-app.ts'
 import { sealSecret, last4 } from '../channels/channel-secrets.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
+import { NO_QR_COLUMNS } from '../channels/channels.table.ts'
 import type { GraphDouble } from './graph-double.ts'
 import { createEndpoint, sendTestEvent } from '../events/endpoints.service.ts'
 import { contact as webhookContact, envelope, inboundText, messagesChange, signed, wamid, WABA_ID } from './webhooks.ts'
@@ -97,6 +98,7 @@ export async function makeChannel(t: TestApp, workspaceId: string, graph?: Graph
   await channelsRepo.insert(t.db.db, {
     id,
     workspace_id: workspaceId,
+    ...NO_QR_COLUMNS,
     provider: 'cloud',
     name: 'Support line',
     status: 'active',
