@@ -1,7 +1,7 @@
 /**
  * The provider-neutral events the inbox processor consumes. The Cloud API splitter
- * (channels/cloud/inbound.ts) produces them from webhooks; the QR-linked channel will produce the same
- * shapes, so everything after the inbox is written once.
+ * (channels/cloud/inbound.ts) produces them from webhooks; the QR-linked channel (channels/qr/inbound.ts)
+ * produces the same shapes, so everything after the inbox is written once.
  */
 export type InboundContact = { waId: string | null; bsuid: string | null; profileName: string | null; username: string | null }
 
@@ -21,6 +21,8 @@ export type InboundMessageEvent = {
   /** Why WhatsApp could not deliver the content (unsupported types). */
   error: { code: number; title: string; details: string | null } | null
   sentAt: string
+  /** Sent by the business itself from another device (the phone of a QR-linked number): recorded as outbound. */
+  fromMe?: boolean
 }
 
 export type InboundStatusEvent = {

@@ -49,6 +49,15 @@ export function bumpConversation(db: SyncDb, workspaceId: string, id: string, u:
   )
 }
 
+/** Records a message the business sent from elsewhere: clocks and preview move, nothing becomes unread. */
+export function touchConversationOutbound(db: SyncDb, workspaceId: string, id: string, u: { lastMessageAt: string; preview: string | null; updatedAt: string }): void {
+  db.run(
+    `UPDATE conversations SET last_message_at = max(last_message_at, ?), last_message_preview = coalesce(?, last_message_preview), updated_at = ?
+     WHERE workspace_id = ? AND id = ?`,
+    u.lastMessageAt, u.preview, u.updatedAt, workspaceId, id,
+  )
+}
+
 /** Inserts unless the channel already has this wamid; true when the row is new. */
 export function insertMessageOnce(db: SyncDb, m: MessagesTable): boolean {
   return (

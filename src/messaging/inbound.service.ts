@@ -100,12 +100,12 @@ function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: Inb
     conversation_id: conversation.id,
     channel_id: channelId,
     wamid: e.wamid,
-    direction: 'in',
+    direction: e.fromMe ? 'out' : 'in',
     type: e.type,
     text: e.text,
     content: JSON.stringify(e.content),
     context_wamid: e.contextWamid,
-    status: 'received',
+    status: e.fromMe ? 'sent' : 'received',
     status_at: e.sentAt,
     error_code: e.error?.code ?? null,
     error_title: e.error?.title ?? null,
@@ -123,6 +123,11 @@ function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: Inb
     created_at: now,
   })
   if (!created) return { conversationId: conversation.id, created: false }
+  if (e.fromMe) {
+    repo.touchConversationOutbound(db, workspaceId, conversation.id, { lastMessageAt: e.sentAt, preview: e.sentAt >= conversation.last_message_at ? preview(e) : null, updatedAt: now })
+    emitSync(db, workspaceId, 'message.sent', { messageId, conversationId: conversation.id, channelId, wamid: e.wamid, at: e.sentAt }, now)
+    return { conversationId: conversation.id, messageId, created: true }
+  }
   // Messages can arrive out of order: only a newer one moves the conversation's clock and preview.
   repo.bumpConversation(db, workspaceId, conversation.id, {
     lastInboundAt: later(conversation.last_inbound_at, e.sentAt),
