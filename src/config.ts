@@ -213,6 +213,12 @@ const SETTINGS = {
       .transform(Number)
       .pipe(z.number().int().min(1, 'must be at least 1').max(300, 'must be at most 300')),
   },
+  'qr-websocket-url': {
+    env: 'WABOX_QR_WEBSOCKET_URL',
+    help: "WhatsApp Web's socket address for QR-linked numbers (changed only for tests and intercepting proxies)",
+    fallback: () => 'wss://web.whatsapp.com/ws/chat',
+    schema: z.string().regex(/^wss?:\/\/\S+$/, 'must be a ws:// or wss:// URL'),
+  },
 } as const
 
 type SettingName = keyof typeof SETTINGS
@@ -242,6 +248,7 @@ export type Config = {
   webhookTimeout: number
   webhookDisableAfter: number
   sseHeartbeat: number
+  qrWebsocketUrl: string
   /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
   masterKey: string | undefined
 }

@@ -6,6 +6,8 @@ import type { Keyring } from './crypto/envelope.ts'
 import type { Logger } from './log.ts'
 import { createGraphClient, type GraphClient } from './channels/cloud/graph.ts'
 import { ChannelCache } from './channels/ingress-cache.ts'
+import { cloudProvider } from './channels/cloud/cloud.provider.ts'
+import { providerNotRunning, type Providers } from './channels/provider.ts'
 
 export type ServiceDeps = {
   db: Db
@@ -18,9 +20,12 @@ export type ServiceDeps = {
   channelCache: ChannelCache
   /** Synchronous transactions on the same connection, for the inbox processor's hot path. */
   syncTransaction: SyncTransaction
+  /** How each kind of channel sends; the QR one is replaced by the runtime's live sessions. */
+  providers: Providers
 }
 
 export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): ServiceDeps {
+  const graph = createGraphClient({ baseUrl: opts.config.graphBaseUrl, version: opts.config.graphVersion, timeoutMs: opts.config.graphTimeout })
   return {
     db: opts.db.db,
     syncTransaction: syncTransactions(opts.db),
@@ -28,7 +33,8 @@ export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: L
     logger: opts.logger,
     keyring: opts.keyring,
     clock: opts.clock ?? systemClock,
-    graph: createGraphClient({ baseUrl: opts.config.graphBaseUrl, version: opts.config.graphVersion, timeoutMs: opts.config.graphTimeout }),
+    graph,
     channelCache: new ChannelCache(),
+    providers: { cloud: cloudProvider(graph), qr: providerNotRunning('The QR-linked device session') },
   }
 }

@@ -12,7 +12,7 @@ import * as audit from '../audit/audit.service.ts'
 import { requireQuota } from '../workspaces/plans.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import { GraphError, type PhoneNumberInfo } from './cloud/graph.ts'
-import { ProviderError } from './provider.ts'
+import { ProviderError, type ChannelProvider, type SendTarget } from './provider.ts'
 import { last4, masked, openSecret, sealSecret } from './channel-secrets.ts'
 import type { ChannelView } from './channels.schema.ts'
 import { NO_QR_COLUMNS, type ChannelsTable } from './channels.table.ts'
@@ -202,6 +202,21 @@ export async function disconnectChannel(deps: ServiceDeps, ctx: WorkspaceContext
     await emit(trx, ctx.workspace.id, 'channel.status', { channelId, status: 'disconnected', reason: 'disconnected' }, at)
   })
   deps.channelCache.invalidate(channelId)
+}
+
+/**
+ * Where a send (or read receipt) through this channel goes: the provider and its target; or why the channel
+ * cannot send now (disconnected, or waiting for new credentials / a new link).
+ */
+export async function sendTargetOf(deps: ServiceDeps, workspaceId: string, channelId: string, recipient: string | null): Promise<{ provider: ChannelProvider; target: SendTarget; authFailures: number } | { unavailable: string }> {
+  const c = await repo.find(deps.db, workspaceId, channelId)
+  if (!c || c.status === 'disconnected') return { unavailable: 'The channel is disconnected' }
+  if (c.status !== 'active') return { unavailable: c.provider === 'qr' ? 'The number must be linked again (scan a new QR code)' : 'The channel needs new credentials' }
+  const base = { workspaceId, channelId, recipient }
+  if (c.provider === 'qr') return { provider: deps.providers.qr, target: { ...base, credentials: null }, authFailures: 0 }
+  if (!c.access_token || !c.phone_number_id) return { unavailable: 'The channel needs new credentials' }
+  const token = openSecret(deps.keyring, workspaceId, channelId, 'access_token', c.access_token)
+  return { provider: deps.providers.cloud, target: { ...base, credentials: { token, phoneNumberId: c.phone_number_id } }, authFailures: c.auth_failures }
 }
 
 /** The opened access token for background work (media downloads, sends); null when disconnected. */

@@ -10,8 +10,18 @@
  *   down to this recipient only), `authFailure` (the credentials no longer work: counts towards needs_reauth),
  *   and a stable `code` plus a readable `reason` for the message row.
  * - `markRead(target, wamid)` sends a read receipt for an inbound message.
+ *
+ * Validating what a kind of channel can send happens at queue time (send.service.ts builds the request with
+ * the provider's own builder); by the time a request reaches `send`, it is one the provider accepts.
  */
-export type SendTarget = { workspaceId: string; channelId: string; credentials: { token: string; phoneNumberId: string } }
+export type SendTarget = {
+  workspaceId: string
+  channelId: string
+  /** The person the message goes to (digits), for providers that address by phone rather than by message. */
+  recipient: string | null
+  /** Cloud API only: QR-linked devices authenticate with their live session instead. */
+  credentials: { token: string; phoneNumberId: string } | null
+}
 
 export class ProviderError extends Error {
   override name = 'ProviderError'
@@ -30,4 +40,15 @@ export class ProviderError extends Error {
 export interface ChannelProvider {
   send(target: SendTarget, request: Record<string, unknown>): Promise<{ providerMessageId: string; recipient: string | null }>
   markRead(target: SendTarget, providerMessageId: string): Promise<void>
+}
+
+export type ProviderName = 'cloud' | 'qr'
+export type Providers = Record<ProviderName, ChannelProvider>
+
+/** A provider whose live part runs only inside `serve` (QR sessions): elsewhere every call fails, retryably. */
+export const providerNotRunning = (what: string): ChannelProvider => {
+  const fail = async (): Promise<never> => {
+    throw new ProviderError(-2, `${what} is not running in this process`, true, false, false)
+  }
+  return { send: fail, markRead: fail }
 }

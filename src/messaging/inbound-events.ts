@@ -3,6 +3,8 @@
  * (channels/cloud/inbound.ts) produces them from webhooks; the QR-linked channel (channels/qr/inbound.ts)
  * produces the same shapes, so everything after the inbox is written once.
  */
+import { createHash } from 'node:crypto'
+
 export type InboundContact = { waId: string | null; bsuid: string | null; profileName: string | null; username: string | null }
 
 export type InboundMedia = { id: string; mime: string | null; sha256: string | null; filename: string | null }
@@ -48,3 +50,8 @@ export type ChannelNoticeEvent = {
 }
 
 export type InboundEvent = InboundMessageEvent | InboundStatusEvent | ChannelNoticeEvent
+
+/** The idempotency key stored in the inbox: unique per channel and event (whatever kind of channel). */
+export function idempotencyKey(channelId: string, key: string): string {
+  return createHash('sha256').update(`${channelId}|${key}`).digest('hex')
+}

@@ -9,11 +9,10 @@ import { decodeCursor, pageOf } from '../pagination.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { ContactsTable, MessagesTable } from './messaging.table.ts'
 import * as repo from './messaging.repo.ts'
-import { accessTokenOf } from '../channels/channels.service.ts'
+import { sendTargetOf } from '../channels/channels.service.ts'
 import { emit } from '../events/emit.ts'
 import { contactPayload } from './inbound.service.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
-import { cloudProvider } from '../channels/cloud/cloud.provider.ts'
 
 const contactView = (c: ContactsTable) => ({
   id: c.id,
@@ -135,10 +134,11 @@ export async function markConversationRead(deps: ServiceDeps, ctx: WorkspaceCont
   await repo.updateConversation(deps.db, ctx.workspace.id, conversationId, { unread_count: 0, updated_at: iso(ctx.caller.meta.at) })
   let readReceipt: 'sent' | 'failed' | 'none' = 'none'
   const last = await repo.lastInboundWithWamid(deps.db, ctx.workspace.id, conversationId)
-  const credentials = last ? await accessTokenOf(deps, ctx.workspace.id, conversation.channel_id) : null
-  if (last?.wamid && credentials?.phoneNumberId) {
+  const contact = last ? await repo.findContact(deps.db, ctx.workspace.id, conversation.contact_id) : undefined
+  const via = last ? await sendTargetOf(deps, ctx.workspace.id, conversation.channel_id, contact?.wa_id ?? null) : null
+  if (last?.wamid && via && 'provider' in via) {
     try {
-      await cloudProvider(deps.graph).markRead({ workspaceId: ctx.workspace.id, channelId: conversation.channel_id, credentials: { token: credentials.token, phoneNumberId: credentials.phoneNumberId } }, last.wamid)
+      await via.provider.markRead(via.target, last.wamid)
       readReceipt = 'sent'
     } catch (err) {
       readReceipt = 'failed'

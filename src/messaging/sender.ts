@@ -15,10 +15,8 @@ import type { Database } from '../db/database.ts'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { Drainer } from '../jobs/drainer.ts'
-import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
-import * as channelsRepo from '../channels/channels.repo.ts'
-import { cloudProvider } from '../channels/cloud/cloud.provider.ts'
-import { ProviderError, type ChannelProvider } from '../channels/provider.ts'
+import { recordGraphOutcome, sendTargetOf } from '../channels/channels.service.ts'
+import { ProviderError } from '../channels/provider.ts'
 import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 import { emit } from '../events/emit.ts'
@@ -117,11 +115,9 @@ export class OutboxSender {
   private readonly worker: Drainer
   private wakeTimer: ReturnType<typeof setTimeout> | null = null
   private wakeAt = 0
-  private readonly providers: Record<string, ChannelProvider>
 
   constructor(private readonly deps: ServiceDeps) {
     this.worker = new Drainer('sender', () => this.step(), deps.logger)
-    this.providers = { cloud: cloudProvider(deps.graph) }
   }
 
   private stopped = false
@@ -300,15 +296,11 @@ export class OutboxSender {
   /** Sends one claimed row and records the outcome (successes are recorded in groups). */
   private async send(row: Row): Promise<void> {
     const { deps } = this
-    const channel = await channelsRepo.find(deps.db, row.workspace_id, row.channel_id)
-    const credentials = channel?.status === 'active' ? await accessTokenOf(deps, row.workspace_id, row.channel_id) : null
-    const provider = channel ? this.providers[channel.provider] : undefined
-    if (!channel || !credentials?.phoneNumberId || !provider) {
-      return this.fail(row, new ProviderError(-1, channel?.status === 'needs_reauth' ? 'The channel needs new credentials' : 'The channel is disconnected', false, false, false), false)
-    }
+    const via = await sendTargetOf(deps, row.workspace_id, row.channel_id, row.recipient)
+    if ('unavailable' in via) return this.fail(row, new ProviderError(-1, via.unavailable, false, false, false), false)
     let wamid: string
     try {
-      wamid = (await provider.send({ workspaceId: row.workspace_id, channelId: row.channel_id, credentials: { token: credentials.token, phoneNumberId: credentials.phoneNumberId } }, JSON.parse(row.request))).providerMessageId
+      wamid = (await via.provider.send(via.target, JSON.parse(row.request))).providerMessageId
     } catch (err) {
       const e = err instanceof ProviderError ? err : new ProviderError(-1, (err as Error).message, true, false, false)
       // A timeout or a broken connection may have reached Meta: treat it like a crash mid-send.
@@ -317,7 +309,7 @@ export class OutboxSender {
     this.succeeded.push({ row, wamid })
     // Recorded in groups a few ms apart: one fsync for many sends rather than one each.
     this.flushing ??= Bun.sleep(SUCCESS_FLUSH_MS).then(() => this.flushSucceeded())
-    if (channel.auth_failures > 0) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, null)
+    if (via.authFailures > 0) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, null)
   }
 
   /** Records every success so far in one transaction (one fsync); one by one if that fails. */

@@ -29,20 +29,29 @@ function mapError(err: unknown): ProviderError {
   return new ProviderError(err.code, reason, err.retryable, err.authFailure, err.code === 131056, err.details)
 }
 
+function credentialsOf(target: SendTarget) {
+  if (!target.credentials) throw new ProviderError(-1, 'The channel has no access token', false, true, false)
+  return target.credentials
+}
+
 export function cloudProvider(graph: GraphClient): ChannelProvider {
   return {
     async send(target: SendTarget, request: Record<string, unknown>) {
       try {
-        const result = await graph.sendMessage(target.credentials.token, target.credentials.phoneNumberId, request)
+        const { token, phoneNumberId } = credentialsOf(target)
+        const result = await graph.sendMessage(token, phoneNumberId, request)
         return { providerMessageId: result.messages[0]!.id, recipient: result.contacts?.[0]?.wa_id ?? null }
       } catch (err) {
+        if (err instanceof ProviderError) throw err
         throw mapError(err)
       }
     },
     async markRead(target: SendTarget, wamid: string) {
       try {
-        await graph.markRead(target.credentials.token, target.credentials.phoneNumberId, wamid)
+        const { token, phoneNumberId } = credentialsOf(target)
+        await graph.markRead(token, phoneNumberId, wamid)
       } catch (err) {
+        if (err instanceof ProviderError) throw err
         throw mapError(err)
       }
     },

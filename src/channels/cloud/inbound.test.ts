@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { idempotencyKey, splitWebhook, webhookEnvelope } from './inbound.ts'
+import { splitWebhook, webhookEnvelope } from './inbound.ts'
+import { idempotencyKey } from '../../messaging/inbound-events.ts'
 
 const PHONE = '106540352242922'
 const WABA = '102290129340398'

@@ -231,8 +231,3 @@ function guarded<T>(fn: () => T): T | null {
 function notice(field: string, value: Record<string, unknown>, time: number | undefined, now: number): ChannelNoticeEvent {
   return { kind: 'field', field, event: typeof value.event === 'string' ? value.event : null, value, occurredAt: isoFromUnix(time, now) }
 }
-
-/** The idempotency key stored in the inbox: unique per channel and event. */
-export function idempotencyKey(channelId: string, key: string): string {
-  return createHash('sha256').update(`${channelId}|${key}`).digest('hex')
-}

@@ -1,0 +1,295 @@
+/**
+ * One QR-linked number's connection to WhatsApp, kept up for as long as the channel is linked.
+ *
+ * Linking: the socket shows rotating QR codes (or answers a pairing-code request); after the scan WhatsApp closes
+ * with 515 "restart required", which is the normal end of linking — a new socket with the saved creds comes up
+ * at once and opens as `connected`.
+ * Staying up: a transient close (network, 408/428/500/503…) reconnects with exponential backoff and jitter, capped;
+ * the channel shows `reconnecting` with the last reason and a reconnect count. A close that no retry can fix
+ * stops: logged out / forbidden / multi-device mismatch erase the sealed session (the number must be linked again),
+ * "connection replaced" stops without a loop (two sockets with the same creds would keep replacing each other), and
+ * an unscanned QR that ran out of codes waits for the user to start linking again.
+ * Creds and Signal keys are persisted on every change, sealed, in SQLite (auth-store.ts).
+ */
+import type { ServiceDeps } from '../../deps.ts'
+import { iso } from '../../clock.ts'
+import * as audit from '../../audit/audit.service.ts'
+import { systemCaller } from '../../auth/principal.ts'
+import { emit } from '../../events/emit.ts'
+import type { InboxWriter } from '../../webhooks/group-commit.ts'
+import { idempotencyKey } from '../../messaging/inbound-events.ts'
+import * as channelsRepo from '../channels.repo.ts'
+import type { ChannelsTable, QrConnectionState } from '../channels.table.ts'
+import { openAuthStore, type QrAuthStore } from './auth-store.ts'
+import { mapUpdates, mapUpsert, type Mapped, type QrInboundContext } from './inbound.ts'
+import type { QrSocket, SocketFactory } from './socket.ts'
+import * as qrRepo from './qr.repo.ts'
+
+export const RECONNECT_BASE_MS = 2_000
+export const RECONNECT_CAP_MS = 5 * 60_000
+/** Unclassified failures in a row after which the stored session is treated as broken. */
+const BAD_SESSION_LIMIT = 5
+
+/** The wait before reconnect attempt `n` (1-based): exponential, capped, with jitter in its upper half. */
+export function reconnectDelay(attempt: number, random = Math.random, minimumMs = 0): number {
+  const ceiling = Math.min(RECONNECT_CAP_MS, Math.max(minimumMs, RECONNECT_BASE_MS * 2 ** (attempt - 1)))
+  return Math.round(ceiling * (0.5 + 0.5 * random()))
+}
+
+/** What a close means for the session (reference: baileys.md §8.3). */
+export type CloseAction = { kind: 'restart' } | { kind: 'reconnect'; minimumMs: number } | { kind: 'stop'; state: QrConnectionState; erase: boolean }
+
+export function classifyClose(statusCode: number | undefined, message: string, consecutiveFailures: number): CloseAction {
+  switch (statusCode) {
+    case 515:
+      return { kind: 'restart' }
+    case 401:
+    case 403:
+    case 419:
+    case 411:
+      return { kind: 'stop', state: 'logged_out', erase: true }
+    case 440:
+      return { kind: 'stop', state: 'replaced', erase: false }
+    case 503:
+      return { kind: 'reconnect', minimumMs: 30_000 }
+    case 500:
+      return consecutiveFailures >= BAD_SESSION_LIMIT ? { kind: 'stop', state: 'logged_out', erase: true } : { kind: 'reconnect', minimumMs: 0 }
+    case 408:
+      if (message.includes('QR refs attempts ended')) return { kind: 'stop', state: 'qr_expired', erase: false }
+      return { kind: 'reconnect', minimumMs: 0 }
+    default:
+      return { kind: 'reconnect', minimumMs: 0 }
+  }
+}
+
+export type SessionUpdate = { type: 'qr'; qr: string } | { type: 'state'; state: QrConnectionState; lastError: string | null }
+
+export type SessionOptions = { socketFactory: SocketFactory; writer: InboxWriter; onConnected: () => void; random?: () => number }
+
+export class QrSession {
+  state: QrConnectionState = 'connecting'
+  qr: { value: string; at: number } | null = null
+  private socket: QrSocket | null = null
+  private store: QrAuthStore | null = null
+  private failures = 0
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private stopped = false
+  private readonly listeners = new Set<(u: SessionUpdate) => void>()
+  private lids = new Map<string, string>()
+  /** Writes (state, creds, inbox) in the order their events came, so a quick close cannot overtake an open. */
+  private chain: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    readonly workspaceId: string,
+    readonly channelId: string,
+    private readonly opts: SessionOptions,
+  ) {}
+
+  get connected(): boolean {
+    return this.state === 'connected' && this.socket !== null
+  }
+  get live(): QrSocket | null {
+    return this.connected ? this.socket : null
+  }
+
+  onUpdate(listener: (u: SessionUpdate) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false
+    this.lids = new Map((await qrRepo.lidMappings(this.deps.db, this.workspaceId)).map((m) => [m.lid, m.wa_id]))
+    await this.connect()
+  }
+
+  /** Closes the socket without logging out: the session resumes at the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const socket = this.socket
+    this.socket = null
+    socket?.end(undefined)
+    await this.chain.catch(() => {})
+  }
+
+  /** Unlinks the device on WhatsApp's side (best effort: it may already be gone) and forgets the session. */
+  async logout(): Promise<void> {
+    const socket = this.socket
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    this.socket = null
+    await socket?.logout('unlinked from wabox').catch((err) => this.deps.logger.info({ channelId: this.channelId, err: (err as Error).message }, 'logout on WhatsApp failed; erasing locally'))
+    socket?.end(undefined)
+    await this.chain.catch(() => {})
+    await this.store?.clear()
+  }
+
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    if (!this.socket || this.state !== 'linking') throw new Error('not linking')
+    return this.socket.requestPairingCode(phoneNumber)
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return
+    this.store = await openAuthStore(this.deps, this.workspaceId, this.channelId)
+    const socket = this.opts.socketFactory({ auth: this.store.state, logger: this.deps.logger, websocketUrl: this.deps.config.qrWebsocketUrl })
+    this.socket = socket
+    const mine = <A extends unknown[]>(fn: (...args: A) => unknown) => (...args: A) => {
+      // Events of a socket we already replaced are stale.
+      if (this.socket === socket) this.enqueue(() => fn(...args))
+    }
+    socket.ev.on('creds.update', mine(() => this.store?.saveCreds()))
+    socket.ev.on('connection.update', mine((u) => this.onConnectionUpdate(socket, u)))
+    socket.ev.on('messages.upsert', mine((u) => this.ingest(mapUpsert(u.messages as never, this.inboundContext(socket)))))
+    socket.ev.on('messages.update', mine((u) => this.ingest(mapUpdates(u as never, this.inboundContext(socket)))))
+    socket.ev.on('lid-mapping.update', mine((u) => this.saveLidMappings(lidPairs(u))))
+  }
+
+  private enqueue(work: () => unknown): void {
+    this.chain = this.chain.then(work).catch((err) => this.deps.logger.error({ err, channelId: this.channelId }, 'QR session event handling failed'))
+  }
+
+  private async onConnectionUpdate(socket: QrSocket, u: Parameters<import('./socket.ts').QrSocketEvents['connection.update']>[0]): Promise<void> {
+    if (u.qr) {
+      this.qr = { value: u.qr, at: this.deps.clock.now() }
+      await this.setState('linking', null)
+      this.publish({ type: 'qr', qr: u.qr })
+    }
+    if (u.connection === 'open') {
+      this.failures = 0
+      this.qr = null
+      const number = socket.user?.id ? digitsOf(socket.user.id) : null
+      await this.setState('connected', null, { display_phone_number: number, verified_name: socket.user?.name ?? null })
+      this.opts.onConnected()
+    }
+    if (u.connection === 'close') {
+      const error = u.lastDisconnect?.error
+      const code = error?.output?.statusCode
+      const reason = `${code ?? '?'}: ${error?.message ?? 'connection closed'}`
+      if (this.socket === socket) this.socket = null
+      if (this.stopped) return
+      this.failures++
+      const action = classifyClose(code, error?.message ?? '', this.failures)
+      if (action.kind === 'restart') {
+        // The end of linking (or a server-requested restart): same creds, new socket, no wait.
+        this.failures = 0
+        await this.connect()
+        return
+      }
+      if (action.kind === 'stop') {
+        this.stopped = true
+        this.qr = null
+        if (action.erase) await this.store?.clear()
+        await this.setState(action.state, reason)
+        return
+      }
+      await this.setState('reconnecting', reason, {}, true)
+      const delay = reconnectDelay(this.failures, this.opts.random, action.minimumMs)
+      this.deps.logger.info({ channelId: this.channelId, code, attempt: this.failures, delayMs: delay }, 'QR session closed; reconnecting')
+      this.timer = setTimeout(() => {
+        this.timer = null
+        this.enqueue(() => this.connect())
+      }, delay)
+    }
+  }
+
+  /** Records a state change; status changes that a customer cares about are audited and emitted as events. */
+  private async setState(state: QrConnectionState, lastError: string | null, more: Partial<ChannelsTable> = {}, countReconnect = false): Promise<void> {
+    const previous = this.state
+    this.state = state
+    const now = this.deps.clock.now()
+    const at = iso(now)
+    const channel = await channelsRepo.find(this.deps.db, this.workspaceId, this.channelId)
+    if (!channel || channel.status === 'disconnected') return
+    const status = state === 'connected' || state === 'reconnecting' || state === 'connecting' ? (state === 'connected' || channel.linked_at ? 'active' : channel.status) : 'needs_reauth'
+    const patch: Partial<ChannelsTable> = {
+      ...more,
+      connection_state: state,
+      status,
+      last_error: lastError ?? (state === 'connected' ? null : channel.last_error),
+      updated_at: at,
+      ...(previous !== state ? { connection_since: at } : {}),
+      ...(countReconnect ? { reconnect_count: channel.reconnect_count + 1 } : {}),
+      ...(state === 'connected' && !channel.linked_at ? { linked_at: at } : {}),
+      // A new link is a new device: its warm-up starts again.
+      ...(state === 'logged_out' ? { linked_at: null } : {}),
+    }
+    await this.deps.db.transaction().execute(async (trx) => {
+      await channelsRepo.update(trx, this.workspaceId, this.channelId, patch)
+      if (status !== channel.status && (status === 'active' || status === 'needs_reauth')) {
+        await emit(trx, this.workspaceId, 'channel.status', { channelId: this.channelId, status, reason: lastError ?? state }, at)
+      }
+      if (state === 'connected' && !channel.linked_at) {
+        await audit.record(trx, systemCaller('qr session', now), { workspaceId: this.workspaceId, action: 'channel.linked', target: { type: 'channel', id: this.channelId }, metadata: { phoneNumber: patch.display_phone_number } })
+      }
+      if ((state === 'logged_out' || state === 'replaced') && previous !== state) {
+        await audit.record(trx, systemCaller('qr session', now), { workspaceId: this.workspaceId, action: `channel.${state}`, target: { type: 'channel', id: this.channelId }, metadata: { reason: lastError } })
+      }
+    })
+    this.publish({ type: 'state', state, lastError })
+  }
+
+  private publish(u: SessionUpdate): void {
+    for (const listener of this.listeners) listener(u)
+  }
+
+  private inboundContext(socket: QrSocket): QrInboundContext {
+    const settings = this.settings()
+    return {
+      ownNumber: socket.user?.id ? digitsOf(socket.user.id) : null,
+      ownLid: socket.user?.lid ? digitsOf(socket.user.lid) : null,
+      ignoreGroups: !settings.includeGroups,
+      resolveLid: (lid) => this.lids.get(lid) ?? null,
+    }
+  }
+
+  private settingsCache: { includeGroups: boolean } = { includeGroups: false }
+  private settings() {
+    return this.settingsCache
+  }
+  /** Channel options the session reads while running (the manager refreshes them on change). */
+  configure(options: { includeGroups: boolean }): void {
+    this.settingsCache = options
+  }
+
+  /** Into the same inbox as Cloud API webhooks: idempotent by WhatsApp's message key, processed by the same processor. */
+  private async ingest(mapped: Mapped): Promise<void> {
+    await this.saveLidMappings(mapped.lidMappings)
+    if (mapped.skipped.length > 0) this.deps.logger.debug({ channelId: this.channelId, skipped: mapped.skipped.length }, 'QR messages ignored')
+    if (mapped.events.length === 0) return
+    const at = iso(this.deps.clock.now())
+    await this.opts.writer.write(
+      mapped.events.map(({ key, event }) => ({
+        workspace_id: this.workspaceId,
+        channel_id: this.channelId,
+        idempotency_key: idempotencyKey(this.channelId, key),
+        kind: event.kind,
+        payload: JSON.stringify(event),
+        received_at: at,
+        next_attempt_at: at,
+      })),
+    )
+  }
+
+  private async saveLidMappings(pairs: { lid: string; waId: string }[]): Promise<void> {
+    const fresh = pairs.filter((p) => this.lids.get(p.lid) !== p.waId)
+    if (fresh.length === 0) return
+    await qrRepo.saveLidMappings(this.deps.db, this.workspaceId, fresh, iso(this.deps.clock.now()))
+    for (const p of fresh) this.lids.set(p.lid, p.waId)
+  }
+}
+
+/** `4915112345678:12@s.whatsapp.net` → `4915112345678`. */
+export const digitsOf = (jid: string) => jid.split('@')[0]!.split(':')[0]!
+
+/** lid-mapping.update carries `{ lid, pn }` pairs (one or several). */
+function lidPairs(u: unknown): { lid: string; waId: string }[] {
+  const items = Array.isArray(u) ? u : [u]
+  return items.flatMap((i) => {
+    const { lid, pn } = (i ?? {}) as { lid?: unknown; pn?: unknown }
+    return typeof lid === 'string' && typeof pn === 'string' ? [{ lid: digitsOf(lid), waId: digitsOf(pn) }] : []
+  })
+}

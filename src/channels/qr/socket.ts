@@ -1,0 +1,44 @@
+/**
+ * The Baileys boundary: the only file that creates a WhatsApp Web socket. Everything else in channels/qr talks to
+ * the QrSocket shape below, which is what wabox uses of Baileys' socket — so tests can put a scripted socket in its
+ * place (an injected SocketFactory) while wabox's own session code runs for real.
+ */
+import { Browsers, makeCacheableSignalKeyStore, makeWASocket, type AuthenticationState } from 'baileys'
+import type { Logger } from '../../log.ts'
+
+export type QrSocketEvents = {
+  'connection.update': (u: { connection?: 'open' | 'connecting' | 'close'; qr?: string; isNewLogin?: boolean; lastDisconnect?: { error?: Error & { output?: { statusCode?: number } } } }) => void
+  'creds.update': (u: unknown) => void
+  'messages.upsert': (u: { messages: unknown[]; type: string }) => void
+  'messages.update': (u: unknown[]) => void
+  'lid-mapping.update': (u: unknown) => void
+}
+
+export type QrSocket = {
+  ev: { on<E extends keyof QrSocketEvents>(event: E, listener: QrSocketEvents[E]): void }
+  user?: { id: string; name?: string; lid?: string } | undefined
+  end(error: Error | undefined): void
+  logout(message?: string): Promise<void>
+  requestPairingCode(phoneNumber: string): Promise<string>
+  sendMessage(jid: string, content: Record<string, unknown>, options?: Record<string, unknown>): Promise<{ key: { id?: string | null } } | undefined>
+  sendPresenceUpdate(type: 'composing' | 'paused' | 'available' | 'unavailable', jid?: string): Promise<void>
+  readMessages(keys: { remoteJid: string; id: string; fromMe: boolean }[]): Promise<void>
+}
+
+export type SocketFactory = (opts: { auth: AuthenticationState; logger: Logger; websocketUrl: string }) => QrSocket
+
+export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl }) => {
+  // Baileys is chatty at info and may put protocol detail in debug lines: only its warnings reach our log.
+  const quiet = logger.child({ component: 'baileys' }, { level: 'warn' })
+  return makeWASocket({
+    auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, quiet) },
+    logger: quiet,
+    waWebSocketUrl: websocketUrl,
+    browser: Browsers.ubuntu('wabox'),
+    // A business inbox: no "online" badge on the phone's contacts, no years of history pulled at link time.
+    markOnlineOnConnect: false,
+    syncFullHistory: false,
+    shouldSyncHistoryMessage: () => false,
+    getMessage: async () => undefined,
+  }) as unknown as QrSocket
+}
