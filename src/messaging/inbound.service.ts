@@ -50,11 +50,15 @@ function upsertContact(db: SyncDb, workspaceId: string, c: InboundMessageEvent['
     repo.insertContact(db, contact)
     return contact
   }
+  // Another contact may already hold the id this one would gain (seen first under that id alone): leave it there
+  // rather than break the one-contact-per-id rule.
+  const gainWaId = !found.wa_id && c.waId && !repo.contactByWaId(db, workspaceId, c.waId)
+  const gainBsuid = !found.bsuid && c.bsuid && !repo.contactByBsuid(db, workspaceId, c.bsuid)
   const next = {
     profile_name: c.profileName ?? found.profile_name,
     username: c.username ?? found.username,
-    wa_id: found.wa_id ?? c.waId,
-    bsuid: found.bsuid ?? c.bsuid,
+    wa_id: gainWaId ? c.waId : found.wa_id,
+    bsuid: gainBsuid ? c.bsuid : found.bsuid,
   }
   const changed = (['profile_name', 'username', 'wa_id', 'bsuid'] as const).filter((k) => next[k] !== found[k])
   if (changed.length > 0) {
