@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps) {
     .use(apiKeyRoutes(services, auth))
     .use(auditRoutes(services, auth))
     .use(adminRoutes(services, auth))
-    .use(channelRoutes(services, auth))
+    .use(channelRoutes(services, auth, runtime.qr))
     .use(messagingRoutes(services, auth))
     .use(inboxRoutes(services, auth, runtime.processor))
     .use(webhookRoutes(services, auth, runtime.writer))

@@ -13,6 +13,9 @@ import { InboxProcessor } from './webhooks/processor.ts'
 import { MediaDownloader } from './messaging/media.service.ts'
 import { OutboxSender } from './messaging/sender.ts'
 import { WebhookDispatcher } from './events/dispatcher.ts'
+import { QrSessions } from './channels/qr/sessions.ts'
+import { qrProvider } from './channels/qr/qr.provider.ts'
+import { baileysSocketFactory, type SocketFactory } from './channels/qr/socket.ts'
 
 export type Runtime = {
   services: ServiceDeps
@@ -21,12 +24,13 @@ export type Runtime = {
   media: MediaDownloader
   sender: OutboxSender
   dispatcher: WebhookDispatcher
+  qr: QrSessions
   start: () => Promise<void>
-  /** Finishes what was accepted: pending commits, then the inbox, then downloads in flight. */
+  /** Finishes what was accepted: sends in flight, QR sessions, pending commits, the inbox, downloads, webhooks. */
   stop: () => Promise<void>
 }
 
-export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): Runtime {
+export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock; qrSocketFactory?: SocketFactory }): Runtime {
   const services = buildServiceDeps({ db: opts.db, config: opts.config, logger: opts.logger, keyring: opts.keyring, clock: opts.clock })
   let writer: InboxWriter | undefined
   // Acknowledging Meta comes first: while webhooks are being committed, processing waits (briefly).
@@ -38,6 +42,9 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
   writer = new InboxWriter(services.syncTransaction, () => processor.wake())
   const sender = new OutboxSender(services)
   const dispatcher = new WebhookDispatcher(services)
+  // QR-linked devices: their messages come into the same inbox; a device coming online wakes the sender.
+  const qr = new QrSessions(services, { socketFactory: opts.qrSocketFactory ?? baileysSocketFactory, writer: writer!, onConnected: () => sender.wakeForNewWork() })
+  services.providers.qr = qrProvider(qr, { typing: (channelId) => qr.typing(channelId) })
   return {
     services,
     writer: writer!,
@@ -45,19 +52,24 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
     media,
     sender,
     dispatcher,
+    qr,
     async start() {
       await sender.recoverInterrupted()
       processor.start()
       media.start()
       sender.start()
       dispatcher.start()
+      await qr.startAll()
     },
     async stop() {
+      // Sends in flight finish on live sockets; then the sockets close, and what they delivered is committed and
+      // processed; downloads, then webhooks for everything that happened.
+      await sender.stop()
+      await qr.stopAll()
       await writer.flush()
       await processor.stop()
       await processor.drain()
       await media.stop()
-      await sender.stop()
       // Last: the work above may have emitted events worth delivering.
       await dispatcher.stop()
     },

@@ -24,12 +24,14 @@ function inventory(app: { routes: { method: string; path: string; hooks?: { deta
     }))
 }
 
-type Ids = { workspaceId: string; userId: string; inviteId: string; keyId: string; channelId: string; conversationId: string; messageId: string; contactId: string; endpointId: string; deliveryId: string }
+type Ids = { workspaceId: string; userId: string; inviteId: string; keyId: string; channelId: string; conversationId: string; messageId: string; contactId: string; endpointId: string; deliveryId: string; qrChannelId: string }
 
 /** Fills path parameters with workspace A's objects (or B's, for cross-tenant checks). */
 function pathFor(route: RouteInfo, ids: Ids): string {
+  // QR linking routes act on the QR channel.
+  const qrRoute = /\/channels\/:channelId\/(qr|pairing-code|link)/.test(route.path)
   return route.path.replace(/:(\w+)/g, (_, name: string) => {
-    const value = ids[name as keyof Ids]
+    const value = qrRoute && name === 'channelId' ? ids.qrChannelId : ids[name as keyof Ids]
     if (value === undefined) throw new Error(`no fixture for :${name} in ${route.path}`)
     return value
   })
@@ -68,6 +70,7 @@ const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
     form.set('file', new File([new Uint8Array([0xff, 0xd8, 0xff])], 'a.jpg', { type: 'image/jpeg' }))
     return form
   },
+  'POST /api/v1/workspaces/:workspaceId/channels/:channelId/pairing-code': () => ({ phoneNumber: '4915112345678' }),
   'PATCH /api/v1/workspaces/:workspaceId/conversations/:conversationId': () => ({ status: 'closed' }),
   'POST /api/v1/workspaces/:workspaceId/webhooks': () => ({ url: 'https://93.184.215.14/another', eventTypes: ['message.received'] }),
   'PATCH /api/v1/workspaces/:workspaceId/webhooks/:endpointId': () => ({ description: 'renamed' }),
@@ -87,6 +90,7 @@ const aIds = (w: World): Ids => ({
   contactId: w.a.inbox!.contactId,
   endpointId: w.a.hooks.endpointId,
   deliveryId: w.a.hooks.deliveryId,
+  qrChannelId: w.a.qrChannelId,
 })
 const bIds = (w: World): Ids => ({
   workspaceId: w.b.id,
@@ -99,6 +103,7 @@ const bIds = (w: World): Ids => ({
   contactId: w.b.inbox!.contactId,
   endpointId: w.b.hooks.endpointId,
   deliveryId: w.b.hooks.deliveryId,
+  qrChannelId: w.b.qrChannelId,
 })
 
 async function send(t: TestApp, w: World, route: RouteInfo, who: Who, ids = aIds(w)) {
@@ -199,7 +204,7 @@ describe('cross-tenant isolation', () => {
   test("workspace A's credentials with workspace B's ids → 404 on every tenant route, and nothing of B in the body", async () => {
     const t = await newApp()
     const w = await buildWorld(t, graph)
-    const bStrings = [w.b.id, w.b.name, w.b.owner.email, w.b.member.email, w.b.member.id, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002', w.b.hooks.endpointId, w.b.hooks.deliveryId]
+    const bStrings = [w.b.id, w.b.name, w.b.owner.email, w.b.member.email, w.b.member.id, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002', w.b.hooks.endpointId, w.b.hooks.deliveryId, w.b.qrChannelId]
     for (const route of tenantRoutes) {
       for (const who of [w.a.users.owner.who, w.a.keys.admin.who]) {
         // B's workspace id in the path.
@@ -222,7 +227,7 @@ describe('cross-tenant isolation', () => {
   test("list endpoints of A never contain B's rows", async () => {
     const t = await newApp()
     const w = await buildWorld(t, graph)
-    const bStrings = [w.b.id, w.b.owner.email, w.b.member.email, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002', w.b.hooks.endpointId, w.b.hooks.deliveryId]
+    const bStrings = [w.b.id, w.b.owner.email, w.b.member.email, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002', w.b.hooks.endpointId, w.b.hooks.deliveryId, w.b.qrChannelId]
     for (const path of ['members', 'invites', 'api-keys', 'audit', 'audit?format=csv', 'channels', 'conversations', 'contacts', 'inbox/dead', `conversations/${w.a.inbox!.conversationId}/messages`, 'webhooks', 'webhook-deliveries']) {
       const res = await t.request(`/api/v1/workspaces/${w.a.id}/${path}`, call(w.a.users.owner.who, 'GET'))
       expect(res.status).toBe(200)

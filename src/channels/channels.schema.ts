@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
+import { qrSettingsInput } from './qr/settings.ts'
 
 export const channelParams = workspaceParams.extend({ channelId: z.string().min(1).max(64) })
 
@@ -20,9 +21,27 @@ export const updateChannelBody = z
   .object({
     name: z.string().trim().min(1).max(100).optional(),
     /** Messages per second the sender allows this number: Meta's default is 80, upgraded numbers reach 1000. */
-    sendRate: z.number().int().min(1).max(1000).optional(),
+    sendRate: z.number().int().min(1).max(1000).optional().describe('Cloud API channels'),
+    qr: qrSettingsInput.optional().describe('QR-linked channels: pacing and options'),
   })
-  .refine((b) => b.name !== undefined || b.sendRate !== undefined, 'send name and/or sendRate')
+  .strict()
+  .refine((b) => b.name !== undefined || b.sendRate !== undefined || b.qr !== undefined, 'send name, sendRate or qr')
+
+export const createQrBody = z
+  .object({
+    kind: z.literal('qr'),
+    name: z.string().trim().min(1).max(100),
+    qr: qrSettingsInput.optional(),
+  })
+  .strict()
+
+/** Connect a Cloud API number (no kind, or kind "cloud"), or start linking a QR device (kind "qr"). */
+export const createChannelBody = z.preprocess(
+  (b) => (b && typeof b === 'object' && !Array.isArray(b) && !('kind' in b) ? { ...b, kind: 'cloud' } : b),
+  z.discriminatedUnion('kind', [createQrBody, connectCloudBody.extend({ kind: z.literal('cloud') })]),
+)
+
+export const pairingCodeBody = z.object({ phoneNumber: z.string().regex(/^\d{8,15}$/, 'must be the number in international format, digits only (e.g. 4915112345678)') }).strict()
 
 export const rotateCredentialsBody = z
   .object({
@@ -47,7 +66,13 @@ export const channelView = z.object({
   accountStatus: z.string().nullable(),
   sendRate: z.number(),
   credentials: z.object({ accessToken: z.string().nullable(), appSecret: z.string().nullable(), verifyToken: z.string().nullable() }),
-  webhookUrl: z.string(),
+  /** Cloud API channels: where Meta posts webhooks. */
+  webhookUrl: z.string().nullable(),
+  /** QR-linked devices: the live connection, and the channel's pacing and options. */
+  connection: z
+    .object({ state: z.string().nullable(), since: z.string().nullable(), lastError: z.string().nullable(), reconnectCount: z.number(), linkedAt: z.string().nullable() })
+    .nullable(),
+  qr: z.object({ pacing: z.record(z.string(), z.unknown()), includeGroups: z.boolean() }).nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 })

@@ -18,6 +18,8 @@ import type { ChannelView } from './channels.schema.ts'
 import { NO_QR_COLUMNS, type ChannelsTable } from './channels.table.ts'
 import * as repo from './channels.repo.ts'
 import { emit } from '../events/emit.ts'
+import { mergedSettingsOr422, qrSettingsOf, type QrSettingsInput } from './qr/settings.ts'
+import type { QrSessions } from './qr/sessions.ts'
 
 /** Consecutive authentication failures before a channel is marked needs_reauth. */
 export const REAUTH_AFTER_FAILURES = 3
@@ -39,7 +41,10 @@ export function channelView(deps: ServiceDeps, c: ChannelsTable): ChannelView {
     accountStatus: c.account_status,
     sendRate: c.send_rate,
     credentials: { accessToken: masked(c.access_token_last4), appSecret: masked(c.app_secret_last4), verifyToken: masked(c.verify_token_last4) },
-    webhookUrl: webhookUrl(deps.config.publicUrl, c.id),
+    webhookUrl: c.provider === 'cloud' ? webhookUrl(deps.config.publicUrl, c.id) : null,
+    connection:
+      c.provider === 'qr' ? { state: c.connection_state, since: c.connection_since, lastError: c.last_error, reconnectCount: c.reconnect_count, linkedAt: c.linked_at } : null,
+    qr: c.provider === 'qr' ? qrSettingsOf(c.qr_settings) : null,
     createdAt: c.created_at,
     updatedAt: c.updated_at,
   }
@@ -134,18 +139,32 @@ export async function connectCloudChannel(deps: ServiceDeps, ctx: WorkspaceConte
   return { channel: channelView(deps, row), webhook: { url: webhookUrl(deps.config.publicUrl, id), verifyToken } }
 }
 
-/** Renames a channel and/or sets its send rate (messages per second the sender allows it). */
-export async function updateChannel(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string, input: { name?: string; sendRate?: number }) {
+/** Renames a channel, sets a Cloud number's send rate, or a QR number's pacing and options. */
+export async function updateChannel(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string, input: { name?: string; sendRate?: number; qr?: QrSettingsInput }, qr?: QrSessions) {
   const c = await findChannel(deps, ctx.workspace.id, channelId)
+  if (input.sendRate !== undefined && c.provider !== 'cloud') {
+    throw new AppError(422, 'validation_failed', 'Invalid request body: sendRate — QR-linked channels are paced by qr.pacing', [{ field: 'sendRate', message: 'QR-linked channels are paced by qr.pacing' }])
+  }
+  if (input.qr !== undefined && c.provider !== 'qr') {
+    throw new AppError(422, 'validation_failed', 'Invalid request body: qr — only QR-linked channels have these settings', [{ field: 'qr', message: 'only QR-linked channels have these settings' }])
+  }
   const at = iso(ctx.caller.meta.at)
-  const patch = { ...(input.name !== undefined ? { name: input.name } : {}), ...(input.sendRate !== undefined ? { send_rate: input.sendRate } : {}), updated_at: at }
+  const settings = input.qr !== undefined ? mergedSettingsOr422(c.qr_settings, input.qr) : undefined
+  const patch = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.sendRate !== undefined ? { send_rate: input.sendRate } : {}),
+    ...(settings !== undefined ? { qr_settings: settings } : {}),
+    updated_at: at,
+  }
   const changes: Record<string, unknown> = {}
   if (input.name !== undefined) changes.name = { from: c.name, to: input.name }
   if (input.sendRate !== undefined) changes.sendRate = { from: c.send_rate, to: input.sendRate }
+  if (settings !== undefined) changes.qr = { from: qrSettingsOf(c.qr_settings), to: JSON.parse(settings) }
   await deps.db.transaction().execute(async (trx) => {
     await repo.update(trx, ctx.workspace.id, channelId, patch)
     await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'channel.updated', target: { type: 'channel', id: channelId }, metadata: changes })
   })
+  if (settings !== undefined) qr?.configure(channelId, settings)
   return channelView(deps, { ...c, ...patch })
 }
 
@@ -184,10 +203,14 @@ export async function rotateCredentials(
   return { channel: channelView(deps, { ...c, ...patch }), ...(verifyToken ? { webhook: { url: webhookUrl(deps.config.publicUrl, c.id), verifyToken } } : {}) }
 }
 
-/** Stops using the number and wipes its credentials; history (conversations, messages) stays. */
-export async function disconnectChannel(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string): Promise<void> {
+/**
+ * Stops using the number and wipes its credentials; history (conversations, messages) stays. A QR-linked device
+ * is logged out on WhatsApp's side (unlinked from the phone) and its sealed session erased.
+ */
+export async function disconnectChannel(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string, qr?: QrSessions): Promise<void> {
   const c = await findChannel(deps, ctx.workspace.id, channelId)
   if (c.status === 'disconnected') return
+  if (c.provider === 'qr') await qr?.unlink(ctx.workspace.id, channelId)
   const at = iso(ctx.caller.meta.at)
   await deps.db.transaction().execute(async (trx) => {
     await repo.update(trx, ctx.workspace.id, channelId, {
@@ -197,6 +220,7 @@ export async function disconnectChannel(deps: ServiceDeps, ctx: WorkspaceContext
       access_token: null,
       app_secret: null,
       verify_token: null,
+      ...(c.provider === 'qr' ? { connection_state: null, connection_since: at } : {}),
     })
     await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'channel.disconnected', target: { type: 'channel', id: channelId }, metadata: { name: c.name, phoneNumberId: c.phone_number_id } })
     await emit(trx, ctx.workspace.id, 'channel.status', { channelId, status: 'disconnected', reason: 'disconnected' }, at)

@@ -1,6 +1,7 @@
 /**
- * Downloads inbound media in the background: media id → Graph API URL (valid minutes) → bytes, checked
- * against the sha256 WhatsApp sent, stored content-addressed under <data-dir>/media/. Failures retry a few
+ * Downloads inbound media in the background — Cloud API: media id → Graph API URL (valid minutes) → bytes; QR-linked
+ * devices: the encrypted file from WhatsApp's CDN with the key the message carried — checked against the sha256
+ * WhatsApp sent, stored content-addressed under <data-dir>/media/. Failures retry a few
  * times; authentication failures count towards the channel's needs_reauth.
  */
 import { createHash } from 'node:crypto'
@@ -10,6 +11,8 @@ import type { ServiceDeps } from '../deps.ts'
 import { Drainer } from '../jobs/drainer.ts'
 import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
 import * as repo from './messaging.repo.ts'
+import { downloadContentFromMessage } from 'baileys'
+import { decodeMediaRef, type QrMediaRef } from '../channels/qr/inbound.ts'
 
 export const MAX_MEDIA_BYTES = 100 * 1024 * 1024
 export const MAX_MEDIA_ATTEMPTS = 5
@@ -53,15 +56,20 @@ export class MediaDownloader {
   }
 
   private async download(m: Awaited<ReturnType<typeof repo.pendingMedia>>[number]): Promise<boolean> {
-    const { db, graph, logger } = this.deps
-    const credentials = await accessTokenOf(this.deps, m.workspace_id, m.channel_id)
+    const { db, logger } = this.deps
+    const qrRef = decodeMediaRef(m.media_id!)
     let error: unknown = null
+    let usedToken = false
     try {
-      if (!credentials) throw new Error('channel disconnected')
-      const info = await graph.getMedia(credentials.token, m.media_id!, credentials.phoneNumberId ?? undefined)
-      const bytes = await graph.download(credentials.token, info.url, MAX_MEDIA_BYTES)
+      let fetched: { bytes: Uint8Array; sha256: string | null; mime: string | null }
+      if (qrRef) fetched = await fetchFromWhatsApp(qrRef)
+      else {
+        usedToken = true
+        fetched = await this.fetchFromGraph(m.workspace_id, m.channel_id, m.media_id!)
+      }
+      const { bytes } = fetched
       const digest = createHash('sha256').update(bytes).digest()
-      if (!matchesDigest(m.media_sha256, digest) || !matchesDigest(info.sha256, digest)) {
+      if (!matchesDigest(m.media_sha256, digest) || !matchesDigest(fetched.sha256, digest)) {
         throw new Error('downloaded media does not match its sha256')
       }
       const hex = digest.toString('hex')
@@ -73,7 +81,7 @@ export class MediaDownloader {
         writeFileSync(temp, bytes, { mode: 0o600 })
         renameSync(temp, full)
       }
-      await repo.updateMessage(db, m.workspace_id, m.id, { media_state: 'stored', media_path: relative, media_size: bytes.length, media_mime: m.media_mime ?? info.mime_type })
+      await repo.updateMessage(db, m.workspace_id, m.id, { media_state: 'stored', media_path: relative, media_size: bytes.length, media_mime: m.media_mime ?? fetched.mime })
     } catch (err) {
       error = err
       const attempts = m.media_attempts + 1
@@ -81,7 +89,28 @@ export class MediaDownloader {
       await repo.updateMessage(db, m.workspace_id, m.id, { media_attempts: attempts, ...(failed ? { media_state: 'failed' } : {}) })
       logger.warn({ messageId: m.id, channelId: m.channel_id, attempts, failed, error: (err as Error).message }, 'media download failed')
     }
-    if (credentials) await recordGraphOutcome(this.deps, m.workspace_id, m.channel_id, error)
+    if (usedToken) await recordGraphOutcome(this.deps, m.workspace_id, m.channel_id, error)
     return error === null
   }
+
+  /** Cloud API media: id → a short-lived URL → the bytes, with the channel's token. */
+  private async fetchFromGraph(workspaceId: string, channelId: string, mediaId: string) {
+    const credentials = await accessTokenOf(this.deps, workspaceId, channelId)
+    if (!credentials) throw new Error('channel disconnected')
+    const info = await this.deps.graph.getMedia(credentials.token, mediaId, credentials.phoneNumberId ?? undefined)
+    return { bytes: await this.deps.graph.download(credentials.token, info.url, MAX_MEDIA_BYTES), sha256: info.sha256 ?? null, mime: info.mime_type ?? null }
+  }
+}
+
+/** QR-linked media: encrypted on WhatsApp's CDN; the message carried the key (channels/qr/inbound.ts media refs). */
+async function fetchFromWhatsApp(ref: QrMediaRef) {
+  const stream = await downloadContentFromMessage({ mediaKey: Buffer.from(ref.mediaKey, 'base64'), directPath: ref.directPath ?? undefined, url: ref.url ?? undefined }, ref.kind)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_MEDIA_BYTES) throw new Error(`media larger than ${MAX_MEDIA_BYTES} bytes`)
+    chunks.push(chunk)
+  }
+  return { bytes: Buffer.concat(chunks), sha256: ref.fileSha256, mime: ref.mimetype }
 }

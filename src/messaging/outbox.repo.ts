@@ -16,7 +16,7 @@ export async function insert(db: Db, row: Insertable<OutboxTable>): Promise<void
 export const dueChannels = (db: Db, now: string) =>
   db
     .selectFrom('channels as c')
-    .select(['c.workspace_id', 'c.id as channel_id', 'c.send_rate'])
+    .select(['c.workspace_id', 'c.id as channel_id', 'c.send_rate', 'c.provider', 'c.qr_settings', 'c.linked_at', 'c.connection_state'])
     .where(({ exists, selectFrom }) =>
       exists(selectFrom('outbox as o').select('o.id').whereRef('o.channel_id', '=', 'c.id').where('o.state', '=', 'queued').where('o.next_attempt_at', '<=', now)),
     )

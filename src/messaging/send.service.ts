@@ -11,6 +11,12 @@ import { newId } from '../crypto/tokens.ts'
 import { AppError } from '../http/errors.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
 import { toCloudRequest } from '../channels/cloud/outbound.ts'
+import type { ChannelsTable } from '../channels/channels.table.ts'
+import { toQrRequest, type QrRequest } from '../channels/qr/outbound.ts'
+import { capHold, DAY_MS } from '../channels/qr/pacing.ts'
+import { qrSettingsOf } from '../channels/qr/settings.ts'
+import * as qrRepo from '../channels/qr/qr.repo.ts'
+import { checkWebhookUrl, UrlRefused } from '../events/url-guard.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { SendMessageInput } from './send.schema.ts'
 import * as repo from './messaging.repo.ts'
@@ -23,7 +29,8 @@ export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
 /** The biz_opaque_callback_data of a send: wabox's own marker and message id (see inbound linkInterruptedSend). */
 export const callbackDataFor = (messageId: string) => `wabox:${messageId}`
 
-export type QueuedMessage = { id: string; conversationId: string; status: 'queued' }
+/** `deferred`: on a QR-linked number, why and until when the message waits (pacing caps, or the device offline). */
+export type QueuedMessage = { id: string; conversationId: string; status: 'queued'; deferred?: { until: string | null; reason: string } }
 
 const preview = (input: SendMessageInput): string | null => {
   switch (input.type) {
@@ -77,25 +84,33 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
   const to = contact?.wa_id ?? input.to
   if (!to) throw new AppError(422, 'no_phone_number', 'This contact has no phone number WhatsApp can deliver to yet.')
 
-  // Free-form messages only inside the customer-service window; outside it, a template.
+  // Free-form messages only inside the customer-service window; outside it, a template. (A Cloud API rule: a
+  // QR-linked number is a WhatsApp account like any other.)
+  const isQr = channel.provider === 'qr'
   const lastInbound = conversation?.last_inbound_at ? Date.parse(conversation.last_inbound_at) : null
-  if (input.type !== 'template' && (lastInbound === null || now - lastInbound > SERVICE_WINDOW_MS)) {
+  if (!isQr && input.type !== 'template' && (lastInbound === null || now - lastInbound > SERVICE_WINDOW_MS)) {
     throw new AppError(422, 'outside_service_window', 'The customer has not written in the last 24 hours: only a template message can be sent now.')
   }
 
   // Reply and reaction targets must be messages of this conversation that WhatsApp knows (have a wamid).
-  const targetWamid = async (ref: string, field: string) => {
+  const target = async (ref: string, field: string) => {
     const m = conversation ? await repo.findMessageInConversation(deps.db, ws, conversation.id, ref) : undefined
     if (!m?.wamid) throw new AppError(422, 'validation_failed', `Invalid request body: ${field} — not a delivered message of this conversation`, [{ field, message: 'not a delivered message of this conversation' }])
-    return m.wamid
+    return { wamid: m.wamid, fromMe: m.direction === 'out', text: m.text }
   }
-  const contextWamid = input.replyTo ? await targetWamid(input.replyTo, 'replyTo') : null
-  const reactionWamid = input.type === 'reaction' ? await targetWamid(input.reaction.messageId, 'reaction.messageId') : null
+  const context = input.replyTo ? await target(input.replyTo, 'replyTo') : null
+  const reaction = input.type === 'reaction' ? await target(input.reaction.messageId, 'reaction.messageId') : null
+  if (isQr) await guardQrMediaLink(deps, input)
 
   const messageId = newId('msg')
   // biz_opaque_callback_data is always ours: it lets a status webhook find a send a crash interrupted. The
   // caller's own callbackData stays with the message.
-  const request = toCloudRequest(input, { to, contextWamid, reactionWamid, callbackData: callbackDataFor(messageId) })
+  const request = isQr
+    ? toQrRequest(input, { to, messageId, context, reaction })
+    : toCloudRequest(input, { to, contextWamid: context?.wamid ?? null, reactionWamid: reaction?.wamid ?? null, callbackData: callbackDataFor(messageId) })
+  // A QR send's WhatsApp id is fixed now: the copy the linked device echoes back is then the same message.
+  const wamid = isQr ? (request as QrRequest).messageId : null
+  const deferred = isQr ? await qrDeferral(deps, channel, now) : null
   const body = await deps.db.transaction().execute(async (trx) => {
     // Same key, concurrently: the second transaction sees the first one's row here.
     if (idempotencyKey) {
@@ -119,12 +134,12 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
       workspace_id: ws,
       conversation_id: conversation.id,
       channel_id: channelId,
-      wamid: null,
+      wamid,
       direction: 'out',
       type: input.type,
       text: preview(input),
       content: JSON.stringify({ ...((input as Record<string, unknown>)[input.type] ?? {}), ...(input.callbackData ? { callbackData: input.callbackData } : {}) }),
-      context_wamid: contextWamid,
+      context_wamid: context?.wamid ?? null,
       status: 'queued',
       status_at: at,
       error_code: null,
@@ -144,13 +159,33 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
     })
     await repo.updateConversation(trx, ws, conversation.id, { last_message_at: at, last_message_preview: (preview(input) ?? '').slice(0, 200), updated_at: at })
     await outboxRepo.insert(trx, { workspace_id: ws, message_id: messageId, channel_id: channelId, recipient: to, request: JSON.stringify(request), state: 'queued', attempts: 0, next_attempt_at: at, claimed_at: null, last_error: null, created_at: at, updated_at: at })
-    const result = { status: 202, body: { id: messageId, conversationId: conversation.id, status: 'queued' as const } }
+    const result = { status: 202, body: { id: messageId, conversationId: conversation.id, status: 'queued' as const, ...(deferred ? { deferred } : {}) } }
     if (idempotencyKey) {
       await outboxRepo.saveIdempotency(trx, { workspace_id: ws, key: idempotencyKey, request_hash: requestHash, status: result.status, response: JSON.stringify(result.body), created_at: at })
     }
     return result
   })
   return body
+}
+
+/** Media links on a QR channel are fetched by wabox itself: the same address rules as webhook URLs (https, public). */
+async function guardQrMediaLink(deps: ServiceDeps, input: SendMessageInput): Promise<void> {
+  const link = (input as unknown as Record<string, { link?: string } | undefined>)[input.type]?.link
+  if (!link) return
+  try {
+    await checkWebhookUrl(link, { allowHttp: false, allowedNetworks: deps.config.webhookAllowedNetworks })
+  } catch (err) {
+    if (!(err instanceof UrlRefused)) throw err
+    throw new AppError(422, 'validation_failed', `Invalid request body: ${input.type}.link — ${err.message}`, [{ field: `${input.type}.link`, message: err.message }])
+  }
+}
+
+/** Why a message queued on a QR channel will not go out at once: the device is offline, or a pacing cap holds. */
+async function qrDeferral(deps: ServiceDeps, channel: ChannelsTable, now: number): Promise<QueuedMessage['deferred'] | null> {
+  if (channel.connection_state !== 'connected') return { until: null, reason: `the linked device is ${channel.connection_state ?? 'not connected'}; the message waits for it` }
+  const history = (await qrRepo.sendStartsSince(deps.db, channel.workspace_id, channel.id, iso(now - DAY_MS))).map((r) => Date.parse(r.updated_at))
+  const hold = capHold(history, qrSettingsOf(channel.qr_settings).pacing, channel.linked_at ? Date.parse(channel.linked_at) : null, now)
+  return hold ? { until: iso(hold.until), reason: `${hold.reason === 'warmup' ? 'warm-up daily' : `per-${hold.reason}`} cap reached; the message waits` } : null
 }
 
 function replay(seen: { request_hash: string; status: number; response: string }, requestHash: string) {

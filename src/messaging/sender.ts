@@ -20,6 +20,9 @@ import { ProviderError } from '../channels/provider.ts'
 import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 import { emit } from '../events/emit.ts'
+import { DAY_MS, QrPacer, type SendPacer } from '../channels/qr/pacing.ts'
+import { qrSettingsOf } from '../channels/qr/settings.ts'
+import * as qrRepo from '../channels/qr/qr.repo.ts'
 
 export const MAX_SEND_ATTEMPTS = 6
 // Sends in flight at once over all channels (each channel's own is bounded by its pace): enough to keep many
@@ -56,7 +59,7 @@ export class SlidingWindow {
  * Starts are also spread: at most a twentieth of the rate in any 50 ms, so sends leave steadily rather than
  * in a burst that would queue up (and arrive bunched).
  */
-export class Pacer {
+export class Pacer implements SendPacer {
   private readonly finished: number[] = []
   private inFlight = 0
   private readonly spread = new SlidingWindow(1, 50)
@@ -99,9 +102,10 @@ const retryDelayMs = (attempts: number) => jitter(Math.min(300_000, 1000 * 2 ** 
 const pairRateDelayMs = (attempts: number) => 1000 * 4 ** Math.max(0, attempts - 1)
 
 type Row = Awaited<ReturnType<typeof outboxRepo.dueFor>>[number]
+type DueChannel = { workspaceId: string; channelId: string; rate: number; provider: 'cloud' | 'qr'; qrSettings: string | null; linkedAt: string | null; connectionState: string | null }
 
 export class OutboxSender {
-  private readonly pacers = new Map<string, Pacer>()
+  private readonly pacers = new Map<string, SendPacer>()
   /** channel|recipient → not before (ms): a pair-rate refusal holds back later messages to that person too. */
   private readonly pairBlocked = new Map<string, number>()
   /** Sends on their way, by outbox row id; and the recipients they go to (one message per person at a time). */
@@ -111,7 +115,7 @@ export class OutboxSender {
   private flushing: Promise<void> | null = null
   private lastSweep = 0
   /** Channels with due messages and their rates, re-read at most every CHANNELS_TTL_MS (steps are frequent). */
-  private dueCache: { at: number; channels: { workspaceId: string; channelId: string; rate: number }[] } | null = null
+  private dueCache: { at: number; channels: DueChannel[] } | null = null
   private readonly worker: Drainer
   private wakeTimer: ReturnType<typeof setTimeout> | null = null
   private wakeAt = 0
@@ -164,11 +168,29 @@ export class OutboxSender {
     return n
   }
 
-  private pacerFor(channelId: string, rate: number): Pacer {
-    let p = this.pacers.get(channelId)
-    if (!p) this.pacers.set(channelId, (p = new Pacer(rate)))
-    p.setRate(rate)
-    return p
+  /**
+   * The channel's pacer, kept across passes: a Cloud number paced at its rate; a QR-linked number by its
+   * pacing settings (one at a time, human delays, caps, warm-up), starting from its sends of the last day.
+   */
+  private async pacerFor(c: DueChannel): Promise<SendPacer> {
+    const existing = this.pacers.get(c.channelId)
+    if (c.provider !== 'qr') {
+      const pacer = existing instanceof Pacer ? existing : new Pacer(c.rate)
+      pacer.setRate(c.rate)
+      this.pacers.set(c.channelId, pacer)
+      return pacer
+    }
+    const settings = qrSettingsOf(c.qrSettings).pacing
+    const linkedAt = c.linkedAt ? Date.parse(c.linkedAt) : null
+    if (existing instanceof QrPacer) {
+      existing.setSettings(settings, linkedAt)
+      return existing
+    }
+    const since = iso(this.deps.clock.now() - DAY_MS)
+    const history = (await qrRepo.sendStartsSince(this.deps.db, c.workspaceId, c.channelId, since)).map((r) => Date.parse(r.updated_at))
+    const pacer = new QrPacer(settings, linkedAt, history)
+    this.pacers.set(c.channelId, pacer)
+    return pacer
   }
 
   /**
@@ -192,8 +214,11 @@ export class OutboxSender {
     // Rows this pass will start, claimed together below: one transaction (one fsync) per pass, not per send.
     const picked: Row[] = []
     const pickedRecipients = new Set<string>()
-    for (const { workspaceId: ws, channelId, rate } of channels) {
-      const pacer = this.pacerFor(channelId, rate)
+    for (const c of channels) {
+      const { workspaceId: ws, channelId, rate } = c
+      // A QR-linked device that is not connected: its messages wait (the session wakes the sender when it is back).
+      if (c.provider === 'qr' && c.connectionState !== 'connected') continue
+      const pacer = await this.pacerFor(c)
       const ready = pacer.peek(now)
       if (!ready.ok) {
         soonestMs = Math.min(soonestMs, ready.waitMs)
@@ -244,7 +269,9 @@ export class OutboxSender {
 
   private async dueChannels(now: number) {
     if (this.dueCache && now >= this.dueCache.at && now - this.dueCache.at < CHANNELS_TTL_MS) return this.dueCache.channels
-    const channels = (await outboxRepo.dueChannels(this.deps.db, iso(now))).map((c) => ({ workspaceId: c.workspace_id, channelId: c.channel_id, rate: c.send_rate }))
+    const channels = (await outboxRepo.dueChannels(this.deps.db, iso(now))).map(
+      (c): DueChannel => ({ workspaceId: c.workspace_id, channelId: c.channel_id, rate: c.send_rate, provider: c.provider, qrSettings: c.qr_settings, linkedAt: c.linked_at, connectionState: c.connection_state }),
+    )
     this.dueCache = { at: now, channels }
     return channels
   }

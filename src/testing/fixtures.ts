@@ -21,6 +21,7 @@ import * as channelsRepo from '../channels/channels.repo.ts'
 import { NO_QR_COLUMNS } from '../channels/channels.table.ts'
 import type { GraphDouble } from './graph-double.ts'
 import { createEndpoint, sendTestEvent } from '../events/endpoints.service.ts'
+import { createQrChannel } from '../channels/qr/qr-channels.service.ts'
 import { contact as webhookContact, envelope, inboundText, messagesChange, signed, wamid, WABA_ID } from './webhooks.ts'
 
 export const PASSWORD = 'fixture password 123'
@@ -199,12 +200,21 @@ export async function buildWorld(t: TestApp, graph?: GraphDouble) {
   const inboxB = graph ? await messagingObjects(t, b, graph, '16505550002') : null
   const hooksA = await webhookObjects(t, a, owner)
   const hooksB = await webhookObjects(t, b, ownerB)
+  const qrA = await makeQrChannel(t, a, owner)
+  const qrB = await makeQrChannel(t, b, ownerB)
   return {
-    a: { id: a, name: 'Workspace A', users, coOwner, target, removed, keys, targetKey, revoked, inviteId: invite.invite.id, inbox: inboxA, hooks: hooksA },
-    b: { id: b, name: 'Workspace B', owner: ownerB, member: memberB, key: keyB, inviteId: inviteB.invite.id, inbox: inboxB, hooks: hooksB },
+    a: { id: a, name: 'Workspace A', users, coOwner, target, removed, keys, targetKey, revoked, inviteId: invite.invite.id, inbox: inboxA, hooks: hooksA, qrChannelId: qrA },
+    b: { id: b, name: 'Workspace B', owner: ownerB, member: memberB, key: keyB, inviteId: inviteB.invite.id, inbox: inboxB, hooks: hooksB, qrChannelId: qrB },
   }
 }
 export type World = Awaited<ReturnType<typeof buildWorld>>
+
+/** A QR channel waiting to be linked (the test app's scripted socket shows a QR at once). */
+export async function makeQrChannel(t: TestApp, workspaceId: string, owner: FixtureUser, name = 'Shop phone'): Promise<string> {
+  const { channel } = await createQrChannel(servicesOf(t), t.runtime.qr, await ownerContext(t, workspaceId, owner), { name })
+  await t.runtime.qr.get(channel.id)?.idle()
+  return channel.id
+}
 
 /** A webhook endpoint (a public address literal: nothing is sent unless a test drains the dispatcher) and one delivery. */
 async function webhookObjects(t: TestApp, workspaceId: string, owner: FixtureUser) {

@@ -24,6 +24,7 @@ import { openAuthStore, type QrAuthStore } from './auth-store.ts'
 import { mapUpdates, mapUpsert, type Mapped, type QrInboundContext } from './inbound.ts'
 import type { QrSocket, SocketFactory } from './socket.ts'
 import * as qrRepo from './qr.repo.ts'
+import { qrSettingsOf, type QrSettings } from './settings.ts'
 
 export const RECONNECT_BASE_MS = 2_000
 export const RECONNECT_CAP_MS = 5 * 60_000
@@ -89,8 +90,20 @@ export class QrSession {
   get connected(): boolean {
     return this.state === 'connected' && this.socket !== null
   }
+  get typing(): boolean {
+    return this.options.pacing.typing
+  }
   get live(): QrSocket | null {
     return this.connected ? this.socket : null
+  }
+
+  /** Resolves once every event received so far has been handled (tests, and before answering an API call). */
+  async idle(): Promise<void> {
+    let seen: Promise<unknown>
+    do {
+      seen = this.chain
+      await seen
+    } while (seen !== this.chain)
   }
 
   onUpdate(listener: (u: SessionUpdate) => void): () => void {
@@ -246,13 +259,13 @@ export class QrSession {
     }
   }
 
-  private settingsCache: { includeGroups: boolean } = { includeGroups: false }
-  private settings() {
-    return this.settingsCache
+  private options: QrSettings = qrSettingsOf(null)
+  private settings(): QrSettings {
+    return this.options
   }
-  /** Channel options the session reads while running (the manager refreshes them on change). */
-  configure(options: { includeGroups: boolean }): void {
-    this.settingsCache = options
+  /** The channel's options while running (the manager refreshes them when they change). */
+  configure(options: QrSettings): void {
+    this.options = options
   }
 
   /** Into the same inbox as Cloud API webhooks: idempotent by WhatsApp's message key, processed by the same processor. */

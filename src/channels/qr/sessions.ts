@@ -30,10 +30,15 @@ export class QrSessions {
   async start(workspaceId: string, channelId: string, storedSettings: string | null): Promise<QrSession> {
     await this.stop(channelId)
     const session = new QrSession(this.deps, workspaceId, channelId, this.opts)
-    session.configure({ includeGroups: qrSettingsOf(storedSettings).includeGroups })
+    session.configure(qrSettingsOf(storedSettings))
     this.sessions.set(channelId, session)
     await session.start()
     return session
+  }
+
+  /** Whether sends on this channel show "typing…" first (its pacing settings). */
+  typing(channelId: string): boolean {
+    return this.sessions.get(channelId)?.typing ?? false
   }
 
   get(channelId: string): QrSession | undefined {
@@ -41,7 +46,7 @@ export class QrSessions {
   }
 
   configure(channelId: string, storedSettings: string | null): void {
-    this.sessions.get(channelId)?.configure({ includeGroups: qrSettingsOf(storedSettings).includeGroups })
+    this.sessions.get(channelId)?.configure(qrSettingsOf(storedSettings))
   }
 
   async stop(channelId: string): Promise<void> {

@@ -1,5 +1,6 @@
 /** A QR channel's options, stored as JSON on the channel: its pacing and whether group messages come in. */
 import { z } from 'zod'
+import { AppError } from '../../http/errors.ts'
 import { DEFAULT_QR_PACING, mergePacing, qrPacingInput, type QrPacing } from './pacing.ts'
 
 export type QrSettings = { pacing: QrPacing; includeGroups: boolean }
@@ -21,4 +22,13 @@ export function qrSettingsOf(stored: string | null): QrSettings {
 /** Applies a change; throws an Error naming the problem when the result is inconsistent (max delay < min). */
 export function updatedQrSettings(current: QrSettings, input: QrSettingsInput): QrSettings {
   return { pacing: mergePacing(current.pacing, input.pacing ?? {}), includeGroups: input.includeGroups ?? current.includeGroups }
+}
+
+/** A settings change as a 422 naming the field, when min and max delays end up the wrong way round. */
+export function mergedSettingsOr422(current: string | null, input: QrSettingsInput): string {
+  try {
+    return JSON.stringify(updatedQrSettings(qrSettingsOf(current), input))
+  } catch (err) {
+    throw new AppError(422, 'validation_failed', `Invalid request body: qr.pacing.maxDelayMs — ${(err as Error).message}`, [{ field: 'qr.pacing.maxDelayMs', message: (err as Error).message }])
+  }
 }

@@ -1,0 +1,87 @@
+/**
+ * A scripted stand-in for Baileys' socket, at the one boundary wabox has with it (channels/qr/socket.ts): tests
+ * drive the connection (QR codes, open, closes with WhatsApp's status codes, inbound messages) and see what wabox
+ * sent. Everything on wabox's side of the boundary — session, auth store, pacing, inbox — runs for real.
+ */
+import type { AuthenticationState } from 'baileys'
+import type { QrSocket, QrSocketEvents, SocketFactory } from '../channels/qr/socket.ts'
+
+type Listener = (arg: never) => unknown
+
+export class ScriptedSocket implements QrSocket {
+  private readonly listeners = new Map<string, Listener[]>()
+  user: QrSocket['user'] = undefined
+  ended = false
+  loggedOut = false
+  readonly sent: { jid: string; content: Record<string, unknown>; options: Record<string, unknown> | undefined; at: number }[] = []
+  readonly presence: { type: string; jid: string | undefined }[] = []
+  readonly reads: { remoteJid: string; id: string; fromMe: boolean }[] = []
+  /** The next sendMessage calls fail with these errors. */
+  readonly failures: Error[] = []
+
+  constructor(
+    readonly auth: AuthenticationState,
+    readonly websocketUrl: string,
+  ) {}
+
+  readonly ev = {
+    on: <E extends keyof QrSocketEvents>(event: E, listener: QrSocketEvents[E]) => {
+      this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener as Listener])
+    },
+  }
+
+  emit<E extends keyof QrSocketEvents>(event: E, arg: Parameters<QrSocketEvents[E]>[0]): void {
+    for (const l of this.listeners.get(event) ?? []) (l as (a: unknown) => void)(arg)
+  }
+
+  // ---- what a test does to it ----
+  showQr(code: string): void {
+    this.emit('connection.update', { qr: code })
+  }
+  open(user = { id: '4915100000001:7@s.whatsapp.net', name: 'Acme Bakery', lid: '205829311234567:7@lid' }): void {
+    this.user = user
+    // Linking stores the identity in creds (Baileys does this in creds.update before open).
+    this.auth.creds.me = { id: user.id, name: user.name, lid: user.lid }
+    this.emit('creds.update', { me: this.auth.creds.me })
+    this.emit('connection.update', { connection: 'open' })
+  }
+  close(statusCode: number, message = 'Connection Terminated'): void {
+    const error = Object.assign(new Error(message), { output: { statusCode } })
+    this.emit('connection.update', { connection: 'close', lastDisconnect: { error } })
+  }
+
+  // ---- what wabox calls ----
+  end(): void {
+    this.ended = true
+  }
+  async logout(): Promise<void> {
+    this.loggedOut = true
+  }
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    return `PAIR${phoneNumber.slice(-4)}`
+  }
+  async sendMessage(jid: string, content: Record<string, unknown>, options?: Record<string, unknown>) {
+    const failure = this.failures.shift()
+    if (failure) throw failure
+    this.sent.push({ jid, content, options, at: Date.now() })
+    return { key: { id: (options?.messageId as string | undefined) ?? `3EB0${this.sent.length}`, remoteJid: jid, fromMe: true } }
+  }
+  async sendPresenceUpdate(type: 'composing' | 'paused' | 'available' | 'unavailable', jid?: string): Promise<void> {
+    this.presence.push({ type, jid })
+  }
+  async readMessages(keys: { remoteJid: string; id: string; fromMe: boolean }[]): Promise<void> {
+    this.reads.push(...keys)
+  }
+}
+
+/** A factory that records every socket it makes; with `autoQr`, an unlinked session shows a QR at once. */
+export function scriptedSockets(opts: { autoQr?: boolean } = {}) {
+  const sockets: ScriptedSocket[] = []
+  const factory: SocketFactory = ({ auth, websocketUrl }) => {
+    const socket = new ScriptedSocket(auth, websocketUrl)
+    sockets.push(socket)
+    if (opts.autoQr && !auth.creds.me) queueMicrotask(() => socket.showQr(`2@scripted-qr-${sockets.length},noise,identity,adv`))
+    return socket
+  }
+  return { factory, sockets, last: () => sockets.at(-1)! }
+}
