@@ -242,7 +242,7 @@ export class QrSession {
         await audit.record(trx, systemCaller('qr session', now), { workspaceId: this.workspaceId, action: `channel.${state}`, target: { type: 'channel', id: this.channelId }, metadata: { reason: lastError } })
       }
     })
-    this.publish({ type: 'state', state, lastError })
+    if (previous !== state) this.publish({ type: 'state', state, lastError })
   }
 
   private publish(u: SessionUpdate): void {
