@@ -73,7 +73,8 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
     throw new AppError(422, 'validation_failed', 'Invalid request body: channelId — does not match the conversation', [{ field: 'channelId', message: 'does not match the conversation' }])
   }
   if (channel.status !== 'active') {
-    throw new AppError(409, 'channel_unavailable', channel.status === 'needs_reauth' ? 'The channel needs new credentials before it can send.' : 'The channel is disconnected.')
+    const why = channel.status === 'disconnected' ? 'The channel is disconnected.' : channel.provider === 'qr' ? 'The number must be linked (scan the QR code) before it can send.' : 'The channel needs new credentials before it can send.'
+    throw new AppError(409, 'channel_unavailable', why)
   }
   let contact = conversation ? await repo.findContact(deps.db, ws, conversation.contact_id) : await repo.findContactByPhone(deps.db, ws, input.to!)
   if (conversation && input.to && contact?.wa_id !== input.to) {

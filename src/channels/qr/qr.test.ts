@@ -428,6 +428,19 @@ describe('outbound', () => {
       { type: 'paused', jid: `${PARTNER}@s.whatsapp.net` },
     ])
     expect(sockets.last().sent).toHaveLength(1)
+    // Read receipts go through the socket too.
+    const read = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/conversations/${conversationId}/read`)
+    expect((await read.json()).readReceipt).toBe('sent')
+    expect(sockets.last().reads).toEqual([{ remoteJid: `${PARTNER}@s.whatsapp.net`, id: '3EB0IN01', fromMe: false }])
+    await t.close()
+  })
+
+  test('a QR channel that is not linked yet cannot take messages: 409 that says why', async () => {
+    const { t, owner, ws } = await setup()
+    const { channel } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })).json()
+    const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { channelId: channel.id, to: PARTNER, type: 'text', text: { body: 'hi' } })
+    expect(res.status).toBe(409)
+    expect((await res.json()).detail).toBe('The number must be linked (scan the QR code) before it can send.')
     await t.close()
   })
 })
