@@ -16,6 +16,7 @@ import { WebhookDispatcher } from './events/dispatcher.ts'
 import { QrSessions } from './channels/qr/sessions.ts'
 import { qrProvider } from './channels/qr/qr.provider.ts'
 import { baileysSocketFactory, type SocketFactory } from './channels/qr/socket.ts'
+import { fetchPublic } from './events/url-guard.ts'
 
 export type Runtime = {
   services: ServiceDeps
@@ -44,7 +45,11 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
   const dispatcher = new WebhookDispatcher(services)
   // QR-linked devices: their messages come into the same inbox; a device coming online wakes the sender.
   const qr = new QrSessions(services, { socketFactory: opts.qrSocketFactory ?? baileysSocketFactory, writer: writer!, onConnected: () => sender.wakeForNewWork() })
-  services.providers.qr = qrProvider(qr, { typing: (channelId) => qr.typing(channelId) })
+  services.providers.qr = qrProvider(qr, {
+    typing: (channelId) => qr.typing(channelId),
+    // Media links for QR sends: https and public addresses only, like webhook URLs (the same operator allowance).
+    fetchMedia: (url) => fetchPublic(url, { allowHttp: false, allowedNetworks: opts.config.webhookAllowedNetworks, timeoutMs: 30_000, maxBytes: 64 * 1024 * 1024 }),
+  })
   return {
     services,
     writer: writer!,

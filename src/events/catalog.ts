@@ -41,7 +41,7 @@ export const EVENT_PAYLOADS = {
     changed: z.array(z.string()),
   }),
   'channel.status': z.object({ channelId: z.string(), status: z.enum(['active', 'needs_reauth', 'disconnected']), reason: z.string().nullable() }),
-  'webhook_endpoint.disabled': z.object({ endpointId: z.string(), url: z.string(), failingSince: z.string(), reason: z.string() }),
+  'webhook_endpoint.disabled': z.object({ endpointId: z.string(), origin: z.string().describe("the endpoint URL's scheme and host (never its path or query)"), failingSince: z.string(), reason: z.string() }),
   'webhook.test': z.object({ endpointId: z.string(), note: z.string() }),
 } as const
 

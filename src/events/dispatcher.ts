@@ -1,8 +1,8 @@
 /**
  * Delivers events to webhook endpoints, at least once, from a persistent log.
  *
- * Fan-out: events are read in order after a stored cursor; each becomes one delivery row per matching enabled
- * endpoint of its workspace, and the cursor moves in the same transaction — a crash repeats the fan-out, and the
+ * Fan-out: events are read in order after a stored cursor; each becomes one delivery row per matching endpoint of
+ * its workspace that is enabled or was disabled for failing (those rows wait until it is enabled again), and the cursor moves in the same transaction — a crash repeats the fan-out, and the
  * (endpoint, event) uniqueness makes the repeat add nothing.
  *
  * Delivery: due rows are POSTed with Standard Webhooks headers (webhook-id is the event id, the same on every
@@ -19,7 +19,7 @@ import { Drainer } from '../jobs/drainer.ts'
 import * as audit from '../audit/audit.service.ts'
 import { systemCaller } from '../auth/principal.ts'
 import type { WebhookDeliveriesTable, WebhookEndpointsTable } from './events.table.ts'
-import { checkWebhookUrl, UrlRefused } from './url-guard.ts'
+import { checkOutboundUrl, UrlRefused } from './url-guard.ts'
 import { emit, eventsSignal } from './emit.ts'
 import { openEndpointSecret } from './endpoints.service.ts'
 import * as repo from './events.repo.ts'
@@ -84,7 +84,7 @@ export class WebhookDispatcher {
     const from = (await repo.cursor(db, CURSOR)) ?? 0
     const events = await repo.allEventsAfter(db, from, FANOUT_BATCH)
     if (events.length === 0) return 0
-    const endpoints = await repo.enabledEndpoints(db)
+    const endpoints = await repo.receivingEndpoints(db)
     const rows: WebhookDeliveriesTable[] = []
     for (const e of events) {
       // A test event is addressed to one endpoint when it is made (endpoints.service.ts).
@@ -114,14 +114,21 @@ export class WebhookDispatcher {
       this.track(d)
       started++
     }
-    if (started === 0) this.scheduleNext()
+    // With sends in flight, the next one to finish wakes a pass: a wake-up timed on a due row that is itself in
+    // flight (or held by its endpoint's cap) would fire at once, over and over.
+    if (started === 0 && this.inFlight.size === 0) this.scheduleNext()
     return started
   }
 
   private track(d: WebhookDeliveriesTable): void {
     this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1)
     const done = this.deliver(d)
-      .catch((err) => this.deps.logger.error({ err, deliveryId: d.id }, 'webhook delivery bookkeeping failed; it is retried'))
+      .catch(async (err) => {
+        this.deps.logger.error({ err, deliveryId: d.id }, 'webhook delivery bookkeeping failed; it is retried in a minute')
+        // Not due again at once: a failure that repeats (an unreadable secret after a bad restore) must not spin.
+        const at = iso(this.deps.clock.now() + 60_000)
+        await repo.updateDelivery(this.deps.db, d.workspace_id, d.id, { next_attempt_at: at, updated_at: iso(this.deps.clock.now()) }).catch(() => {})
+      })
       .finally(() => {
         this.inFlight.delete(d.id)
         this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 1) - 1)
@@ -131,14 +138,18 @@ export class WebhookDispatcher {
   }
 
   private scheduleNext(): void {
-    void repo.nextDeliveryAt(this.deps.db).then((next) => {
-      if (!next || this.stopped) return
-      if (this.wakeTimer) clearTimeout(this.wakeTimer)
-      this.wakeTimer = setTimeout(() => {
-        this.wakeTimer = null
-        this.wake()
-      }, Math.max(1, Date.parse(next.next_attempt_at) - this.deps.clock.now()))
-    })
+    void repo
+      .nextDeliveryAt(this.deps.db)
+      .then((next) => {
+        if (!next || this.stopped) return
+        if (this.wakeTimer) clearTimeout(this.wakeTimer)
+        this.wakeTimer = setTimeout(() => {
+          this.wakeTimer = null
+          this.wake()
+        }, Math.max(1, Date.parse(next.next_attempt_at) - this.deps.clock.now()))
+      })
+      // The once-a-second pass covers a missed wake-up; an error here must not end the process.
+      .catch((err) => this.deps.logger.error({ err }, 'could not find the next due webhook delivery'))
   }
 
   private async deliver(d: WebhookDeliveriesTable): Promise<void> {
@@ -149,7 +160,7 @@ export class WebhookDispatcher {
     if (!endpoint || !event || (endpoint.enabled !== 1 && d.event_type !== 'webhook.test')) return
     const body = JSON.stringify({ id: event.id, type: event.type, timestamp: event.created_at, workspaceId: event.workspace_id, data: JSON.parse(event.data) })
     const outcome = await this.post(endpoint, event.id, body)
-    await this.record(d, endpoint, outcome)
+    await this.record(d, endpoint.id, outcome)
   }
 
   /** One signed POST; never throws (every way it can go wrong is an outcome to record). */
@@ -159,7 +170,7 @@ export class WebhookDispatcher {
     const elapsed = () => Math.round(performance.now() - started)
     try {
       // Checked again at send time: the name may resolve somewhere else now than when the URL was saved.
-      await checkWebhookUrl(endpoint.url, { allowHttp: deps.config.webhookAllowHttp, allowedNetworks: deps.config.webhookAllowedNetworks })
+      await checkOutboundUrl(endpoint.url, { allowHttp: deps.config.webhookAllowHttp, allowedNetworks: deps.config.webhookAllowedNetworks })
     } catch (err) {
       return { statusCode: null, latencyMs: elapsed(), excerpt: '', error: err instanceof UrlRefused ? `refused: ${err.message}` : 'the URL could not be checked' }
     }
@@ -190,16 +201,14 @@ export class WebhookDispatcher {
     }
   }
 
-  private async record(d: WebhookDeliveriesTable, endpoint: WebhookEndpointsTable, o: Outcome): Promise<void> {
+  private async record(d: WebhookDeliveriesTable, endpointId: string, o: Outcome): Promise<void> {
     const { deps } = this
     const now = deps.clock.now()
     const at = iso(now)
     const ok = o.statusCode !== null && o.statusCode >= 200 && o.statusCode < 300
     const attempts = d.attempts + 1
     const error = ok ? null : (o.error ?? `HTTP ${o.statusCode}`)
-    const failingSince = ok ? null : (endpoint.failing_since ?? at)
-    const disable = !ok && endpoint.enabled === 1 && now - Date.parse(failingSince!) >= deps.config.webhookDisableAfter * 3_600_000
-    await deps.db.transaction().execute(async (trx) => {
+    const disabled = await deps.db.transaction().execute(async (trx) => {
       await repo.insertAttempt(trx, { workspace_id: d.workspace_id, delivery_id: d.id, at, status_code: o.statusCode, latency_ms: o.latencyMs, response_excerpt: o.excerpt, error: o.error })
       await repo.updateDelivery(trx, d.workspace_id, d.id, {
         state: ok ? 'delivered' : attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
@@ -209,16 +218,23 @@ export class WebhookDispatcher {
         last_error: error,
         updated_at: at,
       })
-      if (ok !== (endpoint.failing_since === null) || disable) {
+      // Read here, not before the request: other deliveries to the endpoint finished meanwhile, and the latest
+      // outcome decides (a success clears the failure clock; only failures since the last success count).
+      const endpoint = await repo.findEndpoint(trx, d.workspace_id, endpointId)
+      if (!endpoint) return null
+      const failingSince = ok ? null : (endpoint.failing_since ?? at)
+      const disable = !ok && endpoint.enabled === 1 && now - Date.parse(failingSince!) >= deps.config.webhookDisableAfter * 3_600_000
+      if (failingSince !== endpoint.failing_since || disable) {
         await repo.updateEndpoint(trx, d.workspace_id, endpoint.id, { failing_since: failingSince, ...(disable ? { enabled: 0, disabled_reason: `failing since ${failingSince}: ${error}`, updated_at: at } : {}) })
       }
-      if (disable) {
-        const reason = `no successful delivery for ${deps.config.webhookDisableAfter} hours (last: ${error})`
-        await audit.record(trx, systemCaller('webhook delivery', now), { workspaceId: d.workspace_id, action: 'webhook.disabled', target: { type: 'webhook_endpoint', id: endpoint.id }, metadata: { failingSince, lastError: error } })
-        await emit(trx, d.workspace_id, 'webhook_endpoint.disabled', { endpointId: endpoint.id, url: endpoint.url, failingSince: failingSince!, reason }, at)
-      }
+      if (!disable) return null
+      const reason = `no successful delivery for ${deps.config.webhookDisableAfter} hours (last: ${error})`
+      await audit.record(trx, systemCaller('webhook delivery', now), { workspaceId: d.workspace_id, action: 'webhook.disabled', target: { type: 'webhook_endpoint', id: endpoint.id }, metadata: { failingSince, lastError: error } })
+      // The origin only: a receiver's path or query may carry its own token, and every role can read events.
+      await emit(trx, d.workspace_id, 'webhook_endpoint.disabled', { endpointId: endpoint.id, origin: new URL(endpoint.url).origin, failingSince: failingSince!, reason }, at)
+      return endpoint.id
     })
-    if (disable) deps.logger.warn({ endpointId: endpoint.id, workspaceId: d.workspace_id }, 'webhook endpoint disabled after failing continuously')
+    if (disabled) deps.logger.warn({ endpointId: disabled, workspaceId: d.workspace_id }, 'webhook endpoint disabled after failing continuously')
   }
 }
 

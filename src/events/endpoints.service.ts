@@ -18,7 +18,7 @@ import type { Selectable } from 'kysely'
 import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './events.table.ts'
 
 type Attempt = Selectable<WebhookAttemptsTable>
-import { checkWebhookUrl, UrlRefused } from './url-guard.ts'
+import { checkOutboundUrl, UrlRefused } from './url-guard.ts'
 import { emit } from './emit.ts'
 import * as repo from './events.repo.ts'
 
@@ -55,7 +55,7 @@ export const endpointView = (e: WebhookEndpointsTable) => ({
 /** Refuses a URL the guard refuses, as a 422 naming the field. */
 export async function guardUrl(deps: ServiceDeps, url: string): Promise<void> {
   try {
-    await checkWebhookUrl(url, { allowHttp: deps.config.webhookAllowHttp, allowedNetworks: deps.config.webhookAllowedNetworks })
+    await checkOutboundUrl(url, { allowHttp: deps.config.webhookAllowHttp, allowedNetworks: deps.config.webhookAllowedNetworks })
   } catch (err) {
     if (err instanceof UrlRefused) throw new AppError(422, 'validation_failed', `Invalid request body: url — ${err.message}`, [{ field: 'url', message: err.message }])
     throw err
@@ -130,22 +130,25 @@ export async function updateEndpoint(deps: ServiceDeps, ctx: WorkspaceContext, i
 
 /** A new secret, shown once; the old one keeps signing for `overlapHours` (0 = retired at once). */
 export async function rotateSecret(deps: ServiceDeps, ctx: WorkspaceContext, id: string, overlapHours: number) {
-  const e = await endpointOf(deps, ctx, id)
+  await endpointOf(deps, ctx, id)
   const ws = ctx.workspace.id
   const now = ctx.caller.meta.at
   const secret = newSecret()
-  const old = openEndpointSecret(deps, ws, id, 'secret', e.secret)
-  const patch: Partial<WebhookEndpointsTable> = {
-    secret: sealEndpointSecret(deps, ws, id, 'secret', secret),
-    previous_secret: overlapHours > 0 ? sealEndpointSecret(deps, ws, id, 'previous_secret', old) : null,
-    previous_secret_until: overlapHours > 0 ? iso(now + overlapHours * 3_600_000) : null,
-    updated_at: iso(now),
-  }
-  await deps.db.transaction().execute(async (trx) => {
+  // Read and written in one transaction: two rotations at once must not hand out a secret that never signs.
+  const row = await deps.db.transaction().execute(async (trx) => {
+    const e = (await repo.findEndpoint(trx, ws, id))!
+    const old = openEndpointSecret(deps, ws, id, 'secret', e.secret)
+    const patch: Partial<WebhookEndpointsTable> = {
+      secret: sealEndpointSecret(deps, ws, id, 'secret', secret),
+      previous_secret: overlapHours > 0 ? sealEndpointSecret(deps, ws, id, 'previous_secret', old) : null,
+      previous_secret_until: overlapHours > 0 ? iso(now + overlapHours * 3_600_000) : null,
+      updated_at: iso(now),
+    }
     await repo.updateEndpoint(trx, ws, id, patch)
     await audit.record(trx, ctx.caller, { workspaceId: ws, action: 'webhook.secret_rotated', target: { type: 'webhook_endpoint', id }, metadata: { overlapHours } })
+    return { ...e, ...patch }
   })
-  return { endpoint: endpointView({ ...e, ...patch }), secret }
+  return { endpoint: endpointView(row), secret }
 }
 
 export async function deleteEndpoint(deps: ServiceDeps, ctx: WorkspaceContext, id: string): Promise<void> {

@@ -49,8 +49,16 @@ export const listEndpoints = (db: Db, workspaceId: string, after: { createdAt: s
 export const countEndpoints = async (db: Db, workspaceId: string) =>
   Number((await db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', workspaceId).executeTakeFirst())?.n ?? 0)
 
-/** Enabled endpoints of the workspaces that have any (the fan-out's view). */
-export const enabledEndpoints = (db: Db) => db.selectFrom('webhook_endpoints').selectAll().where('enabled', '=', 1).execute()
+/**
+ * Endpoints that get deliveries (the fan-out's view): enabled ones, and those disabled for failing — what happens
+ * meanwhile waits for them. One an admin switched off gets nothing.
+ */
+export const receivingEndpoints = (db: Db) =>
+  db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where((eb) => eb.or([eb('enabled', '=', 1), eb('disabled_reason', 'is not', null)]))
+    .execute()
 
 export async function updateEndpoint(db: Db, workspaceId: string, id: string, set: Updateable<WebhookEndpointsTable>): Promise<void> {
   await db.updateTable('webhook_endpoints').set(set).where('workspace_id', '=', workspaceId).where('id', '=', id).execute()

@@ -290,12 +290,41 @@ describe('delivery', () => {
     clock.advance(48 * 3_600_000)
     await t.runtime.dispatcher.drain()
     expect(receiver.received.length).toBe(before)
+    // What happens while it is disabled waits for it (it was disabled for failing, not switched off).
+    await api(t, admin, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'open' })
+    await t.runtime.dispatcher.drain()
+    expect(receiver.received.length).toBe(before)
     accept = true
     const enabled = await api(t, admin, 'PATCH', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`, { enabled: true })
     expect(await enabled.json()).toMatchObject({ enabled: true, disabledReason: null, failingSince: null })
     await t.runtime.dispatcher.drain()
-    expect(receiver.received.at(-1)!.json.type).toBe('conversation.updated')
-    expect(receiver.received.at(-1)!.status).toBe(200)
+    const resumed = receiver.received.slice(before).filter((r) => r.path === '/hook')
+    expect(resumed.map((r) => [r.json.data.status, r.status])).toEqual([
+      ['closed', 200],
+      ['open', 200],
+    ])
+    // Switched off by an admin: nothing is kept for it.
+    await api(t, admin, 'PATCH', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`, { enabled: false })
+    await api(t, admin, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'closed' })
+    await t.runtime.dispatcher.drain()
+    expect(await t.db.db.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', endpoint.id).where('state', '=', 'pending').execute()).toEqual([])
+    receiver.stop()
+    await t.close()
+  })
+
+  test('a failure recorded after a success (both in flight together) does not disable the endpoint on a stale failure clock', async () => {
+    let n = 0
+    const receiver = startReceiver({ respond: async () => (n++ === 0 ? Bun.sleep(300).then(() => 500) : 200) })
+    const { t, owner, admin, ws } = await setup({ config: { webhookDisableAfter: 2 } })
+    const { endpoint } = await addEndpoint(t, owner, ws, receiver.url)
+    // It has been failing for three hours already.
+    await t.db.db.updateTable('webhook_endpoints').set({ failing_since: new Date(NOW - 3 * 3_600_000).toISOString() }).execute()
+    await api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
+    await api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
+    await t.runtime.dispatcher.drain()
+    // The fast success came back first and cleared the clock; the slow failure then starts a new one.
+    const row = await t.db.db.selectFrom('webhook_endpoints').selectAll().executeTakeFirstOrThrow()
+    expect({ enabled: row.enabled, failingSince: row.failing_since }).toEqual({ enabled: 1, failingSince: new Date(NOW).toISOString() })
     receiver.stop()
     await t.close()
   })

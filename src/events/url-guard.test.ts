@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { UrlRefused, checkWebhookUrl, isRefusedAddress, parseNetworks, type UrlGuardOptions } from './url-guard.ts'
+import { UrlRefused, checkOutboundUrl, isRefusedAddress, parseNetworks, type UrlGuardOptions } from './url-guard.ts'
 
 /** Never touches the network: every name must be in the table, anything else fails like NXDOMAIN. */
 function resolver(table: Record<string, string[]>) {
@@ -17,7 +17,7 @@ const NO_DNS = resolver({}).resolve
 const strict = (extra: Partial<UrlGuardOptions> = {}): UrlGuardOptions => ({ allowHttp: false, allowedNetworks: [], resolve: NO_DNS, ...extra })
 
 async function refusedWith(raw: string, opts: UrlGuardOptions): Promise<UrlRefused> {
-  const outcome = await checkWebhookUrl(raw, opts).then(
+  const outcome = await checkOutboundUrl(raw, opts).then(
     (ok) => ok,
     (e: unknown) => e,
   )
@@ -180,22 +180,22 @@ describe('parseNetworks', () => {
   })
 })
 
-describe('checkWebhookUrl: the URL itself', () => {
+describe('checkOutboundUrl: the URL itself', () => {
   test('a public https URL passes with its address', async () => {
-    const { url, addresses } = await checkWebhookUrl('https://8.8.8.8/hooks/wabox?token=abc', strict())
+    const { url, addresses } = await checkOutboundUrl('https://8.8.8.8/hooks/wabox?token=abc', strict())
     expect(url.href).toBe('https://8.8.8.8/hooks/wabox?token=abc')
     expect(addresses).toEqual(['8.8.8.8'])
-    const v6 = await checkWebhookUrl('https://[2606:4700:4700::1111]:8443/x', strict())
+    const v6 = await checkOutboundUrl('https://[2606:4700:4700::1111]:8443/x', strict())
     expect(v6.addresses).toEqual(['2606:4700:4700::1111'])
     expect(v6.url.port).toBe('8443')
   })
 
   test('http is refused unless the operator allows it; other schemes always are', async () => {
-    expect((await refusedWith('http://8.8.8.8/hook', strict())).message).toBe('webhook URLs must use https (the operator can allow http)')
-    expect((await checkWebhookUrl('http://8.8.8.8/hook', strict({ allowHttp: true }))).url.protocol).toBe('http:')
+    expect((await refusedWith('http://8.8.8.8/hook', strict())).message).toBe('URLs must use https (the operator can allow http)')
+    expect((await checkOutboundUrl('http://8.8.8.8/hook', strict({ allowHttp: true }))).url.protocol).toBe('http:')
     for (const raw of ['ftp://8.8.8.8/', 'file:///etc/passwd', 'gopher://8.8.8.8:70/', 'ws://8.8.8.8/', 'javascript:alert(1)', 'data:text/plain,x']) {
-      expect((await refusedWith(raw, strict())).message).toBe('webhook URLs must use https (the operator can allow http)')
-      expect((await refusedWith(raw, strict({ allowHttp: true }))).message).toBe('webhook URLs must use http or https')
+      expect((await refusedWith(raw, strict())).message).toBe('URLs must use https (the operator can allow http)')
+      expect((await refusedWith(raw, strict({ allowHttp: true }))).message).toBe('URLs must use http or https')
     }
   })
 
@@ -208,14 +208,14 @@ describe('checkWebhookUrl: the URL itself', () => {
   test('userinfo is refused, and the secret does not appear in the message', async () => {
     for (const raw of ['https://user:s3cret@8.8.8.8/', 'https://user@8.8.8.8/', 'https://:s3cret@8.8.8.8/']) {
       const e = await refusedWith(raw, strict())
-      expect(e.message).toBe('webhook URLs must not contain a username or password')
+      expect(e.message).toBe('URLs must not contain a username or password')
       expect(e.message).not.toContain('s3cret')
     }
   })
 
   test('a fragment is refused, even an empty one', async () => {
     for (const raw of ['https://8.8.8.8/hook#x', 'https://8.8.8.8/hook#']) {
-      expect((await refusedWith(raw, strict())).message).toBe('webhook URLs must not contain a fragment (#...)')
+      expect((await refusedWith(raw, strict())).message).toBe('URLs must not contain a fragment (#...)')
     }
   })
 
@@ -223,12 +223,12 @@ describe('checkWebhookUrl: the URL itself', () => {
     const base = 'https://8.8.8.8/'
     const ok = base + 'a'.repeat(2048 - base.length)
     expect(ok.length).toBe(2048)
-    expect((await checkWebhookUrl(ok, strict())).url.href).toBe(ok)
-    expect((await refusedWith(ok + 'a', strict())).message).toBe('webhook URLs are limited to 2048 characters')
+    expect((await checkOutboundUrl(ok, strict())).url.href).toBe(ok)
+    expect((await refusedWith(ok + 'a', strict())).message).toBe('URLs are limited to 2048 characters')
   })
 })
 
-describe('checkWebhookUrl: IP literals', () => {
+describe('checkOutboundUrl: IP literals', () => {
   test('cloud metadata endpoints are refused', async () => {
     const v4 = await refusedWith('https://169.254.169.254/latest/meta-data/', strict())
     expect(v4.message).toBe('the address 169.254.169.254 is a link-local address; refused (the operator can allow a network)')
@@ -276,7 +276,7 @@ describe('checkWebhookUrl: IP literals', () => {
     const e = await refusedWith('https://[::ffff:127.0.0.1]/', strict())
     // The parser rewrites the dotted tail to hex; the reason still says loopback.
     expect(e.message).toBe('the address ::ffff:7f00:1 is a loopback address; refused (the operator can allow a network)')
-    expect((await checkWebhookUrl('https://[::ffff:127.0.0.1]/', strict({ allowedNetworks: ['127.0.0.0/8'] }))).addresses).toEqual(['::ffff:7f00:1'])
+    expect((await checkOutboundUrl('https://[::ffff:127.0.0.1]/', strict({ allowedNetworks: ['127.0.0.0/8'] }))).addresses).toEqual(['::ffff:7f00:1'])
   })
 
   test('NAT64 and 6to4 say which IPv4 address they carry', async () => {
@@ -303,9 +303,9 @@ describe('checkWebhookUrl: IP literals', () => {
 
   test('loopback is allowed when the operator allows 127.0.0.0/8 (and ::1 with ::1/128)', async () => {
     const opts = strict({ allowHttp: true, allowedNetworks: ['127.0.0.0/8', '::1/128'] })
-    expect((await checkWebhookUrl('http://127.0.0.1:3000/hook', opts)).addresses).toEqual(['127.0.0.1'])
-    expect((await checkWebhookUrl('http://[::1]:3000/hook', opts)).addresses).toEqual(['::1'])
-    expect((await checkWebhookUrl('http://2130706433:3000/hook', opts)).url.hostname).toBe('127.0.0.1')
+    expect((await checkOutboundUrl('http://127.0.0.1:3000/hook', opts)).addresses).toEqual(['127.0.0.1'])
+    expect((await checkOutboundUrl('http://[::1]:3000/hook', opts)).addresses).toEqual(['::1'])
+    expect((await checkOutboundUrl('http://2130706433:3000/hook', opts)).url.hostname).toBe('127.0.0.1')
     // The allowance is for loopback only.
     await refusedWith('http://10.0.0.1/hook', opts)
     await refusedWith('http://169.254.169.254/hook', opts)
@@ -313,10 +313,10 @@ describe('checkWebhookUrl: IP literals', () => {
   })
 })
 
-describe('checkWebhookUrl: host names', () => {
+describe('checkOutboundUrl: host names', () => {
   test('a name resolving to a public address passes, with every address returned', async () => {
     const { resolve, asked } = resolver({ 'hooks.example.com': ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'] })
-    const { url, addresses } = await checkWebhookUrl('https://Hooks.Example.com/in', strict({ resolve }))
+    const { url, addresses } = await checkOutboundUrl('https://Hooks.Example.com/in', strict({ resolve }))
     expect(url.hostname).toBe('hooks.example.com')
     expect(addresses).toEqual(['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'])
     expect(asked).toEqual(['hooks.example.com'])
@@ -356,7 +356,7 @@ describe('checkWebhookUrl: host names', () => {
   test('allowed networks apply to resolved addresses too, but only to those inside them', async () => {
     const { resolve } = resolver({ 'dev.local': ['127.0.0.1', '::1'], 'half.local': ['127.0.0.1', '192.168.1.10'] })
     const opts = strict({ allowedNetworks: ['127.0.0.0/8', '::1/128'], resolve })
-    expect((await checkWebhookUrl('https://dev.local/', opts)).addresses).toEqual(['127.0.0.1', '::1'])
+    expect((await checkOutboundUrl('https://dev.local/', opts)).addresses).toEqual(['127.0.0.1', '::1'])
     const e = await refusedWith('https://half.local/', opts)
     expect(e.message).toBe('the host half.local resolves to 192.168.1.10, a private address; refused (the operator can allow a network)')
   })
@@ -381,7 +381,7 @@ describe('checkWebhookUrl: host names', () => {
   })
 
   test('an invalid allow list is a configuration error, not a refusal of the URL', async () => {
-    const e = await checkWebhookUrl('https://8.8.8.8/', strict({ allowedNetworks: ['10.0.0.0/33'] })).catch((err: unknown) => err)
+    const e = await checkOutboundUrl('https://8.8.8.8/', strict({ allowedNetworks: ['10.0.0.0/33'] })).catch((err: unknown) => err)
     expect(e).toBeInstanceOf(Error)
     expect(e).not.toBeInstanceOf(UrlRefused)
     expect((e as Error).message).toContain('"10.0.0.0/33"')

@@ -1,7 +1,7 @@
 /**
- * SSRF guard for customer-configured webhook URLs. A workspace admin chooses where the appliance POSTs, so without this
- * anyone with that right could make the box talk to its own loopback services, the LAN behind it, or a cloud metadata
- * endpoint handing out credentials. Every resolved address is judged, not just the first, because the HTTP client may
+ * SSRF guard for customer-chosen URLs wabox itself connects to: webhook endpoints, and media links sent through a
+ * QR-linked number. Without it anyone with that right could make the box talk to its own loopback services, the LAN
+ * behind it, or a cloud metadata endpoint handing out credentials. Every resolved address is judged, not just the first, because the HTTP client may
  * pick any of them. Callers should connect to the returned addresses rather than resolving again, or a short-TTL DNS
  * answer can swap a public address for a private one between the check and the request (rebinding).
  */
@@ -136,9 +136,9 @@ async function systemResolve(host: string): Promise<string[]> {
 }
 
 /** Throws UrlRefused with a readable, secret-free reason; returns the parsed URL and the resolved addresses when allowed. */
-export async function checkWebhookUrl(raw: string, opts: UrlGuardOptions): Promise<{ url: URL; addresses: string[] }> {
+export async function checkOutboundUrl(raw: string, opts: UrlGuardOptions): Promise<{ url: URL; addresses: string[] }> {
   // The URL itself is never echoed back: customers put tokens in paths and query strings.
-  if (raw.length > MAX_LENGTH) throw new UrlRefused('url', `webhook URLs are limited to ${MAX_LENGTH} characters`)
+  if (raw.length > MAX_LENGTH) throw new UrlRefused('url', `URLs are limited to ${MAX_LENGTH} characters`)
   let url: URL
   try {
     url = new URL(raw)
@@ -146,13 +146,13 @@ export async function checkWebhookUrl(raw: string, opts: UrlGuardOptions): Promi
     throw new UrlRefused('url', 'not a valid URL')
   }
   if (url.protocol !== 'https:' && !(opts.allowHttp && url.protocol === 'http:')) {
-    throw new UrlRefused('url', opts.allowHttp ? 'webhook URLs must use http or https' : 'webhook URLs must use https (the operator can allow http)')
+    throw new UrlRefused('url', opts.allowHttp ? 'URLs must use http or https' : 'URLs must use https (the operator can allow http)')
   }
   // Credentials in the URL would be sent to the receiver and end up in our logs and the admin UI.
-  if (url.username || url.password) throw new UrlRefused('url', 'webhook URLs must not contain a username or password')
+  if (url.username || url.password) throw new UrlRefused('url', 'URLs must not contain a username or password')
   // href only serialises '#' as the fragment delimiter, so this also catches an empty trailing '#'.
-  if (url.href.includes('#')) throw new UrlRefused('url', 'webhook URLs must not contain a fragment (#...)')
-  if (!url.hostname) throw new UrlRefused('url', 'webhook URLs need a host')
+  if (url.href.includes('#')) throw new UrlRefused('url', 'URLs must not contain a fragment (#...)')
+  if (!url.hostname) throw new UrlRefused('url', 'URLs need a host')
 
   const allowed = networks(opts.allowedNetworks)
   // The WHATWG parser has already turned 2130706433, 0x7f.1 and 0177.0.0.1 into dotted IPv4, and IPv6 into brackets.
@@ -178,4 +178,34 @@ export async function checkWebhookUrl(raw: string, opts: UrlGuardOptions): Promi
     throw new UrlRefused('url', `the host ${host} resolves to ${address}, ${no.embedded ? `which carries ${no.embedded}, ` : ''}${no.label}; refused ${HINT}`)
   }
   return { url, addresses }
+}
+
+/**
+ * GETs a checked public URL: each redirect hop is checked again (never followed blindly), with a timeout and a size
+ * cap. The remaining gap is DNS rebinding between the check and the connection, narrowed to that instant.
+ */
+export async function fetchPublic(raw: string, opts: UrlGuardOptions & { timeoutMs: number; maxBytes: number; maxRedirects?: number }): Promise<{ bytes: Buffer; contentType: string | null }> {
+  let current = raw
+  for (let hop = 0; hop <= (opts.maxRedirects ?? 3); hop++) {
+    const { url } = await checkOutboundUrl(current, opts)
+    const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(opts.timeoutMs) })
+    const location = res.headers.get('location')
+    if (res.status >= 300 && res.status < 400 && location) {
+      await res.body?.cancel()
+      current = new URL(location, url).href
+      continue
+    }
+    if (!res.ok) throw new UrlRefused('url', `the link answered HTTP ${res.status}`)
+    const declared = Number(res.headers.get('content-length') ?? 0)
+    if (declared > opts.maxBytes) throw new UrlRefused('url', `the linked file is larger than ${opts.maxBytes} bytes`)
+    const chunks: Uint8Array[] = []
+    let size = 0
+    for await (const chunk of (res.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength
+      if (size > opts.maxBytes) throw new UrlRefused('url', `the linked file is larger than ${opts.maxBytes} bytes`)
+      chunks.push(chunk)
+    }
+    return { bytes: Buffer.concat(chunks), contentType: res.headers.get('content-type') }
+  }
+  throw new UrlRefused('url', 'the link redirects too many times')
 }

@@ -16,7 +16,7 @@ import { toQrRequest, type QrRequest } from '../channels/qr/outbound.ts'
 import { capHold, DAY_MS } from '../channels/qr/pacing.ts'
 import { qrSettingsOf } from '../channels/qr/settings.ts'
 import * as qrRepo from '../channels/qr/qr.repo.ts'
-import { checkWebhookUrl, UrlRefused } from '../events/url-guard.ts'
+import { checkOutboundUrl, UrlRefused } from '../events/url-guard.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { SendMessageInput } from './send.schema.ts'
 import * as repo from './messaging.repo.ts'
@@ -174,7 +174,7 @@ async function guardQrMediaLink(deps: ServiceDeps, input: SendMessageInput): Pro
   const link = (input as unknown as Record<string, { link?: string } | undefined>)[input.type]?.link
   if (!link) return
   try {
-    await checkWebhookUrl(link, { allowHttp: false, allowedNetworks: deps.config.webhookAllowedNetworks })
+    await checkOutboundUrl(link, { allowHttp: false, allowedNetworks: deps.config.webhookAllowedNetworks })
   } catch (err) {
     if (!(err instanceof UrlRefused)) throw err
     throw new AppError(422, 'validation_failed', `Invalid request body: ${input.type}.link — ${err.message}`, [{ field: `${input.type}.link`, message: err.message }])

@@ -21,6 +21,7 @@ import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 import { emit } from '../events/emit.ts'
 import { DAY_MS, QrPacer, type SendPacer } from '../channels/qr/pacing.ts'
+import { NOT_CONNECTED } from '../channels/qr/qr.provider.ts'
 import { qrSettingsOf } from '../channels/qr/settings.ts'
 import * as qrRepo from '../channels/qr/qr.repo.ts'
 
@@ -214,45 +215,60 @@ export class OutboxSender {
     // Rows this pass will start, claimed together below: one transaction (one fsync) per pass, not per send.
     const picked: Row[] = []
     const pickedRecipients = new Set<string>()
-    for (const c of channels) {
-      const { workspaceId: ws, channelId, rate } = c
-      // A QR-linked device that is not connected: its messages wait (the session wakes the sender when it is back).
-      if (c.provider === 'qr' && c.connectionState !== 'connected') continue
-      const pacer = await this.pacerFor(c)
-      const ready = pacer.peek(now)
-      if (!ready.ok) {
-        soonestMs = Math.min(soonestMs, ready.waitMs)
-        continue
-      }
-      for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), Math.max(4, Math.ceil(rate / 4)))) {
-        if (this.inFlight.size + picked.length >= MAX_IN_FLIGHT) break
-        const who = `${channelId}|${row.recipient}`
-        const blockedUntil = this.pairBlocked.get(who) ?? 0
-        if (blockedUntil > now) {
-          // Out of the way until then, so these rows stop filling every pass.
-          await outboxRepo.deferRecipient(this.deps.db, ws, channelId, row.recipient, iso(blockedUntil))
-          soonestMs = Math.min(soonestMs, blockedUntil - now)
+    // Slots taken for rows that never start (a query failed mid-pass) go back, or the channel would stall.
+    const giveBack = (rows: Row[]) => {
+      for (const row of rows) this.pacers.get(row.channel_id)?.cancel()
+    }
+    try {
+      for (const c of channels) {
+        const { workspaceId: ws, channelId, rate } = c
+        // A QR-linked device that is not connected: its messages wait (the session wakes the sender when it is back).
+        if (c.provider === 'qr' && c.connectionState !== 'connected') continue
+        const pacer = await this.pacerFor(c)
+        const ready = pacer.peek(now)
+        if (!ready.ok) {
+          soonestMs = Math.min(soonestMs, ready.waitMs)
           continue
         }
-        if (blockedUntil) this.pairBlocked.delete(who)
-        if (this.busyRecipients.has(who) || pickedRecipients.has(who)) continue
-        const slot = pacer.take(now)
-        if (!slot.ok) {
-          soonestMs = Math.min(soonestMs, slot.waitMs)
-          break
+        for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), Math.max(4, Math.ceil(rate / 4)))) {
+          if (this.inFlight.size + picked.length >= MAX_IN_FLIGHT) break
+          const who = `${channelId}|${row.recipient}`
+          const blockedUntil = this.pairBlocked.get(who) ?? 0
+          if (blockedUntil > now) {
+            // Out of the way until then, so these rows stop filling every pass.
+            await outboxRepo.deferRecipient(this.deps.db, ws, channelId, row.recipient, iso(blockedUntil))
+            soonestMs = Math.min(soonestMs, blockedUntil - now)
+            continue
+          }
+          if (blockedUntil) this.pairBlocked.delete(who)
+          if (this.busyRecipients.has(who) || pickedRecipients.has(who)) continue
+          const slot = pacer.take(now)
+          if (!slot.ok) {
+            soonestMs = Math.min(soonestMs, slot.waitMs)
+            break
+          }
+          picked.push(row)
+          pickedRecipients.add(who)
         }
-        picked.push(row)
-        pickedRecipients.add(who)
       }
+    } catch (err) {
+      giveBack(picked)
+      throw err
     }
     if (picked.length === 0) {
       this.scheduleIn(soonestMs)
       return 0
     }
-    const claimed = await this.claimAll(picked, iso(now))
+    let claimed: Set<number>
+    try {
+      claimed = await this.claimAll(picked, iso(now))
+    } catch (err) {
+      giveBack(picked)
+      throw err
+    }
     for (const row of picked) {
       if (claimed.has(row.id)) this.track(row)
-      else this.pacers.get(row.channel_id)?.cancel()
+      else giveBack([row])
     }
     return picked.length
   }
@@ -315,9 +331,13 @@ export class OutboxSender {
   }
 
   private scheduleNext(): void {
-    void outboxRepo.nextDueAt(this.deps.db).then((next) => {
-      if (next) this.scheduleIn(Date.parse(next.next_attempt_at) - this.deps.clock.now())
-    })
+    void outboxRepo
+      .nextDueAt(this.deps.db)
+      .then((next) => {
+        if (next) this.scheduleIn(Date.parse(next.next_attempt_at) - this.deps.clock.now())
+      })
+      // The periodic pass (start()) covers a missed wake-up; an error here must not end the process.
+      .catch((err) => this.deps.logger.error({ err }, 'could not find the next due message'))
   }
 
   /** Sends one claimed row and records the outcome (successes are recorded in groups). */
@@ -368,6 +388,12 @@ export class OutboxSender {
   private async fail(row: Row, e: ProviderError, outcomeUnknown: boolean): Promise<void> {
     const { deps } = this
     const now = deps.clock.now()
+    // A QR device that is offline: nothing was sent, so no attempt is spent — the message waits for the device.
+    if (e.code === NOT_CONNECTED) {
+      await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, { state: 'queued', attempts: row.attempts, nextAttemptAt: iso(now + 5_000), error: `${e.code}: ${e.reason}`, at: iso(now) })
+      this.scheduleIn(5_000)
+      return
+    }
     const attempts = row.attempts + 1
     const retry = (e.retryable || e.pairRate) && attempts < MAX_SEND_ATTEMPTS
     if (retry) {
