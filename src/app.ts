@@ -60,7 +60,7 @@ export function createApp(deps: AppDeps) {
     .use(docsRoutes(auth, () => app, deps.publicDir))
     .use(healthRoutes(deps, auth))
     .use(authRoutes(services, auth))
-    .use(workspaceRoutes(services, auth))
+    .use(workspaceRoutes(services, auth, runtime.qr))
     .use(memberRoutes(services, auth))
     .use(inviteAcceptRoutes(services, auth))
     .use(apiKeyRoutes(services, auth))

@@ -47,8 +47,8 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
   const qr = new QrSessions(services, { socketFactory: opts.qrSocketFactory ?? baileysSocketFactory, writer: writer!, onConnected: () => sender.wakeForNewWork() })
   services.providers.qr = qrProvider(qr, {
     typing: (channelId) => qr.typing(channelId),
-    // Media links for QR sends: https and public addresses only, like webhook URLs (the same operator allowance).
-    fetchMedia: (url) => fetchPublic(url, { allowHttp: false, allowedNetworks: opts.config.webhookAllowedNetworks, timeoutMs: 30_000, maxBytes: 64 * 1024 * 1024 }),
+    // Media links for QR sends: the same rules (and operator allowances) as webhook URLs.
+    fetchMedia: (url) => fetchPublic(url, { allowHttp: opts.config.webhookAllowHttp, allowedNetworks: opts.config.webhookAllowedNetworks, timeoutMs: 30_000, maxBytes: 64 * 1024 * 1024 }),
   })
   return {
     services,
@@ -62,9 +62,10 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
       await sender.recoverInterrupted()
       processor.start()
       media.start()
+      // Sessions first: the sender then finds QR devices `connecting`, not `connected` from before the restart.
+      await qr.startAll()
       sender.start()
       dispatcher.start()
-      await qr.startAll()
     },
     async stop() {
       // Sends in flight finish on live sockets; then the sockets close, and what they delivered is committed and

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { UrlRefused, checkOutboundUrl, isRefusedAddress, parseNetworks, type UrlGuardOptions } from './url-guard.ts'
+import { UrlRefused, checkOutboundUrl, fetchPublic, isRefusedAddress, parseNetworks, type UrlGuardOptions } from './url-guard.ts'
 
 /** Never touches the network: every name must be in the table, anything else fails like NXDOMAIN. */
 function resolver(table: Record<string, string[]>) {
@@ -385,5 +385,34 @@ describe('checkOutboundUrl: host names', () => {
     expect(e).toBeInstanceOf(Error)
     expect(e).not.toBeInstanceOf(UrlRefused)
     expect((e as Error).message).toContain('"10.0.0.0/33"')
+  })
+})
+
+describe('fetchPublic', () => {
+  const files = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: (req): Response => {
+      const path = new URL(req.url).pathname
+      if (path === '/file') return new Response('0123456789', { headers: { 'content-type': 'text/plain' } })
+      if (path === '/hop') return Response.redirect('/file', 302)
+      if (path === '/private') return Response.redirect('http://192.168.1.10/admin', 302)
+      if (path === '/loop') return Response.redirect('/loop', 302)
+      return new Response('missing', { status: 404 })
+    },
+  })
+  const base = `http://127.0.0.1:${files.port}`
+  const opts = { allowHttp: true, allowedNetworks: ['127.0.0.0/8'], timeoutMs: 2000, maxBytes: 1000 }
+  const failure = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => `${e.name}: ${e.message}`)
+
+  test('follows redirects only through checked hops, with a size cap', async () => {
+    expect((await fetchPublic(`${base}/hop`, opts)).bytes.toString()).toBe('0123456789')
+    expect(await failure(fetchPublic(`${base}/private`, opts))).toBe('UrlRefused: the address 192.168.1.10 is a private address; refused (the operator can allow a network)')
+    expect(await failure(fetchPublic(`${base}/loop`, opts))).toBe('UrlRefused: the link redirects too many times')
+    expect(await failure(fetchPublic(`${base}/nothing`, opts))).toBe('UrlRefused: the link answered HTTP 404')
+    expect(await failure(fetchPublic(`${base}/file`, { ...opts, maxBytes: 5 }))).toBe('UrlRefused: the linked file is larger than 5 bytes')
+    // Without the operator's allowance, loopback itself is refused before any request.
+    expect(await failure(fetchPublic(`${base}/file`, { ...opts, allowedNetworks: [] }))).toContain('loopback')
+    files.stop(true)
   })
 })

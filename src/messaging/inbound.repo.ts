@@ -84,6 +84,17 @@ export function linkInterruptedSend(db: SyncDb, workspaceId: string, channelId: 
   return linked
 }
 
+/**
+ * A status for a send that was put back in the queue (a crash or an unclear failure interrupted it): WhatsApp has
+ * it, so it is done — it must not go out again. True when such a row was settled.
+ */
+export function settleRequeuedSend(db: SyncDb, workspaceId: string, messageId: string, at: string): boolean {
+  return (
+    db.run("UPDATE outbox SET state = 'sent', claimed_at = NULL, last_error = NULL, updated_at = ? WHERE workspace_id = ? AND message_id = ? AND state = 'queued' AND attempts > 0", at, workspaceId, messageId)
+      .changes > 0
+  )
+}
+
 export function updateMessageStatus(db: SyncDb, workspaceId: string, id: string, s: { status: string | null; statusAt: string | null; error: { code: number; title: string; details: string | null } | null; pricing: string | null }): void {
   db.run(
     `UPDATE messages SET status = coalesce(?, status), status_at = coalesce(?, status_at),

@@ -170,6 +170,9 @@ function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: Inbo
   }
   // A status for a message sent elsewhere stays in message_statuses; a message sent later picks it up there.
   if (!message) return { created }
+  if (repo.settleRequeuedSend(db, workspaceId, message.id, now)) {
+    emitSync(db, workspaceId, 'message.sent', { messageId: message.id, conversationId: message.conversation_id, channelId, wamid: e.wamid, at: e.occurredAt }, now)
+  }
   const forward = rank(e.status) > rank(message.status)
   if (forward || e.error || pricing) {
     repo.updateMessageStatus(db, workspaceId, message.id, { status: forward ? e.status : null, statusAt: forward ? e.occurredAt : null, error: e.error, pricing })

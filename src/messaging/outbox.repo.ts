@@ -83,7 +83,14 @@ export async function deferRecipient(db: Db, workspaceId: string, channelId: str
 }
 
 /** Rows a crash left in `sending`: the send may or may not have reached the provider. */
-export const interrupted = (db: Db) => db.selectFrom('outbox').selectAll().where('state', '=', 'sending').execute()
+export const interrupted = (db: Db) =>
+  db
+    .selectFrom('outbox')
+    .innerJoin('messages', (j) => j.onRef('messages.id', '=', 'outbox.message_id').onRef('messages.workspace_id', '=', 'outbox.workspace_id'))
+    .selectAll('outbox')
+    .select(['messages.wamid', 'messages.status as message_status', 'messages.conversation_id'])
+    .where('outbox.state', '=', 'sending')
+    .execute()
 
 export const findIdempotency = (db: Db, workspaceId: string, key: string) =>
   db.selectFrom('idempotency_keys').selectAll().where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst()

@@ -169,12 +169,12 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
   return body
 }
 
-/** Media links on a QR channel are fetched by wabox itself: the same address rules as webhook URLs (https, public). */
+/** Media links on a QR channel are fetched by wabox itself: the same address rules as webhook URLs (checked again, hop by hop, at send time). */
 async function guardQrMediaLink(deps: ServiceDeps, input: SendMessageInput): Promise<void> {
   const link = (input as unknown as Record<string, { link?: string } | undefined>)[input.type]?.link
   if (!link) return
   try {
-    await checkOutboundUrl(link, { allowHttp: false, allowedNetworks: deps.config.webhookAllowedNetworks })
+    await checkOutboundUrl(link, { allowHttp: deps.config.webhookAllowHttp, allowedNetworks: deps.config.webhookAllowedNetworks })
   } catch (err) {
     if (!(err instanceof UrlRefused)) throw err
     throw new AppError(422, 'validation_failed', `Invalid request body: ${input.type}.link — ${err.message}`, [{ field: `${input.type}.link`, message: err.message }])

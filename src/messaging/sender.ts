@@ -157,6 +157,14 @@ export class OutboxSender {
     let n = 0
     for (const r of await outboxRepo.interrupted(this.deps.db)) {
       if (this.inFlight.has(r.id) || (r.claimed_at && now - Date.parse(r.claimed_at) < olderThanMs)) continue
+      // WhatsApp already reported on it (a QR send's id is fixed at queue time, so its receipts find it): it went
+      // out before the crash, and sending it again would be a duplicate.
+      if (r.wamid && !['queued', 'sending', 'failed'].includes(r.message_status ?? 'queued')) {
+        this.succeeded.push({ row: r, wamid: r.wamid })
+        await this.flushSucceeded()
+        n++
+        continue
+      }
       const requeued = await outboxRepo.finishClaimed(this.deps.db, r.workspace_id, r.id, {
         state: 'queued',
         attempts: r.attempts,

@@ -32,7 +32,7 @@ export async function channelIdsOf(db: Db, workspaceId: string): Promise<string[
 
 /** Rows of a workspace in tables that carry workspace_id without a foreign key (they are written hot). */
 export async function deleteWorkspaceData(db: Db, workspaceId: string): Promise<void> {
-  for (const table of ['webhook_inbox', 'message_statuses', 'channel_events', 'outbox', 'idempotency_keys'] as const) {
+  for (const table of ['webhook_inbox', 'message_statuses', 'channel_events', 'outbox', 'idempotency_keys', 'events', 'lid_mappings', 'qr_auth_state'] as const) {
     await db.deleteFrom(table).where('workspace_id', '=', workspaceId).execute()
   }
 }

@@ -17,8 +17,9 @@ import {
 } from './workspaces.schema.ts'
 import * as service from './workspaces.service.ts'
 import { removeMember } from './members.service.ts'
+import type { QrSessions } from '../channels/qr/sessions.ts'
 
-export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin) {
+export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessions) {
   return new Elysia({ prefix: '/api/v1/workspaces', tags: ['workspaces'] })
     .use(auth)
     .get(
@@ -44,7 +45,7 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin) {
     .delete(
       '/:workspaceId',
       async ({ tenant, body, set }) => {
-        await service.deleteWorkspace(deps, tenant, body.confirmName)
+        await service.deleteWorkspace(deps, tenant, body.confirmName, qr)
         set.status = 204
       },
       {

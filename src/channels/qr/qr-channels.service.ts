@@ -103,10 +103,10 @@ export async function qrStream(deps: ServiceDeps, qr: QrSessions, ctx: Workspace
         controller.close()
       }
       send('state', { state: session?.state ?? c.connection_state, lastError: c.last_error })
-      if (!session || session.state === 'connected') return finish()
-      if (session.qr) send('qr', { svg: await svgOf(session.qr.value) })
+      if (session?.state === 'connected') return finish()
+      if (session?.qr) send('qr', { svg: await svgOf(session.qr.value) })
       heartbeat = setInterval(() => controller.enqueue(encoder.encode(': heartbeat\n\n')), deps.config.sseHeartbeat * 1000)
-      off = session.onUpdate((u: SessionUpdate) => {
+      off = qr.follow(c.id, (u: SessionUpdate) => {
         void (async () => {
           try {
             if (u.type === 'qr') send('qr', { svg: await svgOf(u.qr) })

@@ -7,6 +7,8 @@ import { scriptedSockets } from '../../testing/qr-socket.ts'
 import { baileysSocketFactory, type SocketFactory } from './socket.ts'
 import { classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
 import { qrMessageId } from './outbound.ts'
+import { MEDIA_REFUSED } from './qr.provider.ts'
+import type { ProviderError } from '../provider.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -270,6 +272,24 @@ describe('lifecycle', () => {
   })
 })
 
+describe('workspace deletion', () => {
+  test('logs linked devices out and leaves no session, events or LID mappings behind', async () => {
+    const { t, owner, ws, sockets } = await setup()
+    const id = await linked(t, owner, ws, sockets)
+    const socket = sockets.last()
+    socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0DEL1', 'Hallo', { remoteJid: '205829388888888@lid', remoteJidAlt: `${PARTNER}@s.whatsapp.net` })] })
+    await settle(t, id)
+    expect((await t.db.db.selectFrom('events').select('id').where('workspace_id', '=', ws).execute()).length).toBeGreaterThan(0)
+    expect((await api(t, owner, 'DELETE', `/api/v1/workspaces/${ws}`, { confirmName: 'Acme' })).status).toBe(204)
+    expect(socket.loggedOut).toBe(true)
+    expect(t.runtime.qr.get(id)).toBeUndefined()
+    for (const table of ['events', 'lid_mappings', 'qr_auth_state', 'channels', 'messages'] as const) {
+      expect({ table, rows: (await t.db.db.selectFrom(table).select('workspace_id').where('workspace_id', '=', ws).execute()).length }).toEqual({ table, rows: 0 })
+    }
+    await t.close()
+  })
+})
+
 describe('inbound', () => {
   test('messages go through the same inbox and processor: once per message key; @lid senders stay one contact; own phone messages are outbound', async () => {
     const { t, owner, ws, sockets } = await setup()
@@ -351,9 +371,40 @@ describe('outbound', () => {
     expect((await send({ type: 'reaction', reaction: { messageId: '3EB0IN01', emoji: '👍' } })).status).toBe(202)
     await later()
     expect(socket.sent.at(-1)!.content).toEqual({ react: { text: '👍', key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: '3EB0IN01', fromMe: false } } })
-    expect((await send({ type: 'image', image: { link: 'https://93.184.215.14/cake.jpg', caption: 'Unsere Torte' } })).status).toBe(202)
-    await later()
-    expect(socket.sent.at(-1)!.content).toEqual({ image: { url: 'https://93.184.215.14/cake.jpg' }, caption: 'Unsere Torte' })
+    await t.close()
+  })
+
+  test('media links are fetched by wabox (never by Baileys), every redirect hop checked; a link that leads somewhere private fails the message', async () => {
+    const cake = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4])
+    let port = 0
+    const files = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: (req): Response => {
+        const path = new URL(req.url).pathname
+        if (path === '/cake.jpg') return new Response(cake, { headers: { 'content-type': 'image/jpeg' } })
+        if (path === '/moved') return Response.redirect(`http://127.0.0.1:${port}/cake.jpg`, 302)
+        if (path === '/sneaky') return Response.redirect('http://10.0.0.5/latest/meta-data', 302)
+        return new Response('no', { status: 404 })
+      },
+    })
+    port = files.port!
+    // The operator allows http and loopback for this test (the receiver of the link is local).
+    const { t, owner, ws, sockets } = await setup({ config: { webhookAllowHttp: true, webhookAllowedNetworks: ['127.0.0.0/8'] } })
+    const id = await linked(t, owner, ws, sockets, { pacing: { typing: false, minDelayMs: 500, maxDelayMs: 500 } })
+    const socket = sockets.last()
+    // The API only takes https links; the provider is driven directly here with the plain-http loopback server.
+    const provider = t.services.providers.qr
+    const target = { workspaceId: ws, channelId: id, recipient: PARTNER, credentials: null }
+    const request = (path: string, messageId: string) => ({ to: PARTNER, messageId, content: { image: { url: `http://127.0.0.1:${port}${path}` }, caption: 'Unsere Torte' }, quoted: null })
+    expect(await provider.send(target, request('/moved', '3EB0MEDIA1'))).toEqual({ providerMessageId: '3EB0MEDIA1', recipient: PARTNER })
+    expect(socket.sent.at(-1)!.content).toEqual({ image: Buffer.from(cake), caption: 'Unsere Torte', mimetype: 'image/jpeg' })
+    const refused = await provider.send(target, request('/sneaky', '3EB0MEDIA2')).then(() => null, (e: ProviderError) => e)
+    expect({ code: refused?.code, retryable: refused?.retryable, reason: refused?.reason }).toEqual({ code: MEDIA_REFUSED, retryable: false, reason: expect.stringContaining('10.0.0.5') })
+    const missing = await provider.send(target, request('/gone', '3EB0MEDIA3')).then(() => null, (e: ProviderError) => e)
+    expect({ code: missing?.code, reason: missing?.reason }).toEqual({ code: MEDIA_REFUSED, reason: 'The media link cannot be used: the link answered HTTP 404' })
+    expect(socket.sent).toHaveLength(1)
+    files.stop(true)
     await t.close()
   })
 

@@ -65,7 +65,14 @@ export function classifyClose(statusCode: number | undefined, message: string, c
 
 export type SessionUpdate = { type: 'qr'; qr: string } | { type: 'state'; state: QrConnectionState; lastError: string | null }
 
-export type SessionOptions = { socketFactory: SocketFactory; writer: InboxWriter; onConnected: () => void; random?: () => number }
+export type SessionOptions = {
+  socketFactory: SocketFactory
+  writer: InboxWriter
+  onConnected: () => void
+  /** QR codes and state changes, for whoever follows the channel (sessions.ts keeps the followers). */
+  publish: (channelId: string, u: SessionUpdate) => void
+  random?: () => number
+}
 
 export class QrSession {
   state: QrConnectionState = 'connecting'
@@ -75,7 +82,6 @@ export class QrSession {
   private failures = 0
   private timer: ReturnType<typeof setTimeout> | null = null
   private stopped = false
-  private readonly listeners = new Set<(u: SessionUpdate) => void>()
   private lids = new Map<string, string>()
   /** Writes (state, creds, inbox) in the order their events came, so a quick close cannot overtake an open. */
   private chain: Promise<unknown> = Promise.resolve()
@@ -106,14 +112,12 @@ export class QrSession {
     } while (seen !== this.chain)
   }
 
-  onUpdate(listener: (u: SessionUpdate) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
-  }
-
   async start(): Promise<void> {
     this.stopped = false
     this.lids = new Map((await qrRepo.lidMappings(this.deps.db, this.workspaceId)).map((m) => [m.lid, m.wa_id]))
+    // Whatever the database says from before (a restart leaves `connected`), nothing is sent until the socket opens.
+    const channel = await channelsRepo.find(this.deps.db, this.workspaceId, this.channelId)
+    await this.setState(channel?.linked_at ? 'connecting' : 'linking', null)
     await this.connect()
   }
 
@@ -147,8 +151,11 @@ export class QrSession {
 
   private async connect(): Promise<void> {
     if (this.stopped) return
-    this.store = await openAuthStore(this.deps, this.workspaceId, this.channelId)
-    const socket = this.opts.socketFactory({ auth: this.store.state, logger: this.deps.logger, websocketUrl: this.deps.config.qrWebsocketUrl })
+    const store = await openAuthStore(this.deps, this.workspaceId, this.channelId)
+    // Stopped (or logged out) while the store opened: no socket may outlive the session.
+    if (this.stopped) return
+    this.store = store
+    const socket = this.opts.socketFactory({ auth: store.state, logger: this.deps.logger, websocketUrl: this.deps.config.qrWebsocketUrl })
     this.socket = socket
     const mine = <A extends unknown[]>(fn: (...args: A) => unknown) => (...args: A) => {
       // Events of a socket we already replaced are stale.
@@ -246,7 +253,7 @@ export class QrSession {
   }
 
   private publish(u: SessionUpdate): void {
-    for (const listener of this.listeners) listener(u)
+    this.opts.publish(this.channelId, u)
   }
 
   private inboundContext(socket: QrSocket): QrInboundContext {

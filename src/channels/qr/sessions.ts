@@ -6,18 +6,41 @@
 import type { ServiceDeps } from '../../deps.ts'
 import type { InboxWriter } from '../../webhooks/group-commit.ts'
 import { eraseAuthState } from './auth-store.ts'
-import { QrSession } from './session.ts'
+import { QrSession, type SessionUpdate } from './session.ts'
 import type { SocketFactory } from './socket.ts'
 import { qrSettingsOf } from './settings.ts'
 import * as qrRepo from './qr.repo.ts'
 
 export class QrSessions {
   private readonly sessions = new Map<string, QrSession>()
+  /** Followers of a channel's QR codes and states, kept across its sessions (a relink makes a new one). */
+  private readonly followers = new Map<string, Set<(u: SessionUpdate) => void>>()
+  /** Start, stop and unlink of one channel run one after another: two at once could leave a socket nobody owns. */
+  private readonly queues = new Map<string, Promise<unknown>>()
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly opts: { socketFactory: SocketFactory; writer: InboxWriter; onConnected: () => void; random?: () => number },
   ) {}
+
+  follow(channelId: string, listener: (u: SessionUpdate) => void): () => void {
+    const set = this.followers.get(channelId) ?? new Set()
+    set.add(listener)
+    this.followers.set(channelId, set)
+    return () => {
+      set.delete(listener)
+      if (set.size === 0) this.followers.delete(channelId)
+    }
+  }
+
+  private serial<T>(channelId: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(channelId) ?? Promise.resolve()).catch(() => {}).then(work)
+    this.queues.set(channelId, run)
+    void run.finally(() => {
+      if (this.queues.get(channelId) === run) this.queues.delete(channelId)
+    }).catch(() => {})
+    return run
+  }
 
   /** At startup: every QR channel that should be connected. A session that fails to start does not stop the others. */
   async startAll(): Promise<void> {
@@ -27,13 +50,20 @@ export class QrSessions {
   }
 
   /** (Re)starts a channel's session; a running one is closed first. */
-  async start(workspaceId: string, channelId: string, storedSettings: string | null): Promise<QrSession> {
-    await this.stop(channelId)
-    const session = new QrSession(this.deps, workspaceId, channelId, this.opts)
-    session.configure(qrSettingsOf(storedSettings))
-    this.sessions.set(channelId, session)
-    await session.start()
-    return session
+  start(workspaceId: string, channelId: string, storedSettings: string | null): Promise<QrSession> {
+    return this.serial(channelId, async () => {
+      await this.sessions.get(channelId)?.stop()
+      const session = new QrSession(this.deps, workspaceId, channelId, {
+        ...this.opts,
+        publish: (id, u) => {
+          for (const listener of this.followers.get(id) ?? []) listener(u)
+        },
+      })
+      session.configure(qrSettingsOf(storedSettings))
+      this.sessions.set(channelId, session)
+      await session.start()
+      return session
+    })
   }
 
   /** Whether sends on this channel show "typing…" first (its pacing settings). */
@@ -49,23 +79,25 @@ export class QrSessions {
     this.sessions.get(channelId)?.configure(qrSettingsOf(storedSettings))
   }
 
-  async stop(channelId: string): Promise<void> {
-    const session = this.sessions.get(channelId)
-    this.sessions.delete(channelId)
-    await session?.stop()
+  stop(channelId: string): Promise<void> {
+    return this.serial(channelId, async () => {
+      const session = this.sessions.get(channelId)
+      this.sessions.delete(channelId)
+      await session?.stop()
+    })
   }
 
   /** Logs the device out on WhatsApp (when connected) and erases the sealed session either way. */
-  async unlink(workspaceId: string, channelId: string): Promise<void> {
-    const session = this.sessions.get(channelId)
-    this.sessions.delete(channelId)
-    if (session) await session.logout()
-    await eraseAuthState(this.deps.db, workspaceId, channelId)
+  unlink(workspaceId: string, channelId: string): Promise<void> {
+    return this.serial(channelId, async () => {
+      const session = this.sessions.get(channelId)
+      this.sessions.delete(channelId)
+      if (session) await session.logout()
+      await eraseAuthState(this.deps.db, workspaceId, channelId)
+    })
   }
 
   async stopAll(): Promise<void> {
-    const all = [...this.sessions.values()]
-    this.sessions.clear()
-    await Promise.all(all.map((s) => s.stop()))
+    await Promise.all([...this.sessions.keys()].map((id) => this.stop(id)))
   }
 }
