@@ -211,7 +211,18 @@ const SETTINGS = {
       .string()
       .regex(/^\d+$/, 'must be a whole number of seconds')
       .transform(Number)
-      .pipe(z.number().int().min(1, 'must be at least 1').max(300, 'must be at most 300')),
+      // Below the server's idle timeout (cli/serve.ts), which would otherwise close quiet streams.
+      .pipe(z.number().int().min(1, 'must be at least 1').max(25, 'must be at most 25 (connections idle for 30 s are closed)')),
+  },
+  'event-retention': {
+    env: 'WABOX_EVENT_RETENTION',
+    help: 'days events and finished webhook deliveries are kept (live-stream resume and the delivery log reach this far)',
+    fallback: () => '30',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of days')
+      .transform(Number)
+      .pipe(z.number().int().min(1, 'must be at least 1').max(3650, 'must be at most 3650')),
   },
   'qr-websocket-url': {
     env: 'WABOX_QR_WEBSOCKET_URL',
@@ -248,6 +259,7 @@ export type Config = {
   webhookTimeout: number
   webhookDisableAfter: number
   sseHeartbeat: number
+  eventRetention: number
   qrWebsocketUrl: string
   /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
   masterKey: string | undefined

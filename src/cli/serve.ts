@@ -17,6 +17,7 @@ import { acquireLock } from '../db/lock.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { createScheduler } from '../jobs/registry.ts'
 import { sqliteMaintenanceJob } from '../jobs/sqlite-maintenance.ts'
+import { eventRetentionJob } from '../jobs/event-retention.ts'
 import { createLogger } from '../log.ts'
 import { issueSetupToken } from '../auth/auth.service.ts'
 import { buildServiceDeps } from '../deps.ts'
@@ -49,10 +50,11 @@ export async function serve(config: Config): Promise<void> {
     const app = createApp({ config, db, keyring, logger, runtime })
     // Bun's own cap is a backstop above the app's limits (API and webhooks), which answer in problem+json.
     // development: false — whatever escapes the app's own error mapper must never render Bun's debug page.
-    app.listen({ port: config.port, hostname: config.host, development: false, maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT, MEDIA_UPLOAD_LIMIT) + 1024 * 1024 })
+    // idleTimeout: a connection quiet for 30 s is closed; live streams send heartbeats more often (--sse-heartbeat ≤ 25).
+    app.listen({ port: config.port, hostname: config.host, development: false, idleTimeout: 30, maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT, MEDIA_UPLOAD_LIMIT) + 1024 * 1024 })
     const server = app.server!
 
-    const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger)], logger)
+    const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger), eventRetentionJob(runtime.services, '17 3 * * *')], logger)
     scheduler.start()
     await runtime.start()
     // Work stored before a crash or restart is still pending: pick it up now.

@@ -139,3 +139,17 @@ export async function insertAttempt(db: Db, a: Insertable<Database['webhook_atte
 
 export const attemptsOf = (db: Db, workspaceId: string, deliveryIds: string[]) =>
   deliveryIds.length === 0 ? Promise.resolve([]) : db.selectFrom('webhook_attempts').selectAll().where('workspace_id', '=', workspaceId).where('delivery_id', 'in', deliveryIds).orderBy('id').execute()
+
+/** Deletes events and finished deliveries (with their attempts, by cascade) created before `before`. */
+export async function pruneEventsBefore(db: Kysely<Database>, before: string): Promise<{ events: number; deliveries: number }> {
+  return db.transaction().execute(async (trx) => {
+    const deliveries = await trx.deleteFrom('webhook_deliveries').where('state', 'in', ['delivered', 'failed']).where('created_at', '<', before).executeTakeFirst()
+    // An event a pending delivery still needs stays.
+    const events = await trx
+      .deleteFrom('events')
+      .where('created_at', '<', before)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'events.id'))))
+      .executeTakeFirst()
+    return { events: Number(events.numDeletedRows), deliveries: Number(deliveries.numDeletedRows) }
+  })
+}

@@ -8,6 +8,7 @@ import { workspaceParams } from '../workspaces/workspaces.schema.ts'
 import { createEndpointBody, deliveryListQuery, deliveryParams, endpointParams, replayBody, rotateSecretBody, updateEndpointBody } from './endpoints.schema.ts'
 import * as service from './endpoints.service.ts'
 import { openStream } from './stream.service.ts'
+import { resolveSession, sessionTokenFrom } from '../auth/sessions.ts'
 
 export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   return new Elysia({ prefix: '/api/v1/workspaces/:workspaceId', tags: ['webhooks'] })
@@ -90,7 +91,9 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       '/events/stream',
       async ({ tenant, request, query }) => {
         const header = request.headers.get('last-event-id') ?? query.lastEventId
-        const stream = await openStream(deps, tenant, header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined)
+        const token = tenant.caller.actor.type === 'user' ? sessionTokenFrom(request.headers.get('cookie')) : undefined
+        const stillSignedIn = token ? async () => (await resolveSession(deps.db, deps.clock, token)) !== null : undefined
+        const stream = await openStream(deps, tenant, header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined, stillSignedIn)
         return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' } })
       },
       {

@@ -7,6 +7,7 @@ import { startReceiver, verifiesWith } from '../testing/receiver.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import { MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from './dispatcher.ts'
 import { emit } from './emit.ts'
+import { eventRetentionJob } from '../jobs/event-retention.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -508,19 +509,46 @@ describe('live stream (SSE)', () => {
     await t.close()
   })
 
-  test("a removed member's stream ends, and a revoked key's", async () => {
+  test("a removed member's stream ends, a revoked key's, and a signed-out session's", async () => {
     const { t, owner, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
     const agent = await makeUser(t, 'agent@example.com')
     await addMember(t, ws, agent, 'agent')
     const key = await makeKey(t, ws, owner, 'analyst')
     const member = sseReader(await api(t, agent, 'GET', `/api/v1/workspaces/${ws}/events/stream`))
     const keyed = sseReader(await api(t, key, 'GET', `/api/v1/workspaces/${ws}/events/stream`))
+    const signedOut = sseReader(await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/events/stream`))
     await workspacesRepo.deleteMembership(t.db.db, ws, agent.id)
     expect((await api(t, owner, 'DELETE', `/api/v1/workspaces/${ws}/api-keys/${key.id}`)).status).toBe(200)
+    expect((await api(t, owner, 'POST', '/api/v1/auth/logout')).status).toBe(204)
     await member.until(() => member.ended)
     await keyed.until(() => keyed.ended)
-    expect(member.frames.at(-1)).toMatchObject({ event: 'stream.end' })
-    expect(keyed.frames.at(-1)).toMatchObject({ event: 'stream.end' })
+    await signedOut.until(() => signedOut.ended)
+    for (const stream of [member, keyed, signedOut]) expect(stream.frames.at(-1)).toMatchObject({ event: 'stream.end' })
+    await t.close()
+  })
+})
+
+describe('retention', () => {
+  test('old events and finished deliveries are pruned; pending deliveries and the events they need stay', async () => {
+    const receiver = startReceiver({ respond: (_, r) => (r.json.data.note === 'keep' ? 500 : 200) })
+    const clock = manualClock(NOW)
+    const { t, owner, admin, ws } = await setup({ clock, config: { eventRetention: 30 } })
+    const { endpoint } = await addEndpoint(t, owner, ws, receiver.url)
+    await api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
+    await t.runtime.dispatcher.drain()
+    // A pending delivery (failing) whose event must survive.
+    await t.db.db.transaction().execute((trx) => emit(trx, ws, 'contact.updated', { contactId: 'ct_x', waId: null, profileName: null, name: null, optedOut: false, changed: ['name'] }, new Date(NOW).toISOString()))
+    await t.db.db.updateTable('events').set({ data: JSON.stringify({ note: 'keep' }) }).where('type', '=', 'contact.updated').execute()
+    await t.runtime.dispatcher.drain()
+    clock.advance(31 * 86_400_000)
+    await t.db.db.transaction().execute((trx) => emit(trx, ws, 'webhook.test', { endpointId: endpoint.id, note: 'recent' }, new Date(clock.now()).toISOString()))
+    await eventRetentionJob(t.services, '* * * * *').run()
+    const events = await t.db.db.selectFrom('events').select(['type', 'data']).orderBy('seq').execute()
+    expect(events.map((e) => e.type)).toEqual(['contact.updated', 'webhook.test'])
+    const deliveries = await t.db.db.selectFrom('webhook_deliveries').select(['event_type', 'state']).execute()
+    expect(deliveries).toEqual([{ event_type: 'contact.updated', state: 'pending' }])
+    expect(await t.db.db.selectFrom('webhook_attempts').select('id').where('delivery_id', 'not in', (await t.db.db.selectFrom('webhook_deliveries').select('id').execute()).map((d) => d.id)).execute()).toEqual([])
+    receiver.stop()
     await t.close()
   })
 })

@@ -3,7 +3,7 @@
  * the SSE id, so a client that reconnects with Last-Event-ID continues without a gap. Events are read from the
  * events table (never held in memory for a client), and only as fast as the client takes them: a client so
  * slow that MAX_QUEUED chunks wait for it is dropped — it can reconnect and resume from its last id.
- * Access is checked again on every wake-up, so a removed member's or revoked key's stream ends.
+ * Access is checked again on every wake-up, so a removed member's, signed-out session's or revoked key's stream ends.
  */
 import type { ServiceDeps } from '../deps.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
@@ -29,7 +29,11 @@ async function stillAllowed(deps: ServiceDeps, ctx: WorkspaceContext): Promise<b
 const frame = (e: { seq: number; id: string; type: string; workspace_id: string; data: string; created_at: string }) =>
   `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ id: e.id, type: e.type, timestamp: e.created_at, workspaceId: e.workspace_id, data: JSON.parse(e.data) })}\n\n`
 
-export async function openStream(deps: ServiceDeps, ctx: WorkspaceContext, lastEventId: number | undefined): Promise<ReadableStream<Uint8Array>> {
+/**
+ * `stillSignedIn`: for a stream opened with a browser session, whether that session still holds (signing out or
+ * a password change ends the stream as it ends the session).
+ */
+export async function openStream(deps: ServiceDeps, ctx: WorkspaceContext, lastEventId: number | undefined, stillSignedIn?: () => Promise<boolean>): Promise<ReadableStream<Uint8Array>> {
   let cursor = lastEventId ?? (await repo.lastSeq(deps.db))
   const encoder = new TextEncoder()
   let closed = false
@@ -52,7 +56,7 @@ export async function openStream(deps: ServiceDeps, ctx: WorkspaceContext, lastE
         void (async () => {
           try {
             while (!closed) {
-              if (!(await stillAllowed(deps, ctx))) return finish('access to this workspace ended')
+              if (!(await stillAllowed(deps, ctx)) || (stillSignedIn && !(await stillSignedIn()))) return finish('access to this workspace ended')
               const events = await repo.eventsAfter(deps.db, ctx.workspace.id, cursor, BATCH)
               for (const e of events) {
                 send(frame(e))

@@ -102,9 +102,34 @@ export class MediaDownloader {
   }
 }
 
-/** QR-linked media: encrypted on WhatsApp's CDN; the message carried the key (channels/qr/inbound.ts media refs). */
+/**
+ * QR-linked media: encrypted on WhatsApp's CDN; the message carried the key (channels/qr/inbound.ts media refs).
+ * Whoever sent the message chose the path and URL in it, so only WhatsApp's media hosts are fetched, over https,
+ * without redirects and with a deadline — never an address a sender made up.
+ */
+export function whatsAppMediaUrl(ref: Pick<QrMediaRef, 'directPath' | 'url'>): string | null {
+  if (ref.directPath && /^\/[A-Za-z0-9_\-./=&%?]+$/.test(ref.directPath) && !ref.directPath.includes('//')) {
+    const url = new URL(`https://${WHATSAPP_MEDIA_HOST}${ref.directPath}`)
+    return url.hostname === WHATSAPP_MEDIA_HOST ? url.href : null
+  }
+  if (!ref.url) return null
+  try {
+    const url = new URL(ref.url)
+    return url.protocol === 'https:' && !url.username && !url.password && url.hostname.endsWith('.whatsapp.net') ? url.href : null
+  } catch {
+    return null
+  }
+}
+
+const WHATSAPP_MEDIA_HOST = 'mmg.whatsapp.net'
+const WHATSAPP_MEDIA_TIMEOUT_MS = 60_000
+
 async function fetchFromWhatsApp(ref: QrMediaRef) {
-  const stream = await downloadContentFromMessage({ mediaKey: Buffer.from(ref.mediaKey, 'base64'), directPath: ref.directPath ?? undefined, url: ref.url ?? undefined }, ref.kind)
+  const url = whatsAppMediaUrl(ref)
+  if (!url) throw new Error('the media reference does not point at WhatsApp')
+  const stream = await downloadContentFromMessage({ mediaKey: Buffer.from(ref.mediaKey, 'base64'), directPath: undefined, url }, ref.kind, {
+    options: { signal: AbortSignal.timeout(WHATSAPP_MEDIA_TIMEOUT_MS), redirect: 'error' },
+  })
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of stream as AsyncIterable<Buffer>) {

@@ -8,6 +8,7 @@ import { baileysSocketFactory, type SocketFactory } from './socket.ts'
 import { classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
 import { qrMessageId } from './outbound.ts'
 import { MEDIA_REFUSED } from './qr.provider.ts'
+import { whatsAppMediaUrl } from '../../messaging/media.service.ts'
 import type { ProviderError } from '../provider.ts'
 
 const graph = await startGraphDouble()
@@ -563,3 +564,24 @@ describe('a real Baileys socket', () => {
 })
 
 
+
+describe('inbound media references', () => {
+  test('only WhatsApp media hosts are fetched: a sender cannot point wabox at another address', () => {
+    expect(whatsAppMediaUrl({ directPath: '/v/t62.7118-24/12345_678.enc?ccb=11-4&oh=01_Q5&oe=68B0&_nc_sid=5e03e0', url: null })).toBe(
+      'https://mmg.whatsapp.net/v/t62.7118-24/12345_678.enc?ccb=11-4&oh=01_Q5&oe=68B0&_nc_sid=5e03e0',
+    )
+    expect(whatsAppMediaUrl({ directPath: null, url: 'https://mmg.whatsapp.net/o1/v/t24/f2/m232/abc.enc' })).toBe('https://mmg.whatsapp.net/o1/v/t24/f2/m232/abc.enc')
+    for (const bad of [
+      { directPath: '@169.254.169.254/latest', url: null },
+      { directPath: '//evil.example/x', url: null },
+      { directPath: '/x@evil.example', url: null },
+      { directPath: null, url: 'http://mmg.whatsapp.net/x' },
+      { directPath: null, url: 'https://169.254.169.254/latest/meta-data' },
+      { directPath: null, url: 'https://whatsapp.net.evil.example/x' },
+      { directPath: null, url: 'https://user:pw@mmg.whatsapp.net/x' },
+      { directPath: null, url: null },
+    ]) {
+      expect({ bad, url: whatsAppMediaUrl(bad) }).toEqual({ bad, url: null })
+    }
+  })
+})
