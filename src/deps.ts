@@ -8,6 +8,7 @@ import { createGraphClient, type GraphClient } from './channels/cloud/graph.ts'
 import { ChannelCache } from './channels/ingress-cache.ts'
 import { cloudProvider } from './channels/cloud/cloud.provider.ts'
 import { providerNotRunning, type Providers } from './channels/provider.ts'
+import { WriteGroup } from './db/write-group.ts'
 
 export type ServiceDeps = {
   db: Db
@@ -22,6 +23,8 @@ export type ServiceDeps = {
   syncTransaction: SyncTransaction
   /** How each kind of channel sends; the QR one is replaced by the runtime's live sessions. */
   providers: Providers
+  /** Group commit for hot request writes (queuing messages): many requests, one fsync. */
+  writes: WriteGroup
 }
 
 export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): ServiceDeps {
@@ -36,5 +39,6 @@ export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: L
     graph,
     channelCache: new ChannelCache(),
     providers: { cloud: cloudProvider(graph), qr: providerNotRunning('The QR-linked device session') },
+    writes: new WriteGroup(opts.db.db),
   }
 }

@@ -112,8 +112,9 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
   // A QR send's WhatsApp id is fixed now: the copy the linked device echoes back is then the same message.
   const wamid = isQr ? (request as QrRequest).messageId : null
   const deferred = isQr ? await qrDeferral(deps, channel, now) : null
-  const body = await deps.db.transaction().execute(async (trx) => {
-    // Same key, concurrently: the second transaction sees the first one's row here.
+  // Group-committed with other requests queuing at the same moment (db/write-group.ts): one fsync for many.
+  const body = await deps.writes.run(async (trx) => {
+    // Same key, concurrently: the second write sees the first one's row here (writes in a group run in turn).
     if (idempotencyKey) {
       const seen = await outboxRepo.findIdempotency(trx, ws, idempotencyKey)
       if (seen) return replay(seen, requestHash)
