@@ -10,6 +10,7 @@ import * as m004 from './2026-11-22_004_outbox.ts'
 import * as m005 from './2026-11-22_005_outbox_by_channel.ts'
 import * as m006 from './2026-11-22_006_events.ts'
 import * as m007 from './2026-11-22_007_qr_channels.ts'
+import * as m008 from './2026-11-22_008_event_indexes.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22_005_outbox_by_channel': m005,
   '2026-11-22_006_events': m006,
   '2026-11-22_007_qr_channels': m007,
+  '2026-11-22_008_event_indexes': m008,
 }

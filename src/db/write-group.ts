@@ -3,6 +3,9 @@
  * that arrive together run one after another inside ONE SQLite transaction — one fsync at synchronous=FULL for
  * all of them — each in its own savepoint, so one that fails is rolled back alone. A caller's promise settles only
  * after the shared COMMIT: an answer is never sent for a write that is not durable yet.
+ *
+ * A work item must use only the transaction it is given: while the group is open it holds the one connection, so
+ * awaiting anything that needs `deps.db` inside it would wait forever.
  */
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from './database.ts'
@@ -40,8 +43,13 @@ export class WriteGroup {
               outcomes.push({ ok: true, value: await work.run(point) })
               await point.releaseSavepoint('write').execute()
             } catch (error) {
-              await point.rollbackToSavepoint('write').execute()
-              await point.releaseSavepoint('write').execute()
+              try {
+                await point.rollbackToSavepoint('write').execute()
+                await point.releaseSavepoint('write').execute()
+              } catch {
+                // The error ended the whole transaction (SQLite aborts on some): the group fails with its cause.
+                throw error
+              }
               outcomes.push({ ok: false, error })
             }
           }

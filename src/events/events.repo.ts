@@ -140,16 +140,52 @@ export async function insertAttempt(db: Db, a: Insertable<Database['webhook_atte
 export const attemptsOf = (db: Db, workspaceId: string, deliveryIds: string[]) =>
   deliveryIds.length === 0 ? Promise.resolve([]) : db.selectFrom('webhook_attempts').selectAll().where('workspace_id', '=', workspaceId).where('delivery_id', 'in', deliveryIds).orderBy('id').execute()
 
-/** Deletes events and finished deliveries (with their attempts, by cascade) created before `before`. */
-export async function pruneEventsBefore(db: Kysely<Database>, before: string): Promise<{ events: number; deliveries: number }> {
-  return db.transaction().execute(async (trx) => {
-    const deliveries = await trx.deleteFrom('webhook_deliveries').where('state', 'in', ['delivered', 'failed']).where('created_at', '<', before).executeTakeFirst()
-    // An event a pending delivery still needs stays.
-    const events = await trx
-      .deleteFrom('events')
-      .where('created_at', '<', before)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'events.id'))))
+const PRUNE_BATCH = 500
+
+/**
+ * Deletes events and finished deliveries (with their attempts, by cascade) created before `before`, in small
+ * transactions with a pause between them: the connection is shared with the API and webhook acks. Deliveries still
+ * pending for an endpoint that stays disabled expire first (failed), so a forgotten endpoint cannot hold history
+ * forever.
+ */
+export async function pruneEventsBefore(db: Kysely<Database>, before: string, at: string): Promise<{ expired: number; events: number; deliveries: number }> {
+  const expired = await db
+    .updateTable('webhook_deliveries')
+    .set({ state: 'failed', last_error: 'expired: the endpoint stayed disabled past the retention period', updated_at: at })
+    .where('state', '=', 'pending')
+    .where('created_at', '<', before)
+    .where('endpoint_id', 'in', (eb) => eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 0))
+    .executeTakeFirst()
+  const batches = async (remove: () => Promise<number>) => {
+    let total = 0
+    for (;;) {
+      const n = await remove()
+      total += n
+      if (n < PRUNE_BATCH) return total
+      await new Promise((r) => setTimeout(r, 5))
+    }
+  }
+  const deliveries = await batches(async () => {
+    const r = await db
+      .deleteFrom('webhook_deliveries')
+      .where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries').select('id').where('state', 'in', ['delivered', 'failed']).where('created_at', '<', before).limit(PRUNE_BATCH))
       .executeTakeFirst()
-    return { events: Number(events.numDeletedRows), deliveries: Number(deliveries.numDeletedRows) }
+    return Number(r.numDeletedRows)
   })
+  // An event a pending delivery still needs stays.
+  const events = await batches(async () => {
+    const r = await db
+      .deleteFrom('events')
+      .where('seq', 'in', (eb) =>
+        eb
+          .selectFrom('events as e')
+          .select('e.seq')
+          .where('e.created_at', '<', before)
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'e.id'))))
+          .limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst()
+    return Number(r.numDeletedRows)
+  })
+  return { expired: Number(expired.numUpdatedRows), events, deliveries }
 }

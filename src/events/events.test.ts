@@ -547,6 +547,12 @@ describe('retention', () => {
     expect(events.map((e) => e.type)).toEqual(['contact.updated', 'webhook.test'])
     const deliveries = await t.db.db.selectFrom('webhook_deliveries').select(['event_type', 'state']).execute()
     expect(deliveries).toEqual([{ event_type: 'contact.updated', state: 'pending' }])
+    // An endpoint left disabled does not hold history forever: its old pending deliveries expire (failed) and go
+    // with the rest, and so do the events they held.
+    await api(t, admin, 'PATCH', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`, { enabled: false })
+    await eventRetentionJob(t.services, '* * * * *').run()
+    expect(await t.db.db.selectFrom('webhook_deliveries').select('id').execute()).toEqual([])
+    expect((await t.db.db.selectFrom('events').select('type').execute()).map((e) => e.type)).toEqual(['webhook.test'])
     expect(await t.db.db.selectFrom('webhook_attempts').select('id').where('delivery_id', 'not in', (await t.db.db.selectFrom('webhook_deliveries').select('id').execute()).map((d) => d.id)).execute()).toEqual([])
     receiver.stop()
     await t.close()

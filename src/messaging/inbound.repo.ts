@@ -85,12 +85,13 @@ export function linkInterruptedSend(db: SyncDb, workspaceId: string, channelId: 
 }
 
 /**
- * A status for a send that was put back in the queue (a crash or an unclear failure interrupted it): WhatsApp has
- * it, so it is done — it must not go out again. True when such a row was settled.
+ * A status for a message whose send is back in the queue (a crash or an unclear failure interrupted it, on any
+ * attempt): WhatsApp has it, so it is done — it must not go out again. A send not yet made has no status to
+ * receive (its id is known only to wabox). True when such a row was settled.
  */
 export function settleRequeuedSend(db: SyncDb, workspaceId: string, messageId: string, at: string): boolean {
   return (
-    db.run("UPDATE outbox SET state = 'sent', claimed_at = NULL, last_error = NULL, updated_at = ? WHERE workspace_id = ? AND message_id = ? AND state = 'queued' AND attempts > 0", at, workspaceId, messageId)
+    db.run("UPDATE outbox SET state = 'sent', claimed_at = NULL, last_error = NULL, updated_at = ? WHERE workspace_id = ? AND message_id = ? AND state = 'queued'", at, workspaceId, messageId)
       .changes > 0
   )
 }

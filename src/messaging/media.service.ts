@@ -4,14 +4,14 @@
  * WhatsApp sent, stored content-addressed under <data-dir>/media/. Failures retry a few
  * times; authentication failures count towards the channel's needs_reauth.
  */
-import { createHash } from 'node:crypto'
+import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { ServiceDeps } from '../deps.ts'
 import { Drainer } from '../jobs/drainer.ts'
 import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
 import * as repo from './messaging.repo.ts'
-import { downloadContentFromMessage } from 'baileys'
+import { getMediaKeys } from 'baileys'
 import { decodeMediaRef, type QrMediaRef } from '../channels/qr/inbound.ts'
 
 export const MAX_MEDIA_BYTES = 100 * 1024 * 1024
@@ -127,15 +127,27 @@ const WHATSAPP_MEDIA_TIMEOUT_MS = 60_000
 async function fetchFromWhatsApp(ref: QrMediaRef) {
   const url = whatsAppMediaUrl(ref)
   if (!url) throw new Error('the media reference does not point at WhatsApp')
-  const stream = await downloadContentFromMessage({ mediaKey: Buffer.from(ref.mediaKey, 'base64'), directPath: undefined, url }, ref.kind, {
-    options: { signal: AbortSignal.timeout(WHATSAPP_MEDIA_TIMEOUT_MS), redirect: 'error' },
-  })
-  const chunks: Buffer[] = []
+  // Fetched here rather than by Baileys, whose download follows redirects and takes no deadline.
+  const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(WHATSAPP_MEDIA_TIMEOUT_MS), headers: { origin: 'https://web.whatsapp.com' } })
+  if (!res.ok) throw new Error(`WhatsApp's media host answered HTTP ${res.status}`)
+  const chunks: Uint8Array[] = []
   let size = 0
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_MEDIA_BYTES) throw new Error(`media larger than ${MAX_MEDIA_BYTES} bytes`)
+  for await (const chunk of (res.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength
+    if (size > MAX_MEDIA_BYTES + 1024) throw new Error(`media larger than ${MAX_MEDIA_BYTES} bytes`)
     chunks.push(chunk)
   }
-  return { bytes: Buffer.concat(chunks), sha256: ref.fileSha256, mime: ref.mimetype }
+  return { bytes: await decryptWhatsAppMedia(Buffer.concat(chunks), ref), sha256: ref.fileSha256, mime: ref.mimetype }
+}
+
+/** WhatsApp media files are AES-256-CBC ciphertext followed by the first 10 bytes of an HMAC-SHA256 over iv + ciphertext. */
+export async function decryptWhatsAppMedia(file: Buffer, ref: Pick<QrMediaRef, 'mediaKey' | 'kind'>): Promise<Buffer> {
+  if (file.length < 26) throw new Error('the media file is truncated')
+  const { iv, cipherKey, macKey } = await getMediaKeys(Buffer.from(ref.mediaKey, 'base64'), ref.kind)
+  if (!macKey) throw new Error('the media key cannot authenticate this file')
+  const encrypted = file.subarray(0, -10)
+  const mac = createHmac('sha256', macKey).update(iv).update(encrypted).digest().subarray(0, 10)
+  if (!timingSafeEqual(mac, file.subarray(-10))) throw new Error('the media file does not match its key (sha256 mac)')
+  const decipher = createDecipheriv('aes-256-cbc', cipherKey, iv)
+  return Buffer.concat([decipher.update(encrypted), decipher.final()])
 }

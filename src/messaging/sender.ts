@@ -112,6 +112,8 @@ export class OutboxSender {
   /** Sends on their way, by outbox row id; and the recipients they go to (one message per person at a time). */
   private readonly inFlight = new Map<number, Promise<void>>()
   private readonly busyRecipients = new Set<string>()
+  /** Claimed rows whose send never left this process (see fail): their pacing slot is given back. */
+  private readonly notSent = new Set<number>()
   private readonly succeeded: { row: Row; wamid: string }[] = []
   private flushing: Promise<void> | null = null
   private lastSweep = 0
@@ -316,7 +318,9 @@ export class OutboxSender {
         this.inFlight.delete(row.id)
         this.busyRecipients.delete(who)
         const pacer = this.pacers.get(row.channel_id)
-        pacer?.done(now)
+        // A send that never left (the device was offline) gives its slot back rather than counting against the caps.
+        if (this.notSent.delete(row.id)) pacer?.cancel()
+        else pacer?.done(now)
         // The next pass comes when this channel's pace allows another send (at once if it already does: the
         // recipient this send held may have more waiting).
         const next = pacer?.peek(now)
@@ -398,6 +402,7 @@ export class OutboxSender {
     const now = deps.clock.now()
     // A QR device that is offline: nothing was sent, so no attempt is spent — the message waits for the device.
     if (e.code === NOT_CONNECTED) {
+      this.notSent.add(row.id)
       await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, { state: 'queued', attempts: row.attempts, nextAttemptAt: iso(now + 5_000), error: `${e.code}: ${e.reason}`, at: iso(now) })
       this.scheduleIn(5_000)
       return

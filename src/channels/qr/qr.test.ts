@@ -8,7 +8,9 @@ import { baileysSocketFactory, type SocketFactory } from './socket.ts'
 import { classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
 import { qrMessageId } from './outbound.ts'
 import { MEDIA_REFUSED } from './qr.provider.ts'
-import { whatsAppMediaUrl } from '../../messaging/media.service.ts'
+import { decryptWhatsAppMedia, whatsAppMediaUrl } from '../../messaging/media.service.ts'
+import { encryptedStream } from 'baileys'
+import { createHash } from 'node:crypto'
 import type { ProviderError } from '../provider.ts'
 
 const graph = await startGraphDouble()
@@ -409,6 +411,31 @@ describe('outbound', () => {
     await t.close()
   })
 
+  test('a send a crash interrupted on its first attempt is settled by WhatsApp\'s receipt, not sent again', async () => {
+    const { t, owner, ws, sockets } = await setup({ config: { sendRecoveryGrace: 1 } })
+    const id = await linked(t, owner, ws, sockets)
+    const socket = sockets.last()
+    socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', 'Hallo')] })
+    await settle(t, id)
+    const conversationId = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', id).executeTakeFirstOrThrow()).id
+    const { id: messageId } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, type: 'text', text: { body: 'Einmal bitte' } })).json()
+    await t.runtime.sender.drain()
+    expect(socket.sent).toHaveLength(1)
+    // As a crash right after the send leaves it: claimed, first attempt, nothing recorded.
+    await t.db.db.updateTable('outbox').set({ state: 'sending', attempts: 0, claimed_at: new Date(0).toISOString() }).where('message_id', '=', messageId).execute()
+    await t.db.db.updateTable('messages').set({ status: 'queued' }).where('id', '=', messageId).execute()
+    expect(await t.runtime.sender.recoverInterrupted()).toBe(1)
+    expect((await t.db.db.selectFrom('outbox').select(['state', 'attempts']).where('message_id', '=', messageId).executeTakeFirstOrThrow())).toEqual({ state: 'queued', attempts: 0 })
+    socket.emit('messages.update', [{ key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: qrMessageId(messageId), fromMe: true }, update: { status: 3 } }])
+    await settle(t, id)
+    expect((await t.db.db.selectFrom('outbox').select('state').where('message_id', '=', messageId).executeTakeFirstOrThrow()).state).toBe('sent')
+    await Bun.sleep(1100)
+    await t.runtime.sender.drain()
+    expect(socket.sent).toHaveLength(1)
+    expect((await t.db.db.selectFrom('messages').select('status').where('id', '=', messageId).executeTakeFirstOrThrow()).status).toBe('delivered')
+    await t.close()
+  })
+
   test('what a QR number cannot send is refused with a clear 422; nothing is queued', async () => {
     const { t, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets)
@@ -583,5 +610,22 @@ describe('inbound media references', () => {
     ]) {
       expect({ bad, url: whatsAppMediaUrl(bad) }).toEqual({ bad, url: null })
     }
+  })
+})
+
+describe('inbound media decryption', () => {
+  test('a file encrypted the way WhatsApp clients do (Baileys encryptedStream) decrypts; a tampered one is refused', async () => {
+    const photo = Buffer.from('a photo of a cake, in bytes '.repeat(40))
+    const enc = await encryptedStream(photo, 'image')
+    const file = Buffer.from(await Bun.file(enc.encFilePath).arrayBuffer())
+    const ref = { mediaKey: enc.mediaKey.toString('base64'), kind: 'image' as const }
+    expect((await decryptWhatsAppMedia(file, ref)).equals(photo)).toBe(true)
+    expect(createHash('sha256').update(photo).digest('base64')).toBe(enc.fileSha256.toString('base64'))
+    const tampered = Buffer.from(file)
+    tampered[5] = tampered[5]! ^ 0xff
+    expect(await decryptWhatsAppMedia(tampered, ref).then(() => 'decrypted', (e: Error) => e.message)).toBe('the media file does not match its key (sha256 mac)')
+    // Another message's key does not open it either.
+    const other = { mediaKey: Buffer.alloc(32, 7).toString('base64'), kind: 'image' as const }
+    expect(await decryptWhatsAppMedia(file, other).then(() => 'decrypted', (e: Error) => e.message)).toContain('does not match')
   })
 })
