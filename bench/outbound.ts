@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startGraphDouble } from '../src/testing/graph-double.ts'
+import { mostInAnyWindow } from '../src/testing/windows.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' } } })
 const SECONDS = Number(values.seconds)
@@ -75,15 +76,6 @@ async function queue(perChannel: number, spreadMs: number) {
   )
 }
 
-const maxInAnySecond = (times: number[]) => {
-  let max = 0
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= 1000) j++
-    max = Math.max(max, i - j + 1)
-  }
-  return max
-}
-
 // ---- saturated: a full queue of SECONDS × RATE per channel ------------------------------------------
 // Queuing through the API is measured elsewhere (it is bound by one fsync per request); here the queue is
 // filled in the database while the server is stopped, so the run measures the sender alone.
@@ -123,7 +115,7 @@ while (graph.sent.length < total) await Bun.sleep(100)
 const times = graph.sent.map((s) => s.at)
 const first = Math.min(...times)
 const last = Math.max(...times)
-const perChannelMax = channels.map((ch) => maxInAnySecond(graph.sent.filter((s) => s.phoneNumberId === ch.phone).map((s) => s.at)))
+const perChannelMax = channels.map((ch) => mostInAnyWindow(graph.sent.filter((s) => s.phoneNumberId === ch.phone).map((s) => s.at)))
 const aggregate = Math.round((total / ((last - first) / 1000)) * 10) / 10
 
 // ---- half rate: the queue should stay near empty -----------------------------------------------------

@@ -8,7 +8,8 @@
  *   sends exactly what was validated.
  * - ProviderError says what the sender must do: `retryable` (back off and try again), `pairRate` (slow
  *   down to this recipient only), `authFailure` (the credentials no longer work: counts towards needs_reauth),
- *   and a stable `code` plus a readable `reason` for the message row.
+ *   `notSent` (nothing left this process — e.g. the device is offline: wait, without spending an attempt or a
+ *   pacing slot), and a stable `code` plus a readable `reason` for the message row.
  * - `markRead(target, wamid)` sends a read receipt for an inbound message.
  *
  * Validating what a kind of channel can send happens at queue time (send.service.ts builds the request with
@@ -32,6 +33,7 @@ export class ProviderError extends Error {
     readonly authFailure: boolean,
     readonly pairRate: boolean,
     readonly details: string | null = null,
+    readonly notSent = false,
   ) {
     super(reason)
   }

@@ -7,6 +7,7 @@
  */
 import { lookup } from 'node:dns/promises'
 import { BlockList, isIP } from 'node:net'
+import { readAtMost } from '../http/read-body.ts'
 
 export type UrlGuardOptions = {
   /** http:// URLs allowed (otherwise only https). */
@@ -196,16 +197,9 @@ export async function fetchPublic(raw: string, opts: UrlGuardOptions & { timeout
       continue
     }
     if (!res.ok) throw new UrlRefused('url', `the link answered HTTP ${res.status}`)
-    const declared = Number(res.headers.get('content-length') ?? 0)
-    if (declared > opts.maxBytes) throw new UrlRefused('url', `the linked file is larger than ${opts.maxBytes} bytes`)
-    const chunks: Uint8Array[] = []
-    let size = 0
-    for await (const chunk of (res.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength
-      if (size > opts.maxBytes) throw new UrlRefused('url', `the linked file is larger than ${opts.maxBytes} bytes`)
-      chunks.push(chunk)
-    }
-    return { bytes: Buffer.concat(chunks), contentType: res.headers.get('content-type') }
+    const bytes = await readAtMost(res, opts.maxBytes)
+    if (!bytes) throw new UrlRefused('url', `the linked file is larger than ${opts.maxBytes} bytes`)
+    return { bytes, contentType: res.headers.get('content-type') }
   }
   throw new UrlRefused('url', 'the link redirects too many times')
 }

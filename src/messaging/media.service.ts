@@ -12,6 +12,7 @@ import { Drainer } from '../jobs/drainer.ts'
 import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
 import * as repo from './messaging.repo.ts'
 import { getMediaKeys } from 'baileys'
+import { readAtMost } from '../http/read-body.ts'
 import { decodeMediaRef, type QrMediaRef } from '../channels/qr/inbound.ts'
 
 export const MAX_MEDIA_BYTES = 100 * 1024 * 1024
@@ -130,14 +131,10 @@ async function fetchFromWhatsApp(ref: QrMediaRef) {
   // Fetched here rather than by Baileys, whose download follows redirects and takes no deadline.
   const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(WHATSAPP_MEDIA_TIMEOUT_MS), headers: { origin: 'https://web.whatsapp.com' } })
   if (!res.ok) throw new Error(`WhatsApp's media host answered HTTP ${res.status}`)
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const chunk of (res.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength
-    if (size > MAX_MEDIA_BYTES + 1024) throw new Error(`media larger than ${MAX_MEDIA_BYTES} bytes`)
-    chunks.push(chunk)
-  }
-  return { bytes: await decryptWhatsAppMedia(Buffer.concat(chunks), ref), sha256: ref.fileSha256, mime: ref.mimetype }
+  // The encrypted file is the media plus at most a cipher block of padding and the 10-byte MAC.
+  const file = await readAtMost(res, MAX_MEDIA_BYTES + 32)
+  if (!file) throw new Error(`media larger than ${MAX_MEDIA_BYTES} bytes`)
+  return { bytes: await decryptWhatsAppMedia(file, ref), sha256: ref.fileSha256, mime: ref.mimetype }
 }
 
 /** WhatsApp media files are AES-256-CBC ciphertext followed by the first 10 bytes of an HMAC-SHA256 over iv + ciphertext. */

@@ -4,6 +4,7 @@ import { startGraphDouble } from '../testing/graph-double.ts'
 import { call, deliver, makeChannel, makeKey, makeUser, makeWorkspace, manualClock, type FixtureChannel, type FixtureUser } from '../testing/fixtures.ts'
 import { inboundText } from '../testing/webhooks.ts'
 import { MAX_SEND_ATTEMPTS, Pacer } from './sender.ts'
+import { mostInAnyWindow } from '../testing/windows.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -319,18 +320,10 @@ describe('pacing', () => {
       record()
       clock.advance(50)
     }
-    const maxInAnySecond = (times: number[]) => {
-      let max = 0
-      for (let i = 0, j = 0; i < times.length; i++) {
-        while (times[i]! - times[j]! >= 1000) j++
-        max = Math.max(max, i - j + 1)
-      }
-      return max
-    }
     expect(sendsAt[channel.phoneNumberId]).toHaveLength(1000)
     expect(sendsAt[second.phoneNumberId]).toHaveLength(200)
-    const first = maxInAnySecond(sendsAt[channel.phoneNumberId]!)
-    const slow = maxInAnySecond(sendsAt[second.phoneNumberId]!)
+    const first = mostInAnyWindow(sendsAt[channel.phoneNumberId]!)
+    const slow = mostInAnyWindow(sendsAt[second.phoneNumberId]!)
     // Held at the rate: never above it, and using it.
     expect(first).toBe(80)
     expect(slow).toBe(40)

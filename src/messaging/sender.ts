@@ -21,7 +21,6 @@ import * as repo from './messaging.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 import { emit } from '../events/emit.ts'
 import { DAY_MS, QrPacer, type SendPacer } from '../channels/qr/pacing.ts'
-import { NOT_CONNECTED } from '../channels/qr/qr.provider.ts'
 import { qrSettingsOf } from '../channels/qr/settings.ts'
 import * as qrRepo from '../channels/qr/qr.repo.ts'
 
@@ -400,8 +399,8 @@ export class OutboxSender {
   private async fail(row: Row, e: ProviderError, outcomeUnknown: boolean): Promise<void> {
     const { deps } = this
     const now = deps.clock.now()
-    // A QR device that is offline: nothing was sent, so no attempt is spent — the message waits for the device.
-    if (e.code === NOT_CONNECTED) {
+    // Nothing left this process (a QR device offline): no attempt is spent — the message waits.
+    if (e.notSent) {
       this.notSent.add(row.id)
       await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, { state: 'queued', attempts: row.attempts, nextAttemptAt: iso(now + 5_000), error: `${e.code}: ${e.reason}`, at: iso(now) })
       this.scheduleIn(5_000)

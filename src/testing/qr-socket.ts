@@ -16,8 +16,6 @@ export class ScriptedSocket implements QrSocket {
   readonly sent: { jid: string; content: Record<string, unknown>; options: Record<string, unknown> | undefined; at: number }[] = []
   readonly presence: { type: string; jid: string | undefined }[] = []
   readonly reads: { remoteJid: string; id: string; fromMe: boolean }[] = []
-  /** The next sendMessage calls fail with these errors. */
-  readonly failures: Error[] = []
 
   constructor(
     readonly auth: AuthenticationState,
@@ -61,8 +59,6 @@ export class ScriptedSocket implements QrSocket {
     return `PAIR${phoneNumber.slice(-4)}`
   }
   async sendMessage(jid: string, content: Record<string, unknown>, options?: Record<string, unknown>) {
-    const failure = this.failures.shift()
-    if (failure) throw failure
     this.sent.push({ jid, content, options, at: Date.now() })
     return { key: { id: (options?.messageId as string | undefined) ?? `3EB0${this.sent.length}`, remoteJid: jid, fromMe: true } }
   }

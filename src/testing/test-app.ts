@@ -40,13 +40,12 @@ export async function createTestApp(opts: { config?: Partial<Config>; db?: DbHan
   const keyring = keyringOf(keyEntryOf(new Uint8Array(randomBytes(32))))
   const clock = opts.clock ?? systemClock
   // QR sessions get a scripted socket unless a test brings its own (or Baileys' real one).
-  const qrSockets = scriptedSockets({ autoQr: true })
-  const runtime = createRuntime({ db, config, logger, keyring, clock, qrSocketFactory: opts.qrSocketFactory ?? qrSockets.factory })
+  const runtime = createRuntime({ db, config, logger, keyring, clock, qrSocketFactory: opts.qrSocketFactory ?? scriptedSockets({ autoQr: true }).factory })
   const deps: AppDeps = { config, db, keyring, logger, clock, runtime, peerAddress: (request) => request.headers.get(TEST_PEER_HEADER) ?? '203.0.113.10' }
   const app = createApp(deps)
 
   /** Sends a request through the whole app pipeline (no socket). */
   const request = (path: string, init: RequestInit = {}) => app.handle(new Request(`http://localhost${path}`, init))
 
-  return { app, deps, db, config, clock, runtime, services: runtime.services, qrSockets, logLines, request, close: async () => { await runtime.stop(); await db.close() } }
+  return { app, deps, db, config, clock, runtime, services: runtime.services, logLines, request, close: async () => { await runtime.stop(); await db.close() } }
 }

@@ -5,6 +5,7 @@
  * worth retrying and whether it means the token no longer works (reference/cloud-api.md §3.9–3.10).
  */
 import { z } from 'zod'
+import { readAtMost } from '../../http/read-body.ts'
 
 const RETRYABLE_CODES = new Set([1, 2, 4, 80007, 80008, 130429, 131056, 131000, 131016, 131057])
 const AUTH_CODES = new Set([0, 190])
@@ -137,10 +138,8 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
     async download(token: string, url: string, maxBytes: number): Promise<Uint8Array> {
       const res = await send(token, url)
       if (!res.ok) throw await failure(res)
-      const declared = Number(res.headers.get('content-length') ?? NaN)
-      if (Number.isFinite(declared) && declared > maxBytes) throw new GraphError(res.status, -1, `media larger than ${maxBytes} bytes`)
-      const bytes = new Uint8Array(await res.arrayBuffer())
-      if (bytes.length > maxBytes) throw new GraphError(res.status, -1, `media larger than ${maxBytes} bytes`)
+      const bytes = await readAtMost(res, maxBytes)
+      if (!bytes) throw new GraphError(res.status, -1, `media larger than ${maxBytes} bytes`)
       return bytes
     },
   }

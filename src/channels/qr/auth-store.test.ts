@@ -9,7 +9,7 @@ import { AppError } from '../../http/errors.ts'
 import { createTestApp, type TestApp } from '../../testing/test-app.ts'
 import { makeUser, makeWorkspace } from '../../testing/fixtures.ts'
 import * as channelsRepo from '../channels.repo.ts'
-import { NO_QR_COLUMNS } from '../channels.table.ts'
+import { newQrChannelRow } from './qr-channels.service.ts'
 import { eraseAuthState, openAuthStore } from './auth-store.ts'
 
 const apps: TestApp[] = []
@@ -19,35 +19,7 @@ afterEach(async () => {
 
 async function makeQrChannel(t: TestApp, workspaceId: string): Promise<string> {
   const id = newId('ch')
-  const at = iso(t.clock.now())
-  await channelsRepo.insert(t.db.db, {
-    id,
-    workspace_id: workspaceId,
-    ...NO_QR_COLUMNS,
-    connection_state: 'linking',
-    connection_since: at,
-    provider: 'qr',
-    name: 'Front desk phone',
-    status: 'needs_reauth',
-    phone_number_id: null,
-    waba_id: null,
-    display_phone_number: null,
-    verified_name: null,
-    quality_rating: null,
-    messaging_limit: null,
-    account_status: null,
-    access_token: null,
-    access_token_last4: null,
-    app_secret: null,
-    app_secret_last4: null,
-    verify_token: null,
-    verify_token_last4: null,
-    auth_failures: 0,
-    send_rate: 1,
-    created_at: at,
-    updated_at: at,
-    disconnected_at: null,
-  })
+  await channelsRepo.insert(t.db.db, newQrChannelRow({ id, workspaceId, name: 'Front desk phone', settings: '{}', at: iso(t.clock.now()) }))
   return id
 }
 

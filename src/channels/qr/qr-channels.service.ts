@@ -12,7 +12,7 @@ import * as audit from '../../audit/audit.service.ts'
 import { requireQuota } from '../../workspaces/plans.ts'
 import type { WorkspaceContext } from '../../workspaces/workspace-context.ts'
 import { channelView } from '../channels.service.ts'
-import type { ChannelsTable } from '../channels.table.ts'
+import { NO_QR_COLUMNS, type ChannelsTable } from '../channels.table.ts'
 import * as repo from '../channels.repo.ts'
 import type { QrSessions } from './sessions.ts'
 import type { SessionUpdate } from './session.ts'
@@ -27,16 +27,14 @@ async function qrChannelOf(deps: ServiceDeps, ctx: WorkspaceContext, channelId: 
   return c
 }
 
-export async function createQrChannel(deps: ServiceDeps, qr: QrSessions, ctx: WorkspaceContext, input: { name: string; qr?: QrSettingsInput }) {
-  const ws = ctx.workspace.id
-  const at = iso(ctx.caller.meta.at)
-  const settings = mergedSettingsOr422(null, input.qr ?? {})
-  const row: ChannelsTable = {
-    id: newId('ch'),
-    workspace_id: ws,
+/** A QR channel as created: not usable until a phone scans the QR (needs_reauth, linking). */
+export function newQrChannelRow(c: { id: string; workspaceId: string; name: string; settings: string; at: string }): ChannelsTable {
+  return {
+    ...NO_QR_COLUMNS,
+    id: c.id,
+    workspace_id: c.workspaceId,
     provider: 'qr',
-    name: input.name,
-    // Not usable until a phone scans the QR.
+    name: c.name,
     status: 'needs_reauth',
     phone_number_id: null,
     waba_id: null,
@@ -54,15 +52,19 @@ export async function createQrChannel(deps: ServiceDeps, qr: QrSessions, ctx: Wo
     auth_failures: 0,
     send_rate: 80,
     connection_state: 'linking',
-    connection_since: at,
-    last_error: null,
-    reconnect_count: 0,
-    linked_at: null,
-    qr_settings: settings,
-    created_at: at,
-    updated_at: at,
+    connection_since: c.at,
+    qr_settings: c.settings,
+    created_at: c.at,
+    updated_at: c.at,
     disconnected_at: null,
   }
+}
+
+export async function createQrChannel(deps: ServiceDeps, qr: QrSessions, ctx: WorkspaceContext, input: { name: string; qr?: QrSettingsInput }) {
+  const ws = ctx.workspace.id
+  const at = iso(ctx.caller.meta.at)
+  const settings = mergedSettingsOr422(null, input.qr ?? {})
+  const row = newQrChannelRow({ id: newId('ch'), workspaceId: ws, name: input.name, settings, at })
   await deps.db.transaction().execute(async (trx) => {
     requireQuota(deps.config.plans, ctx.workspace.plan, 'channels', await repo.countLive(trx, ws))
     await repo.insert(trx, row)

@@ -43,7 +43,7 @@ export function qrProvider(sessions: QrSessions, opts: { typing: (channelId: str
   const live = (target: SendTarget) => {
     const socket = sessions.get(target.channelId)?.live
     // Retryable: the session reconnects by itself, and the message waits for it.
-    if (!socket) throw new ProviderError(NOT_CONNECTED, 'The QR-linked device is not connected right now', true, false, false)
+    if (!socket) throw new ProviderError(NOT_CONNECTED, 'The QR-linked device is not connected right now', true, false, false, null, true)
     return socket
   }
   return {

@@ -3,10 +3,11 @@ import type { WAMessage } from 'baileys'
 import { createTestApp, type TestApp } from '../../testing/test-app.ts'
 import { startGraphDouble } from '../../testing/graph-double.ts'
 import { auditRows, call, makeUser, makeWorkspace, manualClock, type FixtureUser } from '../../testing/fixtures.ts'
-import { scriptedSockets } from '../../testing/qr-socket.ts'
+import { scriptedSockets, type ScriptedSocket } from '../../testing/qr-socket.ts'
 import { baileysSocketFactory, type SocketFactory } from './socket.ts'
 import { classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
 import { qrMessageId } from './outbound.ts'
+import { mostInAnyWindow } from '../../testing/windows.ts'
 import { MEDIA_REFUSED } from './qr.provider.ts'
 import { decryptWhatsAppMedia, whatsAppMediaUrl } from '../../messaging/media.service.ts'
 import { encryptedStream } from 'baileys'
@@ -57,6 +58,13 @@ const incoming = (id: string, text: string, key: Partial<WAMessage['key']> = {},
   messageTimestamp: ts,
   pushName: 'Jonas',
 })
+
+/** The customer writes first (message 3EB0IN01): the conversation to answer in. */
+async function customerWrote(t: TestApp, channelId: string, socket: ScriptedSocket, text: string): Promise<string> {
+  socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', text)] })
+  await settle(t, channelId)
+  return (await t.db.db.selectFrom('conversations').select('id').where('channel_id', '=', channelId).executeTakeFirstOrThrow()).id
+}
 
 /** Reads SSE frames from a response until `count` data frames arrived (or the stream ended). */
 async function readFrames(res: Response, count: number, until: () => Promise<void> = async () => {}) {
@@ -415,9 +423,7 @@ describe('outbound', () => {
     const { t, owner, ws, sockets } = await setup({ config: { sendRecoveryGrace: 1 } })
     const id = await linked(t, owner, ws, sockets)
     const socket = sockets.last()
-    socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', 'Hallo')] })
-    await settle(t, id)
-    const conversationId = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', id).executeTakeFirstOrThrow()).id
+    const conversationId = await customerWrote(t, id, socket, 'Hallo')
     const { id: messageId } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, type: 'text', text: { body: 'Einmal bitte' } })).json()
     await t.runtime.sender.drain()
     expect(socket.sent).toHaveLength(1)
@@ -439,9 +445,7 @@ describe('outbound', () => {
   test('what a QR number cannot send is refused with a clear 422; nothing is queued', async () => {
     const { t, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets)
-    sockets.last().emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', 'Hallo')] })
-    await settle(t, id)
-    const conversationId = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', id).executeTakeFirstOrThrow()).id
+    const conversationId = await customerWrote(t, id, sockets.last(), 'Hallo')
     const refused = async (body: Record<string, unknown>, field: string, detail: string) => {
       const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, ...body })
       const problem = await res.json()
@@ -465,9 +469,7 @@ describe('outbound', () => {
   test('while the device is offline messages wait (the answer says so) and go out when it is back; caps defer, never drop', async () => {
     const { t, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets, { pacing: { typing: false, minDelayMs: 500, maxDelayMs: 500, perMinute: 1 } })
-    sockets.last().emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', 'Hallo')] })
-    await settle(t, id)
-    const conversationId = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', id).executeTakeFirstOrThrow()).id
+    const conversationId = await customerWrote(t, id, sockets.last(), 'Hallo')
     const send = async (body: string) => (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, type: 'text', text: { body } })).json()
 
     sockets.last().close(428)
@@ -497,9 +499,7 @@ describe('outbound', () => {
   test('typing presence before a send when the channel asks for it', async () => {
     const { t, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets, { pacing: { typing: true, minDelayMs: 500, maxDelayMs: 500 } })
-    sockets.last().emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', 'Hallo')] })
-    await settle(t, id)
-    const conversationId = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', id).executeTakeFirstOrThrow()).id
+    const conversationId = await customerWrote(t, id, sockets.last(), 'Hallo')
     await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, type: 'text', text: { body: 'Hi' } })
     await t.runtime.sender.drain()
     expect(sockets.last().presence).toEqual([
@@ -548,8 +548,7 @@ describe('pacing in the sender (injected clock)', () => {
     expect(firstDay).toHaveLength(20)
     expect(sendTimes).toHaveLength(30)
     for (let i = 1; i < sendTimes.length; i++) expect(sendTimes[i]! - sendTimes[i - 1]!).toBeGreaterThanOrEqual(2_000)
-    const inAnyMinute = Math.max(...sendTimes.map((at) => sendTimes.filter((x) => x >= at && x < at + 60_000).length))
-    expect(inAnyMinute).toBe(4)
+    expect(mostInAnyWindow(sendTimes, 60_000)).toBe(4)
     // Nothing was dropped: every message went out once.
     expect(new Set(socket.sent.map((s) => s.options!.messageId)).size).toBe(30)
     await t.close()

@@ -257,19 +257,15 @@ export class QrSession {
   }
 
   private inboundContext(socket: QrSocket): QrInboundContext {
-    const settings = this.settings()
     return {
       ownNumber: socket.user?.id ? digitsOf(socket.user.id) : null,
       ownLid: socket.user?.lid ? digitsOf(socket.user.lid) : null,
-      ignoreGroups: !settings.includeGroups,
+      ignoreGroups: !this.options.includeGroups,
       resolveLid: (lid) => this.lids.get(lid) ?? null,
     }
   }
 
   private options: QrSettings = qrSettingsOf(null)
-  private settings(): QrSettings {
-    return this.options
-  }
   /** The channel's options while running (the manager refreshes them when they change). */
   configure(options: QrSettings): void {
     this.options = options
