@@ -12,6 +12,7 @@ import * as m006 from './2026-11-22_006_events.ts'
 import * as m007 from './2026-11-22_007_qr_channels.ts'
 import * as m008 from './2026-11-22_008_event_indexes.ts'
 import * as m009 from './2026-11-22_009_outbox_indexes.ts'
+import * as m010 from './2026-12-04_010_channel_pending.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22_007_qr_channels': m007,
   '2026-11-22_008_event_indexes': m008,
   '2026-11-22_009_outbox_indexes': m009,
+  '2026-12-04_010_channel_pending': m010,
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite from a fresh machine that has only Node.js and npm: installs the pinned Bun and the
-# locked dependencies, builds dist/wabox (end-to-end tests drive the real binary), runs every test and
-# ends with the line "N passed, N failed".
+# The whole test suite from a fresh machine that has only Node.js and npm: installs the pinned Bun, the
+# locked dependencies and (on Debian, as root) the chromium the browser tests drive, builds dist/wabox
+# (end-to-end tests drive the real binary), runs every test and ends with the line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,18 @@ source scripts/ensure-bun.sh
 ensure_bun
 
 bun install --frozen-lockfile
+
+# The browser tests (ui/e2e/*.browser.test.ts) drive Debian's chromium through playwright-core.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium for the browser tests: apt-get update && apt-get install -y chromium"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "no /usr/bin/chromium and no root apt-get to install it: the browser tests will fail (apt-get install chromium)"
+  fi
+fi
+
 bun run build
 
 mkdir -p .test-tmp

@@ -48,8 +48,10 @@ export function createApp(deps: AppDeps) {
   const runtime = deps.runtime ?? createRuntime(deps)
   const services = runtime.services
   const auth = authPlugin(services, deps.peerAddress)
-  let app: AnyElysia
-  app = new Elysia()
+  // The docs route reads the finished app; `self` is that reference, so `app` keeps its full type (the UI's
+  // typed client is generated from it: `App` below).
+  let self: AnyElysia | undefined
+  const app = new Elysia()
     .use(requestContextPlugin(deps.logger))
     .use(errorsPlugin(deps.logger))
     .use(securityPlugin({ bodyLimit: deps.config.bodyLimit, overrides: [
@@ -57,7 +59,7 @@ export function createApp(deps: AppDeps) {
       { match: /^\/api\/v1\/workspaces\/[^/]+\/media$/, limit: MEDIA_UPLOAD_LIMIT, parse: 'multipart' },
     ] }))
     .use(auth)
-    .use(docsRoutes(auth, () => app, deps.publicDir))
+    .use(docsRoutes(auth, () => self!, deps.publicDir))
     .use(healthRoutes(deps, auth))
     .use(authRoutes(services, auth))
     .use(workspaceRoutes(services, auth, runtime.qr))
@@ -75,6 +77,7 @@ export function createApp(deps: AppDeps) {
     .use(eventRoutes(services, auth))
     // Last: the UI catch-all only sees paths no API route claimed.
     .use(staticRoutes(auth, deps.publicDir))
+  self = app
   return app
 }
 

@@ -56,7 +56,9 @@ export const channelView = z.object({
   id: z.string(),
   provider: z.enum(['cloud', 'qr']),
   name: z.string(),
-  status: z.enum(['active', 'needs_reauth', 'disconnected']),
+  status: z
+    .enum(['pending', 'active', 'needs_reauth', 'disconnected'])
+    .describe('pending: a QR channel not linked yet; active: can send; needs_reauth: new credentials or a new link needed; disconnected: removed'),
   phoneNumberId: z.string().nullable(),
   wabaId: z.string().nullable(),
   displayPhoneNumber: z.string().nullable(),

@@ -235,6 +235,7 @@ export async function disconnectChannel(deps: ServiceDeps, ctx: WorkspaceContext
 export async function sendTargetOf(deps: ServiceDeps, workspaceId: string, channelId: string, recipient: string | null): Promise<{ provider: ChannelProvider; target: SendTarget; authFailures: number } | { unavailable: string }> {
   const c = await repo.find(deps.db, workspaceId, channelId)
   if (!c || c.status === 'disconnected') return { unavailable: 'The channel is disconnected' }
+  if (c.status === 'pending') return { unavailable: 'The number is not linked yet (scan the QR code)' }
   if (c.status !== 'active') return { unavailable: c.provider === 'qr' ? 'The number must be linked again (scan a new QR code)' : 'The channel needs new credentials' }
   const base = { workspaceId, channelId, recipient }
   if (c.provider === 'qr') return { provider: deps.providers.qr, target: { ...base, credentials: null }, authFailures: 0 }

@@ -1,4 +1,9 @@
-export type ChannelStatus = 'active' | 'needs_reauth' | 'disconnected'
+/**
+ * `pending`: a QR channel not linked yet (never connected). `active`: can send. `needs_reauth`: it worked once and no
+ * longer does (a Cloud token Meta refuses; a QR number logged out or replaced) — someone must act. `disconnected`:
+ * removed from the workspace (history kept).
+ */
+export type ChannelStatus = 'pending' | 'active' | 'needs_reauth' | 'disconnected'
 
 /** The columns only QR-linked devices use, empty on a Cloud API channel. */
 export const NO_QR_COLUMNS = { connection_state: null, connection_since: null, last_error: null, reconnect_count: 0, linked_at: null, qr_settings: null } as const

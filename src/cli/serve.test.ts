@@ -21,7 +21,13 @@ describe('the compiled binary', () => {
 
       const page = await fetch(`${server.url}/`)
       expect(page.status).toBe(200)
-      expect(await page.text()).toContain('/docs')
+      // The admin UI is embedded: the index names its hashed bundle, and the binary serves that file too.
+      const script = (await page.text()).match(/src="(\/assets\/main-[a-z0-9]+\.js)"/)?.[1]
+      expect(script).toBeDefined()
+      const bundle = await fetch(`${server.url}${script}`)
+      expect(bundle.status).toBe(200)
+      expect(bundle.headers.get('cache-control')).toContain('immutable')
+      expect((await fetch(`${server.url}/docs`)).status).toBe(200)
       const docs = await fetch(`${server.url}/docs/json`)
       expect((await docs.json()).paths['/readyz']).toBeDefined()
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { sql } from 'kysely'
+import { Migrator } from 'kysely/migration'
 import { migrations } from '../../migrations/index.ts'
 import { openDatabase } from './client.ts'
 import { MigrationError, migrateToLatest, migrationStatus, isSchemaCurrent } from './migrate.ts'
@@ -43,6 +44,51 @@ describe('migrations', () => {
     expect(err).toBeInstanceOf(MigrationError)
     expect(err.message).toContain('migrated by a newer wabox')
     expect(err.message).toContain('2099-01-01_001_from_the_future')
+    await db.close()
+  })
+
+  test('2026-12-04_010 adds the pending channel status: channels rebuilt with every row, reference and index kept; down restores the old CHECK', async () => {
+    const db = openDatabase(':memory:')
+    const s = db.sqlite
+    const upTo = (last: string) => new Migrator({ db: db.db, provider: { getMigrations: async () => Object.fromEntries(Object.entries(migrations).filter(([n]) => n <= last)) } })
+    expect((await upTo('2026-11-22_009_outbox_indexes').migrateToLatest()).error).toBeUndefined()
+    s.exec(`INSERT INTO workspaces (id, name, plan) VALUES ('ws_1', 'A', 'business')`)
+    const channel = s.prepare(`INSERT INTO channels (id, workspace_id, provider, name, status, phone_number_id, display_phone_number, linked_at, connection_state, created_at, updated_at) VALUES (?, 'ws_1', ?, ?, ?, ?, ?, ?, ?, 'x', 'x')`)
+    channel.run('ch_cloud', 'cloud', 'Cloud', 'active', '1000010000', '+1 555', null, null)
+    channel.run('ch_new', 'qr', 'Never linked', 'needs_reauth', null, null, null, 'linking')
+    channel.run('ch_lost', 'qr', 'Logged out', 'needs_reauth', null, '4915100000001', null, 'logged_out')
+    channel.run('ch_replaced', 'qr', 'Replaced', 'needs_reauth', null, '4915100000002', '2026-11-01T00:00:00.000Z', 'replaced')
+    s.exec(`INSERT INTO contacts (id, workspace_id, wa_id, created_at, updated_at) VALUES ('ct_1', 'ws_1', '4915112345678', 'x', 'x')`)
+    s.exec(`INSERT INTO conversations (id, workspace_id, channel_id, contact_id, last_message_at, created_at, updated_at) VALUES ('cv_1', 'ws_1', 'ch_cloud', 'ct_1', 'x', 'x', 'x')`)
+    s.exec(`INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, type, status, sent_at, created_at) VALUES ('msg_1', 'ws_1', 'cv_1', 'ch_cloud', 'in', 'text', 'received', 'x', 'x')`)
+    s.exec(`INSERT INTO qr_auth_state (workspace_id, channel_id, type, key_id, value, updated_at) VALUES ('ws_1', 'ch_replaced', 'creds', '', 'sealed', 'x')`)
+    const before = s.prepare('SELECT * FROM channels ORDER BY id').all() as Record<string, unknown>[]
+
+    expect(await migrateToLatest(db.db)).toEqual(['2026-12-04_010_channel_pending'])
+    const after = s.prepare('SELECT * FROM channels ORDER BY id').all() as Record<string, unknown>[]
+    // Only the never-linked QR channel changed: pending. Everything else is the row it was.
+    expect(after).toEqual(before.map((r) => (r.id === 'ch_new' ? { ...r, status: 'pending' } : r)))
+    // Nothing that refers to channels was lost (dropping the old table with foreign keys on would have cascaded).
+    expect(s.prepare('SELECT count(*) AS n FROM conversations').get()).toEqual({ n: 1 })
+    expect(s.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 1 })
+    expect(s.prepare('SELECT count(*) AS n FROM qr_auth_state').get()).toEqual({ n: 1 })
+    expect(s.pragma('foreign_keys', { simple: true })).toBe(1)
+    expect(s.pragma('foreign_key_check')).toEqual([])
+    expect(s.pragma('integrity_check', { simple: true })).toBe('ok')
+    // The new CHECK (named, for the next change), the indexes, and the references all hold on the rebuilt table.
+    expect(() => s.exec(`UPDATE channels SET status = 'paused' WHERE id = 'ch_new'`)).toThrow(/CHECK constraint failed: channels_status/)
+    expect(() => channel.run('ch_dup', 'cloud', 'Same number', 'active', '1000010000', null, null, null)).toThrow(/UNIQUE constraint failed/)
+    expect((s.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'channels' AND sql IS NOT NULL ORDER BY name`).all() as { name: string }[]).map((r) => r.name)).toEqual(['channels_live_phone', 'channels_workspace'])
+    expect(() => s.exec(`INSERT INTO conversations (id, workspace_id, channel_id, contact_id, last_message_at, created_at, updated_at) VALUES ('cv_2', 'ws_1', 'ch_gone', 'ct_1', 'x', 'x', 'x')`)).toThrow(/FOREIGN KEY constraint failed/)
+    s.exec(`DELETE FROM channels WHERE id = 'ch_replaced'`)
+    expect(s.prepare('SELECT count(*) AS n FROM qr_auth_state').get()).toEqual({ n: 0 })
+
+    // Down: pending becomes needs_reauth again, under the old CHECK.
+    expect((await upTo('2026-12-04_010_channel_pending').migrateDown()).error).toBeUndefined()
+    expect(s.prepare(`SELECT status FROM channels WHERE id = 'ch_new'`).get()).toEqual({ status: 'needs_reauth' })
+    expect(() => s.exec(`UPDATE channels SET status = 'pending' WHERE id = 'ch_new'`)).toThrow(/CHECK constraint failed/)
+    expect(s.prepare('SELECT count(*) AS n FROM conversations').get()).toEqual({ n: 1 })
+    expect(s.pragma('foreign_keys', { simple: true })).toBe(1)
     await db.close()
   })
 

@@ -30,7 +30,7 @@ export const EVENT_PAYLOADS = {
     conversationId: z.string(),
     status: z.enum(['open', 'closed']),
     assigneeUserId: z.string().nullable(),
-    changed: z.array(z.enum(['status', 'assignee'])),
+    changed: z.array(z.enum(['status', 'assignee', 'read'])).describe('read: a member marked it read (its unread count is now 0)'),
   }),
   'contact.updated': z.object({
     contactId: z.string(),
@@ -40,7 +40,13 @@ export const EVENT_PAYLOADS = {
     optedOut: z.boolean(),
     changed: z.array(z.string()),
   }),
-  'channel.status': z.object({ channelId: z.string(), status: z.enum(['active', 'needs_reauth', 'disconnected']), reason: z.string().nullable() }),
+  'channel.status': z.object({ channelId: z.string(), status: z.enum(['pending', 'active', 'needs_reauth', 'disconnected']), reason: z.string().nullable() }),
+  'channel.connection': z.object({
+    channelId: z.string(),
+    state: z.enum(['linking', 'connecting', 'connected', 'reconnecting', 'logged_out', 'replaced', 'qr_expired']).describe("a QR-linked phone's connection (README: QR-linked numbers)"),
+    lastError: z.string().nullable(),
+    since: z.string(),
+  }),
   'webhook_endpoint.disabled': z.object({ endpointId: z.string(), origin: z.string().describe("the endpoint URL's scheme and host (never its path or query)"), failingSince: z.string(), reason: z.string() }),
   'webhook.test': z.object({ endpointId: z.string(), note: z.string() }),
 } as const

@@ -509,6 +509,63 @@ describe('live stream (SSE)', () => {
     await t.close()
   })
 
+  test("a browser's EventSource: the session cookie alone (GET, no custom headers); Last-Event-ID resumes; frames carry what the inbox updates from", async () => {
+    const { t, owner, ws } = await setup({ clock: manualClock(Date.now()) })
+    // Exactly what a browser sends for `new EventSource(url)` on its own origin: the cookie, no Origin, no
+    // Authorization, nothing custom; on a reconnect, Last-Event-ID.
+    const eventSource = (extra: Record<string, string> = {}): RequestInit => ({
+      method: 'GET',
+      headers: { cookie: owner.who.headers.cookie!, accept: 'text/event-stream', 'cache-control': 'no-cache', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', ...extra },
+    })
+    const res = await t.request(`/api/v1/workspaces/${ws}/events/stream`, eventSource())
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toStartWith('text/event-stream')
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    const sse = sseReader(res)
+
+    const channel = await makeChannel(t, ws, graph)
+    const now = Math.floor(Date.now() / 1000)
+    await deliver(t, channel, inboundText(channel.phoneNumberId, 'Is my order ready?', { from: '4915112345678', timestamp: now }).body)
+    const conversation = await t.db.db.selectFrom('conversations').selectAll().where('workspace_id', '=', ws).executeTakeFirstOrThrow()
+    const sendText = async (body: string) => {
+      const sent = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId: conversation.id, type: 'text', text: { body } })
+      expect(sent.status).toBe(202)
+      await t.runtime.sender.drain()
+      const id = (await sent.json()).id as string
+      return { id, wamid: (await t.db.db.selectFrom('messages').select('wamid').where('id', '=', id).executeTakeFirstOrThrow()).wamid! }
+    }
+    const ready = await sendText('Yes, ready.')
+    await deliver(t, channel, statusUpdate(channel.phoneNumberId, ready.wamid, 'delivered'))
+    const lost = await sendText('Shall we deliver?')
+    await deliver(t, channel, statusUpdate(channel.phoneNumberId, lost.wamid, 'failed', { errors: [{ code: 131026, title: 'Message undeliverable' }] }))
+    expect((await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'closed', assigneeUserId: owner.id })).status).toBe(200)
+
+    await sse.until(() => sse.events().length >= 7)
+    const frames = sse.events().map((f) => ({ id: f.id!, event: f.event!, data: JSON.parse(f.data!).data as Record<string, unknown> }))
+    expect(frames.map((f) => f.event)).toEqual(['conversation.created', 'message.received', 'message.sent', 'message.status', 'message.sent', 'message.failed', 'conversation.updated'])
+    const inbound = await t.db.db.selectFrom('messages').select('id').where('direction', '=', 'in').executeTakeFirstOrThrow()
+    expect(frames[1]!.data).toMatchObject({ messageId: inbound.id, conversationId: conversation.id })
+    expect(frames[2]!.data).toMatchObject({ messageId: ready.id, conversationId: conversation.id })
+    expect(frames[3]!.data).toMatchObject({ messageId: ready.id, conversationId: conversation.id, status: 'delivered' })
+    expect(frames[5]!.data).toMatchObject({ messageId: lost.id, conversationId: conversation.id, error: { code: 131026, title: 'Message undeliverable' } })
+    expect(frames[6]!.data).toEqual({ conversationId: conversation.id, status: 'closed', assigneeUserId: owner.id, changed: ['status', 'assignee'] })
+    // The bubble for an announced message, with the same cookie-only GET.
+    const bubble = await t.request(`/api/v1/workspaces/${ws}/messages/${frames[1]!.data.messageId}`, eventSource({ accept: 'application/json' }))
+    expect(bubble.status).toBe(200)
+    expect(await bubble.json()).toMatchObject({ id: inbound.id, conversationId: conversation.id, direction: 'in', text: 'Is my order ready?', quoted: null })
+    await sse.cancel()
+
+    // The connection drops after the third frame; EventSource reconnects with Last-Event-ID: the rest, nothing twice.
+    const resumed = sseReader(await t.request(`/api/v1/workspaces/${ws}/events/stream`, eventSource({ 'last-event-id': frames[2]!.id })))
+    await resumed.until(() => resumed.events().length >= 4)
+    expect(resumed.frames[0] as Record<string, string>).toEqual({ retry: '2000' })
+    expect(resumed.events().map((f) => f.id)).toEqual(frames.slice(3).map((f) => f.id))
+    await resumed.cancel()
+    // Without a cookie it is a 401 (EventSource then gives up; the UI signs in again).
+    expect((await t.request(`/api/v1/workspaces/${ws}/events/stream`, { method: 'GET', headers: { accept: 'text/event-stream' } })).status).toBe(401)
+    await t.close()
+  })
+
   test("a removed member's stream ends, a revoked key's, and a signed-out session's", async () => {
     const { t, owner, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
     const agent = await makeUser(t, 'agent@example.com')

@@ -176,8 +176,24 @@ describe('static UI and docs', () => {
     expect(await index.text()).toContain('wabox')
     const deep = await t.request('/settings/channels')
     expect(await deep.text()).toContain('<title>wabox</title>')
-    const css = await t.request('/style.css')
+    // The UI's bundle: content-hashed files cached for good; index.html revalidated every time.
+    expect(index.headers.get('cache-control')).toBe('no-cache')
+    const html = await (await t.request('/')).text()
+    const script = html.match(/src="(\/assets\/main-[a-z0-9]+\.js)"/)?.[1]
+    const style = html.match(/href="(\/assets\/main-[a-z0-9]+\.css)"/)?.[1]
+    expect(script).toBeDefined()
+    expect(style).toBeDefined()
+    const js = await t.request(script!)
+    expect(js.headers.get('content-type')).toContain('javascript')
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    const css = await t.request(style!)
     expect(css.headers.get('content-type')).toContain('text/css')
+    expect((await t.request('/assets/main-doesnotexist.js')).status).toBe(404)
+    // Client-side routes get the app; the strict CSP still applies (no inline script in the page).
+    const setup = await t.request('/setup?token=abc')
+    expect(await setup.text()).toContain(script!)
+    expect(setup.headers.get('content-security-policy')).toContain("script-src 'self'")
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
     for (const path of ['/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/%2e%2e%2fsrc%2fconfig.ts', '/a/..%2f..%2f..%2fetc%2fpasswd.txt']) {
       const res = await t.request(path)
       expect([400, 404]).toContain(res.status)

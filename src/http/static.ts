@@ -1,17 +1,22 @@
 /**
- * Serves the admin UI from `public/`: from the binary itself when compiled (`--asset public`), from the
- * repository otherwise. Paths are decoded, normalised and confined to the public root; unknown paths without
- * a file extension get index.html so client-side routes survive a reload.
+ * Serves the admin UI built into `dist/ui` (scripts/build.ts): from the binary itself when compiled
+ * (`--asset dist/ui`, which the binary sees as /$bunfs/root/ui), from the checkout otherwise. Paths are decoded, normalised and confined to that root;
+ * unknown paths without a file extension get index.html so client-side routes (/inbox, /setup, /invite…)
+ * survive a reload. Content-hashed files under /assets/ never change, so browsers keep them for a year;
+ * everything else is revalidated.
  */
 import { Elysia } from 'elysia'
 import { posix, resolve } from 'node:path'
 import { AppError } from './errors.ts'
 import type { AuthPlugin } from './auth.plugin.ts'
 
-/** Where `public/` lives: inside the compiled binary's virtual filesystem, or beside `src/` in a checkout. */
+/** Where the built UI lives: inside the compiled binary's virtual filesystem, or in the checkout's dist/. */
 export function defaultPublicDir(): string {
-  return import.meta.path.startsWith('/$bunfs/') ? '/$bunfs/root/public' : resolve(import.meta.dir, '../../public')
+  return import.meta.path.startsWith('/$bunfs/') ? '/$bunfs/root/ui' : resolve(import.meta.dir, '../../dist/ui')
 }
+
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+const cacheControlFor = (urlPath: string) => (urlPath.startsWith('/assets/') ? IMMUTABLE : 'no-cache')
 
 // Paths owned by the API and other handlers: a miss there is a 404 problem, never the UI's index page.
 const NOT_UI = /^\/(api|webhooks|docs|healthz|readyz|metrics)(\/|$)/
@@ -42,17 +47,11 @@ export function staticRoutes(auth: AuthPlugin, publicDir = defaultPublicDir()) {
       if (!target) throw new AppError(400, 'bad_path', 'The requested path is not valid.')
       const file = Bun.file(target)
       if (await file.exists()) {
-        set.headers['cache-control'] = target.endsWith('.html') ? 'no-cache' : 'public, max-age=3600'
+        set.headers['cache-control'] = cacheControlFor(path)
         return file
       }
       // Client-side routes (/inbox, /settings/…) have no extension; files that are missing do.
       if (posix.extname(path) !== '') throw notFound()
-      // Clean URLs for the standalone pages: /setup → setup.html.
-      const page = Bun.file(target + '.html')
-      if (await page.exists()) {
-        set.headers['cache-control'] = 'no-cache'
-        return page
-      }
       set.headers['cache-control'] = 'no-cache'
       return Bun.file(publicDir + '/index.html')
     },

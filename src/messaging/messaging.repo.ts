@@ -22,10 +22,13 @@ export async function updateContact(db: Db, workspaceId: string, contactId: stri
   await db.updateTable('contacts').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', contactId).execute()
 }
 
+/** A LIKE pattern matching `text` anywhere, its wildcards (`%`, `_`) and the escape character taken literally. */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+
 export function listContacts(db: Db, workspaceId: string, f: { q?: string; optedOut?: boolean; before?: { u: string; i: string }; limit: number }) {
   let q = db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId)
   if (f.q) {
-    const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    const like = containing(f.q)
     q = q.where((eb) =>
       eb.or([
         eb(sql`wa_id`, 'like', sql`${like} ESCAPE '\\'`),
@@ -61,6 +64,8 @@ export type ConversationFilter = {
   channelId?: string
   unread?: boolean
   assignee?: string | null
+  /** Finds the contact: `text` in its name, profile name or username (any case); `digits` in its phone number. */
+  search?: { text: string; digits: string | null }
   before?: { t: string; i: string }
   limit: number
 }
@@ -79,6 +84,19 @@ export function listConversations(db: Db, workspaceId: string, f: ConversationFi
   if (f.unread === false) q = q.where('c.unread_count', '=', 0)
   if (f.assignee === null) q = q.where('c.assignee_user_id', 'is', null)
   else if (f.assignee) q = q.where('c.assignee_user_id', '=', f.assignee)
+  if (f.search) {
+    const { text, digits } = f.search
+    // lower() on both sides: case-insensitive on SQLite and PostgreSQL alike (PostgreSQL's LIKE is case-sensitive).
+    const matches = (column: 'k.name' | 'k.profile_name' | 'k.username', value: string) => sql<boolean>`lower(${sql.ref(column)}) LIKE lower(${containing(value)}) ESCAPE '\\'`
+    q = q.where((eb) =>
+      eb.or([
+        matches('k.name', text),
+        matches('k.profile_name', text),
+        matches('k.username', text.replace(/^@/, '') || text),
+        ...(digits ? [eb('k.wa_id', 'like', `%${digits}%`)] : []),
+      ]),
+    )
+  }
   if (f.before) q = q.where((eb) => eb.or([eb('c.last_message_at', '<', f.before!.t), eb.and([eb('c.last_message_at', '=', f.before!.t), eb('c.id', '<', f.before!.i)])]))
   return q.orderBy('c.last_message_at', 'desc').orderBy('c.id', 'desc').limit(f.limit).execute()
 }
@@ -97,6 +115,22 @@ export const findMessageInConversation = (db: Db, workspaceId: string, conversat
     .where('conversation_id', '=', conversationId)
     .where((eb) => eb.or([eb('id', '=', ref), eb('wamid', '=', ref)]))
     .executeTakeFirst()
+
+/**
+ * The messages of one conversation with these wamids (the ones a page of messages quotes): one query per page.
+ * The channel narrows it to the (workspace, channel, wamid) index; a conversation has one channel.
+ */
+export function messagesByWamid(db: Db, workspaceId: string, conversation: { id: string; channelId: string }, wamids: string[]) {
+  if (wamids.length === 0) return Promise.resolve([])
+  return db
+    .selectFrom('messages')
+    .select(['id', 'wamid', 'direction', 'type', 'text'])
+    .where('workspace_id', '=', workspaceId)
+    .where('channel_id', '=', conversation.channelId)
+    .where('wamid', 'in', wamids)
+    .where('conversation_id', '=', conversation.id)
+    .execute()
+}
 
 export const lastInboundWithWamid = (db: Db, workspaceId: string, conversationId: string) =>
   db

@@ -23,7 +23,7 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'conversations.read',
       params: workspaceParams,
       query: conversationListQuery,
-      detail: { summary: 'Conversations, most recent first; filters: status, channelId, unread, assignee (id, me, none)' },
+      detail: { summary: 'Conversations, most recent first; filters: q (contact name, username or phone), status, channelId, unread, assignee (id, me, none)' },
     })
     .get('/conversations/:conversationId', ({ tenant, params }) => service.getConversation(deps, tenant, params.conversationId), {
       permission: 'conversations.read',
@@ -46,6 +46,11 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'conversations.reply',
       params: conversationParams,
       detail: { summary: 'Mark the conversation read (resets its unread count)' },
+    })
+    .get('/messages/:messageId', ({ tenant, params }) => service.getMessage(deps, tenant, params.messageId), {
+      permission: 'conversations.read',
+      params: messageParams,
+      detail: { summary: 'One message, as its conversation lists it (with the message it quotes)' },
     })
     .get(
       '/messages/:messageId/media',

@@ -8,6 +8,7 @@ export const messageParams = workspaceParams.extend({ messageId: z.string().min(
 const boolParam = z.enum(['true', 'false']).transform((v) => v === 'true')
 
 export const conversationListQuery = z.object({
+  q: z.string().trim().max(100).optional().describe('finds the contact: name, WhatsApp profile name, username or phone number (digits, with or without +; a part will do)'),
   status: z.enum(['open', 'closed']).optional(),
   channelId: z.string().max(64).optional(),
   unread: boolParam.optional(),

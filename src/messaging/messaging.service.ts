@@ -31,7 +31,10 @@ const contactView = (c: ContactsTable) => ({
   updatedAt: c.updated_at,
 })
 
-export const messageView = (m: MessagesTable) => ({
+/** The message a reply quotes, when it is in the same conversation (it may be older than the loaded page). */
+export type QuotedMessage = { id: string; direction: 'in' | 'out'; type: string; text: string | null }
+
+export const messageView = (m: MessagesTable, quoted: QuotedMessage | null) => ({
   id: m.id,
   conversationId: m.conversation_id,
   channelId: m.channel_id,
@@ -41,6 +44,7 @@ export const messageView = (m: MessagesTable) => ({
   text: m.text,
   content: JSON.parse(m.content) as Record<string, unknown>,
   replyTo: m.context_wamid,
+  quoted,
   status: m.status,
   statusAt: m.status_at,
   error: m.error_code !== null ? { code: m.error_code, title: m.error_title, details: m.error_details } : null,
@@ -65,19 +69,32 @@ const conversationView = (c: ConversationRow) => ({
     id: c.contact_id,
     waId: c.wa_id,
     displayName: c.contact_name ?? c.profile_name ?? c.username ?? (c.wa_id ? `+${c.wa_id}` : c.bsuid),
+    phone: c.wa_id ? `+${c.wa_id}` : null,
+    username: c.username,
   },
   createdAt: c.created_at,
 })
 
 const timeCursor = z.object({ t: z.string(), i: z.string() })
 
-export async function listConversations(deps: ServiceDeps, ctx: WorkspaceContext, q: { status?: 'open' | 'closed'; channelId?: string; unread?: boolean; assignee?: string; cursor?: string; limit: number }) {
+/**
+ * What `q` looks for: the text in names and usernames; and, when it reads like a phone number (digits, with or
+ * without `+`, spaces, dashes, dots or brackets), its digits in the contact's number.
+ */
+export function conversationSearch(q: string | undefined): { text: string; digits: string | null } | undefined {
+  if (!q) return undefined
+  const digits = /^\+?[\d\s().-]+$/.test(q) ? q.replace(/\D/g, '') : ''
+  return { text: q, digits: digits || null }
+}
+
+export async function listConversations(deps: ServiceDeps, ctx: WorkspaceContext, q: { q?: string; status?: 'open' | 'closed'; channelId?: string; unread?: boolean; assignee?: string; cursor?: string; limit: number }) {
   const assignee = q.assignee === undefined ? undefined : q.assignee === 'none' ? null : q.assignee === 'me' ? (ctx.caller.actor.id ?? '') : q.assignee
   const rows = await repo.listConversations(deps.db, ctx.workspace.id, {
     status: q.status,
     channelId: q.channelId,
     unread: q.unread,
     assignee,
+    search: conversationSearch(q.q),
     before: decodeCursor(q.cursor, timeCursor),
     limit: q.limit + 1,
   })
@@ -119,10 +136,29 @@ export async function updateConversation(deps: ServiceDeps, ctx: WorkspaceContex
   return getConversation(deps, ctx, c.id)
 }
 
+/**
+ * What each of these rows quotes, looked up in their conversation all at once (one query, not one per row): the
+ * quoted message may be older than the page being shown.
+ */
+async function quotesOf(deps: ServiceDeps, workspaceId: string, conversation: { id: string; channelId: string }, rows: MessagesTable[]): Promise<(m: MessagesTable) => QuotedMessage | null> {
+  const wamids = [...new Set(rows.flatMap((m) => (m.context_wamid ? [m.context_wamid] : [])))]
+  const found = new Map((await repo.messagesByWamid(deps.db, workspaceId, conversation, wamids)).map((q) => [q.wamid, { id: q.id, direction: q.direction, type: q.type, text: q.text }]))
+  return (m) => (m.context_wamid ? (found.get(m.context_wamid) ?? null) : null)
+}
+
 export async function listMessages(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string, cursor: string | undefined, limit: number) {
-  await conversationOf(deps, ctx, conversationId)
+  const conversation = await conversationOf(deps, ctx, conversationId)
   const rows = await repo.listMessages(deps.db, ctx.workspace.id, conversationId, decodeCursor(cursor, timeCursor), limit + 1)
-  return pageOf(rows, limit, messageView, (m) => ({ t: m.sent_at, i: m.id }))
+  const quoted = await quotesOf(deps, ctx.workspace.id, { id: conversation.id, channelId: conversation.channel_id }, rows.slice(0, limit))
+  return pageOf(rows, limit, (m) => messageView(m, quoted(m)), (m) => ({ t: m.sent_at, i: m.id }))
+}
+
+/** One message, as the conversation's message list shows it (the live stream names new ones by id). */
+export async function getMessage(deps: ServiceDeps, ctx: WorkspaceContext, messageId: string) {
+  const m = await repo.findMessage(deps.db, ctx.workspace.id, messageId)
+  if (!m) throw new AppError(404, 'not_found', 'No such message in this workspace.')
+  const quoted = await quotesOf(deps, ctx.workspace.id, { id: m.conversation_id, channelId: m.channel_id }, [m])
+  return messageView(m, quoted(m))
 }
 
 /**
@@ -131,7 +167,14 @@ export async function listMessages(deps: ServiceDeps, ctx: WorkspaceContext, con
  */
 export async function markConversationRead(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string) {
   const conversation = await conversationOf(deps, ctx, conversationId)
-  await repo.updateConversation(deps.db, ctx.workspace.id, conversationId, { unread_count: 0, updated_at: iso(ctx.caller.meta.at) })
+  const at = iso(ctx.caller.meta.at)
+  await deps.db.transaction().execute(async (trx) => {
+    await repo.updateConversation(trx, ctx.workspace.id, conversationId, { unread_count: 0, updated_at: at })
+    // Other agents' unread counts follow live.
+    if (conversation.unread_count > 0) {
+      await emit(trx, ctx.workspace.id, 'conversation.updated', { conversationId, status: conversation.status, assigneeUserId: conversation.assignee_user_id, changed: ['read'] }, at)
+    }
+  })
   let readReceipt: 'sent' | 'failed' | 'none' = 'none'
   const last = await repo.lastInboundWithWamid(deps.db, ctx.workspace.id, conversationId)
   const contact = last ? await repo.findContact(deps.db, ctx.workspace.id, conversation.contact_id) : undefined

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { createTestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { auditRows, call, deliver, makeChannel, makeUser, makeWorkspace, seedConversation } from '../testing/fixtures.ts'
-import { contact, envelope, inboundText, messagesChange, wamid } from '../testing/webhooks.ts'
+import { contact, envelope, inboundText, messagesChange, textMessage, wamid } from '../testing/webhooks.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -37,6 +37,11 @@ describe('conversations and messages', () => {
     const first = page1.items[0].id
     const read = await t.request(`/api/v1/workspaces/${ws}/conversations/${first}/read`, call(owner.who, 'POST'))
     expect((await read.json()).unreadCount).toBe(0)
+    // Other agents see it read live: one conversation.updated (changed: read); reading it again emits nothing.
+    const readEvents = async () => (await t.db.db.selectFrom('events').selectAll().where('workspace_id', '=', ws).where('type', '=', 'conversation.updated').execute()).map((e) => JSON.parse(e.data))
+    expect(await readEvents()).toEqual([{ conversationId: first, status: 'open', assigneeUserId: null, changed: ['read'] }])
+    await t.request(`/api/v1/workspaces/${ws}/conversations/${first}/read`, call(owner.who, 'POST'))
+    expect(await readEvents()).toHaveLength(1)
     expect((await get('/conversations?unread=true')).items).toHaveLength(4)
     expect((await get('/conversations?unread=false')).items.map((c: { id: string }) => c.id)).toEqual([first])
     expect((await get(`/conversations?channelId=${channel.id}&status=open&assignee=none`)).items).toHaveLength(5)
@@ -63,6 +68,153 @@ describe('conversations and messages', () => {
     await deliver(t, channel, inboundText(channel.phoneNumberId, 'older', { timestamp: 1749416000 }).body)
     const [c] = (await get('/conversations')).items
     expect(c).toMatchObject({ lastMessagePreview: 'newer', lastMessageAt: new Date(1749416500_000).toISOString(), unreadCount: 2 })
+  })
+})
+
+describe('conversation search', () => {
+  test('q finds the contact by name, profile name, username or phone (partial, with or without +); combines with filters and the cursor', async () => {
+    const { t, owner, ws, channel, get } = await setup()
+    const ids = async (path: string) => (await get(path)).items.map((c: { contact: { displayName: string } }) => c.contact.displayName)
+    await deliver(t, channel, inboundText(channel.phoneNumberId, 'hi', { from: '4915112345678', timestamp: 1749416000, name: 'Greta Weber' }).body)
+    await deliver(t, channel, inboundText(channel.phoneNumberId, 'hi', { from: '4417000000000', timestamp: 1749416060, name: 'Oliver_%' }).body)
+    // A username user: Meta sends the handle in the profile.
+    const kim = { from: '4420700000000', id: wamid(), timestamp: '1749416120', type: 'text', text: { body: 'hi' } }
+    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [{ profile: { name: 'Kim', username: 'kim.bakes' }, wa_id: kim.from, user_id: 'US.kim' }], messages: [kim] })]))
+    for (let i = 0; i < 3; i++) await deliver(t, channel, inboundText(channel.phoneNumberId, 'hi', { from: `4930000000${i}`, timestamp: 1749416200 + i * 60, name: `Person ${i}` }).body)
+
+    expect(await ids('/conversations?q=greta')).toEqual(['Greta Weber'])
+    expect(await ids('/conversations?q=WEBER')).toEqual(['Greta Weber'])
+    expect(await ids('/conversations?q=kim.bakes')).toEqual(['Kim'])
+    expect(await ids(`/conversations?q=${encodeURIComponent('@kim')}`)).toEqual(['Kim'])
+    // Phone numbers: whole, with +, partial, with the spaces people type.
+    expect(await ids('/conversations?q=4915112345678')).toEqual(['Greta Weber'])
+    expect(await ids(`/conversations?q=${encodeURIComponent('+4915112345678')}`)).toEqual(['Greta Weber'])
+    expect(await ids('/conversations?q=12345')).toEqual(['Greta Weber'])
+    expect(await ids(`/conversations?q=${encodeURIComponent('+49 151 123')}`)).toEqual(['Greta Weber'])
+    expect(await ids(`/conversations?q=${encodeURIComponent('+44')}`)).toEqual(['Kim', 'Oliver_%'])
+    // LIKE wildcards are taken literally.
+    expect(await ids(`/conversations?q=${encodeURIComponent('_%')}`)).toEqual(['Oliver_%'])
+    expect(await ids(`/conversations?q=${encodeURIComponent('%')}`)).toEqual(['Oliver_%'])
+    expect(await ids('/conversations?q=nobody')).toEqual([])
+    // An empty q is no filter.
+    expect(await ids('/conversations?q=')).toHaveLength(6)
+    // The name agents give a contact is searched too.
+    const greta = (await get('/conversations?q=greta')).items[0]
+    expect(greta.contact).toEqual({ id: expect.any(String), waId: '4915112345678', displayName: 'Greta Weber', phone: '+4915112345678', username: null })
+    expect((await get('/conversations?q=kim')).items[0].contact).toMatchObject({ phone: '+4420700000000', username: 'kim.bakes' })
+    await t.request(`/api/v1/workspaces/${ws}/contacts/${greta.contact.id}`, call(owner.who, 'PATCH', { name: 'Bakery supplier' }))
+    expect(await ids('/conversations?q=supplier')).toEqual(['Bakery supplier'])
+
+    // With the other filters, and paged in the usual order (most recent first).
+    await t.request(`/api/v1/workspaces/${ws}/conversations/${greta.id}`, call(owner.who, 'PATCH', { status: 'closed', assigneeUserId: owner.id }))
+    expect(await ids('/conversations?q=4915&status=open')).toEqual([])
+    expect(await ids('/conversations?q=4915&status=closed&assignee=me')).toEqual(['Bakery supplier'])
+    expect(await ids(`/conversations?q=person&channelId=${channel.id}&unread=true&assignee=none`)).toEqual(['Person 2', 'Person 1', 'Person 0'])
+    expect(await ids('/conversations?q=person&channelId=ch_other')).toEqual([])
+    const page1 = await get('/conversations?q=person&limit=2')
+    expect(page1.items.map((c: { contact: { displayName: string } }) => c.contact.displayName)).toEqual(['Person 2', 'Person 1'])
+    const page2 = await get(`/conversations?q=person&limit=2&cursor=${page1.nextCursor}`)
+    expect(page2.items.map((c: { contact: { displayName: string } }) => c.contact.displayName)).toEqual(['Person 0'])
+    expect(page2.nextCursor).toBeNull()
+
+    // Bad input: a 400 naming the field.
+    const long = await t.request(`/api/v1/workspaces/${ws}/conversations?q=${'x'.repeat(101)}`, call(owner.who, 'GET'))
+    expect(long.status).toBe(400)
+    expect(long.headers.get('content-type')).toStartWith('application/problem+json')
+    expect((await long.json()).errors[0].field).toBe('q')
+
+    // Another workspace: its own (empty) results; A's workspace is not there for it.
+    const other = await makeUser(t, 'other@example.com')
+    const otherWs = await makeWorkspace(t, 'Other', other)
+    const theirs = await t.request(`/api/v1/workspaces/${otherWs}/conversations?q=greta`, call(other.who, 'GET'))
+    expect((await theirs.json()).items).toEqual([])
+    expect((await t.request(`/api/v1/workspaces/${ws}/conversations?q=greta`, call(other.who, 'GET'))).status).toBe(404)
+  })
+})
+
+describe('one message, and quoted replies', () => {
+  /** An inbound text that quotes (replies to) `quotedWamid`. */
+  const reply = (phoneNumberId: string, text: string, quotedWamid: string, o: { from?: string; timestamp: number }) => {
+    const m = { ...textMessage(text, o), context: { from: '15550783881', id: quotedWamid } }
+    return { body: envelope([messagesChange(phoneNumberId, { contacts: [contact(m.from)], messages: [m] })]), id: m.id }
+  }
+
+  test('quoted resolves within the conversation, also when the original is on an older page; one message by id is the same view', async () => {
+    const { t, owner, ws, channel, get } = await setup()
+    const from = '4915112345678'
+    const original = inboundText(channel.phoneNumberId, 'Do you have rye bread?', { from, timestamp: 1749416000 })
+    await deliver(t, channel, original.body)
+    for (let i = 0; i < 3; i++) await deliver(t, channel, inboundText(channel.phoneNumberId, `filler ${i}`, { from, timestamp: 1749416100 + i }).body)
+    const answer = reply(channel.phoneNumberId, 'And two baguettes', original.id, { from, timestamp: 1749416200 })
+    await deliver(t, channel, answer.body)
+    // A reply to something wabox never saw, and one quoting another person's conversation.
+    await deliver(t, channel, reply(channel.phoneNumberId, 'About that…', 'wamid.UNKNOWN', { from, timestamp: 1749416300 }).body)
+    const otherOriginal = inboundText(channel.phoneNumberId, 'Someone else', { from: '4930000000001', timestamp: 1749416000 })
+    await deliver(t, channel, otherOriginal.body)
+    await deliver(t, channel, reply(channel.phoneNumberId, 'Quoting across', otherOriginal.id, { from, timestamp: 1749416400 }).body)
+
+    const conversation = (await get('/conversations?q=4915112345678')).items[0]
+    const originalRow = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', original.id).executeTakeFirstOrThrow()
+    // The newest three only: the original is four pages back.
+    const page = await get(`/conversations/${conversation.id}/messages?limit=3`)
+    expect(page.items.map((m: { text: string }) => m.text)).toEqual(['Quoting across', 'About that…', 'And two baguettes'])
+    expect(page.items.map((m: { replyTo: string | null }) => m.replyTo)).toEqual([otherOriginal.id, 'wamid.UNKNOWN', original.id])
+    expect(page.items.map((m: { quoted: unknown }) => m.quoted)).toEqual([null, null, { id: originalRow.id, direction: 'in', type: 'text', text: 'Do you have rye bread?' }])
+    const rest = await get(`/conversations/${conversation.id}/messages?limit=50&cursor=${page.nextCursor}`)
+    expect(rest.items.every((m: { quoted: unknown }) => m.quoted === null)).toBe(true)
+
+    // One message: the same view as in the list, quote included.
+    const listed = page.items[2]
+    expect(await get(`/messages/${listed.id}`)).toEqual(listed)
+    expect(await get(`/messages/${originalRow.id}`)).toEqual(rest.items.at(-1))
+    expect((await get(`/messages/${originalRow.id}`)).quoted).toBeNull()
+
+    // Unknown, another workspace's, malformed.
+    const missing = await t.request(`/api/v1/workspaces/${ws}/messages/msg_nothing`, call(owner.who, 'GET'))
+    expect(missing.status).toBe(404)
+    expect((await missing.json()).code).toBe('not_found')
+    const other = await makeUser(t, 'other@example.com')
+    const otherWs = await makeWorkspace(t, 'Other', other)
+    const otherChannel = await makeChannel(t, otherWs, graph)
+    await deliver(t, otherChannel, inboundText(otherChannel.phoneNumberId, 'their secret', { from }).body)
+    const theirs = await t.db.db.selectFrom('messages').select('id').where('workspace_id', '=', otherWs).executeTakeFirstOrThrow()
+    const cross = await t.request(`/api/v1/workspaces/${ws}/messages/${theirs.id}`, call(owner.who, 'GET'))
+    expect(cross.status).toBe(404)
+    expect(await cross.text()).not.toContain('their secret')
+    expect((await t.request(`/api/v1/workspaces/${ws}/messages/${listed.id}`, call(other.who, 'GET'))).status).toBe(404)
+    const malformed = await t.request(`/api/v1/workspaces/${ws}/messages/${'m'.repeat(65)}`, call(owner.who, 'GET'))
+    expect(malformed.status).toBe(400)
+    expect((await malformed.json()).errors[0].field).toBe('messageId')
+  })
+
+  test('a page quoting many messages costs one lookup, not one per message', async () => {
+    const { t, channel, get } = await setup()
+    const from = '4915112345678'
+    const originals = []
+    for (let i = 0; i < 5; i++) {
+      const o = inboundText(channel.phoneNumberId, `question ${i}`, { from, timestamp: 1749416000 + i })
+      await deliver(t, channel, o.body)
+      originals.push(o.id)
+    }
+    for (let i = 0; i < 5; i++) await deliver(t, channel, reply(channel.phoneNumberId, `answer ${i}`, originals[i]!, { from, timestamp: 1749417000 + i }).body)
+    const conversation = (await get('/conversations')).items[0]
+    // Every query the services run goes through this executor: count the ones that read messages.
+    const executor = t.db.db.getExecutor()
+    const execute = executor.executeQuery
+    const statements: string[] = []
+    executor.executeQuery = ((query, options) => {
+      statements.push(query.sql)
+      return execute.call(executor, query, options)
+    }) as typeof execute
+    let page: { items: { text: string; quoted: { text: string } | null }[] }
+    try {
+      page = await get(`/conversations/${conversation.id}/messages?limit=5`)
+    } finally {
+      executor.executeQuery = execute
+    }
+    expect(page.items.map((m) => [m.text, m.quoted?.text])).toEqual([4, 3, 2, 1, 0].map((i) => [`answer ${i}`, `question ${i}`]))
+    // The page itself, and one lookup of the five quoted messages.
+    expect(statements.filter((s) => /from "messages"/i.test(s))).toHaveLength(2)
   })
 })
 

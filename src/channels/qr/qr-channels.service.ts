@@ -14,6 +14,7 @@ import type { WorkspaceContext } from '../../workspaces/workspace-context.ts'
 import { channelView } from '../channels.service.ts'
 import { NO_QR_COLUMNS, type ChannelsTable } from '../channels.table.ts'
 import * as repo from '../channels.repo.ts'
+import { emit } from '../../events/emit.ts'
 import type { QrSessions } from './sessions.ts'
 import type { SessionUpdate } from './session.ts'
 import { mergedSettingsOr422, type QrSettingsInput } from './settings.ts'
@@ -27,7 +28,7 @@ async function qrChannelOf(deps: ServiceDeps, ctx: WorkspaceContext, channelId: 
   return c
 }
 
-/** A QR channel as created: not usable until a phone scans the QR (needs_reauth, linking). */
+/** A QR channel as created: not usable until a phone scans the QR (pending, linking). */
 export function newQrChannelRow(c: { id: string; workspaceId: string; name: string; settings: string; at: string }): ChannelsTable {
   return {
     ...NO_QR_COLUMNS,
@@ -35,7 +36,7 @@ export function newQrChannelRow(c: { id: string; workspaceId: string; name: stri
     workspace_id: c.workspaceId,
     provider: 'qr',
     name: c.name,
-    status: 'needs_reauth',
+    status: 'pending',
     phone_number_id: null,
     waba_id: null,
     display_phone_number: null,
@@ -69,6 +70,7 @@ export async function createQrChannel(deps: ServiceDeps, qr: QrSessions, ctx: Wo
     requireQuota(deps.config.plans, ctx.workspace.plan, 'channels', await repo.countLive(trx, ws))
     await repo.insert(trx, row)
     await audit.record(trx, ctx.caller, { workspaceId: ws, action: 'channel.created', target: { type: 'channel', id: row.id }, metadata: { name: row.name, provider: 'qr' } })
+    await emit(trx, ws, 'channel.status', { channelId: row.id, status: 'pending', reason: 'created; waiting for the QR scan' }, at)
   })
   await qr.start(ws, row.id, row.qr_settings)
   return { channel: channelView(deps, (await repo.find(deps.db, ws, row.id))!) }

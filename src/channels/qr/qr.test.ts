@@ -5,7 +5,7 @@ import { startGraphDouble } from '../../testing/graph-double.ts'
 import { auditRows, call, makeUser, makeWorkspace, manualClock, type FixtureUser } from '../../testing/fixtures.ts'
 import { scriptedSockets, type ScriptedSocket } from '../../testing/qr-socket.ts'
 import { baileysSocketFactory, type SocketFactory } from './socket.ts'
-import { classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
+import { channelStatusFor, classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
 import { qrMessageId } from './outbound.ts'
 import { mostInAnyWindow } from '../../testing/windows.ts'
 import { MEDIA_REFUSED } from './qr.provider.ts'
@@ -99,7 +99,8 @@ describe('linking', () => {
     const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })
     expect(res.status).toBe(201)
     const { channel } = await res.json()
-    expect(channel).toMatchObject({ provider: 'qr', status: 'needs_reauth', webhookUrl: null, connection: { state: 'linking', reconnectCount: 0, linkedAt: null } })
+    // Not linked yet is not a lost link: pending, not needs_reauth.
+    expect(channel).toMatchObject({ provider: 'qr', status: 'pending', webhookUrl: null, connection: { state: 'linking', reconnectCount: 0, linkedAt: null } })
     expect(channel.qr.pacing).toMatchObject({ warmup: true, typing: true })
     expect(sockets.sockets).toHaveLength(1)
     expect(sockets.last().websocketUrl).toBe(t.config.qrWebsocketUrl)
@@ -137,7 +138,10 @@ describe('linking', () => {
     expect((await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}/qr`)).status).toBe(409)
     expect((await auditRows(t)).map((a) => a.action).filter((a) => a.startsWith('channel.'))).toEqual(['channel.created', 'channel.linked'])
     const events = await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.status').execute()
-    expect(events.map((e) => JSON.parse(e.data).status)).toEqual(['active'])
+    expect(events.map((e) => JSON.parse(e.data))).toEqual([
+      { channelId: channel.id, status: 'pending', reason: 'created; waiting for the QR scan' },
+      { channelId: channel.id, status: 'active', reason: 'connected' },
+    ])
     // The session is in the database, sealed: creds with the identity, and nothing readable.
     const rows = await authRows(t, channel.id)
     expect(rows.map((r) => r.type)).toContain('creds')
@@ -180,6 +184,76 @@ describe('linking', () => {
   })
 })
 
+describe('channel status', () => {
+  test('pending until the first connection, whatever happens while linking; then active; needs_reauth only once a link is lost', async () => {
+    const { t, owner, ws, sockets } = await setup()
+    const { channel } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })).json()
+    const status = async () => (await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}`)).json()) as { status: string; connection: { state: string } }
+    expect(await status()).toMatchObject({ status: 'pending', connection: { state: 'linking' } })
+    // A pending channel cannot send yet, and says why.
+    const send = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { channelId: channel.id, to: PARTNER, type: 'text', text: { body: 'hi' } })
+    expect(send.status).toBe(409)
+    expect(await send.json()).toMatchObject({ code: 'channel_unavailable', detail: expect.stringContaining('must be linked') })
+
+    // Nobody scans: the QR codes run out. Still nothing lost: pending.
+    sockets.last().showQr('2@qr,noise,identity,adv')
+    sockets.last().close(408, 'QR refs attempts ended')
+    await t.runtime.qr.get(channel.id)!.idle()
+    expect(await status()).toMatchObject({ status: 'pending', connection: { state: 'qr_expired' } })
+    // Linking again; WhatsApp refuses this attempt (401): still never linked, still pending.
+    expect((await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${channel.id}/link`)).status).toBe(200)
+    sockets.last().close(401, 'Connection Failure')
+    await t.runtime.qr.get(channel.id)!.idle()
+    expect(await status()).toMatchObject({ status: 'pending', connection: { state: 'logged_out' } })
+
+    // Linked at last: active, on the list too.
+    expect((await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${channel.id}/link`)).status).toBe(200)
+    sockets.last().showQr('2@qr-2,noise,identity,adv')
+    sockets.last().close(515, 'Stream Errored (restart required)')
+    await t.runtime.qr.get(channel.id)!.idle()
+    sockets.last().open()
+    await t.runtime.qr.get(channel.id)!.idle()
+    expect(await status()).toMatchObject({ status: 'active', connection: { state: 'connected' } })
+    const list = await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels`)).json()
+    expect(list.items.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([[channel.id, 'active']])
+
+    // The phone unlinks it: now a link was lost.
+    sockets.last().close(401, 'Connection Failure')
+    await t.runtime.qr.get(channel.id)!.idle()
+    expect(await status()).toMatchObject({ status: 'needs_reauth', connection: { state: 'logged_out' } })
+    const events = await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.status').orderBy('seq').execute()
+    expect(events.map((e) => JSON.parse(e.data).status)).toEqual(['pending', 'active', 'needs_reauth'])
+    // Every connection change is its own event (the channel list follows the phone live), once per change.
+    const connection = await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.connection').where('workspace_id', '=', ws).orderBy('seq').execute()
+    const states = connection.map((e) => JSON.parse(e.data) as { channelId: string; state: string; since: string })
+    expect(states.every((e) => e.channelId === channel.id && !Number.isNaN(Date.parse(e.since)))).toBe(true)
+    expect(states.map((e) => e.state)).toEqual(expect.arrayContaining(['qr_expired', 'logged_out', 'connected']))
+    expect(states.at(-1)?.state).toBe('logged_out')
+    for (let i = 1; i < states.length; i++) expect(states[i]!.state).not.toBe(states[i - 1]!.state)
+    await t.close()
+  })
+
+  test('every connection state maps to the status its history implies', () => {
+    const linked = { linked_at: '2026-11-22T10:00:00.000Z' }
+    const never = { linked_at: null }
+    expect(channelStatusFor('connected', { status: 'pending', ...never })).toBe('active')
+    expect(channelStatusFor('connected', { status: 'needs_reauth', ...never })).toBe('active')
+    for (const state of ['linking', 'connecting', 'reconnecting', 'logged_out', 'replaced', 'qr_expired'] as const) {
+      expect({ state, status: channelStatusFor(state, { status: 'pending', ...never }) }).toEqual({ state, status: 'pending' })
+      expect({ state, status: channelStatusFor(state, { status: 'disconnected', ...linked }) }).toEqual({ state, status: 'disconnected' })
+    }
+    // Linked: a dropped connection waits (active); a lost link needs a new one.
+    expect(channelStatusFor('reconnecting', { status: 'active', ...linked })).toBe('active')
+    expect(channelStatusFor('connecting', { status: 'active', ...linked })).toBe('active')
+    for (const state of ['linking', 'logged_out', 'replaced', 'qr_expired'] as const) {
+      expect({ state, status: channelStatusFor(state, { status: 'active', ...linked }) }).toEqual({ state, status: 'needs_reauth' })
+    }
+    // Relinking after a logout (linked_at was cleared): needs_reauth until a scan connects.
+    expect(channelStatusFor('linking', { status: 'needs_reauth', ...never })).toBe('needs_reauth')
+    expect(channelStatusFor('connecting', { status: 'needs_reauth', ...never })).toBe('needs_reauth')
+  })
+})
+
 describe('lifecycle', () => {
   test('transient closes reconnect with backoff; loggedOut erases the session; replaced and expired QRs stop without a loop', async () => {
     const { t, owner, ws, sockets } = await setup()
@@ -210,7 +284,8 @@ describe('lifecycle', () => {
     expect(sockets.sockets.length).toBe(afterLogout)
     expect((await auditRows(t)).map((a) => a.action)).toContain('channel.logged_out')
     const statuses = (await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.status').execute()).map((e) => JSON.parse(e.data).status)
-    expect(statuses).toEqual(['active', 'needs_reauth'])
+    expect(statuses).toEqual(['pending', 'active', 'needs_reauth'])
+    expect((await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${id}`)).json()).status).toBe('needs_reauth')
 
     // Linking again starts from a fresh session (new QR).
     const relink = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${id}/link`)
@@ -218,7 +293,8 @@ describe('lifecycle', () => {
     expect(sockets.last().auth.creds.me).toBeUndefined()
     sockets.last().showQr('2@qr-after-logout,noise,identity,adv')
     await t.runtime.qr.get(id)!.idle()
-    expect((await channelRow(t, id)).connection_state).toBe('linking')
+    // Showing a new QR is not the link restored: still needs_reauth until a scan connects.
+    expect(await channelRow(t, id)).toMatchObject({ connection_state: 'linking', status: 'needs_reauth' })
 
     // Nobody scanned: the QR refs run out → qr_expired, no loop.
     sockets.last().close(408, 'QR refs attempts ended')

@@ -19,7 +19,7 @@ import { emit } from '../../events/emit.ts'
 import type { InboxWriter } from '../../webhooks/group-commit.ts'
 import { idempotencyKey } from '../../messaging/inbound-events.ts'
 import * as channelsRepo from '../channels.repo.ts'
-import type { ChannelsTable, QrConnectionState } from '../channels.table.ts'
+import type { ChannelStatus, ChannelsTable, QrConnectionState } from '../channels.table.ts'
 import { openAuthStore, type QrAuthStore } from './auth-store.ts'
 import { mapUpdates, mapUpsert, type Mapped, type QrInboundContext } from './inbound.ts'
 import type { QrSocket, SocketFactory } from './socket.ts'
@@ -61,6 +61,19 @@ export function classifyClose(statusCode: number | undefined, message: string, c
     default:
       return { kind: 'reconnect', minimumMs: 0 }
   }
+}
+
+/**
+ * The channel status a connection state means. A channel is `pending` from its creation until its first connection,
+ * whatever happens while linking (an unscanned QR, a refused pairing): nothing was lost, nothing needs redoing.
+ * Once linked it is `active` while the link holds (reconnects included: messages wait) and `needs_reauth` once the
+ * link is gone (logged out, replaced, or WhatsApp asking for a new scan) until a new link connects.
+ */
+export function channelStatusFor(state: QrConnectionState, channel: Pick<ChannelsTable, 'status' | 'linked_at'>): ChannelStatus {
+  if (state === 'connected') return 'active'
+  if (channel.status === 'pending' || channel.status === 'disconnected') return channel.status
+  if (state === 'connecting' || state === 'reconnecting') return channel.linked_at ? 'active' : channel.status
+  return 'needs_reauth'
 }
 
 export type SessionUpdate = { type: 'qr'; qr: string } | { type: 'state'; state: QrConnectionState; lastError: string | null }
@@ -224,7 +237,7 @@ export class QrSession {
     const at = iso(now)
     const channel = await channelsRepo.find(this.deps.db, this.workspaceId, this.channelId)
     if (!channel || channel.status === 'disconnected') return
-    const status = state === 'connected' || state === 'reconnecting' || state === 'connecting' ? (state === 'connected' || channel.linked_at ? 'active' : channel.status) : 'needs_reauth'
+    const status = channelStatusFor(state, channel)
     const patch: Partial<ChannelsTable> = {
       ...more,
       connection_state: state,
@@ -239,8 +252,12 @@ export class QrSession {
     }
     await this.deps.db.transaction().execute(async (trx) => {
       await channelsRepo.update(trx, this.workspaceId, this.channelId, patch)
-      if (status !== channel.status && (status === 'active' || status === 'needs_reauth')) {
+      if (status !== channel.status) {
         await emit(trx, this.workspaceId, 'channel.status', { channelId: this.channelId, status, reason: lastError ?? state }, at)
+      }
+      // Every connection change, so a dashboard (and the admin UI's channel list) shows the phone's state live.
+      if (previous !== state) {
+        await emit(trx, this.workspaceId, 'channel.connection', { channelId: this.channelId, state, lastError: patch.last_error ?? null, since: at }, at)
       }
       if (state === 'connected' && !channel.linked_at) {
         await audit.record(trx, systemCaller('qr session', now), { workspaceId: this.workspaceId, action: 'channel.linked', target: { type: 'channel', id: this.channelId }, metadata: { phoneNumber: patch.display_phone_number } })

@@ -1,0 +1,110 @@
+/** Who the customer is: name, number, WhatsApp ids, labels, notes and the opt-out switch (contacts.write). */
+import { useEffect, useState } from 'preact/hooks'
+import { X } from 'lucide-preact'
+import { reasonOf, unwrap } from '../../api/client.ts'
+import { fill, format, messages } from '../../i18n/index.ts'
+import { can } from '../../state/session.ts'
+import { Alert, Button, Field } from '../../components/ui.tsx'
+import type { InboxStore } from './store.ts'
+
+const t = messages.contact
+
+export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: () => void }) {
+  const conversation = store.open.value!
+  const contact = conversation.contact
+  const editable = can('contacts.write')
+  const [error, setError] = useState('')
+  const [saved, setSaved] = useState(false)
+  const [busy, setBusy] = useState(false)
+  useEffect(() => {
+    setError('')
+    setSaved(false)
+  }, [contact.id])
+
+  async function save(patch: { name?: string | null; labels?: string[]; notes?: string; optedOut?: boolean }) {
+    setBusy(true)
+    setError('')
+    setSaved(false)
+    try {
+      await unwrap(store.api.contacts({ contactId: contact.id }).patch(patch))
+      store.setOpen(await unwrap(store.api.conversations({ conversationId: conversation.id }).get()))
+      setSaved(true)
+    } catch (err) {
+      setError(reasonOf(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  const submit = (e: Event) => {
+    e.preventDefault()
+    const form = new FormData(e.currentTarget as HTMLFormElement)
+    void save({
+      name: String(form.get('name') ?? '').trim() || null,
+      labels: String(form.get('labels') ?? '')
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+      notes: String(form.get('notes') ?? ''),
+    })
+  }
+
+  return (
+    <aside class="contact" aria-labelledby="contact-title">
+      <header class="contact__head">
+        <h2 id="contact-title">{t.title}</h2>
+        <button type="button" class="icon-btn" aria-label={messages.app.close} onClick={onClose}>
+          <X size={18} aria-hidden="true" />
+        </button>
+      </header>
+      <dl class="contact__facts">
+        {contact.phone && (
+          <>
+            <dt>{t.phone}</dt>
+            <dd>{contact.phone}</dd>
+          </>
+        )}
+        {contact.profileName && (
+          <>
+            <dt>{t.profileName}</dt>
+            <dd>{contact.profileName}</dd>
+          </>
+        )}
+        {contact.username && (
+          <>
+            <dt>{t.username}</dt>
+            <dd>@{contact.username}</dd>
+          </>
+        )}
+        {contact.bsuid && (
+          <>
+            <dt>{t.bsuid}</dt>
+            <dd class="mono">{contact.bsuid}</dd>
+          </>
+        )}
+        <dt class="visually-hidden">{t.since.replace(' {date}', '')}</dt>
+        <dd class="muted">{fill(t.since, { date: format.dateTime(contact.createdAt) })}</dd>
+      </dl>
+      {error && <Alert>{error}</Alert>}
+      {saved && <Alert tone="success">{messages.app.saved}</Alert>}
+      <form key={contact.id + contact.updatedAt} onSubmit={submit}>
+        <fieldset disabled={!editable || busy}>
+          <Field label={t.name} name="name" defaultValue={contact.name ?? ''} placeholder={t.namePlaceholder} maxLength={100} />
+          <Field label={t.labels} name="labels" defaultValue={contact.labels.join(', ')} hint={t.labelsHint} />
+          <Field label={t.notes} name="notes" multiline defaultValue={contact.notes ?? ''} maxLength={5000} />
+          {editable && (
+            <Button type="submit" busy={busy} variant="secondary">
+              {messages.app.save}
+            </Button>
+          )}
+        </fieldset>
+      </form>
+      <div class="contact__optout">
+        <label class="switch">
+          <input type="checkbox" role="switch" checked={contact.optedOut} disabled={!editable || busy} onChange={(e) => void save({ optedOut: (e.currentTarget as HTMLInputElement).checked })} />
+          <span>{t.optedOut}</span>
+        </label>
+        <p class="muted">{t.optedOutHint}</p>
+      </div>
+    </aside>
+  )
+}
