@@ -235,6 +235,7 @@ function AccountMenu() {
               <span>{t.notify.toggle}</span>
             </button>
           )}
+          {'Notification' in window && notificationsWanted.value && Notification.permission === 'denied' && <p class="menu__note">{t.notify.denied}</p>}
           <a role="menuitem" class="menu__item" href="/docs" target="_blank" rel="noopener">
             <BookOpen size={16} aria-hidden="true" />
             <span>{t.app.apiDocs}</span>

@@ -1,7 +1,8 @@
 /** Small building blocks every screen uses: form fields, buttons with busy states, alerts, copy, empty states. */
 import type { ComponentChildren, JSX } from 'preact'
-import { useId, useState } from 'preact/hooks'
+import { useCallback, useId, useState } from 'preact/hooks'
 import { Check, Copy } from 'lucide-preact'
+import { ApiError } from '../api/client.ts'
 import { messages } from '../i18n/index.ts'
 
 type FieldProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'label'> & {
@@ -109,5 +110,60 @@ export function LoadError({ reason, retry }: { reason: string; retry?: () => voi
         </Button>
       )}
     </Alert>
+  )
+}
+
+/**
+ * One user action against the API: `busy` while it runs, its failure as an ApiError (so a form can show the
+ * problem's detail and each field's message), cleared on the next try. `run` resolves to the action's value,
+ * or undefined when it failed.
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<ApiError | null>(null)
+  const run = useCallback(async <T,>(action: () => Promise<T>): Promise<T | undefined> => {
+    setBusy(true)
+    setError(null)
+    try {
+      return await action()
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, { status: 0, detail: err instanceof Error ? err.message : String(err) }))
+      return undefined
+    } finally {
+      setBusy(false)
+    }
+  }, [])
+  return { busy, error, run, clearError: () => setError(null) }
+}
+
+/** A form's submit button and, where the form can be left, Cancel. */
+export function FormActions({ label, busy, busyLabel, onCancel }: { label: string; busy: boolean; busyLabel?: string; onCancel?: () => void }) {
+  return (
+    <div class="form__actions">
+      <Button type="submit" busy={busy} busyLabel={busyLabel}>
+        {label}
+      </Button>
+      {onCancel && (
+        <Button variant="ghost" onClick={onCancel}>
+          {messages.app.cancel}
+        </Button>
+      )}
+    </div>
+  )
+}
+
+/** Label → value pairs; pairs without a value are left out. */
+export function Facts({ items, class: className = 'facts' }: { items: [label: string, value: ComponentChildren][]; class?: string }) {
+  return (
+    <dl class={className}>
+      {items
+        .filter(([, value]) => value !== null && value !== undefined && value !== '')
+        .map(([label, value]) => (
+          <div class="facts__row" key={label}>
+            <dt>{label}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+    </dl>
   )
 }

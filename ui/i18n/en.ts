@@ -91,7 +91,6 @@ export const en = {
     loadingMore: 'Loading more…',
     pickOne: 'Pick a conversation to read and reply.',
     keyboardHint: 'Keys: j / k to move, Enter to open, Esc to close.',
-    newMessages: 'New message from {name}',
   },
   thread: {
     messages: 'Messages',
@@ -145,7 +144,6 @@ export const en = {
     template: 'Template “{name}”',
     interactive: 'Interactive message',
     unsupported: 'A message of a kind wabox does not show yet ({type}).',
-    deleted: 'This message was deleted.',
     system: 'System notice',
     automated: 'automated',
   },
@@ -167,7 +165,6 @@ export const en = {
     sendTemplate: 'Send template',
     deferred: 'Queued, not sent yet: {reason} (until {until}).',
     optedOut: 'This contact opted out of messages.',
-    noReplyPermission: 'Your role cannot send messages.',
     channelGone: 'The channel of this conversation is disconnected.',
   },
   contact: {
@@ -183,7 +180,7 @@ export const en = {
     notes: 'Notes',
     optedOut: 'Opted out of messages',
     optedOutHint: 'Nothing can be sent to this contact while this is on.',
-    since: 'Customer since {date}',
+    since: 'Customer since',
   },
   channels: {
     title: 'Channels',
@@ -281,8 +278,8 @@ export const en = {
     includeGroups: 'Receive group messages',
     since: 'since {time}',
     lastError: 'Last error: {error}',
-    reconnects: 'Reconnects: {count}',
-    linkedAt: 'Linked {time}',
+    linkedAt: 'Linked',
+    reconnects: 'Reconnects',
   },
 } as const
 

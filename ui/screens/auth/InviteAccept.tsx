@@ -1,10 +1,10 @@
 /** An invite link: see what it offers, then join (creating the account, or with an existing one's password). */
 import { useEffect, useState } from 'preact/hooks'
 import { useLocation, useSearch } from 'wouter-preact'
-import { api, ApiError, unwrap } from '../../api/client.ts'
+import { api, unwrap } from '../../api/client.ts'
 import { fill, messages } from '../../i18n/index.ts'
 import { refreshMe } from '../../state/session.ts'
-import { Alert, Button, Field, Loading } from '../../components/ui.tsx'
+import { Alert, Button, Field, Loading, useAction } from '../../components/ui.tsx'
 import { AuthFrame } from './AuthFrame.tsx'
 
 const t = messages.auth
@@ -14,8 +14,7 @@ export function InviteAccept() {
   const [, navigate] = useLocation()
   const [preview, setPreview] = useState<{ workspaceName: string; email: string; role: string } | null>(null)
   const [invalid, setInvalid] = useState(false)
-  const [error, setError] = useState<ApiError | null>(null)
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useAction()
   useEffect(() => {
     if (!token) return setInvalid(true)
     unwrap(api.api.v1.invites.preview.get({ query: { token } }), { quiet401: true })
@@ -23,20 +22,15 @@ export function InviteAccept() {
       .catch(() => setInvalid(true))
   }, [token])
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault()
     if (!preview) return
     const form = new FormData(e.currentTarget as HTMLFormElement)
-    setBusy(true)
-    setError(null)
-    try {
+    void run(async () => {
       const result = await unwrap(api.api.v1.invites.accept.post({ token, email: preview.email, password: String(form.get('password')), name: String(form.get('name') ?? '') }), { quiet401: true })
       await refreshMe()
       navigate(`/w/${result.workspaceId}/inbox`, { replace: true })
-    } catch (err) {
-      setError(err as ApiError)
-      setBusy(false)
-    }
+    })
   }
 
   if (invalid) return <AuthFrame title={t.acceptInvite} lead={t.inviteInvalid}>{null}</AuthFrame>

@@ -1,10 +1,10 @@
 /** First run: the one-time setup link creates the operator, the first workspace, and lands in its inbox. */
 import { useEffect, useState } from 'preact/hooks'
 import { Link, useLocation, useSearch } from 'wouter-preact'
-import { api, ApiError, unwrap } from '../../api/client.ts'
+import { api, type ApiError, unwrap } from '../../api/client.ts'
 import { messages } from '../../i18n/index.ts'
 import { refreshMe } from '../../state/session.ts'
-import { Alert, Button, Field, Loading } from '../../components/ui.tsx'
+import { Alert, Button, Field, Loading, useAction } from '../../components/ui.tsx'
 import { AuthFrame } from './AuthFrame.tsx'
 
 const t = messages.auth
@@ -13,20 +13,19 @@ export function Setup() {
   const token = new URLSearchParams(useSearch()).get('token') ?? ''
   const [, navigate] = useLocation()
   const [required, setRequired] = useState<boolean | null>(null)
-  const [error, setError] = useState<ApiError | null>(null)
-  const [busy, setBusy] = useState(false)
+  const [loadError, setLoadError] = useState<ApiError | null>(null)
+  const { busy, error: submitError, run } = useAction()
+  const error = submitError ?? loadError
   useEffect(() => {
     unwrap(api.api.v1.setup.get())
       .then((r) => setRequired(r.required))
-      .catch((err: ApiError) => setError(err))
+      .catch((err: ApiError) => setLoadError(err))
   }, [])
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault()
     const form = new FormData(e.currentTarget as HTMLFormElement)
-    setBusy(true)
-    setError(null)
-    try {
+    void run(async () => {
       const result = await unwrap(
         api.api.v1.setup.post({
           token,
@@ -39,10 +38,7 @@ export function Setup() {
       )
       await refreshMe()
       navigate(`/w/${result.workspace.id}/inbox`, { replace: true })
-    } catch (err) {
-      setError(err as ApiError)
-      setBusy(false)
-    }
+    })
   }
 
   if (required === null && !error) return <AuthFrame title={t.setupTitle}><Loading /></AuthFrame>

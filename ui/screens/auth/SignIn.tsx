@@ -1,10 +1,9 @@
 /** Sign in; afterwards back to where the person was going (`?next=`), else their workspace's inbox. */
-import { useState } from 'preact/hooks'
 import { Redirect, useLocation, useSearch } from 'wouter-preact'
-import { api, ApiError, unwrap } from '../../api/client.ts'
+import { api, unwrap } from '../../api/client.ts'
 import { messages } from '../../i18n/index.ts'
 import { me, refreshMe } from '../../state/session.ts'
-import { Alert, Button, Field } from '../../components/ui.tsx'
+import { Alert, Button, Field, useAction } from '../../components/ui.tsx'
 import { AuthFrame } from './AuthFrame.tsx'
 
 const t = messages.auth
@@ -18,23 +17,17 @@ export function SignIn() {
   const search = new URLSearchParams(useSearch())
   const [, navigate] = useLocation()
   const next = safeNext(search.get('next'))
-  const [error, setError] = useState<ApiError | null>(null)
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useAction()
   if (me.value) return <Redirect to={next} replace />
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault()
     const form = new FormData(e.currentTarget as HTMLFormElement)
-    setBusy(true)
-    setError(null)
-    try {
+    void run(async () => {
       await unwrap(api.api.v1.auth.login.post({ email: String(form.get('email')), password: String(form.get('password')) }), { quiet401: true })
       await refreshMe()
       navigate(next, { replace: true })
-    } catch (err) {
-      setError(err as ApiError)
-      setBusy(false)
-    }
+    })
   }
   return (
     <AuthFrame title={t.signInTitle} lead={search.get('next') ? t.sessionExpired : t.signInLead}>

@@ -5,10 +5,10 @@
 import { useEffect, useState } from 'preact/hooks'
 import { Link, useLocation } from 'wouter-preact'
 import { ArrowLeft } from 'lucide-preact'
-import { ApiError, reasonOf, unwrap, ws } from '../../api/client.ts'
+import { type ApiError, unwrap, ws } from '../../api/client.ts'
 import { onLive } from '../../api/live.ts'
 import { fill, format, messages } from '../../i18n/index.ts'
-import { Alert, Button, CopyValue, Field, Loading, LoadError } from '../../components/ui.tsx'
+import { Alert, Button, CopyValue, Facts, Field, Loading, LoadError, useAction } from '../../components/ui.tsx'
 import { StateBadge, type ChannelView } from './Channels.tsx'
 import { QrLink } from './QrLink.tsx'
 
@@ -67,44 +67,16 @@ export function ChannelDetail({ wid, channelId, onChanged }: { wid: string; chan
       )}
       <section class="card" aria-labelledby="details-title">
         <h2 id="details-title">{t.details}</h2>
-        <dl class="facts">
-          {channel.displayPhoneNumber && (
-            <>
-              <dt>{t.number}</dt>
-              <dd>{channel.displayPhoneNumber}</dd>
-            </>
-          )}
-          {channel.verifiedName && (
-            <>
-              <dt>{t.verifiedName}</dt>
-              <dd>{channel.verifiedName}</dd>
-            </>
-          )}
-          {channel.qualityRating && (
-            <>
-              <dt>{t.quality}</dt>
-              <dd>{channel.qualityRating}</dd>
-            </>
-          )}
-          {channel.messagingLimit && (
-            <>
-              <dt>{t.limit}</dt>
-              <dd>{channel.messagingLimit}</dd>
-            </>
-          )}
-          {channel.connection?.linkedAt && (
-            <>
-              <dt>{t.linkedAt.replace(' {time}', '')}</dt>
-              <dd>{format.dateTime(channel.connection.linkedAt)}</dd>
-            </>
-          )}
-          {isQr && (
-            <>
-              <dt>{t.reconnects.replace(': {count}', '')}</dt>
-              <dd>{format.number(channel.connection?.reconnectCount ?? 0)}</dd>
-            </>
-          )}
-        </dl>
+        <Facts
+          items={[
+            [t.number, channel.displayPhoneNumber],
+            [t.verifiedName, channel.verifiedName],
+            [t.quality, channel.qualityRating],
+            [t.limit, channel.messagingLimit],
+            [t.linkedAt, channel.connection?.linkedAt ? format.dateTime(channel.connection.linkedAt) : null],
+            [t.reconnects, isQr ? format.number(channel.connection?.reconnectCount ?? 0) : null],
+          ]}
+        />
         {channel.webhookUrl && !gone && <CopyValue label={t.webhookUrl} value={channel.webhookUrl} />}
       </section>
       {!gone && (isQr ? <PacingForm wid={wid} channel={channel} onSaved={setChannel} /> : <CloudSettings wid={wid} channel={channel} onSaved={setChannel} />)}
@@ -115,17 +87,14 @@ export function ChannelDetail({ wid, channelId, onChanged }: { wid: string; chan
 
 function PacingForm({ wid, channel, onSaved }: { wid: string; channel: ChannelView; onSaved: (c: ChannelView) => void }) {
   const pacing = (channel.qr?.pacing ?? {}) as Record<string, number | boolean>
-  const [error, setError] = useState<ApiError | null>(null)
+  const { busy, error, run } = useAction()
   const [saved, setSaved] = useState(false)
-  const [busy, setBusy] = useState(false)
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault()
     const form = new FormData(e.currentTarget as HTMLFormElement)
     const num = (k: string) => Number(form.get(k))
-    setBusy(true)
-    setError(null)
     setSaved(false)
-    try {
+    void run(async () => {
       const updated = await unwrap(
         ws(wid).channels({ channelId: channel.id }).patch({
           qr: {
@@ -136,11 +105,7 @@ function PacingForm({ wid, channel, onSaved }: { wid: string; channel: ChannelVi
       )
       onSaved(updated as ChannelView)
       setSaved(true)
-    } catch (err) {
-      setError(err as ApiError)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   const field = (k: 'minDelayMs' | 'maxDelayMs' | 'perMinute' | 'perHour' | 'perDay') => (
     <Field label={t[k]} name={k} type="number" min={0} defaultValue={String(pacing[k] ?? '')} error={error?.fieldError(k)} />
@@ -177,32 +142,25 @@ function PacingForm({ wid, channel, onSaved }: { wid: string; channel: ChannelVi
 }
 
 function CloudSettings({ wid, channel, onSaved }: { wid: string; channel: ChannelView; onSaved: (c: ChannelView) => void }) {
-  const [error, setError] = useState<ApiError | null>(null)
+  const { busy, error, run } = useAction()
   const [notice, setNotice] = useState('')
-  const [busy, setBusy] = useState(false)
   const [newVerifyToken, setNewVerifyToken] = useState<string | null>(null)
-  const saveRate = async (e: Event) => {
+  const saveRate = (e: Event) => {
     e.preventDefault()
     const sendRate = Number(new FormData(e.currentTarget as HTMLFormElement).get('sendRate'))
-    setBusy(true)
-    setError(null)
-    try {
+    setNotice('')
+    void run(async () => {
       onSaved((await unwrap(ws(wid).channels({ channelId: channel.id }).patch({ sendRate }))) as ChannelView)
       setNotice(messages.app.saved)
-    } catch (err) {
-      setError(err as ApiError)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
-  const rotate = async (e: Event) => {
+  const rotate = (e: Event) => {
     e.preventDefault()
     const formEl = e.currentTarget as HTMLFormElement
     const form = new FormData(formEl)
     const value = (k: string) => String(form.get(k) ?? '').trim() || undefined
-    setBusy(true)
-    setError(null)
-    try {
+    setNotice('')
+    void run(async () => {
       const result = await unwrap(
         ws(wid).channels({ channelId: channel.id }).credentials.post({
           accessToken: value('accessToken'),
@@ -214,11 +172,7 @@ function CloudSettings({ wid, channel, onSaved }: { wid: string; channel: Channe
       setNewVerifyToken(token ?? null)
       setNotice(t.rotated)
       formEl.reset()
-    } catch (err) {
-      setError(err as ApiError)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <section class="card" aria-labelledby="cloud-settings-title">
@@ -252,26 +206,19 @@ function Disconnect({ wid, channel, onDone }: { wid: string; channel: ChannelVie
   const [, navigate] = useLocation()
   const [confirming, setConfirming] = useState(false)
   const [typed, setTyped] = useState('')
-  const [error, setError] = useState('')
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useAction()
   const isQr = channel.provider === 'qr'
-  const go = async () => {
-    setBusy(true)
-    setError('')
-    try {
+  const go = () =>
+    run(async () => {
       await unwrap(ws(wid).channels({ channelId: channel.id }).delete())
       onDone()
       navigate(`/w/${wid}/channels`)
-    } catch (err) {
-      setError(reasonOf(err))
-      setBusy(false)
-    }
-  }
+    })
   return (
     <section class="card card--danger" aria-labelledby="disconnect-title">
       <h2 id="disconnect-title">{isQr ? t.unlink : t.disconnect}</h2>
       <p>{fill(isQr ? t.unlinkConfirm : t.disconnectConfirm, { name: channel.name })}</p>
-      {error && <Alert>{error}</Alert>}
+      {error && <Alert>{error.message}</Alert>}
       {!confirming ? (
         <Button variant="danger" onClick={() => setConfirming(true)}>
           {isQr ? t.unlink : t.disconnect}

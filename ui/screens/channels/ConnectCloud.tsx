@@ -3,24 +3,21 @@
  * and verify token — shown once — with copy buttons and the steps in Meta's dashboard.
  */
 import { useState } from 'preact/hooks'
-import { ApiError, unwrap, ws } from '../../api/client.ts'
+import { unwrap, ws } from '../../api/client.ts'
 import { messages } from '../../i18n/index.ts'
-import { Alert, Button, CopyValue, Field } from '../../components/ui.tsx'
+import { Alert, Button, CopyValue, Field, FormActions, useAction } from '../../components/ui.tsx'
 
 const t = messages.channels
 
 export function ConnectCloud({ wid, onDone, onCancel }: { wid: string; onDone: () => void; onCancel: () => void }) {
-  const [error, setError] = useState<ApiError | null>(null)
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useAction()
   const [result, setResult] = useState<{ url: string; verifyToken: string; name: string } | null>(null)
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault()
     const form = new FormData(e.currentTarget as HTMLFormElement)
     const value = (k: string) => String(form.get(k) ?? '').trim()
-    setBusy(true)
-    setError(null)
-    try {
+    void run(async () => {
       const created = await unwrap(
         ws(wid).channels.post({
           kind: 'cloud',
@@ -36,11 +33,7 @@ export function ConnectCloud({ wid, onDone, onCancel }: { wid: string; onDone: (
       const webhook = (created as { webhook?: { url: string; verifyToken: string } }).webhook
       if (!webhook) throw new Error('unexpected answer')
       setResult({ url: webhook.url, verifyToken: webhook.verifyToken, name: created.channel.name })
-    } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, { status: 0, detail: String(err) }))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   if (result)
@@ -71,14 +64,7 @@ export function ConnectCloud({ wid, onDone, onCancel }: { wid: string; onDone: (
         <Field label={t.wabaId} name="wabaId" inputMode="numeric" required error={err('wabaId')} />
         <Field label={t.appSecret} name="appSecret" type="password" autoComplete="off" required hint={t.appSecretHint} error={err('appSecret')} />
         <Field label={t.verifyToken} name="verifyToken" autoComplete="off" hint={t.verifyTokenHint} error={err('verifyToken')} />
-        <div class="form__actions">
-          <Button type="submit" busy={busy} busyLabel={t.connecting}>
-            {t.connect}
-          </Button>
-          <Button variant="ghost" onClick={onCancel}>
-            {messages.app.cancel}
-          </Button>
-        </div>
+        <FormActions label={t.connect} busy={busy} busyLabel={t.connecting} onCancel={onCancel} />
       </form>
     </main>
   )

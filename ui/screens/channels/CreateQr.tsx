@@ -1,26 +1,16 @@
 /** Start linking a phone by QR: name it, then its page shows the code to scan. */
-import { useState } from 'preact/hooks'
-import { ApiError, unwrap, ws } from '../../api/client.ts'
+import { unwrap, ws } from '../../api/client.ts'
 import { messages } from '../../i18n/index.ts'
-import { Alert, Button, Field } from '../../components/ui.tsx'
+import { Alert, Field, FormActions, useAction } from '../../components/ui.tsx'
 
 const t = messages.channels
 
 export function CreateQr({ wid, onCreated, onCancel }: { wid: string; onCreated: (id: string) => void; onCancel: () => void }) {
-  const [error, setError] = useState<ApiError | null>(null)
-  const [busy, setBusy] = useState(false)
-  const submit = async (e: Event) => {
+  const { busy, error, run } = useAction()
+  const submit = (e: Event) => {
     e.preventDefault()
     const name = String(new FormData(e.currentTarget as HTMLFormElement).get('name') ?? '').trim()
-    setBusy(true)
-    setError(null)
-    try {
-      const created = await unwrap(ws(wid).channels.post({ kind: 'qr', name }))
-      onCreated(created.channel.id)
-    } catch (err) {
-      setError(err as ApiError)
-      setBusy(false)
-    }
+    void run(async () => onCreated((await unwrap(ws(wid).channels.post({ kind: 'qr', name }))).channel.id))
   }
   return (
     <main class="page page--narrow" aria-labelledby="qr-title">
@@ -29,14 +19,7 @@ export function CreateQr({ wid, onCreated, onCancel }: { wid: string; onCreated:
       <form onSubmit={submit} noValidate>
         {error && <Alert>{error.message}</Alert>}
         <Field label={t.name} name="name" required autoFocus placeholder={t.namePlaceholder} maxLength={100} error={error?.fieldError('name')} />
-        <div class="form__actions">
-          <Button type="submit" busy={busy}>
-            {t.startLinking}
-          </Button>
-          <Button variant="ghost" onClick={onCancel}>
-            {messages.app.cancel}
-          </Button>
-        </div>
+        <FormActions label={t.startLinking} busy={busy} onCancel={onCancel} />
       </form>
     </main>
   )

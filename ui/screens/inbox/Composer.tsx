@@ -217,7 +217,7 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
             />
             <button type="button" class="btn btn--primary composer__send" disabled={busy || (!text.trim() && !file)} onClick={() => void sendText()}>
               <Send size={16} aria-hidden="true" />
-              <span>{t.send}</span>
+              <span>{busy && file ? fill(t.uploading, { name: file.name }) : t.send}</span>
             </button>
           </div>
         </>

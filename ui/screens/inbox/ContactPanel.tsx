@@ -1,10 +1,10 @@
 /** Who the customer is: name, number, WhatsApp ids, labels, notes and the opt-out switch (contacts.write). */
 import { useEffect, useState } from 'preact/hooks'
 import { X } from 'lucide-preact'
-import { reasonOf, unwrap } from '../../api/client.ts'
-import { fill, format, messages } from '../../i18n/index.ts'
+import { unwrap } from '../../api/client.ts'
+import { format, messages } from '../../i18n/index.ts'
 import { can } from '../../state/session.ts'
-import { Alert, Button, Field } from '../../components/ui.tsx'
+import { Alert, Button, Facts, Field, useAction } from '../../components/ui.tsx'
 import type { InboxStore } from './store.ts'
 
 const t = messages.contact
@@ -13,32 +13,25 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
   const conversation = store.open.value!
   const contact = conversation.contact
   const editable = can('contacts.write')
-  const [error, setError] = useState('')
+  const { busy, error, run, clearError } = useAction()
   const [saved, setSaved] = useState(false)
-  const [busy, setBusy] = useState(false)
   useEffect(() => {
-    setError('')
+    clearError()
     setSaved(false)
   }, [contact.id])
 
-  async function save(patch: { name?: string | null; labels?: string[]; notes?: string; optedOut?: boolean }) {
-    setBusy(true)
-    setError('')
+  function save(patch: { name?: string | null; labels?: string[]; notes?: string; optedOut?: boolean }) {
     setSaved(false)
-    try {
+    void run(async () => {
       await unwrap(store.api.contacts({ contactId: contact.id }).patch(patch))
       store.setOpen(await unwrap(store.api.conversations({ conversationId: conversation.id }).get()))
       setSaved(true)
-    } catch (err) {
-      setError(reasonOf(err))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   const submit = (e: Event) => {
     e.preventDefault()
     const form = new FormData(e.currentTarget as HTMLFormElement)
-    void save({
+    save({
       name: String(form.get('name') ?? '').trim() || null,
       labels: String(form.get('labels') ?? '')
         .split(',')
@@ -56,35 +49,17 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
           <X size={18} aria-hidden="true" />
         </button>
       </header>
-      <dl class="contact__facts">
-        {contact.phone && (
-          <>
-            <dt>{t.phone}</dt>
-            <dd>{contact.phone}</dd>
-          </>
-        )}
-        {contact.profileName && (
-          <>
-            <dt>{t.profileName}</dt>
-            <dd>{contact.profileName}</dd>
-          </>
-        )}
-        {contact.username && (
-          <>
-            <dt>{t.username}</dt>
-            <dd>@{contact.username}</dd>
-          </>
-        )}
-        {contact.bsuid && (
-          <>
-            <dt>{t.bsuid}</dt>
-            <dd class="mono">{contact.bsuid}</dd>
-          </>
-        )}
-        <dt class="visually-hidden">{t.since.replace(' {date}', '')}</dt>
-        <dd class="muted">{fill(t.since, { date: format.dateTime(contact.createdAt) })}</dd>
-      </dl>
-      {error && <Alert>{error}</Alert>}
+      <Facts
+        class="facts contact__facts"
+        items={[
+          [t.phone, contact.phone],
+          [t.profileName, contact.profileName],
+          [t.username, contact.username ? `@${contact.username}` : null],
+          [t.bsuid, contact.bsuid ? <span class="mono">{contact.bsuid}</span> : null],
+          [t.since, format.dateTime(contact.createdAt)],
+        ]}
+      />
+      {error && <Alert>{error.message}</Alert>}
       {saved && <Alert tone="success">{messages.app.saved}</Alert>}
       <form key={contact.id + contact.updatedAt} onSubmit={submit}>
         <fieldset disabled={!editable || busy}>
@@ -100,7 +75,7 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
       </form>
       <div class="contact__optout">
         <label class="switch">
-          <input type="checkbox" role="switch" checked={contact.optedOut} disabled={!editable || busy} onChange={(e) => void save({ optedOut: (e.currentTarget as HTMLInputElement).checked })} />
+          <input type="checkbox" role="switch" checked={contact.optedOut} disabled={!editable || busy} onChange={(e) => save({ optedOut: (e.currentTarget as HTMLInputElement).checked })} />
           <span>{t.optedOut}</span>
         </label>
         <p class="muted">{t.optedOutHint}</p>
