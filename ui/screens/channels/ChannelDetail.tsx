@@ -168,6 +168,7 @@ function CloudSettings({ wid, channel, onSaved }: { wid: string; channel: Channe
           regenerateVerifyToken: form.get('regenerateVerifyToken') === 'on' || undefined,
         }),
       )
+      onSaved((result as { channel: ChannelView }).channel)
       const token = (result as { webhook?: { verifyToken?: string } }).webhook?.verifyToken
       setNewVerifyToken(token ?? null)
       setNotice(t.rotated)

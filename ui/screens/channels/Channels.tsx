@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import { Link, useLocation } from 'wouter-preact'
-import { Cloud, Plus, QrCode, Smartphone } from 'lucide-preact'
+import { Cloud, QrCode, Smartphone } from 'lucide-preact'
 import type { Treaty } from '@elysiajs/eden'
 import { reasonOf, unwrap, ws } from '../../api/client.ts'
 import { onLive } from '../../api/live.ts'
@@ -91,7 +91,7 @@ export function Channels({ wid, channelId }: { wid: string; channelId?: string }
           <p>{t.emptyHint}</p>
         </Empty>
       )}
-      {live.length > 0 && (
+      {channels && channels.length > 0 && (
         <ul class="cards" aria-label={t.title}>
           {[...live, ...gone].map((c) => (
             <li key={c.id} class={`card channel${c.status === 'disconnected' ? ' channel--gone' : ''}`}>
@@ -114,11 +114,6 @@ export function Channels({ wid, channelId }: { wid: string; channelId?: string }
             </li>
           ))}
         </ul>
-      )}
-      {channels && live.length === 0 && (
-        <p class="muted">
-          <Plus size={14} aria-hidden="true" /> {t.emptyHint}
-        </p>
       )}
     </main>
   )
