@@ -48,26 +48,30 @@ export function App() {
       stopLive()
       navigate(loginPathFor(locationRef.current + window.location.search), { replace: true })
     })
-    // The server ends the stream when access ends; find out whether we are still signed in.
-    setStreamEndHandler(() => {
-      refreshMe().then(() => {
-        if (me.value === null) navigate(loginPathFor(locationRef.current), { replace: true })
-        else reconnectLive()
-      })
-    })
-    // Before reopening a dropped stream: still signed in? (A 401 there sends the person to sign in.)
-    setAccessCheck(async () => {
+    // Whether the stream of a workspace may be reopened: signed in (else to sign-in) and still a member.
+    const allowed = async (wid: string): Promise<boolean> => {
       try {
         await refreshMe()
       } catch {
         return true // the server is unreachable: keep trying
       }
       if (me.value === null) {
+        stopLive()
         navigate(loginPathFor(locationRef.current), { replace: true })
         return false
       }
+      if (!me.value?.memberships.some((m) => m.workspaceId === wid)) {
+        stopLive()
+        return false
+      }
       return true
+    }
+    // The server ends the stream when access ends (signed out, removed): find out which, or resume.
+    setStreamEndHandler(() => {
+      const wid = workspaceId.value
+      if (wid) void allowed(wid).then((ok) => ok && reconnectLive())
     })
+    setAccessCheck(allowed)
     const online = () => {
       reconnectLive()
       if (me.value === undefined || bootErrorRef.current) boot()
@@ -125,7 +129,7 @@ function Shell({ wid, children }: { wid: string; children: ComponentChildren }) 
 
   // Following the workspace's live stream is the shell's job: every screen inside listens to it.
   useEffect(() => {
-    if (!user || !user.memberships.some((m) => m.workspaceId === wid)) return
+    if (!user || !user.memberships.some((m) => m.workspaceId === wid)) return followWorkspace(null)
     workspaceId.value = wid
     localStorage.setItem('wabox.workspace', wid)
     followWorkspace(wid)
@@ -198,10 +202,15 @@ function AccountMenu() {
         ref.current?.querySelector<HTMLButtonElement>('button')?.focus()
       }
     }
+    // Tabbing out of the menu closes it (a disclosure, not a trap).
+    const focusOut = (e: FocusEvent) => e.relatedTarget && !ref.current?.contains(e.relatedTarget as Node) && setOpen(false)
+    const box = ref.current
     document.addEventListener('mousedown', outside)
     document.addEventListener('keydown', escape)
-    ref.current?.querySelector<HTMLElement>('[role=menuitem]')?.focus()
+    box?.addEventListener('focusout', focusOut)
+    box?.querySelector<HTMLElement>('.menu__item')?.focus()
     return () => {
+      box?.removeEventListener('focusout', focusOut)
       document.removeEventListener('mousedown', outside)
       document.removeEventListener('keydown', escape)
     }
@@ -216,31 +225,31 @@ function AccountMenu() {
   const role = membership.value?.role
   return (
     <div class="menu" ref={ref}>
-      <button type="button" class="menu__button" aria-haspopup="menu" aria-expanded={open} aria-label={t.app.accountMenu} onClick={() => setOpen(!open)}>
+      <button type="button" class="menu__button" aria-expanded={open} aria-controls="account-menu" aria-label={t.app.accountMenu} onClick={() => setOpen(!open)}>
         <span class="avatar" aria-hidden="true">
           {initials}
         </span>
         <ChevronDown size={16} aria-hidden="true" />
       </button>
       {open && (
-        <div class="menu__list" role="menu" aria-label={t.app.accountMenu}>
+        <div class="menu__list" id="account-menu">
           <div class="menu__who">
             <strong>{user.name || user.email}</strong>
             <span>{fill(t.app.signedInAs, { email: user.email })}</span>
             {role && <span>{fill(t.app.role, { role: t.roles[role as keyof typeof t.roles] ?? role })}</span>}
           </div>
           {'Notification' in window && (
-            <button type="button" role="menuitemcheckbox" aria-checked={notificationsWanted.value} class="menu__item" onClick={() => void setNotificationsWanted(!notificationsWanted.value)}>
+            <button type="button" aria-pressed={notificationsWanted.value} class="menu__item" onClick={() => void setNotificationsWanted(!notificationsWanted.value)}>
               {notificationsWanted.value ? <Bell size={16} aria-hidden="true" /> : <BellOff size={16} aria-hidden="true" />}
               <span>{t.notify.toggle}</span>
             </button>
           )}
           {'Notification' in window && notificationsWanted.value && Notification.permission === 'denied' && <p class="menu__note">{t.notify.denied}</p>}
-          <a role="menuitem" class="menu__item" href="/docs" target="_blank" rel="noopener">
+          <a class="menu__item" href="/docs" target="_blank" rel="noopener">
             <BookOpen size={16} aria-hidden="true" />
             <span>{t.app.apiDocs}</span>
           </a>
-          <button type="button" role="menuitem" class="menu__item" onClick={doSignOut}>
+          <button type="button" class="menu__item" onClick={doSignOut}>
             <LogOut size={16} aria-hidden="true" />
             <span>{t.app.signOut}</span>
           </button>

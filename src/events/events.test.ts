@@ -442,12 +442,34 @@ function sseReader(res: Response) {
         await Promise.race([pump(), Bun.sleep(100)])
       }
     },
-    events: () => frames.filter((f) => f.data && f.event !== 'stream.end'),
+    events: () => frames.filter((f) => f.data && f.event !== 'stream.end' && f.event !== 'stream.ready'),
+    ready: () => frames.find((f) => f.event === 'stream.ready'),
     cancel: () => reader.cancel(),
   }
 }
 
 describe('live stream (SSE)', () => {
+  test('a stream says where it starts (stream.ready with an id): a client that drops before any event resumes from there and misses nothing', async () => {
+    const { t, owner, ws } = await setup()
+    const channel = await makeChannel(t, ws, graph)
+    await deliver(t, channel, inboundText(channel.phoneNumberId, 'before the stream', { from: '4915112345678', timestamp: 1749416383 }).body)
+    const first = sseReader(await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/events/stream`))
+    await first.until(() => first.ready() !== undefined)
+    const readyId = first.ready()!.id!
+    const lastSeq = (await t.db.db.selectFrom('events').select((e) => e.fn.max('seq').as('seq')).executeTakeFirstOrThrow()).seq
+    expect(Number(readyId)).toBe(Number(lastSeq))
+    expect(first.events()).toHaveLength(0)
+    await first.cancel()
+    // Gone before any event; two messages arrive meanwhile.
+    await deliver(t, channel, inboundText(channel.phoneNumberId, 'while away 1', { from: '4915112345678', timestamp: 1749416384 }).body)
+    await deliver(t, channel, inboundText(channel.phoneNumberId, 'while away 2', { from: '4915112345678', timestamp: 1749416385 }).body)
+    const resumed = sseReader(await t.request(`/api/v1/workspaces/${ws}/events/stream`, call(owner.who, 'GET', undefined, { 'last-event-id': readyId })))
+    await resumed.until(() => resumed.events().length >= 2)
+    expect(resumed.events().map((f) => JSON.parse(f.data!).data.text)).toEqual(['while away 1', 'while away 2'])
+    await resumed.cancel()
+    await t.close()
+  })
+
   test('events arrive in order; Last-Event-ID resumes without gaps; an Analyst receives them; heartbeats; B sees none of A', async () => {
     const { t, owner, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
     const analyst = await makeUser(t, 'analyst@example.com')

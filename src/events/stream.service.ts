@@ -51,8 +51,10 @@ export async function openStream(deps: ServiceDeps, ctx: WorkspaceContext, lastE
           if (reason) send(`event: stream.end\ndata: ${JSON.stringify({ reason })}\n\n`)
           controller.close()
         }
-        // Tells EventSource how soon to reconnect after a drop.
+        // Tells EventSource how soon to reconnect after a drop; then where this stream starts, so a client that
+        // drops before the first event still resumes from here (EventSource keeps the id) and misses nothing.
         send('retry: 2000\n\n')
+        send(`id: ${cursor}\nevent: stream.ready\ndata: {}\n\n`)
         void (async () => {
           try {
             while (!closed) {

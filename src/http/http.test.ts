@@ -128,7 +128,7 @@ describe('health', () => {
     expect(await (await t.request('/healthz')).json()).toEqual({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/) })
     const ready = await t.request('/readyz')
     expect(ready.status).toBe(200)
-    expect(await ready.json()).toEqual({ ready: true, checks: { database: { ok: true }, migrations: { ok: true }, key: { ok: true } } })
+    expect(await ready.json()).toEqual({ ready: true, checks: { database: { ok: true }, migrations: { ok: true }, key: { ok: true }, writes: { ok: true } } })
   })
 
   test('/readyz is 503 when the database is read-only', async () => {
@@ -189,6 +189,9 @@ describe('static UI and docs', () => {
     const css = await t.request(style!)
     expect(css.headers.get('content-type')).toContain('text/css')
     expect((await t.request('/assets/main-doesnotexist.js')).status).toBe(404)
+    // The cache rule follows the file served, not the raw path: a path that resolves to the index is not immutable.
+    const sneaky = await t.request('/assets/..%2Findex.html')
+    expect(sneaky.headers.get('cache-control')).toBe('no-cache')
     // Client-side routes get the app; the strict CSP still applies (no inline script in the page).
     const setup = await t.request('/setup?token=abc')
     expect(await setup.text()).toContain(script!)

@@ -16,7 +16,8 @@ export function defaultPublicDir(): string {
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
-const cacheControlFor = (urlPath: string) => (urlPath.startsWith('/assets/') ? IMMUTABLE : 'no-cache')
+/** Judged on the resolved file, not the raw path (`/assets/..%2Findex.html` is the index, not an asset). */
+const cacheControlFor = (root: string, file: string) => (file.startsWith(root + '/assets/') ? IMMUTABLE : 'no-cache')
 
 // Paths owned by the API and other handlers: a miss there is a 404 problem, never the UI's index page.
 const NOT_UI = /^\/(api|webhooks|docs|healthz|readyz|metrics)(\/|$)/
@@ -47,7 +48,7 @@ export function staticRoutes(auth: AuthPlugin, publicDir = defaultPublicDir()) {
       if (!target) throw new AppError(400, 'bad_path', 'The requested path is not valid.')
       const file = Bun.file(target)
       if (await file.exists()) {
-        set.headers['cache-control'] = cacheControlFor(path)
+        set.headers['cache-control'] = cacheControlFor(publicDir, target)
         return file
       }
       // Client-side routes (/inbox, /settings/…) have no extension; files that are missing do.

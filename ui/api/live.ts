@@ -41,14 +41,28 @@ let lastId: string | null = null
 let retryTimer: ReturnType<typeof setTimeout> | null = null
 let failures = 0
 let onStreamEnd: (reason: string) => void = () => {}
-/** Asked before reopening a stream the browser gave up on: false when the session is gone (no retry loop on 401). */
-let stillSignedIn: () => Promise<boolean> = async () => true
+/**
+ * Asked before reopening a stream the browser gave up on: false when the session or the membership is gone (no
+ * retry loop on 401/404).
+ */
+let stillAllowed: (workspaceId: string) => Promise<boolean> = async () => true
 
 export const setStreamEndHandler = (fn: (reason: string) => void) => {
   onStreamEnd = fn
 }
-export const setAccessCheck = (fn: () => Promise<boolean>) => {
-  stillSignedIn = fn
+export const setAccessCheck = (fn: (workspaceId: string) => Promise<boolean>) => {
+  stillAllowed = fn
+}
+
+type ResyncListener = () => void
+const resyncListeners = new Set<ResyncListener>()
+/**
+ * Called when the stream (re)starts somewhere other than where the last one stopped — the first connection, or a
+ * gap the server could not replay: screens reload what they show instead of trusting events alone.
+ */
+export function onResync(listener: ResyncListener): () => void {
+  resyncListeners.add(listener)
+  return () => resyncListeners.delete(listener)
 }
 
 function open(workspaceId: string): void {
@@ -70,9 +84,10 @@ function open(workspaceId: string): void {
       const delay = Math.min(1000 * 2 ** failures, 15_000) * (0.75 + Math.random() * 0.5)
       failures++
       retryTimer = setTimeout(() => {
-        void stillSignedIn()
+        retryTimer = null
+        void stillAllowed(workspaceId)
           .catch(() => true)
-          .then((ok) => ok && current === workspaceId && open(workspaceId))
+          .then((ok) => ok && current === workspaceId && !source && open(workspaceId))
       }, delay)
     }
   }
@@ -95,6 +110,13 @@ function open(workspaceId: string): void {
       }
     })
   }
+  // The server's first frame: where this stream starts. The same id as the last one seen means a clean resume.
+  es.addEventListener('stream.ready', (frame) => {
+    const startsAfter = (frame as MessageEvent<string>).lastEventId
+    const clean = lastId !== null && startsAfter === lastId
+    lastId = startsAfter || lastId
+    if (!clean) for (const listener of resyncListeners) listener()
+  })
   es.addEventListener('stream.end', (frame) => {
     es.close()
     source = null
@@ -111,7 +133,8 @@ function open(workspaceId: string): void {
 
 /** Follows one workspace's stream (closing any other); null stops following. */
 export function followWorkspace(workspaceId: string | null): void {
-  if (workspaceId === current && (source || retryTimer)) return
+  const following = (source !== null && source.readyState !== EventSource.CLOSED) || retryTimer !== null
+  if (workspaceId === current && following) return
   stopLive()
   current = workspaceId
   if (workspaceId) open(workspaceId)

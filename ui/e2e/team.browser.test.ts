@@ -289,7 +289,7 @@ describe('a team in the browser (compiled binary)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click()
     await waitForPath(page, `/w/${ws}/inbox`)
     await page.getByRole('button', { name: 'Account menu' }).click()
-    await page.getByRole('menuitem', { name: 'Sign out' }).click()
+    await page.getByRole('button', { name: 'Sign out' }).click()
     await waitForPath(page, '/login')
     // Signed out for real: the app does not let the page back in.
     await page.goto(`${wabox.url}/w/${ws}/inbox`)

@@ -1,10 +1,10 @@
 /**
- * Every text the admin UI shows, in English. A translation is one more file with the same keys (the type below
- * makes a missing key a compile error); `{name}` marks a value filled in at run time.
+ * Every text the admin UI shows, in English. A translation is one more file of type `Messages` (a missing key is
+ * a compile error; the maps keyed by values the server sends — statuses, states — fall back to the raw value for
+ * a key they lack); `{name}` marks a value filled in at run time.
  */
 export const en = {
   app: {
-    name: 'wabox',
     loading: 'Loading…',
     skipToContent: 'Skip to content',
     mainNav: 'Main',
@@ -24,9 +24,10 @@ export const en = {
     saved: 'Saved.',
     copy: 'Copy',
     copied: 'Copied',
-    back: 'Back',
     loadFailed: 'Could not load this: {reason}',
     unknownError: 'Something went wrong ({status}).',
+    titleUnread: '({count}) wabox',
+    unexpectedAnswer: 'The server gave an answer this page does not understand; reload and try again.',
     networkError: 'wabox could not be reached. Check the connection and try again.',
   },
   notify: {
@@ -72,7 +73,6 @@ export const en = {
     goToInbox: 'Go to the inbox',
   },
   inbox: {
-    title: 'Inbox',
     views: 'Views',
     mine: 'Mine',
     unassigned: 'Unassigned',
@@ -88,6 +88,7 @@ export const en = {
     emptySearch: 'No conversation matches “{q}”.',
     emptyHint: 'New conversations appear here as soon as a customer writes.',
     loadMore: 'Load more',
+    unknownContact: 'Unknown contact',
     loadingMore: 'Loading more…',
     pickOne: 'Pick a conversation to read and reply.',
     keyboardHint: 'Keys: j / k to move, Enter to open, Esc to close.',
@@ -120,6 +121,7 @@ export const en = {
       failed: 'Failed',
     } as Record<string, string>,
     failedReason: 'Not delivered: {reason}',
+    sentAttachment: 'Attachment: {name}',
     reply: 'Reply',
     react: 'React',
     reactWith: 'React with {emoji}',
@@ -151,12 +153,11 @@ export const en = {
     label: 'Message',
     placeholder: 'Write a reply… (Ctrl+Enter sends)',
     send: 'Send',
-    sending: 'Sending…',
     attach: 'Attach a file',
     removeAttachment: 'Remove attachment',
     uploading: 'Uploading {name}…',
     caption: 'Caption (optional)',
-    windowOpen: 'Free replies possible for {time}.',
+    windowOpen: 'Free replies possible for another {time}.',
     windowClosed: 'More than 24 hours since the customer last wrote: WhatsApp only allows a template now.',
     windowNever: 'The customer has not written yet: WhatsApp only allows a template to start the conversation.',
     templateName: 'Template name',
@@ -164,6 +165,7 @@ export const en = {
     templateParams: 'Body parameters (one per line)',
     sendTemplate: 'Send template',
     deferred: 'Queued, not sent yet: {reason} (until {until}).',
+    deferredNoTime: 'Queued, not sent yet: {reason}.',
     optedOut: 'This contact opted out of messages.',
     channelGone: 'The channel of this conversation is disconnected.',
   },
@@ -246,7 +248,7 @@ export const en = {
     pairingTitle: 'Or link with a code',
     pairingPhone: 'Phone number (international, digits only)',
     pairingRequest: 'Get a pairing code',
-    pairingCode: 'Type this code on the phone: {code}',
+    pairingCode: 'Type this code on the phone:',
     pairingSteps: 'On the phone: Linked devices → Link a device → Link with phone number instead.',
     relink: 'Link again',
     reconnectNow: 'Reconnect now',

@@ -1,10 +1,13 @@
 /**
  * The message catalogue in use, and formatting in the browser's own locale (dates, times, numbers).
- * Only English ships today; a translation is one file like en.ts, picked here by `navigator.language`.
+ * Only English ships today; a translation is one file like en.ts plus its line in `catalogues`, chosen by the
+ * browser's language.
  */
 import { en, type Messages } from './en.ts'
 
-export const messages: Messages = en
+const catalogues: Record<string, Messages> = { en }
+const language = typeof navigator === 'undefined' ? 'en' : navigator.language.split('-')[0]!
+export const messages: Messages = catalogues[language] ?? en
 
 /** Fills `{name}` placeholders: fill('{count} unread', { count: 3 }). */
 export function fill(template: string, values: Record<string, string | number> = {}): string {
@@ -18,7 +21,8 @@ const dayWithYear = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'lo
 const shortDate = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short' })
 const full = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' })
 const number = new Intl.NumberFormat(locale)
-const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })
+const minutes_ = new Intl.NumberFormat(locale, { style: 'unit', unit: 'minute', unitDisplay: 'long' })
+const hours_ = new Intl.NumberFormat(locale, { style: 'unit', unit: 'hour', unitDisplay: 'long' })
 
 const startOfDay = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime()
 
@@ -39,11 +43,10 @@ export const format = {
     if (days === 1) return messages.thread.yesterday
     return d.getFullYear() === now.getFullYear() ? day.format(d) : dayWithYear.format(d)
   },
-  /** A duration from now, e.g. "in 3 hours" (the 24-hour window's time left). */
-  untilFrom(ms: number): string {
-    const minutes = Math.round(ms / 60_000)
-    if (minutes < 60) return relative.format(Math.max(minutes, 1), 'minute')
-    return relative.format(Math.round(minutes / 60), 'hour')
+  /** A length of time, e.g. "3 hours" or "12 minutes" (the 24-hour window's time left). */
+  duration(ms: number): string {
+    const minutes = Math.max(Math.round(ms / 60_000), 1)
+    return minutes < 60 ? minutes_.format(minutes) : hours_.format(Math.round(minutes / 60))
   },
   sameDay: (a: string, b: string) => startOfDay(new Date(a)) === startOfDay(new Date(b)),
 }

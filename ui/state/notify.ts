@@ -3,6 +3,7 @@
  * (assigned to them, or to nobody), and the unread count in the tab title. Opt-in per browser.
  */
 import { effect, signal } from '@preact/signals'
+import { fill, messages } from '../i18n/index.ts'
 
 const KEY = 'wabox.notifications'
 
@@ -13,7 +14,7 @@ export const unreadTotal = signal(0)
 effect(() => {
   if (typeof document === 'undefined') return
   const n = unreadTotal.value
-  document.title = n > 0 ? `(${n}) wabox` : 'wabox'
+  document.title = n > 0 ? fill(messages.app.titleUnread, { count: n }) : 'wabox'
 })
 
 export async function setNotificationsWanted(on: boolean): Promise<void> {

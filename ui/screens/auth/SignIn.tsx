@@ -8,9 +8,15 @@ import { AuthFrame } from './AuthFrame.tsx'
 
 const t = messages.auth
 
-/** Only same-app paths: an open redirect through ?next= would help phishing. */
+/** Only paths of this app: an open redirect through ?next= would help phishing. */
 export function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
+  if (!next) return '/'
+  try {
+    const url = new URL(next, window.location.origin)
+    return url.origin === window.location.origin ? url.pathname + url.search : '/'
+  } catch {
+    return '/'
+  }
 }
 
 export function SignIn() {

@@ -11,6 +11,7 @@ import { fill, format, messages } from '../../i18n/index.ts'
 import { Alert, Button, CopyValue, Facts, Field, Loading, LoadError, useAction } from '../../components/ui.tsx'
 import { StateBadge, type ChannelView } from './Channels.tsx'
 import { QrLink } from './QrLink.tsx'
+import { NotFound } from '../errors/ErrorPages.tsx'
 
 const t = messages.channels
 
@@ -31,7 +32,7 @@ export function ChannelDetail({ wid, channelId, onChanged }: { wid: string; chan
     })
   }, [wid, channelId])
 
-  if (error?.status === 404) return <main class="page"><LoadError reason={error.message} /></main>
+  if (error?.status === 404) return <NotFound wid={wid} />
   if (error) return <main class="page"><LoadError reason={error.message} retry={() => void load()} /></main>
   if (!channel) return <main class="page"><Loading /></main>
 
@@ -54,6 +55,8 @@ export function ChannelDetail({ wid, channelId, onChanged }: { wid: string; chan
       </header>
       {isQr && !gone && (
         <QrLink
+          // A new connection state from elsewhere (the phone logged out after linking) starts the panel afresh.
+          key={channel.connection?.state ?? 'none'}
           wid={wid}
           channelId={channel.id}
           initialState={channel.connection?.state ?? null}

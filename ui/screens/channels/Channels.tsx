@@ -62,7 +62,17 @@ export function Channels({ wid, channelId }: { wid: string; channelId?: string }
 
   if (channelId) return <ChannelDetail wid={wid} channelId={channelId} onChanged={load} />
   if (mode === 'cloud') return <ConnectCloud wid={wid} onDone={() => { setMode('list'); void load() }} onCancel={() => setMode('list')} />
-  if (mode === 'qr') return <CreateQr wid={wid} onCreated={(id) => navigate(`/w/${wid}/channels/${id}`)} onCancel={() => setMode('list')} />
+  if (mode === 'qr')
+    return (
+      <CreateQr
+        wid={wid}
+        onCreated={(id) => {
+          setMode('list')
+          navigate(`/w/${wid}/channels/${id}`)
+        }}
+        onCancel={() => setMode('list')}
+      />
+    )
 
   const live = channels?.filter((c) => c.status !== 'disconnected') ?? []
   const gone = channels?.filter((c) => c.status === 'disconnected') ?? []

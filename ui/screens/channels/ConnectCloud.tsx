@@ -31,7 +31,7 @@ export function ConnectCloud({ wid, onDone, onCancel }: { wid: string; onDone: (
       )
       // The answer to a Cloud connection carries the webhook settings (a QR link's does not).
       const webhook = (created as { webhook?: { url: string; verifyToken: string } }).webhook
-      if (!webhook) throw new Error('unexpected answer')
+      if (!webhook) throw new Error(messages.app.unexpectedAnswer)
       setResult({ url: webhook.url, verifyToken: webhook.verifyToken, name: created.channel.name })
     })
   }

@@ -88,7 +88,7 @@ export function QrLink({ wid, channelId, initialState, onState }: { wid: string;
       {linking && (
         <div class="qr__body">
           <div class="qr__code">
-            {svg ? <img src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`} alt={t.qrAlt} width={264} height={264} data-generation={svg.length} /> : <p class="muted">{t.qrWaiting}</p>}
+            {svg ? <img src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`} alt={t.qrAlt} width={264} height={264} /> : <p class="muted">{t.qrWaiting}</p>}
             <p class="qr__steps">{t.qrSteps}</p>
           </div>
           <form class="qr__pairing" onSubmit={requestCode} noValidate>
@@ -100,7 +100,7 @@ export function QrLink({ wid, channelId, initialState, onState }: { wid: string;
             </Button>
             {pairing && (
               <p class="qr__pairing-code" role="status">
-                {fill(t.pairingCode, { code: '' })}
+                {t.pairingCode}
                 <strong class="mono">{pairing.code}</strong>
               </p>
             )}

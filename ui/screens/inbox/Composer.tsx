@@ -26,6 +26,11 @@ function windowLeft(conversation: ConversationDetail, now: number): number | nul
 
 let pendingSeq = 0
 
+/** One Idempotency-Key per message the agent means to send: a retry of the same body after a lost answer reuses it. */
+function keyFor(last: { body: string; key: string } | null, body: string) {
+  return last && last.body === body ? last : { body, key: crypto.randomUUID() }
+}
+
 export function Composer(props: { store: InboxStore; conversation: ConversationDetail; channel: Channel | undefined; replyTo: PendingMessage | null; clearReply: () => void; onSent: () => void }) {
   const { store, conversation, channel, replyTo } = props
   const [text, setText] = useState('')
@@ -35,18 +40,13 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
   const [busy, setBusy] = useState(false)
   const [now, setNow] = useState(Date.now())
   const fileInput = useRef<HTMLInputElement>(null)
+  const lastAttempt = useRef<{ body: string; key: string } | null>(null)
 
   // The window's time left is shown in minutes: refresh it once a minute (a clock, not a poll of the server).
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 60_000)
     return () => clearInterval(timer)
   }, [])
-  useEffect(() => {
-    setText('')
-    setFile(null)
-    setError('')
-    setNotice('')
-  }, [conversation.id])
 
   const isCloud = channel?.provider === 'cloud'
   const left = isCloud ? windowLeft(conversation, now) : Infinity
@@ -77,17 +77,23 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
     } as unknown as PendingMessage
     store.placeMessage(optimistic)
     props.onSent()
+    const attempt = keyFor(lastAttempt.current, JSON.stringify(body))
+    lastAttempt.current = attempt
     try {
-      const result = await unwrap(store.api.messages.post(body))
-      store.removeMessage(tempId)
+      const result = await unwrap(store.api.messages.post(body, { headers: { 'idempotency-key': attempt.key } }))
+      lastAttempt.current = null
+      // The bubble becomes the real message in place; live events and this fetch bring its status along.
+      store.confirmPending(tempId, result)
       const real = await unwrap(store.api.messages({ messageId: result.id }).get()).catch(() => null)
       if (real) store.placeMessage(real)
-      const deferred = (result as { deferred?: { until: string; reason: string } }).deferred
-      setNotice(deferred ? fill(t.deferred, { reason: deferred.reason, until: format.dateTime(deferred.until) }) : '')
+      const deferred = result.deferred
+      setNotice(deferred ? (deferred.until ? fill(t.deferred, { reason: deferred.reason, until: format.dateTime(deferred.until) }) : fill(t.deferredNoTime, { reason: deferred.reason })) : '')
       props.clearReply()
       return true
     } catch (err) {
       store.removeMessage(tempId)
+      // Refused (4xx): a new attempt is a new message. Unanswered: a retry of the same body reuses the key.
+      if (err instanceof ApiError && err.status !== 0) lastAttempt.current = null
       setError(err instanceof ApiError ? err.message : reasonOf(err))
       return false
     }
@@ -176,7 +182,7 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
         </form>
       ) : (
         <>
-          {isCloud && left !== null && left !== Infinity && <p class="composer__window">{fill(t.windowOpen, { time: format.untilFrom(left).replace(/^in /, '') })}</p>}
+          {isCloud && left !== null && left !== Infinity && <p class="composer__window">{fill(t.windowOpen, { time: format.duration(left) })}</p>}
           {replyTo && (
             <div class="composer__reply">
               <span class="muted">{messages.thread.replyingTo}</span> <span class="composer__reply-text">{replyTo.text ?? replyTo.type}</span>

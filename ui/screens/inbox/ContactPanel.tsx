@@ -1,5 +1,5 @@
 /** Who the customer is: name, number, WhatsApp ids, labels, notes and the opt-out switch (contacts.write). */
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { X } from 'lucide-preact'
 import { unwrap } from '../../api/client.ts'
 import { format, messages } from '../../i18n/index.ts'
@@ -14,7 +14,18 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
   const contact = conversation.contact
   const editable = can('contacts.write')
   const { busy, error, run, clearError } = useAction()
+  // Where the panel covers the thread (narrow windows) it is a dialog: the focus goes in, and back to the
+  // "Contact details" button when it closes.
+  const overlay = window.matchMedia('(max-width: 1100px)').matches
+  const title = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (!overlay) return
+    title.current?.focus()
+    return () => document.querySelector<HTMLElement>('.thread__actions [aria-pressed]')?.focus()
+  }, [])
   const [saved, setSaved] = useState(false)
+  // The form shows what was saved after our own save; another agent's edit does not wipe what is being typed.
+  const [formVersion, setFormVersion] = useState(0)
   useEffect(() => {
     clearError()
     setSaved(false)
@@ -25,6 +36,7 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
     void run(async () => {
       await unwrap(store.api.contacts({ contactId: contact.id }).patch(patch))
       store.setOpen(await unwrap(store.api.conversations({ conversationId: conversation.id }).get()))
+      setFormVersion((v) => v + 1)
       setSaved(true)
     })
   }
@@ -42,9 +54,11 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
   }
 
   return (
-    <aside class="contact" aria-labelledby="contact-title">
+    <aside class="contact" aria-labelledby="contact-title" role={overlay ? 'dialog' : undefined} aria-modal={overlay ? true : undefined}>
       <header class="contact__head">
-        <h2 id="contact-title">{t.title}</h2>
+        <h2 id="contact-title" ref={title} tabIndex={-1}>
+          {t.title}
+        </h2>
         <button type="button" class="icon-btn" aria-label={messages.app.close} onClick={onClose}>
           <X size={18} aria-hidden="true" />
         </button>
@@ -61,7 +75,7 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
       />
       {error && <Alert>{error.message}</Alert>}
       {saved && <Alert tone="success">{messages.app.saved}</Alert>}
-      <form key={contact.id + contact.updatedAt} onSubmit={submit}>
+      <form key={`${contact.id}:${formVersion}`} onSubmit={submit}>
         <fieldset disabled={!editable || busy}>
           <Field label={t.name} name="name" defaultValue={contact.name ?? ''} placeholder={t.namePlaceholder} maxLength={100} />
           <Field label={t.labels} name="labels" defaultValue={contact.labels.join(', ')} hint={t.labelsHint} />

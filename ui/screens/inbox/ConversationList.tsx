@@ -1,5 +1,5 @@
 /** The conversation list: views, channel filter, search, unread badges; cursor pages as you scroll. */
-import { useEffect, useRef } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks'
 import { Search } from 'lucide-preact'
 import { fill, format, messages } from '../../i18n/index.ts'
 import { Empty, Loading, LoadError } from '../../components/ui.tsx'
@@ -14,14 +14,24 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
   const sentinel = useRef<HTMLLIElement>(null)
   const searchTimer = useRef<ReturnType<typeof setTimeout>>()
 
-  // Infinite scroll: the next page loads when the end of the list comes into view.
+  // Infinite scroll: the next page loads when the end of the list comes into view (a failed page waits for a click).
+  const hasMore = store.nextCursor.value !== null
   useEffect(() => {
     const el = sentinel.current
     if (!el) return
     const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void store.loadMore(), { rootMargin: '200px' })
     observer.observe(el)
     return () => observer.disconnect()
-  }, [store, store.nextCursor.value, store.listState.value])
+  }, [store, hasMore])
+
+  // Live updates reorder rows: a focused row keeps the focus where it moved to.
+  const focusedId = useRef<string | null>(null)
+  const items = store.list.value
+  useLayoutEffect(() => {
+    const id = focusedId.current
+    if (id && (document.activeElement === document.body || document.activeElement === null)) listRef.current?.querySelector<HTMLElement>(`a.conv[data-id="${id}"]`)?.focus()
+  }, [items])
+  useEffect(() => () => clearTimeout(searchTimer.current), [])
 
   // j / k move the focus through the list; Enter opens (it is a link); Esc is the thread's.
   useEffect(() => {
@@ -59,7 +69,6 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
   }
 
   const state = store.listState.value
-  const items = store.list.value
   const channels = store.channels.value
   const q = store.query.value.trim()
   return (
@@ -115,13 +124,16 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
             const active = store.openId.value === c.id
             const channel = channels.length > 1 ? store.channelById.value.get(c.channelId) : undefined
             const assignee = c.assigneeUserId ? store.memberById.value.get(c.assigneeUserId) : undefined
-            const phone = (c.contact as { phone?: string | null }).phone
             return (
               <li key={c.id}>
                 <a
                   href={`/w/${store.wid}/inbox/${c.id}`}
                   class={`conv${active ? ' conv--active' : ''}${c.unreadCount > 0 ? ' conv--unread' : ''}`}
                   aria-current={active ? 'true' : undefined}
+                  data-id={c.id}
+                  onFocus={() => (focusedId.current = c.id)}
+                  // A row moved by a live update blurs with no new target: keep its id to give the focus back.
+                  onBlur={(e) => (e as FocusEvent).relatedTarget && (focusedId.current = null)}
                   onClick={(e) => {
                     if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return
                     e.preventDefault()
@@ -129,7 +141,7 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
                   }}
                 >
                   <span class="conv__top">
-                    <span class="conv__name">{c.contact.displayName ?? phone ?? '—'}</span>
+                    <span class="conv__name">{c.contact.displayName ?? c.contact.phone ?? t.unknownContact}</span>
                     {c.lastMessageAt && (
                       <time class="conv__time" dateTime={c.lastMessageAt}>
                         {format.listTime(c.lastMessageAt)}
@@ -150,9 +162,10 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
               </li>
             )
           })}
-          {store.nextCursor.value && (
+          {hasMore && (
             <li ref={sentinel} class="list__more">
-              {state === 'more' ? <Loading label={t.loadingMore} /> : <button type="button" class="btn btn--ghost" onClick={() => void store.loadMore()}>{t.loadMore}</button>}
+              {store.moreFailed.value && <p class="list__error" role="alert">{fill(messages.app.loadFailed, { reason: store.moreFailed.value })}</p>}
+              {state === 'more' ? <Loading label={t.loadingMore} /> : <button type="button" class="btn btn--ghost" onClick={() => void store.loadMore(true)}>{t.loadMore}</button>}
             </li>
           )}
         </ul>

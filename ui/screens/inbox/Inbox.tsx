@@ -4,7 +4,6 @@
  */
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import { useLocation } from 'wouter-preact'
-import { onLive } from '../../api/live.ts'
 import { fill, messages } from '../../i18n/index.ts'
 import { me } from '../../state/session.ts'
 import { notifyNewMessage } from '../../state/notify.ts'
@@ -13,8 +12,26 @@ import { ConversationList } from './ConversationList.tsx'
 import { Thread } from './Thread.tsx'
 
 export function Inbox({ wid, conversationId }: { wid: string; conversationId?: string }) {
-  const store = useMemo(() => createInbox(wid), [wid])
   const [, navigate] = useLocation()
+  // New messages for me or for nobody: a notification (opt-in) unless I am reading that conversation. Decided on
+  // the conversation as the server has it now, not on the filtered list.
+  const store = useMemo(
+    () =>
+      createInbox(wid, {
+        onReceived: (conversation, e) => {
+          const assignee = conversation.assigneeUserId
+          if (assignee !== null && assignee !== me.value?.id) return
+          notifyNewMessage({
+            title: fill(messages.notify.title, { name: conversation.contact.displayName ?? '' }),
+            body: e.data.text ?? '',
+            tag: conversation.id,
+            visible: store.openId.value === conversation.id,
+            onClick: () => navigate(`/w/${wid}/inbox/${conversation.id}`),
+          })
+        },
+      }),
+    [wid],
+  )
   // The contact panel starts open only where there is room for three panes.
   const [showContact, setShowContact] = useState(() => window.matchMedia('(min-width: 1200px)').matches)
 
@@ -28,27 +45,12 @@ export function Inbox({ wid, conversationId }: { wid: string; conversationId?: s
     void store.openConversation(conversationId ?? null)
   }, [store, conversationId])
 
-  // New messages for me or for nobody: a notification (opt-in) unless I am reading that conversation.
-  useEffect(
-    () =>
-      onLive((e) => {
-        if (e.type !== 'message.received') return
-        const c = store.list.value.find((x) => x.id === e.data.conversationId)
-        const assignee = c?.assigneeUserId ?? null
-        if (assignee !== null && assignee !== me.value?.id) return
-        const name = c?.contact.displayName ?? (e.data.from ? `+${e.data.from}` : '')
-        notifyNewMessage({
-          title: fill(messages.notify.title, { name }),
-          body: e.data.text ?? '',
-          tag: e.data.conversationId,
-          visible: store.openId.value === e.data.conversationId,
-          onClick: () => navigate(`/w/${wid}/inbox/${e.data.conversationId}`),
-        })
-      }),
-    [store],
-  )
-
-  const close = () => navigate(`/w/${wid}/inbox`)
+  // Closing the thread gives the focus back to its row in the list.
+  const close = () => {
+    const closing = conversationId
+    navigate(`/w/${wid}/inbox`)
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(`a.conv[data-id="${closing}"]`)?.focus())
+  }
   return (
     <div class={`inbox${conversationId ? ' inbox--thread' : ''}${showContact && conversationId ? ' inbox--contact' : ''}`}>
       <ConversationList store={store} onOpen={(id) => navigate(`/w/${wid}/inbox/${id}`)} />

@@ -52,6 +52,15 @@ function Media({ wid, m }: { wid: string; m: PendingMessage }) {
   const media = m.media
   const content = m.content as Record<string, unknown>
   const link = typeof content.link === 'string' ? content.link : null
+  // What the team sent by upload: the file went to WhatsApp, wabox keeps its name and kind.
+  if (!media && !link && typeof content.mediaId === 'string') {
+    const name = typeof content.filename === 'string' ? content.filename : (t[m.type as 'image'] ?? t.document)
+    return (
+      <p class="media media--doc">
+        <FileText size={18} aria-hidden="true" /> <span>{fill(t.sentAttachment, { name })}</span>
+      </p>
+    )
+  }
   if (!media && !link) return null
   const state = media?.state ?? 'stored'
   if (media && state === 'failed') return <p class="media media--missing">{t.mediaFailed}</p>
@@ -200,7 +209,8 @@ export function MessageBubble(props: {
       <Body wid={props.wid} m={m} />
       {failed && m.error && (
         <p class="bubble__error">
-          <AlertCircle size={14} aria-hidden="true" /> {fill(t.failedReason, { reason: `${m.error.title ?? ''}${m.error.code ? ` (${m.error.code})` : ''}` })}
+          <AlertCircle size={14} aria-hidden="true" />{' '}
+          {fill(t.failedReason, { reason: `${m.error.title ?? ''}${m.error.code ? ` (${m.error.code})` : ''}${m.error.details ? ` — ${m.error.details}` : ''}` })}
         </p>
       )}
       <footer class="bubble__meta">

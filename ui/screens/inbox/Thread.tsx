@@ -5,6 +5,7 @@ import { reasonOf, unwrap } from '../../api/client.ts'
 import { fill, format, messages } from '../../i18n/index.ts'
 import { can, me } from '../../state/session.ts'
 import { Alert, Loading, LoadError } from '../../components/ui.tsx'
+import { NotFound } from '../errors/ErrorPages.tsx'
 import { MessageBubble } from './MessageBubble.tsx'
 import { Composer } from './Composer.tsx'
 import { ContactPanel } from './ContactPanel.tsx'
@@ -30,7 +31,14 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== 'Escape' || e.defaultPrevented) return
       const el = e.target as HTMLElement
-      if (el.closest('details[open], [role=menu]')) return
+      // Esc closes an open reaction menu first (and gives the focus back to its button).
+      const details = el.closest('details[open]')
+      if (details) {
+        details.removeAttribute('open')
+        details.querySelector('summary')?.focus()
+        return
+      }
+      if (el.closest('.menu')) return
       if ((el.tagName === 'TEXTAREA' || el.tagName === 'INPUT') && (el as HTMLInputElement).value) return
       // Where the contact panel covers the thread, Esc closes the panel first.
       if (showContact && window.matchMedia('(max-width: 1100px)').matches) return toggleContact()
@@ -40,10 +48,26 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
     return () => document.removeEventListener('keydown', onKey)
   }, [onClose, showContact, toggleContact])
 
-  // Opening a conversation reads it (and sends WhatsApp's blue ticks), when the role may.
+  // Opening a conversation reads it (and sends WhatsApp's blue ticks), when the role may — also when the tab
+  // comes back into view with new messages waiting.
   useEffect(() => {
-    if (conversation && conversation.unreadCount > 0 && canReply && !document.hidden) void markRead()
+    const readIfSeen = () => {
+      if (conversation && conversation.unreadCount > 0 && canReply && !document.hidden) void markRead()
+    }
+    readIfSeen()
+    document.addEventListener('visibilitychange', readIfSeen)
+    return () => document.removeEventListener('visibilitychange', readIfSeen)
   }, [conversation?.id, conversation?.unreadCount])
+
+  // A newly opened conversation takes the focus to its heading (on a phone the list it came from is hidden).
+  const heading = useRef<HTMLHeadingElement>(null)
+  const focusedFor = useRef<string | null>(null)
+  useEffect(() => {
+    if (conversation && focusedFor.current !== conversation.id) {
+      focusedFor.current = conversation.id
+      if (!document.activeElement?.closest('.thread')) heading.current?.focus()
+    }
+  }, [conversation?.id])
 
   useEffect(() => {
     setReplyTo(null)
@@ -95,7 +119,9 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
     }
   }
 
-  if (state === 'error') return <section class="thread"><LoadError reason={fill(messages.app.loadFailed, { reason: store.threadError.value })} retry={() => void store.openConversation(store.openId.value)} /></section>
+  const failure = store.threadError.value
+  if (state === 'error' && failure?.status === 404) return <NotFound wid={store.wid} />
+  if (state === 'error') return <section class="thread"><LoadError reason={fill(messages.app.loadFailed, { reason: failure?.message ?? '' })} retry={() => void store.openConversation(store.openId.value)} /></section>
   if (!conversation || state === 'loading') return <section class="thread" aria-label={t.messages}><Loading /></section>
 
   const channel = store.channelById.value.get(conversation.channelId)
@@ -117,8 +143,7 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
     reactions.set(target.id, mine)
   }
   const quoteOf = (m: PendingMessage) => {
-    const server = (m as { quoted?: { text: string | null; type: string; direction: string } | null }).quoted
-    if (server) return server
+    if (m.quoted) return m.quoted
     const local = m.replyTo ? (byWamid.get(m.replyTo) ?? byId.get(m.replyTo)) : undefined
     return local ? { text: local.text, type: local.type, direction: local.direction } : null
   }
@@ -128,13 +153,16 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
 
   return (
     <>
-      <section class="thread" aria-label={fill('{name}', { name: contact.displayName ?? '' })}>
+      {/* Under the contact dialog (narrow windows) the thread is out of reach until the dialog closes. */}
+      <section class="thread" aria-label={contact.displayName ?? t.messages} {...(showContact && window.matchMedia('(max-width: 1100px)').matches ? { inert: true } : {})}>
         <header class="thread__head">
           <button type="button" class="icon-btn thread__back" aria-label={t.backToList} onClick={onClose}>
             <ArrowLeft size={18} aria-hidden="true" />
           </button>
           <div class="thread__who">
-            <h2>{contact.displayName}</h2>
+            <h2 ref={heading} tabIndex={-1}>
+              {contact.displayName}
+            </h2>
             <p class="muted">
               {contact.phone ?? contact.username ?? contact.bsuid}
               {channel && <> · {channel.name}</>}
@@ -150,6 +178,7 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
                   </button>
                 )}
                 <select
+                  key={assignee ?? 'none'}
                   aria-label={t.assignee}
                   disabled={busy}
                   value={assignee ?? ''}
@@ -185,7 +214,7 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
           </div>
         </header>
         {actionError && <Alert>{actionError}</Alert>}
-        <div class="thread__log" role="log" aria-label={t.messages} aria-live="polite" aria-relevant="additions" ref={logRef} onScroll={onScroll} tabIndex={0}>
+        <div class="thread__log" role="log" aria-label={t.messages} aria-live="polite" aria-relevant="additions" aria-busy={state === 'older' || undefined} ref={logRef} onScroll={onScroll} tabIndex={0}>
           {state === 'older' && <Loading />}
           {!store.olderCursor.value && <p class="thread__start muted">{t.beginning}</p>}
           {store.olderCursor.value && state === 'ready' && (
@@ -224,7 +253,7 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
         </div>
         {conversation.status === 'closed' && <p class="thread__note">{t.closedNote}</p>}
         {canReply ? (
-          <Composer store={store} conversation={conversation} channel={channel} replyTo={replyTo} clearReply={() => setReplyTo(null)} onSent={() => (stickToBottom.current = true)} />
+          <Composer key={conversation.id} store={store} conversation={conversation} channel={channel} replyTo={replyTo} clearReply={() => setReplyTo(null)} onSent={() => (stickToBottom.current = true)} />
         ) : (
           <p class="thread__note">{t.readOnly}</p>
         )}

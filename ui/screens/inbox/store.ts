@@ -2,11 +2,15 @@
  * The inbox's state: the conversation list for the current view (cursor pages), the open thread, the
  * workspace's channels and members — all kept current by the live stream, never by polling. Types come from
  * the API client (Eden), not from hand-written interfaces.
+ *
+ * Live events and fetches race: every fetch carries a generation (a newer fetch or a disposed store makes an
+ * older answer void), events that arrive while a page is loading are replayed once it has landed, and a status
+ * never moves backwards.
  */
 import { batch, computed, signal } from '@preact/signals'
 import type { Treaty } from '@elysiajs/eden'
 import { ApiError, reasonOf, unwrap, ws } from '../../api/client.ts'
-import { onLive, type LiveEvent } from '../../api/live.ts'
+import { onLive, onResync, type LiveEvent } from '../../api/live.ts'
 import { me } from '../../state/session.ts'
 import { unreadTotal } from '../../state/notify.ts'
 
@@ -22,6 +26,7 @@ const channelsOf = (w: Ws) => w.channels.get()
 export type Channel = Treaty.Data<ReturnType<typeof channelsOf>>['items'][number]
 const membersOf = (w: Ws) => w.members.get({ query: { limit: 200 } })
 export type Member = Treaty.Data<ReturnType<typeof membersOf>>['items'][number]
+type ReceivedEvent = Extract<LiveEvent, { type: 'message.received' }>
 
 export type View = 'mine' | 'unassigned' | 'all' | 'closed'
 export const VIEWS: View[] = ['mine', 'unassigned', 'all', 'closed']
@@ -29,10 +34,16 @@ export const VIEWS: View[] = ['mine', 'unassigned', 'all', 'closed']
 /** A message the agent just sent, shown before the server confirms it. */
 export type PendingMessage = Message & { pending?: true }
 
+/** How far along a message's delivery is; a live event never moves it back. */
 const STATUS_RANK: Record<string, number> = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, played: 5 }
+const isNewer = (next: string | null, current: string | null) => next === 'failed' || current === 'failed' || (STATUS_RANK[next ?? ''] ?? -1) >= (STATUS_RANK[current ?? ''] ?? -1)
 
-export function createInbox(wid: string) {
+/** A detail answer fits the list item shape (the list's contact is a subset of the detail's). */
+const asItem = (d: ConversationDetail): ConversationItem => d
+
+export function createInbox(wid: string, hooks: { onReceived?: (conversation: ConversationDetail, event: ReceivedEvent) => void } = {}) {
   const api = ws(wid)
+  let disposed = false
   const view = signal<View>((localStorage.getItem('wabox.inbox.view') as View | null) ?? 'all')
   const channelFilter = signal('')
   const query = signal('')
@@ -40,6 +51,8 @@ export function createInbox(wid: string) {
   const nextCursor = signal<string | null>(null)
   const listState = signal<'loading' | 'ready' | 'more' | 'error'>('loading')
   const listError = signal('')
+  /** A next page failed: no more automatic loading until the agent asks (no request loop when offline). */
+  const moreFailed = signal('')
   const channels = signal<Channel[]>([])
   const members = signal<Member[]>([])
 
@@ -48,12 +61,12 @@ export function createInbox(wid: string) {
   const thread = signal<PendingMessage[]>([]) // oldest first
   const olderCursor = signal<string | null>(null)
   const threadState = signal<'idle' | 'loading' | 'ready' | 'older' | 'error'>('idle')
-  const threadError = signal('')
+  const threadError = signal<ApiError | null>(null)
 
   const channelById = computed(() => new Map(channels.value.map((c) => [c.id, c])))
   const memberById = computed(() => new Map(members.value.map((m) => [m.userId, m])))
 
-  /** The list query for the current view and filters. */
+  /** The list query for the current view and filters (read once per request: typing cannot change a page's query). */
   const listQuery = () => {
     const v = view.value
     return {
@@ -65,55 +78,75 @@ export function createInbox(wid: string) {
     }
   }
 
-  /** Whether a conversation belongs in the list as it is filtered now (live updates add and remove rows). */
-  const belongs = (c: ConversationItem) => {
+  /**
+   * Whether a conversation belongs in the list as it is filtered now (live updates add and remove rows). A search
+   * is the server's to judge: while one is active, rows already listed are updated in place, none added.
+   */
+  const belongs = (c: ConversationItem, listed: boolean) => {
     const v = view.value
     if (v === 'closed' ? c.status !== 'closed' : c.status !== 'open') return false
     if (v === 'mine' && c.assigneeUserId !== me.value?.id) return false
     if (v === 'unassigned' && c.assigneeUserId !== null) return false
     if (channelFilter.value && c.channelId !== channelFilter.value) return false
-    const q = query.value.trim().toLowerCase()
-    if (q) {
-      const contact = c.contact as { displayName?: string | null; waId?: string | null; phone?: string | null; username?: string | null }
-      const hay = [contact.displayName, contact.waId, contact.phone, contact.username].filter(Boolean).join(' ').toLowerCase()
-      if (!hay.includes(q.replace(/^\+/, ''))) return false
-    }
+    if (shownQuery.q) return listed
     return true
   }
 
+  // The tab title counts unread conversations that are mine or nobody's, across the whole workspace: asked of the
+  // server (two filtered lists) after changes, at most twice a second, never on a timer.
+  let countTimer: ReturnType<typeof setTimeout> | null = null
   const recount = () => {
-    const mine = me.value?.id
-    unreadTotal.value = list.value.filter((c) => c.unreadCount > 0 && c.status === 'open' && (c.assigneeUserId === null || c.assigneeUserId === mine)).length
+    countTimer ??= setTimeout(async () => {
+      countTimer = null
+      const count = (assignee: string) => unwrap(api.conversations.get({ query: { status: 'open', unread: true, assignee, limit: 100 } })).then((p) => p.items.length)
+      try {
+        const [mine, nobody] = await Promise.all([count('me'), count('none')])
+        if (!disposed) unreadTotal.value = mine + nobody
+      } catch {
+        // keep the last count
+      }
+    }, 500)
   }
 
   let listGeneration = 0
+  /** The query of the list on screen: next pages continue it even while the agent is typing a new search. */
+  let shownQuery = listQuery()
+  /** Conversations touched by events while a list page was loading: fetched again once it has landed. */
+  const touchedWhileLoading = new Set<string>()
+
   async function loadList(): Promise<void> {
     const generation = ++listGeneration
+    const wanted = listQuery()
     listState.value = 'loading'
+    moreFailed.value = ''
     try {
-      const page = await unwrap(api.conversations.get({ query: listQuery() }))
-      if (generation !== listGeneration) return
+      const page = await unwrap(api.conversations.get({ query: wanted }))
+      if (disposed || generation !== listGeneration) return
+      shownQuery = wanted
       batch(() => {
         list.value = page.items
         nextCursor.value = page.nextCursor
         listState.value = 'ready'
       })
+      for (const id of touchedWhileLoading) refreshConversation(id)
+      touchedWhileLoading.clear()
       recount()
     } catch (err) {
-      if (generation !== listGeneration) return
+      if (disposed || generation !== listGeneration) return
       listError.value = reasonOf(err)
       listState.value = 'error'
     }
   }
 
-  async function loadMore(): Promise<void> {
+  async function loadMore(manual = false): Promise<void> {
     const cursor = nextCursor.value
-    if (!cursor || listState.value !== 'ready') return
+    if (!cursor || listState.value !== 'ready' || (moreFailed.value && !manual)) return
     const generation = listGeneration
     listState.value = 'more'
+    moreFailed.value = ''
     try {
-      const page = await unwrap(api.conversations.get({ query: { ...listQuery(), cursor } }))
-      if (generation !== listGeneration) return
+      const page = await unwrap(api.conversations.get({ query: { ...shownQuery, cursor } }))
+      if (disposed || generation !== listGeneration) return
       const seen = new Set(list.value.map((c) => c.id))
       batch(() => {
         list.value = [...list.value, ...page.items.filter((c) => !seen.has(c.id))]
@@ -121,15 +154,19 @@ export function createInbox(wid: string) {
         listState.value = 'ready'
       })
     } catch (err) {
-      listError.value = reasonOf(err)
-      listState.value = 'ready'
+      if (disposed || generation !== listGeneration) return
+      batch(() => {
+        moreFailed.value = reasonOf(err)
+        listState.value = 'ready'
+      })
     }
   }
 
   const upsert = (c: ConversationItem) => {
+    const listed = list.value.some((x) => x.id === c.id)
     const rest = list.value.filter((x) => x.id !== c.id)
-    if (!belongs(c)) {
-      if (rest.length !== list.value.length) list.value = rest
+    if (!belongs(c, listed)) {
+      if (listed) list.value = rest
       return
     }
     // Most recent first; a row older than the last loaded one waits for its page.
@@ -144,8 +181,13 @@ export function createInbox(wid: string) {
 
   // Live updates for one conversation arrive in bursts (message, then status, then…): fetch it once per burst.
   const dirty = new Set<string>()
+  const received = new Map<string, ReceivedEvent>()
+  /** Per conversation, the newest detail request: an older answer that lands later is dropped. */
+  const detailRequest = new Map<string, number>()
+  let detailSeq = 0
   let flushTimer: ReturnType<typeof setTimeout> | null = null
-  const refreshConversation = (id: string) => {
+  function refreshConversation(id: string) {
+    if (listState.value === 'loading') touchedWhileLoading.add(id)
     dirty.add(id)
     flushTimer ??= setTimeout(flush, 30)
   }
@@ -155,49 +197,60 @@ export function createInbox(wid: string) {
     dirty.clear()
     await Promise.all(
       ids.map(async (id) => {
+        const mine = ++detailSeq
+        detailRequest.set(id, mine)
+        const event = received.get(id)
+        received.delete(id)
         try {
           const detail = await unwrap(api.conversations({ conversationId: id }).get())
-          upsert(detail as unknown as ConversationItem)
+          if (disposed || detailRequest.get(id) !== mine) return
+          upsert(asItem(detail))
           if (openId.value === id) open.value = detail
+          if (event) hooks.onReceived?.(detail, event)
         } catch (err) {
-          if (err instanceof ApiError && err.status === 404) list.value = list.value.filter((x) => x.id !== id)
+          if (!disposed && err instanceof ApiError && err.status === 404) list.value = list.value.filter((x) => x.id !== id)
         }
       }),
     )
-    recount()
+    if (!disposed) recount()
   }
 
   async function loadMeta(): Promise<void> {
     const [chs, mem] = await Promise.allSettled([unwrap(api.channels.get()), unwrap(api.members.get({ query: { limit: 200 } }))])
+    if (disposed) return
     if (chs.status === 'fulfilled') channels.value = chs.value.items
     if (mem.status === 'fulfilled') members.value = mem.value.items
   }
 
   let threadGeneration = 0
+  /** Messages announced while the open thread's first page was loading: fetched once it has landed. */
+  const announcedWhileLoading = new Set<string>()
+
   async function openConversation(id: string | null): Promise<void> {
     const generation = ++threadGeneration
-    openId.value = id
-    if (!id) {
-      batch(() => {
-        open.value = null
-        thread.value = []
-        threadState.value = 'idle'
-      })
-      return
-    }
-    threadState.value = 'loading'
+    announcedWhileLoading.clear()
+    batch(() => {
+      openId.value = id
+      open.value = null
+      thread.value = []
+      olderCursor.value = null
+      threadState.value = id ? 'loading' : 'idle'
+    })
+    if (!id) return
     try {
       const [detail, page] = await Promise.all([unwrap(api.conversations({ conversationId: id }).get()), unwrap(api.conversations({ conversationId: id }).messages.get({ query: { limit: 50 } }))])
-      if (generation !== threadGeneration) return
+      if (disposed || generation !== threadGeneration) return
       batch(() => {
         open.value = detail
         thread.value = [...page.items].reverse()
         olderCursor.value = page.nextCursor
         threadState.value = 'ready'
       })
+      for (const messageId of announcedWhileLoading) void fetchIntoThread(messageId, id)
+      announcedWhileLoading.clear()
     } catch (err) {
-      if (generation !== threadGeneration) return
-      threadError.value = reasonOf(err)
+      if (disposed || generation !== threadGeneration) return
+      threadError.value = err instanceof ApiError ? err : new ApiError(0, { status: 0, detail: reasonOf(err) })
       threadState.value = 'error'
     }
   }
@@ -210,24 +263,28 @@ export function createInbox(wid: string) {
     threadState.value = 'older'
     try {
       const page = await unwrap(api.conversations({ conversationId: id }).messages.get({ query: { limit: 50, cursor } }))
-      if (generation !== threadGeneration) return
+      if (disposed || generation !== threadGeneration) return
       const seen = new Set(thread.value.map((m) => m.id))
       batch(() => {
         thread.value = [...page.items.filter((m) => !seen.has(m.id)).reverse(), ...thread.value]
         olderCursor.value = page.nextCursor
         threadState.value = 'ready'
       })
-    } catch (err) {
-      threadError.value = reasonOf(err)
+    } catch {
+      if (disposed || generation !== threadGeneration) return
       threadState.value = 'ready'
     }
   }
 
-  /** Puts a message into the open thread in time order, replacing an earlier copy of it. */
+  /**
+   * Puts a message into the open thread in time order, replacing an earlier copy of it (a copy fetched earlier may
+   * carry an older status than a live event already applied: the newer one stays). Messages of another
+   * conversation are ignored — an answer that lands after the agent moved on must not show in the wrong thread.
+   */
   const placeMessage = (incoming: PendingMessage) => {
-    // A copy fetched earlier may carry an older status than a live event already applied: keep the newer one.
+    if (incoming.conversationId !== openId.value) return
     const existing = thread.value.find((x) => x.id === incoming.id)
-    const m = existing && existing.status !== 'failed' && incoming.status !== 'failed' && (STATUS_RANK[existing.status ?? ''] ?? -1) > (STATUS_RANK[incoming.status ?? ''] ?? -1) ? { ...incoming, status: existing.status, statusAt: existing.statusAt } : incoming
+    const m = existing && !isNewer(incoming.status, existing.status) ? { ...incoming, status: existing.status, statusAt: existing.statusAt } : incoming
     const rest = thread.value.filter((x) => x.id !== m.id)
     const index = rest.findIndex((x) => !x.pending && x.sentAt > m.sentAt)
     thread.value = index === -1 ? [...rest, m] : [...rest.slice(0, index), m, ...rest.slice(index)]
@@ -235,29 +292,35 @@ export function createInbox(wid: string) {
 
   async function fetchIntoThread(messageId: string, conversationId: string): Promise<void> {
     if (openId.value !== conversationId) return
+    if (threadState.value === 'loading') {
+      announcedWhileLoading.add(messageId)
+      return
+    }
     try {
       const m = await unwrap(api.messages({ messageId }).get())
-      if (openId.value === conversationId) placeMessage(m)
+      if (!disposed) placeMessage(m)
     } catch {
       // Gone or not visible: the next page load shows the truth.
     }
   }
 
+  /** Applies a change to a message of the open thread; false when it is not there (yet). */
   const patchMessage = (id: string, patch: Partial<Message>) => {
     let changed = false
     const next = thread.value.map((m) => {
       if (m.id !== id) return m
-      if (patch.status && m.status && patch.status !== 'failed' && (STATUS_RANK[patch.status] ?? 0) < (STATUS_RANK[m.status] ?? 0)) return m
+      if (patch.status !== undefined && !isNewer(patch.status, m.status)) return m
       changed = true
       return { ...m, ...patch }
     })
     if (changed) thread.value = next
-    return changed
+    return changed || thread.value.some((m) => m.id === id)
   }
 
   function onEvent(e: LiveEvent): void {
     switch (e.type) {
       case 'message.received':
+        received.set(e.data.conversationId, e)
         refreshConversation(e.data.conversationId)
         void fetchIntoThread(e.data.messageId, e.data.conversationId)
         break
@@ -269,7 +332,9 @@ export function createInbox(wid: string) {
         if (!patchMessage(e.data.messageId, { status: e.data.status, statusAt: e.data.at })) void fetchIntoThread(e.data.messageId, e.data.conversationId)
         break
       case 'message.failed':
-        patchMessage(e.data.messageId, { status: 'failed', error: { code: e.data.error.code, title: e.data.error.title, details: null } })
+        // The event names the code and title; Meta's details come with the message itself.
+        void fetchIntoThread(e.data.messageId, e.data.conversationId)
+        patchMessage(e.data.messageId, { status: 'failed' })
         refreshConversation(e.data.conversationId)
         break
       case 'conversation.created':
@@ -283,12 +348,18 @@ export function createInbox(wid: string) {
         break
       }
       case 'channel.status':
+      case 'channel.connection':
         void loadMeta()
         break
     }
   }
 
-  const stop = onLive(onEvent)
+  const stopLive = onLive(onEvent)
+  // The stream started over without replaying what happened in between: reload what is on screen.
+  const stopResync = onResync(() => {
+    if (listState.value !== 'loading') void loadList()
+    if (openId.value && threadState.value !== 'loading') void openConversation(openId.value)
+  })
 
   return {
     wid,
@@ -300,6 +371,7 @@ export function createInbox(wid: string) {
     nextCursor,
     listState,
     listError,
+    moreFailed,
     channels,
     members,
     channelById,
@@ -316,19 +388,27 @@ export function createInbox(wid: string) {
     openConversation,
     loadOlder,
     placeMessage,
-    patchMessage,
-    refreshConversation,
+    /** The optimistic copy of a sent message becomes the real one in place (no flicker, no second bubble). */
+    confirmPending: (tempId: string, real: { id: string; status: string }) => {
+      const copy = thread.value.find((m) => m.id === real.id)
+      thread.value = copy
+        ? thread.value.filter((m) => m.id !== tempId)
+        : thread.value.map((m) => (m.id === tempId ? { ...m, id: real.id, status: real.status as Message['status'], pending: undefined } : m))
+    },
     removeMessage: (id: string) => {
       thread.value = thread.value.filter((m) => m.id !== id)
     },
     setOpen: (detail: ConversationDetail) => {
-      open.value = detail
-      upsert(detail as unknown as ConversationItem)
+      if (detail.id === openId.value) open.value = detail
+      upsert(asItem(detail))
       recount()
     },
     dispose: () => {
-      stop()
+      disposed = true
+      stopLive()
+      stopResync()
       if (flushTimer) clearTimeout(flushTimer)
+      if (countTimer) clearTimeout(countTimer)
       unreadTotal.value = 0
     },
   }
