@@ -13,6 +13,8 @@ import * as m007 from './2026-11-22_007_qr_channels.ts'
 import * as m008 from './2026-11-22_008_event_indexes.ts'
 import * as m009 from './2026-11-22_009_outbox_indexes.ts'
 import * as m010 from './2026-12-04_010_channel_pending.ts'
+import * as m011 from './2026-12-04_011_master_keys.ts'
+import * as m012 from './2026-12-04_012_api_key_creators.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
@@ -25,4 +27,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22_008_event_indexes': m008,
   '2026-11-22_009_outbox_indexes': m009,
   '2026-12-04_010_channel_pending': m010,
+  '2026-12-04_011_master_keys': m011,
+  '2026-12-04_012_api_key_creators': m012,
 }

@@ -11,6 +11,7 @@ import type { Clock } from './clock.ts'
 import { createRuntime, type Runtime } from './runtime.ts'
 import { errorsPlugin } from './http/errors.ts'
 import { requestContextPlugin } from './http/request-context.ts'
+import { routeMatcher } from './http/route-pattern.ts'
 import { securityPlugin } from './http/security.ts'
 import { staticRoutes } from './http/static.ts'
 import { docsRoutes } from './http/docs.ts'
@@ -29,6 +30,7 @@ import { sendRoutes } from './messaging/send.routes.ts'
 import { mediaRoutes, MEDIA_UPLOAD_LIMIT } from './messaging/upload.routes.ts'
 import { WEBHOOK_BODY_LIMIT } from './webhooks/ingress.service.ts'
 import { eventRoutes } from './events/events.routes.ts'
+import { metricsRoutes } from './metrics/metrics.routes.ts'
 
 export type AppDeps = {
   config: Config
@@ -52,7 +54,16 @@ export function createApp(deps: AppDeps) {
   // typed client is generated from it: `App` below).
   let self: AnyElysia | undefined
   const app = new Elysia()
-    .use(requestContextPlugin(deps.logger))
+    .use(
+      requestContextPlugin(deps.logger, {
+        routeOf: routeMatcher(() => self?.routes ?? []),
+        observe: (r) => {
+          const labels = { method: r.method, route: r.route, status: String(r.status) }
+          services.metrics.httpRequests.inc(labels)
+          services.metrics.httpDuration.observe(labels, r.seconds)
+        },
+      }),
+    )
     .use(errorsPlugin(deps.logger))
     .use(securityPlugin({ bodyLimit: deps.config.bodyLimit, overrides: [
       { match: /^\/webhooks\//, limit: WEBHOOK_BODY_LIMIT, parse: 'raw' },
@@ -60,7 +71,7 @@ export function createApp(deps: AppDeps) {
     ] }))
     .use(auth)
     .use(docsRoutes(auth, () => self!, deps.publicDir))
-    .use(healthRoutes(deps, auth))
+    .use(healthRoutes(deps, auth, services.writeHealth))
     .use(authRoutes(services, auth))
     .use(workspaceRoutes(services, auth, runtime.qr))
     .use(memberRoutes(services, auth))
@@ -75,6 +86,7 @@ export function createApp(deps: AppDeps) {
     .use(sendRoutes(services, auth, runtime.sender))
     .use(mediaRoutes(services, auth))
     .use(eventRoutes(services, auth))
+    .use(metricsRoutes(services, auth, runtime.qr))
     // Last: the UI catch-all only sees paths no API route claimed.
     .use(staticRoutes(auth, deps.publicDir))
   self = app

@@ -63,8 +63,39 @@ describe('config', () => {
   })
 
   test('WABOX_MASTER_KEY is read from the environment only', () => {
-    expect(parse([], { WABOX_MASTER_KEY: 'abc' }).config.masterKey).toBe('abc')
+    const key = Buffer.alloc(32, 7).toString('base64')
+    expect(parse([], { WABOX_MASTER_KEY: key }).config.masterKey).toBe(key)
     expect(configError(['--master-key', 'abc'])).toContain("'--master-key'")
+  })
+
+  test('a malformed WABOX_MASTER_KEY is a configuration error that never shows the value', () => {
+    const notBase64 = configError([], { WABOX_MASTER_KEY: 'not*base64*at*all' })
+    expect(notBase64).toStartWith('WABOX_MASTER_KEY is not valid base64')
+    expect(notBase64).not.toContain('not*base64')
+    expect(configError([], { WABOX_MASTER_KEY: Buffer.alloc(16, 1).toString('base64') })).toStartWith('WABOX_MASTER_KEY must decode to 32 bytes (it decodes to 16)')
+  })
+
+  test('--public-url is derived from the port unless given; the metrics token is never echoed', () => {
+    expect(parse(['--port', '0']).config.publicUrlDerived).toBe(true)
+    expect(parse([], { WABOX_PUBLIC_URL: 'https://wa.example.com' }).config.publicUrlDerived).toBe(false)
+    expect(parse(['--public-url', 'https://wa.example.com']).config.publicUrlDerived).toBe(false)
+    expect(parse([], { WABOX_METRICS_TOKEN: 'a-long-enough-token-1234' }).config.metricsToken).toBe('a-long-enough-token-1234')
+    expect(parse([]).config.metricsToken).toBeUndefined()
+    const short = configError([], { WABOX_METRICS_TOKEN: 'tooshort' })
+    expect(short).toContain('invalid WABOX_METRICS_TOKEN')
+    expect(short).not.toContain('tooshort')
+  })
+
+  test('the headless commands: apikey create and operator reset-password', () => {
+    expect(parse(['apikey', 'create', '--workspace', 'ws_1', '--role', 'agent', '--name', 'CRM']).command).toEqual({ name: 'apikey-create', workspace: 'ws_1', role: 'agent', keyName: 'CRM' })
+    expect(parse(['apikey', 'create', '--workspace', 'ws_1', '--role', 'agent']).command).toMatchObject({ keyName: 'CLI key' })
+    expect(parse(['operator', 'reset-password', '--email', 'a@example.com']).command).toEqual({ name: 'operator-reset-password', email: 'a@example.com' })
+    expect(configError(['apikey', 'create', '--role', 'agent'])).toStartWith('usage: wabox apikey create')
+    expect(configError(['apikey', 'list'])).toStartWith('usage: wabox apikey create')
+    expect(configError(['operator', 'reset-password'])).toStartWith('usage: wabox operator')
+    expect(configError(['--role', 'admin'])).toContain('belong to `wabox apikey create`')
+    expect(helpText()).toContain('wabox apikey create --workspace W --role admin|agent|analyst')
+    expect(helpText()).toContain('wabox operator reset-password --email E')
   })
 
   const invalid: [string, string[], Record<string, string>, string][] = [

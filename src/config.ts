@@ -11,6 +11,7 @@ import { z } from 'zod'
 import pkg from '../package.json' with { type: 'json' }
 import { profileSpec, type Window } from './http/rate-limit.ts'
 import { plansOverrideSchema, type Plans } from './workspaces/plans.ts'
+import { keyFromBase64 } from './crypto/keyfile.ts'
 
 export const VERSION: string = pkg.version
 
@@ -224,6 +225,25 @@ const SETTINGS = {
       .transform(Number)
       .pipe(z.number().int().min(1, 'must be at least 1').max(3650, 'must be at most 3650')),
   },
+  'metrics-allowed-networks': {
+    env: 'WABOX_METRICS_ALLOWED_NETWORKS',
+    help: 'comma-separated IPs/CIDRs allowed to read /metrics (default: loopback only)',
+    fallback: () => '',
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+      .pipe(z.array(ipOrCidr)),
+  },
+  'metrics-token': {
+    env: 'WABOX_METRICS_TOKEN',
+    help: 'bearer token /metrics requires (prefer the environment variable: flags show in ps)',
+    secret: true,
+    fallback: () => '',
+    schema: z
+      .string()
+      .refine((t) => t === '' || /^[\x21-\x7e]{16,256}$/.test(t), 'must be 16-256 printable characters without spaces')
+      .transform((t) => (t === '' ? undefined : t)),
+  },
   'qr-websocket-url': {
     env: 'WABOX_QR_WEBSOCKET_URL',
     help: "WhatsApp Web's socket address for QR-linked numbers (changed only for tests and intercepting proxies)",
@@ -261,6 +281,10 @@ export type Config = {
   sseHeartbeat: number
   eventRetention: number
   qrWebsocketUrl: string
+  metricsAllowedNetworks: string[]
+  metricsToken: string | undefined
+  /** True when --public-url was not given: serve derives it from the port it actually bound (--port 0). */
+  publicUrlDerived: boolean
   /** Base64 master key from WABOX_MASTER_KEY; environment only, never a flag (flags show in `ps`). */
   masterKey: string | undefined
 }
@@ -273,6 +297,8 @@ export type Command =
   | { name: 'restore'; file: string; keyFile: string | undefined }
   | { name: 'migrate'; action: 'status' | 'up' }
   | { name: 'operator-create'; email: string; workspaceName: string }
+  | { name: 'operator-reset-password'; email: string }
+  | { name: 'apikey-create'; workspace: string; role: string; keyName: string }
 
 export type Invocation = { command: Command; config: Config }
 
@@ -290,6 +316,9 @@ export function parseInvocation(argv: string[], env: Record<string, string | und
         restore: { type: 'string' },
         email: { type: 'string' },
         'workspace-name': { type: 'string' },
+        workspace: { type: 'string' },
+        role: { type: 'string' },
+        name: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -323,18 +352,42 @@ function parseCommand(values: Record<string, unknown>, positionals: string[]): C
       keyFile: typeof values['key-file'] === 'string' ? resolve(values['key-file']) : undefined,
     }
   }
-  if (verb === undefined || (verb === 'serve' && sub === undefined)) return { name: 'serve' }
+  const stray = (names: string[]) => names.some((n) => values[n] !== undefined)
+  if (verb === undefined || (verb === 'serve' && sub === undefined)) {
+    if (stray(['email', 'workspace-name'])) throw new ConfigError('--email and --workspace-name belong to `wabox operator`')
+    if (stray(['workspace', 'role', 'name'])) throw new ConfigError('--workspace, --role and --name belong to `wabox apikey create`')
+    return { name: 'serve' }
+  }
   if (verb === 'migrate' && (sub === 'status' || sub === 'up') && rest.length === 0) {
     return { name: 'migrate', action: sub }
   }
   if (verb === 'migrate') throw new ConfigError('usage: wabox migrate status|up')
+  const operatorUsage = 'usage: wabox operator create --email EMAIL [--workspace-name NAME] | wabox operator reset-password --email EMAIL'
+  const apikeyUsage = 'usage: wabox apikey create --workspace WORKSPACE_ID --role admin|agent|analyst [--name NAME]'
   if (verb === 'operator' && sub === 'create' && rest.length === 0) {
-    if (typeof values.email !== 'string') throw new ConfigError('usage: wabox operator create --email EMAIL [--workspace-name NAME]')
+    if (typeof values.email !== 'string') throw new ConfigError(operatorUsage)
+    if (values.workspace !== undefined || values.role !== undefined || values.name !== undefined) throw new ConfigError('--workspace, --role and --name belong to `wabox apikey create`')
     return { name: 'operator-create', email: values.email, workspaceName: typeof values['workspace-name'] === 'string' ? values['workspace-name'] : 'My workspace' }
   }
-  if (verb === 'operator') throw new ConfigError('usage: wabox operator create --email EMAIL [--workspace-name NAME]')
+  if (verb === 'operator' && sub === 'reset-password' && rest.length === 0) {
+    if (typeof values.email !== 'string') throw new ConfigError(operatorUsage)
+    if (values['workspace-name'] !== undefined || values.workspace !== undefined || values.role !== undefined || values.name !== undefined) {
+      throw new ConfigError('`wabox operator reset-password` takes only --email')
+    }
+    return { name: 'operator-reset-password', email: values.email }
+  }
+  if (verb === 'operator') throw new ConfigError(operatorUsage)
+  if (verb === 'apikey' && sub === 'create' && rest.length === 0) {
+    if (typeof values.workspace !== 'string' || typeof values.role !== 'string') throw new ConfigError(apikeyUsage)
+    if (values.email !== undefined || values['workspace-name'] !== undefined) throw new ConfigError('--email and --workspace-name belong to `wabox operator`')
+    return { name: 'apikey-create', workspace: values.workspace, role: values.role, keyName: typeof values.name === 'string' ? values.name : 'CLI key' }
+  }
+  if (verb === 'apikey') throw new ConfigError(apikeyUsage)
   if (values.email !== undefined || values['workspace-name'] !== undefined) {
-    throw new ConfigError('--email and --workspace-name belong to `wabox operator create`')
+    throw new ConfigError('--email and --workspace-name belong to `wabox operator`')
+  }
+  if (values.workspace !== undefined || values.role !== undefined || values.name !== undefined) {
+    throw new ConfigError('--workspace, --role and --name belong to `wabox apikey create`')
   }
   throw new ConfigError(`unknown command "${positionals.join(' ')}" (see wabox --help)`)
 }
@@ -348,7 +401,9 @@ function parseSettings(flags: Record<string, string | undefined>, env: Record<st
     const result = (setting.schema as z.ZodType).safeParse(raw)
     if (!result.success) {
       const source = fromFlag !== undefined ? `--${name}` : fromEnv ? setting.env : `default of --${name}`
-      throw new ConfigError(`invalid ${source}: ${result.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(raw)})`)
+      // A secret's value is never echoed, not even a wrong one.
+      const got = 'secret' in setting ? '' : ` (got ${JSON.stringify(raw)})`
+      throw new ConfigError(`invalid ${source}: ${result.error.issues[0]?.message ?? 'invalid'}${got}`)
     }
     out[camel(name)] = result.data
   }
@@ -356,8 +411,17 @@ function parseSettings(flags: Record<string, string | undefined>, env: Record<st
   if (!(String(out.defaultPlan) in plans)) {
     throw new ConfigError(`invalid --default-plan: no plan named ${JSON.stringify(out.defaultPlan)} (plans: ${Object.keys(plans).join(', ')})`)
   }
-  const masterKey = env.WABOX_MASTER_KEY
-  return { ...(out as Omit<Config, 'masterKey'>), masterKey: masterKey === '' ? undefined : masterKey }
+  const masterKey = env.WABOX_MASTER_KEY === '' ? undefined : env.WABOX_MASTER_KEY
+  // A malformed key is bad configuration like any other (exit 2); the message names the problem, never the value.
+  if (masterKey !== undefined) {
+    try {
+      keyFromBase64(masterKey)
+    } catch (err) {
+      throw new ConfigError(`${(err as Error).message}: set it to the base64 of 32 random bytes (openssl rand -base64 32), or unset it to use the key file`)
+    }
+  }
+  const publicUrlDerived = flags['public-url'] === undefined && !env.WABOX_PUBLIC_URL
+  return { ...(out as Omit<Config, 'masterKey' | 'publicUrlDerived'>), publicUrlDerived, masterKey }
 }
 
 /** The text of `wabox --help`, generated from the settings table so it cannot drift. */
@@ -375,6 +439,11 @@ export function helpText(): string {
     '  wabox operator create --email E [--workspace-name N]',
     '                                     create an instance operator without the web setup (password',
     '                                     from standard input, or generated and printed once)',
+    '  wabox operator reset-password --email E',
+    '                                     set a new password (standard input, or generated and printed',
+    '                                     once) and sign out every session of that account',
+    '  wabox apikey create --workspace W --role admin|agent|analyst [--name N]',
+    '                                     create an API key in workspace W; prints the token once',
     '  wabox --help | --version',
     '',
     'Options (flag, environment variable, default):',

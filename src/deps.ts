@@ -9,6 +9,8 @@ import { ChannelCache } from './channels/ingress-cache.ts'
 import { cloudProvider } from './channels/cloud/cloud.provider.ts'
 import { providerNotRunning, type Providers } from './channels/provider.ts'
 import { WriteGroup } from './db/write-group.ts'
+import { WriteHealth } from './db/write-health.ts'
+import { Metrics } from './metrics/metrics.ts'
 
 export type ServiceDeps = {
   db: Db
@@ -25,20 +27,28 @@ export type ServiceDeps = {
   providers: Providers
   /** Group commit for hot request writes (queuing messages): many requests, one fsync. */
   writes: WriteGroup
+  /** Recent storage failures of the write paths (readiness reads it). */
+  writeHealth: WriteHealth
+  /** Counters and gauges for /metrics. */
+  metrics: Metrics
 }
 
 export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): ServiceDeps {
   const graph = createGraphClient({ baseUrl: opts.config.graphBaseUrl, version: opts.config.graphVersion, timeoutMs: opts.config.graphTimeout })
+  const clock = opts.clock ?? systemClock
+  const writeHealth = new WriteHealth(() => clock.now())
   return {
     db: opts.db.db,
     syncTransaction: syncTransactions(opts.db),
     config: opts.config,
     logger: opts.logger,
     keyring: opts.keyring,
-    clock: opts.clock ?? systemClock,
+    clock,
     graph,
     channelCache: new ChannelCache(),
     providers: { cloud: cloudProvider(graph), qr: providerNotRunning('The QR-linked device session') },
-    writes: new WriteGroup(opts.db.db),
+    writes: new WriteGroup(opts.db.db, writeHealth),
+    writeHealth,
+    metrics: new Metrics(),
   }
 }

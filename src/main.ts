@@ -29,6 +29,10 @@ async function main(): Promise<void> {
       return (await import('./cli/backup.ts')).backupCommand(config, command.file, out)
     case 'operator-create':
       return (await import('./cli/operator.ts')).operatorCreate(config, command, out)
+    case 'operator-reset-password':
+      return (await import('./cli/operator.ts')).operatorResetPassword(config, command, out)
+    case 'apikey-create':
+      return (await import('./cli/apikey.ts')).apikeyCreate(config, command, out)
     case 'restore':
       return (await import('./cli/restore.ts')).restoreCommand(config, command.file, command.keyFile, out)
   }
@@ -40,7 +44,8 @@ main().catch((err: unknown) => {
     process.exit(2)
   }
   // Known failures carry a message meant for the operator; anything else is a bug worth its stack.
-  const known = err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError'
+  // So do the system's own errors (a file that cannot be opened, a full disk): their message names the call and the path.
+  const known = err instanceof Error && ((/Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError') || typeof (err as NodeJS.ErrnoException).syscall === 'string')
   process.stderr.write(`wabox: ${known ? (err as Error).message : err instanceof Error ? err.stack : String(err)}\n`)
   process.exit(1)
 })

@@ -40,7 +40,7 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
   processor.onProcessed(({ event }) => {
     if (event.kind === 'message' && event.media) media.wake()
   })
-  writer = new InboxWriter(services.syncTransaction, () => processor.wake())
+  writer = new InboxWriter(services.syncTransaction, () => processor.wake(), { health: services.writeHealth, metrics: services.metrics, logger: services.logger })
   const sender = new OutboxSender(services)
   const dispatcher = new WebhookDispatcher(services)
   // QR-linked devices: their messages come into the same inbox; a device coming online wakes the sender.

@@ -11,7 +11,8 @@ import { anonymous, buildWorld, call, makeUser, PASSWORD, type Who, type World }
 
 type RouteInfo = { method: string; path: string; rule: string; sessionOnly: boolean }
 
-const ACCESS_RULES = new Set(['public', 'authenticated', 'operator', ...Object.keys(PERMISSIONS)])
+// `metrics`: the Prometheus scrape, for loopback or the configured networks/token only (src/metrics/metrics.test.ts).
+const ACCESS_RULES = new Set(['public', 'authenticated', 'operator', 'metrics', ...Object.keys(PERMISSIONS)])
 
 function inventory(app: { routes: { method: string; path: string; hooks?: { detail?: Record<string, unknown> } }[] }): RouteInfo[] {
   return app.routes

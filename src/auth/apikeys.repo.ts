@@ -32,6 +32,10 @@ export async function countActive(db: Db, workspaceId: string, now: string): Pro
   return Number(row.n)
 }
 
+/** Unrevoked keys that answer for `userId` in the workspace (expired ones too: revoking them is harmless). */
+export const activeKeysOfUser = (db: Db, workspaceId: string, userId: string) =>
+  db.selectFrom('api_keys').selectAll().where('workspace_id', '=', workspaceId).where('created_by_user_id', '=', userId).where('revoked_at', 'is', null).execute()
+
 export async function revoke(db: Db, workspaceId: string, keyId: string, at: string): Promise<boolean> {
   const r = await db
     .updateTable('api_keys')

@@ -1,11 +1,16 @@
 /**
  * API keys: `wbx_<prefix>_<secret>`, shown once. The prefix is stored in clear to find the key; only the
  * SHA-256 of the whole token is kept, compared in constant time. Keys carry a role (never Owner), belong to
- * one workspace, can expire and be revoked, and record when they were last used.
+ * one workspace, can expire and be revoked, and record when they were last used. A key answers for the member
+ * who made it: when that member leaves, is removed, or is demoted to a role that cannot do what the key's role
+ * does, the key is revoked with the change.
  */
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
-import type { ApiKeyRole } from './permissions.ts'
+import type { Transaction } from 'kysely'
+import type { Database } from '../db/database.ts'
+import type { Caller } from './principal.ts'
+import { covers, type ApiKeyRole, type Role } from './permissions.ts'
 import { iso } from '../clock.ts'
 import { constantTimeEqual, hashToken, newId, randomAlphanumeric } from '../crypto/tokens.ts'
 import { AppError } from '../http/errors.ts'
@@ -49,6 +54,36 @@ export async function authenticateApiKey(deps: ServiceDeps, token: string): Prom
   return key
 }
 
+/** The member a new key answers for: the signed-in user, or the member behind the key that makes it. */
+async function answeringUser(trx: Parameters<typeof repo.find>[0], ctx: WorkspaceContext): Promise<string | null> {
+  const actor = ctx.caller.actor
+  if (actor.type === 'user') return actor.id
+  if (actor.type === 'api_key') return (await repo.find(trx, ctx.workspace.id, actor.id))?.created_by_user_id ?? null
+  return null
+}
+
+/**
+ * Revokes, inside the caller's transaction, the keys a member answers for that their role `role` no longer
+ * covers (every one of them when `role` is null: they left or were removed). One audit row per key.
+ */
+export async function revokeKeysOfMember(trx: Transaction<Database>, caller: Caller, workspaceId: string, userId: string, role: Role | null): Promise<string[]> {
+  const keys = await repo.activeKeysOfUser(trx, workspaceId, userId)
+  const revoked: string[] = []
+  const at = iso(caller.meta.at)
+  for (const key of keys) {
+    if (role !== null && covers(role, key.role)) continue
+    if (!(await repo.revoke(trx, workspaceId, key.id, at))) continue
+    revoked.push(key.id)
+    await audit.record(trx, caller, {
+      workspaceId,
+      action: 'apikey.revoked',
+      target: { type: 'api_key', id: key.id },
+      metadata: { name: key.name, prefix: key.prefix, role: key.role, reason: role === null ? 'creator_removed' : 'creator_demoted', createdByUserId: userId },
+    })
+  }
+  return revoked
+}
+
 export async function createApiKey(deps: ServiceDeps, ctx: WorkspaceContext, input: { name: string; role: ApiKeyRole; expiresAt?: string }) {
   const now = ctx.caller.meta.at
   if (input.expiresAt && Date.parse(input.expiresAt) <= now) {
@@ -66,6 +101,7 @@ export async function createApiKey(deps: ServiceDeps, ctx: WorkspaceContext, inp
       prefix,
       token_hash: hashToken(token),
       created_by: ctx.caller.actor.id,
+      created_by_user_id: await answeringUser(trx, ctx),
       created_at: iso(now),
       expires_at: input.expiresAt ? iso(Date.parse(input.expiresAt)) : null,
       last_used_at: null,

@@ -1,5 +1,5 @@
 /**
- * Sign-in, sign-out, password changes, the one-time operator setup and `wabox operator create`.
+ * Sign-in, sign-out, password changes, the one-time operator setup, `wabox operator create` and `reset-password`.
  * No HTTP here: routes pass plain values and a Caller, and map the results to responses.
  */
 import type { ServiceDeps } from '../deps.ts'
@@ -114,6 +114,23 @@ export async function changePassword(deps: ServiceDeps, caller: Caller, userId: 
     const revokedSessions = await usersRepo.deleteSessionsOfUser(trx, userId, currentSessionId)
     await audit.record(trx, caller, { workspaceId: null, action: 'user.password_changed', target: { type: 'user', id: userId }, metadata: { revokedSessions } })
     return { revokedSessions }
+  })
+}
+
+/**
+ * `wabox operator reset-password`: a new password for the account (whoever asks on the server's own machine is
+ * trusted), every session of it signed out, its sign-in lockout lifted; audited. Unknown email: 404.
+ */
+export async function resetPassword(deps: ServiceDeps, caller: Caller, input: { email: string; password: string }): Promise<{ userId: string; revokedSessions: number }> {
+  const hash = await hashPassword(input.password)
+  return deps.db.transaction().execute(async (trx) => {
+    const user = await usersRepo.findUserByEmail(trx, input.email)
+    if (!user) throw new AppError(404, 'not_found', `No account has the email ${input.email}.`)
+    await usersRepo.setPassword(trx, user.id, hash, iso(caller.meta.at))
+    const revokedSessions = await usersRepo.deleteSessionsOfUser(trx, user.id)
+    await usersRepo.clearThrottle(trx, throttle.accountKey(user.email))
+    await audit.record(trx, caller, { workspaceId: null, action: 'user.password_reset', target: { type: 'user', id: user.id }, metadata: { email: user.email, revokedSessions } })
+    return { userId: user.id, revokedSessions }
   })
 }
 

@@ -28,6 +28,8 @@ export interface ApiKeysTable {
   prefix: string
   token_hash: string
   created_by: string | null
+  /** The member the key answers for: who made it, or — for a key made with a key — that key's member. */
+  created_by_user_id: string | null
   created_at: string
   expires_at: string | null
   last_used_at: string | null

@@ -45,3 +45,8 @@ export type Permission = keyof typeof PERMISSIONS
 export function can(role: Role, permission: Permission): boolean {
   return (PERMISSIONS[permission] as readonly Role[]).includes(role)
 }
+
+/** True when `role` can do everything `other` can (a member's role must cover the role of the keys they made). */
+export function covers(role: Role, other: Role): boolean {
+  return (Object.keys(PERMISSIONS) as Permission[]).every((p) => !can(other, p) || can(role, p))
+}

@@ -1,8 +1,21 @@
 import { describe, expect, test } from 'bun:test'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { startServer } from '../testing/binary.ts'
+import { BINARY, ensureBinary, runBinary, startServer } from '../testing/binary.ts'
 import { tempDir } from '../testing/temp.ts'
+
+/** Runs the binary and gives it `ms` to exit on its own (a server that keeps running is killed: code null). */
+async function exitWithin(args: string[], ms: number, prefix: string[] = []): Promise<{ code: number | null; stderr: string }> {
+  await ensureBinary()
+  const proc = Bun.spawn([...prefix, BINARY, ...args], { env: { PATH: process.env.PATH ?? '' }, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' })
+  const code = await Promise.race([proc.exited, Bun.sleep(ms).then(() => null)])
+  if (code === null) proc.kill('SIGKILL')
+  return { code, stderr: await new Response(proc.stderr).text() }
+}
+
+/** Another PID namespace on the same kernel, as a second container on the same volume would be. */
+const OTHER_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--kill-child']
+const canUnshare = Bun.spawnSync([...OTHER_PID_NAMESPACE, 'true']).exitCode === 0
 
 describe('the compiled binary', () => {
   test('starts from an empty directory on its defaults, is ready, and stops gracefully', async () => {
@@ -106,4 +119,55 @@ describe('the compiled binary', () => {
       expect(await second.stop('SIGINT')).toBe(0)
     }
   })
+
+  test('a second server on a port another wabox holds exits 1 with one line, before it creates a key or a database', async () => {
+    const first = await startServer({ cwd: tempDir() })
+    const secondDir = join(tempDir(), 'data')
+    try {
+      const second = await exitWithin(['--data-dir', secondDir, '--port', String(first.port), '--host', '127.0.0.1'], 5000)
+      expect(second.code).toBe(1)
+      expect(second.stderr.trim().split('\n')).toEqual([`wabox: port ${first.port} on 127.0.0.1 is already in use (another wabox or another program listens there): stop it or choose another --port`])
+      expect(existsSync(join(secondDir, 'master.key'))).toBe(false)
+      expect(existsSync(join(secondDir, 'wabox.db'))).toBe(false)
+      // Every connection still reaches the first server, the only one listening.
+      for (let i = 0; i < 10; i++) expect((await fetch(`${first.url}/readyz`)).status).toBe(200)
+    } finally {
+      expect(await first.stop()).toBe(0)
+    }
+    // It left an empty data directory behind: no key, no database, no lock.
+    expect(existsSync(secondDir) ? readdirSync(secondDir) : []).toEqual([])
+  }, 20_000)
+
+  test.skipIf(!canUnshare)('the data directory lock holds across PID namespaces, and a SIGKILL of its holder frees it', async () => {
+    const cwd = tempDir()
+    const dataDir = join(cwd, 'wabox_data')
+    const first = await startServer({ cwd })
+    try {
+      // From another PID namespace the holder's pid names no process: a pid file would look stale there.
+      const second = await exitWithin(['--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], 5000, OTHER_PID_NAMESPACE)
+      expect(second.code).toBe(1)
+      expect(second.stderr).toContain(`is in use by process ${first.proc.pid}`)
+      const restore = await runBinary(['--restore', join(cwd, 'missing.tar.gz'), '--data-dir', dataDir], { prefix: OTHER_PID_NAMESPACE })
+      expect(restore.code).toBe(1)
+      const archive = join(cwd, 'a.tar.gz')
+      expect((await runBinary(['--backup', archive, '--data-dir', dataDir])).code).toBe(0)
+      const restoreOver = await runBinary(['--restore', archive, '--data-dir', dataDir], { prefix: OTHER_PID_NAMESPACE })
+      expect(restoreOver.code).toBe(1)
+      expect(restoreOver.stderr).toContain(`is running on ${dataDir}`)
+      expect(existsSync(join(dataDir, 'wabox.lock'))).toBe(true)
+      expect((await fetch(`${first.url}/readyz`)).status).toBe(200)
+    } finally {
+      await first.stop('SIGKILL')
+    }
+    // The kernel released the lock with the process: a server in another namespace takes over at once.
+    const next = await startServer({ cwd, prefix: OTHER_PID_NAMESPACE })
+    try {
+      expect((await fetch(`${next.url}/readyz`)).status).toBe(200)
+      const third = await exitWithin(['--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], 5000)
+      expect(third.code).toBe(1)
+      expect(third.stderr).toContain('is in use by process')
+    } finally {
+      await next.stop('SIGKILL')
+    }
+  }, 30_000)
 })

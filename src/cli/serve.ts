@@ -1,9 +1,9 @@
 /**
- * `wabox serve`: lock the data directory, load the key, migrate, listen, schedule jobs; on SIGINT/SIGTERM
+ * `wabox serve`: lock the data directory, bind the port, migrate, load the database's key, serve, schedule jobs; on SIGINT/SIGTERM
  * stop accepting, let in-flight requests finish, stop jobs, checkpoint the WAL and release everything.
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { createApp } from '../app.ts'
 import { createRuntime } from '../runtime.ts'
 import { WEBHOOK_BODY_LIMIT } from '../webhooks/ingress.service.ts'
@@ -11,31 +11,133 @@ import { MEDIA_UPLOAD_LIMIT } from '../messaging/upload.routes.ts'
 import type { Config } from '../config.ts'
 import { VERSION } from '../config.ts'
 import { keyringOf } from '../crypto/envelope.ts'
-import { loadMasterKey } from '../crypto/keyfile.ts'
-import { DB_FILE, openDatabase, runMaintenance } from '../db/client.ts'
+import { keyForDatabase, readMasterKey } from '../crypto/key-binding.ts'
+import { problemBody, problemResponse } from '../http/errors.ts'
+import type { Server } from 'bun'
+import { DB_FILE, openDatabase, quickCheck, runMaintenance, type DbHandle } from '../db/client.ts'
+import { storageFailureOf } from '../db/write-health.ts'
 import { acquireLock } from '../db/lock.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { createScheduler } from '../jobs/registry.ts'
 import { sqliteMaintenanceJob } from '../jobs/sqlite-maintenance.ts'
 import { eventRetentionJob } from '../jobs/event-retention.ts'
-import { createLogger } from '../log.ts'
+import { createLogger, type Logger } from '../log.ts'
 import { issueSetupToken } from '../auth/auth.service.ts'
 import { buildServiceDeps } from '../deps.ts'
 
+
+/** A start failure with one clear line for the operator (main prints the message, exits 1). */
+export class StartError extends Error {
+  override name = 'StartError'
+}
+
+/**
+ * Binds the port before anything is created (key, database), exclusively: Elysia's listen asks for SO_REUSEPORT,
+ * with which a second server on a held port starts and the kernel splits connections between the two. Until
+ * the app is ready, the socket answers 503.
+ */
+function bindPort(config: Config): Server<undefined> {
+  try {
+    return Bun.serve({
+      port: config.port,
+      hostname: config.host,
+      reusePort: false,
+      // development: false — whatever escapes the app's own error mapper must never render Bun's debug page.
+      development: false,
+      // A connection quiet for 30 s is closed; live streams send heartbeats more often (--sse-heartbeat ≤ 25).
+      idleTimeout: 30,
+      // Bun's own cap is a backstop above the app's limits (API and webhooks), which answer in problem+json.
+      maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT, MEDIA_UPLOAD_LIMIT) + 1024 * 1024,
+      fetch: () => problemResponse(problemBody(503, 'starting', 'wabox is starting; retry in a moment.', undefined), { 'retry-after': '1' }),
+    })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const where = `${config.host}:${config.port}`
+    if (code === 'EADDRINUSE') throw new StartError(`port ${config.port} on ${config.host} is already in use (another wabox or another program listens there): stop it or choose another --port`)
+    if (code === 'EACCES') throw new StartError(`not allowed to listen on ${where} (ports below 1024 need privileges): choose another --port`)
+    if (code === 'EADDRNOTAVAIL') throw new StartError(`cannot listen on ${where}: this machine has no address ${config.host} (--host)`)
+    throw new StartError(`cannot listen on ${where}: ${(err as Error).message}`)
+  }
+}
+
+/**
+ * Makes sure the data directory exists and takes writes, with one clear line for each way it cannot: a file in
+ * the way, no permission, a read-only mount, a full disk.
+ */
+function prepareDataDir(dir: string): void {
+  const explain = (err: unknown, doing: string): StartError => {
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    const uid = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''
+    if (code === 'ENOTDIR' || code === 'EEXIST') return new StartError(`the data directory ${dir} is not a directory (a file is in the way): point --data-dir at a directory`)
+    if (code === 'EACCES' || code === 'EPERM') return new StartError(`cannot ${doing} the data directory ${dir}: permission denied for the user running wabox${uid}; give it write access or choose another --data-dir`)
+    if (code === 'EROFS') return new StartError(`cannot ${doing} the data directory ${dir}: it is on a read-only file system; mount it read-write or choose another --data-dir`)
+    if (code === 'ENOSPC' || code === 'EDQUOT') return new StartError(`cannot ${doing} the data directory ${dir}: no space left on its device; free some space and start again`)
+    return new StartError(`cannot ${doing} the data directory ${dir}: ${code || (err as Error).message}`)
+  }
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw explain(err, 'create')
+  }
+  if (!statSync(dir).isDirectory()) throw explain(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'use')
+  // A write that must succeed for anything else to: the lock, the key and the database all live here.
+  const probe = join(dir, `.write-test-${process.pid}`)
+  try {
+    writeFileSync(probe, 'ok', { mode: 0o600 })
+  } catch (err) {
+    throw explain(err, 'write to')
+  } finally {
+    try {
+      rmSync(probe, { force: true })
+    } catch {
+      // nothing was written (read-only): nothing to remove
+    }
+  }
+}
+
+/** The database, or one clear line: damaged (quick_check), unreadable, unwritable, out of space. */
+async function openServedDatabase(config: Config, logger: Logger): Promise<DbHandle> {
+  const path = join(config.dataDir, DB_FILE)
+  const restore = `wabox --restore FILE${config.dataDir === resolve('./wabox_data') ? '' : ` --data-dir ${config.dataDir}`}`
+  const damaged = (what: string) =>
+    new StartError(`the database ${path} is damaged (${what}); wabox does not serve it. Stop here and restore the latest backup: ${restore} (or move the file aside to start empty). Nothing was changed.`)
+  let db: DbHandle | undefined
+  try {
+    db = openDatabase(path)
+    const problems = quickCheck(db.sqlite)
+    if (problems.length > 0) throw damaged(`quick_check: ${problems[0]!.slice(0, 200)}${problems.length > 1 ? ' …' : ''}`)
+    const applied = await migrateToLatest(db.db)
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied')
+    return db
+  } catch (err) {
+    await db?.close().catch(() => {})
+    if (err instanceof StartError) throw err
+    const storage = storageFailureOf(err)
+    if (storage?.detail === 'database file is damaged') throw damaged((err as Error).message)
+    if (storage) throw new StartError(`cannot open the database ${path}: ${storage.detail} (${storage.code})`)
+    throw err
+  }
+}
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
   // Everything wabox creates (database, WAL, media, backups) is for its own user only.
   process.umask(0o077)
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  prepareDataDir(config.dataDir)
   const releaseLock = acquireLock(config.dataDir, 'starting another server')
   let db: ReturnType<typeof openDatabase> | undefined
+  let server: Server<undefined> | undefined
   try {
-    const key = loadMasterKey({ keyFile: config.keyFile, envKey: config.masterKey, create: true })
+    server = bindPort(config)
+    const listening = server
+    // --port 0: links and cookies name the port the kernel chose, not the default's 8080.
+    if (config.publicUrlDerived) config = { ...config, publicUrl: `http://localhost:${server.port}` }
+    // A key given (WABOX_MASTER_KEY, an existing key file) is checked before the database is touched.
+    const givenKey = readMasterKey({ keyFile: config.keyFile, envKey: config.masterKey })
+    db = await openServedDatabase(config, logger)
+    // The database's own key, or none: a wrong key is refused here, and no key is created beside sealed values.
+    const key = await keyForDatabase(db.db, givenKey, { keyFile: config.keyFile, at: Date.now() })
     if (key.created) logger.warn({ keyFile: config.keyFile, fingerprint: key.fingerprint }, 'created a new master key: back it up separately from the data')
-    db = openDatabase(join(config.dataDir, DB_FILE))
-    const applied = await migrateToLatest(db.db)
-    if (applied.length > 0) logger.info({ applied }, 'migrations applied')
 
     const keyring = keyringOf(key)
     // First start: no account yet, so print a one-time link to create the operator. It goes to stderr as
@@ -47,12 +149,9 @@ export async function serve(config: Config): Promise<void> {
     }
 
     const runtime = createRuntime({ db, config, logger, keyring })
-    const app = createApp({ config, db, keyring, logger, runtime })
-    // Bun's own cap is a backstop above the app's limits (API and webhooks), which answer in problem+json.
-    // development: false — whatever escapes the app's own error mapper must never render Bun's debug page.
-    // idleTimeout: a connection quiet for 30 s is closed; live streams send heartbeats more often (--sse-heartbeat ≤ 25).
-    app.listen({ port: config.port, hostname: config.host, development: false, idleTimeout: 30, maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT, MEDIA_UPLOAD_LIMIT) + 1024 * 1024 })
-    const server = app.server!
+    const app = createApp({ config, db, keyring, logger, runtime, peerAddress: (request) => listening.requestIP(request)?.address })
+    // The bound socket starts serving the app (no gap: the port was never released).
+    server.reload({ fetch: (request) => app.handle(request) })
 
     const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger), eventRetentionJob(runtime.services, '17 3 * * *')], logger)
     scheduler.start()
@@ -61,9 +160,9 @@ export async function serve(config: Config): Promise<void> {
     runtime.processor.wake()
     runtime.media.wake()
     runtime.sender.wake()
-    logger.info({ url: `http://${config.host}:${server.port}`, publicUrl: config.publicUrl, dataDir: config.dataDir, version: VERSION, keySource: key.source }, 'wabox listening')
 
     const openDb = db
+    const runningServer = listening
     let stopping = false
     const shutdown = async (signal: string) => {
       if (stopping) return
@@ -74,11 +173,11 @@ export async function serve(config: Config): Promise<void> {
       try {
         // stop(false) refuses new connections; idle keep-alive sockets would keep it waiting, so drain by
         // watching in-flight requests instead, then close whatever connections remain.
-        void server.stop(false)
+        void runningServer.stop(false)
         const deadline = performance.now() + config.shutdownTimeout * 1000
-        while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(20)
-        if (server.pendingRequests > 0) logger.warn({ pending: server.pendingRequests }, 'shutdown timeout: abandoning in-flight requests')
-        await server.stop(true)
+        while (runningServer.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(20)
+        if (runningServer.pendingRequests > 0) logger.warn({ pending: runningServer.pendingRequests }, 'shutdown timeout: abandoning in-flight requests')
+        await runningServer.stop(true)
         await Promise.race([
           runtime.stop(),
           Bun.sleep(config.shutdownTimeout * 1000).then(() => logger.warn('shutdown timeout: background work abandoned (it resumes at the next start)')),
@@ -97,7 +196,10 @@ export async function serve(config: Config): Promise<void> {
     }
     process.on('SIGINT', () => void shutdown('SIGINT'))
     process.on('SIGTERM', () => void shutdown('SIGTERM'))
+    // Last: whoever waits for this line (a supervisor, a test) may signal at once, and the handlers are in place.
+    logger.info({ url: `http://${config.host}:${listening.port}`, publicUrl: config.publicUrl, dataDir: config.dataDir, version: VERSION, keySource: key.source }, 'wabox listening')
   } catch (err) {
+    await server?.stop(true)
     await db?.close().catch(() => {})
     releaseLock()
     throw err

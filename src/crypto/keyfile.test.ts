@@ -94,7 +94,8 @@ describe('master key through the compiled binary', () => {
   test('a bad WABOX_MASTER_KEY is refused', async () => {
     const dir = tempDir()
     const r = await runBinary(['--data-dir', dir, '--port', '0'], { cwd: dir, env: { WABOX_MASTER_KEY: 'AAAA' } })
-    expect(r.code).toBe(1)
+    // A malformed key is bad configuration: exit 2, like every other invalid setting.
+    expect(r.code).toBe(2)
     expect(r.stderr).toContain('WABOX_MASTER_KEY must decode to 32 bytes')
   })
 })

@@ -1,12 +1,22 @@
 import { describe, expect, test } from 'bun:test'
 import BetterSqlite3 from 'better-sqlite3'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runBinary, startServer } from '../testing/binary.ts'
+import { BINARY, runBinary, startServer } from '../testing/binary.ts'
 import { tempDir } from '../testing/temp.ts'
+import { lockFile } from './lock.ts'
 
 const fileHash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
+const modeOf = (path: string) => statSync(path).mode & 0o777
+
+/** Puts a file into a data directory's media store the way the downloader does: named by its SHA-256. */
+function addMedia(dataDir: string, bytes: Uint8Array): string {
+  const hex = createHash('sha256').update(bytes).digest('hex')
+  mkdirSync(join(dataDir, 'media', hex.slice(0, 2)), { recursive: true, mode: 0o700 })
+  writeFileSync(join(dataDir, 'media', hex.slice(0, 2), hex), bytes, { mode: 0o600 })
+  return `media/${hex.slice(0, 2)}/${hex}`
+}
 
 /** Keeps committing rows into the running server's database from a second connection until stopped. */
 function startWriter(dbPath: string) {
@@ -43,6 +53,8 @@ describe('backup and restore with the compiled binary', () => {
     const server = await startServer({ cwd: work, args: ['--data-dir', dataA] })
     const writer = startWriter(join(dataA, 'wabox.db'))
     const archive = join(work, 'backups', 'snap.tar.gz')
+    // Media the server stored: a picture and a 1.5 MB document (several chunks on their way through the streams).
+    const media = [addMedia(dataA, randomBytes(40_000)), addMedia(dataA, randomBytes(1536 * 1024 + 17))]
     let committedBefore: number
     try {
       // Readiness probes keep the server busy with requests while rows are being written.
@@ -54,7 +66,9 @@ describe('backup and restore with the compiled binary', () => {
       const backup = await runBinary(['--backup', archive, '--data-dir', dataA])
       expect(backup.stderr).toBe('')
       expect(backup.code).toBe(0)
-      expect(backup.stdout.trim().split('\n').at(-1)).toMatch(/^backup complete: .*snap\.tar\.gz \(\d+ bytes, database \d+ bytes, schema \S+, key [0-9a-f]{12}\) in \d+ ms$/)
+      expect(backup.stdout.trim().split('\n').at(-1)).toMatch(/^backup complete: .*snap\.tar\.gz \(\d+ bytes, database \d+ bytes, 2 media files \d+ bytes, schema \S+, key [0-9a-f]{12}\) in \d+ ms$/)
+      // The archive holds the whole database: only its owner may read it.
+      expect(modeOf(archive)).toBe(0o600)
       await probes
       expect(writer.written()).toBeGreaterThan(committedBefore) // the writer kept going during the backup
 
@@ -70,12 +84,17 @@ describe('backup and restore with the compiled binary', () => {
       await server.stop()
     }
 
-    // The archive holds a manifest with checksums and the key's fingerprint, never the key.
+    // The archive holds the database, the media store and a manifest with checksums and the key's
+    // fingerprint, never the key.
     const files = await new Bun.Archive(await Bun.file(archive).bytes()).files()
-    expect([...files.keys()].sort()).toEqual(['manifest.json', 'wabox.db'])
+    expect([...files.keys()].sort()).toEqual(['manifest.json', ...media, 'wabox.db'].sort())
     const manifest = JSON.parse(await files.get('manifest.json')!.text())
-    expect(manifest).toMatchObject({ format: 'wabox-backup', formatVersion: 1, keyFingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) })
-    expect(manifest.parts['wabox.db'].sha256).toBe(createHash('sha256').update(await files.get('wabox.db')!.bytes()).digest('hex'))
+    expect(manifest).toMatchObject({ format: 'wabox-backup', formatVersion: 2, keyFingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    expect(Object.keys(manifest.parts).sort()).toEqual([...media, 'wabox.db'].sort())
+    for (const part of [...media, 'wabox.db']) {
+      const bytes = await files.get(part)!.bytes()
+      expect({ part, ...manifest.parts[part] }).toEqual({ part, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length })
+    }
     const rawKey = readFileSync(join(dataA, 'master.key'))
     const archiveBytes = Buffer.from(await Bun.file(archive).bytes())
     expect(archiveBytes.includes(rawKey)).toBe(false)
@@ -98,7 +117,12 @@ describe('backup and restore with the compiled binary', () => {
     expect(restored.stderr).toBe('')
     expect(restored.code).toBe(0)
     expect(restored.stdout).toContain('restore: integrity_check ok')
-    expect(restored.stdout.trim().split('\n').at(-1)).toMatch(/^restore complete: .* the data directory was empty; master key installed$/)
+    expect(restored.stdout.trim().split('\n').at(-1)).toMatch(/^restore complete: .*, 2 media files\); the data directory was empty; master key installed$/)
+    expect(modeOf(join(dataB, 'wabox.db'))).toBe(0o600)
+    for (const part of media) {
+      expect(readFileSync(join(dataB, part)).equals(readFileSync(join(dataA, part)))).toBe(true)
+      expect(modeOf(join(dataB, part))).toBe(0o600)
+    }
     const rows = rowsIn(join(dataB, 'wabox.db'))
     for (let i = 0; i < committedBefore; i++) expect(rows.has(`load-${i}`)).toBe(true)
     expect(readFileSync(join(dataB, 'master.key')).equals(rawKey)).toBe(true)
@@ -125,13 +149,17 @@ describe('backup and restore with the compiled binary', () => {
     expect(fileHash(join(dataB, 'wabox.db'))).toBe(hashB)
     expect(readdirSync(dataB).sort()).toEqual(entriesB)
 
-    // Restoring over existing data keeps the old data aside.
+    // Restoring over existing data keeps the old data aside, media included.
+    const extra = addMedia(dataB, randomBytes(100))
     const again = await runBinary(['--restore', archive, '--data-dir', dataB])
     expect(again.code).toBe(0)
     const aside = readdirSync(dataB).filter((f) => f.startsWith('replaced-'))
     expect(aside).toHaveLength(1)
     expect(fileHash(join(dataB, aside[0]!, 'wabox.db'))).toBe(hashB)
-  })
+    expect(existsSync(join(dataB, aside[0]!, extra))).toBe(true)
+    expect(existsSync(join(dataB, extra))).toBe(false)
+    for (const part of media) expect(existsSync(join(dataB, part))).toBe(true)
+  }, 60_000)
 
   test('archives whose content lies are refused: bad checksum, failing integrity_check, newer schema, stray entries', async () => {
     const work = tempDir()
@@ -159,6 +187,16 @@ describe('backup and restore with the compiled binary', () => {
     variants.push(['stray entry', { 'manifest.json': JSON.stringify(manifest), 'wabox.db': db, '../evil': 'x' }, /unexpected entry/])
     variants.push(['no manifest', { 'wabox.db': db }, /no manifest\.json/])
     variants.push(['not a tarball', {}, /not a readable wabox backup/])
+    // Media: a file whose bytes are not what its name says, one the manifest names but the archive lacks, one
+    // whose checksum disagrees with the manifest, and a path outside the media store's shape.
+    const picture = randomBytes(5000)
+    const pictureName = `media/${sha(picture).slice(0, 2)}/${sha(picture)}`
+    const forged = randomBytes(5000)
+    const withParts = (parts: Record<string, Uint8Array>) => ({ ...manifest, parts: { ...manifest.parts, ...Object.fromEntries(Object.entries(parts).map(([n, b]) => [n, { sha256: sha(b), bytes: b.length }])) } })
+    variants.push(['media not its name', { 'wabox.db': db, [pictureName]: forged, 'manifest.json': JSON.stringify(withParts({ [pictureName]: forged })) }, /does not match its own name/])
+    variants.push(['media missing', { 'wabox.db': db, 'manifest.json': JSON.stringify(withParts({ [pictureName]: picture })) }, /missing from .*incomplete/])
+    variants.push(['media checksum', { 'wabox.db': db, [pictureName]: picture, 'manifest.json': JSON.stringify({ ...withParts({ [pictureName]: picture }), parts: { ...withParts({}).parts, [pictureName]: { sha256: sha(forged), bytes: picture.length } } }) }, /does not match its checksum/])
+    variants.push(['media path', { 'wabox.db': db, 'media/../../x': picture, 'manifest.json': JSON.stringify(manifest) }, /unexpected entry/])
 
     for (const [name, entries, message] of variants) {
       const file = join(work, `${name.replace(/ /g, '-')}.tar.gz`)
@@ -170,5 +208,57 @@ describe('backup and restore with the compiled binary', () => {
       expect(fileHash(join(data, 'wabox.db'))).toBe(hashBefore)
       expect(readdirSync(data).filter((f) => f.startsWith('replaced-') || f.startsWith('.restore-'))).toEqual([])
     }
-  })
+
+    // An archive of the first format (database only, manifest first) still restores, and leaves media/ alone.
+    const kept = addMedia(data, randomBytes(300))
+    const v1 = join(work, 'v1.tar.gz')
+    await Bun.Archive.write(v1, { 'manifest.json': JSON.stringify({ ...manifest, formatVersion: 1, parts: { 'wabox.db': manifest.parts['wabox.db'] } }), 'wabox.db': db }, { compress: 'gzip' })
+    const restored = await runBinary(['--restore', v1, '--data-dir', data])
+    expect(restored.stderr).toBe('')
+    expect(restored.code).toBe(0)
+    expect(fileHash(join(data, 'wabox.db'))).toBe(sha(db))
+    expect(existsSync(join(data, kept))).toBe(true)
+  }, 60_000)
+
+  test('a backup killed mid-run leaves only files its owner can read, and the next run removes them (not those of a running backup)', async () => {
+    const work = tempDir()
+    const data = join(work, 'data')
+    const server = await startServer({ cwd: work, args: ['--data-dir', data] })
+    await server.stop()
+    const archive = join(work, 'out', 'nightly.tar.gz')
+    // Hold the database exclusively, so the backup waits inside its snapshot step (busy timeout), then kill it there.
+    const holder = new BetterSqlite3(join(data, 'wabox.db'))
+    holder.pragma('locking_mode = EXCLUSIVE')
+    holder.exec("BEGIN EXCLUSIVE; INSERT INTO instance_meta (key, value) VALUES ('held', 'x')")
+    const killed = Bun.spawn([BINARY, '--backup', archive, '--data-dir', data], { env: { PATH: process.env.PATH ?? '' }, stdout: 'pipe', stderr: 'pipe' })
+    const snapshot = join(work, 'out', `nightly.tar.gz.${killed.pid}.snapshot.db`)
+    for (let i = 0; i < 200 && !existsSync(snapshot); i++) await Bun.sleep(25)
+    expect(existsSync(snapshot)).toBe(true)
+    killed.kill('SIGKILL')
+    await killed.exited
+    holder.exec('ROLLBACK')
+    holder.close()
+    expect(modeOf(snapshot)).toBe(0o600)
+
+    // A leftover of an older wabox (world-readable), and a temporary file a backup still running holds.
+    const oldLeftover = join(work, 'out', 'nightly.tar.gz.999999.partial')
+    writeFileSync(oldLeftover, 'half an archive')
+    chmodSync(oldLeftover, 0o644)
+    const running = join(work, 'out', 'nightly.tar.gz.424242.snapshot.db')
+    writeFileSync(running, '', { mode: 0o600 })
+    const held = lockFile(running, { create: false })!
+    try {
+      const next = await runBinary(['--backup', archive, '--data-dir', data])
+      expect(next.stderr).toBe('')
+      expect(next.code).toBe(0)
+      expect(next.stdout).toContain('removed what an interrupted backup left')
+      expect(existsSync(snapshot)).toBe(false)
+      expect(existsSync(oldLeftover)).toBe(false)
+      expect(existsSync(running)).toBe(true)
+      expect(readdirSync(join(work, 'out')).sort()).toEqual(['nightly.tar.gz', 'nightly.tar.gz.424242.snapshot.db'])
+      expect(modeOf(archive)).toBe(0o600)
+    } finally {
+      held.release()
+    }
+  }, 60_000)
 })

@@ -1,27 +1,46 @@
 /**
  * Backup and restore of a data directory.
  *
- * An archive is a gzip'd tar holding `manifest.json` and the database snapshot (`wabox.db`). The snapshot is
- * taken with `VACUUM INTO`, which reads inside one transaction: consistent, and it never blocks a running
- * server's writers (WAL). The manifest records the wabox version, schema version, the master key's fingerprint
- * (never the key: an archive alone must not open the sealed credentials) and the SHA-256 of every part.
+ * An archive is a gzip'd tar holding the database snapshot (`wabox.db`), the media store (`media/xx/<sha256>`,
+ * content-addressed) and `manifest.json`. The snapshot is taken with `VACUUM INTO`, which reads inside one
+ * transaction: consistent, and it never blocks a running server's writers (WAL). Media files are listed after
+ * the snapshot, so every file it refers to is there. Everything is streamed: the snapshot and each media file
+ * go through the tar and gzip streams chunk by chunk, hashed on the way; the manifest, written last, records
+ * the wabox version, schema version, the master key's fingerprint (never the key: an archive alone must not
+ * open the sealed credentials) and the SHA-256 and size of every part.
  *
- * Restore checks everything before it touches the data directory, holds the data directory's lock while it
- * swaps files, and moves what it replaces into `replaced-<time>/` instead of deleting it.
+ * The archive, and every temporary file on the way (`<file>.<pid>.snapshot.db`, `<file>.<pid>.partial`), is
+ * created 0600: it holds the whole database. Each temporary file is flock'ed while its backup runs, so the
+ * next backup to the same place deletes what a killed one left behind, and nothing a running one still writes.
+ *
+ * Restore streams the archive into a staging directory inside the data directory, checks everything before
+ * it replaces anything (every part against the manifest, media against their own names, the key, the schema,
+ * `PRAGMA integrity_check`), holds the data directory's lock (and keeps backups out) while it swaps files, and
+ * moves what it replaces into `replaced-<time>/` instead of deleting it. Restored files are 0600.
  */
 import { createHash } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs'
+import { createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, chmodSync, copyFileSync, type Stats } from 'node:fs'
+import { open as openFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip, createGzip } from 'node:zlib'
 import BetterSqlite3 from 'better-sqlite3'
 import { z } from 'zod'
 import { VERSION } from '../config.ts'
 import { keyFingerprint, loadMasterKey, readKeyFile } from '../crypto/keyfile.ts'
-import { acquireLock, lockHolder } from './lock.ts'
+import { acquireLock, acquireRestoreGate, lockFile, LockError, type HeldLock } from './lock.ts'
 import { isKnownMigration } from './migrate.ts'
-
+import { readTar, tarStream, TarError, type TarSource } from './tar.ts'
 import { DB_FILE } from './client.ts'
+
 const MANIFEST = 'manifest.json'
+const MEDIA_DIR = 'media'
 const FORMAT = 'wabox-backup'
+/** 1: the database only (manifest first). 2: the database and media/, manifest last. Both restore. */
+const FORMAT_VERSION = 2
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+const CHUNK = 1 << 20
 
 export class BackupError extends Error {
   override name = 'BackupError'
@@ -29,7 +48,7 @@ export class BackupError extends Error {
 
 const manifestSchema = z.object({
   format: z.literal(FORMAT),
-  formatVersion: z.literal(1),
+  formatVersion: z.union([z.literal(1), z.literal(2)]),
   waboxVersion: z.string(),
   schemaVersion: z.string(),
   keyFingerprint: z.string().regex(/^[0-9a-f]{64}$/),
@@ -38,7 +57,10 @@ const manifestSchema = z.object({
 })
 export type Manifest = z.infer<typeof manifestSchema>
 
-const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
+/** The only names an archive may hold besides the manifest: the database and content-addressed media. */
+const MEDIA_NAME = /^media\/([0-9a-f]{2})\/([0-9a-f]{64})$/
+const isPartName = (name: string) => name === DB_FILE || (MEDIA_NAME.test(name) && name.slice(6, 8) === name.slice(9, 11))
+
 const short = (fp: string) => fp.slice(0, 12)
 
 type Progress = (line: string) => void
@@ -50,25 +72,112 @@ function migrationsIn(sqlite: BetterSqlite3.Database): string[] {
   return (sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').all() as { name: string }[]).map((r) => r.name)
 }
 
-export type BackupResult = { file: string; archiveBytes: number; databaseBytes: number; schemaVersion: string; keyFingerprint: string; durationMs: number }
+/** A new, empty file only this user can read, flock'ed from its first moment for as long as the caller keeps it. */
+function createLockedFile(path: string): HeldLock {
+  const lock = lockFile(path, { create: 'new' })
+  if (!lock) throw new BackupError(`${path} is locked by another process`)
+  return lock
+}
 
-/** Writes a consistent archive of the data directory's database to `file` (atomically: temp file + rename). */
-export async function createBackup(opts: {
-  dataDir: string
-  keyFile: string
-  envKey: string | undefined
+/**
+ * Deletes what backups to `file` that were killed left behind: their snapshot and partial archive. A file whose
+ * lock is held belongs to a backup still running (in whatever PID namespace) and stays.
+ */
+export function removeBackupLeftovers(file: string): string[] {
+  const dir = dirname(file)
+  const base = basename(file)
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return removed
+  }
+  for (const name of names) {
+    if (!name.startsWith(`${base}.`)) continue
+    const m = name.slice(base.length).match(/^\.(\d+)\.(snapshot\.db|partial)(-journal|-wal|-shm)?$/)
+    if (!m) continue
+    const path = join(dir, name)
+    // A side file goes with its main file: when that is gone or unlocked, nobody uses the side file either.
+    const main = m[3] ? join(dir, `${base}.${m[1]}.${m[2]}`) : path
+    let lock: HeldLock | null = null
+    if (existsSync(main)) {
+      try {
+        lock = lockFile(main, { create: false })
+      } catch {
+        continue
+      }
+      if (!lock) continue // a running backup's file
+    }
+    try {
+      rmSync(path, { force: true })
+      removed.push(path)
+    } finally {
+      lock?.release()
+    }
+  }
+  return removed
+}
+
+/** The media store's files (content-addressed names only; temporary files of a download are not media yet). */
+function listMedia(dataDir: string): { name: string; path: string }[] {
+  const root = join(dataDir, MEDIA_DIR)
+  if (!existsSync(root)) return []
+  const out: { name: string; path: string }[] = []
+  for (const prefix of readdirSync(root).sort()) {
+    if (!/^[0-9a-f]{2}$/.test(prefix)) continue
+    let files: string[]
+    try {
+      files = readdirSync(join(root, prefix))
+    } catch {
+      continue // not a directory
+    }
+    for (const f of files.sort()) {
+      const name = `${MEDIA_DIR}/${prefix}/${f}`
+      if (isPartName(name)) out.push({ name, path: join(root, prefix, f) })
+    }
+  }
+  return out
+}
+
+const readFileChunks = (path: string) => createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Uint8Array>
+
+export type BackupResult = {
   file: string
-  progress: Progress
-}): Promise<BackupResult> {
+  archiveBytes: number
+  databaseBytes: number
+  mediaFiles: number
+  mediaBytes: number
+  schemaVersion: string
+  keyFingerprint: string
+  durationMs: number
+  leftoversRemoved: string[]
+}
+
+/** Writes a consistent archive of the data directory (database and media) to `file`: temp file + rename. */
+export async function createBackup(opts: { dataDir: string; keyFile: string; envKey: string | undefined; file: string; progress: Progress }): Promise<BackupResult> {
   const started = performance.now()
   const dbPath = join(opts.dataDir, DB_FILE)
   if (!existsSync(dbPath)) throw new BackupError(`no database at ${dbPath}: nothing to back up`)
   const key = loadMasterKey({ keyFile: opts.keyFile, envKey: opts.envKey, create: false })
-  mkdirSync(dirname(opts.file), { recursive: true })
+  mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 })
+  const leftoversRemoved = removeBackupLeftovers(opts.file)
+  if (leftoversRemoved.length) opts.progress(`removed what an interrupted backup left: ${leftoversRemoved.map((p) => basename(p)).join(', ')}`)
+
+  let releaseGate: () => void
+  try {
+    releaseGate = acquireRestoreGate(opts.dataDir, 'read')
+  } catch (err) {
+    if (err instanceof LockError) throw new BackupError(err.message)
+    throw err
+  }
   const snapshotPath = `${opts.file}.${process.pid}.snapshot.db`
   const partialPath = `${opts.file}.${process.pid}.partial`
+  let snapshotLock: HeldLock | undefined
+  let partialLock: HeldLock | undefined
   try {
     opts.progress(`snapshotting ${dbPath}`)
+    snapshotLock = createLockedFile(snapshotPath)
     const source = new BetterSqlite3(dbPath, { fileMustExist: true })
     let schema: string[]
     try {
@@ -78,70 +187,151 @@ export async function createBackup(opts: {
     } finally {
       source.close()
     }
-    const data = new Uint8Array(await Bun.file(snapshotPath).arrayBuffer())
-    opts.progress(`snapshot taken: ${data.length} bytes; checksumming and compressing`)
-    const manifest: Manifest = {
+    // The manifest names the key the archive needs: it must be the database's own, not just the one loaded.
+    const snapshot = new BetterSqlite3(snapshotPath, { readonly: true, fileMustExist: true })
+    try {
+      const hasTable = snapshot.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'master_keys'").get()
+      const recorded = hasTable ? (snapshot.prepare('SELECT key_id, fingerprint FROM master_keys').all() as { key_id: string; fingerprint: string }[]) : []
+      if (recorded.length > 0 && !recorded.some((r) => r.fingerprint === key.fingerprint)) {
+        throw new BackupError(`the database's credentials are sealed with master key ${recorded.map((r) => r.key_id).join(', ')}, but the loaded key is ${key.id}: back up with the database's own key (--key-file or WABOX_MASTER_KEY)`)
+      }
+    } finally {
+      snapshot.close()
+    }
+    const databaseBytes = statSync(snapshotPath).size
+    const media = listMedia(opts.dataDir)
+    opts.progress(`snapshot taken: ${databaseBytes} bytes; archiving it with ${media.length} media file(s)`)
+
+    const parts: Manifest['parts'] = {}
+    let mediaFiles = 0
+    let mediaBytes = 0
+    const manifestOf = (): Manifest => ({
       format: FORMAT,
-      formatVersion: 1,
+      formatVersion: FORMAT_VERSION,
       waboxVersion: VERSION,
       schemaVersion: schema.at(-1) ?? '(empty)',
       keyFingerprint: key.fingerprint,
       createdAt: new Date().toISOString(),
-      parts: { [DB_FILE]: { sha256: sha256(data), bytes: data.length } },
+      parts,
+    })
+    async function* sources(): AsyncGenerator<TarSource> {
+      yield { name: DB_FILE, size: databaseBytes, data: () => readFileChunks(snapshotPath) }
+      for (const m of media) {
+        let stat: Stats
+        try {
+          stat = statSync(m.path)
+        } catch {
+          continue // removed (retention) since the listing: the snapshot no longer needs it either
+        }
+        yield { name: m.name, size: stat.size, data: () => readFileChunks(m.path) }
+        mediaFiles++
+        mediaBytes += stat.size
+      }
+      const manifest = new TextEncoder().encode(JSON.stringify(manifestOf(), null, 2))
+      yield { name: MANIFEST, size: manifest.byteLength, data: async function* () { yield manifest } }
     }
-    await Bun.Archive.write(partialPath, { [MANIFEST]: JSON.stringify(manifest, null, 2), [DB_FILE]: data }, { compress: 'gzip' })
+    const record = ({ name, sha256, bytes }: { name: string; sha256: string; bytes: number }) => {
+      if (name === MANIFEST) return
+      const m = name.match(MEDIA_NAME)
+      if (m && m[2] !== sha256) throw new BackupError(`the media file ${name} does not match its own checksum: the media store is damaged (move that file away and back up again)`)
+      parts[name] = { sha256, bytes }
+    }
+    partialLock = createLockedFile(partialPath)
+    const out = createWriteStream(partialPath, { fd: partialLock.fd, autoClose: false })
+    await pipeline(Readable.from(tarStream(sources(), record), { objectMode: false }), createGzip(), out)
+    fsyncSync(partialLock.fd)
     renameSync(partialPath, opts.file)
     return {
       file: opts.file,
       archiveBytes: statSync(opts.file).size,
-      databaseBytes: data.length,
-      schemaVersion: manifest.schemaVersion,
+      databaseBytes,
+      mediaFiles,
+      mediaBytes,
+      schemaVersion: schema.at(-1) ?? '(empty)',
       keyFingerprint: key.fingerprint,
       durationMs: Math.round(performance.now() - started),
+      leftoversRemoved,
     }
+  } catch (err) {
+    if (err instanceof TarError) throw new BackupError(err.message)
+    throw err
   } finally {
     rmSync(snapshotPath, { force: true })
+    rmSync(`${snapshotPath}-journal`, { force: true })
     rmSync(partialPath, { force: true })
+    snapshotLock?.release()
+    partialLock?.release()
+    releaseGate()
   }
 }
 
-/** Reads and verifies an archive in memory: manifest shape, exact parts, checksums, known schema. */
-export async function readArchive(file: string): Promise<{ manifest: Manifest; database: Uint8Array }> {
+/** Streams an archive into `stagingDir`, checking every entry's name; returns the manifest and what was staged. */
+async function stageArchive(file: string, stagingDir: string): Promise<{ manifest: Manifest; staged: Map<string, { sha256: string; bytes: number }> }> {
   if (!existsSync(file)) throw new BackupError(`archive ${file} does not exist`)
-  let files: Map<string, File>
+  const staged = new Map<string, { sha256: string; bytes: number }>()
+  let manifestText: string | undefined
   try {
-    files = await new Bun.Archive(await Bun.file(file).bytes()).files()
-  } catch {
+    const input = createReadStream(file, { highWaterMark: CHUNK }).pipe(createGunzip())
+    for await (const entry of readTar(input as AsyncIterable<Uint8Array>)) {
+      if (entry.name === MANIFEST) {
+        if (manifestText !== undefined) throw new BackupError(`${file} holds two manifests`)
+        if (entry.size > MAX_MANIFEST_BYTES) throw new BackupError(`${file} has an oversized ${MANIFEST}`)
+        const chunks: Uint8Array[] = []
+        for await (const c of entry.body) chunks.push(c)
+        manifestText = Buffer.concat(chunks).toString('utf8')
+        continue
+      }
+      if (!isPartName(entry.name)) throw new BackupError(`${file} contains an unexpected entry "${entry.name.slice(0, 120)}"`)
+      if (staged.has(entry.name)) throw new BackupError(`${file} holds "${entry.name}" twice`)
+      const target = join(stagingDir, entry.name)
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 })
+      const hash = createHash('sha256')
+      const handle = await openFile(target, 'wx', 0o600)
+      let bytes = 0
+      try {
+        for await (const chunk of entry.body) {
+          hash.update(chunk)
+          bytes += chunk.byteLength
+          await handle.write(chunk)
+        }
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      staged.set(entry.name, { sha256: hash.digest('hex'), bytes })
+    }
+  } catch (err) {
+    if (err instanceof BackupError) throw err
+    if (err instanceof TarError) throw new BackupError(`${file} is not a readable wabox backup archive (${err.message})`)
     throw new BackupError(`${file} is not a readable wabox backup archive (damaged or not a .tar.gz)`)
   }
-  const manifestFile = files.get(MANIFEST)
-  if (!manifestFile) throw new BackupError(`${file} is not a wabox backup archive (no ${MANIFEST})`)
+  if (manifestText === undefined) throw new BackupError(`${file} is not a wabox backup archive (no ${MANIFEST})`)
   let manifest: Manifest
   try {
-    manifest = manifestSchema.parse(JSON.parse(await manifestFile.text()))
+    manifest = manifestSchema.parse(JSON.parse(manifestText))
   } catch {
     throw new BackupError(`${file} has an invalid ${MANIFEST}`)
   }
-  const expected = new Set([MANIFEST, ...Object.keys(manifest.parts)])
-  for (const name of files.keys()) {
-    if (!expected.has(name)) throw new BackupError(`${file} contains an unexpected entry "${name}"`)
-  }
-  const dbPart = manifest.parts[DB_FILE]
-  const dbFile = files.get(DB_FILE)
-  if (!dbPart || !dbFile) throw new BackupError(`${file} holds no ${DB_FILE}`)
-  const database = new Uint8Array(await dbFile.arrayBuffer())
-  if (database.length !== dbPart.bytes || sha256(database) !== dbPart.sha256) {
-    throw new BackupError(`${DB_FILE} in ${file} does not match its checksum: the archive is damaged`)
-  }
-  if (!isKnownMigration(manifest.schemaVersion)) {
-    throw new BackupError(
-      `the archive's schema (${manifest.schemaVersion}, wabox ${manifest.waboxVersion}) is newer than this binary knows (wabox ${VERSION})`,
-    )
-  }
-  return { manifest, database }
+  return { manifest, staged }
 }
 
-export type RestoreResult = { dataDir: string; movedAsideTo: string | null; schemaVersion: string; keyInstalled: boolean; databaseBytes: number }
+/** Every part the manifest names is staged with its checksum and size, nothing else is, and media match their names. */
+function verifyParts(file: string, manifest: Manifest, staged: Map<string, { sha256: string; bytes: number }>): void {
+  for (const name of staged.keys()) {
+    if (!(name in manifest.parts)) throw new BackupError(`${file} contains an unexpected entry "${name}"`)
+  }
+  if (!manifest.parts[DB_FILE] || !staged.has(DB_FILE)) throw new BackupError(`${file} holds no ${DB_FILE}`)
+  for (const [name, part] of Object.entries(manifest.parts)) {
+    if (!isPartName(name)) throw new BackupError(`${file} has an invalid ${MANIFEST} (part "${name.slice(0, 120)}")`)
+    const got = staged.get(name)
+    if (!got) throw new BackupError(`${name} is missing from ${file}: the archive is incomplete`)
+    if (got.bytes !== part.bytes || got.sha256 !== part.sha256) throw new BackupError(`${name} in ${file} does not match its checksum: the archive is damaged`)
+    const m = name.match(MEDIA_NAME)
+    if (m && m[2] !== got.sha256) throw new BackupError(`${name} in ${file} does not match its own name (a media file is named by its SHA-256): the archive is damaged`)
+  }
+}
+
+export type RestoreResult = { dataDir: string; movedAsideTo: string | null; schemaVersion: string; keyInstalled: boolean; databaseBytes: number; mediaFiles: number }
 
 /**
  * Restores `file` into `dataDir`. The key that will open the restored credentials must be the archive's:
@@ -156,44 +346,66 @@ export async function restoreBackup(opts: {
   envKey: string | undefined
   progress: Progress
 }): Promise<RestoreResult> {
-  const holder = lockHolder(opts.dataDir)
-  if (holder !== null) throw new BackupError(`a wabox server (pid ${holder}) is running on ${opts.dataDir}; stop it before restoring`)
-
-  opts.progress(`verifying ${opts.file}`)
-  const { manifest, database } = await readArchive(opts.file)
-  opts.progress(`archive ok: wabox ${manifest.waboxVersion}, schema ${manifest.schemaVersion}, ${database.length} bytes, key ${short(manifest.keyFingerprint)}`)
-
-  const dataKeyFile = join(opts.dataDir, 'master.key')
-  let installKeyFrom: string | null = null
-  let keySource: string
-  let fingerprint: string
-  if (opts.envKey !== undefined) {
-    fingerprint = loadMasterKey({ keyFile: opts.keyFile, envKey: opts.envKey, create: false }).fingerprint
-    keySource = 'WABOX_MASTER_KEY'
-  } else if (opts.explicitKeyFile !== undefined) {
-    fingerprint = keyFingerprint(readKeyFile(opts.explicitKeyFile))
-    keySource = opts.explicitKeyFile
-    if (opts.explicitKeyFile !== opts.keyFile || opts.keyFile !== dataKeyFile) installKeyFrom = opts.explicitKeyFile
-  } else if (existsSync(opts.keyFile)) {
-    fingerprint = keyFingerprint(readKeyFile(opts.keyFile))
-    keySource = opts.keyFile
-  } else {
-    throw new BackupError(
-      `the archive was sealed with key ${short(manifest.keyFingerprint)}; ${opts.keyFile} does not exist: pass --key-file with that key or set WABOX_MASTER_KEY`,
-    )
-  }
-  if (fingerprint !== manifest.keyFingerprint) {
-    throw new BackupError(`the archive was sealed with key ${short(manifest.keyFingerprint)}, but ${keySource} is key ${short(fingerprint)}; restoring would leave every credential unreadable`)
-  }
-  if (installKeyFrom && installKeyFrom === dataKeyFile) installKeyFrom = null
-
+  if (!existsSync(opts.file)) throw new BackupError(`archive ${opts.file} does not exist`)
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
-  const release = acquireLock(opts.dataDir, 'restoring')
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-  const staged = join(opts.dataDir, `.restore-${stamp}.db`)
+  let release: () => void
+  let releaseGate: (() => void) | undefined
   try {
-    await Bun.write(staged, database)
-    const check = new BetterSqlite3(staged, { fileMustExist: true })
+    release = acquireLock(opts.dataDir, 'restoring')
+  } catch (err) {
+    if (!(err instanceof LockError)) throw err
+    throw new BackupError(`a wabox server or restore (${err.holder ?? 'another process'}) is running on ${opts.dataDir}; stop it before restoring`)
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const staging = join(opts.dataDir, `.restore-${stamp}`)
+  try {
+    try {
+      releaseGate = acquireRestoreGate(opts.dataDir, 'replace')
+    } catch (err) {
+      if (err instanceof LockError) throw new BackupError(err.message)
+      throw err
+    }
+    opts.progress(`verifying ${opts.file}`)
+    mkdirSync(staging, { mode: 0o700 })
+    const { manifest, staged } = await stageArchive(opts.file, staging)
+    verifyParts(opts.file, manifest, staged)
+    if (!isKnownMigration(manifest.schemaVersion)) {
+      throw new BackupError(`the archive's schema (${manifest.schemaVersion}, wabox ${manifest.waboxVersion}) is newer than this binary knows (wabox ${VERSION})`)
+    }
+    const databaseBytes = staged.get(DB_FILE)!.bytes
+    const mediaFiles = staged.size - 1
+    opts.progress(`archive ok: wabox ${manifest.waboxVersion}, schema ${manifest.schemaVersion}, ${databaseBytes} bytes, ${mediaFiles} media file(s), key ${short(manifest.keyFingerprint)}`)
+
+    const dataKeyFile = join(opts.dataDir, 'master.key')
+    let installKeyFrom: string | null = null
+    let keySource: string
+    let fingerprint: string
+    if (opts.envKey !== undefined) {
+      fingerprint = loadMasterKey({ keyFile: opts.keyFile, envKey: opts.envKey, create: false }).fingerprint
+      keySource = 'WABOX_MASTER_KEY'
+    } else if (opts.explicitKeyFile !== undefined) {
+      fingerprint = keyFingerprint(readKeyFile(opts.explicitKeyFile))
+      keySource = opts.explicitKeyFile
+      if (opts.explicitKeyFile !== opts.keyFile || opts.keyFile !== dataKeyFile) installKeyFrom = opts.explicitKeyFile
+    } else if (existsSync(opts.keyFile)) {
+      fingerprint = keyFingerprint(readKeyFile(opts.keyFile))
+      keySource = opts.keyFile
+    } else {
+      throw new BackupError(`the archive was sealed with key ${short(manifest.keyFingerprint)}; ${opts.keyFile} does not exist: pass --key-file with that key or set WABOX_MASTER_KEY`)
+    }
+    if (fingerprint !== manifest.keyFingerprint) {
+      throw new BackupError(`the archive was sealed with key ${short(manifest.keyFingerprint)}, but ${keySource} is key ${short(fingerprint)}; restoring would leave every credential unreadable`)
+    }
+    if (installKeyFrom && installKeyFrom === dataKeyFile) installKeyFrom = null
+
+    const stagedDb = join(staging, DB_FILE)
+    const check = (() => {
+      try {
+        return new BetterSqlite3(stagedDb, { fileMustExist: true })
+      } catch (err) {
+        throw new BackupError(`the archived database cannot be opened: ${(err as Error).message}`)
+      }
+    })()
     try {
       const result = check.pragma('integrity_check') as { integrity_check: string }[]
       if (result.length !== 1 || result[0]?.integrity_check !== 'ok') {
@@ -209,8 +421,10 @@ export async function restoreBackup(opts: {
     }
     opts.progress('integrity_check ok')
 
-    // Everything verified: now move the current data aside and put the restored files in place.
-    const replaced = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, ...(installKeyFrom ? ['master.key'] : [])].filter((f) => existsSync(join(opts.dataDir, f)))
+    // Everything verified: now move the current data aside and put the restored files in place. An archive
+    // without media (format 1) leaves the media store as it is.
+    const withMedia = manifest.formatVersion >= 2
+    const replaced = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, ...(withMedia ? [MEDIA_DIR] : []), ...(installKeyFrom ? ['master.key'] : [])].filter((f) => existsSync(join(opts.dataDir, f)))
     let movedAsideTo: string | null = null
     if (replaced.length > 0) {
       movedAsideTo = join(opts.dataDir, `replaced-${stamp}`)
@@ -218,15 +432,18 @@ export async function restoreBackup(opts: {
       for (const f of replaced) renameSync(join(opts.dataDir, f), join(movedAsideTo, f))
       opts.progress(`moved ${replaced.join(', ')} aside to ${movedAsideTo}`)
     }
-    renameSync(staged, join(opts.dataDir, DB_FILE))
+    renameSync(stagedDb, join(opts.dataDir, DB_FILE))
+    chmodSync(join(opts.dataDir, DB_FILE), 0o600)
+    if (withMedia && existsSync(join(staging, MEDIA_DIR))) renameSync(join(staging, MEDIA_DIR), join(opts.dataDir, MEDIA_DIR))
     if (installKeyFrom) {
       copyFileSync(installKeyFrom, dataKeyFile)
       chmodSync(dataKeyFile, 0o600)
       opts.progress(`installed key ${short(fingerprint)} from ${basename(installKeyFrom)} as ${dataKeyFile}`)
     }
-    return { dataDir: opts.dataDir, movedAsideTo, schemaVersion: manifest.schemaVersion, keyInstalled: installKeyFrom !== null, databaseBytes: database.length }
+    return { dataDir: opts.dataDir, movedAsideTo, schemaVersion: manifest.schemaVersion, keyInstalled: installKeyFrom !== null, databaseBytes, mediaFiles }
   } finally {
-    rmSync(staged, { force: true })
+    rmSync(staging, { recursive: true, force: true })
+    releaseGate?.()
     release()
   }
 }

@@ -84,6 +84,23 @@ export function probeWritable(sqlite: Sqlite): { ok: boolean; detail?: string } 
   }
 }
 
+/**
+ * PRAGMA quick_check: the structure of every page (b-trees, free list, record formats), without the slower
+ * index-content comparison of integrity_check. Returns the problems it found (at most `max`); none means sound.
+ */
+export function quickCheck(sqlite: Sqlite, max = 5): string[] {
+  let rows: { quick_check: string }[]
+  try {
+    rows = sqlite.pragma(`quick_check(${Math.max(1, Math.floor(max))})`) as { quick_check: string }[]
+  } catch (err) {
+    // Damage bad enough that the check itself cannot walk the file is a finding, not a crash.
+    if (/^SQLITE_(CORRUPT|NOTADB)/.test(String((err as { code?: unknown }).code))) return [(err as Error).message]
+    throw err
+  }
+  const problems = rows.map((r) => r.quick_check)
+  return problems.length === 1 && problems[0] === 'ok' ? [] : problems
+}
+
 /** Folds the WAL back into the database file and refreshes planner statistics. */
 export function runMaintenance(sqlite: Sqlite): { walPages: number } {
   const [row] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { log: number }[]

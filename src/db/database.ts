@@ -16,8 +16,16 @@ export interface InstanceMetaTable {
   updated_at: string
 }
 
+/** The master keys the database's sealed values are sealed with (crypto/key-binding.ts). */
+export interface MasterKeysTable {
+  key_id: string
+  fingerprint: string
+  recorded_at: string
+}
+
 export interface Database {
   instance_meta: InstanceMetaTable
+  master_keys: MasterKeysTable
   users: UsersTable
   sessions: SessionsTable
   workspaces: WorkspacesTable

@@ -64,7 +64,7 @@ describe('migrations', () => {
     s.exec(`INSERT INTO qr_auth_state (workspace_id, channel_id, type, key_id, value, updated_at) VALUES ('ws_1', 'ch_replaced', 'creds', '', 'sealed', 'x')`)
     const before = s.prepare('SELECT * FROM channels ORDER BY id').all() as Record<string, unknown>[]
 
-    expect(await migrateToLatest(db.db)).toEqual(['2026-12-04_010_channel_pending'])
+    expect((await upTo('2026-12-04_010_channel_pending').migrateToLatest()).results?.map((r) => r.migrationName)).toEqual(['2026-12-04_010_channel_pending'])
     const after = s.prepare('SELECT * FROM channels ORDER BY id').all() as Record<string, unknown>[]
     // Only the never-linked QR channel changed: pending. Everything else is the row it was.
     expect(after).toEqual(before.map((r) => (r.id === 'ch_new' ? { ...r, status: 'pending' } : r)))
@@ -109,5 +109,46 @@ describe('migrations', () => {
     const serve = await runBinary(['--data-dir', dir, '--port', '0'])
     expect(serve.code).toBe(1)
     expect(serve.stderr).toContain('migrated by a newer wabox (unknown migrations: 2099-01-01_001_from_the_future)')
+  })
+
+  test('2026-12-04_012 records who each API key answers for, and revokes (audited) keys whose member already lost access', async () => {
+    const db = openDatabase(':memory:')
+    const s = db.sqlite
+    const upTo = (last: string) => new Migrator({ db: db.db, provider: { getMigrations: async () => Object.fromEntries(Object.entries(migrations).filter(([n]) => n <= last)) } })
+    expect((await upTo('2026-12-04_011_master_keys').migrateToLatest()).error).toBeUndefined()
+    s.exec(`INSERT INTO workspaces (id, name, plan) VALUES ('ws_1', 'A', 'business')`)
+    const user = s.prepare(`INSERT INTO users (id, email, password_hash) VALUES (?, ?, 'x')`)
+    for (const u of ['usr_owner', 'usr_admin', 'usr_gone', 'usr_demoted']) user.run(u, `${u}@example.com`)
+    const member = s.prepare(`INSERT INTO memberships (workspace_id, user_id, role) VALUES ('ws_1', ?, ?)`)
+    member.run('usr_owner', 'owner')
+    member.run('usr_admin', 'admin')
+    member.run('usr_demoted', 'analyst')
+    const key = s.prepare(`INSERT INTO api_keys (id, workspace_id, name, role, prefix, token_hash, created_by, created_at, revoked_at) VALUES (?, 'ws_1', ?, ?, ?, 'h', ?, 'x', ?)`)
+    key.run('key_owner', 'owner key', 'admin', 'p1', 'usr_owner', null)
+    key.run('key_admin', 'admin key', 'agent', 'p2', 'usr_admin', null)
+    key.run('key_by_key', 'minted', 'admin', 'p3', 'key_admin', null) // made with the admin's key
+    key.run('key_gone', 'removed member', 'admin', 'p4', 'usr_gone', null)
+    key.run('key_gone_child', 'minted by removed', 'agent', 'p5', 'key_gone', null)
+    key.run('key_demoted_ok', 'analyst key', 'analyst', 'p6', 'usr_demoted', null)
+    key.run('key_demoted', 'agent key', 'agent', 'p7', 'usr_demoted', null)
+    key.run('key_already', 'revoked before', 'admin', 'p8', 'usr_gone', 'earlier')
+    key.run('key_system', 'cli key', 'agent', 'p9', null, null)
+
+    expect(await migrateToLatest(db.db)).toEqual(['2026-12-04_012_api_key_creators'])
+    const rows = Object.fromEntries((s.prepare('SELECT id, created_by_user_id, revoked_at FROM api_keys').all() as { id: string; created_by_user_id: string | null; revoked_at: string | null }[]).map((r) => [r.id, r]))
+    expect(Object.fromEntries(Object.entries(rows).map(([id, r]) => [id, r.created_by_user_id]))).toEqual({
+      key_owner: 'usr_owner', key_admin: 'usr_admin', key_by_key: 'usr_admin', key_gone: 'usr_gone', key_gone_child: 'usr_gone',
+      key_demoted_ok: 'usr_demoted', key_demoted: 'usr_demoted', key_already: 'usr_gone', key_system: null,
+    })
+    const revoked = Object.values(rows).filter((r) => r.revoked_at !== null && r.revoked_at !== 'earlier').map((r) => r.id).sort()
+    expect(revoked).toEqual(['key_demoted', 'key_gone', 'key_gone_child'])
+    expect(rows.key_already!.revoked_at).toBe('earlier')
+    const audit = s.prepare(`SELECT target_id, actor_type, metadata FROM audit_log WHERE action = 'apikey.revoked' ORDER BY target_id`).all() as { target_id: string; actor_type: string; metadata: string }[]
+    expect(audit.map((a) => a.target_id)).toEqual(revoked)
+    for (const a of audit) {
+      expect(a.actor_type).toBe('system')
+      expect(JSON.parse(a.metadata)).toMatchObject({ reason: 'creator_lost_access' })
+    }
+    await db.close()
   })
 })

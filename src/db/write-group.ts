@@ -9,17 +9,24 @@
  */
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from './database.ts'
+import type { WriteHealth } from './write-health.ts'
 
 type Work = { run: (trx: Transaction<Database>) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
 
 /** Writes per transaction: enough to share the fsync widely, few enough that none waits long for the others. */
 const MAX_GROUP = 64
+/** How readiness names this path. */
+const SOURCE = 'request writes'
 
 export class WriteGroup {
   private queue: Work[] = []
   private draining: Promise<void> | null = null
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Told of each group's outcome: storage failures make the instance not ready until a commit succeeds again. */
+    private readonly health?: WriteHealth,
+  ) {}
 
   run<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -50,16 +57,19 @@ export class WriteGroup {
                 // The error ended the whole transaction (SQLite aborts on some): the group fails with its cause.
                 throw error
               }
+              this.health?.failed(SOURCE, error)
               outcomes.push({ ok: false, error })
             }
           }
           await trx.commit().execute()
+          this.health?.succeeded(SOURCE)
         } catch (err) {
           await trx.rollback().execute().catch(() => {})
           throw err
         }
       } catch (err) {
         // The shared transaction itself failed (disk full, I/O): nothing of this group was written.
+        this.health?.failed(SOURCE, err)
         for (const work of group) work.reject(err)
         continue
       }

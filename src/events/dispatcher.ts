@@ -46,7 +46,7 @@ export class WebhookDispatcher {
   private unsubscribe: (() => void) | null = null
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new Drainer('webhook dispatcher', () => this.step(), deps.logger)
+    this.worker = new Drainer('webhook dispatcher', () => this.step(), deps.logger, { record: deps.writeHealth, source: 'webhook dispatcher' })
   }
 
   wake(): void {
@@ -234,6 +234,7 @@ export class WebhookDispatcher {
       await emit(trx, d.workspace_id, 'webhook_endpoint.disabled', { endpointId: endpoint.id, origin: new URL(endpoint.url).origin, failingSince: failingSince!, reason }, at)
       return endpoint.id
     })
+    deps.metrics.webhookDeliveries.inc({ outcome: ok ? 'delivered' : attempts >= MAX_ATTEMPTS ? 'failed' : 'retry' })
     if (disabled) deps.logger.warn({ endpointId: disabled, workspaceId: d.workspace_id }, 'webhook endpoint disabled after failing continuously')
   }
 }

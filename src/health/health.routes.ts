@@ -4,14 +4,15 @@ import type { AppDeps } from '../app.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { VERSION } from '../config.ts'
 import { checkReadiness } from './health.service.ts'
+import type { WriteHealth } from '../db/write-health.ts'
 
 const checkSchema = z.object({ ok: z.boolean(), detail: z.string().optional() })
 const readinessSchema = z.object({
   ready: z.boolean(),
-  checks: z.object({ database: checkSchema, migrations: checkSchema, key: checkSchema }),
+  checks: z.object({ database: checkSchema, migrations: checkSchema, key: checkSchema, writes: checkSchema }),
 })
 
-export function healthRoutes(deps: AppDeps, auth: AuthPlugin) {
+export function healthRoutes(deps: AppDeps, auth: AuthPlugin, writeHealth: WriteHealth) {
   return new Elysia({ name: 'health' })
     .use(auth)
     .get('/healthz', () => ({ status: 'ok' as const, version: VERSION }), {
@@ -22,14 +23,14 @@ export function healthRoutes(deps: AppDeps, auth: AuthPlugin) {
     .get(
       '/readyz',
       async ({ set }) => {
-        const readiness = await checkReadiness(deps.db, deps.keyring)
+        const readiness = await checkReadiness(deps.db, deps.keyring, writeHealth, deps.clock?.now())
         set.status = readiness.ready ? 200 : 503
         set.headers['cache-control'] = 'no-store'
         return readiness
       },
       {
         public: true,
-        detail: { summary: 'Readiness: database writable, migrations current, master key loaded', tags: ['operations'] },
+        detail: { summary: 'Readiness: database writable, migrations current, master key loaded, no recent write failures', tags: ['operations'] },
         response: { 200: readinessSchema, 503: readinessSchema },
       },
     )

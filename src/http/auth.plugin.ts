@@ -6,6 +6,8 @@
  *   { operator: true }          a signed-in instance operator
  *   { permission: 'x.y' }       a member of :workspaceId (session or that workspace's API key) whose role
  *                               has permission x.y in auth/permissions.ts
+ *   { metrics: true }           the Prometheus scrape: loopback only, unless --metrics-allowed-networks and/or
+ *                               --metrics-token say otherwise (elsewhere 404; a missing or wrong token 403)
  *   { sessionOnly: true }       with permission: a person must act (API keys get 403)
  *   { plan: 'feature' }         with permission: the workspace's plan must include the feature (else 402)
  *
@@ -28,6 +30,7 @@ import { AppError } from './errors.ts'
 import { clientIp, trustedProxies } from './client-ip.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { requestIdOf } from './request-context.ts'
+import { constantTimeEqual } from '../crypto/tokens.ts'
 
 /** How the socket peer's address is found; tests driving app.handle (no socket) supply their own. */
 export type PeerAddress = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) => string | undefined
@@ -47,6 +50,8 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
   const secureCookies = config.publicUrl.startsWith('https://')
   const publicOrigin = new URL(config.publicUrl).origin
   const states = new WeakMap<Request, AuthState>()
+  const loopback = trustedProxies(['127.0.0.0/8', '::1/128'])
+  const metricsNetworks = config.metricsAllowedNetworks.length > 0 ? trustedProxies(config.metricsAllowedNetworks) : null
 
   type Ctx = { request: Request; server: unknown; set: { headers: Record<string, unknown> }; params?: Record<string, string> }
   // Macros destructure exactly what they use: Elysia builds only the context fields a hook's source names
@@ -176,6 +181,26 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
       resolve: ({ request }) => {
         const s = stateOf(request)
         return { caller: s.caller as Caller & { actor: { type: 'user' } }, session: s.session! }
+      },
+    }),
+    metrics: (_: true) => ({
+      detail: accessDetail('metrics'),
+      transform({ request, server, set, params }) {
+        const ctx = { request, server, set, params } as Ctx
+        const meta = metaOf(ctx)
+        // By default only this machine: a local Prometheus or agent. A request a proxy forwarded comes from the
+        // proxy's address, which may be loopback too — so any forwarding header rules the default out.
+        const forwarded = ['x-forwarded-for', 'forwarded', 'x-real-ip'].some((h) => request.headers.has(h))
+        const fromAllowedNetwork = metricsNetworks ? metricsNetworks.has(meta.ip) : !config.metricsToken && loopback.has(meta.ip) && !forwarded
+        const hidden = new AppError(404, 'not_found', 'No such route or resource.')
+        if (config.metricsToken) {
+          if (metricsNetworks && !fromAllowedNetwork) throw hidden
+          const bearer = request.headers.get('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
+          if (!bearer || !constantTimeEqual(bearer, config.metricsToken)) {
+            throw new AppError(403, 'metrics_token_required', 'Send the metrics token as Authorization: Bearer.', undefined, { 'www-authenticate': 'Bearer' })
+          }
+        } else if (!fromAllowedNetwork) throw hidden
+        states.set(request, { caller: { actor: ANONYMOUS, meta } })
       },
     }),
     /** With `permission`: the route acts as a person (leave, transfer ownership), so API keys get 403. */

@@ -5,7 +5,8 @@
  */
 import { Elysia } from 'elysia'
 import type { Logger } from '../log.ts'
-import { requestIdOf } from './request-context.ts'
+import { storageFailureOf } from '../db/write-health.ts'
+import { recordStatus, requestIdOf } from './request-context.ts'
 
 export type FieldError = { field: string; message: string }
 
@@ -69,7 +70,12 @@ export function problemResponse(problem: Problem, headers: Record<string, string
   })
 }
 
-/** Elysia's validation issues → field errors. Only path and message: the rejected value may be a secret. */
+/**
+ * Elysia's validation issues → field errors. Only path and message: the rejected value may be a secret.
+ * (Elysia's ValidationError pretty-prints the whole rejected value when it is built, before this runs: that is
+ * what froze the server on a body nested 100,000 deep. The JSON parser's shape check — json-guard.ts — keeps
+ * such bodies from ever reaching validation, so that work stays bounded by the body limit.)
+ */
 function fieldErrorsOf(error: unknown): FieldError[] {
   const all = (error as { all?: { path?: unknown; message?: unknown; summary?: unknown }[] }).all ?? []
   return all.slice(0, 20).map((issue) => {
@@ -88,6 +94,9 @@ const VALIDATION_SOURCES: Record<string, string> = {
   headers: 'headers',
   cookie: 'cookies',
 }
+
+/** Seconds a client is asked to wait when the database could not take a write. */
+export const STORAGE_RETRY_AFTER = 10
 
 /** Maps any error thrown while handling a request to a problem response. */
 export function toProblem(code: string | number, error: unknown, requestId: string | undefined): { problem: Problem; headers?: Record<string, string> } {
@@ -116,8 +125,17 @@ export function toProblem(code: string | number, error: unknown, requestId: stri
       return { problem: problemBody(400, 'invalid_cookie', 'A cookie is invalid.', requestId) }
     case 'INVALID_FILE_TYPE':
       return { problem: problemBody(415, 'unsupported_media_type', 'The uploaded file type is not accepted.', requestId) }
-    default:
+    default: {
+      // The database could not take the write (disk full, I/O error, read-only, busy): nothing was stored, and
+      // trying again later is the right thing for the client to do.
+      const storage = storageFailureOf(error)
+      const busy = /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown })?.code ?? ''))
+      if (storage || busy) {
+        const detail = `The request could not be stored (${storage?.detail ?? 'database busy'}); nothing was changed. Retry later.`
+        return { problem: problemBody(503, 'storage_unavailable', detail, requestId), headers: { 'retry-after': String(STORAGE_RETRY_AFTER) } }
+      }
       return { problem: problemBody(500, 'internal_error', 'Something went wrong on our side; the request id identifies it in the logs.', requestId) }
+    }
   }
 }
 
@@ -129,6 +147,8 @@ export function errorsPlugin(logger: Logger) {
     if (problem.status >= 500) {
       logger.error({ err: error, requestId, code }, 'unhandled error')
     }
+    // Errors thrown before routing (a body over the limit) leave Elysia's own status unset: the log needs this one.
+    recordStatus(request, problem.status)
     return problemResponse(problem, headers)
   })
 }

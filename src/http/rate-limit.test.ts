@@ -3,10 +3,11 @@ import { RateLimiter, profileSpec } from './rate-limit.ts'
 import { clientIp, trustedProxies } from './client-ip.ts'
 import { createTestApp } from '../testing/test-app.ts'
 import { anonymous, call, makeKey, makeUser, makeWorkspace, manualClock } from '../testing/fixtures.ts'
+import { mostInAnyWindow } from '../testing/windows.ts'
 
 const DEFAULT = profileSpec.parse('3/1s,20/10s,100/60s')
 
-describe('token buckets', () => {
+describe('sliding windows', () => {
   test('exactly the allowed count passes in each window; the next gets the right Retry-After', () => {
     const clock = manualClock()
     const limiter = new RateLimiter({ name: 'api', windows: DEFAULT }, clock)
@@ -14,29 +15,69 @@ describe('token buckets', () => {
     expect([1, 2, 3, 4].map(() => limiter.take('k').allowed)).toEqual([true, true, true, false])
     const refused = limiter.take('k')
     expect(refused.retryAfterSeconds).toBe(1)
-    // Each window on its own: a burst passes exactly its limit, then waits for one token's refill.
+    // Each window on its own: a burst passes exactly its limit, then waits until the burst has left the window.
     for (const [spec, limit, retryAfter] of [
-      ['20/10s', 20, 1],
-      ['100/60s', 100, 1],
-      ['5/30s', 5, 6],
+      ['20/10s', 20, 10],
+      ['100/60s', 100, 60],
+      ['5/30s', 5, 30],
     ] as const) {
       const l = new RateLimiter({ name: 'api', windows: profileSpec.parse(spec) }, clock)
       const results = Array.from({ length: limit + 1 }, () => l.take('k'))
       expect({ spec, passed: results.filter((r) => r.allowed).length }).toEqual({ spec, passed: limit })
       expect({ spec, retryAfter: results.at(-1)!.retryAfterSeconds }).toEqual({ spec, retryAfter })
     }
-    // Combined: three per second keep passing until the 10 s window (20, refilling 2/s) runs dry.
-    const combined = new RateLimiter({ name: 'api', windows: DEFAULT }, clock)
-    const perSecond: number[] = []
-    for (let second = 0; second < 21; second++) {
-      perSecond.push([1, 2, 3, 4].filter(() => combined.take('k').allowed).length)
-      clock.advance(1000)
-    }
-    // Before second s the 10 s bucket holds 20 - s (3 taken, 2 refilled per second): 3 fit while 20 - s ≥ 3.
-    expect(perSecond).toEqual([...Array(18).fill(3), 2, 2, 2])
   })
 
-  test('a refused request takes no tokens, and waiting the Retry-After is enough', () => {
+  test('a burst-then-steady client never gets more than a window allows in any span of that window', () => {
+    for (const spec of ['3/1s,20/10s,100/60s', '30/1s,300/10s,1500/60s', '5/2s,7/5s']) {
+      const windows = profileSpec.parse(spec)
+      const clock = manualClock()
+      const limiter = new RateLimiter({ name: 'api', windows }, clock)
+      const admitted: number[] = []
+      const offer = (n: number) => {
+        for (let i = 0; i < n; i++) if (limiter.take('client').allowed) admitted.push(clock.now())
+      }
+      // A burst far above every limit, then a steady 20 requests a second for three minutes (50 ms apart),
+      // then a pause and a second burst: every window is pushed to its limit from both sides.
+      offer(5000)
+      for (let tick = 0; tick < 3600; tick++) {
+        clock.advance(50)
+        offer(1)
+      }
+      clock.advance(7000)
+      offer(5000)
+      for (const w of windows) {
+        const most = mostInAnyWindow(admitted, w.seconds * 1000)
+        expect({ spec, window: w.seconds, most: most <= w.limit }).toEqual({ spec, window: w.seconds, most: true })
+      }
+      // Not stingy either: the tightest window is filled to its limit at some point.
+      expect(windows.some((w) => mostInAnyWindow(admitted, w.seconds * 1000) === w.limit)).toBe(true)
+    }
+  })
+
+  test('waiting the Retry-After of a refusal is always enough, and never more than needed', () => {
+    const clock = manualClock()
+    const limiter = new RateLimiter({ name: 'api', windows: DEFAULT }, clock)
+    let checked = 0
+    for (let step = 0; step < 400; step++) {
+      clock.advance(step % 7 === 0 ? 900 : 130)
+      const d = limiter.take('k')
+      if (d.allowed) continue
+      checked++
+      const back = clock.now()
+      // A second before the advertised time, it is still refused (whole seconds: within the last second it may pass).
+      if (d.retryAfterSeconds > 1) {
+        clock.advance((d.retryAfterSeconds - 1) * 1000 - 1)
+        expect(limiter.take('k').allowed).toBe(false)
+        clock.set(back)
+      }
+      clock.advance(d.retryAfterSeconds * 1000)
+      expect(limiter.take('k').allowed).toBe(true)
+    }
+    expect(checked).toBeGreaterThan(10)
+  })
+
+  test('a refused request is not counted, and waiting the Retry-After is enough', () => {
     const clock = manualClock()
     const limiter = new RateLimiter({ name: 'api', windows: profileSpec.parse('2/1s') }, clock)
     limiter.take('k')
@@ -58,7 +99,7 @@ describe('token buckets', () => {
     }
     expect(limiter.size).toBeLessThanOrEqual(10_000)
     expect(limiter.size).toBeGreaterThan(0)
-    // Idle buckets are full again, so forgetting them changes nothing for their owners.
+    // Idle logs count nothing any more, so forgetting them changes nothing for their owners.
     clock.advance(61_000)
     limiter.take('fresh')
     expect(limiter.take('ip:10.0.0.1').allowed).toBe(true)
@@ -98,6 +139,31 @@ describe('rate limits over HTTP', () => {
     const again = await t.request(`/api/v1/workspaces/${ws}`, call(key.who, 'GET'))
     expect(again.status).toBe(200)
     expect(again.headers.get('ratelimit-limit')).toBe('3')
+  })
+
+  test('what RateLimit-Policy publishes holds over HTTP: a key bursting, then steady, for two minutes', async () => {
+    const clock = manualClock()
+    const t = await createTestApp({ clock, config: { rateLimit: DEFAULT } })
+    const owner = await makeUser(t, 'owner@example.com')
+    const ws = await makeWorkspace(t, 'Acme', owner)
+    const key = await makeKey(t, ws, owner, 'agent')
+    const ok: number[] = []
+    let policy: string | null = null
+    const send = async () => {
+      const res = await t.request(`/api/v1/workspaces/${ws}`, call(key.who, 'GET'))
+      policy ??= res.headers.get('ratelimit-policy')
+      if (res.status === 200) ok.push(clock.now())
+      else expect(res.status).toBe(429)
+    }
+    for (let i = 0; i < 40; i++) await send()
+    for (let tick = 0; tick < 480; tick++) {
+      clock.advance(250)
+      await send()
+    }
+    expect(policy!).toBe('3;w=1, 20;w=10, 100;w=60')
+    expect(mostInAnyWindow(ok, 1000)).toBeLessThanOrEqual(3)
+    expect(mostInAnyWindow(ok, 10_000)).toBeLessThanOrEqual(20)
+    expect(mostInAnyWindow(ok, 60_000)).toBe(100)
   })
 
   test('unauthenticated endpoints are metered per client IP', async () => {

@@ -1,8 +1,12 @@
 /**
- * In-process token buckets. A profile is a set of windows (e.g. 3 per second, 20 per 10 s, 100 per
- * minute); a request passes only when every window has a token, and then takes one from each. Buckets
- * refill continuously, so a bucket untouched for its longest window is full again and can be forgotten:
- * that is how memory stays bounded when an attacker rotates keys or IPs.
+ * In-process rate limits over sliding windows. A profile is a set of windows (e.g. 3 per second, 20 per 10 s,
+ * 100 per minute); a request passes only when, in every window, fewer than its limit of requests were admitted
+ * in the last `seconds` — so no span of w seconds ever admits more than q, exactly what `RateLimit-Policy:
+ * q;w=w` says. (Token buckets of capacity q refilling q per w admit up to 2q in some w-second span.)
+ *
+ * Each key keeps the times of its most recent admitted requests: at most the largest limit of them, none older
+ * than the longest window. A key idle for that long has nothing left that counts and can be forgotten: that is
+ * how memory stays bounded when an attacker rotates keys or IPs.
  */
 import { z } from 'zod'
 import type { Clock } from '../clock.ts'
@@ -37,17 +41,22 @@ export type Decision = {
   /** The tightest window right now: what RateLimit-* headers describe. */
   limit: number
   remaining: number
-  /** Seconds until that window has a token again (0 when it has one). */
+  /** Seconds until that window's whole quota is back (0 when it counts nothing). */
   resetSeconds: number
   /** Seconds until the request would pass (only when refused). */
   retryAfterSeconds: number
 }
 
-type Bucket = { tokens: number[]; at: number }
+/**
+ * What a key was admitted: the times (ms, ascending) of its most recent admitted requests — as many as the
+ * largest limit, none older than the longest window.
+ */
+type Log = { times: number[]; at: number }
 
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>()
+  private readonly logs = new Map<string, Log>()
   private readonly idleMs: number
+  private readonly keep: number
 
   constructor(
     readonly profile: Profile,
@@ -56,54 +65,74 @@ export class RateLimiter {
     readonly maxKeys = 50_000,
   ) {
     this.idleMs = Math.max(...profile.windows.map((w) => w.seconds)) * 1000
+    this.keep = Math.max(...profile.windows.map((w) => w.limit))
   }
 
   get size(): number {
-    return this.buckets.size
+    return this.logs.size
   }
 
-  /** Takes one token for `key` from every window, or refuses without taking any. */
+  /** Admits one request for `key` when every window has room, or refuses it without counting it. */
   take(key: string): Decision {
     const now = this.clock.now()
     const windows = this.profile.windows
-    let bucket = this.buckets.get(key)
-    if (bucket) {
-      this.buckets.delete(key) // re-inserted below: Map order doubles as least-recently-used order
-      const elapsed = (now - bucket.at) / 1000
-      bucket.tokens = bucket.tokens.map((t, i) => Math.min(windows[i]!.limit, t + (elapsed * windows[i]!.limit) / windows[i]!.seconds))
-      bucket.at = now
+    let log = this.logs.get(key)
+    if (log) {
+      this.logs.delete(key) // re-inserted below: Map order doubles as least-recently-used order
+      // Forget what no window can see any more (and what is beyond the largest limit).
+      let drop = 0
+      while (drop < log.times.length && (now - log.times[drop]! >= this.idleMs || log.times.length - drop > this.keep)) drop++
+      if (drop) log.times.splice(0, drop)
+      log.at = now
     } else {
-      bucket = { tokens: windows.map((w) => w.limit), at: now }
+      log = { times: [], at: now }
       this.evict(now)
     }
-    this.buckets.set(key, bucket)
+    this.logs.set(key, log)
 
-    const allowed = bucket.tokens.every((t) => t >= 1)
-    if (allowed) bucket.tokens = bucket.tokens.map((t) => t - 1)
-    const waits = bucket.tokens.map((t, i) => (t >= 1 ? 0 : ((1 - t) * windows[i]!.seconds) / windows[i]!.limit))
+    const times = log.times
+    // Per window: how many admitted requests it holds now, and when the oldest of them leaves it.
+    const counts = windows.map((w) => countSince(times, now - w.seconds * 1000))
+    const allowed = counts.every((n, i) => n < windows[i]!.limit)
+    if (allowed) {
+      times.push(now)
+      for (let i = 0; i < counts.length; i++) counts[i]!++
+    }
+    // Refused: wait until, in every full window, enough admitted requests have left it for one more.
+    let waitMs = 0
+    if (!allowed) {
+      windows.forEach((w, i) => {
+        if (counts[i]! < w.limit) return
+        const freeing = times[times.length - w.limit]! // the request whose leaving makes room
+        waitMs = Math.max(waitMs, freeing + w.seconds * 1000 - now)
+      })
+    }
     // The window closest to running out describes the limit to the client.
     let tight = 0
-    for (let i = 1; i < windows.length; i++) if (bucket.tokens[i]! / windows[i]!.limit < bucket.tokens[tight]! / windows[tight]!.limit) tight = i
+    for (let i = 1; i < windows.length; i++) if ((windows[i]!.limit - counts[i]!) / windows[i]!.limit < (windows[tight]!.limit - counts[tight]!) / windows[tight]!.limit) tight = i
+    const w = windows[tight]!
+    const newestInWindow = counts[tight]! > 0 ? times[times.length - 1]! : now
     return {
       allowed,
-      limit: windows[tight]!.limit,
-      remaining: Math.max(0, Math.floor(bucket.tokens[tight]!)),
-      resetSeconds: Math.ceil(((windows[tight]!.limit - bucket.tokens[tight]!) * windows[tight]!.seconds) / windows[tight]!.limit),
-      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(Math.max(...waits))),
+      limit: w.limit,
+      remaining: Math.max(0, w.limit - counts[tight]!),
+      // The whole quota is back once the newest request it counts has left the window.
+      resetSeconds: counts[tight]! > 0 ? Math.ceil((newestInWindow + w.seconds * 1000 - now) / 1000) : 0,
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(waitMs / 1000)),
     }
   }
 
-  /** Drops buckets that have been idle long enough to be full again, then the oldest if still over the cap. */
+  /** Drops logs that have been idle for the longest window (nothing in them counts), then the oldest if still over the cap. */
   private evict(now: number): void {
-    if (this.buckets.size < this.maxKeys) return
-    for (const [key, b] of this.buckets) {
-      if (now - b.at < this.idleMs) break // the rest were used more recently
-      this.buckets.delete(key)
+    if (this.logs.size < this.maxKeys) return
+    for (const [key, l] of this.logs) {
+      if (now - l.at < this.idleMs) break // the rest were used more recently
+      this.logs.delete(key)
     }
-    while (this.buckets.size >= this.maxKeys) {
-      const oldest = this.buckets.keys().next().value
+    while (this.logs.size >= this.maxKeys) {
+      const oldest = this.logs.keys().next().value
       if (oldest === undefined) break
-      this.buckets.delete(oldest)
+      this.logs.delete(oldest)
     }
   }
 
@@ -118,4 +147,16 @@ export class RateLimiter {
     if (!d.allowed) h['retry-after'] = String(d.retryAfterSeconds)
     return h
   }
+}
+
+/** How many of `times` (ascending) are after `since` (binary search: logs hold up to the largest limit). */
+function countSince(times: number[], since: number): number {
+  let lo = 0
+  let hi = times.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (times[mid]! > since) hi = mid
+    else lo = mid + 1
+  }
+  return times.length - lo
 }

@@ -1,10 +1,12 @@
 /**
  * Security headers on every response, and the one JSON body parser: it enforces the body size limit
  * (Bun.serve's own limit answers in plain text and does not apply to app.handle), requires a JSON content
- * type, and turns malformed JSON into a 400 problem instead of a framework error.
+ * type, refuses JSON nested too deeply before anything walks it (json-guard.ts), and turns malformed JSON into a
+ * 400 problem instead of a framework error.
  */
 import { Elysia } from 'elysia'
 import { AppError } from './errors.ts'
+import { parseJsonChecked } from './json-guard.ts'
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // No inline scripts anywhere: the UI and docs load their scripts from same-origin files.
@@ -83,10 +85,7 @@ export function securityPlugin(opts: { bodyLimit: number; overrides?: BodyOverri
       }
       const text = await readBodyText(request, opts.bodyLimit)
       if (text.trim() === '') throw new AppError(400, 'malformed_json', 'The request body is empty; send a JSON object.')
-      try {
-        return JSON.parse(text)
-      } catch (err) {
-        throw new AppError(400, 'malformed_json', `The request body is not valid JSON: ${(err as Error).message.slice(0, 120)}`)
-      }
+      // Shape first (depth, and total depth within the body limit), so nothing recurses over a hostile value.
+      return parseJsonChecked(text, { maxWeight: opts.bodyLimit })
     })
 }

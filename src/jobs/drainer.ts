@@ -1,9 +1,11 @@
 /**
  * A background worker that runs `step` until it reports no more work. `wake()` is cheap and coalesces:
  * a wake during a run schedules one more pass. `start()` adds a timer for work that comes due by itself
- * (retries with backoff); `stop()` waits for the current pass.
+ * (retries with backoff); `stop()` waits for the current pass. With `health`, a pass that fails on storage is
+ * reported as a write failure of this worker, and a pass that got work done clears it.
  */
 import type { Logger } from '../log.ts'
+import type { WriteHealth } from '../db/write-health.ts'
 
 export class Drainer {
   private running: Promise<void> | null = null
@@ -15,6 +17,7 @@ export class Drainer {
     /** Does one unit of work; returns how many items it handled (0 = nothing to do now). */
     private readonly step: () => Promise<number>,
     private readonly logger: Logger,
+    private readonly health?: { record: WriteHealth; source: string },
   ) {}
 
   wake(): void {
@@ -47,9 +50,11 @@ export class Drainer {
         this.again = false
         while ((await this.step()) > 0) {
           // keep going while there is work
+          this.health?.record.succeeded(this.health.source)
         }
       } while (this.again)
     } catch (err) {
+      this.health?.record.failed(this.health.source, err)
       this.logger.error({ err, worker: this.name }, 'background worker failed')
     } finally {
       this.running = null

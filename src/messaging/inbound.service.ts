@@ -9,6 +9,7 @@ import type { ChannelNoticeEvent, InboundEvent, InboundMessageEvent, InboundStat
 import type { ContactsTable, ConversationsTable } from './messaging.table.ts'
 import * as repo from './inbound.repo.ts'
 import { emitSync } from '../events/emit.ts'
+import { safeMimeType } from './mime.ts'
 
 /** How far along a delivery is. A status never moves a message backwards (read stays read). */
 const STATUS_RANK: Record<string, number> = { queued: 0, sending: 0, sent: 1, delivered: 2, failed: 2.5, read: 3, played: 4 }
@@ -116,7 +117,7 @@ function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: Inb
     error_details: e.error?.details ?? null,
     pricing: null,
     media_id: e.media?.id ?? null,
-    media_mime: e.media?.mime ?? null,
+    media_mime: safeMimeType(e.media?.mime),
     media_sha256: e.media?.sha256 ?? null,
     media_filename: e.media?.filename ?? null,
     media_path: null,

@@ -14,6 +14,7 @@ import * as repo from './messaging.repo.ts'
 import { getMediaKeys } from 'baileys'
 import { readAtMost } from '../http/read-body.ts'
 import { decodeMediaRef, type QrMediaRef } from '../channels/qr/inbound.ts'
+import { safeMimeType } from './mime.ts'
 
 export const MAX_MEDIA_BYTES = 100 * 1024 * 1024
 export const MAX_MEDIA_ATTEMPTS = 5
@@ -31,7 +32,7 @@ export class MediaDownloader {
   private readonly worker: Drainer
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new Drainer('media', () => this.step(), deps.logger)
+    this.worker = new Drainer('media', () => this.step(), deps.logger, { record: deps.writeHealth, source: 'media downloads' })
   }
 
   wake(): void {
@@ -82,7 +83,7 @@ export class MediaDownloader {
         writeFileSync(temp, bytes, { mode: 0o600 })
         renameSync(temp, full)
       }
-      await repo.updateMessage(db, m.workspace_id, m.id, { media_state: 'stored', media_path: relative, media_size: bytes.length, media_mime: m.media_mime ?? fetched.mime })
+      await repo.updateMessage(db, m.workspace_id, m.id, { media_state: 'stored', media_path: relative, media_size: bytes.length, media_mime: m.media_mime ?? safeMimeType(fetched.mime) })
     } catch (err) {
       error = err
       const attempts = m.media_attempts + 1

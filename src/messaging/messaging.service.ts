@@ -13,6 +13,7 @@ import { sendTargetOf } from '../channels/channels.service.ts'
 import { emit } from '../events/emit.ts'
 import { contactPayload } from './inbound.service.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import { contentTypeOf, safeMimeType } from './mime.ts'
 
 const contactView = (c: ContactsTable) => ({
   id: c.id,
@@ -50,7 +51,7 @@ export const messageView = (m: MessagesTable, quoted: QuotedMessage | null) => (
   error: m.error_code !== null ? { code: m.error_code, title: m.error_title, details: m.error_details } : null,
   pricing: m.pricing ? (JSON.parse(m.pricing) as Record<string, unknown>) : null,
   media: m.media_id
-    ? { mimeType: m.media_mime, filename: m.media_filename, size: m.media_size, state: m.media_state, sha256: m.media_sha256 }
+    ? { mimeType: safeMimeType(m.media_mime), filename: m.media_filename, size: m.media_size, state: m.media_state, sha256: m.media_sha256 }
     : null,
   sentAt: m.sent_at,
 })
@@ -236,5 +237,6 @@ export async function mediaFile(deps: ServiceDeps, ctx: WorkspaceContext, messag
   if (m.media_state !== 'stored' || !m.media_path) {
     throw new AppError(409, 'media_not_ready', m.media_state === 'failed' ? 'The media could not be downloaded from WhatsApp.' : 'The media is still being downloaded; try again shortly.')
   }
-  return { path: join(deps.config.dataDir, m.media_path), mime: m.media_mime ?? 'application/octet-stream', filename: m.media_filename }
+  // Sanitised again on the way out: a row stored before values were checked must not make its download fail.
+  return { path: join(deps.config.dataDir, m.media_path), mime: contentTypeOf(m.media_mime), filename: m.media_filename }
 }

@@ -262,6 +262,37 @@ describe('media', () => {
     expect((await res.json()).code).toBe('media_not_ready')
   })
 
+  test('a media type with CR/LF is stored and served as application/octet-stream, and the download works', async () => {
+    const { t, owner, ws, channel } = await setup()
+    const bytes = new TextEncoder().encode('bytes from a stranger')
+    graph.addMedia('77001', bytes, 'image/jpeg')
+    const id = wamid()
+    const sha256 = new Bun.CryptoHasher('sha256').update(bytes).digest('base64')
+    const image = { mime_type: 'image/jpeg\r\nSet-Cookie: wabox_session=stolen', sha256, id: '77001' }
+    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'image', image }] })]))
+    const row = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', id).executeTakeFirstOrThrow()
+    // Sanitised on the way in: the stored value is a plain media type.
+    expect(row).toMatchObject({ media_state: 'stored', media_mime: 'application/octet-stream' })
+    const res = await t.request(`/api/v1/workspaces/${ws}/messages/${row.id}/media`, call(owner.who, 'GET'))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/octet-stream')
+    expect(res.headers.get('set-cookie')).toBeNull()
+    expect(await res.text()).toBe('bytes from a stranger')
+
+    // And on the way out: a row stored before values were checked (or by anything else) still downloads.
+    await t.db.db.updateTable('messages').set({ media_mime: 'text/plain\r\nX-Injected: 1' }).where('id', '=', row.id).execute()
+    const again = await t.request(`/api/v1/workspaces/${ws}/messages/${row.id}/media`, call(owner.who, 'GET'))
+    expect(again.status).toBe(200)
+    expect(again.headers.get('content-type')).toBe('application/octet-stream')
+    expect(again.headers.get('x-injected')).toBeNull()
+    const view = await t.request(`/api/v1/workspaces/${ws}/messages/${row.id}`, call(owner.who, 'GET'))
+    expect((await view.json()).media.mimeType).toBe('application/octet-stream')
+    // Well-formed types keep their parameters (WhatsApp's voice notes).
+    const { safeMimeType } = await import('./mime.ts')
+    expect(safeMimeType('Audio/OGG; codecs=opus')).toBe('audio/ogg; codecs=opus')
+    expect(safeMimeType(null)).toBeNull()
+  })
+
   test('transient Graph failures are retried on the next pass', async () => {
     const { t, ws, channel } = await setup()
     graph.addMedia('889900', new TextEncoder().encode('eventually'), 'image/jpeg')

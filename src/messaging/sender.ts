@@ -123,7 +123,7 @@ export class OutboxSender {
   private wakeAt = 0
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new Drainer('sender', () => this.step(), deps.logger)
+    this.worker = new Drainer('sender', () => this.step(), deps.logger, { record: deps.writeHealth, source: 'sender' })
   }
 
   private stopped = false
@@ -163,6 +163,7 @@ export class OutboxSender {
       if (r.wamid && !['queued', 'sending', 'failed'].includes(r.message_status ?? 'queued')) {
         this.succeeded.push({ row: r, wamid: r.wamid })
         await this.flushSucceeded()
+        this.deps.metrics.sendRecoveries.inc({ outcome: 'already_sent' })
         n++
         continue
       }
@@ -173,7 +174,10 @@ export class OutboxSender {
         error: 'interrupted while sending; waiting for a status update before retrying',
         at: iso(now),
       })
-      if (requeued) n++
+      if (requeued) {
+        this.deps.metrics.sendRecoveries.inc({ outcome: 'requeued' })
+        n++
+      }
     }
     return n
   }
@@ -365,6 +369,7 @@ export class OutboxSender {
       return this.fail(row, e, e.code === -1)
     }
     this.succeeded.push({ row, wamid })
+    deps.metrics.sends.inc({ outcome: 'sent' })
     // Recorded in groups a few ms apart: one fsync for many sends rather than one each.
     this.flushing ??= Bun.sleep(SUCCESS_FLUSH_MS).then(() => this.flushSucceeded())
     if (via.authFailures > 0) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, null)
@@ -403,6 +408,7 @@ export class OutboxSender {
     if (e.notSent) {
       this.notSent.add(row.id)
       await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, { state: 'queued', attempts: row.attempts, nextAttemptAt: iso(now + 5_000), error: `${e.code}: ${e.reason}`, at: iso(now) })
+      deps.metrics.sends.inc({ outcome: 'deferred' })
       this.scheduleIn(5_000)
       return
     }
@@ -418,6 +424,7 @@ export class OutboxSender {
         this.pairBlocked.set(`${row.channel_id}|${row.recipient}`, Date.parse(next))
         await outboxRepo.deferRecipient(deps.db, row.workspace_id, row.channel_id, row.recipient, next)
       }
+      deps.metrics.sends.inc({ outcome: 'retry' })
       deps.logger.info({ messageId: row.message_id, code: e.code, attempts, next }, 'send will be retried')
       this.scheduleIn(delay)
       return
@@ -429,6 +436,7 @@ export class OutboxSender {
       return true
     })
     if (!failed) return
+    deps.metrics.sends.inc({ outcome: 'failed' })
     deps.logger.warn({ messageId: row.message_id, code: e.code, attempts }, 'send failed')
     if (e.authFailure) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, e, { immediate: true })
   }

@@ -22,10 +22,10 @@ export function ensureBinary(): Promise<void> {
 
 export type RunResult = { code: number; stdout: string; stderr: string }
 
-/** Runs the binary to completion (CLI commands). */
-export async function runBinary(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+/** Runs the binary to completion (CLI commands), optionally through a `prefix` command. */
+export async function runBinary(args: string[], opts: { cwd?: string; env?: Record<string, string>; prefix?: string[] } = {}): Promise<RunResult> {
   await ensureBinary()
-  const proc = Bun.spawn([BINARY, ...args], {
+  const proc = Bun.spawn([...(opts.prefix ?? []), BINARY, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
     stdout: 'pipe',
@@ -46,10 +46,13 @@ export type RunningServer = {
   stop: (signal?: NodeJS.Signals) => Promise<number>
 }
 
-/** Starts `wabox serve` on port 0 and resolves once it logs that it is listening. */
-export async function startServer(opts: { cwd: string; args?: string[]; env?: Record<string, string>; timeoutMs?: number }): Promise<RunningServer> {
+/**
+ * Starts `wabox serve` on port 0 and resolves once it logs that it is listening. `prefix` runs it through
+ * another command (e.g. `unshare --pid --fork` for another PID namespace).
+ */
+export async function startServer(opts: { cwd: string; args?: string[]; env?: Record<string, string>; timeoutMs?: number; prefix?: string[] }): Promise<RunningServer> {
   await ensureBinary()
-  const proc = Bun.spawn([BINARY, '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], {
+  const proc = Bun.spawn([...(opts.prefix ?? []), BINARY, '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
     stdin: 'ignore',

@@ -2,10 +2,23 @@
  * Group commit for the inbox. Each webhook request hands over its rows and waits; every request that arrives
  * while a commit is being written joins the next one. One SQLite transaction (one fsync at
  * synchronous=FULL) then makes many requests durable at once, so durability does not cost throughput.
- * A request's promise resolves only after its rows are committed: only then may it answer 200.
+ * A request's promise resolves only after its rows are committed: only then may it answer 200. When the commit
+ * fails, every request of the batch gets a 503 with Retry-After (nothing of theirs was stored; Meta retries), the
+ * failure is logged with its cause, and a storage failure makes the instance not ready (db/write-health.ts).
  */
 import type { SyncTransaction } from '../db/client.ts'
+import type { WriteHealth } from '../db/write-health.ts'
+import { AppError } from '../http/errors.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { insertInboxRowIgnoringDuplicate, type NewInboxRow } from '../messaging/inbound.repo.ts'
+
+/** How readiness names this path. */
+export const INTAKE_SOURCE = 'webhook intake'
+/** Seconds a sender is asked to wait after a failed commit. */
+export const INTAKE_RETRY_AFTER = 10
+
+export type InboxWriterOptions = { health?: WriteHealth; metrics?: Metrics; logger?: Logger }
 
 type Waiter = { rows: NewInboxRow[]; resolve: (inserted: number) => void; reject: (err: unknown) => void }
 
@@ -19,6 +32,7 @@ export class InboxWriter {
   constructor(
     private readonly syncTransaction: SyncTransaction,
     private readonly afterCommit: () => void = () => {},
+    private readonly opts: InboxWriterOptions = {},
   ) {}
 
   /** True while requests are waiting for, or have just had, a commit. */
@@ -43,13 +57,35 @@ export class InboxWriter {
       try {
         const counts = await this.syncTransaction((db) => batch.map((w) => w.rows.reduce((n, row) => n + (insertInboxRowIgnoringDuplicate(db, row) ? 1 : 0), 0)))
         this.lastCommitAt = performance.now()
+        this.opts.health?.succeeded(INTAKE_SOURCE)
+        this.count(batch, counts)
         batch.forEach((w, i) => w.resolve(counts[i]!))
         this.afterCommit()
       } catch (err) {
-        for (const w of batch) w.reject(err)
+        const storage = this.opts.health?.failed(INTAKE_SOURCE, err)
+        this.opts.metrics?.intakeCommits.inc({ outcome: 'failed' })
+        this.opts.logger?.error({ err, requests: batch.length }, 'intake commit failed: the events were not stored (senders were asked to retry)')
+        const refusal = new AppError(
+          503,
+          'intake_unavailable',
+          `The events could not be stored${storage ? ` (${storage.detail})` : ''}; nothing was accepted. Retry later.`,
+          undefined,
+          { 'retry-after': String(INTAKE_RETRY_AFTER) },
+        )
+        for (const w of batch) w.reject(refusal)
       }
     }
     this.writing = null
+  }
+
+  private count(batch: Waiter[], counts: number[]): void {
+    const m = this.opts.metrics
+    if (!m) return
+    m.intakeCommits.inc({ outcome: 'ok' })
+    const rows = batch.reduce((n, w) => n + w.rows.length, 0)
+    const stored = counts.reduce((n, c) => n + c, 0)
+    if (stored > 0) m.intakeEvents.inc({ result: 'stored' }, stored)
+    if (rows > stored) m.intakeEvents.inc({ result: 'duplicate' }, rows - stored)
   }
 
   /** Resolves when everything handed over so far is committed (graceful shutdown). */

@@ -6,6 +6,7 @@
 import { iso } from '../clock.ts'
 import type { ServiceDeps } from '../deps.ts'
 import { AppError } from '../http/errors.ts'
+import { parseJsonChecked } from '../http/json-guard.ts'
 import { constantTimeEqual } from '../crypto/tokens.ts'
 import { splitWebhook, webhookEnvelope } from '../channels/cloud/inbound.ts'
 import { idempotencyKey } from '../messaging/inbound-events.ts'
@@ -39,12 +40,8 @@ export async function receiveWebhook(deps: ServiceDeps, writer: InboxWriter, cha
   if (!isValidSignature(raw, signature, channel.appSecret!)) {
     throw new AppError(401, 'invalid_signature', 'X-Hub-Signature-256 is missing or does not match this channel’s app secret.')
   }
-  let body: unknown
-  try {
-    body = JSON.parse(Buffer.from(raw).toString('utf8'))
-  } catch {
-    throw new AppError(400, 'malformed_json', 'The webhook body is not valid JSON.')
-  }
+  // Signed, yet still checked for shape before it is parsed: nothing below should recurse over a hostile value.
+  const body = parseJsonChecked(Buffer.from(raw).toString('utf8'), { what: 'The webhook body' })
   const envelope = webhookEnvelope.safeParse(body)
   if (!envelope.success) {
     const issue = envelope.error.issues[0]

@@ -287,6 +287,20 @@ describe('bad input', () => {
     expect((await rowCounts(t)).inbox).toBe(0)
   })
 
+  test('a signed body nested 100,000 deep is refused in milliseconds (before JSON.parse), nothing stored; the next webhook is served', async () => {
+    const { t, channel } = await setup()
+    const deep = signed(`{"object":"whatsapp_business_account","entry":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, channel.appSecret)
+    const started = performance.now()
+    const res = await post(t, channel, deep.body, deep.headers)
+    expect(performance.now() - started).toBeLessThan(500)
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ code: 'json_too_complex', detail: 'The webhook body is refused: it is nested deeper than 64 levels.' })
+    expect((await rowCounts(t)).inbox).toBe(0)
+    const ok = signed(inboundText(channel.phoneNumberId, 'still here').body, channel.appSecret)
+    expect((await post(t, channel, ok.body, ok.headers)).status).toBe(200)
+    expect((await rowCounts(t)).inbox).toBe(1)
+  })
+
   test('unknown channel → 404; disconnected channel → 410; neither stores anything', async () => {
     const { t, owner, ws, channel } = await setup()
     const s = signed(inboundText(channel.phoneNumberId, 'x').body, channel.appSecret)

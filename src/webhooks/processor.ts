@@ -40,7 +40,7 @@ export class InboxProcessor {
     /** True while webhook acknowledgements are being written: processing gives way (up to MAX_YIELD_MS). */
     private readonly ingressBusy: () => boolean = () => false,
   ) {
-    this.worker = new Drainer('inbox', () => this.processBatch(), deps.logger)
+    this.worker = new Drainer('inbox', () => this.processBatch(), deps.logger, { record: deps.writeHealth, source: 'intake processor' })
   }
 
   /** Called after each commit of effects (media downloads, later: outbound events and the live stream). */
@@ -81,13 +81,13 @@ export class InboxProcessor {
       await this.deps.syncTransaction((db) => {
         for (const row of rows) this.apply(db, row)
       })
-      this.notify(rows)
+      this.processed(rows)
     } catch {
       // Find the culprit: each row on its own, so the good ones still land.
       for (const row of rows) {
         try {
           await this.deps.syncTransaction((db) => this.apply(db, row))
-          this.notify([row])
+          this.processed([row])
         } catch (err) {
           await this.fail(row, err)
         }
@@ -113,7 +113,17 @@ export class InboxProcessor {
       nextAttemptAt: iso(this.deps.clock.now() + backoffMs(attempts)),
       error: message,
     })
+    this.deps.metrics.intakeProcessed.inc({ outcome: dead ? 'dead' : 'retry' })
     this.deps.logger.warn({ inboxId: row.id, workspaceId: row.workspace_id, attempts, dead, error: message }, dead ? 'webhook event parked as dead letter' : 'webhook event failed; will retry')
+  }
+
+  /** Committed: counted (with how long each event waited), then announced. */
+  private processed(rows: Row[]): void {
+    const { metrics, clock } = this.deps
+    const now = clock.now()
+    metrics.intakeProcessed.inc({ outcome: 'processed' }, rows.length)
+    for (const row of rows) metrics.intakeProcessingLag.observe(Math.max(0, (now - Date.parse(row.received_at)) / 1000))
+    this.notify(rows)
   }
 
   private notify(rows: Row[]): void {

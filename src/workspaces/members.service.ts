@@ -2,7 +2,8 @@
  * Memberships. The rules that protect a workspace from its own members:
  * - an Admin cannot grant Owner, and cannot change or remove an Owner;
  * - the last Owner cannot leave, be demoted or be removed (someone must always be able to manage it).
- * A removed member's sessions are revoked; membership is read on every request, so access ends at once.
+ * A removed member's sessions are revoked, and so are the API keys they made (also those a new role no longer
+ * covers); membership is read on every request, so access ends at once.
  */
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
@@ -10,6 +11,7 @@ import type { Role } from '../auth/permissions.ts'
 import { AppError } from '../http/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import * as usersRepo from '../auth/users.repo.ts'
+import { revokeKeysOfMember } from '../auth/apikeys.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import type { WorkspaceContext } from './workspace-context.ts'
 import * as repo from './workspaces.repo.ts'
@@ -52,7 +54,13 @@ export async function changeRole(deps: ServiceDeps, ctx: WorkspaceContext, userI
     await guardLastOwner(trx, ctx.workspace.id, target, role)
     if (target.role !== role) {
       await repo.setRole(trx, ctx.workspace.id, userId, role)
-      await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'member.role_changed', target: { type: 'user', id: userId }, metadata: { email: target.email, from: target.role, to: role } })
+      const revokedKeys = await revokeKeysOfMember(trx, ctx.caller, ctx.workspace.id, userId, role)
+      await audit.record(trx, ctx.caller, {
+        workspaceId: ctx.workspace.id,
+        action: 'member.role_changed',
+        target: { type: 'user', id: userId },
+        metadata: { email: target.email, from: target.role, to: role, ...(revokedKeys.length ? { revokedKeys: revokedKeys.length } : {}) },
+      })
     }
     return memberView({ ...target, role })
   })
@@ -67,11 +75,12 @@ export async function removeMember(deps: ServiceDeps, ctx: WorkspaceContext, use
     await guardLastOwner(trx, ctx.workspace.id, target, null)
     await repo.deleteMembership(trx, ctx.workspace.id, userId)
     const revokedSessions = opts.self ? 0 : await usersRepo.deleteSessionsOfUser(trx, userId)
+    const revokedKeys = await revokeKeysOfMember(trx, ctx.caller, ctx.workspace.id, userId, null)
     await audit.record(trx, ctx.caller, {
       workspaceId: ctx.workspace.id,
       action: opts.self ? 'member.left' : 'member.removed',
       target: { type: 'user', id: userId },
-      metadata: { email: target.email, role: target.role, revokedSessions },
+      metadata: { email: target.email, role: target.role, revokedSessions, ...(revokedKeys.length ? { revokedKeys: revokedKeys.length } : {}) },
     })
   })
 }

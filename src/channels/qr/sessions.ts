@@ -71,6 +71,13 @@ export class QrSessions {
     return this.sessions.get(channelId)?.typing ?? false
   }
 
+  /** Running sessions by connection state (metrics). */
+  countByState(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const session of this.sessions.values()) counts.set(session.state, (counts.get(session.state) ?? 0) + 1)
+    return counts
+  }
+
   get(channelId: string): QrSession | undefined {
     return this.sessions.get(channelId)
   }

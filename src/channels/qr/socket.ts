@@ -27,9 +27,19 @@ export type QrSocket = {
 
 export type SocketFactory = (opts: { auth: AuthenticationState; logger: Logger; websocketUrl: string }) => QrSocket
 
+/**
+ * Baileys' own log level: one step below wabox's. Baileys warns on every socket it makes (wabox turns history sync
+ * off on purpose, and Baileys says "DANGER" about it at each reconnect) and is chatty at info; at wabox's default
+ * (info) only its errors show, at debug its warnings too. Its debug lines carry protocol detail: never those.
+ */
+export function baileysLevel(level: string): string {
+  if (level === 'debug' || level === 'trace') return 'warn'
+  if (level === 'fatal' || level === 'silent') return level
+  return 'error'
+}
+
 export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl }) => {
-  // Baileys is chatty at info and may put protocol detail in debug lines: only its warnings reach our log.
-  const quiet = logger.child({ component: 'baileys' }, { level: 'warn' })
+  const quiet = logger.child({ component: 'baileys' }, { level: baileysLevel(logger.level) })
   return makeWASocket({
     auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, quiet) },
     logger: quiet,

@@ -1,0 +1,50 @@
+/**
+ * A scrape: set the gauges from the database (indexed queries, metrics.repo.ts), the QR sessions and the files of
+ * the data directory, then render the registry in Prometheus' text format. No HTTP here.
+ */
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ServiceDeps } from '../deps.ts'
+import { DB_FILE } from '../db/client.ts'
+import type { QrSessions } from '../channels/qr/sessions.ts'
+import * as repo from './metrics.repo.ts'
+
+const sizeOf = (path: string): number | null => {
+  try {
+    return statSync(path).size
+  } catch {
+    return null
+  }
+}
+
+export async function scrape(deps: ServiceDeps, qr: QrSessions | undefined): Promise<{ contentType: string; body: string }> {
+  const m = deps.metrics
+  m.enableProcessMetrics()
+  const now = deps.clock.now()
+
+  const backlog = await repo.intakeBacklog(deps.db)
+  m.intakePending.set(backlog.pending)
+  m.intakeLag.set(backlog.oldestReceivedAt ? Math.max(0, (now - Date.parse(backlog.oldestReceivedAt)) / 1000) : 0)
+  m.intakeDead.set(await repo.deadLetters(deps.db))
+  m.mediaPending.set(await repo.mediaPending(deps.db))
+  m.deliveriesPending.set(await repo.deliveriesPending(deps.db))
+
+  // Label sets that vanish (a channel whose queue emptied) must not linger at their last value.
+  m.outboxDepth.reset()
+  for (const r of await repo.outboxDepth(deps.db)) m.outboxDepth.set({ channel_id: r.channel_id, state: r.state }, r.n)
+  m.channels.reset()
+  for (const r of await repo.channelStates(deps.db)) m.channels.set({ provider: r.provider, status: r.status, connection: r.connection }, r.n)
+  m.qrSessions.reset()
+  for (const [state, n] of qr?.countByState() ?? []) m.qrSessions.set({ state }, n)
+  m.writeFailures.reset()
+  for (const f of deps.writeHealth.recent()) m.writeFailures.set({ source: f.source, code: f.code }, 1)
+
+  m.databaseBytes.reset()
+  const dbFile = join(deps.config.dataDir, DB_FILE)
+  const dbSize = sizeOf(dbFile)
+  if (dbSize !== null) {
+    m.databaseBytes.set({ file: 'file' }, dbSize)
+    m.databaseBytes.set({ file: 'wal' }, sizeOf(`${dbFile}-wal`) ?? 0)
+  }
+  return { contentType: m.contentType, body: await m.registry.metrics() }
+}
