@@ -88,7 +88,9 @@ describe('start failures: one clear line each', () => {
     expectOneLine(await failedStart(['--data-dir', join(file, 'sub')]), 1, /is not a directory \(a file is in the way\)/)
   })
 
-  test.skipIf(!isRoot)('a data directory the user running wabox cannot write to', async () => {
+  // These need root (setpriv, unshare with a tmpfs), as CI has: never skipped, they fail and say why elsewhere.
+  test('a data directory the user running wabox cannot write to', async () => {
+    if (!isRoot) throw new Error('this test needs root (setpriv to another user), as CI runs it')
     const dir = tempDir()
     chmodSync(dir, 0o755)
     const dataDir = join(dir, 'data')
@@ -98,7 +100,8 @@ describe('start failures: one clear line each', () => {
     expect(readdirSync(dataDir)).toEqual([])
   })
 
-  test.skipIf(!canUnshare)('a read-only mount, and a full disk', async () => {
+  test('a read-only mount, and a full disk', async () => {
+    if (!canUnshare) throw new Error('this test needs root and `unshare -m` (util-linux) for a private tmpfs, as CI runs it')
     const readOnly = tempDir()
     const ro = await failedStart(['--data-dir', readOnly], { prefix: ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', readOnly] })
     expectOneLine(ro, 1, /^wabox: cannot write to the data directory .*: it is on a read-only file system/)

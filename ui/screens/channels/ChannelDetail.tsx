@@ -95,7 +95,8 @@ function PacingForm({ wid, channel, onSaved }: { wid: string; channel: ChannelVi
   const submit = (e: Event) => {
     e.preventDefault()
     const form = new FormData(e.currentTarget as HTMLFormElement)
-    const num = (k: string) => Number(form.get(k))
+    // A field left empty keeps its current value (it is not sent) instead of becoming 0.
+    const num = (k: string) => (String(form.get(k) ?? '').trim() === '' ? undefined : Number(form.get(k)))
     setSaved(false)
     void run(async () => {
       const updated = await unwrap(
