@@ -1,5 +1,6 @@
 /** One message in a thread, whatever its type, with its quote, reactions and delivery status. */
 import type { ComponentChildren } from 'preact'
+import { memo } from 'preact/compat'
 import { AlertCircle, Check, CheckCheck, Clock, FileText, MapPin, Reply, SmilePlus, User } from 'lucide-preact'
 import { fill, format, messages } from '../../i18n/index.ts'
 import type { PendingMessage } from './store.ts'
@@ -180,14 +181,19 @@ function Body({ wid, m }: { wid: string; m: PendingMessage }) {
   }
 }
 
-export function MessageBubble(props: {
+/**
+ * Memoised: its props are stable between renders (the same message object, the handlers from useCallback,
+ * reactions as a string), so a new message in a long thread renders one bubble, not all of them.
+ */
+export const MessageBubble = memo(function MessageBubble(props: {
   wid: string
   m: PendingMessage
   quoted: { text: string | null; type: string; direction: string } | null
-  reactions: string[]
+  /** The reactions shown on it, separated by spaces. */
+  reactions: string
   canReply: boolean
-  onReply: () => void
-  onReact: (emoji: string) => void
+  onReply: (m: PendingMessage) => void
+  onReact: (m: PendingMessage, emoji: string) => void
 }) {
   const { m } = props
   const out = m.direction === 'out'
@@ -218,14 +224,14 @@ export function MessageBubble(props: {
         <time dateTime={m.sentAt}>{format.time(m.sentAt)}</time>
         {out && <StatusTick status={m.status} />}
       </footer>
-      {props.reactions.length > 0 && (
-        <div class="bubble__reactions" aria-label={props.reactions.join(' ')}>
-          {props.reactions.join('')}
+      {props.reactions && (
+        <div class="bubble__reactions" aria-label={props.reactions}>
+          {props.reactions.replaceAll(' ', '')}
         </div>
       )}
       {props.canReply && !m.pending && m.type !== 'reaction' && (
         <div class="bubble__actions">
-          <button type="button" class="icon-btn" aria-label={t.reply} title={t.reply} onClick={props.onReply}>
+          <button type="button" class="icon-btn" aria-label={t.reply} title={t.reply} onClick={() => props.onReply(m)}>
             <Reply size={16} aria-hidden="true" />
           </button>
           {m.wamid && (
@@ -237,7 +243,7 @@ export function MessageBubble(props: {
                 {['👍', '❤️', '😂', '😮', '🙏'].map((emoji) => (
                   <button type="button" aria-label={fill(t.reactWith, { emoji })} onClick={(e) => {
                     ;(e.currentTarget as HTMLElement).closest('details')?.removeAttribute('open')
-                    props.onReact(emoji)
+                    props.onReact(m, emoji)
                   }}>
                     {emoji}
                   </button>
@@ -249,4 +255,4 @@ export function MessageBubble(props: {
       )}
     </article>
   )
-}
+})

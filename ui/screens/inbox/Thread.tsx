@@ -1,5 +1,5 @@
 /** The open conversation: header with actions, the messages (day separators, older pages on scroll), composer. */
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { ArrowLeft, CheckCheck, PanelRight, UserCheck } from 'lucide-preact'
 import { reasonOf, unwrap } from '../../api/client.ts'
 import { fill, format, messages } from '../../i18n/index.ts'
@@ -25,6 +25,18 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
   const state = store.threadState.value
   const canReply = can('conversations.reply')
   const canAssign = can('conversations.assign')
+
+  // Stable handlers, so a new message re-renders only its own bubble (the bubbles are memoised).
+  const conversationRef = useRef(conversation)
+  conversationRef.current = conversation
+  const onReply = useCallback((m: PendingMessage) => {
+    setReplyTo(m)
+    document.getElementById('composer-text')?.focus()
+  }, [])
+  const onReact = useCallback((m: PendingMessage, emoji: string) => {
+    const id = conversationRef.current?.id
+    if (id) void act(() => unwrap(store.api.messages.post({ conversationId: id, type: 'reaction', reaction: { messageId: m.id, emoji } })))
+  }, [store])
 
   // Esc closes the thread (unless a field or menu is handling it).
   useEffect(() => {
@@ -142,11 +154,8 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
     else mine.delete(m.direction)
     reactions.set(target.id, mine)
   }
-  const quoteOf = (m: PendingMessage) => {
-    if (m.quoted) return m.quoted
-    const local = m.replyTo ? (byWamid.get(m.replyTo) ?? byId.get(m.replyTo)) : undefined
-    return local ? { text: local.text, type: local.type, direction: local.direction } : null
-  }
+  // The quoted message as the server resolved it, else as loaded here (the same object each render).
+  const quoteOf = (m: PendingMessage) => m.quoted ?? (m.replyTo ? (byWamid.get(m.replyTo) ?? byId.get(m.replyTo) ?? null) : null)
   const contact = conversation.contact
   const assignee = conversation.assigneeUserId
   let previous: PendingMessage | undefined
@@ -237,15 +246,10 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
                   wid={store.wid}
                   m={m}
                   quoted={quoteOf(m)}
-                  reactions={[...(reactions.get(m.id)?.values() ?? [])]}
+                  reactions={[...(reactions.get(m.id)?.values() ?? [])].join(' ')}
                   canReply={canReply && conversation.status === 'open'}
-                  onReply={() => {
-                    setReplyTo(m)
-                    document.getElementById('composer-text')?.focus()
-                  }}
-                  onReact={(emoji) =>
-                    void act(() => unwrap(store.api.messages.post({ conversationId: conversation.id, type: 'reaction', reaction: { messageId: m.id, emoji } })))
-                  }
+                  onReply={onReply}
+                  onReact={onReact}
                 />
               </div>
             )
