@@ -7,9 +7,13 @@
 #
 # The data volume holds wabox.db and master.key: back it up, and keep a copy of master.key elsewhere.
 # The binary is built for the build host's architecture (linux-x64 or linux-arm64, glibc).
+#
+# Bases: Debian 13 "trixie" (the current stable release; bookworm's regular security support ended in
+# June 2026) and, to install the pinned Bun through npm, Node.js 24 (an LTS line; better-sqlite3 needs
+# Node >= 22). Rebuild regularly to pick up Debian's security updates.
 
 # ---- build ---------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS build
+FROM node:24-trixie-slim AS build
 # The project pins Bun exactly; it is installed through npm everywhere.
 RUN npm i -g bun@1.4.5 && bun --version
 WORKDIR /src
@@ -20,10 +24,11 @@ COPY . .
 RUN bun run build && ./dist/wabox --version
 
 # ---- runtime -------------------------------------------------------------------------------------
-FROM debian:bookworm-slim
-# curl only serves the HEALTHCHECK; ca-certificates for outbound HTTPS (Meta's APIs, webhooks).
+FROM debian:trixie-slim
+# ca-certificates for outbound HTTPS (Meta's APIs, webhooks, WhatsApp Web). Nothing else: no curl, no
+# package beyond the base (the health check below uses bash, which the base has).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends curl ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 wabox \
  && useradd --system --uid 10001 --gid wabox --no-create-home --home-dir /data \
@@ -43,8 +48,11 @@ EXPOSE 8080
 USER wabox
 WORKDIR /data
 
-HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD curl -fsS "http://127.0.0.1:${WABOX_PORT:-8080}/readyz" || exit 1
+# Ready means /readyz answers 200 (database writable, migrations current, key loaded). The probe is bash's
+# /dev/tcp, so the image needs no HTTP client; a `wabox healthcheck` subcommand would let it drop the
+# shell too (exec form, distroless base).
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${WABOX_PORT:-8080} && printf 'GET /readyz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && read -r _ status _ <&3 && [ \"$status\" = 200 ]"]
 
 # wabox handles SIGTERM itself (drains requests, checkpoints the WAL); give it time: docker stop -t 30.
 STOPSIGNAL SIGTERM

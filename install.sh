@@ -5,6 +5,8 @@
 #   ./install.sh                 build only (dist/wabox)
 #   ./install.sh --prefix DIR    build and install the binary to DIR/bin/wabox (no users, no systemd)
 #   sudo ./install.sh --system   build and install as a systemd service (user wabox, /var/lib/wabox)
+#   sudo ./install.sh --system --behind-proxy   the same, bound to 127.0.0.1 behind Caddy/nginx on this host
+#   ./install.sh --print-unit [--behind-proxy]  print the systemd unit --system writes, and exit
 #
 # Safe to run again: it upgrades the binary in place and never duplicates users, files or unit entries.
 set -euo pipefail
@@ -21,7 +23,7 @@ die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat <<EOF
-Usage: install.sh [--prefix DIR | --system] [--help]
+Usage: install.sh [--prefix DIR | --system [--behind-proxy | --no-behind-proxy] | --print-unit] [--help]
 
 Installs the pinned Bun (scripts/ensure-bun.sh) through npm when it is missing (or another version), runs
 'bun install --frozen-lockfile' and builds the wabox executable (dist/wabox).
@@ -32,9 +34,92 @@ Modes:
   --system        (root) install ${SYSTEM_BIN}, a '${SYSTEM_USER}' system user, the data directory
                   ${SYSTEM_DATA_DIR} (0700) and the systemd unit ${SYSTEM_UNIT};
                   enables and starts it when systemd is running
+  --behind-proxy  (with --system or --print-unit) a reverse proxy on this host (deploy/Caddyfile,
+                  deploy/nginx.conf) fronts wabox: the unit binds 127.0.0.1 only (--host 127.0.0.1,
+                  which ${SYSTEM_ENV_FILE} cannot override) and trusts X-Forwarded-For from
+                  127.0.0.1 and ::1. Remembered by later --system runs; --no-behind-proxy undoes it.
+  --print-unit    print the systemd unit --system would write, and exit (no build, no root)
   -h, --help      show this help
 
 Re-running is safe: the binary is replaced, nothing is duplicated, data is never touched.
+EOF
+}
+
+# The systemd unit --system installs (and --print-unit prints). $behind_proxy == "yes" binds 127.0.0.1.
+# Hardening: `systemd-analyze security wabox.service` scores it 1.4 (src/cli/install.test.ts keeps it <= 2.5).
+readonly UNIT_PROXY_MARKER="# install.sh: behind a reverse proxy"
+unit_text() {
+  local exec_start="${SYSTEM_BIN} serve --data-dir ${SYSTEM_DATA_DIR}" proxy_lines=""
+  if [[ "$behind_proxy" == "yes" ]]; then
+    exec_start+=" --host 127.0.0.1"
+    proxy_lines="${UNIT_PROXY_MARKER}
+# Bound to loopback by --host on ExecStart (${SYSTEM_ENV_FILE} cannot override it); the proxy on this host
+# is trusted for X-Forwarded-For (the environment file may set WABOX_TRUSTED_PROXIES otherwise).
+Environment=WABOX_TRUSTED_PROXIES=127.0.0.1,::1
+"
+  fi
+  cat <<EOF
+# Installed by wabox install.sh; re-running install.sh rewrites this file.
+# Settings (WABOX_PORT, WABOX_PUBLIC_URL, WABOX_TRUSTED_PROXIES, ...) go in ${SYSTEM_ENV_FILE}.
+[Unit]
+Description=wabox - self-hosted WhatsApp operations appliance
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+User=${SYSTEM_USER}
+Group=${SYSTEM_USER}
+${proxy_lines}EnvironmentFile=-${SYSTEM_ENV_FILE}
+ExecStart=${exec_start}
+WorkingDirectory=${SYSTEM_DATA_DIR}
+Restart=on-failure
+RestartSec=5s
+KillSignal=SIGTERM
+TimeoutStopSec=30
+# Files wabox creates are its own only (the key 0600, the database, media and backups).
+UMask=0077
+
+# Privileges: none. No capabilities at all, so the port must be >= 1024 (default 8080; put a reverse
+# proxy in front for 443).
+NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
+# File system: read-only everywhere but the data directory; no home directories, a private /tmp,
+# no devices, no view of other processes or of /proc beyond its own.
+ProtectSystem=strict
+ReadWritePaths=${SYSTEM_DATA_DIR}
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateMounts=yes
+ProtectProc=invisible
+ProcSubset=pid
+# Kernel and system state it has no business changing.
+ProtectClock=yes
+ProtectHostname=yes
+ProtectKernelLogs=yes
+ProtectKernelModules=yes
+ProtectKernelTunables=yes
+ProtectControlGroups=yes
+LockPersonality=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+RemoveIPC=yes
+KeyringMode=private
+# Sockets: IPv4/IPv6 (HTTP, Meta, webhooks, WhatsApp Web), Unix, and netlink (network interfaces).
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
+# System calls: the service set, less the privileged ones; a refused call fails with EPERM instead of
+# killing the process. No MemoryDenyWriteExecute: Bun's JIT maps memory writable and executable.
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged
+SystemCallErrorNumber=EPERM
+
+[Install]
+WantedBy=multi-user.target
 EOF
 }
 
@@ -42,6 +127,7 @@ EOF
 # Arguments
 mode="build"
 prefix=""
+behind_proxy=""   # "", "yes" or "no" ("" with --system: keep what the installed unit says)
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h | --help)
@@ -50,21 +136,34 @@ while [[ $# -gt 0 ]]; do
       ;;
     --prefix)
       [[ $# -ge 2 && -n "$2" ]] || die "--prefix needs a directory (see --help)"
-      [[ "$mode" == "build" ]] || die "choose one of --prefix and --system"
+      [[ "$mode" == "build" ]] || die "choose one of --prefix, --system and --print-unit"
       mode="prefix"
       prefix="$2"
       shift 2
       ;;
     --prefix=*)
-      [[ "$mode" == "build" ]] || die "choose one of --prefix and --system"
+      [[ "$mode" == "build" ]] || die "choose one of --prefix, --system and --print-unit"
       mode="prefix"
       prefix="${1#--prefix=}"
       [[ -n "$prefix" ]] || die "--prefix needs a directory (see --help)"
       shift
       ;;
     --system)
-      [[ "$mode" == "build" ]] || die "choose one of --prefix and --system"
+      [[ "$mode" == "build" ]] || die "choose one of --prefix, --system and --print-unit"
       mode="system"
+      shift
+      ;;
+    --print-unit)
+      [[ "$mode" == "build" ]] || die "choose one of --prefix, --system and --print-unit"
+      mode="print-unit"
+      shift
+      ;;
+    --behind-proxy)
+      behind_proxy="yes"
+      shift
+      ;;
+    --no-behind-proxy)
+      behind_proxy="no"
       shift
       ;;
     *)
@@ -74,6 +173,14 @@ while [[ $# -gt 0 ]]; do
       ;;
   esac
 done
+
+if [[ -n "$behind_proxy" && "$mode" != "system" && "$mode" != "print-unit" ]]; then
+  die "--behind-proxy and --no-behind-proxy go with --system or --print-unit"
+fi
+if [[ "$mode" == "print-unit" ]]; then
+  unit_text
+  exit 0
+fi
 
 # A relative --prefix means relative to where the script was called from.
 if [[ "$mode" == "prefix" && "$prefix" != /* ]]; then
@@ -144,47 +251,17 @@ ensure_user() {
 write_unit() {
   local tmp
   tmp="$(mktemp)"
-  cat >"$tmp" <<EOF
-# Installed by wabox install.sh; re-running install.sh rewrites this file.
-# Settings (WABOX_PORT, WABOX_PUBLIC_URL, WABOX_TRUSTED_PROXIES, ...) go in ${SYSTEM_ENV_FILE}.
-[Unit]
-Description=wabox - self-hosted WhatsApp operations appliance
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=simple
-User=${SYSTEM_USER}
-Group=${SYSTEM_USER}
-EnvironmentFile=-${SYSTEM_ENV_FILE}
-ExecStart=${SYSTEM_BIN} serve --data-dir ${SYSTEM_DATA_DIR}
-WorkingDirectory=${SYSTEM_DATA_DIR}
-Restart=on-failure
-RestartSec=5s
-KillSignal=SIGTERM
-TimeoutStopSec=30
-UMask=0077
-
-# Hardening. No MemoryDenyWriteExecute: Bun's JIT needs writable+executable memory.
-# No capabilities at all, so the port must be >= 1024 (default 8080; put a reverse proxy in front).
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
-RestrictNamespaces=yes
-CapabilityBoundingSet=
-AmbientCapabilities=
-ReadWritePaths=${SYSTEM_DATA_DIR}
-
-[Install]
-WantedBy=multi-user.target
-EOF
+  # Behind a proxy once, behind a proxy on every later run unless told otherwise (re-running must never
+  # quietly open the port to the network).
+  if [[ -z "$behind_proxy" ]]; then
+    if [[ -f "$SYSTEM_UNIT" ]] && grep -q "^${UNIT_PROXY_MARKER}\$" "$SYSTEM_UNIT"; then
+      behind_proxy="yes"
+      log "keeping the behind-proxy setting of ${SYSTEM_UNIT} (127.0.0.1 only; --no-behind-proxy to change it)"
+    else
+      behind_proxy="no"
+    fi
+  fi
+  unit_text >"$tmp"
   if [[ -f "$SYSTEM_UNIT" ]] && cmp -s "$tmp" "$SYSTEM_UNIT"; then
     rm -f -- "$tmp"
     log "systemd unit ${SYSTEM_UNIT} is up to date"
@@ -192,6 +269,9 @@ EOF
     install -m 0644 -o root -g root "$tmp" "$SYSTEM_UNIT"
     rm -f -- "$tmp"
     log "wrote systemd unit ${SYSTEM_UNIT}"
+  fi
+  if [[ "$behind_proxy" == "yes" ]]; then
+    log "wabox listens on 127.0.0.1 only: put the reverse proxy in front (deploy/Caddyfile or deploy/nginx.conf)"
   fi
 }
 
@@ -245,7 +325,9 @@ install_system() {
     log "systemd is not running here; to start the service on a systemd host run:"
     log "  systemctl daemon-reload && systemctl enable --now wabox"
     log "or start it by hand:"
-    log "  runuser -u ${SYSTEM_USER} -- ${SYSTEM_BIN} serve --data-dir ${SYSTEM_DATA_DIR}"
+    local by_hand="${SYSTEM_BIN} serve --data-dir ${SYSTEM_DATA_DIR}"
+    [[ "$behind_proxy" == "yes" ]] && by_hand+=" --host 127.0.0.1 --trusted-proxies 127.0.0.1,::1"
+    log "  runuser -u ${SYSTEM_USER} -- ${by_hand}"
   fi
   log "on first start wabox logs a one-time setup link (journalctl -u wabox)"
 }

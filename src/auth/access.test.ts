@@ -161,8 +161,13 @@ describe('route inventory', () => {
   test('OpenAPI documents each route with its access rule', async () => {
     const spec = await (await probe.request('/docs/json')).json()
     for (const r of routes.filter((r) => r.path.startsWith('/api/'))) {
-      const op = spec.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method.toLowerCase()]
+      // The document drops a trailing slash (/api/v1/workspaces/ is served as /api/v1/workspaces too).
+      const op = spec.paths[r.path.replace(/(.)\/$/, '$1').replace(/:(\w+)/g, '{$1}')]?.[r.method.toLowerCase()]
       expect({ route: `${r.method} ${r.path}`, permission: op?.['x-permission'] }).toEqual({ route: `${r.method} ${r.path}`, permission: r.rule })
+      // The security requirement follows the access macro: public → none; a person → the session; a permission → session or API key.
+      const schemes = (op?.security ?? []).flatMap((s: Record<string, unknown>) => Object.keys(s)).sort()
+      const expected = r.rule === 'public' ? [] : r.rule === 'metrics' ? ['metricsToken'] : r.rule === 'authenticated' || r.rule === 'operator' || r.sessionOnly ? ['session'] : ['apiKey', 'session']
+      expect({ route: `${r.method} ${r.path}`, schemes }).toEqual({ route: `${r.method} ${r.path}`, schemes: expected })
     }
   })
 })

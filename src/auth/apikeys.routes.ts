@@ -1,5 +1,6 @@
 /** API keys of a workspace (apikeys.manage). */
 import { Elysia } from 'elysia'
+import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { listQuery } from '../pagination.ts'
@@ -28,6 +29,7 @@ export function apiKeyRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         params: workspaceParams,
         body: createApiKeyBody,
         detail: { summary: 'Create an API key; the token is returned once, in this response only' },
+        response: { 201: apiKeyView.extend({ token: z.string().describe('wbx_<prefix>_<secret>: shown once') }) },
       },
     )
     .delete('/:keyId', ({ tenant, params }) => service.revokeApiKey(deps, tenant, params.keyId), {

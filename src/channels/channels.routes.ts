@@ -3,6 +3,7 @@
  * rotate credentials, disconnect/unlink (channels.manage). The QR linking routes are here too.
  */
 import { Elysia } from 'elysia'
+import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
@@ -18,6 +19,7 @@ export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSession
       permission: 'conversations.read',
       params: workspaceParams,
       detail: { summary: 'Connected numbers with status, quality and webhook URL (credentials masked)' },
+      response: z.object({ items: z.array(channelView) }),
     })
     .post(
       '',

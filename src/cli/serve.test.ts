@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { BINARY, ensureBinary, runBinary, startServer } from '../testing/binary.ts'
+import { BINARY, REPO_ROOT, ensureBinary, runBinary, startServer } from '../testing/binary.ts'
 import { tempDir } from '../testing/temp.ts'
 
 /** Runs the binary and gives it `ms` to exit on its own (a server that keeps running is killed: code null). */
@@ -137,6 +137,20 @@ describe('the compiled binary', () => {
     // It left an empty data directory behind: no key, no database, no lock.
     expect(existsSync(secondDir) ? readdirSync(secondDir) : []).toEqual([])
   }, 20_000)
+
+  // The binary carries everything it needs, the SQLite driver's native addon included: with the build checkout's
+  // node_modules out of reach (an empty tmpfs over it, in a private mount namespace) it still starts and serves.
+  test('runs with nothing from the build checkout: node_modules hidden, it starts, migrates and is ready', async () => {
+    if (!canUnshare) throw new Error('this test needs root and util-linux (unshare), as CI runs it')
+    const hide = ['unshare', '-m', 'sh', '-c', `mount -t tmpfs none '${join(REPO_ROOT, 'node_modules')}' && exec "$0" "$@"`]
+    const server = await startServer({ cwd: tempDir(), prefix: hide })
+    try {
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+      expect(server.stderr()).not.toContain('Cannot find module')
+    } finally {
+      await server.stop()
+    }
+  })
 
   // Needs root and util-linux's unshare, as CI has (never skipped: on a machine without them this fails and says why).
   test('the data directory lock holds across PID namespaces, and a SIGKILL of its holder frees it', async () => {

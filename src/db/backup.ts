@@ -25,7 +25,7 @@ import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
-import BetterSqlite3 from 'better-sqlite3'
+import { BetterSqlite3, type Sqlite } from './sqlite-driver.ts'
 import { z } from 'zod'
 import { VERSION } from '../config.ts'
 import { keyFingerprint, loadMasterKey, readKeyFile } from '../crypto/keyfile.ts'
@@ -66,7 +66,7 @@ const short = (fp: string) => fp.slice(0, 12)
 type Progress = (line: string) => void
 
 /** Migration names recorded in a database file (the last one is its schema version). */
-function migrationsIn(sqlite: BetterSqlite3.Database): string[] {
+function migrationsIn(sqlite: Sqlite): string[] {
   const table = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'").get()
   if (!table) return []
   return (sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').all() as { name: string }[]).map((r) => r.name)

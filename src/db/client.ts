@@ -2,7 +2,7 @@
  * The one place that knows the SQLite driver. Everything else sees Kysely<Database>, so moving to
  * `bun:sqlite` later means changing this file only.
  */
-import BetterSqlite3 from 'better-sqlite3'
+import { BetterSqlite3, type Sqlite, type Statement } from './sqlite-driver.ts'
 import { Kysely, SqliteDialect } from 'kysely'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -11,7 +11,7 @@ import type { Database } from './database.ts'
 /** The database file inside the data directory. */
 export const DB_FILE = 'wabox.db'
 
-export type Sqlite = BetterSqlite3.Database
+export type { Sqlite }
 export type Db = Kysely<Database>
 export type DbHandle = { sqlite: Sqlite; db: Db; path: string; close: () => Promise<void> }
 
@@ -29,15 +29,23 @@ export function applyPragmas(sqlite: Sqlite, opts: OpenOptions = {}): void {
   sqlite.pragma('foreign_keys = ON')
 }
 
+/** What Kysely runs for a `rollback` SQLite already did (see withStatementCache). */
+const NO_TRANSACTION_LEFT = { reader: false, run: () => ({ changes: 0, lastInsertRowid: 0 }) } as unknown as Statement
+
 /**
  * Kysely prepares every query afresh; preparing costs more than running a small statement. The same SQL
  * text (Kysely emits placeholders, never inlined values) reuses one prepared statement.
  */
-function withStatementCache(sqlite: Sqlite): { close(): void; prepare(sql: string): BetterSqlite3.Statement } {
-  const cache = new Map<string, BetterSqlite3.Statement>()
+function withStatementCache(sqlite: Sqlite): { close(): void; prepare(sql: string): Statement } {
+  const cache = new Map<string, Statement>()
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM…).
+      // Kysely then sends its own `rollback`, which fails with "cannot rollback - no transaction is active" and
+      // replaces the real error (the disk-full code the write paths report, the error mapper's 503). The
+      // transaction is already over: the rollback has nothing left to do.
+      if (sql === 'rollback' && !sqlite.inTransaction) return NO_TRANSACTION_LEFT
       let statement = cache.get(sql)
       if (!statement) {
         statement = sqlite.prepare(sql)
@@ -123,7 +131,7 @@ export type SyncTransaction = <T>(fn: (db: SyncDb) => T) => Promise<T>
  * ours). For the inbox processor: hundreds of small statements per batch, without a promise per statement.
  */
 export function syncTransactions(handle: DbHandle): SyncTransaction {
-  const statements = new Map<string, BetterSqlite3.Statement>()
+  const statements = new Map<string, Statement>()
   const prepared = (sql: string) => {
     let s = statements.get(sql)
     if (!s) statements.set(sql, (s = handle.sqlite.prepare(sql)))

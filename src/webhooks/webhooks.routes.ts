@@ -41,7 +41,10 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Inbox
         public: true,
         params,
         query: z.object({ 'hub.mode': z.string().optional(), 'hub.verify_token': z.string().max(500).optional(), 'hub.challenge': z.string().max(500).optional() }),
-        detail: { summary: "Meta's subscription handshake: echoes hub.challenge when hub.verify_token matches" },
+        detail: {
+          summary: "Meta's subscription handshake: echoes hub.challenge when hub.verify_token matches",
+          responses: { 200: { description: 'hub.challenge, as text/plain' }, 403: { description: 'wrong verify token' }, 410: { description: 'channel disconnected' } },
+        },
       },
     )
     .post(
@@ -52,7 +55,15 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Inbox
       {
         public: true,
         params,
-        detail: { summary: 'Signed Cloud API events (X-Hub-Signature-256); answered 200 once stored durably' },
+        detail: {
+          summary: 'Signed Cloud API events (X-Hub-Signature-256); answered 200 once stored durably',
+          requestBody: {
+            required: true,
+            description: "Meta's webhook payload; X-Hub-Signature-256 (sha256=<hex HMAC of the exact bytes with the app secret>) is required",
+            content: { 'application/json': { schema: { type: 'object', properties: { object: { const: 'whatsapp_business_account' }, entry: { type: 'array', items: { type: 'object' } } }, required: ['object', 'entry'] } } },
+          },
+          responses: { 200: { description: 'Stored durably (Meta stops retrying)' }, 401: { description: 'bad signature' }, 410: { description: 'channel disconnected' }, 413: { description: 'too large' } },
+        },
       },
     )
 }

@@ -1,8 +1,9 @@
 /** Members and invites of a workspace, and the public invite acceptance. */
 import { Elysia } from 'elysia'
+import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
-import { sessionCookie } from '../auth/sessions.ts'
+import { cookiesSecure, sessionCookie } from '../auth/sessions.ts'
 import { listQuery } from '../pagination.ts'
 import {
   acceptInviteBody,
@@ -68,6 +69,7 @@ export function memberRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         params: workspaceParams,
         body: createInviteBody,
         detail: { summary: 'Invite someone by email with a role; the accept link is returned once' },
+        response: { 201: z.object({ invite: inviteView, acceptUrl: z.string() }) },
       },
     )
     .delete(
@@ -81,7 +83,7 @@ export function memberRoutes(deps: ServiceDeps, auth: AuthPlugin) {
 }
 
 export function inviteAcceptRoutes(deps: ServiceDeps, auth: AuthPlugin) {
-  const secure = deps.config.publicUrl.startsWith('https://')
+  const secure = cookiesSecure(deps.config)
   return new Elysia({ prefix: '/api/v1/invites', tags: ['members'] })
     .use(auth)
     .get('/preview', ({ query }) => invites.previewInvite(deps, query.token), {

@@ -8,6 +8,7 @@ import * as workspacesRepo from './workspaces.repo.ts'
 import {
   createWorkspaceBody,
   deleteWorkspaceBody,
+  memberView,
   page,
   setPlanBody,
   transferOwnershipBody,
@@ -28,12 +29,17 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessi
         const rows = await workspacesRepo.listMembershipsOfUser(deps.db, session.userId)
         return { items: rows.map((r) => ({ id: r.id, name: r.name, plan: r.plan, role: r.role })) }
       },
-      { authenticated: true, detail: { summary: 'Workspaces you are a member of, with your role' } },
+      {
+        authenticated: true,
+        detail: { summary: 'Workspaces you are a member of, with your role' },
+        response: z.object({ items: z.array(workspaceView.pick({ id: true, name: true, plan: true }).extend({ role: memberView.shape.role })) }),
+      },
     )
     .get('/:workspaceId', ({ tenant }) => ({ ...service.workspaceView(tenant.workspace), role: tenant.role }), {
       permission: 'workspace.read',
       params: workspaceParams,
       detail: { summary: 'One workspace, with your role in it' },
+      response: workspaceView.extend({ role: memberView.shape.role }),
     })
     .patch('/:workspaceId', ({ tenant, body }) => service.updateWorkspace(deps, tenant, body), {
       permission: 'workspace.manage',
