@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(errorsPlugin(deps.logger))
-    .use(securityPlugin({ bodyLimit: deps.config.bodyLimit, overrides: [
+    .use(securityPlugin({ bodyLimit: deps.config.bodyLimit, hsts: deps.config.tlsCert !== undefined, overrides: [
       { match: /^\/webhooks\//, limit: WEBHOOK_BODY_LIMIT, parse: 'raw' },
       { match: /^\/api\/v1\/workspaces\/[^/]+\/media$/, limit: MEDIA_UPLOAD_LIMIT, parse: 'multipart' },
     ] }))

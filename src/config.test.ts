@@ -187,3 +187,19 @@ describe('config through the compiled binary', () => {
     expect(help.stdout).toContain('WABOX_DATA_DIR')
   })
 })
+
+describe('TLS flags', () => {
+  test('both files: https default public URL (an explicit one wins); paths resolved; flag beats environment', () => {
+    const { config } = parse(['--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--port', '8443'])
+    expect(config).toMatchObject({ tlsCert: resolve('c.pem'), tlsKey: resolve('k.pem'), publicUrl: 'https://localhost:8443', publicUrlDerived: true })
+    expect(parse([], { WABOX_TLS_CERT: '/etc/c.pem', WABOX_TLS_KEY: '/etc/k.pem' }).config).toMatchObject({ tlsCert: '/etc/c.pem', publicUrl: 'https://localhost:8080' })
+    expect(parse(['--tls-cert', '/a.pem'], { WABOX_TLS_CERT: '/b.pem', WABOX_TLS_KEY: '/k.pem' }).config.tlsCert).toBe('/a.pem')
+    expect(parse(['--tls-cert', 'c', '--tls-key', 'k', '--public-url', 'https://wabox.example.com']).config.publicUrl).toBe('https://wabox.example.com')
+    expect(parse([]).config).toMatchObject({ tlsCert: undefined, tlsKey: undefined, publicUrl: 'http://localhost:8080' })
+  })
+
+  test('one without the other is a ConfigError naming the missing flag', () => {
+    expect(() => parse(['--tls-cert', 'c.pem'])).toThrow(new ConfigError('--tls-cert needs --tls-key (WABOX_TLS_KEY): give both PEM files, or neither to serve plain http'))
+    expect(() => parse([], { WABOX_TLS_KEY: 'k.pem' })).toThrow(/^--tls-key needs --tls-cert \(WABOX_TLS_CERT\)/)
+  })
+})

@@ -58,10 +58,23 @@ const SETTINGS = {
     fallback: () => '0.0.0.0',
     schema: z.string().refine((h) => h === 'localhost' || isIP(h) !== 0, 'must be an IP address or "localhost"'),
   },
+  // Before public-url: serving https makes its default https://.
+  'tls-cert': {
+    env: 'WABOX_TLS_CERT',
+    help: 'PEM certificate (chain) file: wabox serves https itself (with --tls-key; both re-read on SIGHUP)',
+    fallback: () => '',
+    schema: z.string().transform((p) => (p === '' ? undefined : resolve(p))),
+  },
+  'tls-key': {
+    env: 'WABOX_TLS_KEY',
+    help: 'PEM private key file of --tls-cert',
+    fallback: () => '',
+    schema: z.string().transform((p) => (p === '' ? undefined : resolve(p))),
+  },
   'public-url': {
     env: 'WABOX_PUBLIC_URL',
     help: 'the URL users and Meta reach wabox at (links, cookies, webhook URLs)',
-    fallback: (s: Partial<Config>) => `http://localhost:${s.port || 8080}`,
+    fallback: (s: Partial<Config>) => `${s.tlsCert ? 'https' : 'http'}://localhost:${s.port || 8080}`,
     schema: z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
       .transform((u) => u.replace(/\/+$/, '')),
@@ -259,6 +272,9 @@ export type Config = {
   dataDir: string
   port: number
   host: string
+  /** PEM files wabox serves https with (both or neither); undefined: plain http (a proxy terminates TLS). */
+  tlsCert?: string | undefined
+  tlsKey?: string | undefined
   publicUrl: string
   logLevel: (typeof LOG_LEVELS)[number]
   trustedProxies: string[]
@@ -407,6 +423,10 @@ function parseSettings(flags: Record<string, string | undefined>, env: Record<st
     }
     out[camel(name)] = result.data
   }
+  if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
+    const [given, missing] = out.tlsCert === undefined ? ['tls-key', 'tls-cert'] : ['tls-cert', 'tls-key']
+    throw new ConfigError(`--${given} needs --${missing} (${SETTINGS[missing as SettingName].env}): give both PEM files, or neither to serve plain http`)
+  }
   const plans = out.plans as Plans
   if (!(String(out.defaultPlan) in plans)) {
     throw new ConfigError(`invalid --default-plan: no plan named ${JSON.stringify(out.defaultPlan)} (plans: ${Object.keys(plans).join(', ')})`)
@@ -449,7 +469,7 @@ export function helpText(): string {
     'Options (flag, environment variable, default):',
   ]
   for (const [name, s] of Object.entries(SETTINGS)) {
-    const def = name === 'public-url' ? 'http://localhost:<port>' : name === 'key-file' ? '<data-dir>/master.key' : s.fallback({})
+    const def = name === 'public-url' ? 'http://localhost:<port> (https:// with --tls-cert)' : name === 'key-file' ? '<data-dir>/master.key' : s.fallback({})
     lines.push(`  --${name.padEnd(22)} ${s.env.padEnd(28)} default: ${def === '' ? '(none)' : def}`)
     lines.push(`      ${s.help}`)
   }

@@ -5,10 +5,10 @@ import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { changePasswordBody, loginBody, meView, setupBody, userView } from './auth.schema.ts'
 import * as authService from './auth.service.ts'
-import { clearedSessionCookie, createSession, sessionCookie } from './sessions.ts'
+import { clearedSessionCookie, cookiesSecure, createSession, sessionCookie } from './sessions.ts'
 
 export function authRoutes(deps: ServiceDeps, auth: AuthPlugin) {
-  const secure = deps.config.publicUrl.startsWith('https://')
+  const secure = cookiesSecure(deps.config)
   return new Elysia({ prefix: '/api/v1', tags: ['auth'] })
     .use(auth)
     .get('/setup', async () => ({ required: await authService.setupRequired(deps) }), {

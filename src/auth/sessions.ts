@@ -52,6 +52,11 @@ export async function resolveSession(db: Db, clock: Clock, token: string): Promi
   return { sessionId: row.session_id, userId: row.user_id, email: row.email, name: row.name, isOperator: row.is_operator === 1 }
 }
 
+/** Session cookies are `Secure` when browsers reach wabox over https: an https public URL, or wabox serving TLS itself. */
+export function cookiesSecure(config: { publicUrl: string; tlsCert?: string | undefined }): boolean {
+  return config.publicUrl.startsWith('https://') || config.tlsCert !== undefined
+}
+
 export function sessionCookie(token: string, secure: boolean): string {
   const maxAge = Math.floor(SESSION_ABSOLUTE_MS / 1000)
   return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`

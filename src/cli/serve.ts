@@ -2,7 +2,8 @@
  * `wabox serve`: lock the data directory, bind the port, migrate, load the database's key, serve, schedule jobs; on SIGINT/SIGTERM
  * stop accepting, let in-flight requests finish, stop jobs, checkpoint the WAL and release everything.
  */
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { createApp } from '../app.ts'
 import { createRuntime } from '../runtime.ts'
@@ -13,6 +14,7 @@ import { VERSION } from '../config.ts'
 import { keyringOf } from '../crypto/envelope.ts'
 import { keyForDatabase, readMasterKey } from '../crypto/key-binding.ts'
 import { problemBody, problemResponse } from '../http/errors.ts'
+import { HSTS_HEADER } from '../http/security.ts'
 import type { Server } from 'bun'
 import { DB_FILE, openDatabase, quickCheck, runMaintenance, type DbHandle } from '../db/client.ts'
 import { storageFailureOf } from '../db/write-health.ts'
@@ -31,24 +33,69 @@ export class StartError extends Error {
   override name = 'StartError'
 }
 
+/** The certificate and key wabox serves https with (--tls-cert / --tls-key), read and checked. */
+export type TlsFiles = { cert: string; key: string; fingerprint: string; validTo: string }
+
+/**
+ * Reads and checks the PEM files: readable, a certificate (the first of a chain) and a private key that parse,
+ * and that belong together. Each failure is one line naming the file and its flag (a StartError).
+ */
+export function loadTls(certFile: string, keyFile: string): TlsFiles {
+  const read = (file: string, flag: string, what: string): string => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied for the user running wabox' : code === 'EISDIR' ? 'it is a directory' : code
+      throw new StartError(`cannot read the TLS ${what} ${file} (${flag}): ${why}`)
+    }
+  }
+  const cert = read(certFile, '--tls-cert', 'certificate')
+  const key = read(keyFile, '--tls-key', 'private key')
+  let x509: X509Certificate
+  try {
+    if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate block')
+    x509 = new X509Certificate(cert)
+  } catch {
+    throw new StartError(`the TLS certificate ${certFile} (--tls-cert) is not a valid PEM certificate (expected -----BEGIN CERTIFICATE-----)`)
+  }
+  let privateKey
+  try {
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new Error('no PEM private key block')
+    privateKey = createPrivateKey(key)
+  } catch {
+    throw new StartError(`the TLS private key ${keyFile} (--tls-key) is not a valid unencrypted PEM private key (expected -----BEGIN PRIVATE KEY-----)`)
+  }
+  if (!x509.checkPrivateKey(privateKey)) throw new StartError(`the TLS private key ${keyFile} (--tls-key) does not belong to the certificate ${certFile} (--tls-cert)`)
+  return { cert, key, fingerprint: x509.fingerprint256, validTo: x509.validTo }
+}
+
+/** Everything Bun.serve is given besides fetch, the same at the first bind and at every TLS reload. */
+function serveOptions(config: Config, port: number, tls: TlsFiles | undefined) {
+  return {
+    port,
+    hostname: config.host,
+    reusePort: false,
+    // development: false — whatever escapes the app's own error mapper must never render Bun's debug page.
+    development: false,
+    // A connection quiet for 30 s is closed; live streams send heartbeats more often (--sse-heartbeat ≤ 25).
+    idleTimeout: 30,
+    // Bun's own cap is a backstop above the app's limits (API and webhooks), which answer in problem+json.
+    maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT, MEDIA_UPLOAD_LIMIT) + 1024 * 1024,
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+  }
+}
+
 /**
  * Binds the port before anything is created (key, database), exclusively: Elysia's listen asks for SO_REUSEPORT,
  * with which a second server on a held port starts and the kernel splits connections between the two. Until
  * the app is ready, the socket answers 503.
  */
-function bindPort(config: Config): Server<undefined> {
+function bindPort(config: Config, tls: TlsFiles | undefined): Server<undefined> {
   try {
     return Bun.serve({
-      port: config.port,
-      hostname: config.host,
-      reusePort: false,
-      // development: false — whatever escapes the app's own error mapper must never render Bun's debug page.
-      development: false,
-      // A connection quiet for 30 s is closed; live streams send heartbeats more often (--sse-heartbeat ≤ 25).
-      idleTimeout: 30,
-      // Bun's own cap is a backstop above the app's limits (API and webhooks), which answer in problem+json.
-      maxRequestBodySize: Math.max(config.bodyLimit, WEBHOOK_BODY_LIMIT, MEDIA_UPLOAD_LIMIT) + 1024 * 1024,
-      fetch: () => problemResponse(problemBody(503, 'starting', 'wabox is starting; retry in a moment.', undefined), { 'retry-after': '1' }),
+      ...serveOptions(config, config.port, tls),
+      fetch: () => problemResponse(problemBody(503, 'starting', 'wabox is starting; retry in a moment.', undefined), { 'retry-after': '1', ...(tls ? HSTS_HEADER : {}) }),
     })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
@@ -121,6 +168,9 @@ async function openServedDatabase(config: Config, logger: Logger): Promise<DbHan
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
+  // The TLS files first: a missing or broken certificate fails before anything is locked, bound or created.
+  let tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? loadTls(config.tlsCert, config.tlsKey) : undefined
+  const scheme = tls ? 'https' : 'http'
   // Everything wabox creates (database, WAL, media, backups) is for its own user only.
   process.umask(0o077)
   prepareDataDir(config.dataDir)
@@ -128,10 +178,10 @@ export async function serve(config: Config): Promise<void> {
   let db: ReturnType<typeof openDatabase> | undefined
   let server: Server<undefined> | undefined
   try {
-    server = bindPort(config)
+    server = bindPort(config, tls)
     const listening = server
     // --port 0: links and cookies name the port the kernel chose, not the default's 8080.
-    if (config.publicUrlDerived) config = { ...config, publicUrl: `http://localhost:${server.port}` }
+    if (config.publicUrlDerived) config = { ...config, publicUrl: `${scheme}://localhost:${server.port}` }
     // A key given (WABOX_MASTER_KEY, an existing key file) is checked before the database is touched.
     const givenKey = readMasterKey({ keyFile: config.keyFile, envKey: config.masterKey })
     db = await openServedDatabase(config, logger)
@@ -149,9 +199,16 @@ export async function serve(config: Config): Promise<void> {
     }
 
     const runtime = createRuntime({ db, config, logger, keyring })
-    const app = createApp({ config, db, keyring, logger, runtime, peerAddress: (request) => listening.requestIP(request)?.address })
+    // Each request remembers the server that accepted it: after a TLS reload (below) connections accepted
+    // before it are still served by the previous listener, and only that one knows their peer address.
+    const acceptedBy = new WeakMap<Request, Server<undefined>>()
+    const app = createApp({ config, db, keyring, logger, runtime, peerAddress: (request) => (acceptedBy.get(request) ?? listening).requestIP(request)?.address })
+    const handle = (request: Request, by: Server<undefined>) => {
+      acceptedBy.set(request, by)
+      return app.handle(request)
+    }
     // The bound socket starts serving the app (no gap: the port was never released).
-    server.reload({ fetch: (request) => app.handle(request) })
+    server.reload({ fetch: handle })
 
     const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger), eventRetentionJob(runtime.services, '17 3 * * *')], logger)
     scheduler.start()
@@ -162,22 +219,26 @@ export async function serve(config: Config): Promise<void> {
     runtime.sender.wake()
 
     const openDb = db
-    const runningServer = listening
+    // The listener accepting new connections, and those retired by TLS reloads that still serve theirs.
+    let current = listening
+    const retired = new Set<Server<undefined>>()
+    const servers = () => [current, ...retired]
+    const pendingRequests = () => servers().reduce((n, s) => n + s.pendingRequests, 0)
     let stopping = false
-    const shutdown = async (signal: string) => {
+    const shutdown = async (signal: string, failed = false) => {
       if (stopping) return
       stopping = true
       logger.info({ signal }, 'shutting down: draining in-flight requests')
       // Whatever fails while stopping, the process must still exit (a half-stopped server serves no one).
-      let code = 0
+      let code = failed ? 1 : 0
       try {
         // stop(false) refuses new connections; idle keep-alive sockets would keep it waiting, so drain by
         // watching in-flight requests instead, then close whatever connections remain.
-        void runningServer.stop(false)
+        for (const s of servers()) void s.stop(false)
         const deadline = performance.now() + config.shutdownTimeout * 1000
-        while (runningServer.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(20)
-        if (runningServer.pendingRequests > 0) logger.warn({ pending: runningServer.pendingRequests }, 'shutdown timeout: abandoning in-flight requests')
-        await runningServer.stop(true)
+        while (pendingRequests() > 0 && performance.now() < deadline) await Bun.sleep(20)
+        if (pendingRequests() > 0) logger.warn({ pending: pendingRequests() }, 'shutdown timeout: abandoning in-flight requests')
+        await Promise.all(servers().map((s) => s.stop(true)))
         await Promise.race([
           runtime.stop(),
           Bun.sleep(config.shutdownTimeout * 1000).then(() => logger.warn('shutdown timeout: background work abandoned (it resumes at the next start)')),
@@ -196,8 +257,45 @@ export async function serve(config: Config): Promise<void> {
     }
     process.on('SIGINT', () => void shutdown('SIGINT'))
     process.on('SIGTERM', () => void shutdown('SIGTERM'))
+    if (tls && config.tlsCert !== undefined && config.tlsKey !== undefined) {
+      const [certFile, keyFile] = [config.tlsCert, config.tlsKey]
+      // SIGHUP: read the PEM files again and serve new connections with them. Bun 1.4.5's server.reload()
+      // accepts `tls` but ignores it (it swaps handlers only), and a Bun.serve server has no setSecureContext;
+      // so a new listener with the new certificate takes the port over: the old one stops accepting (its
+      // socket closes, which lets the exclusive bind succeed) and keeps serving the connections it has —
+      // live streams included — until they end. The swap is synchronous, a fraction of a millisecond.
+      process.on('SIGHUP', () => {
+        if (stopping || !tls) return
+        let next: TlsFiles
+        try {
+          next = loadTls(certFile, keyFile)
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'SIGHUP: TLS files not reloaded; still serving the previous certificate')
+          return
+        }
+        const previous = current
+        const port = previous.port ?? config.port
+        void previous.stop(false)
+        retired.add(previous)
+        try {
+          current = Bun.serve({ ...serveOptions(config, port, next), fetch: handle })
+        } catch (err) {
+          // The port was taken in between (another program): keep the old certificate if it can still bind.
+          try {
+            current = Bun.serve({ ...serveOptions(config, port, tls), fetch: handle })
+            logger.error({ err: (err as Error).message }, 'SIGHUP: could not listen with the new certificate; still serving the previous one')
+          } catch {
+            logger.fatal({ err: (err as Error).message, port }, 'SIGHUP: lost the port while reloading TLS; shutting down')
+            void shutdown('SIGHUP', true)
+          }
+          return
+        }
+        tls = next
+        logger.info({ fingerprint: next.fingerprint, validTo: next.validTo }, 'TLS certificate reloaded')
+      })
+    }
     // Last: whoever waits for this line (a supervisor, a test) may signal at once, and the handlers are in place.
-    logger.info({ url: `http://${config.host}:${listening.port}`, publicUrl: config.publicUrl, dataDir: config.dataDir, version: VERSION, keySource: key.source }, 'wabox listening')
+    logger.info({ url: `${scheme}://${config.host}:${listening.port}`, publicUrl: config.publicUrl, dataDir: config.dataDir, version: VERSION, keySource: key.source, ...(tls ? { tlsFingerprint: tls.fingerprint, tlsValidTo: tls.validTo } : {}) }, 'wabox listening')
   } catch (err) {
     await server?.stop(true)
     await db?.close().catch(() => {})

@@ -21,7 +21,7 @@ import type { ServiceDeps } from '../deps.ts'
 import { can, type Permission, type Role } from '../auth/permissions.ts'
 import { ANONYMOUS, type Caller, type RequestMeta } from '../auth/principal.ts'
 import { authenticateApiKey, looksLikeApiKey } from '../auth/apikeys.service.ts'
-import { clearedSessionCookie, resolveSession, sessionTokenFrom, type SessionUser } from '../auth/sessions.ts'
+import { clearedSessionCookie, cookiesSecure, resolveSession, sessionTokenFrom, type SessionUser } from '../auth/sessions.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { WorkspacesTable } from '../workspaces/workspaces.table.ts'
@@ -47,7 +47,7 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
   const trusted = trustedProxies(config.trustedProxies)
   const apiLimiter = new RateLimiter({ name: 'api', windows: config.rateLimit }, clock)
   const uiLimiter = new RateLimiter({ name: 'ui', windows: config.uiRateLimit }, clock)
-  const secureCookies = config.publicUrl.startsWith('https://')
+  const secureCookies = cookiesSecure(config)
   const publicOrigin = new URL(config.publicUrl).origin
   const states = new WeakMap<Request, AuthState>()
   const loopback = trustedProxies(['127.0.0.0/8', '::1/128'])

@@ -20,6 +20,9 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 }
 
+/** Sent on every response when wabox serves https itself (--tls-cert): browsers then refuse plain http for a year. */
+export const HSTS_HEADER = { 'strict-transport-security': 'max-age=31536000' } as const
+
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i
 
 function tooLarge(limit: number): AppError {
@@ -58,7 +61,8 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Ui
  */
 export type BodyOverride = { match: RegExp; limit: number; parse: 'raw' | 'multipart' }
 
-export function securityPlugin(opts: { bodyLimit: number; overrides?: BodyOverride[] }) {
+export function securityPlugin(opts: { bodyLimit: number; overrides?: BodyOverride[]; hsts?: boolean }) {
+  const headers = opts.hsts ? { ...SECURITY_HEADERS, ...HSTS_HEADER } : SECURITY_HEADERS
   const overrideFor = (request: Request) => {
     const path = new URL(request.url).pathname
     return opts.overrides?.find((o) => o.match.test(path))
@@ -66,7 +70,7 @@ export function securityPlugin(opts: { bodyLimit: number; overrides?: BodyOverri
   const limitFor = (request: Request) => overrideFor(request)?.limit ?? opts.bodyLimit
   return new Elysia({ name: 'security' })
     .onRequest(({ request, set }) => {
-      Object.assign(set.headers, SECURITY_HEADERS)
+      Object.assign(set.headers, headers)
       const declared = Number(request.headers.get('content-length') ?? NaN)
       const limit = limitFor(request)
       if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit)
