@@ -11,6 +11,8 @@ import { providerNotRunning, type Providers } from './channels/provider.ts'
 import { WriteGroup } from './db/write-group.ts'
 import { WriteHealth } from './db/write-health.ts'
 import { Metrics } from './metrics/metrics.ts'
+import { statfsSync } from 'node:fs'
+import { dirname } from 'node:path'
 
 export type ServiceDeps = {
   db: Db
@@ -36,7 +38,17 @@ export type ServiceDeps = {
 export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): ServiceDeps {
   const graph = createGraphClient({ baseUrl: opts.config.graphBaseUrl, version: opts.config.graphVersion, timeoutMs: opts.config.graphTimeout })
   const clock = opts.clock ?? systemClock
-  const writeHealth = new WriteHealth(() => clock.now())
+  // The data disk's free space, as an unprivileged writer sees it (statfs; the database's directory).
+  const dbDir = opts.db.path === ':memory:' ? null : dirname(opts.db.path)
+  const writeHealth = new WriteHealth(
+    () => clock.now(),
+    dbDir
+      ? () => {
+          const fs = statfsSync(dbDir)
+          return fs.bavail * fs.bsize
+        }
+      : undefined,
+  )
   return {
     db: opts.db.db,
     syncTransaction: syncTransactions(opts.db),

@@ -37,10 +37,17 @@ export function storageFailureOf(err: unknown): StorageFailure | null {
 
 export type RecentFailure = { source: string; code: string; detail: string; at: number }
 
+/** Free space that shows a full disk is over: more than a commit's worth, not the few blocks a deleted temp file gave back. */
+export const DISK_ROOM_BYTES = 1024 * 1024
+
 export class WriteHealth {
   private readonly failures = new Map<string, RecentFailure>()
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Bytes free on the data disk (null: unknown); lets one path's commit end the others' "disk full". */
+    private readonly freeBytes?: () => number | null,
+  ) {}
 
   /** Records `err` for `source` when it is a storage failure; returns what it was (null: not one). */
   failed(source: string, err: unknown): StorageFailure | null {
@@ -49,9 +56,25 @@ export class WriteHealth {
     return failure
   }
 
-  /** A write of `source` committed: whatever failed before is over for it. */
+  /**
+   * A write of `source` committed: whatever failed before is over for it. A full disk can be over for every path:
+   * they all write the same database on the same disk — but a small commit can succeed on a full disk (the WAL
+   * reuses its own space), so only when the disk also has room again (DISK_ROOM_BYTES free). Otherwise a send
+   * that failed on the full disk would keep `/readyz` 503 until the next send, or 30 s, after space came back.
+   * Other failures (I/O errors, a damaged file) stay each path's own.
+   */
   succeeded(source: string): void {
-    if (this.failures.size > 0) this.failures.delete(source)
+    if (this.failures.size === 0) return
+    this.failures.delete(source)
+    if (![...this.failures.values()].some((f) => f.detail === 'disk full')) return
+    let free: number | null = null
+    try {
+      free = this.freeBytes?.() ?? null
+    } catch {
+      free = null
+    }
+    if (free === null || free < DISK_ROOM_BYTES) return
+    for (const [other, f] of this.failures) if (f.detail === 'disk full') this.failures.delete(other)
   }
 
   /** Failures still recent, oldest first. */

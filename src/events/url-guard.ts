@@ -187,17 +187,27 @@ export async function checkOutboundUrl(raw: string, opts: UrlGuardOptions): Prom
  */
 export async function fetchPublic(raw: string, opts: UrlGuardOptions & { timeoutMs: number; maxBytes: number; maxRedirects?: number }): Promise<{ bytes: Buffer; contentType: string | null }> {
   let current = raw
+  // One deadline for every hop and the body: a peer that trickles bytes or chains redirects cannot stretch it.
+  const signal = AbortSignal.timeout(opts.timeoutMs)
+  const deadline = (err: unknown): never => {
+    const name = (err as Error)?.name
+    if (name === 'TimeoutError' || name === 'AbortError') throw new UrlRefused('url', `the link did not answer within ${opts.timeoutMs} ms`)
+    throw err
+  }
   for (let hop = 0; hop <= (opts.maxRedirects ?? 3); hop++) {
     const { url } = await checkOutboundUrl(current, opts)
-    const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(opts.timeoutMs) })
+    const res = await fetch(url, { redirect: 'manual', signal }).catch(deadline)
     const location = res.headers.get('location')
     if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel()
+      await res.body?.cancel().catch(() => {})
       current = new URL(location, url).href
       continue
     }
-    if (!res.ok) throw new UrlRefused('url', `the link answered HTTP ${res.status}`)
-    const bytes = await readAtMost(res, opts.maxBytes)
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {})
+      throw new UrlRefused('url', `the link answered HTTP ${res.status}`)
+    }
+    const bytes = await readAtMost(res, opts.maxBytes).catch(deadline)
     if (!bytes) throw new UrlRefused('url', `the linked file is larger than ${opts.maxBytes} bytes`)
     return { bytes, contentType: res.headers.get('content-type') }
   }

@@ -8,7 +8,7 @@ import { createTestApp, type TestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { call, deliver, makeChannel, makeUser, makeWorkspace, manualClock } from '../testing/fixtures.ts'
 import { inboundText, signed } from '../testing/webhooks.ts'
-import { WRITE_FAILURE_WINDOW_MS, WriteHealth, storageFailureOf } from '../db/write-health.ts'
+import { WRITE_FAILURE_WINDOW_MS, WriteHealth, storageFailureOf, DISK_ROOM_BYTES } from '../db/write-health.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -91,6 +91,51 @@ describe('write failures and readiness', () => {
     expect(storageFailureOf(Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' }))?.detail).toBe('database file is damaged')
   })
 
+  test('a full disk is over for every path once any path commits and the disk has room; other failures stay their own path\'s', () => {
+    let free = 0
+    const health = new WriteHealth(Date.now, () => free)
+    health.failed('request writes', Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }))
+    health.failed('media downloads', Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }))
+    health.failed('sender', Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' }))
+    // A small commit can succeed on a full disk (the WAL reuses its space): that alone ends nothing else.
+    health.succeeded('webhook intake')
+    expect(health.recent().map((f) => f.source)).toEqual(['request writes', 'media downloads', 'sender'])
+    free = DISK_ROOM_BYTES - 1
+    health.succeeded('webhook intake')
+    expect(health.recent()).toHaveLength(3)
+    free = DISK_ROOM_BYTES
+    health.succeeded('webhook intake')
+    expect(health.recent().map((f) => f.source)).toEqual(['sender'])
+    health.succeeded('sender')
+    expect(health.recent()).toEqual([])
+  })
+
+  test('a storage failure while applying an event does not use up its attempts, even when recording the attempt would succeed', async () => {
+    const clock = manualClock(NOW)
+    const t = await createTestApp({ graph, clock })
+    const owner = await makeUser(t, 'owner@example.com')
+    const ws = await makeWorkspace(t, 'Acme', owner)
+    const channel = await makeChannel(t, ws, graph)
+    // Applying fails as on a full disk whose WAL still has room for a small update (seen on a real tmpfs).
+    const deps = (t.runtime.processor as unknown as { deps: { syncTransaction: (fn: unknown) => Promise<void> } }).deps
+    const real = deps.syncTransaction
+    deps.syncTransaction = async () => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
+    }
+    const s = signed(bigText(channel.phoneNumberId, 3).body, channel.appSecret)
+    expect((await t.request(`/webhooks/whatsapp/${channel.id}`, { method: 'POST', headers: s.headers, body: s.body })).status).toBe(200)
+    for (let i = 0; i < 10; i++) {
+      clock.advance(60_000)
+      await t.runtime.processor.drain()
+    }
+    expect(await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({ state: 'pending', attempts: 0 })
+    expect((await (await t.request('/readyz')).json()).checks.writes.detail).toContain('intake processor: disk full')
+    deps.syncTransaction = real
+    await t.runtime.processor.drain()
+    expect((await t.db.db.selectFrom('webhook_inbox').select('state').executeTakeFirstOrThrow()).state).toBe('processed')
+    expect((await t.request('/readyz')).status).toBe(200)
+  })
+
   test('a background worker whose pass fails on storage makes /readyz 503 until a pass gets work done', async () => {
     const clock = manualClock(NOW)
     const t = await createTestApp({ graph, clock })
@@ -106,6 +151,12 @@ describe('write failures and readiness', () => {
     const body = await (await t.request('/readyz')).json()
     expect(body.ready).toBe(false)
     expect(body.checks.writes.detail).toContain('intake processor: disk full')
+    // However long the disk stays full, the event's own attempts are not used up (8 would park it as dead).
+    for (let i = 0; i < 10; i++) {
+      clock.advance(60_000)
+      await t.runtime.processor.drain()
+    }
+    expect(await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({ state: 'pending', attempts: 0 })
     release()
     await t.runtime.processor.drain()
     clock.advance(60_000) // the failed row's retry comes due

@@ -5,10 +5,11 @@
  * times; authentication failures count towards the channel's needs_reauth.
  */
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { ServiceDeps } from '../deps.ts'
 import { Drainer } from '../jobs/drainer.ts'
+import { storageFailureOf } from '../db/write-health.ts'
 import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
 import * as repo from './messaging.repo.ts'
 import { getMediaKeys } from 'baileys'
@@ -62,6 +63,7 @@ export class MediaDownloader {
     const qrRef = decodeMediaRef(m.media_id!)
     let error: unknown = null
     let usedToken = false
+    let temp: string | null = null
     try {
       let fetched: { bytes: Uint8Array; sha256: string | null; mime: string | null }
       if (qrRef) fetched = await fetchFromWhatsApp(qrRef)
@@ -79,12 +81,17 @@ export class MediaDownloader {
       const full = join(this.deps.config.dataDir, relative)
       if (!existsSync(full)) {
         mkdirSync(dirname(full), { recursive: true, mode: 0o700 })
-        const temp = `${full}.${process.pid}.tmp`
+        temp = `${full}.${process.pid}.tmp`
         writeFileSync(temp, bytes, { mode: 0o600 })
         renameSync(temp, full)
+        temp = null
       }
       await repo.updateMessage(db, m.workspace_id, m.id, { media_state: 'stored', media_path: relative, media_size: bytes.length, media_mime: m.media_mime ?? safeMimeType(fetched.mime) })
     } catch (err) {
+      if (temp) rmSync(temp, { force: true })
+      // A full disk (the file or the database) is not this download's fault: it must not use up its attempts and
+      // mark the media failed for good. The pass fails instead (readiness reports it); the next pass tries again.
+      if (storageFailureOf(err)) throw err
       error = err
       const attempts = m.media_attempts + 1
       const failed = attempts >= MAX_MEDIA_ATTEMPTS || (err instanceof Error && err.message.includes('sha256'))

@@ -1,4 +1,8 @@
 import { afterAll, describe, expect, test } from 'bun:test'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { MAX_MEDIA_ATTEMPTS, mediaPathFor } from './media.service.ts'
 import { createTestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { auditRows, call, deliver, makeChannel, makeUser, makeWorkspace, seedConversation } from '../testing/fixtures.ts'
@@ -305,6 +309,32 @@ describe('media', () => {
     expect(row).toMatchObject({ media_state: 'stored', media_attempts: 1 })
     expect(graph.calls.filter((c) => c.path.startsWith('/v24.0/889900?')).length).toBe(2)
     expect(row.workspace_id).toBe(ws)
+  })
+
+  test('a full disk while storing a download uses up none of its attempts; once there is room it is stored', async () => {
+    const { t, channel } = await setup()
+    const bytes = new TextEncoder().encode('a picture on a full disk')
+    graph.addMedia('556677', bytes, 'image/jpeg')
+    const full = join(t.config.dataDir, mediaPathFor(createHash('sha256').update(bytes).digest('hex')))
+    const temp = `${full}.${process.pid}.tmp`
+    mkdirSync(dirname(full), { recursive: true })
+    // Writing the download's temporary file fails with ENOSPC, as on a full disk.
+    const diskFull = () => existsSync(temp) || symlinkSync('/dev/full', temp)
+    diskFull()
+    const id = wamid()
+    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'image', image: { mime_type: 'image/jpeg', id: '556677' } }] })]))
+    const media = () => t.db.db.selectFrom('messages').select(['media_state', 'media_attempts']).where('wamid', '=', id).executeTakeFirstOrThrow()
+    for (let i = 0; i < MAX_MEDIA_ATTEMPTS + 2; i++) {
+      diskFull()
+      await t.runtime.media.drain()
+      expect(await media()).toEqual({ media_state: 'pending', media_attempts: 0 })
+      expect(existsSync(temp)).toBe(false) // the partial file is removed
+    }
+    expect((await (await t.request('/readyz')).json()).checks.writes.detail).toContain('media downloads: disk full (ENOSPC)')
+    await t.runtime.media.drain()
+    expect(await media()).toEqual({ media_state: 'stored', media_attempts: 0 })
+    expect(readFileSync(full, 'utf8')).toBe('a picture on a full disk')
+    expect((await t.request('/readyz')).status).toBe(200)
   })
 })
 

@@ -391,12 +391,18 @@ export class OutboxSender {
       await this.deps.db.transaction().execute(async (trx) => {
         for (const s of batch) await record(trx, s)
       })
+      this.deps.writeHealth.succeeded('sender')
     } catch {
       for (const s of batch) {
         await this.deps.db
           .transaction()
           .execute((trx) => record(trx, s))
-          .catch((err) => this.deps.logger.error({ err, messageId: s.row.message_id }, 'could not record a sent message; recovered later'))
+          .then(() => this.deps.writeHealth.succeeded('sender'))
+          .catch((err) => {
+            // Outside the worker's pass: tell readiness here (a full disk keeps /readyz 503 until a commit).
+            this.deps.writeHealth.failed('sender', err)
+            this.deps.logger.error({ err, messageId: s.row.message_id }, 'could not record a sent message; recovered later')
+          })
       }
     }
   }

@@ -5,6 +5,7 @@
  * exponentially (with jitter) and after MAX_ATTEMPTS is parked as dead, to be listed and replayed.
  */
 import type { SyncDb } from '../db/client.ts'
+import { storageFailureOf } from '../db/write-health.ts'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { applyInbound } from '../messaging/inbound.service.ts'
@@ -104,6 +105,10 @@ export class InboxProcessor {
   }
 
   private async fail(row: Row, err: unknown): Promise<void> {
+    // A full disk or a failing file is not this event's fault: it must not use up the event's attempts (eight of
+    // them would park an acknowledged webhook as a dead letter). The pass fails instead — readiness reports it,
+    // the worker's timer tries again — and the event stays due as it was.
+    if (storageFailureOf(err)) throw err
     const attempts = row.attempts + 1
     const dead = attempts >= MAX_ATTEMPTS
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 500)

@@ -66,26 +66,63 @@ export type SendResult = z.infer<typeof sendResult>
 
 export type GraphClient = ReturnType<typeof createGraphClient>
 
+/** Redirects a GET to the Graph API or a media URL may take (Meta's media host can redirect once); never for a POST. */
+export const GRAPH_MAX_REDIRECTS = 3
+/** The largest JSON answer read from the Graph API: its answers are a few hundred bytes; an error page is not. */
+export const GRAPH_MAX_JSON_BYTES = 1024 * 1024
+
 export function createGraphClient(opts: { baseUrl: string; version: string; timeoutMs?: number; userAgent?: string }) {
   const timeoutMs = opts.timeoutMs ?? 15_000
   const userAgent = opts.userAgent ?? 'wabox'
+  const timedOut = () => new GraphError(0, -1, `Graph API did not answer within ${timeoutMs} ms`)
+  const isDeadline = (err: unknown) => (err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError'
 
+  /**
+   * One call, headers and body under one deadline (`timeoutMs`, which also ends a body that trickles in). A GET
+   * follows at most GRAPH_MAX_REDIRECTS redirects, over http(s) only, with the token only on its own origin;
+   * other methods never follow one. The answer is returned with the deadline still running over its body.
+   */
   async function send(token: string, url: string, init: RequestInit = {}): Promise<Response> {
+    const signal = AbortSignal.timeout(timeoutMs)
+    const method = (init.method ?? 'GET').toUpperCase()
+    const origin = new URL(url).origin
+    let current = url
+    for (let hop = 0; ; hop++) {
+      let res: Response
+      try {
+        const auth: Record<string, string> = new URL(current).origin === origin ? { authorization: `Bearer ${token}` } : {}
+        res = await fetch(current, { ...init, headers: { ...auth, 'user-agent': userAgent, ...(init.headers as Record<string, string> | undefined) }, signal, redirect: 'manual' })
+      } catch (err) {
+        throw isDeadline(err) ? timedOut() : new GraphError(0, -1, 'Graph API unreachable')
+      }
+      const location = res.headers.get('location')
+      if (method !== 'GET' || res.status < 300 || res.status >= 400 || !location) return res
+      await res.body?.cancel().catch(() => {})
+      const next = URL.parse(location, current)
+      if (!next || (next.protocol !== 'https:' && next.protocol !== 'http:')) throw new GraphError(res.status, -1, 'Graph API redirected to an unusable address')
+      if (hop >= GRAPH_MAX_REDIRECTS) throw new GraphError(res.status, -1, `Graph API redirected more than ${GRAPH_MAX_REDIRECTS} times`)
+      current = next.href
+    }
+  }
+
+  /** The answer's JSON (null when it is not JSON), read as it streams and stopped at GRAPH_MAX_JSON_BYTES. */
+  async function readJson(res: Response): Promise<unknown> {
+    let bytes: Buffer | null
     try {
-      return await fetch(url, {
-        ...init,
-        headers: { authorization: `Bearer ${token}`, 'user-agent': userAgent, ...init.headers },
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'follow',
-      })
+      bytes = await readAtMost(res, GRAPH_MAX_JSON_BYTES)
     } catch (err) {
-      const timedOut = (err as Error).name === 'TimeoutError'
-      throw new GraphError(0, -1, timedOut ? `Graph API did not answer within ${timeoutMs} ms` : 'Graph API unreachable')
+      throw isDeadline(err) ? timedOut() : new GraphError(0, -1, 'Graph API answer cut off')
+    }
+    if (!bytes) throw new GraphError(res.status, -1, `Graph API answer larger than ${GRAPH_MAX_JSON_BYTES} bytes`)
+    try {
+      return JSON.parse(bytes.toString('utf8'))
+    } catch {
+      return null
     }
   }
 
   async function failure(res: Response): Promise<GraphError> {
-    const parsed = errorBody.safeParse(await res.json().catch(() => null))
+    const parsed = errorBody.safeParse(await readJson(res).catch(() => null))
     if (!parsed.success) return new GraphError(res.status, -1, `Graph API answered HTTP ${res.status}`)
     const e = parsed.data.error
     const details = typeof e.error_data === 'string' ? e.error_data : (e.error_data?.details ?? null)
@@ -95,7 +132,7 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
   async function json<T>(token: string, path: string, schema: z.ZodType<T>, init: RequestInit = {}): Promise<T> {
     const res = await send(token, `${opts.baseUrl}/${opts.version}/${path}`, init)
     if (!res.ok) throw await failure(res)
-    const parsed = schema.safeParse(await res.json().catch(() => null))
+    const parsed = schema.safeParse(await readJson(res))
     if (!parsed.success) throw new GraphError(res.status, -1, 'Graph API answered with an unexpected shape')
     return parsed.data
   }
@@ -138,7 +175,12 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
     async download(token: string, url: string, maxBytes: number): Promise<Uint8Array> {
       const res = await send(token, url)
       if (!res.ok) throw await failure(res)
-      const bytes = await readAtMost(res, maxBytes)
+      let bytes: Buffer | null
+      try {
+        bytes = await readAtMost(res, maxBytes)
+      } catch (err) {
+        throw isDeadline(err) ? timedOut() : new GraphError(0, -1, 'media download cut off')
+      }
       if (!bytes) throw new GraphError(res.status, -1, `media larger than ${maxBytes} bytes`)
       return bytes
     },
