@@ -48,7 +48,8 @@ EXPOSE 8080
 USER wabox
 WORKDIR /data
 
-# Ready means /readyz answers 200 (database writable, migrations current, key loaded). The probe is bash's
+# Ready means /readyz answers 200 (database writable, migrations current, key loaded). The probe speaks plain
+# HTTP to 127.0.0.1: with --tls-cert/--tls-key or a --host other than 0.0.0.0/127.0.0.1, replace it. It is bash's
 # /dev/tcp, so the image needs no HTTP client; a `wabox healthcheck` subcommand would let it drop the
 # shell too (exec form, distroless base).
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \

@@ -8,8 +8,10 @@ import { type Kysely, sql } from 'kysely'
 // Keys whose person has already gone (removed, or demoted below the key's role, before this rule existed) are
 // revoked here, each with an `apikey.revoked` audit row: until now they kept working after their maker lost access.
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('api_keys').addColumn('created_by_user_id', 'text').execute()
+  // One transaction for the column, the back-fill and the index (SQLite DDL is transactional): a failure leaves
+  // nothing half-done for the next start to trip over.
   await db.transaction().execute(async (trx) => {
+    await trx.schema.alterTable('api_keys').addColumn('created_by_user_id', 'text').execute()
     await sql`UPDATE api_keys SET created_by_user_id = created_by WHERE created_by IN (SELECT id FROM users)`.execute(trx)
     // Keys made by keys: follow the chain to its person, one link per round.
     for (let round = 0; round < 100; round++) {
@@ -32,8 +34,8 @@ export async function up(db: Kysely<any>): Promise<void> {
              json_object('name', name, 'prefix', prefix, 'reason', 'creator_lost_access', 'createdByUserId', created_by_user_id)
       FROM api_keys WHERE ${orphaned}`.execute(trx)
     await sql`UPDATE api_keys SET revoked_at = ${at} WHERE ${orphaned}`.execute(trx)
+    await trx.schema.createIndex('api_keys_creator').on('api_keys').columns(['workspace_id', 'created_by_user_id']).execute()
   })
-  await db.schema.createIndex('api_keys_creator').on('api_keys').columns(['workspace_id', 'created_by_user_id']).execute()
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -128,13 +128,13 @@ const SETTINGS = {
   },
   'rate-limit': {
     env: 'WABOX_RATE_LIMIT',
-    help: 'token buckets for API keys and anonymous clients (per key / per IP)',
+    help: 'sliding-window limits for API keys and anonymous clients (per key / per IP)',
     fallback: () => '3/1s,20/10s,100/60s',
     schema: profileSpec,
   },
   'ui-rate-limit': {
     env: 'WABOX_UI_RATE_LIMIT',
-    help: 'token buckets for signed-in admin UI sessions (per user)',
+    help: 'sliding-window limits for signed-in admin UI sessions (per user)',
     fallback: () => '30/1s,300/10s,1500/60s',
     schema: profileSpec,
   },

@@ -77,10 +77,21 @@ export class WriteHealth {
     for (const [other, f] of this.failures) if (f.detail === 'disk full') this.failures.delete(other)
   }
 
-  /** Failures still recent, oldest first. */
+  /**
+   * Failures still recent, oldest first. A disk-full failure outlives the window while the disk is still short of
+   * room: a quiet instance must not turn ready again only because nothing tried to write for 30 s.
+   */
   recent(): RecentFailure[] {
     const now = this.now()
-    for (const [source, f] of this.failures) if (now - f.at >= WRITE_FAILURE_WINDOW_MS) this.failures.delete(source)
+    let free: number | null | undefined
+    for (const [source, f] of this.failures) {
+      if (now - f.at < WRITE_FAILURE_WINDOW_MS) continue
+      if (f.detail === 'disk full') {
+        free ??= this.freeBytes?.() ?? null
+        if (free !== null && free < DISK_ROOM_BYTES) continue
+      }
+      this.failures.delete(source)
+    }
     return [...this.failures.values()].sort((a, b) => a.at - b.at)
   }
 }

@@ -91,6 +91,18 @@ describe('write failures and readiness', () => {
     expect(storageFailureOf(Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' }))?.detail).toBe('database file is damaged')
   })
 
+  test('a full disk stays a failure past the window while the disk is still short of room (a quiet instance is not ready by waiting)', () => {
+    let now = 1_000_000
+    let free = 0
+    const health = new WriteHealth(() => now, () => free)
+    health.failed('webhook intake', Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }))
+    health.failed('media downloads', Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }))
+    now += WRITE_FAILURE_WINDOW_MS * 10
+    expect(health.recent().map((f) => f.source)).toEqual(['webhook intake', 'media downloads'])
+    free = DISK_ROOM_BYTES
+    expect(health.recent()).toHaveLength(0)
+  })
+
   test('a full disk is over for every path once any path commits and the disk has room; other failures stay their own path\'s', () => {
     let free = 0
     const health = new WriteHealth(Date.now, () => free)

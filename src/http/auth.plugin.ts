@@ -189,9 +189,10 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
         const ctx = { request, server, set, params } as Ctx
         const meta = metaOf(ctx)
         // By default only this machine: a local Prometheus or agent. A request a proxy forwarded comes from the
-        // proxy's address, which may be loopback too — so any forwarding header rules the default out.
+        // proxy's address, which may be loopback too — so any forwarding header rules the default out, and so does
+        // an address configured as a trusted proxy (a proxy that adds no header is still a proxy).
         const forwarded = ['x-forwarded-for', 'forwarded', 'x-real-ip'].some((h) => request.headers.has(h))
-        const fromAllowedNetwork = metricsNetworks ? metricsNetworks.has(meta.ip) : !config.metricsToken && loopback.has(meta.ip) && !forwarded
+        const fromAllowedNetwork = metricsNetworks ? metricsNetworks.has(meta.ip) : !config.metricsToken && loopback.has(meta.ip) && !forwarded && !trusted.has(meta.ip)
         const hidden = new AppError(404, 'not_found', 'No such route or resource.')
         if (config.metricsToken) {
           if (metricsNetworks && !fromAllowedNetwork) throw hidden

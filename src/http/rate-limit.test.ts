@@ -90,6 +90,26 @@ describe('sliding windows', () => {
     expect(limiter.take('other').allowed).toBe(true)
   })
 
+  test('a flood of new keys cannot reset an active key: at the cap newcomers are refused, nobody is forgotten', () => {
+    const clock = manualClock()
+    const limiter = new RateLimiter({ name: 'api', windows: profileSpec.parse('3/1s,100/60s') }, clock, 1000)
+    // A key spends its minute's quota.
+    for (let i = 0; i < 100; i++) {
+      expect(limiter.take('key:victim-of-its-own-limit').allowed).toBe(true)
+      clock.advance(400)
+    }
+    expect(limiter.take('key:victim-of-its-own-limit').allowed).toBe(false)
+    // 5,000 fresh addresses within the minute: the table fills, the newcomers beyond it are refused.
+    let refused = 0
+    for (let i = 0; i < 5000; i++) if (!limiter.take(`ip:2001:db8::${i.toString(16)}`).allowed) refused++
+    expect(limiter.size).toBeLessThanOrEqual(1000)
+    expect(refused).toBeGreaterThanOrEqual(4000)
+    // The key is still remembered, and still over its limit.
+    const again = limiter.take('key:victim-of-its-own-limit')
+    expect(again.allowed).toBe(false)
+    expect(again.retryAfterSeconds).toBeGreaterThan(0)
+  })
+
   test('memory stays bounded under 100k distinct keys', () => {
     const clock = manualClock()
     const limiter = new RateLimiter({ name: 'api', windows: DEFAULT }, clock, 10_000)

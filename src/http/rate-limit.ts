@@ -85,8 +85,11 @@ export class RateLimiter {
       if (drop) log.times.splice(0, drop)
       log.at = now
     } else {
+      // Full of keys that are all still counting: refuse the newcomer rather than forget an active key (forgetting
+      // one would hand it a fresh quota — a flood of new keys or addresses must not reset anyone's limit).
+      const waitMs = this.evict(now)
+      if (waitMs > 0) return this.refusedWhileFull(waitMs)
       log = { times: [], at: now }
-      this.evict(now)
     }
     this.logs.set(key, log)
 
@@ -122,18 +125,24 @@ export class RateLimiter {
     }
   }
 
-  /** Drops logs that have been idle for the longest window (nothing in them counts), then the oldest if still over the cap. */
-  private evict(now: number): void {
-    if (this.logs.size < this.maxKeys) return
+  /**
+   * Makes room for one more key by dropping logs idle for the longest window (nothing in them counts any more).
+   * Returns 0 when there is room, else how long until the least recently used log goes idle.
+   */
+  private evict(now: number): number {
+    if (this.logs.size < this.maxKeys) return 0
     for (const [key, l] of this.logs) {
       if (now - l.at < this.idleMs) break // the rest were used more recently
       this.logs.delete(key)
     }
-    while (this.logs.size >= this.maxKeys) {
-      const oldest = this.logs.keys().next().value
-      if (oldest === undefined) break
-      this.logs.delete(oldest)
-    }
+    if (this.logs.size < this.maxKeys) return 0
+    const oldest = this.logs.values().next().value
+    return oldest ? Math.max(1, oldest.at + this.idleMs - now) : 0
+  }
+
+  private refusedWhileFull(waitMs: number): Decision {
+    const w = this.profile.windows[0]!
+    return { allowed: false, limit: w.limit, remaining: 0, resetSeconds: Math.ceil(waitMs / 1000), retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) }
   }
 
   /** The RateLimit-* and Retry-After headers for a decision (IETF draft "RateLimit header fields"). */

@@ -39,6 +39,14 @@ describe('who may scrape /metrics', () => {
     }
   })
 
+  test('behind a local proxy (a trusted proxy on loopback) the default refuses even a request with no forwarding header', async () => {
+    const t = await createTestApp({ argv: ['--trusted-proxies', '127.0.0.1'] })
+    // A proxy that adds no X-Forwarded-For still is a proxy: what it forwards comes from 127.0.0.1.
+    expect((await t.request('/metrics', { headers: LOCAL })).status).toBe(404)
+    // ::1 is not the configured proxy: a local scraper there is still served.
+    expect((await t.request('/metrics', { headers: { [TEST_PEER_HEADER]: '::1' } })).status).toBe(200)
+  })
+
   test('--metrics-allowed-networks replaces loopback with those networks (the client address behind trusted proxies)', async () => {
     const t = await createTestApp({ argv: ['--metrics-allowed-networks', '10.0.0.0/8', '--trusted-proxies', '127.0.0.1'] })
     expect((await t.request('/metrics', { headers: { [TEST_PEER_HEADER]: '10.9.8.7' } })).status).toBe(200)
