@@ -324,6 +324,15 @@ describe('media', () => {
     const id = wamid()
     await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'image', image: { mime_type: 'image/jpeg', id: '556677' } }] })]))
     const media = () => t.db.db.selectFrom('messages').select(['media_state', 'media_attempts']).where('wamid', '=', id).executeTakeFirstOrThrow()
+    // The processor wakes the downloader when it applies the message; on a loaded machine that can come after
+    // deliver() returned. Let it finish first, so no pass runs between a failed one and the disk filling again.
+    for (const until = Date.now() + 5000; !(await t.db.db.selectFrom('messages').select('id').where('wamid', '=', id).executeTakeFirst()); ) {
+      if (Date.now() > until) throw new Error('the message was never applied')
+      await Bun.sleep(10)
+    }
+    await t.runtime.processor.drain()
+    diskFull()
+    await t.runtime.media.drain()
     for (let i = 0; i < MAX_MEDIA_ATTEMPTS + 2; i++) {
       diskFull()
       await t.runtime.media.drain()
