@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine that has only Node.js and npm: installs the pinned Bun, the
-# locked dependencies and (on Debian, as root) the chromium the browser tests drive, builds dist/wabox
+# locked dependencies and (on Debian, as root) the chromium, openssl and util-linux some tests drive, builds dist/wabox
 # (end-to-end tests drive the real binary), runs every test and ends with the line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,14 +11,20 @@ ensure_bun
 
 bun install --frozen-lockfile
 
-# The browser tests (ui/e2e/*.browser.test.ts) drive Debian's chromium through playwright-core.
-if [ ! -x /usr/bin/chromium ]; then
+# What some tests drive besides Bun: Debian's chromium (the browser tests, ui/e2e/*.browser.test.ts, through
+# playwright-core), openssl (certificates for the TLS tests) and util-linux's unshare/setpriv (lock, disk-full and
+# start-up tests in private namespaces). Installed with apt-get where missing.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v openssl >/dev/null || missing+=(openssl)
+{ command -v unshare >/dev/null && command -v setpriv >/dev/null; } || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian's chromium for the browser tests: apt-get update && apt-get install -y chromium"
+    echo "installing what the tests need: apt-get update && apt-get install -y ${missing[*]}"
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "no /usr/bin/chromium and no root apt-get to install it: the browser tests will fail (apt-get install chromium)"
+    echo "missing ${missing[*]} and no root apt-get to install them: the tests that need them will fail"
   fi
 fi
 

@@ -17,6 +17,7 @@ const hasOpenssl = Bun.spawnSync(['which', 'openssl']).exitCode === 0
 function selfSigned(dir: string, name: string): { cert: string; key: string; fingerprint: string } {
   const cert = join(dir, `${name}.crt`)
   const key = join(dir, `${name}.key`)
+  if (!hasOpenssl) throw new Error('these tests make certificates with openssl: install it (scripts/test.sh does, as root)')
   const made = Bun.spawnSync(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=localhost`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stderr: 'pipe' })
   if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`)
   return { cert, key, fingerprint: new X509Certificate(readFileSync(cert)).fingerprint256 }
@@ -46,7 +47,8 @@ function failedStart(args: string[], env: Record<string, string> = {}): Promise<
   return Promise.race([run, Bun.sleep(10_000).then(() => ({ code: -1, stdout: '', stderr: 'still running after 10 s: the start did not fail' }))])
 }
 
-describe.skipIf(!hasOpenssl)('TLS without a proxy', () => {
+// Never skipped: scripts/test.sh installs openssl where it is missing; without it these tests fail and say so.
+describe('TLS without a proxy', () => {
   test('serves https with HSTS and a Secure cookie; SIGHUP swaps the certificate for new connections, an open stream keeps its heartbeats', async () => {
     const dir = tempDir('wabox-tls')
     const dataDir = join(dir, 'data')

@@ -6,16 +6,11 @@
  * shown, and a dropped connection showing as Reconnecting in the channel list by itself.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
 import type { Locator, Page } from 'playwright-core'
 import { startGraphDouble } from '../../src/testing/graph-double.ts'
-import { createTestApp, type TestApp } from '../../src/testing/test-app.ts'
-import { scriptedSockets } from '../../src/testing/qr-socket.ts'
-import { call, makeUser, makeWorkspace, type FixtureUser } from '../../src/testing/fixtures.ts'
-import { REPO_ROOT } from '../../src/testing/binary.ts'
+import { call } from '../../src/testing/fixtures.ts'
 import { BROWSER_TEST_TIMEOUT, browserSuite, expectAccessible, screenshot, softChecks, waitForPath, waitForText, waitUntil } from '../../src/testing/browser.ts'
-import { connectCloudByApi, createOperator, firstWorkspace, Session, startWabox, type CloudNumber, type Wabox } from './support.ts'
+import { connectCloudByApi, createOperator, firstWorkspace, Session, startQrApp, startWabox, type CloudNumber, type Wabox } from './support.ts'
 
 const graph = await startGraphDouble()
 let wabox: Wabox
@@ -23,33 +18,22 @@ let owner: Session
 let ws = ''
 let hotline: CloudNumber
 
-const sockets = scriptedSockets()
-let t: TestApp
-let server: ReturnType<typeof Bun.serve>
-let qrBase = ''
-let qrOwner: FixtureUser
-let qrWs = ''
+let qr: Awaited<ReturnType<typeof startQrApp>>
 
 beforeAll(async () => {
   wabox = await startWabox({ graph })
-  if (!existsSync(resolve(REPO_ROOT, 'dist/ui/index.html'))) throw new Error('dist/ui is not built: run bun run build')
   await createOperator(wabox, 'owner@kiosk.example', 'owner password 12', 'Kiosk')
   owner = await Session.login(wabox.url, 'owner@kiosk.example', 'owner password 12')
   ws = await firstWorkspace(owner)
   // The workspace's only number, so that the list after disconnecting has nothing else to show.
   hotline = await connectCloudByApi(owner, ws, graph, 'Hotline')
 
-  t = await createTestApp({ qrSocketFactory: sockets.factory })
-  qrOwner = await makeUser(t, 'owner@baeckerei.example')
-  qrWs = await makeWorkspace(t, 'Bäckerei', qrOwner)
-  server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 60, fetch: (r) => t.app.handle(r) })
-  qrBase = `http://127.0.0.1:${server.port}`
+  qr = await startQrApp('owner@baeckerei.example', 'Bäckerei')
 }, 60_000)
 afterAll(async () => {
   await wabox?.stop()
   graph.stop()
-  server?.stop(true)
-  await t?.close()
+  await qr?.stop()
 }, 20_000)
 
 // The refusals tested here are 422s the page asks for on purpose.
@@ -159,19 +143,19 @@ describe('a Cloud API channel (compiled binary)', () => {
 
 describe('a QR-linked channel (in-process app, scripted WhatsApp socket)', () => {
   test('pacing saved and a refused one said at its field; a pairing code shown; Reconnecting shows in the list live', async () => {
-    const created = await t.request(`/api/v1/workspaces/${qrWs}/channels`, call(qrOwner.who, 'POST', { kind: 'qr', name: 'Ladentelefon' }))
+    const created = await qr.t.request(`/api/v1/workspaces/${qr.ws}/channels`, call(qr.owner.who, 'POST', { kind: 'qr', name: 'Ladentelefon' }))
     expect(created.status).toBe(201)
     const channelId = ((await created.json()) as { channel: { id: string } }).channel.id
-    await waitUntil('a WhatsApp socket for the channel', () => sockets.sockets.length > 0)
-    const socket = sockets.last()
+    await waitUntil('a WhatsApp socket for the channel', () => qr.sockets.sockets.length > 0)
+    const socket = qr.sockets.last()
     socket.showQr('2@scripted-code-AAAA,noise-key-1,identity-key-1,adv-secret-1')
-    const channelOf = async () => (await (await t.request(`/api/v1/workspaces/${qrWs}/channels/${channelId}`, call(qrOwner.who, 'GET'))).json()) as { qr: { pacing: Record<string, unknown>; includeGroups: boolean }; connection: { state: string } }
+    const channelOf = async () => (await (await qr.t.request(`/api/v1/workspaces/${qr.ws}/channels/${channelId}`, call(qr.owner.who, 'GET'))).json()) as { qr: { pacing: Record<string, unknown>; includeGroups: boolean }; connection: { state: string } }
 
     const context = await suite.context({ label: 'owner' })
-    await context.addCookies([{ name: 'wabox_session', value: qrOwner.sessionToken, url: qrBase, httpOnly: true, sameSite: 'Lax' }])
+    await qr.signIn(context)
     const page = await context.newPage()
     const soft = softChecks()
-    await page.goto(`${qrBase}/w/${qrWs}/channels/${channelId}`)
+    await page.goto(`${qr.base}/w/${qr.ws}/channels/${channelId}`)
     await page.getByRole('img', { name: 'QR code to scan' }).waitFor()
     const pacing = page.getByRole('region', { name: 'Sending pace' })
     await pacing.waitFor()
@@ -216,7 +200,7 @@ describe('a QR-linked channel (in-process app, scripted WhatsApp socket)', () =>
     socket.open()
     await page.getByRole('heading', { name: 'Connected', level: 2 }).waitFor()
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Channels' }).click()
-    await waitForPath(page, `/w/${qrWs}/channels`)
+    await waitForPath(page, `/w/${qr.ws}/channels`)
     const card = channelCard(page, 'Ladentelefon')
     await card.getByText('Connected', { exact: true }).waitFor()
     const navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length)

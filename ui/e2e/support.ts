@@ -3,9 +3,13 @@
  * setup link, webhook URLs and the browser agree on one origin), pointed at the Graph API double; a small
  * API client for seeding through the real HTTP API; signed Meta webhooks; sessions handed to a browser context.
  */
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
-import { BINARY, ensureBinary, startServer, type RunningServer } from '../../src/testing/binary.ts'
+import { BINARY, REPO_ROOT, ensureBinary, startServer, type RunningServer } from '../../src/testing/binary.ts'
+import { createTestApp } from '../../src/testing/test-app.ts'
+import { makeUser, makeWorkspace } from '../../src/testing/fixtures.ts'
+import { scriptedSockets } from '../../src/testing/qr-socket.ts'
 import type { GraphDouble } from '../../src/testing/graph-double.ts'
 import { tempDir } from '../../src/testing/temp.ts'
 import { inboundText, signed, statusUpdate, WABA_ID } from '../../src/testing/webhooks.ts'
@@ -194,5 +198,33 @@ export async function expectShellAtTop(page: Page, screen: string): Promise<void
   })
   if (!found.ok) {
     throw new Error(`${screen}: the top of the screen is not the app's frame but ${found.atTop} (document scrolled by ${found.scrollY} px; #app holds ${found.appChildren.join(', ')})`)
+  }
+}
+
+/**
+ * The in-process app (with the scripted WhatsApp socket for QR channels) served over real HTTP, for what the
+ * compiled binary cannot stand in for. It serves the UI from the checkout's dist/ui, built with the binary.
+ * One owner in one workspace; `signIn` puts the owner's session cookie into a browser context.
+ */
+export async function startQrApp(ownerEmail: string, workspaceName: string) {
+  await ensureBinary()
+  if (!existsSync(join(REPO_ROOT, 'dist/ui/index.html'))) throw new Error('dist/ui is not built: run bun run build')
+  const sockets = scriptedSockets()
+  const t = await createTestApp({ qrSocketFactory: sockets.factory })
+  const owner = await makeUser(t, ownerEmail)
+  const ws = await makeWorkspace(t, workspaceName, owner)
+  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 60, fetch: (r) => t.app.handle(r) })
+  const base = `http://127.0.0.1:${server.port}`
+  return {
+    t,
+    sockets,
+    owner,
+    ws,
+    base,
+    signIn: (context: BrowserContext) => context.addCookies([{ name: 'wabox_session', value: owner.sessionToken, url: base, httpOnly: true, sameSite: 'Lax' }]),
+    stop: async () => {
+      server.stop(true)
+      await t.close()
+    },
   }
 }
