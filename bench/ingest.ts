@@ -16,7 +16,9 @@ import { parseArgs } from 'node:util'
 import { startGraphDouble } from '../src/testing/graph-double.ts'
 import { contact, envelope, messagesChange, signed, statusUpdate, textMessage } from '../src/testing/webhooks.ts'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '64' } } })
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '64' } },
+})
 const SECONDS = Number(values.seconds)
 const CONNECTIONS = Number(values.connections)
 const ROOT = resolve(import.meta.dir, '..')
@@ -58,7 +60,16 @@ async function loadgen(job: Record<string, unknown>) {
   const proc = Bun.spawn(['bun', join(ROOT, 'bench/loadgen.ts'), file], { stdout: 'pipe', stderr: 'inherit' })
   const out = await new Response(proc.stdout).text()
   await proc.exited
-  return JSON.parse(out.trim()) as { requests: number; sent: number; non2xx: number; errors: number; seconds: number; rps: number; p50: number; p99: number }
+  return JSON.parse(out.trim()) as {
+    requests: number
+    sent: number
+    non2xx: number
+    errors: number
+    seconds: number
+    rps: number
+    p50: number
+    p99: number
+  }
 }
 
 /** Pre-signed, real-shaped bodies: message batches (1–3 messages), status batches, ~10% exact repeats. */
@@ -71,26 +82,46 @@ function corpus(n: number, channelPrefix: string) {
       continue
     }
     if (i % 5 === 4 && wamids.length > 0) {
-      items.push(signed(statusUpdate(PHONE, wamids[(i * 31) % wamids.length]!, ['sent', 'delivered', 'read'][i % 3]!), APP_SECRET))
+      items.push(
+        signed(
+          statusUpdate(PHONE, wamids[(i * 31) % wamids.length]!, ['sent', 'delivered', 'read'][i % 3]!),
+          APP_SECRET,
+        ),
+      )
       continue
     }
     const from = `49${channelPrefix}${String(i % 5000).padStart(6, '0')}`
-    const messages = Array.from({ length: 1 + (i % 3) }, (_, k) => textMessage(`hello ${i}-${k} — ¿qué tal?`, { from, timestamp: 1749416383 + i }))
+    const messages = Array.from({ length: 1 + (i % 3) }, (_, k) =>
+      textMessage(`hello ${i}-${k} — ¿qué tal?`, { from, timestamp: 1749416383 + i }),
+    )
     wamids.push(...messages.map((m) => m.id))
-    items.push(signed(envelope([messagesChange(PHONE, { contacts: [contact(from, `Customer ${i % 5000}`)], messages })]), APP_SECRET))
+    items.push(
+      signed(
+        envelope([messagesChange(PHONE, { contacts: [contact(from, `Customer ${i % 5000}`)], messages })]),
+        APP_SECRET,
+      ),
+    )
   }
   return { items, wamids }
 }
 
 // ---- baseline: bare Bun.serve "ok" -------------------------------------------------------------------
 const basePort = await freePort()
-const baseline = Bun.spawn(['bun', '-e', `Bun.serve({ port: ${basePort}, hostname: '127.0.0.1', fetch: () => new Response('ok') })`], { stdout: 'ignore', stderr: 'inherit' })
+const baseline = Bun.spawn(
+  ['bun', '-e', `Bun.serve({ port: ${basePort}, hostname: '127.0.0.1', fetch: () => new Response('ok') })`],
+  { stdout: 'ignore', stderr: 'inherit' },
+)
 await waitReady(`http://127.0.0.1:${basePort}/`)
 const warm = corpus(2000, '1')
 const warmFile = join(work, 'warm.json')
 writeFileSync(warmFile, JSON.stringify(warm.items))
 await loadgen({ url: `http://127.0.0.1:${basePort}/`, corpus: warmFile, concurrency: CONNECTIONS, durationMs: 1000 })
-const base = await loadgen({ url: `http://127.0.0.1:${basePort}/`, corpus: warmFile, concurrency: CONNECTIONS, durationMs: SECONDS * 1000 })
+const base = await loadgen({
+  url: `http://127.0.0.1:${basePort}/`,
+  corpus: warmFile,
+  concurrency: CONNECTIONS,
+  durationMs: SECONDS * 1000,
+})
 baseline.kill()
 
 // ---- wabox -------------------------------------------------------------------------------------------
@@ -98,23 +129,56 @@ const graph = await startGraphDouble()
 graph.addNumber(PHONE)
 graph.addToken('EAAGbench-token', [PHONE])
 const dataDir = join(work, 'data')
-const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('bench password 123\n'), stdout: 'ignore' })
+const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], {
+  stdin: new TextEncoder().encode('bench password 123\n'),
+  stdout: 'ignore',
+})
 await create.exited
 const port = await freePort()
-const serverArgs = [BINARY, '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--graph-base-url', graph.url, '--rate-limit', '100000/1s']
+const serverArgs = [
+  BINARY,
+  '--data-dir',
+  dataDir,
+  '--port',
+  String(port),
+  '--host',
+  '127.0.0.1',
+  '--graph-base-url',
+  graph.url,
+  '--rate-limit',
+  '100000/1s',
+]
 const startedAt = performance.now()
-let server = Bun.spawn(serverArgs, { stdout: Bun.file(join(work, 'wabox.log')), stderr: 'ignore' })
+const server = Bun.spawn(serverArgs, { stdout: Bun.file(join(work, 'wabox.log')), stderr: 'ignore' })
 const url = `http://127.0.0.1:${port}`
 await waitReady(`${url}/readyz`)
 const startToReady = Math.round(performance.now() - startedAt)
 await sleep(500)
 const idle = rssOf(server.pid)
 
-const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'op@example.com', password: 'bench password 123' }) })
-const session = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: url, 'content-type': 'application/json' }
+const login = await fetch(`${url}/api/v1/auth/login`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ email: 'op@example.com', password: 'bench password 123' }),
+})
+const session = {
+  cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+  origin: url,
+  'content-type': 'application/json',
+}
 const ws = (await (await fetch(`${url}/api/v1/me`, { headers: session })).json()).memberships[0].workspaceId
 const channel = await (
-  await fetch(`${url}/api/v1/workspaces/${ws}/channels`, { method: 'POST', headers: session, body: JSON.stringify({ name: 'Bench', accessToken: 'EAAGbench-token', phoneNumberId: PHONE, wabaId: '102290129340398', appSecret: APP_SECRET }) })
+  await fetch(`${url}/api/v1/workspaces/${ws}/channels`, {
+    method: 'POST',
+    headers: session,
+    body: JSON.stringify({
+      name: 'Bench',
+      accessToken: 'EAAGbench-token',
+      phoneNumberId: PHONE,
+      wabaId: '102290129340398',
+      appSecret: APP_SECRET,
+    }),
+  })
 ).json()
 const hook = `${url}/webhooks/whatsapp/${channel.channel.id}`
 
@@ -122,13 +186,20 @@ const hook = `${url}/webhooks/whatsapp/${channel.channel.id}`
 const load = corpus(Math.max(5000, Math.round(base.rps * SECONDS * 0.5)), '2')
 const loadFile = join(work, 'load.json')
 writeFileSync(loadFile, JSON.stringify(load.items))
-const ingest = await loadgen({ url: hook, corpus: loadFile, concurrency: CONNECTIONS, durationMs: SECONDS * 1000, once: true })
+const ingest = await loadgen({
+  url: hook,
+  corpus: loadFile,
+  concurrency: CONNECTIONS,
+  durationMs: SECONDS * 1000,
+  once: true,
+})
 const underLoad = rssOf(server.pid)
 
 // The peak run leaves a backlog (acknowledging comes first); let it drain before the next phase.
 const backlogStarted = performance.now()
 const reader = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
-while ((reader.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state = 'pending'").get() as { n: number }).n > 0) await sleep(50)
+while ((reader.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state = 'pending'").get() as { n: number }).n > 0)
+  await sleep(50)
 reader.close()
 const backlogDrainMs = Math.round(performance.now() - backlogStarted)
 
@@ -137,7 +208,14 @@ const half = Math.max(50, Math.round(ingest.rps / 2))
 const visible = corpus(Math.round(half * 5), '3')
 const visibleFile = join(work, 'visible.json')
 writeFileSync(visibleFile, JSON.stringify(visible.items))
-const paced = await loadgen({ url: hook, corpus: visibleFile, concurrency: CONNECTIONS, durationMs: 5000, rate: half, once: true })
+const paced = await loadgen({
+  url: hook,
+  corpus: visibleFile,
+  concurrency: CONNECTIONS,
+  durationMs: 5000,
+  rate: half,
+  once: true,
+})
 const peak = rssOf(server.pid)
 
 // Graceful stop drains the inbox; then check exactly-once straight from the database.
@@ -147,21 +225,34 @@ const db = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
 const sentItems = [...load.items.slice(0, ingest.sent), ...visible.items.slice(0, paced.sent)]
 const sentWamids = new Set<string>()
 for (const item of sentItems) {
-  for (const e of JSON.parse(item.body).entry) for (const c of e.changes) for (const m of c.value.messages ?? []) sentWamids.add(m.id)
+  for (const e of JSON.parse(item.body).entry)
+    for (const c of e.changes) for (const m of c.value.messages ?? []) sentWamids.add(m.id)
 }
-const rows = db.prepare('SELECT wamid, count(*) AS n FROM messages GROUP BY wamid').all() as { wamid: string; n: number }[]
+const rows = db.prepare('SELECT wamid, count(*) AS n FROM messages GROUP BY wamid').all() as {
+  wamid: string
+  n: number
+}[]
 const stored = new Map(rows.map((r) => [r.wamid, r.n]))
 const missing = [...sentWamids].filter((w) => !stored.has(w)).length
 const doubled = rows.filter((r) => r.n > 1).length
-const pending = (db.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed'").get() as { n: number }).n
+const pending = (
+  db.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed'").get() as { n: number }
+).n
 const visibleSet = new Set(visible.wamids)
-const lag = (db.prepare('SELECT m.wamid AS wamid, (julianday(m.created_at) - julianday(i.received_at)) * 86400000 AS ms FROM messages m JOIN webhook_inbox i ON i.idempotency_key IS NOT NULL AND json_extract(i.payload, \'$.wamid\') = m.wamid').all() as { wamid: string; ms: number }[])
+const lag = (
+  db
+    .prepare(
+      "SELECT m.wamid AS wamid, (julianday(m.created_at) - julianday(i.received_at)) * 86400000 AS ms FROM messages m JOIN webhook_inbox i ON i.idempotency_key IS NOT NULL AND json_extract(i.payload, '$.wamid') = m.wamid",
+    )
+    .all() as { wamid: string; ms: number }[]
+)
   .filter((r) => visibleSet.has(r.wamid))
   .map((r) => r.ms)
   .sort((a, b) => a - b)
 db.close()
 graph.stop()
-const p = (arr: number[], q: number) => Math.round((arr[Math.min(arr.length - 1, Math.floor((q / 100) * arr.length))] ?? 0) * 10) / 10
+const p = (arr: number[], q: number) =>
+  Math.round((arr[Math.min(arr.length - 1, Math.floor((q / 100) * arr.length))] ?? 0) * 10) / 10
 
 const ratio = Math.round((ingest.rps / base.rps) * 100) / 100
 console.log(`

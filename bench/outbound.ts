@@ -29,8 +29,27 @@ const port = free.port!
 free.stop(true)
 const url = `http://127.0.0.1:${port}`
 const dataDir = join(work, 'data')
-await Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('bench password 123\n'), stdout: 'ignore' }).exited
-const serverArgs = [BINARY, '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--graph-base-url', graph.url, '--rate-limit', '100000/1s', '--ui-rate-limit', '100000/1s', '--log-level', 'warn']
+await Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], {
+  stdin: new TextEncoder().encode('bench password 123\n'),
+  stdout: 'ignore',
+}).exited
+const serverArgs = [
+  BINARY,
+  '--data-dir',
+  dataDir,
+  '--port',
+  String(port),
+  '--host',
+  '127.0.0.1',
+  '--graph-base-url',
+  graph.url,
+  '--rate-limit',
+  '100000/1s',
+  '--ui-rate-limit',
+  '100000/1s',
+  '--log-level',
+  'warn',
+]
 const server = Bun.spawn(serverArgs, { stdout: 'ignore', stderr: 'inherit' })
 for (let i = 0; i < 200; i++) {
   try {
@@ -39,15 +58,35 @@ for (let i = 0; i < 200; i++) {
     await Bun.sleep(25)
   }
 }
-const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'op@example.com', password: 'bench password 123' }) })
-const session = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: url, 'content-type': 'application/json' }
+const login = await fetch(`${url}/api/v1/auth/login`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ email: 'op@example.com', password: 'bench password 123' }),
+})
+const session = {
+  cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+  origin: url,
+  'content-type': 'application/json',
+}
 const ws = (await (await fetch(`${url}/api/v1/me`, { headers: session })).json()).memberships[0].workspaceId
 const channels: { id: string; phone: string }[] = []
 for (let c = 0; c < CHANNELS; c++) {
   const phone = String(301000000000 + c)
   graph.addNumber(phone)
   graph.addToken(`EAAGbench${c}`, [phone])
-  const res = await (await fetch(`${url}/api/v1/workspaces/${ws}/channels`, { method: 'POST', headers: session, body: JSON.stringify({ name: `Line ${c}`, accessToken: `EAAGbench${c}`, phoneNumberId: phone, wabaId: '102290129340398', appSecret: `bench-secret-${c}` }) })).json()
+  const res = await (
+    await fetch(`${url}/api/v1/workspaces/${ws}/channels`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({
+        name: `Line ${c}`,
+        accessToken: `EAAGbench${c}`,
+        phoneNumberId: phone,
+        wabaId: '102290129340398',
+        appSecret: `bench-secret-${c}`,
+      }),
+    })
+  ).json()
   channels.push({ id: res.channel.id, phone })
 }
 
@@ -68,7 +107,12 @@ async function queue(perChannel: number, spreadMs: number) {
         const res = await fetch(`${url}/api/v1/workspaces/${ws}/messages`, {
           method: 'POST',
           headers: session,
-          body: JSON.stringify({ channelId: ch.id, to: `4917${String(i % 1000).padStart(7, '0')}`, type: 'template', template: { name: 'bench', language: 'en' } }),
+          body: JSON.stringify({
+            channelId: ch.id,
+            to: `4917${String(i % 1000).padStart(7, '0')}`,
+            type: 'template',
+            template: { name: 'bench', language: 'en' },
+          }),
         })
         if (res.status !== 202) throw new Error(`queue failed: ${res.status} ${await res.text()}`)
       }
@@ -82,19 +126,29 @@ async function queue(perChannel: number, spreadMs: number) {
 await queue(1, 0)
 while (graph.sent.length < CHANNELS) await Bun.sleep(20)
 server.kill('SIGTERM')
-if ((await Promise.race([server.exited, Bun.sleep(20_000).then(() => 'hung')])) === 'hung') throw new Error('wabox did not stop within 20 s of SIGTERM')
+if ((await Promise.race([server.exited, Bun.sleep(20_000).then(() => 'hung')])) === 'hung')
+  throw new Error('wabox did not stop within 20 s of SIGTERM')
 graph.sent.length = 0
 {
   const fill = new BetterSqlite3(join(dataDir, 'wabox.db'))
-  const template = fill.prepare("SELECT o.*, m.conversation_id FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.channel_id = ? LIMIT 1")
-  const insertMessage = fill.prepare(`INSERT INTO messages (id, workspace_id, conversation_id, channel_id, wamid, direction, type, text, content, status, status_at, media_attempts, sent_at, created_at)
+  const template = fill.prepare(
+    'SELECT o.*, m.conversation_id FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.channel_id = ? LIMIT 1',
+  )
+  const insertMessage =
+    fill.prepare(`INSERT INTO messages (id, workspace_id, conversation_id, channel_id, wamid, direction, type, text, content, status, status_at, media_attempts, sent_at, created_at)
     VALUES (?, ?, ?, ?, NULL, 'out', 'template', 'bench', '{}', 'queued', ?, 0, ?, ?)`)
-  const insertOutbox = fill.prepare(`INSERT INTO outbox (workspace_id, message_id, channel_id, recipient, request, state, attempts, next_attempt_at, created_at, updated_at)
+  const insertOutbox =
+    fill.prepare(`INSERT INTO outbox (workspace_id, message_id, channel_id, recipient, request, state, attempts, next_attempt_at, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)`)
   const at = new Date(Date.now() + 3000).toISOString() // a little after the restart below
   fill.transaction(() => {
     for (const ch of channels) {
-      const t = template.get(ch.id) as { workspace_id: string; conversation_id: string; recipient: string; request: string }
+      const t = template.get(ch.id) as {
+        workspace_id: string
+        conversation_id: string
+        recipient: string
+        request: string
+      }
       for (let i = 0; i < RATE * SECONDS; i++) {
         const id = `msg_bench_${ch.phone}_${i}`
         // Each to its own recipient, as a broadcast would be (one message per person is in flight at a time).
@@ -115,7 +169,9 @@ while (graph.sent.length < total) await Bun.sleep(100)
 const times = graph.sent.map((s) => s.at)
 const first = Math.min(...times)
 const last = Math.max(...times)
-const perChannelMax = channels.map((ch) => mostInAnyWindow(graph.sent.filter((s) => s.phoneNumberId === ch.phone).map((s) => s.at)))
+const perChannelMax = channels.map((ch) =>
+  mostInAnyWindow(graph.sent.filter((s) => s.phoneNumberId === ch.phone).map((s) => s.at)),
+)
 const aggregate = Math.round((total / ((last - first) / 1000)) * 10) / 10
 
 // ---- half rate: the queue should stay near empty -----------------------------------------------------
@@ -126,10 +182,17 @@ await queue((RATE / 2) * 10, 10_000)
 const offerMs = Math.round(performance.now() - offerStarted)
 while (graph.sent.length < mark + CHANNELS * (RATE / 2) * 10) await Bun.sleep(100)
 restarted.kill('SIGTERM')
-if ((await Promise.race([restarted.exited, Bun.sleep(20_000).then(() => 'hung')])) === 'hung') throw new Error('wabox did not stop within 20 s of SIGTERM')
+if ((await Promise.race([restarted.exited, Bun.sleep(20_000).then(() => 'hung')])) === 'hung')
+  throw new Error('wabox did not stop within 20 s of SIGTERM')
 
 const db = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
-const lat = (db.prepare("SELECT (julianday(o.updated_at) - julianday(o.created_at)) * 86400000 AS ms, o.id FROM outbox o WHERE o.state = 'sent' ORDER BY o.id").all() as { ms: number }[]).map((r) => r.ms)
+const lat = (
+  db
+    .prepare(
+      "SELECT (julianday(o.updated_at) - julianday(o.created_at)) * 86400000 AS ms, o.id FROM outbox o WHERE o.state = 'sent' ORDER BY o.id",
+    )
+    .all() as { ms: number }[]
+).map((r) => r.ms)
 db.close()
 const pct = (arr: number[], q: number) => {
   const s = [...arr].sort((a, b) => a - b)

@@ -24,7 +24,20 @@
  * webhook was refused, a bubble never showed). Targets missed are reported, not failures.
  */
 import { Database } from 'bun:sqlite'
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -50,8 +63,13 @@ const BUBBLES = Number(values.bubbles)
 const INTERVAL_MS = Number(values.interval)
 /** The baseline: a small inbox (still a full first page of open conversations), measured the same way in the same run. */
 const SMALL = { conversations: 200, messages: 2000 }
-if (![CONVERSATIONS, MESSAGES, PAINTS, BUBBLES, INTERVAL_MS].every((n) => Number.isInteger(n) && n > 0) || MESSAGES < CONVERSATIONS) {
-  console.error('--conversations, --messages, --paints, --bubbles and --interval are positive integers, and every conversation has a message (--messages ≥ --conversations)')
+if (
+  ![CONVERSATIONS, MESSAGES, PAINTS, BUBBLES, INTERVAL_MS].every((n) => Number.isInteger(n) && n > 0) ||
+  MESSAGES < CONVERSATIONS
+) {
+  console.error(
+    '--conversations, --messages, --paints, --bubbles and --interval are positive integers, and every conversation has a message (--messages ≥ --conversations)',
+  )
   process.exit(2)
 }
 
@@ -60,7 +78,16 @@ const SOURCE_BINARY = join(ROOT, 'dist/wabox')
 const CACHE = join(ROOT, '.test-tmp/bench-ui-seed')
 const ARTIFACTS = join(ROOT, '.test-tmp/bench-ui')
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+]
 const VIEWPORT = { width: 1280, height: 800 }
 const OPERATOR = { email: 'op@bench.example', password: 'bench password 123' }
 /** Bump when the seeder changes what it writes (old caches are then ignored). */
@@ -115,10 +142,32 @@ async function freePort(): Promise<number> {
   return port
 }
 
-async function startWabox(binary: string, dataDir: string, logFile: string): Promise<Server & { startToReadyMs: number }> {
+async function startWabox(
+  binary: string,
+  dataDir: string,
+  logFile: string,
+): Promise<Server & { startToReadyMs: number }> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const args = [binary, '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--public-url', url, '--graph-base-url', graph!.url, '--rate-limit', '100000/1s', '--ui-rate-limit', '100000/1s', '--shutdown-timeout', '2']
+  const args = [
+    binary,
+    '--data-dir',
+    dataDir,
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--public-url',
+    url,
+    '--graph-base-url',
+    graph!.url,
+    '--rate-limit',
+    '100000/1s',
+    '--ui-rate-limit',
+    '100000/1s',
+    '--shutdown-timeout',
+    '2',
+  ]
   const started = performance.now()
   const proc = Bun.spawn(args, { stdin: 'ignore', stdout: Bun.file(logFile), stderr: Bun.file(`${logFile}.stderr`) })
   const server: Server = {
@@ -137,7 +186,10 @@ async function startWabox(binary: string, dataDir: string, logFile: string): Pro
   }
   servers.add(server)
   for (const deadline = performance.now() + 60_000; ; ) {
-    if (proc.exitCode !== null) throw new Error(`wabox exited (code ${proc.exitCode}) before it was ready; see ${logFile}.stderr:\n${readFileSync(`${logFile}.stderr`, 'utf8').slice(-2000)}`)
+    if (proc.exitCode !== null)
+      throw new Error(
+        `wabox exited (code ${proc.exitCode}) before it was ready; see ${logFile}.stderr:\n${readFileSync(`${logFile}.stderr`, 'utf8').slice(-2000)}`,
+      )
     try {
       if ((await fetch(`${url}/readyz`)).status === 200) break
     } catch {
@@ -151,14 +203,22 @@ async function startWabox(binary: string, dataDir: string, logFile: string): Pro
 
 type Cookie = { name: string; value: string }
 async function login(url: string): Promise<{ cookie: Cookie; userId: string; headers: Record<string, string> }> {
-  const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(OPERATOR) })
+  const res = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(OPERATOR),
+  })
   if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`)
   const body = (await res.json()) as { user: { id: string } }
   const first = res.headers.getSetCookie().find((c) => c.startsWith('wabox_session=')) ?? res.headers.getSetCookie()[0]
   if (!first) throw new Error('login answered 200 without a session cookie')
   const [name, ...rest] = first.split(';')[0]!.split('=')
   const cookie = { name: name!, value: rest.join('=') }
-  return { cookie, userId: body.user.id, headers: { cookie: `${cookie.name}=${cookie.value}`, origin: url, 'content-type': 'application/json' } }
+  return {
+    cookie,
+    userId: body.user.id,
+    headers: { cookie: `${cookie.name}=${cookie.value}`, origin: url, 'content-type': 'application/json' },
+  }
 }
 
 // ---- seeding ------------------------------------------------------------------------------------------
@@ -202,8 +262,14 @@ function prng(seed: number) {
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-const FIRST = 'Anna Ben Clara David Elena Felix Greta Hugo Ines Jonas Katrin Lukas Maria Noah Olga Paul Quentin Rita Sven Tanja Ugo Vera Wim Xenia Yusuf Zoe Ahmet Björn Chloé Dörte Émile Fátima Giulia Håkon Iñaki José Lucía Małgorzata Nuño Øystein Priya Raúl Søren Timo Ümit Zeynep Aiko Wei Ravi Olu Kwame'.split(' ')
-const LAST = 'Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann García Martínez López González Rodríguez Fernández Rossi Russo Ferrari Bianchi Dubois Moreau Laurent Lefèvre Nowak Kowalski Yılmaz Kaya Demir Novák Smith Jones Brown Taylor Wilson Okafor Mensah Silva Santos Costa Pereira Andersson Johansson Nielsen Hansen Jensen Kim Lee Tanaka Nguyen Patel'.split(' ')
+const FIRST =
+  'Anna Ben Clara David Elena Felix Greta Hugo Ines Jonas Katrin Lukas Maria Noah Olga Paul Quentin Rita Sven Tanja Ugo Vera Wim Xenia Yusuf Zoe Ahmet Björn Chloé Dörte Émile Fátima Giulia Håkon Iñaki José Lucía Małgorzata Nuño Øystein Priya Raúl Søren Timo Ümit Zeynep Aiko Wei Ravi Olu Kwame'.split(
+    ' ',
+  )
+const LAST =
+  'Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann García Martínez López González Rodríguez Fernández Rossi Russo Ferrari Bianchi Dubois Moreau Laurent Lefèvre Nowak Kowalski Yılmaz Kaya Demir Novák Smith Jones Brown Taylor Wilson Okafor Mensah Silva Santos Costa Pereira Andersson Johansson Nielsen Hansen Jensen Kim Lee Tanaka Nguyen Patel'.split(
+    ' ',
+  )
 const WORDS = (
   'hello hi thanks thank you please order delivery package arrived yesterday today tomorrow morning evening invoice refund payment card ' +
   'address change cancel subscription appointment booking confirm confirmed question problem issue broken size colour color return ' +
@@ -213,14 +279,38 @@ const WORDS = (
   'Bestellung Lieferung Rechnung danke bitte morgen heute Größe Rückgabe Termin pedido entrega mañana gracias factura tamaño ' +
   'devolución cita commande livraison merci demain facture taille retour rendez-vous'
 ).split(' ')
-const EXTRAS = ['🙂', '👍', '🙏', '😅', '❤️', '📦', '✅', '?', '!', '…', '#A-48213', 'https://shop.example/track/ZX81-0042', '+49 151 2345678', '€49,90', '12:30', 'ASAP']
+const EXTRAS = [
+  '🙂',
+  '👍',
+  '🙏',
+  '😅',
+  '❤️',
+  '📦',
+  '✅',
+  '?',
+  '!',
+  '…',
+  '#A-48213',
+  'https://shop.example/track/ZX81-0042',
+  '+49 151 2345678',
+  '€49,90',
+  '12:30',
+  'ASAP',
+]
 
 function textPool(rand: () => number, n: number): string[] {
   const pool: string[] = []
   for (let i = 0; i < n; i++) {
     // Chat lengths: mostly short, some paragraphs, a few long explanations.
     const r = rand()
-    const target = r < 0.45 ? 2 + Math.floor(rand() * 28) : r < 0.85 ? 30 + Math.floor(rand() * 90) : r < 0.98 ? 120 + Math.floor(rand() * 280) : 400 + Math.floor(rand() * 800)
+    const target =
+      r < 0.45
+        ? 2 + Math.floor(rand() * 28)
+        : r < 0.85
+          ? 30 + Math.floor(rand() * 90)
+          : r < 0.98
+            ? 120 + Math.floor(rand() * 280)
+            : 400 + Math.floor(rand() * 800)
     let s = ''
     while (s.length < target) {
       const w = rand() < 0.06 ? EXTRAS[Math.floor(rand() * EXTRAS.length)]! : WORDS[Math.floor(rand() * WORDS.length)]!
@@ -241,7 +331,8 @@ async function seed(label: string, nConv: number, nMsg: number): Promise<{ dir: 
   }
   const t0 = performance.now()
   // Leftovers of seeds that were interrupted go first.
-  for (const name of existsSync(CACHE) ? readdirSync(CACHE) : []) if (name.startsWith(`${key}.partial-`)) rmSync(join(CACHE, name), { recursive: true, force: true })
+  for (const name of existsSync(CACHE) ? readdirSync(CACHE) : [])
+    if (name.startsWith(`${key}.partial-`)) rmSync(join(CACHE, name), { recursive: true, force: true })
   const partial = `${dir}.partial-${process.pid}`
   mkdirSync(partial, { recursive: true })
   try {
@@ -253,36 +344,61 @@ async function seed(label: string, nConv: number, nMsg: number): Promise<{ dir: 
   }
 }
 
-async function seedInto(label: string, nConv: number, nMsg: number, dir: string, partial: string, t0: number): Promise<{ dir: string; meta: SeedMeta }> {
+async function seedInto(
+  label: string,
+  nConv: number,
+  nMsg: number,
+  dir: string,
+  partial: string,
+  t0: number,
+): Promise<{ dir: string; meta: SeedMeta }> {
   const dataDir = join(partial, 'data')
   log(`${label}: seeding ${nConv} conversations / ${nMsg} messages into ${partial}`)
 
   // 1. The binary makes the data directory: schema, key, operator, workspace, channels (through the double).
-  const create = Bun.spawn([binary, 'operator', 'create', '--email', OPERATOR.email, '--workspace-name', 'Bench Inbox', '--data-dir', dataDir], { stdin: new TextEncoder().encode(`${OPERATOR.password}\n`), stdout: 'pipe', stderr: 'pipe' })
+  const create = Bun.spawn(
+    [binary, 'operator', 'create', '--email', OPERATOR.email, '--workspace-name', 'Bench Inbox', '--data-dir', dataDir],
+    { stdin: new TextEncoder().encode(`${OPERATOR.password}\n`), stdout: 'pipe', stderr: 'pipe' },
+  )
   if ((await Promise.race([create.exited, sleep(30_000).then(() => 'hung' as const)])) !== 0) {
     create.kill('SIGKILL')
     throw new Error(`wabox operator create failed: ${await new Response(create.stderr).text()}`)
   }
   const server = await startWabox(binary, dataDir, join(partial, 'seed-server.log'))
   const session = await login(server.url)
-  const me = (await (await fetch(`${server.url}/api/v1/me`, { headers: session.headers })).json()) as { memberships: { workspaceId: string }[] }
+  const me = (await (await fetch(`${server.url}/api/v1/me`, { headers: session.headers })).json()) as {
+    memberships: { workspaceId: string }[]
+  }
   const workspaceId = me.memberships[0]!.workspaceId
   const channels: SeedMeta['channels'] = []
   for (const ch of CHANNELS) {
     const res = await fetch(`${server.url}/api/v1/workspaces/${workspaceId}/channels`, {
       method: 'POST',
       headers: session.headers,
-      body: JSON.stringify({ name: ch.name, accessToken: tokenOf(ch.phone), phoneNumberId: ch.phone, wabaId: WABA_ID, appSecret: secretOf(ch.phone) }),
+      body: JSON.stringify({
+        name: ch.name,
+        accessToken: tokenOf(ch.phone),
+        phoneNumberId: ch.phone,
+        wabaId: WABA_ID,
+        appSecret: secretOf(ch.phone),
+      }),
     })
-    if (res.status !== 201 && res.status !== 200) throw new Error(`connecting channel ${ch.name}: ${res.status} ${await res.text()}`)
-    channels.push({ id: ((await res.json()) as { channel: { id: string } }).channel.id, name: ch.name, phone: ch.phone })
+    if (res.status !== 201 && res.status !== 200)
+      throw new Error(`connecting channel ${ch.name}: ${res.status} ${await res.text()}`)
+    channels.push({
+      id: ((await res.json()) as { channel: { id: string } }).channel.id,
+      name: ch.name,
+      phone: ch.phone,
+    })
   }
   await server.stop()
 
   // 2. Bulk insert, straight into the file, with the server stopped.
   const db = new Database(join(dataDir, 'wabox.db'))
   db.query('PRAGMA journal_mode = DELETE').get()
-  db.exec('PRAGMA synchronous = OFF; PRAGMA cache_size = -1500000; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF')
+  db.exec(
+    'PRAGMA synchronous = OFF; PRAGMA cache_size = -1500000; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF',
+  )
   const insContact = db.prepare(
     `INSERT INTO contacts (id, workspace_id, wa_id, bsuid, profile_name, username, name, labels, notes, opted_out, opted_out_at, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, NULL, ?, ?, '', 0, NULL, ?, ?)`,
@@ -304,10 +420,15 @@ async function seedInto(label: string, nConv: number, nMsg: number, dir: string,
   const wamid = () => {
     let s = 'wamid.HBgN'
     for (let i = 0; i < 40; i++) s += ALNUM[Math.floor(rand() * 62)]
-    return s + '='
+    return `${s}=`
   }
   const texts = textPool(rand, Math.min(50_000, Math.max(500, nMsg)))
-  const pricing = JSON.stringify({ billable: false, pricing_model: 'PMP', category: 'service', type: 'free_customer_service' })
+  const pricing = JSON.stringify({
+    billable: false,
+    pricing_model: 'PMP',
+    category: 'service',
+    type: 'free_customer_service',
+  })
 
   // Messages per conversation: one each, the rest heavy-tailed (most conversations short, a few very long).
   const counts = new Uint32Array(nConv).fill(1)
@@ -336,10 +457,12 @@ async function seedInto(label: string, nConv: number, nMsg: number, dir: string,
         times[n - 1] = last
         for (let k = n - 2; k >= 0; k--) {
           const r = rand()
-          times[k] = times[k + 1]! - (r < 0.85 ? expo(3 * 60_000) : r < 0.97 ? expo(6 * 3_600_000) : expo(5 * DAY)) - 1000
+          times[k] =
+            times[k + 1]! - (r < 0.85 ? expo(3 * 60_000) : r < 0.97 ? expo(6 * 3_600_000) : expo(5 * DAY)) - 1000
         }
         const directions: ('in' | 'out')[] = ['in']
-        for (let k = 1; k < n; k++) directions.push(rand() < 0.45 ? (directions[k - 1] === 'in' ? 'out' : 'in') : directions[k - 1]!)
+        for (let k = 1; k < n; k++)
+          directions.push(rand() < 0.45 ? (directions[k - 1] === 'in' ? 'out' : 'in') : directions[k - 1]!)
         const r = rand()
         const chIndex = r < CHANNELS[0]!.share ? 0 : r < CHANNELS[0]!.share + CHANNELS[1]!.share ? 1 : 2
         const channelId = channels[chIndex]!.id
@@ -348,9 +471,23 @@ async function seedInto(label: string, nConv: number, nMsg: number, dir: string,
         const conversationId = id('cv')
         const firstIso = new Date(times[0]!).toISOString()
         const lastIso = new Date(last).toISOString()
-        const profile = rand() < 0.95 ? `${FIRST[Math.floor(rand() * FIRST.length)]} ${LAST[Math.floor(rand() * LAST.length)]}` : null
-        const given = rand() < 0.1 ? `${profile ?? 'Customer'} (${['VIP', 'B2B', 'Retoure', 'Key account'][Math.floor(rand() * 4)]})` : null
-        insContact.run(contactId, workspaceId, wa, `US.${wa}0000`, profile, given, rand() < 0.15 ? '["customer"]' : '[]', firstIso, lastIso)
+        const profile =
+          rand() < 0.95 ? `${FIRST[Math.floor(rand() * FIRST.length)]} ${LAST[Math.floor(rand() * LAST.length)]}` : null
+        const given =
+          rand() < 0.1
+            ? `${profile ?? 'Customer'} (${['VIP', 'B2B', 'Retoure', 'Key account'][Math.floor(rand() * 4)]})`
+            : null
+        insContact.run(
+          contactId,
+          workspaceId,
+          wa,
+          `US.${wa}0000`,
+          profile,
+          given,
+          rand() < 0.15 ? '["customer"]' : '[]',
+          firstIso,
+          lastIso,
+        )
         let lastText = ''
         let lastInbound: string | null = null
         for (let k = 0; k < n; k++) {
@@ -383,7 +520,20 @@ async function seedInto(label: string, nConv: number, nMsg: number, dir: string,
         for (let k = n - 1; k >= 0 && directions[k] === 'in'; k--) trailing++
         const unread = status === 'open' && trailing > 0 && rand() < 0.4 ? trailing : 0
         const assignee = status === 'open' && rand() < 0.25 ? session.userId : null
-        insConversation.run(conversationId, workspaceId, channelId, contactId, status, assignee, unread, lastIso, lastInbound, lastText.slice(0, 200), firstIso, lastIso)
+        insConversation.run(
+          conversationId,
+          workspaceId,
+          channelId,
+          contactId,
+          status,
+          assignee,
+          unread,
+          lastIso,
+          lastInbound,
+          lastText.slice(0, 200),
+          firstIso,
+          lastIso,
+        )
         // The bubble conversation: an open one on the first channel with a long history, a few days old
         // (so the first webhook moves it to the top of the list, as a real reply would).
         const score = status === 'open' && chIndex === 0 && age > DAY && n <= 400 ? n : -1
@@ -396,7 +546,8 @@ async function seedInto(label: string, nConv: number, nMsg: number, dir: string,
     if ((from / BATCH) % 10 === 0) log(`${label}: ${Math.min(nConv, from + BATCH)} / ${nConv} conversations`)
   }
   const broken = db.query('PRAGMA foreign_key_check').all()
-  if (broken.length > 0) throw new Error(`the seeded rows break ${broken.length} foreign key(s): ${JSON.stringify(broken.slice(0, 3))}`)
+  if (broken.length > 0)
+    throw new Error(`the seeded rows break ${broken.length} foreign key(s): ${JSON.stringify(broken.slice(0, 3))}`)
   // A database that has been in service has statistics: the maintenance job's PRAGMA optimize runs ANALYZE
   // (with its analysis limit) on tables whose indexes queries use.
   db.exec('PRAGMA analysis_limit = 2000; ANALYZE')
@@ -493,7 +644,7 @@ async function diagnose(page: Page): Promise<string> {
       log: !!document.querySelector('[role=log]'),
       articles: document.querySelectorAll('[role=log] article').length,
       inbound: document.querySelectorAll('[role=log] article[data-direction="in"]').length,
-      text: (document.body?.innerText ?? '').replace(/\s+/g, ' ').slice(0, 400),
+      text: (document.body?.textContent ?? '').replace(/\s+/g, ' ').slice(0, 400),
     }))
     return JSON.stringify(d)
   } catch (err) {
@@ -505,7 +656,9 @@ async function failWith(page: Page, what: string, err: unknown): Promise<never> 
   mkdirSync(ARTIFACTS, { recursive: true })
   const shot = join(ARTIFACTS, `${what.replace(/\W+/g, '-')}.png`)
   await page.screenshot({ path: shot, timeout: 5000 }).catch(() => {})
-  throw new Error(`${what}: ${(err as Error).message.split('\n')[0]}\n  page: ${await diagnose(page)}\n  screenshot: ${shot}`)
+  throw new Error(
+    `${what}: ${(err as Error).message.split('\n')[0]}\n  page: ${await diagnose(page)}\n  screenshot: ${shot}`,
+  )
 }
 
 function watchPage(page: Page, errors: string[]) {
@@ -522,14 +675,32 @@ async function onePaint(context: BrowserContext, url: string, label: string, err
     const t0 = Date.now()
     await page.goto(url, { waitUntil: 'commit', timeout: 15_000 })
     try {
-      await page.waitForFunction(() => (window as unknown as { __bench?: { paint: number | null } }).__bench?.paint != null, null, { timeout: 15_000, polling: 20 })
+      await page.waitForFunction(
+        () => (window as unknown as { __bench?: { paint: number | null } }).__bench?.paint != null,
+        null,
+        { timeout: 15_000, polling: 20 },
+      )
     } catch (err) {
-      await failWith(page, `${label}: the first conversation row (ul[aria-label="Conversations"] a.conv) was not painted within 15 s`, err)
+      await failWith(
+        page,
+        `${label}: the first conversation row (ul[aria-label="Conversations"] a.conv) was not painted within 15 s`,
+        err,
+      )
     }
     // Element Timing is reported a little after the frame: give it one more frame.
-    await page.waitForFunction(() => (window as unknown as { __bench: { element: number | null } }).__bench.element != null, null, { timeout: 300, polling: 'raf' }).catch(() => {})
+    await page
+      .waitForFunction(
+        () => (window as unknown as { __bench: { element: number | null } }).__bench.element != null,
+        null,
+        { timeout: 300, polling: 'raf' },
+      )
+      .catch(() => {})
     const s = await page.evaluate(() => {
-      const b = (window as unknown as { __bench: { dom: number; raf: number; paint: number; element: number | null; rows: number } }).__bench
+      const b = (
+        window as unknown as {
+          __bench: { dom: number; raf: number; paint: number; element: number | null; rows: number }
+        }
+      ).__bench
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming
       const res = performance.getEntriesByType('resource') as PerformanceResourceTiming[]
       const path = (e: PerformanceResourceTiming) => new URL(e.name).pathname
@@ -553,7 +724,14 @@ async function onePaint(context: BrowserContext, url: string, label: string, err
       }
     })
     const busy = await mainThread(cdp)
-    return { ...s, gotoToPaint: s.timeOrigin + s.paint - t0, thread: busy.thread, process: busy.process, script: busy.script, layout: busy.layout }
+    return {
+      ...s,
+      gotoToPaint: s.timeOrigin + s.paint - t0,
+      thread: busy.thread,
+      process: busy.process,
+      script: busy.script,
+      layout: busy.layout,
+    }
   } finally {
     await cdp.detach().catch(() => {})
     await page.close().catch(() => {})
@@ -574,7 +752,11 @@ const contextFor = async (t: Target, probe?: string) => {
  * machine is doing falls on both alike. 'cold': a fresh browser context (empty cache, new connection) each time;
  * 'warm': a fresh page in one context (the hashed assets come from the browser's cache).
  */
-async function paints(mode: 'cold' | 'warm', targets: Target[], errors: Map<string, string[]>): Promise<{ samples: Map<string, PaintSample[]>; serverCpu: Map<string, number> }> {
+async function paints(
+  mode: 'cold' | 'warm',
+  targets: Target[],
+  errors: Map<string, string[]>,
+): Promise<{ samples: Map<string, PaintSample[]>; serverCpu: Map<string, number> }> {
   const samples = new Map(targets.map((t) => [t.label, [] as PaintSample[]]))
   const serverCpu = new Map<string, number>()
   const contexts = new Map<string, BrowserContext>()
@@ -583,7 +765,8 @@ async function paints(mode: 'cold' | 'warm', targets: Target[], errors: Map<stri
     for (const t of targets) {
       contexts.set(t.label, await contextFor(t, PAINT_PROBE))
       // Warm-up navigations (not counted): the server's statement and page caches, the browser's code cache.
-      for (let i = 0; i < 3; i++) await onePaint(contexts.get(t.label)!, url(t), `${t.label} warm-up`, errors.get(t.label)!)
+      for (let i = 0; i < 3; i++)
+        await onePaint(contexts.get(t.label)!, url(t), `${t.label} warm-up`, errors.get(t.label)!)
     }
     const cpu0 = new Map(targets.map((t) => [t.label, cpuMs(t.pid)]))
     for (let i = 0; i < PAINTS; i++) {
@@ -592,7 +775,16 @@ async function paints(mode: 'cold' | 'warm', targets: Target[], errors: Map<stri
           await contexts.get(t.label)!.close()
           contexts.set(t.label, await contextFor(t, PAINT_PROBE))
         }
-        samples.get(t.label)!.push(await onePaint(contexts.get(t.label)!, url(t), `${t.label} ${mode} navigation ${i + 1}`, errors.get(t.label)!))
+        samples
+          .get(t.label)!
+          .push(
+            await onePaint(
+              contexts.get(t.label)!,
+              url(t),
+              `${t.label} ${mode} navigation ${i + 1}`,
+              errors.get(t.label)!,
+            ),
+          )
       }
     }
     // Each navigation's requests (document, assets, /me, list, channels, members, the event stream opening).
@@ -634,7 +826,11 @@ async function bubbles(t: Target, meta: SeedMeta, errors: string[]) {
   watchPage(page, errors)
   const post = async (i: number) => {
     const text = `${['Hallo, noch eine Frage zu meiner Bestellung', 'Is the parcel still coming today?', '¿Podéis cambiar la dirección de entrega?', 'ok 👍'][i % 4]} ⟦bench ${i} ${run}⟧`
-    const m = inboundText(ch.phone, text, { from: meta.bubble.waId, name: meta.bubble.name, timestamp: Math.floor(Date.now() / 1000) })
+    const m = inboundText(ch.phone, text, {
+      from: meta.bubble.waId,
+      name: meta.bubble.name,
+      timestamp: Math.floor(Date.now() / 1000),
+    })
     const s = signed(m.body, secretOf(ch.phone))
     const at = Date.now()
     const t0 = performance.now()
@@ -643,13 +839,21 @@ async function bubbles(t: Target, meta: SeedMeta, errors: string[]) {
     if (res.status !== 200) throw new Error(`${label}: webhook ${i} answered ${res.status} ${await res.text()}`)
     return { at, postMs, wamid: m.id }
   }
-  const seenCount = () => page.evaluate(() => Object.keys((window as unknown as { __bubbles: object }).__bubbles).length)
+  const seenCount = () =>
+    page.evaluate(() => Object.keys((window as unknown as { __bubbles: object }).__bubbles).length)
   try {
-    await page.goto(`${base}/w/${meta.workspaceId}/inbox/${meta.bubble.conversationId}`, { waitUntil: 'commit', timeout: 15_000 })
+    await page.goto(`${base}/w/${meta.workspaceId}/inbox/${meta.bubble.conversationId}`, {
+      waitUntil: 'commit',
+      timeout: 15_000,
+    })
     try {
       await page.waitForSelector('[role=log] article', { timeout: 20_000 })
     } catch (err) {
-      await failWith(page, `${label}: the open conversation's messages ([role=log] article) did not render within 20 s`, err)
+      await failWith(
+        page,
+        `${label}: the open conversation's messages ([role=log] article) did not render within 20 s`,
+        err,
+      )
     }
     await page.evaluate(BUBBLE_PROBE)
     // Warm-up (not counted): proves the live stream is connected and the probe sees bubbles.
@@ -658,7 +862,12 @@ async function bubbles(t: Target, meta: SeedMeta, errors: string[]) {
       await post(1_000_000 + i)
       const deadline = Date.now() + 10_000
       while ((await seenCount()) < i + 1) {
-        if (Date.now() > deadline) await failWith(page, `${label}: warm-up webhook ${i + 1} never showed as an inbound bubble (article[data-direction="in"] inside [role=log]) within 10 s`, new Error('no bubble'))
+        if (Date.now() > deadline)
+          await failWith(
+            page,
+            `${label}: warm-up webhook ${i + 1} never showed as an inbound bubble (article[data-direction="in"] inside [role=log]) within 10 s`,
+            new Error('no bubble'),
+          )
         await sleep(50)
       }
     }
@@ -684,14 +893,26 @@ async function bubbles(t: Target, meta: SeedMeta, errors: string[]) {
     // Per bubble: the server's CPU (webhook, inbox processing, event stream, the page's GETs and mark-read) and
     // the renderer main thread's (event, fetches, re-rendering thread and list).
     const per = (k: keyof typeof busy0) => (busy1[k] - busy0[k]) / BUBBLES
-    const cpu = { server: (cpuMs(t.pid) - cpu0) / BUBBLES, thread: per('thread'), process: per('process'), script: per('script'), layout: per('layout') }
-    const got = await page.evaluate(() => ({ origin: performance.timeOrigin, seen: (window as unknown as { __bubbles: Record<string, { dom: number; paint: number | null }> }).__bubbles }))
+    const cpu = {
+      server: (cpuMs(t.pid) - cpu0) / BUBBLES,
+      thread: per('thread'),
+      process: per('process'),
+      script: per('script'),
+      layout: per('layout'),
+    }
+    const got = await page.evaluate(() => ({
+      origin: performance.timeOrigin,
+      seen: (window as unknown as { __bubbles: Record<string, { dom: number; paint: number | null }> }).__bubbles,
+    }))
     const dom: number[] = []
     const paint: number[] = []
     const missing: number[] = []
     sent.forEach((s, i) => {
       const r = got.seen[String(i)]
-      if (!r) return missing.push(i)
+      if (!r) {
+        missing.push(i)
+        return
+      }
       dom.push(got.origin + r.dom - s.at)
       if (r.paint != null) paint.push(got.origin + r.paint - s.at)
     })
@@ -728,10 +949,17 @@ const cpuMs = (pid: number) => {
  * `process` the whole renderer's (raster and compositor threads included). Script and style + layout are the
  * main thread's time in those (wall time inside the task, so inflated when the machine is busy; small anyway).
  */
-async function mainThread(cdp: CDPSession): Promise<{ thread: number; process: number; script: number; layout: number }> {
+async function mainThread(
+  cdp: CDPSession,
+): Promise<{ thread: number; process: number; script: number; layout: number }> {
   const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }
   const m = (name: string) => (metrics.find((x) => x.name === name)?.value ?? 0) * 1000
-  return { thread: m('ThreadTime'), process: m('ProcessTime'), script: m('ScriptDuration') + m('V8CompileDuration'), layout: m('LayoutDuration') + m('RecalcStyleDuration') }
+  return {
+    thread: m('ThreadTime'),
+    process: m('ProcessTime'),
+    script: m('ScriptDuration') + m('V8CompileDuration'),
+    layout: m('LayoutDuration') + m('RecalcStyleDuration'),
+  }
 }
 
 const rssMb = (pid: number) => {
@@ -749,7 +977,14 @@ async function settle(): Promise<void> {
 }
 
 async function measureAll(seeds: { label: string; seed: { dir: string; meta: SeedMeta } }[]) {
-  const running: { label: string; meta: SeedMeta; dataDir: string; server: Awaited<ReturnType<typeof startWabox>>; target: Target; headers: Record<string, string> }[] = []
+  const running: {
+    label: string
+    meta: SeedMeta
+    dataDir: string
+    server: Awaited<ReturnType<typeof startWabox>>
+    target: Target
+    headers: Record<string, string>
+  }[] = []
   const errors = new Map(seeds.map((s) => [s.label, [] as string[]]))
   const loads: string[] = []
   try {
@@ -760,7 +995,14 @@ async function measureAll(seeds: { label: string; seed: { dir: string; meta: See
       await settle()
       const server = await startWabox(binary, dataDir, join(work!, `${label}.log`))
       const session = await login(server.url)
-      running.push({ label, meta: s.meta, dataDir, server, target: { label, base: server.url, wid: s.meta.workspaceId, cookie: session.cookie, pid: server.proc.pid }, headers: session.headers })
+      running.push({
+        label,
+        meta: s.meta,
+        dataDir,
+        server,
+        target: { label, base: server.url, wid: s.meta.workspaceId, cookie: session.cookie, pid: server.proc.pid },
+        headers: session.headers,
+      })
       log(`${label}: ready in ${server.startToReadyMs} ms`)
     }
     await settle()
@@ -771,10 +1013,18 @@ async function measureAll(seeds: { label: string; seed: { dir: string; meta: See
       api.set(r.label, await listApi(r.server.url, r.meta.workspaceId, r.headers))
     }
     log(`navigations, a fresh context each (load ${load()})`)
-    const cold = await paints('cold', running.map((r) => r.target), errors)
+    const cold = await paints(
+      'cold',
+      running.map((r) => r.target),
+      errors,
+    )
     loads.push(load())
     log(`navigations, a fresh page each with cached assets (load ${load()})`)
-    const warm = await paints('warm', running.map((r) => r.target), errors)
+    const warm = await paints(
+      'warm',
+      running.map((r) => r.target),
+      errors,
+    )
     loads.push(load())
     const out = []
     for (const r of running) {
@@ -785,11 +1035,15 @@ async function measureAll(seeds: { label: string; seed: { dir: string; meta: See
       await r.server.stop()
       // Where a bubble's time went: webhook sent → stored by the inbox processor (messages.created_at) → in the DOM.
       const db = new Database(join(r.dataDir, 'wabox.db'), { readonly: true })
-      const created = db.query('SELECT created_at FROM messages WHERE workspace_id = ? AND channel_id = ? AND wamid = ?')
+      const created = db.query(
+        'SELECT created_at FROM messages WHERE workspace_id = ? AND channel_id = ? AND wamid = ?',
+      )
       const stored: number[] = []
       const storedToDom: number[] = []
       b.sent.forEach((x, i) => {
-        const row = created.get(r.meta.workspaceId, r.meta.channels[r.meta.bubble.channelIndex]!.id, x.wamid) as { created_at: string } | null
+        const row = created.get(r.meta.workspaceId, r.meta.channels[r.meta.bubble.channelIndex]!.id, x.wamid) as {
+          created_at: string
+        } | null
         if (!row) return
         const at = Date.parse(row.created_at)
         stored.push(at - x.at)
@@ -797,7 +1051,20 @@ async function measureAll(seeds: { label: string; seed: { dir: string; meta: See
         if (seen) storedToDom.push(b.origin + seen.dom - at)
       })
       db.close()
-      out.push({ label: r.label, meta: r.meta, startToReadyMs: r.server.startToReadyMs, api: api.get(r.label)!, cold: cold.samples.get(r.label)!, warm: warm.samples.get(r.label)!, navCpu: { cold: cold.serverCpu.get(r.label)!, warm: warm.serverCpu.get(r.label)! }, bubbles: b, stored, storedToDom, rss, errors: errors.get(r.label)! })
+      out.push({
+        label: r.label,
+        meta: r.meta,
+        startToReadyMs: r.server.startToReadyMs,
+        api: api.get(r.label)!,
+        cold: cold.samples.get(r.label)!,
+        warm: warm.samples.get(r.label)!,
+        navCpu: { cold: cold.serverCpu.get(r.label)!, warm: warm.serverCpu.get(r.label)! },
+        bubbles: b,
+        stored,
+        storedToDom,
+        rss,
+        errors: errors.get(r.label)!,
+      })
     }
     return { results: out, loads }
   } finally {
@@ -839,19 +1106,40 @@ try {
   await browser.close()
   browser = undefined
   mkdirSync(ARTIFACTS, { recursive: true })
-  writeFileSync(join(ARTIFACTS, 'last-run.json'), JSON.stringify({ args: values, loads, results: results.map(({ bubbles: b, ...r }) => ({ ...r, bubbles: { ...b, seen: undefined } })) }, null, 1))
+  writeFileSync(
+    join(ARTIFACTS, 'last-run.json'),
+    JSON.stringify(
+      {
+        args: values,
+        loads,
+        results: results.map(({ bubbles: b, ...r }) => ({ ...r, bubbles: { ...b, seen: undefined } })),
+      },
+      null,
+      1,
+    ),
+  )
 
   const [a, z] = results as [(typeof results)[number], (typeof results)[number]]
   const col = (f: (r: typeof a) => string) => `${f(a)} | ${f(z)}`
-  const field = (samples: PaintSample[], f: (x: PaintSample) => number | null) => samples.map(f).filter((x): x is number => x != null)
-  const both = (f: (x: PaintSample) => number | null) => `${col((r) => p50p99(field(r.cold, f)))} | ${col((r) => p50p99(field(r.warm, f)))}`
+  const field = (samples: PaintSample[], f: (x: PaintSample) => number | null) =>
+    samples.map(f).filter((x): x is number => x != null)
+  const both = (f: (x: PaintSample) => number | null) =>
+    `${col((r) => p50p99(field(r.cold, f)))} | ${col((r) => p50p99(field(r.warm, f)))}`
   const target = (ok: boolean) => (ok ? 'met' : '**missed**')
-  const navP99 = pct(z.cold.map((x) => x.gotoToPaint), 99)
+  const navP99 = pct(
+    z.cold.map((x) => x.gotoToPaint),
+    99,
+  )
   const bubbleP99 = pct(z.bubbles.paint, 99)
   const commit = (await Bun.$`git -C ${ROOT} rev-parse --short HEAD`.quiet().nothrow()).stdout.toString().trim()
-  const dirty = (await Bun.$`git -C ${ROOT} status --porcelain -- src ui migrations`.quiet().nothrow()).stdout.toString().trim() ? ' + uncommitted changes in src/ui' : ''
+  const dirty = (await Bun.$`git -C ${ROOT} status --porcelain -- src ui migrations`.quiet().nothrow()).stdout
+    .toString()
+    .trim()
+    ? ' + uncommitted changes in src/ui'
+    : ''
   const mb = (n: number) => `${Math.round(n / 1048576)} MB`
-  const since = (from: keyof PaintSample, to: keyof PaintSample) => (x: PaintSample) => (x[from] != null && x[to] != null ? (x[to] as number) - (x[from] as number) : null)
+  const since = (from: keyof PaintSample, to: keyof PaintSample) => (x: PaintSample) =>
+    x[from] != null && x[to] != null ? (x[to] as number) - (x[from] as number) : null
 
   console.log(`
 ## bench/ui — ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores, commit ${commit}${dirty} (dist/wabox built ${builtAt})
@@ -879,11 +1167,33 @@ try {
 | ↳ list answered | ${both((x) => x.listEnd)} |
 | ↳ row in the DOM | ${both((x) => x.dom)} |
 | ↳ row painted (rAF + task) | ${both((x) => x.paint)} |
-| ↳ rows in the painted list (median) | ${[a.cold, z.cold, a.warm, z.warm].map((v) => pct(v.map((x) => x.rows), 50)).join(' | ')} |
+| ↳ rows in the painted list (median) | ${[a.cold, z.cold, a.warm, z.warm]
+    .map((v) =>
+      pct(
+        v.map((x) => x.rows),
+        50,
+      ),
+    )
+    .join(' | ')} |
 | ↳ row painted (Element Timing renderTime) | ${both((x) => x.element)} |
 | CPU: renderer main thread, page start → row painted | ${both((x) => x.thread)} |
 | CPU: renderer process (all threads), page start → row painted | ${both((x) => x.process)} |
-| ↳ main thread in script (incl. compile) / style + layout, p50 | ${[a.cold, z.cold, a.warm, z.warm].map((v) => `${ms(pct(v.map((x) => x.script), 50))} / ${ms(pct(v.map((x) => x.layout), 50))} ms`).join(' | ')} |
+| ↳ main thread in script (incl. compile) / style + layout, p50 | ${[a.cold, z.cold, a.warm, z.warm]
+    .map(
+      (v) =>
+        `${ms(
+          pct(
+            v.map((x) => x.script),
+            50,
+          ),
+        )} / ${ms(
+          pct(
+            v.map((x) => x.layout),
+            50,
+          ),
+        )} ms`,
+    )
+    .join(' | ')} |
 | CPU: wabox per navigation (all its requests) | ${[a.navCpu.cold, z.navCpu.cold, a.navCpu.warm, z.navCpu.warm].map((v) => `${ms(v)} ms`).join(' | ')} |
 
 **Inbound webhook → bubble on screen** (${BUBBLES} signed webhooks, one every ${INTERVAL_MS} ms, into an open conversation of ${a.meta.bubble.messages} / ${z.meta.bubble.messages} messages):
@@ -902,9 +1212,12 @@ try {
 | server RSS after the run | ${col((r) => `${r.rss} MB`)} | |
 `)
   for (const r of results) {
-    if (r.errors.length) log(`${r.label}: ${r.errors.length} browser console/page errors, first: ${r.errors.slice(0, 5).join(' | ')}`)
+    if (r.errors.length)
+      log(`${r.label}: ${r.errors.length} browser console/page errors, first: ${r.errors.slice(0, 5).join(' | ')}`)
     if (r.bubbles.missing.length) {
-      log(`${r.label}: ${r.bubbles.missing.length} bubbles never showed (first: ${r.bubbles.missing.slice(0, 10).join(', ')})`)
+      log(
+        `${r.label}: ${r.bubbles.missing.length} bubbles never showed (first: ${r.bubbles.missing.slice(0, 10).join(', ')})`,
+      )
       exitCode = 1
     }
     const samples = r.cold.length + r.warm.length

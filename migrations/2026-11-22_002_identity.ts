@@ -101,7 +101,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute()
   await db.schema.createIndex('audit_log_workspace').on('audit_log').columns(['workspace_id', 'id']).execute()
   // The audit log is append-only, in the database as well as in the API.
-  await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db)
+  await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(
+    db,
+  )
 
   // Failed-login counters per account and per client IP (survive a restart, so a restart is no reset).
   await db.schema
@@ -114,7 +116,16 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['login_throttle', 'audit_log', 'api_keys', 'invites', 'memberships', 'workspaces', 'sessions', 'users']) {
+  for (const table of [
+    'login_throttle',
+    'audit_log',
+    'api_keys',
+    'invites',
+    'memberships',
+    'workspaces',
+    'sessions',
+    'users',
+  ]) {
     await db.schema.dropTable(table).execute()
   }
 }

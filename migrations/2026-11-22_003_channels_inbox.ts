@@ -31,7 +31,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute()
   await db.schema.createIndex('channels_workspace').on('channels').columns(['workspace_id', 'created_at']).execute()
   // One live connection per Cloud API number on the instance: two would fight over the same webhooks.
-  await sql`CREATE UNIQUE INDEX channels_live_phone ON channels (phone_number_id) WHERE status != 'disconnected' AND phone_number_id IS NOT NULL`.execute(db)
+  await sql`CREATE UNIQUE INDEX channels_live_phone ON channels (phone_number_id) WHERE status != 'disconnected' AND phone_number_id IS NOT NULL`.execute(
+    db,
+  )
 
   // The durable webhook inbox: one row per event, keyed by its idempotency key. Rows are written before the
   // 200 goes back to Meta and marked processed in the same transaction as their effects.
@@ -44,16 +46,29 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('payload', 'text', (c) => c.notNull())
     .addColumn('received_at', 'text', (c) => c.notNull())
-    .addColumn('state', 'text', (c) => c.notNull().defaultTo('pending').check(sql`state IN ('pending', 'processed', 'dead')`))
+    .addColumn('state', 'text', (c) =>
+      c.notNull().defaultTo('pending').check(sql`state IN ('pending', 'processed', 'dead')`),
+    )
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('next_attempt_at', 'text', (c) => c.notNull())
     .addColumn('last_error', 'text')
     .addColumn('processed_at', 'text')
     .execute()
-  await db.schema.createIndex('webhook_inbox_key').on('webhook_inbox').columns(['workspace_id', 'idempotency_key']).unique().execute()
+  await db.schema
+    .createIndex('webhook_inbox_key')
+    .on('webhook_inbox')
+    .columns(['workspace_id', 'idempotency_key'])
+    .unique()
+    .execute()
   // The processor drains every tenant's pending rows in arrival order; this partial index stays small.
-  await sql`CREATE INDEX webhook_inbox_pending ON webhook_inbox (next_attempt_at, id) WHERE state = 'pending'`.execute(db)
-  await db.schema.createIndex('webhook_inbox_dead').on('webhook_inbox').columns(['workspace_id', 'state', 'id']).execute()
+  await sql`CREATE INDEX webhook_inbox_pending ON webhook_inbox (next_attempt_at, id) WHERE state = 'pending'`.execute(
+    db,
+  )
+  await db.schema
+    .createIndex('webhook_inbox_dead')
+    .on('webhook_inbox')
+    .columns(['workspace_id', 'state', 'id'])
+    .execute()
 
   await db.schema
     .createTable('contacts')
@@ -74,7 +89,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Phone (wa_id) may be absent for username users: the business-scoped user id identifies them then.
   await sql`CREATE UNIQUE INDEX contacts_wa_id ON contacts (workspace_id, wa_id) WHERE wa_id IS NOT NULL`.execute(db)
   await sql`CREATE UNIQUE INDEX contacts_bsuid ON contacts (workspace_id, bsuid) WHERE bsuid IS NOT NULL`.execute(db)
-  await db.schema.createIndex('contacts_workspace_updated').on('contacts').columns(['workspace_id', 'updated_at', 'id']).execute()
+  await db.schema
+    .createIndex('contacts_workspace_updated')
+    .on('contacts')
+    .columns(['workspace_id', 'updated_at', 'id'])
+    .execute()
 
   await db.schema
     .createTable('conversations')
@@ -91,8 +110,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute()
-  await db.schema.createIndex('conversations_key').on('conversations').columns(['workspace_id', 'channel_id', 'contact_id']).unique().execute()
-  await db.schema.createIndex('conversations_recent').on('conversations').columns(['workspace_id', 'last_message_at', 'id']).execute()
+  await db.schema
+    .createIndex('conversations_key')
+    .on('conversations')
+    .columns(['workspace_id', 'channel_id', 'contact_id'])
+    .unique()
+    .execute()
+  await db.schema
+    .createIndex('conversations_recent')
+    .on('conversations')
+    .columns(['workspace_id', 'last_message_at', 'id'])
+    .execute()
 
   await db.schema
     .createTable('messages')
@@ -123,9 +151,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('sent_at', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute()
-  await sql`CREATE UNIQUE INDEX messages_wamid ON messages (workspace_id, channel_id, wamid) WHERE wamid IS NOT NULL`.execute(db)
-  await db.schema.createIndex('messages_conversation').on('messages').columns(['workspace_id', 'conversation_id', 'sent_at', 'id']).execute()
-  await sql`CREATE INDEX messages_media_pending ON messages (workspace_id, media_state) WHERE media_state = 'pending'`.execute(db)
+  await sql`CREATE UNIQUE INDEX messages_wamid ON messages (workspace_id, channel_id, wamid) WHERE wamid IS NOT NULL`.execute(
+    db,
+  )
+  await db.schema
+    .createIndex('messages_conversation')
+    .on('messages')
+    .columns(['workspace_id', 'conversation_id', 'sent_at', 'id'])
+    .execute()
+  await sql`CREATE INDEX messages_media_pending ON messages (workspace_id, media_state) WHERE media_state = 'pending'`.execute(
+    db,
+  )
 
   // Every delivery status Meta reports, once per (message, status): the message row keeps the furthest one.
   await db.schema
@@ -154,11 +190,23 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('payload', 'text', (c) => c.notNull())
     .addColumn('occurred_at', 'text', (c) => c.notNull())
     .execute()
-  await db.schema.createIndex('channel_events_channel').on('channel_events').columns(['workspace_id', 'channel_id', 'id']).execute()
+  await db.schema
+    .createIndex('channel_events_channel')
+    .on('channel_events')
+    .columns(['workspace_id', 'channel_id', 'id'])
+    .execute()
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['channel_events', 'message_statuses', 'messages', 'conversations', 'contacts', 'webhook_inbox', 'channels']) {
+  for (const t of [
+    'channel_events',
+    'message_statuses',
+    'messages',
+    'conversations',
+    'contacts',
+    'webhook_inbox',
+    'channels',
+  ]) {
     await db.schema.dropTable(t).execute()
   }
 }

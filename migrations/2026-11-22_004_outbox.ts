@@ -3,7 +3,10 @@ import { type Kysely, sql } from 'kysely'
 
 export async function up(db: Kysely<any>): Promise<void> {
   // Messages per second this number may send (Meta's default throughput is 80).
-  await db.schema.alterTable('channels').addColumn('send_rate', 'integer', (c) => c.notNull().defaultTo(80)).execute()
+  await db.schema
+    .alterTable('channels')
+    .addColumn('send_rate', 'integer', (c) => c.notNull().defaultTo(80))
+    .execute()
 
   // The transactional outbox: written with its message row, claimed and sent by the sender, never lost.
   await db.schema

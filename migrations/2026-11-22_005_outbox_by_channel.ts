@@ -5,7 +5,9 @@ import { type Kysely, sql } from 'kysely'
 // read walked past every other channel's backlog first, so a deep queue made each pass slower; this index lets
 // it start at the channel's own rows.
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`CREATE INDEX outbox_channel_due ON outbox (channel_id, next_attempt_at, id) WHERE state = 'queued'`.execute(db)
+  await sql`CREATE INDEX outbox_channel_due ON outbox (channel_id, next_attempt_at, id) WHERE state = 'queued'`.execute(
+    db,
+  )
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -33,7 +33,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute()
-  await db.schema.createIndex('webhook_endpoints_workspace').on('webhook_endpoints').columns(['workspace_id', 'created_at']).execute()
+  await db.schema
+    .createIndex('webhook_endpoints_workspace')
+    .on('webhook_endpoints')
+    .columns(['workspace_id', 'created_at'])
+    .execute()
 
   await db.schema
     .createTable('webhook_deliveries')
@@ -51,8 +55,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addUniqueConstraint('webhook_deliveries_once', ['endpoint_id', 'event_id'])
     .execute()
-  await sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'`.execute(db)
-  await db.schema.createIndex('webhook_deliveries_endpoint').on('webhook_deliveries').columns(['workspace_id', 'endpoint_id', 'created_at']).execute()
+  await sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'`.execute(
+    db,
+  )
+  await db.schema
+    .createIndex('webhook_deliveries_endpoint')
+    .on('webhook_deliveries')
+    .columns(['workspace_id', 'endpoint_id', 'created_at'])
+    .execute()
 
   await db.schema
     .createTable('webhook_attempts')
@@ -65,12 +75,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('response_excerpt', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('error', 'text')
     .execute()
-  await db.schema.createIndex('webhook_attempts_delivery').on('webhook_attempts').columns(['workspace_id', 'delivery_id', 'id']).execute()
+  await db.schema
+    .createIndex('webhook_attempts_delivery')
+    .on('webhook_attempts')
+    .columns(['workspace_id', 'delivery_id', 'id'])
+    .execute()
 
   // How far the fan-out (events → deliveries) has come; advanced in the transaction that writes the deliveries.
-  await db.schema.createTable('event_cursors').addColumn('name', 'text', (c) => c.primaryKey()).addColumn('seq', 'integer', (c) => c.notNull()).execute()
+  await db.schema
+    .createTable('event_cursors')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('seq', 'integer', (c) => c.notNull())
+    .execute()
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['event_cursors', 'webhook_attempts', 'webhook_deliveries', 'webhook_endpoints', 'events']) await db.schema.dropTable(t).execute()
+  for (const t of ['event_cursors', 'webhook_attempts', 'webhook_deliveries', 'webhook_endpoints', 'events'])
+    await db.schema.dropTable(t).execute()
 }

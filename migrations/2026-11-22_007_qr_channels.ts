@@ -12,7 +12,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   ] as const) {
     await db.schema.alterTable('channels').addColumn(name, type).execute()
   }
-  await db.schema.alterTable('channels').addColumn('reconnect_count', 'integer', (c) => c.notNull().defaultTo(0)).execute()
+  await db.schema
+    .alterTable('channels')
+    .addColumn('reconnect_count', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute()
 
   // Baileys' session (creds and Signal keys), one sealed value per (type, id); no session files on disk.
   await db.schema
@@ -41,5 +44,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('lid_mappings').execute()
   await db.schema.dropTable('qr_auth_state').execute()
-  for (const name of ['reconnect_count', 'qr_settings', 'linked_at', 'last_error', 'connection_since', 'connection_state']) await db.schema.alterTable('channels').dropColumn(name).execute()
+  for (const name of [
+    'reconnect_count',
+    'qr_settings',
+    'linked_at',
+    'last_error',
+    'connection_since',
+    'connection_state',
+  ])
+    await db.schema.alterTable('channels').dropColumn(name).execute()
 }

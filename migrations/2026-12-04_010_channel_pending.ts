@@ -19,12 +19,16 @@ const NEW_CHECK = `constraint "channels_status" check (status IN ('pending', 'ac
 
 /** Rebuilds `channels` with the CHECK `from` replaced by `to`; `fix` (an UPDATE) runs in the same transaction. */
 async function rebuildChannels(db: Kysely<any>, from: string, to: string, fix?: string): Promise<void> {
-  const table = await sql<{ sql: string }>`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'channels'`.execute(db)
+  const table = await sql<{
+    sql: string
+  }>`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'channels'`.execute(db)
   const definition = table.rows[0]?.sql
-  if (!definition || definition.split(from).length !== 2 || !definition.startsWith('CREATE TABLE "channels" (')) {
+  if (definition?.split(from).length !== 2 || !definition.startsWith('CREATE TABLE "channels" (')) {
     throw new Error('the channels table does not have the definition this migration expects; it was left as it was')
   }
-  const indexes = await sql<{ sql: string }>`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'channels' AND sql IS NOT NULL`.execute(db)
+  const indexes = await sql<{
+    sql: string
+  }>`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'channels' AND sql IS NOT NULL`.execute(db)
   const rebuilt = definition.replace(from, to).replace('CREATE TABLE "channels" (', 'CREATE TABLE "channels_rebuilt" (')
   await sql`PRAGMA foreign_keys = OFF`.execute(db)
   try {
@@ -36,7 +40,8 @@ async function rebuildChannels(db: Kysely<any>, from: string, to: string, fix?: 
       for (const index of indexes.rows) await sql.raw(index.sql).execute(trx)
       if (fix) await sql.raw(fix).execute(trx)
       const broken = await sql<Record<string, unknown>>`PRAGMA foreign_key_check`.execute(trx)
-      if (broken.rows.length > 0) throw new Error(`rebuilding channels would break ${broken.rows.length} foreign key(s); nothing was changed`)
+      if (broken.rows.length > 0)
+        throw new Error(`rebuilding channels would break ${broken.rows.length} foreign key(s); nothing was changed`)
     })
   } finally {
     await sql`PRAGMA foreign_keys = ON`.execute(db)

@@ -12,7 +12,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   // nothing half-done for the next start to trip over.
   await db.transaction().execute(async (trx) => {
     await trx.schema.alterTable('api_keys').addColumn('created_by_user_id', 'text').execute()
-    await sql`UPDATE api_keys SET created_by_user_id = created_by WHERE created_by IN (SELECT id FROM users)`.execute(trx)
+    await sql`UPDATE api_keys SET created_by_user_id = created_by WHERE created_by IN (SELECT id FROM users)`.execute(
+      trx,
+    )
     // Keys made by keys: follow the chain to its person, one link per round.
     for (let round = 0; round < 100; round++) {
       const r = await sql`
@@ -34,7 +36,11 @@ export async function up(db: Kysely<any>): Promise<void> {
              json_object('name', name, 'prefix', prefix, 'reason', 'creator_lost_access', 'createdByUserId', created_by_user_id)
       FROM api_keys WHERE ${orphaned}`.execute(trx)
     await sql`UPDATE api_keys SET revoked_at = ${at} WHERE ${orphaned}`.execute(trx)
-    await trx.schema.createIndex('api_keys_creator').on('api_keys').columns(['workspace_id', 'created_by_user_id']).execute()
+    await trx.schema
+      .createIndex('api_keys_creator')
+      .on('api_keys')
+      .columns(['workspace_id', 'created_by_user_id'])
+      .execute()
   })
 }
 

@@ -23,7 +23,9 @@ process.chdir(root)
 /** The whole app's JavaScript, gzipped, may not exceed this (issue 11's budget). */
 const JS_BUDGET_GZIP = 150 * 1024
 
-export async function buildUi(outdir = resolve(root, 'dist/ui')): Promise<{ js: string; css: string[]; gzipBytes: number }> {
+export async function buildUi(
+  outdir = resolve(root, 'dist/ui'),
+): Promise<{ js: string; css: string[]; gzipBytes: number }> {
   rmSync(outdir, { recursive: true, force: true })
   mkdirSync(outdir, { recursive: true })
   const result = await Bun.build({
@@ -32,20 +34,25 @@ export async function buildUi(outdir = resolve(root, 'dist/ui')): Promise<{ js: 
     target: 'browser',
     minify: true,
     splitting: false,
-    naming: { entry: 'assets/[name]-[hash].[ext]', chunk: 'assets/[name]-[hash].[ext]', asset: 'assets/[name]-[hash].[ext]' },
+    naming: {
+      entry: 'assets/[name]-[hash].[ext]',
+      chunk: 'assets/[name]-[hash].[ext]',
+      asset: 'assets/[name]-[hash].[ext]',
+    },
     define: { 'process.env.NODE_ENV': '"production"' },
   })
   if (!result.success) {
     for (const log of result.logs) console.error(log)
     throw new Error('the UI bundle failed')
   }
-  const outputs = result.outputs.map((o) => '/' + o.path.slice(outdir.length + 1))
+  const outputs = result.outputs.map((o) => `/${o.path.slice(outdir.length + 1)}`)
   const js = outputs.find((p) => p.endsWith('.js'))
   const css = outputs.filter((p) => p.endsWith('.css'))
   if (!js) throw new Error('the UI bundle produced no script')
   let gzipBytes = 0
   for (const o of result.outputs) if (o.path.endsWith('.js')) gzipBytes += gzipSync(readFileSync(o.path)).byteLength
-  if (gzipBytes > JS_BUDGET_GZIP) throw new Error(`the UI's JavaScript is ${gzipBytes} bytes gzipped, over the budget of ${JS_BUDGET_GZIP}`)
+  if (gzipBytes > JS_BUDGET_GZIP)
+    throw new Error(`the UI's JavaScript is ${gzipBytes} bytes gzipped, over the budget of ${JS_BUDGET_GZIP}`)
   const template = readFileSync(resolve(root, 'ui/index.html'), 'utf8')
   const html = template
     .replace('<!-- styles -->', css.map((href) => `<link rel="stylesheet" href="${href}">`).join('\n  '))

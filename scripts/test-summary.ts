@@ -1,7 +1,9 @@
 /** Prints "N passed, N failed" from bun's JUnit report: the line CI reads to count the suite. */
 export {}
 const file = process.argv[2] ?? '.test-tmp/junit.xml'
-const xml = await Bun.file(file).text().catch(() => '')
+const xml = await Bun.file(file)
+  .text()
+  .catch(() => '')
 const root = xml.match(/<testsuites\b[^>]*>/)?.[0]
 if (!root) {
   console.log('0 passed, 1 failed')

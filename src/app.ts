@@ -65,10 +65,16 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(errorsPlugin(deps.logger))
-    .use(securityPlugin({ bodyLimit: deps.config.bodyLimit, hsts: deps.config.tlsCert !== undefined, overrides: [
-      { match: /^\/webhooks\//, limit: WEBHOOK_BODY_LIMIT, parse: 'raw' },
-      { match: /^\/api\/v1\/workspaces\/[^/]+\/media$/, limit: MEDIA_UPLOAD_LIMIT, parse: 'multipart' },
-    ] }))
+    .use(
+      securityPlugin({
+        bodyLimit: deps.config.bodyLimit,
+        hsts: deps.config.tlsCert !== undefined,
+        overrides: [
+          { match: /^\/webhooks\//, limit: WEBHOOK_BODY_LIMIT, parse: 'raw' },
+          { match: /^\/api\/v1\/workspaces\/[^/]+\/media$/, limit: MEDIA_UPLOAD_LIMIT, parse: 'multipart' },
+        ],
+      }),
+    )
     .use(auth)
     .use(docsRoutes(auth, () => self!, deps.publicDir))
     .use(healthRoutes(deps, auth, services.writeHealth))

@@ -40,7 +40,10 @@ const SETTINGS = {
     env: 'WABOX_DATA_DIR',
     help: 'directory holding wabox.db, master.key, media/ and backups/',
     fallback: () => './wabox_data',
-    schema: z.string().min(1, 'must not be empty').transform((p) => resolve(p)),
+    schema: z
+      .string()
+      .min(1, 'must not be empty')
+      .transform((p) => resolve(p)),
   },
   port: {
     env: 'WABOX_PORT',
@@ -91,7 +94,12 @@ const SETTINGS = {
     fallback: () => '',
     schema: z
       .string()
-      .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(ipOrCidr)),
   },
   'body-limit': {
@@ -102,13 +110,22 @@ const SETTINGS = {
       .string()
       .regex(/^\d+$/, 'must be a whole number of bytes')
       .transform(Number)
-      .pipe(z.number().int().min(1024, 'must be at least 1024').max(64 * 1024 * 1024, 'must be at most 67108864')),
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(1024, 'must be at least 1024')
+          .max(64 * 1024 * 1024, 'must be at most 67108864'),
+      ),
   },
   'key-file': {
     env: 'WABOX_KEY_FILE',
     help: 'path of the 32-byte master key file (ignored when WABOX_MASTER_KEY is set)',
     fallback: (s: Partial<Config>) => join(s.dataDir ?? resolve('./wabox_data'), 'master.key'),
-    schema: z.string().min(1, 'must not be empty').transform((p) => resolve(p)),
+    schema: z
+      .string()
+      .min(1, 'must not be empty')
+      .transform((p) => resolve(p)),
   },
   'maintenance-schedule': {
     env: 'WABOX_MAINTENANCE_SCHEDULE',
@@ -152,9 +169,11 @@ const SETTINGS = {
   },
   'graph-base-url': {
     env: 'WABOX_GRAPH_BASE_URL',
-    help: "Meta Graph API base URL (tests point it at a local double)",
+    help: 'Meta Graph API base URL (tests point it at a local double)',
     fallback: () => 'https://graph.facebook.com',
-    schema: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).transform((u) => u.replace(/\/+$/, '')),
+    schema: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .transform((u) => u.replace(/\/+$/, '')),
   },
   'graph-version': {
     env: 'WABOX_GRAPH_VERSION',
@@ -164,7 +183,7 @@ const SETTINGS = {
   },
   'send-recovery-grace': {
     env: 'WABOX_SEND_RECOVERY_GRACE',
-    help: 'seconds a send interrupted by a crash waits for Meta\'s status update before it is sent again',
+    help: "seconds a send interrupted by a crash waits for Meta's status update before it is sent again",
     fallback: () => '30',
     schema: z
       .string()
@@ -194,7 +213,12 @@ const SETTINGS = {
     fallback: () => '',
     schema: z
       .string()
-      .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(ipOrCidr)),
   },
   'webhook-timeout': {
@@ -226,7 +250,13 @@ const SETTINGS = {
       .regex(/^\d+$/, 'must be a whole number of seconds')
       .transform(Number)
       // Below the server's idle timeout (cli/serve.ts), which would otherwise close quiet streams.
-      .pipe(z.number().int().min(1, 'must be at least 1').max(25, 'must be at most 25 (connections idle for 30 s are closed)')),
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(1, 'must be at least 1')
+          .max(25, 'must be at most 25 (connections idle for 30 s are closed)'),
+      ),
   },
   'event-retention': {
     env: 'WABOX_EVENT_RETENTION',
@@ -244,7 +274,12 @@ const SETTINGS = {
     fallback: () => '',
     schema: z
       .string()
-      .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(ipOrCidr)),
   },
   'metrics-token': {
@@ -370,24 +405,37 @@ function parseCommand(values: Record<string, unknown>, positionals: string[]): C
   }
   const stray = (names: string[]) => names.some((n) => values[n] !== undefined)
   if (verb === undefined || (verb === 'serve' && sub === undefined)) {
-    if (stray(['email', 'workspace-name'])) throw new ConfigError('--email and --workspace-name belong to `wabox operator`')
-    if (stray(['workspace', 'role', 'name'])) throw new ConfigError('--workspace, --role and --name belong to `wabox apikey create`')
+    if (stray(['email', 'workspace-name']))
+      throw new ConfigError('--email and --workspace-name belong to `wabox operator`')
+    if (stray(['workspace', 'role', 'name']))
+      throw new ConfigError('--workspace, --role and --name belong to `wabox apikey create`')
     return { name: 'serve' }
   }
   if (verb === 'migrate' && (sub === 'status' || sub === 'up') && rest.length === 0) {
     return { name: 'migrate', action: sub }
   }
   if (verb === 'migrate') throw new ConfigError('usage: wabox migrate status|up')
-  const operatorUsage = 'usage: wabox operator create --email EMAIL [--workspace-name NAME] | wabox operator reset-password --email EMAIL'
+  const operatorUsage =
+    'usage: wabox operator create --email EMAIL [--workspace-name NAME] | wabox operator reset-password --email EMAIL'
   const apikeyUsage = 'usage: wabox apikey create --workspace WORKSPACE_ID --role admin|agent|analyst [--name NAME]'
   if (verb === 'operator' && sub === 'create' && rest.length === 0) {
     if (typeof values.email !== 'string') throw new ConfigError(operatorUsage)
-    if (values.workspace !== undefined || values.role !== undefined || values.name !== undefined) throw new ConfigError('--workspace, --role and --name belong to `wabox apikey create`')
-    return { name: 'operator-create', email: values.email, workspaceName: typeof values['workspace-name'] === 'string' ? values['workspace-name'] : 'My workspace' }
+    if (values.workspace !== undefined || values.role !== undefined || values.name !== undefined)
+      throw new ConfigError('--workspace, --role and --name belong to `wabox apikey create`')
+    return {
+      name: 'operator-create',
+      email: values.email,
+      workspaceName: typeof values['workspace-name'] === 'string' ? values['workspace-name'] : 'My workspace',
+    }
   }
   if (verb === 'operator' && sub === 'reset-password' && rest.length === 0) {
     if (typeof values.email !== 'string') throw new ConfigError(operatorUsage)
-    if (values['workspace-name'] !== undefined || values.workspace !== undefined || values.role !== undefined || values.name !== undefined) {
+    if (
+      values['workspace-name'] !== undefined ||
+      values.workspace !== undefined ||
+      values.role !== undefined ||
+      values.name !== undefined
+    ) {
       throw new ConfigError('`wabox operator reset-password` takes only --email')
     }
     return { name: 'operator-reset-password', email: values.email }
@@ -395,8 +443,14 @@ function parseCommand(values: Record<string, unknown>, positionals: string[]): C
   if (verb === 'operator') throw new ConfigError(operatorUsage)
   if (verb === 'apikey' && sub === 'create' && rest.length === 0) {
     if (typeof values.workspace !== 'string' || typeof values.role !== 'string') throw new ConfigError(apikeyUsage)
-    if (values.email !== undefined || values['workspace-name'] !== undefined) throw new ConfigError('--email and --workspace-name belong to `wabox operator`')
-    return { name: 'apikey-create', workspace: values.workspace, role: values.role, keyName: typeof values.name === 'string' ? values.name : 'CLI key' }
+    if (values.email !== undefined || values['workspace-name'] !== undefined)
+      throw new ConfigError('--email and --workspace-name belong to `wabox operator`')
+    return {
+      name: 'apikey-create',
+      workspace: values.workspace,
+      role: values.role,
+      keyName: typeof values.name === 'string' ? values.name : 'CLI key',
+    }
   }
   if (verb === 'apikey') throw new ConfigError(apikeyUsage)
   if (values.email !== undefined || values['workspace-name'] !== undefined) {
@@ -413,7 +467,10 @@ function parseSettings(flags: Record<string, string | undefined>, env: Record<st
   for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     const fromFlag = flags[name]
     const fromEnv = env[setting.env]
-    const raw = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined) ?? setting.fallback(out as Partial<Config>)
+    const raw =
+      fromFlag ??
+      (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined) ??
+      setting.fallback(out as Partial<Config>)
     const result = (setting.schema as z.ZodType).safeParse(raw)
     if (!result.success) {
       const source = fromFlag !== undefined ? `--${name}` : fromEnv ? setting.env : `default of --${name}`
@@ -425,11 +482,15 @@ function parseSettings(flags: Record<string, string | undefined>, env: Record<st
   }
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
     const [given, missing] = out.tlsCert === undefined ? ['tls-key', 'tls-cert'] : ['tls-cert', 'tls-key']
-    throw new ConfigError(`--${given} needs --${missing} (${SETTINGS[missing as SettingName].env}): give both PEM files, or neither to serve plain http`)
+    throw new ConfigError(
+      `--${given} needs --${missing} (${SETTINGS[missing as SettingName].env}): give both PEM files, or neither to serve plain http`,
+    )
   }
   const plans = out.plans as Plans
   if (!(String(out.defaultPlan) in plans)) {
-    throw new ConfigError(`invalid --default-plan: no plan named ${JSON.stringify(out.defaultPlan)} (plans: ${Object.keys(plans).join(', ')})`)
+    throw new ConfigError(
+      `invalid --default-plan: no plan named ${JSON.stringify(out.defaultPlan)} (plans: ${Object.keys(plans).join(', ')})`,
+    )
   }
   const masterKey = env.WABOX_MASTER_KEY === '' ? undefined : env.WABOX_MASTER_KEY
   // A malformed key is bad configuration like any other (exit 2); the message names the problem, never the value.
@@ -437,7 +498,9 @@ function parseSettings(flags: Record<string, string | undefined>, env: Record<st
     try {
       keyFromBase64(masterKey)
     } catch (err) {
-      throw new ConfigError(`${(err as Error).message}: set it to the base64 of 32 random bytes (openssl rand -base64 32), or unset it to use the key file`)
+      throw new ConfigError(
+        `${(err as Error).message}: set it to the base64 of 32 random bytes (openssl rand -base64 32), or unset it to use the key file`,
+      )
     }
   }
   const publicUrlDerived = flags['public-url'] === undefined && !env.WABOX_PUBLIC_URL
@@ -469,11 +532,16 @@ export function helpText(): string {
     'Options (flag, environment variable, default):',
   ]
   for (const [name, s] of Object.entries(SETTINGS)) {
-    const def = name === 'public-url' ? 'http://localhost:<port> (https:// with --tls-cert)' : name === 'key-file' ? '<data-dir>/master.key' : s.fallback({})
+    const def =
+      name === 'public-url'
+        ? 'http://localhost:<port> (https:// with --tls-cert)'
+        : name === 'key-file'
+          ? '<data-dir>/master.key'
+          : s.fallback({})
     lines.push(`  --${name.padEnd(22)} ${s.env.padEnd(28)} default: ${def === '' ? '(none)' : def}`)
     lines.push(`      ${s.help}`)
   }
-  lines.push('  (no flag)                ' + 'WABOX_MASTER_KEY'.padEnd(28) + ' default: (none)')
+  lines.push(`  (no flag)                ${'WABOX_MASTER_KEY'.padEnd(28)} default: (none)`)
   lines.push('      base64 of a 32-byte master key; replaces the key file')
   return lines.join('\n')
 }

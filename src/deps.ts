@@ -35,8 +35,18 @@ export type ServiceDeps = {
   metrics: Metrics
 }
 
-export function buildServiceDeps(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock }): ServiceDeps {
-  const graph = createGraphClient({ baseUrl: opts.config.graphBaseUrl, version: opts.config.graphVersion, timeoutMs: opts.config.graphTimeout })
+export function buildServiceDeps(opts: {
+  db: DbHandle
+  config: Config
+  logger: Logger
+  keyring: Keyring | undefined
+  clock?: Clock
+}): ServiceDeps {
+  const graph = createGraphClient({
+    baseUrl: opts.config.graphBaseUrl,
+    version: opts.config.graphVersion,
+    timeoutMs: opts.config.graphTimeout,
+  })
   const clock = opts.clock ?? systemClock
   // The data disk's free space, as an unprivileged writer sees it (statfs; the database's directory).
   const dbDir = opts.db.path === ':memory:' ? null : dirname(opts.db.path)

@@ -20,7 +20,12 @@ describe('logs', () => {
     const res = await t.request('/readyz')
     await Bun.sleep(5) // the line is written after the response is handed over
     const line = t.logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.route === '/readyz')
-    expect(line).toMatchObject({ method: 'GET', route: '/readyz', status: 200, requestId: res.headers.get('x-request-id') })
+    expect(line).toMatchObject({
+      method: 'GET',
+      route: '/readyz',
+      status: 200,
+      requestId: res.headers.get('x-request-id'),
+    })
     expect(line.durationMs).toBeGreaterThanOrEqual(0)
     await t.request('/api/v1/nope')
     await Bun.sleep(5)
@@ -56,7 +61,8 @@ describe('logs', () => {
       'channel connected',
     )
     const text = lines.join('\n')
-    for (const secret of ['tok-AAA', 'sec-BBB', 'vt-CCC', 'ak-DDD', 'pw-EEE', 'tok-FFF', 'GGG', 'raw-HHH']) expect(text).not.toContain(secret)
+    for (const secret of ['tok-AAA', 'sec-BBB', 'vt-CCC', 'ak-DDD', 'pw-EEE', 'tok-FFF', 'GGG', 'raw-HHH'])
+      expect(text).not.toContain(secret)
     const line = JSON.parse(lines[0]!)
     expect(line.channel.config.name).toBe('Main line')
     expect(line.phone).toBe('+4912345')

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   }
   const { command, config } = invocation
   const out = (line: string): void => {
-    process.stdout.write(line + '\n')
+    process.stdout.write(`${line}\n`)
   }
   switch (command.name) {
     case 'help':
@@ -45,7 +45,10 @@ main().catch((err: unknown) => {
   }
   // Known failures carry a message meant for the operator; anything else is a bug worth its stack.
   // So do the system's own errors (a file that cannot be opened, a full disk): their message names the call and the path.
-  const known = err instanceof Error && ((/Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError') || typeof (err as NodeJS.ErrnoException).syscall === 'string')
+  const known =
+    err instanceof Error &&
+    ((/Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError') ||
+      typeof (err as NodeJS.ErrnoException).syscall === 'string')
   process.stderr.write(`wabox: ${known ? (err as Error).message : err instanceof Error ? err.stack : String(err)}\n`)
   process.exit(1)
 })

@@ -21,13 +21,23 @@ export function decodeCursor<T>(cursor: string | undefined, schema: z.ZodType<T>
   try {
     return schema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
   } catch {
-    throw new AppError(400, 'invalid_cursor', 'The cursor is not one this list returned.', [{ field: 'cursor', message: 'invalid cursor' }])
+    throw new AppError(400, 'invalid_cursor', 'The cursor is not one this list returned.', [
+      { field: 'cursor', message: 'invalid cursor' },
+    ])
   }
 }
 
 /** Builds a page from rows fetched with `limit + 1` (the extra row only says whether there is more). */
-export function pageOf<R, T>(rows: R[], limit: number, view: (r: R) => T, keyOf: (r: R) => Record<string, string | number>): Page<T> {
+export function pageOf<R, T>(
+  rows: R[],
+  limit: number,
+  view: (r: R) => T,
+  keyOf: (r: R) => Record<string, string | number>,
+): Page<T> {
   const items = rows.slice(0, limit)
   const last = items.at(-1)
-  return { items: items.map(view), nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null }
+  return {
+    items: items.map(view),
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null,
+  }
 }

@@ -31,8 +31,21 @@ export type Runtime = {
   stop: () => Promise<void>
 }
 
-export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logger; keyring: Keyring | undefined; clock?: Clock; qrSocketFactory?: SocketFactory }): Runtime {
-  const services = buildServiceDeps({ db: opts.db, config: opts.config, logger: opts.logger, keyring: opts.keyring, clock: opts.clock })
+export function createRuntime(opts: {
+  db: DbHandle
+  config: Config
+  logger: Logger
+  keyring: Keyring | undefined
+  clock?: Clock
+  qrSocketFactory?: SocketFactory
+}): Runtime {
+  const services = buildServiceDeps({
+    db: opts.db,
+    config: opts.config,
+    logger: opts.logger,
+    keyring: opts.keyring,
+    clock: opts.clock,
+  })
   let writer: InboxWriter | undefined
   // Acknowledging Meta comes first: while webhooks are being committed, processing waits (briefly).
   const processor = new InboxProcessor(services, () => writer?.busy ?? false)
@@ -40,15 +53,29 @@ export function createRuntime(opts: { db: DbHandle; config: Config; logger: Logg
   processor.onProcessed(({ event }) => {
     if (event.kind === 'message' && event.media) media.wake()
   })
-  writer = new InboxWriter(services.syncTransaction, () => processor.wake(), { health: services.writeHealth, metrics: services.metrics, logger: services.logger })
+  writer = new InboxWriter(services.syncTransaction, () => processor.wake(), {
+    health: services.writeHealth,
+    metrics: services.metrics,
+    logger: services.logger,
+  })
   const sender = new OutboxSender(services)
   const dispatcher = new WebhookDispatcher(services)
   // QR-linked devices: their messages come into the same inbox; a device coming online wakes the sender.
-  const qr = new QrSessions(services, { socketFactory: opts.qrSocketFactory ?? baileysSocketFactory, writer: writer!, onConnected: () => sender.wakeForNewWork() })
+  const qr = new QrSessions(services, {
+    socketFactory: opts.qrSocketFactory ?? baileysSocketFactory,
+    writer: writer!,
+    onConnected: () => sender.wakeForNewWork(),
+  })
   services.providers.qr = qrProvider(qr, {
     typing: (channelId) => qr.typing(channelId),
     // Media links for QR sends: the same rules (and operator allowances) as webhook URLs.
-    fetchMedia: (url) => fetchPublic(url, { allowHttp: opts.config.webhookAllowHttp, allowedNetworks: opts.config.webhookAllowedNetworks, timeoutMs: 30_000, maxBytes: 64 * 1024 * 1024 }),
+    fetchMedia: (url) =>
+      fetchPublic(url, {
+        allowHttp: opts.config.webhookAllowHttp,
+        allowedNetworks: opts.config.webhookAllowedNetworks,
+        timeoutMs: 30_000,
+        maxBytes: 64 * 1024 * 1024,
+      }),
   })
   return {
     services,

@@ -19,7 +19,10 @@ export function namedPaths(text: string): string[] {
 
 /** Proofs: a backticked test file, then ›, then the test's title in curly quotes. */
 export function proofs(text: string): { file: string; title: string }[] {
-  return [...text.matchAll(/`((?:src|ui)\/[^`\s]+\.test\.ts)`\s*›\s*“([^”]+)”/g)].map((m) => ({ file: m[1]!, title: m[2]! }))
+  return [...text.matchAll(/`((?:src|ui)\/[^`\s]+\.test\.ts)`\s*›\s*“([^”]+)”/g)].map((m) => ({
+    file: m[1]!,
+    title: m[2]!,
+  }))
 }
 
 /** A test title is a whole string literal in the file: '…', "…" or `…`. */

@@ -23,7 +23,8 @@ const t = messages
 
 /** Where to send someone whose session ended, so signing in brings them back (already there: stay, keep ?next=). */
 export function loginPathFor(path: string): string {
-  if (path.startsWith('/login')) return window.location.pathname.startsWith('/login') ? window.location.pathname + window.location.search : '/login'
+  if (path.startsWith('/login'))
+    return window.location.pathname.startsWith('/login') ? window.location.pathname + window.location.search : '/login'
   return path === '/' ? '/login' : `/login?next=${encodeURIComponent(path)}`
 }
 
@@ -80,8 +81,18 @@ export function App() {
     return () => window.removeEventListener('online', online)
   }, [])
 
-  if (bootError) return <main class="centered"><LoadError reason={bootError} retry={boot} /></main>
-  if (me.value === undefined) return <main class="centered"><Loading /></main>
+  if (bootError)
+    return (
+      <main class="centered">
+        <LoadError reason={bootError} retry={boot} />
+      </main>
+    )
+  if (me.value === undefined)
+    return (
+      <main class="centered">
+        <Loading />
+      </main>
+    )
 
   return (
     <Switch>
@@ -100,7 +111,13 @@ export function App() {
       </Route>
       <Route path="/w/:wid/channels/:channelId?">
         {(params: { wid: string; channelId?: string }) => (
-          <Shell wid={params.wid}>{can('channels.manage') ? <Channels wid={params.wid} channelId={params.channelId} /> : <Forbidden wid={params.wid} />}</Shell>
+          <Shell wid={params.wid}>
+            {can('channels.manage') ? (
+              <Channels wid={params.wid} channelId={params.channelId} />
+            ) : (
+              <Forbidden wid={params.wid} />
+            )}
+          </Shell>
         )}
       </Route>
       <Route path="/w/:wid">{(params: { wid: string }) => <Redirect to={`/w/${params.wid}/inbox`} replace />}</Route>
@@ -115,7 +132,12 @@ function Home() {
   const user = me.value
   if (!user) return <Redirect to="/login" replace />
   const first = user.memberships[0]
-  if (!first) return <main class="centered"><p class="card">{t.auth.noWorkspace}</p></main>
+  if (!first)
+    return (
+      <main class="centered">
+        <p class="card">{t.auth.noWorkspace}</p>
+      </main>
+    )
   const remembered = localStorage.getItem('wabox.workspace')
   const target = user.memberships.find((m) => m.workspaceId === remembered) ?? first
   return <Redirect to={`/w/${target.workspaceId}/inbox`} replace />
@@ -129,7 +151,7 @@ function Shell({ wid, children }: { wid: string; children: ComponentChildren }) 
 
   // Following the workspace's live stream is the shell's job: every screen inside listens to it.
   useEffect(() => {
-    if (!user || !user.memberships.some((m) => m.workspaceId === wid)) return followWorkspace(null)
+    if (!user?.memberships.some((m) => m.workspaceId === wid)) return followWorkspace(null)
     workspaceId.value = wid
     localStorage.setItem('wabox.workspace', wid)
     followWorkspace(wid)
@@ -141,7 +163,11 @@ function Shell({ wid, children }: { wid: string; children: ComponentChildren }) 
 
   const section = location.split('/')[3] ?? 'inbox'
   const navLink = (href: string, name: string, icon: ComponentChildren, key: string) => (
-    <Link href={href} class={`nav__link${section === key ? ' nav__link--active' : ''}`} aria-current={section === key ? 'page' : undefined}>
+    <Link
+      href={href}
+      class={`nav__link${section === key ? ' nav__link--active' : ''}`}
+      aria-current={section === key ? 'page' : undefined}
+    >
       {icon}
       <span>{name}</span>
     </Link>
@@ -158,7 +184,8 @@ function Shell({ wid, children }: { wid: string; children: ComponentChildren }) 
         </span>
         <nav class="nav" aria-label={t.app.mainNav}>
           {navLink(`/w/${wid}/inbox`, t.nav.inbox, <InboxIcon size={18} aria-hidden="true" />, 'inbox')}
-          {can('channels.manage') && navLink(`/w/${wid}/channels`, t.nav.channels, <Smartphone size={18} aria-hidden="true" />, 'channels')}
+          {can('channels.manage') &&
+            navLink(`/w/${wid}/channels`, t.nav.channels, <Smartphone size={18} aria-hidden="true" />, 'channels')}
         </nav>
         <div class="topbar__end">
           {user.memberships.length > 1 && (
@@ -167,7 +194,11 @@ function Shell({ wid, children }: { wid: string; children: ComponentChildren }) 
               <select
                 aria-label={t.app.workspace}
                 value={wid}
-                onChange={(e) => navigate(`/w/${(e.currentTarget as HTMLSelectElement).value}/${section === 'channels' ? 'channels' : 'inbox'}`)}
+                onChange={(e) =>
+                  navigate(
+                    `/w/${(e.currentTarget as HTMLSelectElement).value}/${section === 'channels' ? 'channels' : 'inbox'}`,
+                  )
+                }
               >
                 {user.memberships.map((m) => (
                   <option value={m.workspaceId} key={m.workspaceId}>
@@ -196,23 +227,24 @@ function AccountMenu() {
   useEffect(() => {
     if (!open) return
     const outside = (e: MouseEvent) => !ref.current?.contains(e.target as Node) && setOpen(false)
-    const escape = (e: KeyboardEvent) => {
+    const onEscape = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         setOpen(false)
         ref.current?.querySelector<HTMLButtonElement>('button')?.focus()
       }
     }
     // Tabbing out of the menu closes it (a disclosure, not a trap).
-    const focusOut = (e: FocusEvent) => e.relatedTarget && !ref.current?.contains(e.relatedTarget as Node) && setOpen(false)
+    const focusOut = (e: FocusEvent) =>
+      e.relatedTarget && !ref.current?.contains(e.relatedTarget as Node) && setOpen(false)
     const box = ref.current
     document.addEventListener('mousedown', outside)
-    document.addEventListener('keydown', escape)
+    document.addEventListener('keydown', onEscape)
     box?.addEventListener('focusout', focusOut)
     box?.querySelector<HTMLElement>('.menu__item')?.focus()
     return () => {
       box?.removeEventListener('focusout', focusOut)
       document.removeEventListener('mousedown', outside)
-      document.removeEventListener('keydown', escape)
+      document.removeEventListener('keydown', onEscape)
     }
   }, [open])
   const doSignOut = async () => {
@@ -225,7 +257,14 @@ function AccountMenu() {
   const role = membership.value?.role
   return (
     <div class="menu" ref={ref}>
-      <button type="button" class="menu__button" aria-expanded={open} aria-controls="account-menu" aria-label={t.app.accountMenu} onClick={() => setOpen(!open)}>
+      <button
+        type="button"
+        class="menu__button"
+        aria-expanded={open}
+        aria-controls="account-menu"
+        aria-label={t.app.accountMenu}
+        onClick={() => setOpen(!open)}
+      >
         <span class="avatar" aria-hidden="true">
           {initials}
         </span>
@@ -239,12 +278,23 @@ function AccountMenu() {
             {role && <span>{fill(t.app.role, { role: t.roles[role as keyof typeof t.roles] ?? role })}</span>}
           </div>
           {'Notification' in window && (
-            <button type="button" aria-pressed={notificationsWanted.value} class="menu__item" onClick={() => void setNotificationsWanted(!notificationsWanted.value)}>
-              {notificationsWanted.value ? <Bell size={16} aria-hidden="true" /> : <BellOff size={16} aria-hidden="true" />}
+            <button
+              type="button"
+              aria-pressed={notificationsWanted.value}
+              class="menu__item"
+              onClick={() => void setNotificationsWanted(!notificationsWanted.value)}
+            >
+              {notificationsWanted.value ? (
+                <Bell size={16} aria-hidden="true" />
+              ) : (
+                <BellOff size={16} aria-hidden="true" />
+              )}
               <span>{t.notify.toggle}</span>
             </button>
           )}
-          {'Notification' in window && notificationsWanted.value && Notification.permission === 'denied' && <p class="menu__note">{t.notify.denied}</p>}
+          {'Notification' in window && notificationsWanted.value && Notification.permission === 'denied' && (
+            <p class="menu__note">{t.notify.denied}</p>
+          )}
           <a class="menu__item" href="/docs" target="_blank" rel="noopener">
             <BookOpen size={16} aria-hidden="true" />
             <span>{t.app.apiDocs}</span>
@@ -285,7 +335,11 @@ function ConnectionBanner() {
   }, [state])
   const text = offline ? t.app.offline : state === 'down' ? t.app.reconnecting : recovered ? t.app.reconnected : ''
   return (
-    <div class={`banner${text ? ' banner--shown' : ''}${recovered && !offline && state === 'open' ? ' banner--ok' : ''}`} role="status" aria-live="polite">
+    <div
+      class={`banner${text ? ' banner--shown' : ''}${recovered && !offline && state === 'open' ? ' banner--ok' : ''}`}
+      role="status"
+      aria-live="polite"
+    >
       {text}
     </div>
   )

@@ -21,7 +21,10 @@ export function auditRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'audit.read',
       params: workspaceParams,
       query: auditQuery,
-      detail: { summary: 'Audit log of the workspace, newest first; filters: action (or prefix.*), actor, from, to; format=json|csv' },
+      detail: {
+        summary:
+          'Audit log of the workspace, newest first; filters: action (or prefix.*), actor, from, to; format=json|csv',
+      },
     })
     .get('/admin/audit', ({ query, set }) => respond(null, query, set), {
       operator: true,

@@ -1,7 +1,11 @@
 import { z } from 'zod'
 
 export const auditQuery = z.object({
-  action: z.string().regex(/^[a-z_]+(\.[a-z_*]+)*$/, 'must be an action name like member.removed or member.*').max(64).optional(),
+  action: z
+    .string()
+    .regex(/^[a-z_]+(\.[a-z_*]+)*$/, 'must be an action name like member.removed or member.*')
+    .max(64)
+    .optional(),
   actor: z.string().max(64).optional(),
   from: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
   to: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),

@@ -20,7 +20,11 @@ export type AuditEntry = {
   metadata?: Record<string, unknown>
 }
 
-export async function record(trx: Transaction<Database> | Kysely<Database>, caller: Caller, entry: AuditEntry): Promise<void> {
+export async function record(
+  trx: Transaction<Database> | Kysely<Database>,
+  caller: Caller,
+  entry: AuditEntry,
+): Promise<void> {
   await auditRepo.insert(trx, {
     workspace_id: entry.workspaceId,
     created_at: iso(caller.meta.at),
@@ -63,7 +67,19 @@ export async function listEntries(db: Kysely<Database>, workspaceId: string | nu
   return pageOf(rows, q.limit, entryView, (r) => ({ i: r.id }))
 }
 
-const CSV_COLUMNS = ['id', 'at', 'action', 'actor_type', 'actor_id', 'actor_label', 'target_type', 'target_id', 'ip', 'request_id', 'metadata'] as const
+const CSV_COLUMNS = [
+  'id',
+  'at',
+  'action',
+  'actor_type',
+  'actor_id',
+  'actor_label',
+  'target_type',
+  'target_id',
+  'ip',
+  'request_id',
+  'metadata',
+] as const
 
 /** RFC 4180 CSV; cells that a spreadsheet would run as a formula are prefixed with a quote. */
 export function toCsv(entries: AuditEntryView[]): string {
@@ -73,7 +89,21 @@ export function toCsv(entries: AuditEntryView[]): string {
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
   }
   const lines = entries.map((e) =>
-    [e.id, e.at, e.action, e.actor.type, e.actor.id, e.actor.label, e.target?.type, e.target?.id, e.ip, e.requestId, e.metadata].map(cell).join(','),
+    [
+      e.id,
+      e.at,
+      e.action,
+      e.actor.type,
+      e.actor.id,
+      e.actor.label,
+      e.target?.type,
+      e.target?.id,
+      e.ip,
+      e.requestId,
+      e.metadata,
+    ]
+      .map(cell)
+      .join(','),
   )
-  return [CSV_COLUMNS.join(','), ...lines].join('\r\n') + '\r\n'
+  return `${[CSV_COLUMNS.join(','), ...lines].join('\r\n')}\r\n`
 }

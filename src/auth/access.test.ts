@@ -14,7 +14,9 @@ type RouteInfo = { method: string; path: string; rule: string; sessionOnly: bool
 // `metrics`: the Prometheus scrape, for loopback or the configured networks/token only (src/metrics/metrics.test.ts).
 const ACCESS_RULES = new Set(['public', 'authenticated', 'operator', 'metrics', ...Object.keys(PERMISSIONS)])
 
-function inventory(app: { routes: { method: string; path: string; hooks?: { detail?: Record<string, unknown> } }[] }): RouteInfo[] {
+function inventory(app: {
+  routes: { method: string; path: string; hooks?: { detail?: Record<string, unknown> } }[]
+}): RouteInfo[] {
   return app.routes
     .filter((r) => r.method !== 'HEAD')
     .map((r) => ({
@@ -25,7 +27,19 @@ function inventory(app: { routes: { method: string; path: string; hooks?: { deta
     }))
 }
 
-type Ids = { workspaceId: string; userId: string; inviteId: string; keyId: string; channelId: string; conversationId: string; messageId: string; contactId: string; endpointId: string; deliveryId: string; qrChannelId: string }
+type Ids = {
+  workspaceId: string
+  userId: string
+  inviteId: string
+  keyId: string
+  channelId: string
+  conversationId: string
+  messageId: string
+  contactId: string
+  endpointId: string
+  deliveryId: string
+  qrChannelId: string
+}
 
 /** Fills path parameters with workspace A's objects (or B's, for cross-tenant checks). */
 function pathFor(route: RouteInfo, ids: Ids): string {
@@ -61,7 +75,9 @@ const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
     appSecret: 'a fresh app secret',
   }),
   'PATCH /api/v1/workspaces/:workspaceId/channels/:channelId': () => ({ name: 'Renamed line' }),
-  'POST /api/v1/workspaces/:workspaceId/channels/:channelId/credentials': () => ({ appSecret: 'rotated app secret value' }),
+  'POST /api/v1/workspaces/:workspaceId/channels/:channelId/credentials': () => ({
+    appSecret: 'rotated app secret value',
+  }),
   'PATCH /api/v1/workspaces/:workspaceId/contacts/:contactId': () => ({ labels: ['vip'] }),
   'POST /api/v1/workspaces/:workspaceId/inbox/dead/replay': () => ({}),
   // A template: the seeded conversation's last message is older than the 24-hour window.
@@ -73,11 +89,22 @@ const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
   },
   'POST /api/v1/workspaces/:workspaceId/channels/:channelId/pairing-code': () => ({ phoneNumber: '4915112345678' }),
   'PATCH /api/v1/workspaces/:workspaceId/conversations/:conversationId': () => ({ status: 'closed' }),
-  'POST /api/v1/workspaces/:workspaceId/webhooks': () => ({ url: 'https://93.184.215.14/another', eventTypes: ['message.received'] }),
+  'POST /api/v1/workspaces/:workspaceId/webhooks': () => ({
+    url: 'https://93.184.215.14/another',
+    eventTypes: ['message.received'],
+  }),
   'PATCH /api/v1/workspaces/:workspaceId/webhooks/:endpointId': () => ({ description: 'renamed' }),
   'POST /api/v1/workspaces/:workspaceId/webhooks/:endpointId/rotate-secret': () => ({ overlapHours: 1 }),
-  'POST /api/v1/workspaces/:workspaceId/webhook-deliveries/replay': (w) => ({ endpointId: w.a.hooks.endpointId, from: '2020-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' }),
-  'POST /api/v1/workspaces/:workspaceId/messages': (w) => ({ conversationId: w.a.inbox!.conversationId, type: 'template', template: { name: 'hello_world', language: 'en_US' } }),
+  'POST /api/v1/workspaces/:workspaceId/webhook-deliveries/replay': (w) => ({
+    endpointId: w.a.hooks.endpointId,
+    from: '2020-01-01T00:00:00Z',
+    to: '2100-01-01T00:00:00Z',
+  }),
+  'POST /api/v1/workspaces/:workspaceId/messages': (w) => ({
+    conversationId: w.a.inbox!.conversationId,
+    type: 'template',
+    template: { name: 'hello_world', language: 'en_US' },
+  }),
 }
 
 const aIds = (w: World): Ids => ({
@@ -110,12 +137,17 @@ const bIds = (w: World): Ids => ({
 async function send(t: TestApp, w: World, route: RouteInfo, who: Who, ids = aIds(w)) {
   const sample = SAMPLE_BODIES[`${route.method} ${route.path}`]?.(w)
   // Uploads go as multipart, everything else as JSON.
-  if (sample instanceof FormData) return t.request(pathFor(route, ids), { method: route.method, headers: who.headers, body: sample })
+  if (sample instanceof FormData)
+    return t.request(pathFor(route, ids), { method: route.method, headers: who.headers, body: sample })
   return t.request(pathFor(route, ids), call(who, route.method, sample))
 }
 
 const ROLES: Role[] = ['owner', 'admin', 'agent', 'analyst']
-type Principal = { name: string; who: (w: World) => Who; expect: (perm: Permission, sessionOnly: boolean) => number | 'allowed' }
+type Principal = {
+  name: string
+  who: (w: World) => Who
+  expect: (perm: Permission, sessionOnly: boolean) => number | 'allowed'
+}
 const PRINCIPALS: Principal[] = [
   ...ROLES.map((role) => ({
     name: `${role} (session)`,
@@ -146,15 +178,25 @@ describe('route inventory', () => {
   })
 
   test('the inventory check catches a route added without a marker', () => {
-    const app = new Elysia().get('/api/v1/forgotten', () => 'oops').get('/ok', () => 'ok', { detail: { 'x-permission': 'public' } as never })
+    const app = new Elysia()
+      .get('/api/v1/forgotten', () => 'oops')
+      .get('/ok', () => 'ok', { detail: { 'x-permission': 'public' } as never })
     const unmarked = inventory(app as never).filter((r) => !ACCESS_RULES.has(r.rule))
     expect(unmarked.map((r) => r.path)).toEqual(['/api/v1/forgotten'])
   })
 
   test('every route that takes a body has a sample in this matrix', () => {
-    for (const r of routes.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && r.rule !== 'public')) {
-      const hooks = (probe.app as never as { routes: { method: string; path: string; hooks: { body?: unknown } }[] }).routes.find((x) => x.method === r.method && x.path === r.path)!.hooks
-      if (hooks.body) expect({ route: `${r.method} ${r.path}`, sample: `${r.method} ${r.path}` in SAMPLE_BODIES }).toEqual({ route: `${r.method} ${r.path}`, sample: true })
+    for (const r of routes.filter(
+      (r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && r.rule !== 'public',
+    )) {
+      const hooks = (
+        probe.app as never as { routes: { method: string; path: string; hooks: { body?: unknown } }[] }
+      ).routes.find((x) => x.method === r.method && x.path === r.path)!.hooks
+      if (hooks.body)
+        expect({ route: `${r.method} ${r.path}`, sample: `${r.method} ${r.path}` in SAMPLE_BODIES }).toEqual({
+          route: `${r.method} ${r.path}`,
+          sample: true,
+        })
     }
   })
 
@@ -163,10 +205,20 @@ describe('route inventory', () => {
     for (const r of routes.filter((r) => r.path.startsWith('/api/'))) {
       // The document drops a trailing slash (/api/v1/workspaces/ is served as /api/v1/workspaces too).
       const op = spec.paths[r.path.replace(/(.)\/$/, '$1').replace(/:(\w+)/g, '{$1}')]?.[r.method.toLowerCase()]
-      expect({ route: `${r.method} ${r.path}`, permission: op?.['x-permission'] }).toEqual({ route: `${r.method} ${r.path}`, permission: r.rule })
+      expect({ route: `${r.method} ${r.path}`, permission: op?.['x-permission'] }).toEqual({
+        route: `${r.method} ${r.path}`,
+        permission: r.rule,
+      })
       // The security requirement follows the access macro: public → none; a person → the session; a permission → session or API key.
       const schemes = (op?.security ?? []).flatMap((s: Record<string, unknown>) => Object.keys(s)).sort()
-      const expected = r.rule === 'public' ? [] : r.rule === 'metrics' ? ['metricsToken'] : r.rule === 'authenticated' || r.rule === 'operator' || r.sessionOnly ? ['session'] : ['apiKey', 'session']
+      const expected =
+        r.rule === 'public'
+          ? []
+          : r.rule === 'metrics'
+            ? ['metricsToken']
+            : r.rule === 'authenticated' || r.rule === 'operator' || r.sessionOnly
+              ? ['session']
+              : ['apiKey', 'session']
       expect({ route: `${r.method} ${r.path}`, schemes }).toEqual({ route: `${r.method} ${r.path}`, schemes: expected })
     }
   })
@@ -191,7 +243,12 @@ describe('role × permission × route matrix', () => {
         if (streaming) await res.body?.cancel()
         const body = res.status === 204 || streaming ? '' : await res.text()
         if (expected === 'allowed') {
-          expect({ caller: principal.name, status: res.status, ok: res.status >= 200 && res.status < 300, body: res.ok ? '' : body }).toEqual({
+          expect({
+            caller: principal.name,
+            status: res.status,
+            ok: res.status >= 200 && res.status < 300,
+            body: res.ok ? '' : body,
+          }).toEqual({
             caller: principal.name,
             status: res.status,
             ok: true,
@@ -210,31 +267,83 @@ describe('cross-tenant isolation', () => {
   test("workspace A's credentials with workspace B's ids → 404 on every tenant route, and nothing of B in the body", async () => {
     const t = await newApp()
     const w = await buildWorld(t, graph)
-    const bStrings = [w.b.id, w.b.name, w.b.owner.email, w.b.member.email, w.b.member.id, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002', w.b.hooks.endpointId, w.b.hooks.deliveryId, w.b.qrChannelId]
+    const bStrings = [
+      w.b.id,
+      w.b.name,
+      w.b.owner.email,
+      w.b.member.email,
+      w.b.member.id,
+      w.b.inviteId,
+      w.b.key.id,
+      'invitee@b.example',
+      w.b.inbox!.channel.id,
+      w.b.inbox!.conversationId,
+      w.b.inbox!.contactId,
+      '16505550002',
+      w.b.hooks.endpointId,
+      w.b.hooks.deliveryId,
+      w.b.qrChannelId,
+    ]
     for (const route of tenantRoutes) {
       for (const who of [w.a.users.owner.who, w.a.keys.admin.who]) {
         // B's workspace id in the path.
         const other = await send(t, w, route, who, bIds(w))
-        expect({ route: `${route.method} ${route.path}`, status: other.status }).toEqual({ route: `${route.method} ${route.path}`, status: 404 })
+        expect({ route: `${route.method} ${route.path}`, status: other.status }).toEqual({
+          route: `${route.method} ${route.path}`,
+          status: 404,
+        })
         const text = await other.text()
         for (const s of bStrings) expect(text).not.toContain(s)
         // A's workspace id, but B's object ids.
         if (/:(?!workspaceId)\w+/.test(route.path)) {
           const mixed = await send(t, w, route, who, { ...bIds(w), workspaceId: w.a.id })
-          expect({ route: `${route.method} ${route.path}`, status: mixed.status }).toEqual({ route: `${route.method} ${route.path}`, status: 404 })
+          expect({ route: `${route.method} ${route.path}`, status: mixed.status }).toEqual({
+            route: `${route.method} ${route.path}`,
+            status: 404,
+          })
         }
       }
     }
     // B's objects are untouched.
     const bMembers = await t.request(`/api/v1/workspaces/${w.b.id}/members`, call(w.b.owner.who, 'GET'))
-    expect((await bMembers.json()).items.map((m: { email: string }) => m.email).sort()).toEqual(['member@b.example', 'owner@b.example'])
+    expect((await bMembers.json()).items.map((m: { email: string }) => m.email).sort()).toEqual([
+      'member@b.example',
+      'owner@b.example',
+    ])
   })
 
   test("list endpoints of A never contain B's rows", async () => {
     const t = await newApp()
     const w = await buildWorld(t, graph)
-    const bStrings = [w.b.id, w.b.owner.email, w.b.member.email, w.b.inviteId, w.b.key.id, 'invitee@b.example', w.b.inbox!.channel.id, w.b.inbox!.conversationId, w.b.inbox!.contactId, '16505550002', w.b.hooks.endpointId, w.b.hooks.deliveryId, w.b.qrChannelId]
-    for (const path of ['members', 'invites', 'api-keys', 'audit', 'audit?format=csv', 'channels', 'conversations', 'contacts', 'inbox/dead', `conversations/${w.a.inbox!.conversationId}/messages`, 'webhooks', 'webhook-deliveries']) {
+    const bStrings = [
+      w.b.id,
+      w.b.owner.email,
+      w.b.member.email,
+      w.b.inviteId,
+      w.b.key.id,
+      'invitee@b.example',
+      w.b.inbox!.channel.id,
+      w.b.inbox!.conversationId,
+      w.b.inbox!.contactId,
+      '16505550002',
+      w.b.hooks.endpointId,
+      w.b.hooks.deliveryId,
+      w.b.qrChannelId,
+    ]
+    for (const path of [
+      'members',
+      'invites',
+      'api-keys',
+      'audit',
+      'audit?format=csv',
+      'channels',
+      'conversations',
+      'contacts',
+      'inbox/dead',
+      `conversations/${w.a.inbox!.conversationId}/messages`,
+      'webhooks',
+      'webhook-deliveries',
+    ]) {
       const res = await t.request(`/api/v1/workspaces/${w.a.id}/${path}`, call(w.a.users.owner.who, 'GET'))
       expect(res.status).toBe(200)
       const text = await res.text()
@@ -268,7 +377,8 @@ describe('user-level and operator routes', () => {
         else expect({ label, status: res.status }).toEqual({ label, status: expected })
       }
       // A logout must not spoil later routes for the owner.
-      if (route.path.endsWith('/logout')) w.a.users.owner.who = (await makeUser(t, `again-${Math.random()}@a.example`)).who
+      if (route.path.endsWith('/logout'))
+        w.a.users.owner.who = (await makeUser(t, `again-${Math.random()}@a.example`)).who
     }
   })
 })

@@ -10,14 +10,23 @@ export async function insert(db: Db, key: Insertable<ApiKeysTable>): Promise<voi
 }
 
 /** The key named by a bearer token's prefix (authentication: the token names its own workspace). */
-export const findByPrefix = (db: Db, prefix: string) => db.selectFrom('api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst()
+export const findByPrefix = (db: Db, prefix: string) =>
+  db.selectFrom('api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst()
 
 export const find = (db: Db, workspaceId: string, keyId: string) =>
-  db.selectFrom('api_keys').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', keyId).executeTakeFirst()
+  db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', keyId)
+    .executeTakeFirst()
 
 export const list = (db: Db, workspaceId: string, before: { c: string; i: string } | undefined, limit: number) => {
   let q = db.selectFrom('api_keys').selectAll().where('workspace_id', '=', workspaceId)
-  if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.c), eb.and([eb('created_at', '=', before.c), eb('id', '<', before.i)])]))
+  if (before)
+    q = q.where((eb) =>
+      eb.or([eb('created_at', '<', before.c), eb.and([eb('created_at', '=', before.c), eb('id', '<', before.i)])]),
+    )
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
 }
 
@@ -34,7 +43,13 @@ export async function countActive(db: Db, workspaceId: string, now: string): Pro
 
 /** Unrevoked keys that answer for `userId` in the workspace (expired ones too: revoking them is harmless). */
 export const activeKeysOfUser = (db: Db, workspaceId: string, userId: string) =>
-  db.selectFrom('api_keys').selectAll().where('workspace_id', '=', workspaceId).where('created_by_user_id', '=', userId).where('revoked_at', 'is', null).execute()
+  db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('created_by_user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute()
 
 export async function revoke(db: Db, workspaceId: string, keyId: string, at: string): Promise<boolean> {
   const r = await db
@@ -48,5 +63,10 @@ export async function revoke(db: Db, workspaceId: string, keyId: string, at: str
 }
 
 export async function touch(db: Db, workspaceId: string, keyId: string, at: string): Promise<void> {
-  await db.updateTable('api_keys').set({ last_used_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', keyId).execute()
+  await db
+    .updateTable('api_keys')
+    .set({ last_used_at: at })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', keyId)
+    .execute()
 }

@@ -66,7 +66,13 @@ async function answeringUser(trx: Parameters<typeof repo.find>[0], ctx: Workspac
  * Revokes, inside the caller's transaction, the keys a member answers for that their role `role` no longer
  * covers (every one of them when `role` is null: they left or were removed). One audit row per key.
  */
-export async function revokeKeysOfMember(trx: Transaction<Database>, caller: Caller, workspaceId: string, userId: string, role: Role | null): Promise<string[]> {
+export async function revokeKeysOfMember(
+  trx: Transaction<Database>,
+  caller: Caller,
+  workspaceId: string,
+  userId: string,
+  role: Role | null,
+): Promise<string[]> {
   const keys = await repo.activeKeysOfUser(trx, workspaceId, userId)
   const revoked: string[] = []
   const at = iso(caller.meta.at)
@@ -78,19 +84,36 @@ export async function revokeKeysOfMember(trx: Transaction<Database>, caller: Cal
       workspaceId,
       action: 'apikey.revoked',
       target: { type: 'api_key', id: key.id },
-      metadata: { name: key.name, prefix: key.prefix, role: key.role, reason: role === null ? 'creator_removed' : 'creator_demoted', createdByUserId: userId },
+      metadata: {
+        name: key.name,
+        prefix: key.prefix,
+        role: key.role,
+        reason: role === null ? 'creator_removed' : 'creator_demoted',
+        createdByUserId: userId,
+      },
     })
   }
   return revoked
 }
 
-export async function createApiKey(deps: ServiceDeps, ctx: WorkspaceContext, input: { name: string; role: ApiKeyRole; expiresAt?: string }) {
+export async function createApiKey(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  input: { name: string; role: ApiKeyRole; expiresAt?: string },
+) {
   const now = ctx.caller.meta.at
   if (input.expiresAt && Date.parse(input.expiresAt) <= now) {
-    throw new AppError(422, 'validation_failed', 'Invalid request body: expiresAt — must be in the future', [{ field: 'expiresAt', message: 'must be in the future' }])
+    throw new AppError(422, 'validation_failed', 'Invalid request body: expiresAt — must be in the future', [
+      { field: 'expiresAt', message: 'must be in the future' },
+    ])
   }
   return deps.db.transaction().execute(async (trx) => {
-    requireQuota(deps.config.plans, ctx.workspace.plan, 'apiKeys', await repo.countActive(trx, ctx.workspace.id, iso(now)))
+    requireQuota(
+      deps.config.plans,
+      ctx.workspace.plan,
+      'apiKeys',
+      await repo.countActive(trx, ctx.workspace.id, iso(now)),
+    )
     const prefix = randomAlphanumeric(8)
     const token = `wbx_${prefix}_${randomAlphanumeric(40)}`
     const row: ApiKeysTable = {
@@ -131,7 +154,12 @@ export async function revokeApiKey(deps: ServiceDeps, ctx: WorkspaceContext, key
     if (!(await repo.revoke(trx, ctx.workspace.id, keyId, iso(ctx.caller.meta.at)))) {
       throw new AppError(409, 'already_revoked', 'The API key is already revoked.')
     }
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'apikey.revoked', target: { type: 'api_key', id: keyId }, metadata: { name: key.name, prefix: key.prefix } })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'apikey.revoked',
+      target: { type: 'api_key', id: keyId },
+      metadata: { name: key.name, prefix: key.prefix },
+    })
     return keyView({ ...key, revoked_at: iso(ctx.caller.meta.at) })
   })
 }

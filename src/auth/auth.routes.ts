@@ -25,7 +25,11 @@ export function authRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         set.status = 201
         return result
       },
-      { public: true, body: setupBody, detail: { summary: 'Create the instance operator and the first workspace (setup link token; single use)' } },
+      {
+        public: true,
+        body: setupBody,
+        detail: { summary: 'Create the instance operator and the first workspace (setup link token; single use)' },
+      },
     )
     .post(
       '/auth/login',
@@ -34,7 +38,12 @@ export function authRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         set.headers['set-cookie'] = sessionCookie(token, secure)
         return { user }
       },
-      { public: true, body: loginBody, detail: { summary: 'Sign in with email and password (sets the session cookie)' }, response: z.object({ user: userView }) },
+      {
+        public: true,
+        body: loginBody,
+        detail: { summary: 'Sign in with email and password (sets the session cookie)' },
+        response: z.object({ user: userView }),
+      },
     )
     .post(
       '/auth/logout',
@@ -53,9 +62,20 @@ export function authRoutes(deps: ServiceDeps, auth: AuthPlugin) {
     .post(
       '/me/password',
       async ({ body, caller, session, set }) => {
-        await authService.changePassword(deps, caller, session.userId, session.sessionId, body.currentPassword, body.newPassword)
+        await authService.changePassword(
+          deps,
+          caller,
+          session.userId,
+          session.sessionId,
+          body.currentPassword,
+          body.newPassword,
+        )
         set.status = 204
       },
-      { authenticated: true, body: changePasswordBody, detail: { summary: 'Change your password; signs out your other sessions' } },
+      {
+        authenticated: true,
+        body: changePasswordBody,
+        detail: { summary: 'Change your password; signs out your other sessions' },
+      },
     )
 }

@@ -35,5 +35,7 @@ export const userView = z.object({
 export type UserView = z.infer<typeof userView>
 
 export const meView = userView.extend({
-  memberships: z.array(z.object({ workspaceId: z.string(), workspaceName: z.string(), plan: z.string(), role: z.string() })),
+  memberships: z.array(
+    z.object({ workspaceId: z.string(), workspaceName: z.string(), plan: z.string(), role: z.string() }),
+  ),
 })

@@ -2,7 +2,18 @@ import { describe, expect, test } from 'bun:test'
 import { issueSetupToken } from './auth.service.ts'
 import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from './sessions.ts'
 import { createTestApp } from '../testing/test-app.ts'
-import { anonymous, auditRows, call, cookieFrom, makeUser, makeWorkspace, manualClock, PASSWORD, servicesOf, withCookie } from '../testing/fixtures.ts'
+import {
+  anonymous,
+  auditRows,
+  call,
+  cookieFrom,
+  makeUser,
+  makeWorkspace,
+  manualClock,
+  PASSWORD,
+  servicesOf,
+  withCookie,
+} from '../testing/fixtures.ts'
 
 const setupBody = (token: string | null, extra: Record<string, unknown> = {}) => ({
   token,
@@ -30,10 +41,15 @@ describe('first start: operator setup', () => {
     expect(body.user).toMatchObject({ email: 'operator@example.com', isOperator: true })
     expect(body.workspace).toMatchObject({ name: 'Acme', plan: 'business' })
     const me = await (await t.request('/api/v1/me', call(withCookie(cookieFrom(res)), 'GET'))).json()
-    expect(me.memberships).toEqual([{ workspaceId: body.workspace.id, workspaceName: 'Acme', plan: 'business', role: 'owner' }])
+    expect(me.memberships).toEqual([
+      { workspaceId: body.workspace.id, workspaceName: 'Acme', plan: 'business', role: 'owner' },
+    ])
 
     // Single use: the same token (or any) now gets 410, and the endpoint says setup is done.
-    const again = await t.request('/api/v1/setup', call(anonymous, 'POST', setupBody(token, { email: 'second@example.com' })))
+    const again = await t.request(
+      '/api/v1/setup',
+      call(anonymous, 'POST', setupBody(token, { email: 'second@example.com' })),
+    )
     expect(again.status).toBe(410)
     expect((await again.json()).code).toBe('setup_complete')
     expect(await (await t.request('/api/v1/setup')).json()).toEqual({ required: false })
@@ -58,7 +74,10 @@ describe('first start: operator setup', () => {
   test('weak passwords and bad emails are refused with field errors', async () => {
     const t = await createTestApp()
     const token = await issueSetupToken(servicesOf(t))
-    const res = await t.request('/api/v1/setup', call(anonymous, 'POST', setupBody(token, { password: 'short', email: 'not-an-email' })))
+    const res = await t.request(
+      '/api/v1/setup',
+      call(anonymous, 'POST', setupBody(token, { password: 'short', email: 'not-an-email' })),
+    )
     expect(res.status).toBe(422)
     const fields = (await res.json()).errors.map((e: { field: string }) => e.field).sort()
     expect(fields).toEqual(['email', 'password'])
@@ -70,7 +89,10 @@ describe('sessions', () => {
   test('login sets an HttpOnly SameSite cookie; logout ends the session', async () => {
     const t = await createTestApp()
     await makeUser(t, 'ann@example.com')
-    const res = await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ANN@example.com', password: PASSWORD }))
+    const res = await t.request(
+      '/api/v1/auth/login',
+      call(anonymous, 'POST', { email: 'ANN@example.com', password: PASSWORD }),
+    )
     expect(res.status).toBe(200)
     const setCookie = res.headers.get('set-cookie')!
     expect(setCookie).toMatch(/^wabox_session=[A-Za-z0-9]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+$/)
@@ -93,7 +115,10 @@ describe('sessions', () => {
   test('the cookie is Secure when the public URL is https', async () => {
     const t = await createTestApp({ config: { publicUrl: 'https://wa.example.com' } })
     await makeUser(t, 'ann@example.com')
-    const res = await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }))
+    const res = await t.request(
+      '/api/v1/auth/login',
+      call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }),
+    )
     expect(res.headers.get('set-cookie')).toEndWith('; Secure')
   })
 
@@ -121,20 +146,46 @@ describe('sessions', () => {
   test('changing the password revokes every other session; the wrong current password changes nothing', async () => {
     const t = await createTestApp()
     const user = await makeUser(t, 'ann@example.com')
-    const other = withCookie(cookieFrom(await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }))))
-    const wrong = await t.request('/api/v1/me/password', call(user.who, 'POST', { currentPassword: 'not it at all', newPassword: 'another password 22' }))
+    const other = withCookie(
+      cookieFrom(
+        await t.request(
+          '/api/v1/auth/login',
+          call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }),
+        ),
+      ),
+    )
+    const wrong = await t.request(
+      '/api/v1/me/password',
+      call(user.who, 'POST', { currentPassword: 'not it at all', newPassword: 'another password 22' }),
+    )
     expect(wrong.status).toBe(403)
     expect((await t.request('/api/v1/me', call(other, 'GET'))).status).toBe(200)
-    const weak = await t.request('/api/v1/me/password', call(user.who, 'POST', { currentPassword: PASSWORD, newPassword: 'short' }))
+    const weak = await t.request(
+      '/api/v1/me/password',
+      call(user.who, 'POST', { currentPassword: PASSWORD, newPassword: 'short' }),
+    )
     expect(weak.status).toBe(422)
     expect((await weak.json()).errors[0].field).toBe('newPassword')
 
-    const ok = await t.request('/api/v1/me/password', call(user.who, 'POST', { currentPassword: PASSWORD, newPassword: 'another password 22' }))
+    const ok = await t.request(
+      '/api/v1/me/password',
+      call(user.who, 'POST', { currentPassword: PASSWORD, newPassword: 'another password 22' }),
+    )
     expect(ok.status).toBe(204)
     expect((await t.request('/api/v1/me', call(user.who, 'GET'))).status).toBe(200)
     expect((await t.request('/api/v1/me', call(other, 'GET'))).status).toBe(401)
-    expect((await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }))).status).toBe(401)
-    expect((await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: 'another password 22' }))).status).toBe(200)
+    expect(
+      (await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD })))
+        .status,
+    ).toBe(401)
+    expect(
+      (
+        await t.request(
+          '/api/v1/auth/login',
+          call(anonymous, 'POST', { email: 'ann@example.com', password: 'another password 22' }),
+        )
+      ).status,
+    ).toBe(200)
     const audit = (await auditRows(t)).filter((r) => r.action === 'user.password_changed')
     expect(audit).toHaveLength(1)
     expect(JSON.parse(audit[0]!.metadata)).toEqual({ revokedSessions: 1 })
@@ -145,8 +196,18 @@ describe('sessions', () => {
     const user = await makeUser(t, 'ann@example.com')
     const ws = await makeWorkspace(t, 'Acme', user)
     const cookie = user.who.headers.cookie!
-    const patch = (headers: Record<string, string>) => t.request(`/api/v1/workspaces/${ws}`, { method: 'PATCH', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'Hijacked' }) })
-    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }, {}] as Record<string, string>[]) {
+    const patch = (headers: Record<string, string>) =>
+      t.request(`/api/v1/workspaces/${ws}`, {
+        method: 'PATCH',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ name: 'Hijacked' }),
+      })
+    for (const headers of [
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example' },
+      {},
+    ] as Record<string, string>[]) {
       const res = await patch(headers)
       expect({ headers, status: res.status }).toEqual({ headers, status: 403 })
       expect((await res.json()).code).toBe('cross_site_request')
@@ -156,14 +217,20 @@ describe('sessions', () => {
     expect((await patch({ 'sec-fetch-site': 'same-origin' })).status).toBe(200)
     expect((await patch({ origin: 'http://localhost' })).status).toBe(200)
     // Signing in from another site is refused too (login CSRF).
-    const login = await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }, { 'sec-fetch-site': 'cross-site' }))
+    const login = await t.request(
+      '/api/v1/auth/login',
+      call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }, { 'sec-fetch-site': 'cross-site' }),
+    )
     expect(login.status).toBe(403)
   })
 })
 
 describe('brute-force protection', () => {
   async function attempt(t: Awaited<ReturnType<typeof createTestApp>>, email: string, ip = '198.51.100.7') {
-    const res = await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email, password: 'wrong password!' }, { 'x-test-peer': ip }))
+    const res = await t.request(
+      '/api/v1/auth/login',
+      call(anonymous, 'POST', { email, password: 'wrong password!' }, { 'x-test-peer': ip }),
+    )
     const body = await res.json()
     return { status: res.status, code: body.code, detail: body.detail, retryAfter: res.headers.get('retry-after') }
   }
@@ -215,16 +282,29 @@ describe('brute-force protection', () => {
       await attempt(t, 'ann@example.com', `198.51.100.${n}`)
       clock.advance(2 ** Math.max(0, n - 5) * 1000)
     }
-    const locked = await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }))
+    const locked = await t.request(
+      '/api/v1/auth/login',
+      call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }),
+    )
     expect(locked.status).toBe(429)
-    const bob = await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'bob@example.com', password: PASSWORD }))
+    const bob = await t.request(
+      '/api/v1/auth/login',
+      call(anonymous, 'POST', { email: 'bob@example.com', password: PASSWORD }),
+    )
     expect(bob.status).toBe(200)
   })
 
   test('concurrent guesses cannot slip past the counter; a password typed as the email is not audited', async () => {
     const t = await createTestApp({ clock: manualClock() })
     await makeUser(t, 'ann@example.com')
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: `guess ${i} ${i}` }))))
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        t.request(
+          '/api/v1/auth/login',
+          call(anonymous, 'POST', { email: 'ann@example.com', password: `guess ${i} ${i}` }),
+        ),
+      ),
+    )
     const statuses = results.map((r) => r.status)
     expect(statuses.filter((s) => s === 401)).toHaveLength(5)
     expect(statuses.filter((s) => s === 429)).toHaveLength(25)
@@ -245,10 +325,18 @@ describe('brute-force protection', () => {
       statuses.push((await attempt(t, `spray${n}@example.com`, '192.0.2.66')).status)
     }
     expect(statuses.filter((s) => s === 429)).toEqual([])
-    const blocked = await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }, { 'x-test-peer': '192.0.2.66' }))
+    const blocked = await t.request(
+      '/api/v1/auth/login',
+      call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }, { 'x-test-peer': '192.0.2.66' }),
+    )
     expect(blocked.status).toBe(429)
-    const elsewhere = await t.request('/api/v1/auth/login', call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }, { 'x-test-peer': '192.0.2.67' }))
+    const elsewhere = await t.request(
+      '/api/v1/auth/login',
+      call(anonymous, 'POST', { email: 'ann@example.com', password: PASSWORD }, { 'x-test-peer': '192.0.2.67' }),
+    )
     expect(elsewhere.status).toBe(200)
-    expect((await auditRows(t)).some((r) => r.action === 'auth.lockout' && JSON.parse(r.metadata).scope === 'ip')).toBe(true)
+    expect((await auditRows(t)).some((r) => r.action === 'auth.lockout' && JSON.parse(r.metadata).scope === 'ip')).toBe(
+      true,
+    )
   })
 })

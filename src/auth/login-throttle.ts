@@ -13,9 +13,19 @@ export type ThrottlePolicy = { freeFailures: number; lockAfter: number; lockMs: 
 // Waits double per failure but stay well below forgetAfterMs, so patience alone never resets a counter.
 const MAX_DELAY_MS = 30_000
 
-export const ACCOUNT_POLICY: ThrottlePolicy = { freeFailures: 5, lockAfter: 10, lockMs: 15 * 60_000, forgetAfterMs: 15 * 60_000 }
+export const ACCOUNT_POLICY: ThrottlePolicy = {
+  freeFailures: 5,
+  lockAfter: 10,
+  lockMs: 15 * 60_000,
+  forgetAfterMs: 15 * 60_000,
+}
 // Many people can share one address (offices, carrier NAT), so the IP allowance is larger.
-export const IP_POLICY: ThrottlePolicy = { freeFailures: 20, lockAfter: 40, lockMs: 15 * 60_000, forgetAfterMs: 15 * 60_000 }
+export const IP_POLICY: ThrottlePolicy = {
+  freeFailures: 20,
+  lockAfter: 40,
+  lockMs: 15 * 60_000,
+  forgetAfterMs: 15 * 60_000,
+}
 
 export const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`
 export const ipKey = (ip: string) => `ip:${ip}`
@@ -36,7 +46,8 @@ export async function recordFailure(db: Db, key: string, policy: ThrottlePolicy,
   const failures = (recent ? row.failures : 0) + 1
   let blockedUntil: number | null = null
   if (failures >= policy.lockAfter) blockedUntil = now + policy.lockMs
-  else if (failures >= policy.freeFailures) blockedUntil = now + Math.min(MAX_DELAY_MS, 1000 * 2 ** (failures - policy.freeFailures))
+  else if (failures >= policy.freeFailures)
+    blockedUntil = now + Math.min(MAX_DELAY_MS, 1000 * 2 ** (failures - policy.freeFailures))
   await usersRepo.saveThrottle(db, key, failures, iso(now), blockedUntil === null ? null : iso(blockedUntil))
   return { failures, locked: failures === policy.lockAfter, blockedUntil }
 }

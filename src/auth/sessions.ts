@@ -15,7 +15,12 @@ export const SESSION_ABSOLUTE_MS = 30 * 24 * 3600_000
 // Sliding writes at most once a minute per session: reads stay reads.
 const TOUCH_EVERY_MS = 60_000
 
-export async function createSession(db: Db, clock: Clock, userId: string, meta: RequestMeta): Promise<{ token: string; sessionId: string }> {
+export async function createSession(
+  db: Db,
+  clock: Clock,
+  userId: string,
+  meta: RequestMeta,
+): Promise<{ token: string; sessionId: string }> {
   const token = randomToken()
   const now = clock.now()
   const sessionId = newId('ses')
@@ -49,7 +54,13 @@ export async function resolveSession(db: Db, clock: Clock, token: string): Promi
     const idle = Math.min(now + SESSION_IDLE_MS, Date.parse(row.absolute_expires_at))
     await usersRepo.touchSession(db, row.session_id, iso(now), iso(idle))
   }
-  return { sessionId: row.session_id, userId: row.user_id, email: row.email, name: row.name, isOperator: row.is_operator === 1 }
+  return {
+    sessionId: row.session_id,
+    userId: row.user_id,
+    email: row.email,
+    name: row.name,
+    isOperator: row.is_operator === 1,
+  }
 }
 
 /** Session cookies are `Secure` when browsers reach wabox over https: an https public URL, or wabox serving TLS itself. */

@@ -8,19 +8,30 @@ type Db = Kysely<Database> | Transaction<Database>
 export const findUserByEmail = (db: Db, email: string) =>
   db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst()
 
-export const findUserById = (db: Db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+export const findUserById = (db: Db, id: string) =>
+  db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 
 export async function countUsers(db: Db): Promise<number> {
-  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
 export async function insertUser(db: Db, user: Insertable<UsersTable>): Promise<void> {
-  await db.insertInto('users').values({ ...user, email: user.email.toLowerCase() }).execute()
+  await db
+    .insertInto('users')
+    .values({ ...user, email: user.email.toLowerCase() })
+    .execute()
 }
 
 export async function setPassword(db: Db, userId: string, passwordHash: string, at: string): Promise<void> {
-  await db.updateTable('users').set({ password_hash: passwordHash, password_changed_at: at }).where('id', '=', userId).execute()
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash, password_changed_at: at })
+    .where('id', '=', userId)
+    .execute()
 }
 
 export async function setOperator(db: Db, userId: string): Promise<void> {
@@ -49,8 +60,17 @@ export const findSession = (db: Db, tokenHash: string) =>
     .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst()
 
-export async function touchSession(db: Db, sessionId: string, lastSeenAt: string, idleExpiresAt: string): Promise<void> {
-  await db.updateTable('sessions').set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt }).where('id', '=', sessionId).execute()
+export async function touchSession(
+  db: Db,
+  sessionId: string,
+  lastSeenAt: string,
+  idleExpiresAt: string,
+): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
+    .where('id', '=', sessionId)
+    .execute()
 }
 
 export async function deleteSession(db: Db, sessionId: string): Promise<void> {
@@ -65,13 +85,22 @@ export async function deleteSessionsOfUser(db: Db, userId: string, keepSessionId
   return Number(r.numDeletedRows)
 }
 
-export const findThrottle = (db: Db, key: string) => db.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst()
+export const findThrottle = (db: Db, key: string) =>
+  db.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst()
 
-export async function saveThrottle(db: Db, key: string, failures: number, lastFailureAt: string, blockedUntil: string | null): Promise<void> {
+export async function saveThrottle(
+  db: Db,
+  key: string,
+  failures: number,
+  lastFailureAt: string,
+  blockedUntil: string | null,
+): Promise<void> {
   await db
     .insertInto('login_throttle')
     .values({ key, failures, last_failure_at: lastFailureAt, blocked_until: blockedUntil })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ failures, last_failure_at: lastFailureAt, blocked_until: blockedUntil }))
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet({ failures, last_failure_at: lastFailureAt, blocked_until: blockedUntil }),
+    )
     .execute()
 }
 

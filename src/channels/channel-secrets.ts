@@ -7,18 +7,36 @@ import { AppError } from '../http/errors.ts'
 
 export type SecretColumn = 'access_token' | 'app_secret' | 'verify_token'
 
-const ctx = (workspaceId: string, channelId: string, column: SecretColumn) => ({ workspaceId, table: 'channels', rowId: channelId, column })
+const ctx = (workspaceId: string, channelId: string, column: SecretColumn) => ({
+  workspaceId,
+  table: 'channels',
+  rowId: channelId,
+  column,
+})
 
 export function requireKeyring(keyring: Keyring | undefined): Keyring {
-  if (!keyring) throw new AppError(503, 'key_unavailable', 'The master key is not loaded; credentials cannot be sealed or opened.')
+  if (!keyring)
+    throw new AppError(503, 'key_unavailable', 'The master key is not loaded; credentials cannot be sealed or opened.')
   return keyring
 }
 
-export function sealSecret(keyring: Keyring | undefined, workspaceId: string, channelId: string, column: SecretColumn, value: string): string {
+export function sealSecret(
+  keyring: Keyring | undefined,
+  workspaceId: string,
+  channelId: string,
+  column: SecretColumn,
+  value: string,
+): string {
   return seal(requireKeyring(keyring), value, ctx(workspaceId, channelId, column))
 }
 
-export function openSecret(keyring: Keyring | undefined, workspaceId: string, channelId: string, column: SecretColumn, sealed: string): string {
+export function openSecret(
+  keyring: Keyring | undefined,
+  workspaceId: string,
+  channelId: string,
+  column: SecretColumn,
+  sealed: string,
+): string {
   return open(requireKeyring(keyring), sealed, ctx(workspaceId, channelId, column))
 }
 

@@ -7,7 +7,14 @@ import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
-import { channelParams, channelView, createChannelBody, pairingCodeBody, rotateCredentialsBody, updateChannelBody } from './channels.schema.ts'
+import {
+  channelParams,
+  channelView,
+  createChannelBody,
+  pairingCodeBody,
+  rotateCredentialsBody,
+  updateChannelBody,
+} from './channels.schema.ts'
 import type { QrSessions } from './qr/sessions.ts'
 import * as qrService from './qr/qr-channels.service.ts'
 import * as service from './channels.service.ts'
@@ -25,7 +32,9 @@ export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSession
       '',
       async ({ tenant, body, set }) => {
         set.status = 201
-        return body.kind === 'qr' ? qrService.createQrChannel(deps, qr, tenant, body) : service.connectCloudChannel(deps, tenant, body)
+        return body.kind === 'qr'
+          ? qrService.createQrChannel(deps, qr, tenant, body)
+          : service.connectCloudChannel(deps, tenant, body)
       },
       {
         permission: 'channels.manage',
@@ -43,19 +52,33 @@ export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSession
       response: channelView,
       detail: { summary: 'One channel' },
     })
-    .patch('/:channelId', ({ tenant, params, body }) => service.updateChannel(deps, tenant, params.channelId, body, qr), {
-      permission: 'channels.manage',
-      params: channelParams,
-      body: updateChannelBody,
-      response: channelView,
-      detail: { summary: 'Rename a channel; set a Cloud number\'s send rate (messages/s; Meta default 80, up to 1000) or a QR number\'s pacing and options' },
-    })
-    .post('/:channelId/credentials', ({ tenant, params, body }) => service.rotateCredentials(deps, tenant, params.channelId, body), {
-      permission: 'channels.manage',
-      params: channelParams,
-      body: rotateCredentialsBody,
-      detail: { summary: 'Replace the access token, app secret or verify token (a new token is checked with Meta; clears needs_reauth)' },
-    })
+    .patch(
+      '/:channelId',
+      ({ tenant, params, body }) => service.updateChannel(deps, tenant, params.channelId, body, qr),
+      {
+        permission: 'channels.manage',
+        params: channelParams,
+        body: updateChannelBody,
+        response: channelView,
+        detail: {
+          summary:
+            "Rename a channel; set a Cloud number's send rate (messages/s; Meta default 80, up to 1000) or a QR number's pacing and options",
+        },
+      },
+    )
+    .post(
+      '/:channelId/credentials',
+      ({ tenant, params, body }) => service.rotateCredentials(deps, tenant, params.channelId, body),
+      {
+        permission: 'channels.manage',
+        params: channelParams,
+        body: rotateCredentialsBody,
+        detail: {
+          summary:
+            'Replace the access token, app secret or verify token (a new token is checked with Meta; clears needs_reauth)',
+        },
+      },
+    )
     .delete(
       '/:channelId',
       async ({ tenant, params, set }) => {
@@ -65,30 +88,58 @@ export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSession
       {
         permission: 'channels.manage',
         params: channelParams,
-        detail: { summary: 'Disconnect: stop using the number and wipe its credentials (history stays); a QR device is logged out (unlinked)' },
+        detail: {
+          summary:
+            'Disconnect: stop using the number and wipe its credentials (history stays); a QR device is logged out (unlinked)',
+        },
       },
     )
     .get(
       '/:channelId/qr',
       async ({ tenant, params }) =>
-        new Response(await qrService.currentQr(deps, qr, tenant, params.channelId), { headers: { 'content-type': 'image/svg+xml', 'cache-control': 'no-store' } }),
-      { permission: 'channels.manage', params: channelParams, detail: { summary: 'The QR code to scan now (SVG); it rotates — the stream follows it' } },
+        new Response(await qrService.currentQr(deps, qr, tenant, params.channelId), {
+          headers: { 'content-type': 'image/svg+xml', 'cache-control': 'no-store' },
+        }),
+      {
+        permission: 'channels.manage',
+        params: channelParams,
+        detail: { summary: 'The QR code to scan now (SVG); it rotates — the stream follows it' },
+      },
     )
     .get(
       '/:channelId/qr/stream',
       async ({ tenant, params }) =>
-        new Response(await qrService.qrStream(deps, qr, tenant, params.channelId), { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' } }),
-      { permission: 'channels.manage', params: channelParams, detail: { summary: 'Server-Sent Events: each new QR (qr, as SVG) and state changes (state), until linked' } },
+        new Response(await qrService.qrStream(deps, qr, tenant, params.channelId), {
+          headers: {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-store',
+            'x-accel-buffering': 'no',
+          },
+        }),
+      {
+        permission: 'channels.manage',
+        params: channelParams,
+        detail: { summary: 'Server-Sent Events: each new QR (qr, as SVG) and state changes (state), until linked' },
+      },
     )
-    .post('/:channelId/pairing-code', ({ tenant, params, body }) => qrService.requestPairingCode(deps, qr, tenant, params.channelId, body.phoneNumber), {
-      permission: 'channels.manage',
-      params: channelParams,
-      body: pairingCodeBody,
-      detail: { summary: 'Link by phone number instead of QR: returns the 8-character code to type in WhatsApp > Linked devices' },
-    })
+    .post(
+      '/:channelId/pairing-code',
+      ({ tenant, params, body }) => qrService.requestPairingCode(deps, qr, tenant, params.channelId, body.phoneNumber),
+      {
+        permission: 'channels.manage',
+        params: channelParams,
+        body: pairingCodeBody,
+        detail: {
+          summary:
+            'Link by phone number instead of QR: returns the 8-character code to type in WhatsApp > Linked devices',
+        },
+      },
+    )
     .post('/:channelId/link', ({ tenant, params }) => qrService.relink(deps, qr, tenant, params.channelId), {
       permission: 'channels.manage',
       params: channelParams,
-      detail: { summary: 'Start linking again (after a logout, an unscanned QR or a replaced connection), or reconnect now' },
+      detail: {
+        summary: 'Start linking again (after a logout, an unscanned QR or a replaced connection), or reconnect now',
+      },
     })
 }

@@ -5,7 +5,10 @@ import { qrSettingsInput } from './qr/settings.ts'
 export const channelParams = workspaceParams.extend({ channelId: z.string().min(1).max(64) })
 
 const secret = (what: string) => z.string().trim().min(8, `must be the ${what} (at least 8 characters)`).max(1024)
-const graphId = z.string().trim().regex(/^\d{5,30}$/, 'must be the numeric id Meta shows')
+const graphId = z
+  .string()
+  .trim()
+  .regex(/^\d{5,30}$/, 'must be the numeric id Meta shows')
 
 export const connectCloudBody = z.object({
   name: z.string().trim().min(1).max(100),
@@ -41,7 +44,13 @@ export const createChannelBody = z.preprocess(
   z.discriminatedUnion('kind', [createQrBody, connectCloudBody.extend({ kind: z.literal('cloud') })]),
 )
 
-export const pairingCodeBody = z.object({ phoneNumber: z.string().regex(/^\d{8,15}$/, 'must be the number in international format, digits only (e.g. 4915112345678)') }).strict()
+export const pairingCodeBody = z
+  .object({
+    phoneNumber: z
+      .string()
+      .regex(/^\d{8,15}$/, 'must be the number in international format, digits only (e.g. 4915112345678)'),
+  })
+  .strict()
 
 export const rotateCredentialsBody = z
   .object({
@@ -50,7 +59,10 @@ export const rotateCredentialsBody = z
     verifyToken: z.string().trim().min(16).max(200).optional(),
     regenerateVerifyToken: z.boolean().optional(),
   })
-  .refine((b) => b.accessToken || b.appSecret || b.verifyToken || b.regenerateVerifyToken, 'send at least one credential to change')
+  .refine(
+    (b) => b.accessToken || b.appSecret || b.verifyToken || b.regenerateVerifyToken,
+    'send at least one credential to change',
+  )
 
 export const channelView = z.object({
   id: z.string(),
@@ -58,7 +70,9 @@ export const channelView = z.object({
   name: z.string(),
   status: z
     .enum(['pending', 'active', 'needs_reauth', 'disconnected'])
-    .describe('pending: a QR channel not linked yet; active: can send; needs_reauth: new credentials or a new link needed; disconnected: removed'),
+    .describe(
+      'pending: a QR channel not linked yet; active: can send; needs_reauth: new credentials or a new link needed; disconnected: removed',
+    ),
   phoneNumberId: z.string().nullable(),
   wabaId: z.string().nullable(),
   displayPhoneNumber: z.string().nullable(),
@@ -67,12 +81,22 @@ export const channelView = z.object({
   messagingLimit: z.string().nullable(),
   accountStatus: z.string().nullable(),
   sendRate: z.number(),
-  credentials: z.object({ accessToken: z.string().nullable(), appSecret: z.string().nullable(), verifyToken: z.string().nullable() }),
+  credentials: z.object({
+    accessToken: z.string().nullable(),
+    appSecret: z.string().nullable(),
+    verifyToken: z.string().nullable(),
+  }),
   /** Cloud API channels: where Meta posts webhooks. */
   webhookUrl: z.string().nullable(),
   /** QR-linked devices: the live connection, and the channel's pacing and options. */
   connection: z
-    .object({ state: z.string().nullable(), since: z.string().nullable(), lastError: z.string().nullable(), reconnectCount: z.number(), linkedAt: z.string().nullable() })
+    .object({
+      state: z.string().nullable(),
+      since: z.string().nullable(),
+      lastError: z.string().nullable(),
+      reconnectCount: z.number(),
+      linkedAt: z.string().nullable(),
+    })
     .nullable(),
   qr: z.object({ pacing: z.record(z.string(), z.unknown()), includeGroups: z.boolean() }).nullable(),
   createdAt: z.string(),

@@ -6,7 +6,14 @@
 export type ChannelStatus = 'pending' | 'active' | 'needs_reauth' | 'disconnected'
 
 /** The columns only QR-linked devices use, empty on a Cloud API channel. */
-export const NO_QR_COLUMNS = { connection_state: null, connection_since: null, last_error: null, reconnect_count: 0, linked_at: null, qr_settings: null } as const
+export const NO_QR_COLUMNS = {
+  connection_state: null,
+  connection_since: null,
+  last_error: null,
+  reconnect_count: 0,
+  linked_at: null,
+  qr_settings: null,
+} as const
 
 export interface ChannelsTable {
   id: string
@@ -45,7 +52,14 @@ export interface ChannelsTable {
   qr_settings: string | null
 }
 
-export type QrConnectionState = 'linking' | 'connecting' | 'connected' | 'reconnecting' | 'logged_out' | 'replaced' | 'qr_expired'
+export type QrConnectionState =
+  | 'linking'
+  | 'connecting'
+  | 'connected'
+  | 'reconnecting'
+  | 'logged_out'
+  | 'replaced'
+  | 'qr_expired'
 
 export interface QrAuthStateTable {
   workspace_id: string

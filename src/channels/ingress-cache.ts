@@ -38,8 +38,12 @@ export class ChannelCache {
           status: row.status,
           phoneNumberId: row.phone_number_id,
           wabaId: row.waba_id,
-          appSecret: row.app_secret ? openSecret(keyring, row.workspace_id, row.id, 'app_secret', row.app_secret) : null,
-          verifyToken: row.verify_token ? openSecret(keyring, row.workspace_id, row.id, 'verify_token', row.verify_token) : null,
+          appSecret: row.app_secret
+            ? openSecret(keyring, row.workspace_id, row.id, 'app_secret', row.app_secret)
+            : null,
+          verifyToken: row.verify_token
+            ? openSecret(keyring, row.workspace_id, row.id, 'verify_token', row.verify_token)
+            : null,
         }
       : null
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear()

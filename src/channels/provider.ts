@@ -40,7 +40,10 @@ export class ProviderError extends Error {
 }
 
 export interface ChannelProvider {
-  send(target: SendTarget, request: Record<string, unknown>): Promise<{ providerMessageId: string; recipient: string | null }>
+  send(
+    target: SendTarget,
+    request: Record<string, unknown>,
+  ): Promise<{ providerMessageId: string; recipient: string | null }>
   markRead(target: SendTarget, providerMessageId: string): Promise<void>
 }
 

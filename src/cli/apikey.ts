@@ -16,8 +16,13 @@ import { findWorkspace } from '../workspaces/workspaces.repo.ts'
 import { requireFeature } from '../workspaces/plans.ts'
 import { withDatabase } from './operator.ts'
 
-export async function apikeyCreate(config: Config, args: { workspace: string; role: string; keyName: string }, out: (line: string) => void): Promise<void> {
-  if (args.role === 'owner') throw new ConfigError(`invalid --role: API keys never carry the Owner role; use ${API_KEY_ROLES.join(', ')}`)
+export async function apikeyCreate(
+  config: Config,
+  args: { workspace: string; role: string; keyName: string },
+  out: (line: string) => void,
+): Promise<void> {
+  if (args.role === 'owner')
+    throw new ConfigError(`invalid --role: API keys never carry the Owner role; use ${API_KEY_ROLES.join(', ')}`)
   const input = createApiKeyBody.safeParse({ name: args.keyName, role: args.role })
   if (!input.success) {
     const issue = input.error.issues[0]
@@ -26,12 +31,17 @@ export async function apikeyCreate(config: Config, args: { workspace: string; ro
   await withDatabase(config, async (db) => {
     const deps = buildServiceDeps({ db, config, logger: createLogger('silent'), keyring: undefined })
     const workspace = await findWorkspace(deps.db, args.workspace)
-    if (!workspace) throw new ConfigError(`invalid --workspace: no workspace ${JSON.stringify(args.workspace)} in ${config.dataDir} (workspace ids look like ws_…; \`wabox operator create\` prints the first one)`)
+    if (!workspace)
+      throw new ConfigError(
+        `invalid --workspace: no workspace ${JSON.stringify(args.workspace)} in ${config.dataDir} (workspace ids look like ws_…; \`wabox operator create\` prints the first one)`,
+      )
     // The plan rule the API route applies (PlanGuard): API access must be in the workspace's plan.
     requireFeature(config.plans, workspace.plan, 'apiAccess')
     const caller = systemCaller('cli: apikey create')
     const key = await createApiKey(deps, { caller, workspace, role: 'owner' }, input.data)
     out(key.token)
-    process.stderr.write(`wabox: API key ${key.id} "${key.name}" (${key.role}) created in workspace ${workspace.id}; the token above is shown once — send it as Authorization: Bearer\n`)
+    process.stderr.write(
+      `wabox: API key ${key.id} "${key.name}" (${key.role}) created in workspace ${workspace.id}; the token above is shown once — send it as Authorization: Bearer\n`,
+    )
   })
 }

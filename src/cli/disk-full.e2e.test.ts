@@ -25,16 +25,30 @@ const TOKEN = 'EAAGdiskfull-token'
 
 describe('a full data disk (real tmpfs)', () => {
   test('503 with Retry-After for webhooks and sends, /readyz names the disk, recovery without a restart, nothing acknowledged lost', async () => {
-    if (!canUnshare) throw new Error('this test needs root and `unshare -m` (util-linux) for a private tmpfs, as CI runs it')
+    if (!canUnshare)
+      throw new Error('this test needs root and `unshare -m` (util-linux) for a private tmpfs, as CI runs it')
     await ensureBinary()
     const dir = tempDir('wabox-diskfull')
     const dataDir = join(dir, 'data')
     mkdirSync(dataDir)
     // A private mount namespace with a 16 MB tmpfs on dataDir, kept alive by `sleep` for the whole test.
-    const holder = Bun.spawn(['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=16m tmpfs "$0" && echo mounted && exec sleep 600', dataDir], { stdout: 'pipe', stderr: 'pipe' })
+    const holder = Bun.spawn(
+      [
+        'unshare',
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=16m tmpfs "$0" && echo mounted && exec sleep 600',
+        dataDir,
+      ],
+      { stdout: 'pipe', stderr: 'pipe' },
+    )
     const reader = (holder.stdout as ReadableStream<Uint8Array>).getReader()
     const first = new TextDecoder().decode((await reader.read()).value ?? new Uint8Array())
-    if (!first.includes('mounted')) throw new Error(`could not mount the tmpfs: ${await new Response(holder.stderr).text()}`)
+    if (!first.includes('mounted'))
+      throw new Error(`could not mount the tmpfs: ${await new Response(holder.stderr).text()}`)
     const inNs = ['nsenter', '-t', String(holder.pid), '-m', '--']
     const sh = (script: string) => Bun.spawnSync([...inNs, 'sh', '-c', script, dataDir])
     const graph = await startGraphDouble()
@@ -44,19 +58,63 @@ describe('a full data disk (real tmpfs)', () => {
     const receiver = startReceiver()
     let server: Awaited<ReturnType<typeof startServer>> | undefined
     try {
-      const create = Bun.spawn([...inNs, BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('disk full password 123\n'), stdout: 'ignore', stderr: 'pipe' })
+      const create = Bun.spawn(
+        [...inNs, BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir],
+        { stdin: new TextEncoder().encode('disk full password 123\n'), stdout: 'ignore', stderr: 'pipe' },
+      )
       expect(await create.exited).toBe(0)
-      server = await startServer({ cwd: dir, prefix: inNs, args: ['--data-dir', dataDir, '--graph-base-url', graph.url, '--rate-limit', '100000/1s', '--webhook-allow-http', 'true', '--webhook-allowed-networks', '127.0.0.0/8'] })
+      server = await startServer({
+        cwd: dir,
+        prefix: inNs,
+        args: [
+          '--data-dir',
+          dataDir,
+          '--graph-base-url',
+          graph.url,
+          '--rate-limit',
+          '100000/1s',
+          '--webhook-allow-http',
+          'true',
+          '--webhook-allowed-networks',
+          '127.0.0.0/8',
+        ],
+      })
       const url = server.url
-      const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'op@example.com', password: 'disk full password 123' }) })
+      const login = await fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'op@example.com', password: 'disk full password 123' }),
+      })
       expect(login.status).toBe(200)
-      const session = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: url, 'content-type': 'application/json' }
-      const ws = ((await (await fetch(`${url}/api/v1/me`, { headers: session })).json()) as { memberships: { workspaceId: string }[] }).memberships[0]!.workspaceId
-      const created = await fetch(`${url}/api/v1/workspaces/${ws}/channels`, { method: 'POST', headers: session, body: JSON.stringify({ name: 'Disk', accessToken: TOKEN, phoneNumberId: PHONE, wabaId: '102290129340398', appSecret: APP_SECRET }) })
+      const session = {
+        cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+        origin: url,
+        'content-type': 'application/json',
+      }
+      const ws = (
+        (await (await fetch(`${url}/api/v1/me`, { headers: session })).json()) as {
+          memberships: { workspaceId: string }[]
+        }
+      ).memberships[0]!.workspaceId
+      const created = await fetch(`${url}/api/v1/workspaces/${ws}/channels`, {
+        method: 'POST',
+        headers: session,
+        body: JSON.stringify({
+          name: 'Disk',
+          accessToken: TOKEN,
+          phoneNumberId: PHONE,
+          wabaId: '102290129340398',
+          appSecret: APP_SECRET,
+        }),
+      })
       expect(created.status).toBeLessThan(300)
       const channelId = ((await created.json()) as { channel: { id: string } }).channel.id
       const hook = `${url}/webhooks/whatsapp/${channelId}`
-      const endpoint = await fetch(`${url}/api/v1/workspaces/${ws}/webhooks`, { method: 'POST', headers: session, body: JSON.stringify({ url: receiver.url, eventTypes: ['*'], description: 'CRM' }) })
+      const endpoint = await fetch(`${url}/api/v1/workspaces/${ws}/webhooks`, {
+        method: 'POST',
+        headers: session,
+        body: JSON.stringify({ url: receiver.url, eventTypes: ['*'], description: 'CRM' }),
+      })
       expect(endpoint.status).toBe(201)
 
       let n = 0
@@ -65,8 +123,16 @@ describe('a full data disk (real tmpfs)', () => {
       const makeWebhook = () => {
         n++
         const from = `4915${String(n % 50).padStart(7, '0')}`
-        const messages = Array.from({ length: 3 }, (_, k) => textMessage(`message ${n}-${k} ${'x'.repeat(2000)}`, { from, timestamp: Math.floor(Date.now() / 1000) }))
-        return { ...signed(envelope([messagesChange(PHONE, { contacts: [contact(from, `Customer ${n}`)], messages })]), APP_SECRET), wamids: messages.map((m) => m.id) }
+        const messages = Array.from({ length: 3 }, (_, k) =>
+          textMessage(`message ${n}-${k} ${'x'.repeat(2000)}`, { from, timestamp: Math.floor(Date.now() / 1000) }),
+        )
+        return {
+          ...signed(
+            envelope([messagesChange(PHONE, { contacts: [contact(from, `Customer ${n}`)], messages })]),
+            APP_SECRET,
+          ),
+          wamids: messages.map((m) => m.id),
+        }
       }
       const post = async (w: ReturnType<typeof makeWebhook>) => {
         const res = await fetch(hook, { method: 'POST', headers: w.headers, body: w.body })
@@ -77,9 +143,16 @@ describe('a full data disk (real tmpfs)', () => {
       // Before: webhooks are acknowledged, a conversation exists, a send is accepted.
       for (let i = 0; i < 20; i++) expect((await post(makeWebhook())).status).toBe(200)
       await Bun.sleep(300)
-      const conversations = (await (await fetch(`${url}/api/v1/workspaces/${ws}/conversations`, { headers: session })).json()) as { data?: { id: string }[]; items?: { id: string }[] }
+      const conversations = (await (
+        await fetch(`${url}/api/v1/workspaces/${ws}/conversations`, { headers: session })
+      ).json()) as { data?: { id: string }[]; items?: { id: string }[] }
       const conversationId = (conversations.data ?? conversations.items ?? [])[0]!.id
-      const send = () => fetch(`${url}/api/v1/workspaces/${ws}/messages`, { method: 'POST', headers: session, body: JSON.stringify({ conversationId, type: 'text', text: { body: `hello ${'y'.repeat(2000)}` } }) })
+      const send = () =>
+        fetch(`${url}/api/v1/workspaces/${ws}/messages`, {
+          method: 'POST',
+          headers: session,
+          body: JSON.stringify({ conversationId, type: 'text', text: { body: `hello ${'y'.repeat(2000)}` } }),
+        })
       expect((await send()).status).toBe(202)
       expect((await fetch(`${url}/readyz`)).status).toBe(200)
 
@@ -148,14 +221,20 @@ describe('a full data disk (real tmpfs)', () => {
       const wal = Bun.spawnSync([...inNs, 'sh', '-c', 'cat "$0/wabox.db-wal" 2>/dev/null; true', dataDir]).stdout
       if (wal.length > 0) writeFileSync(`${copy}-wal`, wal)
       const db = new Database(copy, { readonly: true })
-      const rows = db.query('SELECT wamid, count(*) AS n FROM messages WHERE wamid IS NOT NULL GROUP BY wamid').all() as { wamid: string; n: number }[]
+      const rows = db
+        .query('SELECT wamid, count(*) AS n FROM messages WHERE wamid IS NOT NULL GROUP BY wamid')
+        .all() as { wamid: string; n: number }[]
       const stored = new Map(rows.map((r) => [r.wamid, r.n]))
       const missing = [...acknowledged].filter((w) => stored.get(w) !== 1)
       expect({ acknowledged: acknowledged.size, missing }).toEqual({ acknowledged: acknowledged.size, missing: [] })
       for (const id of pending!.wamids) expect(stored.get(id)).toBe(1)
       expect(rows.filter((r) => r.n > 1)).toEqual([])
       // The full disk used up no event's attempts (8 would park an acknowledged webhook as a dead letter).
-      expect(db.query("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed' OR last_error LIKE '%full%'").get()).toEqual({ n: 0 })
+      expect(
+        db
+          .query("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed' OR last_error LIKE '%full%'")
+          .get(),
+      ).toEqual({ n: 0 })
       db.close()
     } finally {
       if (server && server.proc.exitCode === null) server.proc.kill('SIGKILL')

@@ -4,7 +4,11 @@ import { join } from 'node:path'
 import { runBinary, startServer, BINARY } from '../testing/binary.ts'
 import { tempDir } from '../testing/temp.ts'
 
-const json = (body: unknown, headers: Record<string, string> = {}) => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+})
 const setupLink = (stderr: string) => stderr.match(/(http:\/\/\S+\/setup\?token=([A-Za-z0-9]+))/)
 
 describe('identity with the compiled binary', () => {
@@ -26,30 +30,56 @@ describe('identity with the compiled binary', () => {
       await Bun.sleep(50)
       const fresh = setupLink(server.stderr())!
       expect(fresh[2]).not.toBe(link![2])
-      const stale = await fetch(`${server.url}/api/v1/setup`, json({ token: link![2], email: 'op@example.com', password: 'operator password 1', workspaceName: 'Acme' }))
+      const stale = await fetch(
+        `${server.url}/api/v1/setup`,
+        json({ token: link![2], email: 'op@example.com', password: 'operator password 1', workspaceName: 'Acme' }),
+      )
       expect(stale.status).toBe(401)
       const page = await fetch(`${server.url}/setup?token=${fresh[2]}`)
       // The setup page is a route of the admin UI: the app's index, which loads its hashed bundle.
       expect(await page.text()).toMatch(/\/assets\/main-[a-z0-9]+\.js/)
 
-      const setup = await fetch(`${server.url}/api/v1/setup`, json({ token: fresh[2], email: 'op@example.com', password: 'operator password 1', workspaceName: 'Acme' }))
+      const setup = await fetch(
+        `${server.url}/api/v1/setup`,
+        json({ token: fresh[2], email: 'op@example.com', password: 'operator password 1', workspaceName: 'Acme' }),
+      )
       expect(setup.status).toBe(201)
       const ws = (await setup.json()).workspace.id
-      const login = await fetch(`${server.url}/api/v1/auth/login`, json({ email: 'op@example.com', password: 'operator password 1' }))
+      const login = await fetch(
+        `${server.url}/api/v1/auth/login`,
+        json({ email: 'op@example.com', password: 'operator password 1' }),
+      )
       expect(login.status).toBe(200)
       const cookie = login.headers.get('set-cookie')!.split(';')[0]!
       const session = { cookie, origin: server.url }
-      const key = await (await fetch(`${server.url}/api/v1/workspaces/${ws}/api-keys`, json({ name: 'ci', role: 'agent' }, session))).json()
+      const key = await (
+        await fetch(`${server.url}/api/v1/workspaces/${ws}/api-keys`, json({ name: 'ci', role: 'agent' }, session))
+      ).json()
       expect(key.token).toMatch(/^wbx_[A-Za-z0-9]{8}_[A-Za-z0-9]{40}$/)
-      const viaKey = await fetch(`${server.url}/api/v1/workspaces/${ws}/members`, { headers: { authorization: `Bearer ${key.token}` } })
+      const viaKey = await fetch(`${server.url}/api/v1/workspaces/${ws}/members`, {
+        headers: { authorization: `Bearer ${key.token}` },
+      })
       expect(viaKey.status).toBe(200)
       expect(viaKey.headers.get('ratelimit-policy')).toBe('50;w=1, 1000;w=60')
       // Cross-site change with the cookie is refused.
-      const csrf = await fetch(`${server.url}/api/v1/workspaces/${ws}`, { method: 'PATCH', headers: { cookie, 'content-type': 'application/json', origin: 'https://evil.example' }, body: '{"name":"x"}' })
+      const csrf = await fetch(`${server.url}/api/v1/workspaces/${ws}`, {
+        method: 'PATCH',
+        headers: { cookie, 'content-type': 'application/json', origin: 'https://evil.example' },
+        body: '{"name":"x"}',
+      })
       expect(csrf.status).toBe(403)
-      const revoke = await fetch(`${server.url}/api/v1/workspaces/${ws}/api-keys/${key.id}`, { method: 'DELETE', headers: session })
+      const revoke = await fetch(`${server.url}/api/v1/workspaces/${ws}/api-keys/${key.id}`, {
+        method: 'DELETE',
+        headers: session,
+      })
       expect(revoke.status).toBe(200)
-      expect((await fetch(`${server.url}/api/v1/workspaces/${ws}/members`, { headers: { authorization: `Bearer ${key.token}` } })).status).toBe(401)
+      expect(
+        (
+          await fetch(`${server.url}/api/v1/workspaces/${ws}/members`, {
+            headers: { authorization: `Bearer ${key.token}` },
+          })
+        ).status,
+      ).toBe(401)
     } finally {
       await server.stop()
     }
@@ -69,7 +99,10 @@ describe('identity with the compiled binary', () => {
       [false, [200, 429, 429]],
     ] as const) {
       const cwd = tempDir()
-      const server = await startServer({ cwd, args: ['--rate-limit', '1/1m', ...(trusted ? ['--trusted-proxies', '127.0.0.1,::1'] : [])] })
+      const server = await startServer({
+        cwd,
+        args: ['--rate-limit', '1/1m', ...(trusted ? ['--trusted-proxies', '127.0.0.1,::1'] : [])],
+      })
       try {
         const statuses = []
         for (const client of ['198.51.100.1', '198.51.100.2', '198.51.100.1']) {
@@ -84,11 +117,24 @@ describe('identity with the compiled binary', () => {
 
   test('`wabox operator create` for headless installs: password from stdin or generated once', async () => {
     const dir = tempDir()
-    const proc = Bun.spawn([BINARY, 'operator', 'create', '--email', 'Admin@Example.com', '--workspace-name', 'Headless', '--data-dir', join(dir, 'data')], {
-      stdin: new TextEncoder().encode('piped password 123\n'),
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
+    const proc = Bun.spawn(
+      [
+        BINARY,
+        'operator',
+        'create',
+        '--email',
+        'Admin@Example.com',
+        '--workspace-name',
+        'Headless',
+        '--data-dir',
+        join(dir, 'data'),
+      ],
+      {
+        stdin: new TextEncoder().encode('piped password 123\n'),
+        stdout: 'pipe',
+        stderr: 'pipe',
+      },
+    )
     const out = await new Response(proc.stdout).text()
     expect(await proc.exited).toBe(0)
     expect(out).toContain('operator admin@example.com created with the first workspace "Headless"')
@@ -98,17 +144,32 @@ describe('identity with the compiled binary', () => {
     try {
       await Bun.sleep(50)
       expect(setupLink(server.stderr())).toBeNull()
-      const login = await fetch(`${server.url}/api/v1/auth/login`, json({ email: 'admin@example.com', password: 'piped password 123' }))
+      const login = await fetch(
+        `${server.url}/api/v1/auth/login`,
+        json({ email: 'admin@example.com', password: 'piped password 123' }),
+      )
       expect(login.status).toBe(200)
-      const me = await (await fetch(`${server.url}/api/v1/me`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]! } })).json()
+      const me = await (
+        await fetch(`${server.url}/api/v1/me`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]! } })
+      ).json()
       expect(me).toMatchObject({ isOperator: true, memberships: [{ workspaceName: 'Headless', role: 'owner' }] })
     } finally {
       await server.stop()
     }
-    const weak = Bun.spawn([BINARY, 'operator', 'create', '--email', 'x@example.com', '--data-dir', join(dir, 'data')], { stdin: new TextEncoder().encode('short\n'), stderr: 'pipe' })
+    const weak = Bun.spawn(
+      [BINARY, 'operator', 'create', '--email', 'x@example.com', '--data-dir', join(dir, 'data')],
+      { stdin: new TextEncoder().encode('short\n'), stderr: 'pipe' },
+    )
     expect(await weak.exited).toBe(2)
     expect(await new Response(weak.stderr).text()).toContain('at least 12 characters')
-    const generated = await runBinary(['operator', 'create', '--email', 'second@example.com', '--data-dir', join(dir, 'data')])
+    const generated = await runBinary([
+      'operator',
+      'create',
+      '--email',
+      'second@example.com',
+      '--data-dir',
+      join(dir, 'data'),
+    ])
     expect(generated.code).toBe(0)
     expect(generated.stdout).toMatch(/generated password \(shown once\): [A-Za-z0-9]{24}/)
     const bad = await runBinary(['operator', 'create', '--email', 'nope', '--data-dir', join(dir, 'data')])

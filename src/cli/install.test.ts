@@ -33,10 +33,7 @@ async function waitForListening(stream: ReadableStream<Uint8Array>, timeoutMs: n
   const deadline = Date.now() + timeoutMs
   try {
     while (Date.now() < deadline) {
-      const chunk = await Promise.race([
-        reader.read(),
-        Bun.sleep(Math.max(0, deadline - Date.now())).then(() => null),
-      ])
+      const chunk = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - Date.now())).then(() => null)])
       if (chunk === null) break
       if (chunk.done) throw new Error(`wabox exited before listening; output:\n${buffered}`)
       buffered += decoder.decode(chunk.value, { stream: true })
@@ -165,7 +162,11 @@ function exposure(unit: string): number | null {
   try {
     const file = join(dir, 'wabox.service')
     writeFileSync(file, unit)
-    const res = Bun.spawnSync(['systemd-analyze', 'security', '--offline=true', '--no-pager', file], { stdout: 'pipe', stderr: 'pipe', timeout: 60_000 })
+    const res = Bun.spawnSync(['systemd-analyze', 'security', '--offline=true', '--no-pager', file], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+      timeout: 60_000,
+    })
     const out = res.stdout.toString() + res.stderr.toString()
     const m = /Overall exposure level for wabox\.service: ([0-9.]+)/.exec(out)
     if (!m) throw new Error(`systemd-analyze gave no score (exit ${res.exitCode}):\n${out}`)
@@ -182,7 +183,8 @@ test('the systemd unit is hardened, binds 127.0.0.1 behind a proxy, and scores a
   expect(proxied.code).toBe(0)
   for (const unit of [direct.out, proxied.out]) {
     const d = directives(unit)
-    for (const [key, value] of Object.entries(HARDENING)) expect({ key, values: d.get(key) }).toEqual({ key, values: [value] })
+    for (const [key, value] of Object.entries(HARDENING))
+      expect({ key, values: d.get(key) }).toEqual({ key, values: [value] })
     expect(d.get('SystemCallFilter')).toEqual(['@system-service', '~@privileged'])
     // Bun's JIT maps writable and executable memory: this would kill it.
     expect(d.has('MemoryDenyWriteExecute')).toBe(false)

@@ -18,7 +18,12 @@ const serveArgs = (dataDir: string) => ['--data-dir', dataDir, '--graph-base-url
 
 /** `wabox serve` that is expected to refuse: its exit code and stderr (a server still running after 5 s is a failure). */
 async function refusedStart(dataDir: string, env: Record<string, string> = {}) {
-  const proc = Bun.spawn([BINARY, '--port', '0', '--host', '127.0.0.1', ...serveArgs(dataDir)], { env: { PATH: process.env.PATH ?? '', ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const proc = Bun.spawn([BINARY, '--port', '0', '--host', '127.0.0.1', ...serveArgs(dataDir)], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
   const code = await Promise.race([proc.exited, Bun.sleep(5000).then(() => null)])
   if (code === null) proc.kill('SIGKILL')
   return { code, stderr: await new Response(proc.stderr).text() }
@@ -28,20 +33,37 @@ describe('the master key of a database', () => {
   test('sealed credentials exist: another key exits 1 naming both key ids; a deleted key file is not replaced', async () => {
     const dir = tempDir('wabox-key')
     const dataDir = join(dir, 'data')
-    const create = await runBinary(['operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { env: {} })
+    const create = await runBinary(['operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], {
+      env: {},
+    })
     expect(create.code).toBe(0)
     const server = await startServer({ cwd: dir, args: serveArgs(dataDir) })
     try {
-      const login = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'op@example.com', password: create.stdout.match(/shown once\): (\S+)/)![1] }) })
+      const login = await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'op@example.com', password: create.stdout.match(/shown once\): (\S+)/)![1] }),
+      })
       expect(login.status).toBe(200)
-      const session = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: server.url, 'content-type': 'application/json' }
-      const ws = (await (await fetch(`${server.url}/api/v1/me`, { headers: session })).json()).memberships[0].workspaceId
+      const session = {
+        cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+        origin: server.url,
+        'content-type': 'application/json',
+      }
+      const ws = (await (await fetch(`${server.url}/api/v1/me`, { headers: session })).json()).memberships[0]
+        .workspaceId
       graph.addNumber('207000000777')
       graph.addToken('EAAGmaster-key-token', ['207000000777'])
       const channel = await fetch(`${server.url}/api/v1/workspaces/${ws}/channels`, {
         method: 'POST',
         headers: session,
-        body: JSON.stringify({ name: 'Main', accessToken: 'EAAGmaster-key-token', phoneNumberId: '207000000777', wabaId: '102290129340398', appSecret: 'master-key-app-secret' }),
+        body: JSON.stringify({
+          name: 'Main',
+          accessToken: 'EAAGmaster-key-token',
+          phoneNumberId: '207000000777',
+          wabaId: '102290129340398',
+          appSecret: 'master-key-app-secret',
+        }),
       })
       expect(channel.status).toBe(201)
     } finally {
@@ -62,7 +84,9 @@ describe('the master key of a database', () => {
     expect(line).toContain('start wabox with the key that sealed them')
 
     // A backup taken with that key would name it in its manifest (and never restore with the right one): refused.
-    const backup = await runBinary(['--backup', join(dir, 'b.tar.gz'), '--data-dir', dataDir], { env: { WABOX_MASTER_KEY: Buffer.from(other).toString('base64') } })
+    const backup = await runBinary(['--backup', join(dir, 'b.tar.gz'), '--data-dir', dataDir], {
+      env: { WABOX_MASTER_KEY: Buffer.from(other).toString('base64') },
+    })
     expect(backup.code).toBe(1)
     expect(backup.stderr).toContain(`sealed with master key ${ownId}, but the loaded key is ${otherId}`)
     expect(existsSync(join(dir, 'b.tar.gz'))).toBe(false)

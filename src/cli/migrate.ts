@@ -10,11 +10,16 @@ export async function migrate(config: Config, action: 'status' | 'up', out: (lin
     await assertNoUnknownMigrations(db.db)
     if (action === 'up') {
       const applied = await migrateToLatest(db.db)
-      out(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'schema is current; nothing to apply')
+      out(
+        applied.length
+          ? `applied ${applied.length} migration(s): ${applied.join(', ')}`
+          : 'schema is current; nothing to apply',
+      )
       return
     }
     const status = await migrationStatus(db.db)
-    for (const m of status) out(`${m.appliedAt ? 'applied' : 'pending'}  ${m.name}${m.appliedAt ? '  ' + m.appliedAt : ''}`)
+    for (const m of status)
+      out(`${m.appliedAt ? 'applied' : 'pending'}  ${m.name}${m.appliedAt ? `  ${m.appliedAt}` : ''}`)
     const pending = status.filter((m) => !m.appliedAt).length
     out(`${status.length - pending} applied, ${pending} pending`)
   } finally {

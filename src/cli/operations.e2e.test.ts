@@ -5,14 +5,29 @@
  */
 import { describe, expect, test } from 'bun:test'
 import BetterSqlite3 from 'better-sqlite3'
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { BINARY, runBinary, startServer, type RunResult } from '../testing/binary.ts'
 import { tempDir } from '../testing/temp.ts'
 
-const json = (body: unknown, headers: Record<string, string> = {}) => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
-const logLines = (lines: string[]) => lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+})
+const logLines = (lines: string[]) =>
+  lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
 
 /** A failed start: the exit status, and exactly one line on stderr — no stack trace. */
 function expectOneLine(result: RunResult, code: number, pattern: RegExp): void {
@@ -27,9 +42,19 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 const canUnshare = isRoot && Bun.spawnSync(['unshare', '-m', 'true']).exitCode === 0
 
 /** Runs `serve` on a loopback port with `args`; for starts that must fail (a start that succeeds is stopped after 10 s). */
-function failedStart(args: string[], opts: { env?: Record<string, string>; prefix?: string[] } = {}): Promise<RunResult> {
+function failedStart(
+  args: string[],
+  opts: { env?: Record<string, string>; prefix?: string[] } = {},
+): Promise<RunResult> {
   const run = runBinary(['--port', '0', '--host', '127.0.0.1', ...args], opts)
-  return Promise.race([run, Bun.sleep(10_000).then(() => ({ code: -1, stdout: '', stderr: 'still running after 10 s: the start did not fail' }))])
+  return Promise.race([
+    run,
+    Bun.sleep(10_000).then(() => ({
+      code: -1,
+      stdout: '',
+      stderr: 'still running after 10 s: the start did not fail',
+    })),
+  ])
 }
 
 describe('the request log and links', () => {
@@ -44,7 +69,11 @@ describe('the request log and links', () => {
       const listening = logLines(server.lines).find((l) => l.msg === 'wabox listening')!
       expect(listening.publicUrl).toBe(`http://localhost:${server.port}`)
 
-      const big = await fetch(`${server.url}/api/v1/workspaces/ws_RawPath123/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(2 * 1024 * 1024) })
+      const big = await fetch(`${server.url}/api/v1/workspaces/ws_RawPath123/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: 'x'.repeat(2 * 1024 * 1024),
+      })
       expect(big.status).toBe(413)
       const anonymous = await fetch(`${server.url}/api/v1/workspaces/ws_RawPath123/conversations`)
       expect(anonymous.status).toBe(401)
@@ -52,19 +81,31 @@ describe('the request log and links', () => {
       const metrics = await fetch(`${server.url}/metrics`)
       expect(metrics.status).toBe(200)
       const text = await metrics.text()
-      expect(text).toContain('wabox_http_requests_total{method="POST",route="/api/v1/workspaces/:workspaceId/messages",status="413"} 1')
-      expect(text).toContain('wabox_http_requests_total{method="GET",route="/api/v1/workspaces/:workspaceId/conversations",status="401"} 1')
+      expect(text).toContain(
+        'wabox_http_requests_total{method="POST",route="/api/v1/workspaces/:workspaceId/messages",status="413"} 1',
+      )
+      expect(text).toContain(
+        'wabox_http_requests_total{method="GET",route="/api/v1/workspaces/:workspaceId/conversations",status="401"} 1',
+      )
       expect(text).not.toContain('ws_RawPath123')
       expect(Number(text.match(/^wabox_database_bytes\{file="file"\} (\d+)$/m)?.[1])).toBeGreaterThan(0)
       expect(text).toMatch(/^process_resident_memory_bytes \d+/m)
       // Through a proxy (a forwarding header), even from loopback: not by default.
-      expect((await fetch(`${server.url}/metrics`, { headers: { 'x-forwarded-for': '198.51.100.7' } })).status).toBe(404)
+      expect((await fetch(`${server.url}/metrics`, { headers: { 'x-forwarded-for': '198.51.100.7' } })).status).toBe(
+        404,
+      )
     } finally {
       expect(await server.stop()).toBe(0)
     }
     const requests = logLines(server.lines).filter((l) => l.msg === 'request')
-    expect(requests.find((l) => l.status === 413)).toMatchObject({ method: 'POST', route: '/api/v1/workspaces/:workspaceId/messages' })
-    expect(requests.find((l) => l.status === 401)).toMatchObject({ method: 'GET', route: '/api/v1/workspaces/:workspaceId/conversations' })
+    expect(requests.find((l) => l.status === 413)).toMatchObject({
+      method: 'POST',
+      route: '/api/v1/workspaces/:workspaceId/messages',
+    })
+    expect(requests.find((l) => l.status === 401)).toMatchObject({
+      method: 'GET',
+      route: '/api/v1/workspaces/:workspaceId/conversations',
+    })
     expect(server.lines.join('\n')).not.toContain('ws_RawPath123')
   })
 })
@@ -76,7 +117,9 @@ describe('start failures: one clear line each', () => {
     const result = await failedStart(['--data-dir', dataDir], { env: { WABOX_MASTER_KEY: 'this is not base64!' } })
     expectOneLine(result, 2, /^wabox: WABOX_MASTER_KEY is not valid base64/)
     expect(result.stderr).not.toContain('this is not base64')
-    const short = await failedStart(['--data-dir', dataDir], { env: { WABOX_MASTER_KEY: Buffer.alloc(16, 1).toString('base64') } })
+    const short = await failedStart(['--data-dir', dataDir], {
+      env: { WABOX_MASTER_KEY: Buffer.alloc(16, 1).toString('base64') },
+    })
     expectOneLine(short, 2, /^wabox: WABOX_MASTER_KEY must decode to 32 bytes/)
     expect(existsSync(dataDir)).toBe(false)
   })
@@ -84,8 +127,16 @@ describe('start failures: one clear line each', () => {
   test('a data directory that is a file, or lies under one', async () => {
     const file = join(tempDir(), 'not-a-dir')
     writeFileSync(file, 'x')
-    expectOneLine(await failedStart(['--data-dir', file]), 1, /^wabox: the data directory .*not-a-dir is not a directory \(a file is in the way\)/)
-    expectOneLine(await failedStart(['--data-dir', join(file, 'sub')]), 1, /is not a directory \(a file is in the way\)/)
+    expectOneLine(
+      await failedStart(['--data-dir', file]),
+      1,
+      /^wabox: the data directory .*not-a-dir is not a directory \(a file is in the way\)/,
+    )
+    expectOneLine(
+      await failedStart(['--data-dir', join(file, 'sub')]),
+      1,
+      /is not a directory \(a file is in the way\)/,
+    )
   })
 
   // These need root (setpriv, unshare with a tmpfs), as CI has: never skipped, they fail and say why elsewhere.
@@ -95,18 +146,28 @@ describe('start failures: one clear line each', () => {
     chmodSync(dir, 0o755)
     const dataDir = join(dir, 'data')
     mkdirSync(dataDir, { mode: 0o755 })
-    const result = await failedStart(['--data-dir', dataDir], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] })
-    expectOneLine(result, 1, /^wabox: cannot write to the data directory .*: permission denied for the user running wabox \(uid 65534\)/)
+    const result = await failedStart(['--data-dir', dataDir], {
+      prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+    })
+    expectOneLine(
+      result,
+      1,
+      /^wabox: cannot write to the data directory .*: permission denied for the user running wabox \(uid 65534\)/,
+    )
     expect(readdirSync(dataDir)).toEqual([])
   })
 
   test('a read-only mount, and a full disk', async () => {
-    if (!canUnshare) throw new Error('this test needs root and `unshare -m` (util-linux) for a private tmpfs, as CI runs it')
+    if (!canUnshare)
+      throw new Error('this test needs root and `unshare -m` (util-linux) for a private tmpfs, as CI runs it')
     const readOnly = tempDir()
-    const ro = await failedStart(['--data-dir', readOnly], { prefix: ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', readOnly] })
+    const ro = await failedStart(['--data-dir', readOnly], {
+      prefix: ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', readOnly],
+    })
     expectOneLine(ro, 1, /^wabox: cannot write to the data directory .*: it is on a read-only file system/)
     const full = tempDir()
-    const fill = 'mount -t tmpfs -o size=16k tmpfs "$0" && { head -c 1048576 /dev/zero > "$0/fill" 2>/dev/null; exec "$@"; }'
+    const fill =
+      'mount -t tmpfs -o size=16k tmpfs "$0" && { head -c 1048576 /dev/zero > "$0/fill" 2>/dev/null; exec "$@"; }'
     const noSpace = await failedStart(['--data-dir', full], { prefix: ['unshare', '-m', 'sh', '-c', fill, full] })
     expectOneLine(noSpace, 1, /^wabox: cannot write to the data directory .*: no space left on its device/)
   })
@@ -154,11 +215,25 @@ describe('headless installs and a quiet log', () => {
   test('operator create, apikey create, a working key; Baileys warnings stay out of the default log, wabox warnings do not', async () => {
     const dir = tempDir()
     const dataDir = join(dir, 'data')
-    const created = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--workspace-name', 'Shop', '--data-dir', dataDir], { stdin: new TextEncoder().encode('operator password 1\n'), stdout: 'pipe' })
+    const created = Bun.spawn(
+      [BINARY, 'operator', 'create', '--email', 'op@example.com', '--workspace-name', 'Shop', '--data-dir', dataDir],
+      { stdin: new TextEncoder().encode('operator password 1\n'), stdout: 'pipe' },
+    )
     expect(await created.exited).toBe(0)
     const ws = (await new Response(created.stdout).text()).match(/\((ws_[A-Za-z0-9]+)\)/)![1]!
 
-    const key = await runBinary(['apikey', 'create', '--workspace', ws, '--role', 'admin', '--name', 'Deploy', '--data-dir', dataDir])
+    const key = await runBinary([
+      'apikey',
+      'create',
+      '--workspace',
+      ws,
+      '--role',
+      'admin',
+      '--name',
+      'Deploy',
+      '--data-dir',
+      dataDir,
+    ])
     expect(key.code).toBe(0)
     // Standard output is the token and nothing else: KEY=$(wabox apikey create …) works.
     expect(key.stdout).toMatch(/^wbx_[A-Za-z0-9]{8}_[A-Za-z0-9]{40}\n$/)
@@ -166,24 +241,44 @@ describe('headless installs and a quiet log', () => {
     expect(key.stderr).not.toContain(key.stdout.trim())
     const token = key.stdout.trim()
 
-    expectOneLine(await runBinary(['apikey', 'create', '--workspace', ws, '--role', 'owner', '--data-dir', dataDir]), 2, /Owner role/)
-    expectOneLine(await runBinary(['apikey', 'create', '--workspace', 'ws_doesnotexist', '--role', 'agent', '--data-dir', dataDir]), 2, /no workspace "ws_doesnotexist"/)
+    expectOneLine(
+      await runBinary(['apikey', 'create', '--workspace', ws, '--role', 'owner', '--data-dir', dataDir]),
+      2,
+      /Owner role/,
+    )
+    expectOneLine(
+      await runBinary(['apikey', 'create', '--workspace', 'ws_doesnotexist', '--role', 'agent', '--data-dir', dataDir]),
+      2,
+      /no workspace "ws_doesnotexist"/,
+    )
 
-    const server = await startServer({ cwd: dir, args: ['--data-dir', dataDir, '--qr-websocket-url', 'ws://127.0.0.1:1/ws/chat', '--rate-limit', '1000/1s'] })
+    const server = await startServer({
+      cwd: dir,
+      args: ['--data-dir', dataDir, '--qr-websocket-url', 'ws://127.0.0.1:1/ws/chat', '--rate-limit', '1000/1s'],
+    })
     try {
       const auth = { authorization: `Bearer ${token}` }
       const keys = await fetch(`${server.url}/api/v1/workspaces/${ws}/api-keys`, { headers: auth })
       expect(keys.status).toBe(200)
       expect((await keys.json()).items).toMatchObject([{ name: 'Deploy', role: 'admin' }])
-      const audit = await (await fetch(`${server.url}/api/v1/workspaces/${ws}/audit?action=apikey.created`, { headers: auth })).json()
-      expect(audit.items).toMatchObject([{ action: 'apikey.created', actor: { type: 'system', label: 'cli: apikey create' } }])
+      const audit = await (
+        await fetch(`${server.url}/api/v1/workspaces/${ws}/audit?action=apikey.created`, { headers: auth })
+      ).json()
+      expect(audit.items).toMatchObject([
+        { action: 'apikey.created', actor: { type: 'system', label: 'cli: apikey create' } },
+      ])
 
       // A QR channel: Baileys makes a socket (and warns about the sync settings each time it does).
-      const qr = await fetch(`${server.url}/api/v1/workspaces/${ws}/channels`, json({ kind: 'qr', name: 'Shop phone' }, auth))
+      const qr = await fetch(
+        `${server.url}/api/v1/workspaces/${ws}/channels`,
+        json({ kind: 'qr', name: 'Shop phone' }, auth),
+      )
       expect(qr.status).toBe(201)
       const channelId = (await qr.json()).channel.id
       const deadline = Date.now() + 10_000
-      const stateOf = async () => (await (await fetch(`${server.url}/api/v1/workspaces/${ws}/channels/${channelId}`, { headers: auth })).json()).connection?.state
+      const stateOf = async () =>
+        (await (await fetch(`${server.url}/api/v1/workspaces/${ws}/channels/${channelId}`, { headers: auth })).json())
+          .connection?.state
       while ((await stateOf()) !== 'reconnecting' && Date.now() < deadline) await Bun.sleep(100)
       expect(await stateOf()).toBe('reconnecting')
     } finally {
@@ -193,23 +288,32 @@ describe('headless installs and a quiet log', () => {
     expect(server.lines.join('\n')).not.toContain('DANGER')
     expect(lines.filter((l) => l.component === 'baileys' && Number(l.level) < 50)).toEqual([])
     // wabox's own warnings still show at the default level.
-    expect(lines.some((l) => l.level === 40 && l.msg === 'created a new master key: back it up separately from the data')).toBe(true)
+    expect(
+      lines.some((l) => l.level === 40 && l.msg === 'created a new master key: back it up separately from the data'),
+    ).toBe(true)
     expect(server.lines.join('\n')).not.toContain(token)
   }, 60_000)
 
   test('operator reset-password: from standard input or generated once; signs the account out everywhere; audited', async () => {
     const dir = tempDir()
     const dataDir = join(dir, 'data')
-    const created = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('operator password 1\n'), stdout: 'pipe' })
+    const created = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], {
+      stdin: new TextEncoder().encode('operator password 1\n'),
+      stdout: 'pipe',
+    })
     expect(await created.exited).toBe(0)
     const server = await startServer({ cwd: dir, args: ['--data-dir', dataDir, '--rate-limit', '1000/1s'] })
     try {
-      const login = (password: string) => fetch(`${server.url}/api/v1/auth/login`, json({ email: 'op@example.com', password }))
+      const login = (password: string) =>
+        fetch(`${server.url}/api/v1/auth/login`, json({ email: 'op@example.com', password }))
       const first = await login('operator password 1')
       expect(first.status).toBe(200)
       const oldSession = { cookie: first.headers.get('set-cookie')!.split(';')[0]! }
 
-      const reset = Bun.spawn([BINARY, 'operator', 'reset-password', '--email', 'OP@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('a brand new password 2\n'), stdout: 'pipe' })
+      const reset = Bun.spawn(
+        [BINARY, 'operator', 'reset-password', '--email', 'OP@example.com', '--data-dir', dataDir],
+        { stdin: new TextEncoder().encode('a brand new password 2\n'), stdout: 'pipe' },
+      )
       expect(await reset.exited).toBe(0)
       expect(await new Response(reset.stdout).text()).toBe('password of op@example.com reset; 1 session signed out\n')
       expect((await fetch(`${server.url}/api/v1/me`, { headers: oldSession })).status).toBe(401)
@@ -217,17 +321,36 @@ describe('headless installs and a quiet log', () => {
       const fresh = await login('a brand new password 2')
       expect(fresh.status).toBe(200)
       const session = { cookie: fresh.headers.get('set-cookie')!.split(';')[0]! }
-      const audit = await (await fetch(`${server.url}/api/v1/admin/audit?action=user.password_reset`, { headers: session })).json()
-      expect(audit.items).toMatchObject([{ action: 'user.password_reset', actor: { type: 'system', label: 'cli: operator reset-password' }, metadata: { email: 'op@example.com', revokedSessions: 1 } }])
+      const audit = await (
+        await fetch(`${server.url}/api/v1/admin/audit?action=user.password_reset`, { headers: session })
+      ).json()
+      expect(audit.items).toMatchObject([
+        {
+          action: 'user.password_reset',
+          actor: { type: 'system', label: 'cli: operator reset-password' },
+          metadata: { email: 'op@example.com', revokedSessions: 1 },
+        },
+      ])
 
       // Nothing piped: a generated password, printed once.
-      const generated = await runBinary(['operator', 'reset-password', '--email', 'op@example.com', '--data-dir', dataDir])
+      const generated = await runBinary([
+        'operator',
+        'reset-password',
+        '--email',
+        'op@example.com',
+        '--data-dir',
+        dataDir,
+      ])
       expect(generated.code).toBe(0)
       const password = generated.stdout.match(/^generated password \(shown once\): (\S+)$/m)![1]!
       expect((await login(password)).status).toBe(200)
       expect((await fetch(`${server.url}/api/v1/me`, { headers: session })).status).toBe(401)
 
-      expectOneLine(await runBinary(['operator', 'reset-password', '--email', 'nobody@example.com', '--data-dir', dataDir]), 2, /no account has the email nobody@example.com/)
+      expectOneLine(
+        await runBinary(['operator', 'reset-password', '--email', 'nobody@example.com', '--data-dir', dataDir]),
+        2,
+        /no account has the email nobody@example.com/,
+      )
     } finally {
       expect(await server.stop()).toBe(0)
     }

@@ -29,7 +29,8 @@ async function readPassword(): Promise<{ password: string; generated: boolean }>
   const generated = password === ''
   if (generated) password = randomAlphanumeric(24)
   const policy = passwordSchema.safeParse(password)
-  if (!policy.success) throw new ConfigError(`the password from standard input ${policy.error.issues[0]?.message ?? 'is invalid'}`)
+  if (!policy.success)
+    throw new ConfigError(`the password from standard input ${policy.error.issues[0]?.message ?? 'is invalid'}`)
   return { password, generated }
 }
 
@@ -44,22 +45,36 @@ export async function withDatabase<T>(config: Config, work: (db: DbHandle) => Pr
   }
 }
 
-export async function operatorCreate(config: Config, args: { email: string; workspaceName: string }, out: (line: string) => void): Promise<void> {
+export async function operatorCreate(
+  config: Config,
+  args: { email: string; workspaceName: string },
+  out: (line: string) => void,
+): Promise<void> {
   const email = parseEmail(args.email)
   const { password, generated } = await readPassword()
   await withDatabase(config, async (db) => {
     const deps = buildServiceDeps({ db, config, logger: createLogger('silent'), keyring: undefined })
-    const result = await createOperator(deps, systemCaller('cli: operator create'), { email, password, workspaceName: args.workspaceName })
+    const result = await createOperator(deps, systemCaller('cli: operator create'), {
+      email,
+      password,
+      workspaceName: args.workspaceName,
+    })
     if (!result.created) {
       out(`${email} already had an account; it is now an instance operator (password unchanged)`)
       return
     }
     if (generated) out(`generated password (shown once): ${password}`)
-    out(`operator ${email} created${result.workspaceId ? ` with the first workspace "${args.workspaceName}" (${result.workspaceId})` : ''}`)
+    out(
+      `operator ${email} created${result.workspaceId ? ` with the first workspace "${args.workspaceName}" (${result.workspaceId})` : ''}`,
+    )
   })
 }
 
-export async function operatorResetPassword(config: Config, args: { email: string }, out: (line: string) => void): Promise<void> {
+export async function operatorResetPassword(
+  config: Config,
+  args: { email: string },
+  out: (line: string) => void,
+): Promise<void> {
   const email = parseEmail(args.email)
   const { password, generated } = await readPassword()
   await withDatabase(config, async (db) => {
@@ -68,10 +83,13 @@ export async function operatorResetPassword(config: Config, args: { email: strin
     try {
       result = await resetPassword(deps, systemCaller('cli: operator reset-password'), { email, password })
     } catch (err) {
-      if (err instanceof AppError && err.status === 404) throw new ConfigError(`no account has the email ${email} (--email)`)
+      if (err instanceof AppError && err.status === 404)
+        throw new ConfigError(`no account has the email ${email} (--email)`)
       throw err
     }
     if (generated) out(`generated password (shown once): ${password}`)
-    out(`password of ${email} reset; ${result.revokedSessions} session${result.revokedSessions === 1 ? '' : 's'} signed out`)
+    out(
+      `password of ${email} reset; ${result.revokedSessions} session${result.revokedSessions === 1 ? '' : 's'} signed out`,
+    )
   })
 }

@@ -2,7 +2,12 @@
 import type { Config } from '../config.ts'
 import { restoreBackup } from '../db/backup.ts'
 
-export async function restoreCommand(config: Config, file: string, explicitKeyFile: string | undefined, out: (line: string) => void): Promise<void> {
+export async function restoreCommand(
+  config: Config,
+  file: string,
+  explicitKeyFile: string | undefined,
+  out: (line: string) => void,
+): Promise<void> {
   // Restored files are created 0600 anyway; nothing this command creates is for anyone else.
   process.umask(0o077)
   const r = await restoreBackup({

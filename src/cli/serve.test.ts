@@ -5,9 +5,18 @@ import { BINARY, REPO_ROOT, ensureBinary, runBinary, startServer } from '../test
 import { tempDir } from '../testing/temp.ts'
 
 /** Runs the binary and gives it `ms` to exit on its own (a server that keeps running is killed: code null). */
-async function exitWithin(args: string[], ms: number, prefix: string[] = []): Promise<{ code: number | null; stderr: string }> {
+async function exitWithin(
+  args: string[],
+  ms: number,
+  prefix: string[] = [],
+): Promise<{ code: number | null; stderr: string }> {
   await ensureBinary()
-  const proc = Bun.spawn([...prefix, BINARY, ...args], { env: { PATH: process.env.PATH ?? '' }, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' })
+  const proc = Bun.spawn([...prefix, BINARY, ...args], {
+    env: { PATH: process.env.PATH ?? '' },
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+  })
   const code = await Promise.race([proc.exited, Bun.sleep(ms).then(() => null)])
   if (code === null) proc.kill('SIGKILL')
   return { code, stderr: await new Response(proc.stderr).text() }
@@ -47,7 +56,11 @@ describe('the compiled binary', () => {
       // Secrets in request headers never reach the log.
       await fetch(`${server.url}/api/v1/whatever`, { headers: { authorization: 'Bearer SECRET123' } })
       // A body over the limit is refused with a problem, not a plain-text error.
-      const big = await fetch(`${server.url}/api/v1/whatever`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(2 * 1024 * 1024) })
+      const big = await fetch(`${server.url}/api/v1/whatever`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: 'x'.repeat(2 * 1024 * 1024),
+      })
       expect(big.status).toBe(413)
       expect(big.headers.get('content-type')).toBe('application/problem+json')
     } finally {
@@ -77,13 +90,23 @@ describe('the compiled binary', () => {
         c.close()
       },
     })
-    const pending = fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+    const pending = fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit)
     await Bun.sleep(150)
     server.proc.kill('SIGTERM')
     await Bun.sleep(150)
     expect(server.proc.exitCode).toBeNull() // still draining
     // New connections are refused while draining.
-    expect(await fetch(`${server.url}/healthz`).then(() => 'answered', () => 'refused')).toBe('refused')
+    expect(
+      await fetch(`${server.url}/healthz`).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+    ).toBe('refused')
     release()
     const res = await pending
     expect(res.status).toBe(401)
@@ -124,9 +147,14 @@ describe('the compiled binary', () => {
     const first = await startServer({ cwd: tempDir() })
     const secondDir = join(tempDir(), 'data')
     try {
-      const second = await exitWithin(['--data-dir', secondDir, '--port', String(first.port), '--host', '127.0.0.1'], 5000)
+      const second = await exitWithin(
+        ['--data-dir', secondDir, '--port', String(first.port), '--host', '127.0.0.1'],
+        5000,
+      )
       expect(second.code).toBe(1)
-      expect(second.stderr.trim().split('\n')).toEqual([`wabox: port ${first.port} on 127.0.0.1 is already in use (another wabox or another program listens there): stop it or choose another --port`])
+      expect(second.stderr.trim().split('\n')).toEqual([
+        `wabox: port ${first.port} on 127.0.0.1 is already in use (another wabox or another program listens there): stop it or choose another --port`,
+      ])
       expect(existsSync(join(secondDir, 'master.key'))).toBe(false)
       expect(existsSync(join(secondDir, 'wabox.db'))).toBe(false)
       // Every connection still reaches the first server, the only one listening.
@@ -142,7 +170,13 @@ describe('the compiled binary', () => {
   // node_modules out of reach (an empty tmpfs over it, in a private mount namespace) it still starts and serves.
   test('runs with nothing from the build checkout: node_modules hidden, it starts, migrates and is ready', async () => {
     if (!canUnshare) throw new Error('this test needs root and util-linux (unshare), as CI runs it')
-    const hide = ['unshare', '-m', 'sh', '-c', `mount -t tmpfs none '${join(REPO_ROOT, 'node_modules')}' && exec "$0" "$@"`]
+    const hide = [
+      'unshare',
+      '-m',
+      'sh',
+      '-c',
+      `mount -t tmpfs none '${join(REPO_ROOT, 'node_modules')}' && exec "$0" "$@"`,
+    ]
     const server = await startServer({ cwd: tempDir(), prefix: hide })
     try {
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
@@ -160,14 +194,22 @@ describe('the compiled binary', () => {
     const first = await startServer({ cwd })
     try {
       // From another PID namespace the holder's pid names no process: a pid file would look stale there.
-      const second = await exitWithin(['--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], 5000, OTHER_PID_NAMESPACE)
+      const second = await exitWithin(
+        ['--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'],
+        5000,
+        OTHER_PID_NAMESPACE,
+      )
       expect(second.code).toBe(1)
       expect(second.stderr).toContain(`is in use by process ${first.proc.pid}`)
-      const restore = await runBinary(['--restore', join(cwd, 'missing.tar.gz'), '--data-dir', dataDir], { prefix: OTHER_PID_NAMESPACE })
+      const restore = await runBinary(['--restore', join(cwd, 'missing.tar.gz'), '--data-dir', dataDir], {
+        prefix: OTHER_PID_NAMESPACE,
+      })
       expect(restore.code).toBe(1)
       const archive = join(cwd, 'a.tar.gz')
       expect((await runBinary(['--backup', archive, '--data-dir', dataDir])).code).toBe(0)
-      const restoreOver = await runBinary(['--restore', archive, '--data-dir', dataDir], { prefix: OTHER_PID_NAMESPACE })
+      const restoreOver = await runBinary(['--restore', archive, '--data-dir', dataDir], {
+        prefix: OTHER_PID_NAMESPACE,
+      })
       expect(restoreOver.code).toBe(1)
       expect(restoreOver.stderr).toContain(`is running on ${dataDir}`)
       expect(existsSync(join(dataDir, 'wabox.lock'))).toBe(true)

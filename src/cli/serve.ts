@@ -27,7 +27,6 @@ import { createLogger, type Logger } from '../log.ts'
 import { issueSetupToken } from '../auth/auth.service.ts'
 import { buildServiceDeps } from '../deps.ts'
 
-
 /** A start failure with one clear line for the operator (main prints the message, exits 1). */
 export class StartError extends Error {
   override name = 'StartError'
@@ -46,7 +45,14 @@ export function loadTls(certFile: string, keyFile: string): TlsFiles {
       return readFileSync(file, 'utf8')
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied for the user running wabox' : code === 'EISDIR' ? 'it is a directory' : code
+      const why =
+        code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied for the user running wabox'
+            : code === 'EISDIR'
+              ? 'it is a directory'
+              : code
       throw new StartError(`cannot read the TLS ${what} ${file} (${flag}): ${why}`)
     }
   }
@@ -57,16 +63,23 @@ export function loadTls(certFile: string, keyFile: string): TlsFiles {
     if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate block')
     x509 = new X509Certificate(cert)
   } catch {
-    throw new StartError(`the TLS certificate ${certFile} (--tls-cert) is not a valid PEM certificate (expected -----BEGIN CERTIFICATE-----)`)
+    throw new StartError(
+      `the TLS certificate ${certFile} (--tls-cert) is not a valid PEM certificate (expected -----BEGIN CERTIFICATE-----)`,
+    )
   }
   let privateKey
   try {
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new Error('no PEM private key block')
     privateKey = createPrivateKey(key)
   } catch {
-    throw new StartError(`the TLS private key ${keyFile} (--tls-key) is not a valid unencrypted PEM private key (expected -----BEGIN PRIVATE KEY-----)`)
+    throw new StartError(
+      `the TLS private key ${keyFile} (--tls-key) is not a valid unencrypted PEM private key (expected -----BEGIN PRIVATE KEY-----)`,
+    )
   }
-  if (!x509.checkPrivateKey(privateKey)) throw new StartError(`the TLS private key ${keyFile} (--tls-key) does not belong to the certificate ${certFile} (--tls-cert)`)
+  if (!x509.checkPrivateKey(privateKey))
+    throw new StartError(
+      `the TLS private key ${keyFile} (--tls-key) does not belong to the certificate ${certFile} (--tls-cert)`,
+    )
   return { cert, key, fingerprint: x509.fingerprint256, validTo: x509.validTo }
 }
 
@@ -95,14 +108,25 @@ function bindPort(config: Config, tls: TlsFiles | undefined): Server<undefined> 
   try {
     return Bun.serve({
       ...serveOptions(config, config.port, tls),
-      fetch: () => problemResponse(problemBody(503, 'starting', 'wabox is starting; retry in a moment.', undefined), { 'retry-after': '1', ...(tls ? HSTS_HEADER : {}) }),
+      fetch: () =>
+        problemResponse(problemBody(503, 'starting', 'wabox is starting; retry in a moment.', undefined), {
+          'retry-after': '1',
+          ...(tls ? HSTS_HEADER : {}),
+        }),
     })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     const where = `${config.host}:${config.port}`
-    if (code === 'EADDRINUSE') throw new StartError(`port ${config.port} on ${config.host} is already in use (another wabox or another program listens there): stop it or choose another --port`)
-    if (code === 'EACCES') throw new StartError(`not allowed to listen on ${where} (ports below 1024 need privileges): choose another --port`)
-    if (code === 'EADDRNOTAVAIL') throw new StartError(`cannot listen on ${where}: this machine has no address ${config.host} (--host)`)
+    if (code === 'EADDRINUSE')
+      throw new StartError(
+        `port ${config.port} on ${config.host} is already in use (another wabox or another program listens there): stop it or choose another --port`,
+      )
+    if (code === 'EACCES')
+      throw new StartError(
+        `not allowed to listen on ${where} (ports below 1024 need privileges): choose another --port`,
+      )
+    if (code === 'EADDRNOTAVAIL')
+      throw new StartError(`cannot listen on ${where}: this machine has no address ${config.host} (--host)`)
     throw new StartError(`cannot listen on ${where}: ${(err as Error).message}`)
   }
 }
@@ -115,10 +139,22 @@ function prepareDataDir(dir: string): void {
   const explain = (err: unknown, doing: string): StartError => {
     const code = (err as NodeJS.ErrnoException).code ?? ''
     const uid = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : ''
-    if (code === 'ENOTDIR' || code === 'EEXIST') return new StartError(`the data directory ${dir} is not a directory (a file is in the way): point --data-dir at a directory`)
-    if (code === 'EACCES' || code === 'EPERM') return new StartError(`cannot ${doing} the data directory ${dir}: permission denied for the user running wabox${uid}; give it write access or choose another --data-dir`)
-    if (code === 'EROFS') return new StartError(`cannot ${doing} the data directory ${dir}: it is on a read-only file system; mount it read-write or choose another --data-dir`)
-    if (code === 'ENOSPC' || code === 'EDQUOT') return new StartError(`cannot ${doing} the data directory ${dir}: no space left on its device; free some space and start again`)
+    if (code === 'ENOTDIR' || code === 'EEXIST')
+      return new StartError(
+        `the data directory ${dir} is not a directory (a file is in the way): point --data-dir at a directory`,
+      )
+    if (code === 'EACCES' || code === 'EPERM')
+      return new StartError(
+        `cannot ${doing} the data directory ${dir}: permission denied for the user running wabox${uid}; give it write access or choose another --data-dir`,
+      )
+    if (code === 'EROFS')
+      return new StartError(
+        `cannot ${doing} the data directory ${dir}: it is on a read-only file system; mount it read-write or choose another --data-dir`,
+      )
+    if (code === 'ENOSPC' || code === 'EDQUOT')
+      return new StartError(
+        `cannot ${doing} the data directory ${dir}: no space left on its device; free some space and start again`,
+      )
     return new StartError(`cannot ${doing} the data directory ${dir}: ${code || (err as Error).message}`)
   }
   try {
@@ -126,7 +162,8 @@ function prepareDataDir(dir: string): void {
   } catch (err) {
     throw explain(err, 'create')
   }
-  if (!statSync(dir).isDirectory()) throw explain(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'use')
+  if (!statSync(dir).isDirectory())
+    throw explain(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'use')
   // A write that must succeed for anything else to: the lock, the key and the database all live here.
   const probe = join(dir, `.write-test-${process.pid}`)
   try {
@@ -147,12 +184,15 @@ async function openServedDatabase(config: Config, logger: Logger): Promise<DbHan
   const path = join(config.dataDir, DB_FILE)
   const restore = `wabox --restore FILE${config.dataDir === resolve('./wabox_data') ? '' : ` --data-dir ${config.dataDir}`}`
   const damaged = (what: string) =>
-    new StartError(`the database ${path} is damaged (${what}); wabox does not serve it. Stop here and restore the latest backup: ${restore} (or move the file aside to start empty). Nothing was changed.`)
+    new StartError(
+      `the database ${path} is damaged (${what}); wabox does not serve it. Stop here and restore the latest backup: ${restore} (or move the file aside to start empty). Nothing was changed.`,
+    )
   let db: DbHandle | undefined
   try {
     db = openDatabase(path)
     const problems = quickCheck(db.sqlite)
-    if (problems.length > 0) throw damaged(`quick_check: ${problems[0]!.slice(0, 200)}${problems.length > 1 ? ' …' : ''}`)
+    if (problems.length > 0)
+      throw damaged(`quick_check: ${problems[0]!.slice(0, 200)}${problems.length > 1 ? ' …' : ''}`)
     const applied = await migrateToLatest(db.db)
     if (applied.length > 0) logger.info({ applied }, 'migrations applied')
     return db
@@ -169,7 +209,8 @@ async function openServedDatabase(config: Config, logger: Logger): Promise<DbHan
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
   // The TLS files first: a missing or broken certificate fails before anything is locked, bound or created.
-  let tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? loadTls(config.tlsCert, config.tlsKey) : undefined
+  let tls =
+    config.tlsCert !== undefined && config.tlsKey !== undefined ? loadTls(config.tlsCert, config.tlsKey) : undefined
   const scheme = tls ? 'https' : 'http'
   // Everything wabox creates (database, WAL, media, backups) is for its own user only.
   process.umask(0o077)
@@ -187,7 +228,11 @@ export async function serve(config: Config): Promise<void> {
     db = await openServedDatabase(config, logger)
     // The database's own key, or none: a wrong key is refused here, and no key is created beside sealed values.
     const key = await keyForDatabase(db.db, givenKey, { keyFile: config.keyFile, at: Date.now() })
-    if (key.created) logger.warn({ keyFile: config.keyFile, fingerprint: key.fingerprint }, 'created a new master key: back it up separately from the data')
+    if (key.created)
+      logger.warn(
+        { keyFile: config.keyFile, fingerprint: key.fingerprint },
+        'created a new master key: back it up separately from the data',
+      )
 
     const keyring = keyringOf(key)
     // First start: no account yet, so print a one-time link to create the operator. It goes to stderr as
@@ -195,14 +240,23 @@ export async function serve(config: Config): Promise<void> {
     // started the server, and replaced at every start until used.
     const setupToken = await issueSetupToken(buildServiceDeps({ db, config, logger, keyring }))
     if (setupToken) {
-      process.stderr.write(`\nwabox: no account yet. Create the operator account (single use, valid 1 hour):\n  ${config.publicUrl}/setup?token=${setupToken}\n\n`)
+      process.stderr.write(
+        `\nwabox: no account yet. Create the operator account (single use, valid 1 hour):\n  ${config.publicUrl}/setup?token=${setupToken}\n\n`,
+      )
     }
 
     const runtime = createRuntime({ db, config, logger, keyring })
     // Each request remembers the server that accepted it: after a TLS reload (below) connections accepted
     // before it are still served by the previous listener, and only that one knows their peer address.
     const acceptedBy = new WeakMap<Request, Server<undefined>>()
-    const app = createApp({ config, db, keyring, logger, runtime, peerAddress: (request) => (acceptedBy.get(request) ?? listening).requestIP(request)?.address })
+    const app = createApp({
+      config,
+      db,
+      keyring,
+      logger,
+      runtime,
+      peerAddress: (request) => (acceptedBy.get(request) ?? listening).requestIP(request)?.address,
+    })
     const handle = (request: Request, by: Server<undefined>) => {
       acceptedBy.set(request, by)
       return app.handle(request)
@@ -210,7 +264,10 @@ export async function serve(config: Config): Promise<void> {
     // The bound socket starts serving the app (no gap: the port was never released).
     server.reload({ fetch: handle })
 
-    const scheduler = createScheduler([sqliteMaintenanceJob(db, config.maintenanceSchedule, logger), eventRetentionJob(runtime.services, '17 3 * * *')], logger)
+    const scheduler = createScheduler(
+      [sqliteMaintenanceJob(db, config.maintenanceSchedule, logger), eventRetentionJob(runtime.services, '17 3 * * *')],
+      logger,
+    )
     scheduler.start()
     await runtime.start()
     // Work stored before a crash or restart is still pending: pick it up now.
@@ -237,11 +294,14 @@ export async function serve(config: Config): Promise<void> {
         for (const s of servers()) void s.stop(false)
         const deadline = performance.now() + config.shutdownTimeout * 1000
         while (pendingRequests() > 0 && performance.now() < deadline) await Bun.sleep(20)
-        if (pendingRequests() > 0) logger.warn({ pending: pendingRequests() }, 'shutdown timeout: abandoning in-flight requests')
+        if (pendingRequests() > 0)
+          logger.warn({ pending: pendingRequests() }, 'shutdown timeout: abandoning in-flight requests')
         await Promise.all(servers().map((s) => s.stop(true)))
         await Promise.race([
           runtime.stop(),
-          Bun.sleep(config.shutdownTimeout * 1000).then(() => logger.warn('shutdown timeout: background work abandoned (it resumes at the next start)')),
+          Bun.sleep(config.shutdownTimeout * 1000).then(() =>
+            logger.warn('shutdown timeout: background work abandoned (it resumes at the next start)'),
+          ),
         ])
         await scheduler.stop()
         runMaintenance(openDb.sqlite)
@@ -270,7 +330,10 @@ export async function serve(config: Config): Promise<void> {
         try {
           next = loadTls(certFile, keyFile)
         } catch (err) {
-          logger.error({ err: (err as Error).message }, 'SIGHUP: TLS files not reloaded; still serving the previous certificate')
+          logger.error(
+            { err: (err as Error).message },
+            'SIGHUP: TLS files not reloaded; still serving the previous certificate',
+          )
           return
         }
         const previous = current
@@ -283,9 +346,15 @@ export async function serve(config: Config): Promise<void> {
           // The port was taken in between (another program): keep the old certificate if it can still bind.
           try {
             current = Bun.serve({ ...serveOptions(config, port, tls), fetch: handle })
-            logger.error({ err: (err as Error).message }, 'SIGHUP: could not listen with the new certificate; still serving the previous one')
+            logger.error(
+              { err: (err as Error).message },
+              'SIGHUP: could not listen with the new certificate; still serving the previous one',
+            )
           } catch {
-            logger.fatal({ err: (err as Error).message, port }, 'SIGHUP: lost the port while reloading TLS; shutting down')
+            logger.fatal(
+              { err: (err as Error).message, port },
+              'SIGHUP: lost the port while reloading TLS; shutting down',
+            )
             void shutdown('SIGHUP', true)
           }
           return
@@ -295,7 +364,17 @@ export async function serve(config: Config): Promise<void> {
       })
     }
     // Last: whoever waits for this line (a supervisor, a test) may signal at once, and the handlers are in place.
-    logger.info({ url: `${scheme}://${config.host}:${listening.port}`, publicUrl: config.publicUrl, dataDir: config.dataDir, version: VERSION, keySource: key.source, ...(tls ? { tlsFingerprint: tls.fingerprint, tlsValidTo: tls.validTo } : {}) }, 'wabox listening')
+    logger.info(
+      {
+        url: `${scheme}://${config.host}:${listening.port}`,
+        publicUrl: config.publicUrl,
+        dataDir: config.dataDir,
+        version: VERSION,
+        keySource: key.source,
+        ...(tls ? { tlsFingerprint: tls.fingerprint, tlsValidTo: tls.validTo } : {}),
+      },
+      'wabox listening',
+    )
   } catch (err) {
     await server?.stop(true)
     await db?.close().catch(() => {})

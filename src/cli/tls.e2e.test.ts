@@ -17,8 +17,31 @@ const hasOpenssl = Bun.spawnSync(['which', 'openssl']).exitCode === 0
 function selfSigned(dir: string, name: string): { cert: string; key: string; fingerprint: string } {
   const cert = join(dir, `${name}.crt`)
   const key = join(dir, `${name}.key`)
-  if (!hasOpenssl) throw new Error('these tests make certificates with openssl: install it (scripts/test.sh does, as root)')
-  const made = Bun.spawnSync(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=localhost`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stderr: 'pipe' })
+  if (!hasOpenssl)
+    throw new Error('these tests make certificates with openssl: install it (scripts/test.sh does, as root)')
+  const made = Bun.spawnSync(
+    [
+      'openssl',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=localhost`,
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stderr: 'pipe' },
+  )
   if (made.exitCode !== 0) throw new Error(`openssl failed: ${made.stderr.toString()}`)
   return { cert, key, fingerprint: new X509Certificate(readFileSync(cert)).fingerprint256 }
 }
@@ -44,7 +67,14 @@ function expectOneLine(result: RunResult, code: number, pattern: RegExp): void {
 
 function failedStart(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
   const run = runBinary(['--port', '0', '--host', '127.0.0.1', ...args], { env })
-  return Promise.race([run, Bun.sleep(10_000).then(() => ({ code: -1, stdout: '', stderr: 'still running after 10 s: the start did not fail' }))])
+  return Promise.race([
+    run,
+    Bun.sleep(10_000).then(() => ({
+      code: -1,
+      stdout: '',
+      stderr: 'still running after 10 s: the start did not fail',
+    })),
+  ])
 }
 
 // Never skipped: scripts/test.sh installs openssl where it is missing; without it these tests fail and say so.
@@ -57,14 +87,33 @@ describe('TLS without a proxy', () => {
     const keyFile = join(dir, 'server.key')
     writeFileSync(certFile, readFileSync(first.cert))
     writeFileSync(keyFile, readFileSync(first.key), { mode: 0o600 })
-    const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('operator password 1\n'), stdout: 'pipe' })
+    const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], {
+      stdin: new TextEncoder().encode('operator password 1\n'),
+      stdout: 'pipe',
+    })
     expect(await create.exited).toBe(0)
 
-    const server = await startServer({ cwd: dir, args: ['--data-dir', dataDir, '--tls-cert', certFile, '--tls-key', keyFile, '--sse-heartbeat', '1', '--shutdown-timeout', '2'] })
+    const server = await startServer({
+      cwd: dir,
+      args: [
+        '--data-dir',
+        dataDir,
+        '--tls-cert',
+        certFile,
+        '--tls-key',
+        keyFile,
+        '--sse-heartbeat',
+        '1',
+        '--shutdown-timeout',
+        '2',
+      ],
+    })
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
     try {
       expect(server.url).toBe(`https://127.0.0.1:${server.port}`)
-      const listening = server.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'wabox listening')!
+      const listening = server.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'wabox listening')!
       expect(listening.publicUrl).toBe(`https://localhost:${server.port}`)
       expect(await peerFingerprint(server.port)).toBe(first.fingerprint)
 
@@ -72,24 +121,35 @@ describe('TLS without a proxy', () => {
       await expect(fetch(`http://127.0.0.1:${server.port}/healthz`).then((r) => r.status)).rejects.toThrow()
 
       // Verified against the certificate itself, as a client trusting it would.
-      const health = await fetch(`${server.url}/healthz`, { tls: { ca: readFileSync(first.cert, 'utf8') } } as RequestInit)
+      const health = await fetch(`${server.url}/healthz`, {
+        tls: { ca: readFileSync(first.cert, 'utf8') },
+      } as RequestInit)
       expect(health.status).toBe(200)
       expect(health.headers.get('strict-transport-security')).toBe('max-age=31536000')
       const missing = await fetch(`${server.url}/api/v1/nothing-here`, insecure)
       expect(missing.status).toBe(404)
       expect(missing.headers.get('strict-transport-security')).toBe('max-age=31536000')
 
-      const login = await fetch(`${server.url}/api/v1/auth/login`, { ...insecure, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'op@example.com', password: 'operator password 1' }) })
+      const login = await fetch(`${server.url}/api/v1/auth/login`, {
+        ...insecure,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'op@example.com', password: 'operator password 1' }),
+      })
       expect(login.status).toBe(200)
       expect(login.headers.get('strict-transport-security')).toBe('max-age=31536000')
       const cookie = login.headers.get('set-cookie')!
       expect(cookie).toMatch(/^wabox_session=[^;]+;.*; HttpOnly;/)
       expect(cookie.split(';').map((p) => p.trim())).toContain('Secure')
       const session = { cookie: cookie.split(';')[0]!, origin: `https://localhost:${server.port}` }
-      const ws = (await (await fetch(`${server.url}/api/v1/me`, { ...insecure, headers: session })).json()).memberships[0].workspaceId
+      const ws = (await (await fetch(`${server.url}/api/v1/me`, { ...insecure, headers: session })).json())
+        .memberships[0].workspaceId
 
       // A live stream opened before the reload.
-      const stream = await fetch(`${server.url}/api/v1/workspaces/${ws}/events/stream`, { ...insecure, headers: session })
+      const stream = await fetch(`${server.url}/api/v1/workspaces/${ws}/events/stream`, {
+        ...insecure,
+        headers: session,
+      })
       expect(stream.status).toBe(200)
       reader = stream.body!.getReader()
       let heartbeats = 0
@@ -100,7 +160,10 @@ describe('TLS without a proxy', () => {
           for (;;) {
             const { done, value } = await reader!.read()
             if (done) break
-            heartbeats += decoder.decode(value).split('\n').filter((l) => l.startsWith(':')).length
+            heartbeats += decoder
+              .decode(value)
+              .split('\n')
+              .filter((l) => l.startsWith(':')).length
           }
         } catch {
           // cancelled at the end of the test, or the connection dropped (checked below)
@@ -118,12 +181,17 @@ describe('TLS without a proxy', () => {
       writeFileSync(keyFile, readFileSync(second.key))
       server.proc.kill('SIGHUP')
       const reloaded = Date.now() + 5_000
-      while (!server.lines.some((l) => l.includes('"TLS certificate reloaded"')) && Date.now() < reloaded) await Bun.sleep(20)
-      const line = server.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'TLS certificate reloaded')
+      while (!server.lines.some((l) => l.includes('"TLS certificate reloaded"')) && Date.now() < reloaded)
+        await Bun.sleep(20)
+      const line = server.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'TLS certificate reloaded')
       expect(line?.fingerprint).toBe(second.fingerprint)
 
       expect(await peerFingerprint(server.port)).toBe(second.fingerprint)
-      const after = await fetch(`${server.url}/healthz`, { tls: { ca: readFileSync(second.cert, 'utf8') } } as RequestInit)
+      const after = await fetch(`${server.url}/healthz`, {
+        tls: { ca: readFileSync(second.cert, 'utf8') },
+      } as RequestInit)
       expect(after.status).toBe(200)
       expect(after.headers.get('strict-transport-security')).toBe('max-age=31536000')
 
@@ -138,7 +206,8 @@ describe('TLS without a proxy', () => {
       writeFileSync(certFile, 'not a certificate\n')
       server.proc.kill('SIGHUP')
       const refused = Date.now() + 5_000
-      while (!server.lines.some((l) => l.includes('TLS files not reloaded')) && Date.now() < refused) await Bun.sleep(20)
+      while (!server.lines.some((l) => l.includes('TLS files not reloaded')) && Date.now() < refused)
+        await Bun.sleep(20)
       expect(server.lines.some((l) => l.includes('TLS files not reloaded'))).toBe(true)
       expect(await peerFingerprint(server.port)).toBe(second.fingerprint)
       expect((await fetch(`${server.url}/healthz`, insecure)).status).toBe(200)
@@ -151,9 +220,21 @@ describe('TLS without a proxy', () => {
   test('only one of the two flags is bad configuration: exit 2, naming the missing flag', async () => {
     const dir = tempDir('wabox-tls-flags')
     const { cert, key } = selfSigned(dir, 'only')
-    expectOneLine(await failedStart(['--data-dir', join(dir, 'a'), '--tls-cert', cert]), 2, /^wabox: --tls-cert needs --tls-key \(WABOX_TLS_KEY\)/)
-    expectOneLine(await failedStart(['--data-dir', join(dir, 'b'), '--tls-key', key]), 2, /^wabox: --tls-key needs --tls-cert \(WABOX_TLS_CERT\)/)
-    expectOneLine(await failedStart(['--data-dir', join(dir, 'c')], { WABOX_TLS_CERT: cert }), 2, /^wabox: --tls-cert needs --tls-key/)
+    expectOneLine(
+      await failedStart(['--data-dir', join(dir, 'a'), '--tls-cert', cert]),
+      2,
+      /^wabox: --tls-cert needs --tls-key \(WABOX_TLS_KEY\)/,
+    )
+    expectOneLine(
+      await failedStart(['--data-dir', join(dir, 'b'), '--tls-key', key]),
+      2,
+      /^wabox: --tls-key needs --tls-cert \(WABOX_TLS_CERT\)/,
+    )
+    expectOneLine(
+      await failedStart(['--data-dir', join(dir, 'c')], { WABOX_TLS_CERT: cert }),
+      2,
+      /^wabox: --tls-cert needs --tls-key/,
+    )
   }, 30_000)
 
   test('an unreadable, garbage or mismatched PEM: exit 1, one line naming the file and flag, nothing created', async () => {
@@ -164,12 +245,23 @@ describe('TLS without a proxy', () => {
     writeFileSync(garbage, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n')
     const dataDir = join(dir, 'data')
     const bad = await failedStart(['--data-dir', dataDir, '--tls-cert', garbage, '--tls-key', good.key])
-    expectOneLine(bad, 1, new RegExp(`^wabox: the TLS certificate ${garbage} \\(--tls-cert\\) is not a valid PEM certificate`))
+    expectOneLine(
+      bad,
+      1,
+      new RegExp(`^wabox: the TLS certificate ${garbage} \\(--tls-cert\\) is not a valid PEM certificate`),
+    )
     const badKey = await failedStart(['--data-dir', dataDir, '--tls-cert', good.cert, '--tls-key', good.cert])
     expectOneLine(badKey, 1, /^wabox: the TLS private key .* \(--tls-key\) is not a valid unencrypted PEM private key/)
     const mismatch = await failedStart(['--data-dir', dataDir, '--tls-cert', good.cert, '--tls-key', other.key])
     expectOneLine(mismatch, 1, /^wabox: the TLS private key .* \(--tls-key\) does not belong to the certificate/)
-    const absent = await failedStart(['--data-dir', dataDir, '--tls-cert', join(dir, 'nope.crt'), '--tls-key', good.key])
+    const absent = await failedStart([
+      '--data-dir',
+      dataDir,
+      '--tls-cert',
+      join(dir, 'nope.crt'),
+      '--tls-key',
+      good.key,
+    ])
     expectOneLine(absent, 1, /^wabox: cannot read the TLS certificate .*nope\.crt \(--tls-cert\): no such file\n$/)
     // Checked before the data directory is touched.
     expect(await Bun.file(join(dataDir, 'wabox.db')).exists()).toBe(false)

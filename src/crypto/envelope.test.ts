@@ -52,7 +52,12 @@ describe('AES-256-GCM envelope', () => {
         const raw = Buffer.concat([Buffer.from(nonce, 'base64url'), Buffer.from(body, 'base64url')])
         const i = at % raw.length
         raw[i] = raw[i]! ^ (1 << bit)
-        const tampered = [v, kid, raw.subarray(0, 12).toString('base64url'), raw.subarray(12).toString('base64url')].join('.')
+        const tampered = [
+          v,
+          kid,
+          raw.subarray(0, 12).toString('base64url'),
+          raw.subarray(12).toString('base64url'),
+        ].join('.')
         expect(cryptoCode(() => open(ring, tampered, base))).toBe('auth_failed')
       }),
     )
@@ -76,7 +81,7 @@ describe('AES-256-GCM envelope', () => {
     )
     const env = seal(ring, 'token', base)
     for (const field of ['workspaceId', 'table', 'rowId', 'column'] as const) {
-      expect(cryptoCode(() => open(ring, env, { ...base, [field]: base[field] + 'x' }))).toBe('auth_failed')
+      expect(cryptoCode(() => open(ring, env, { ...base, [field]: `${base[field]}x` }))).toBe('auth_failed')
     }
   })
 
@@ -97,7 +102,9 @@ describe('AES-256-GCM envelope', () => {
     expect(cryptoCode(() => open(ring, ['v1', kid, nonce, 'AAAA'].join('.'), base))).toBe('malformed')
     fc.assert(
       fc.property(fc.string({ maxLength: 120 }), (junk) => {
-        expect(['malformed', 'unknown_version', 'unknown_key', 'auth_failed']).toContain(cryptoCode(() => open(ring, junk, base)))
+        expect(['malformed', 'unknown_version', 'unknown_key', 'auth_failed']).toContain(
+          cryptoCode(() => open(ring, junk, base)),
+        )
       }),
     )
   })

@@ -74,7 +74,9 @@ export function open(keyring: Keyring, envelope: string, ctx: SealContext): stri
   decipher.setAAD(aadOf(version, keyId, ctx))
   decipher.setAuthTag(body.subarray(body.length - TAG_BYTES))
   try {
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8')
+    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    )
   } catch {
     throw new CryptoError('auth_failed', 'sealed value failed authentication (wrong key, wrong owner or tampered)')
   }

@@ -26,13 +26,22 @@ describe('binding the master key to its database', () => {
     const db = await migrated()
     const first = newKey()
     await bindMasterKey(db.db, first, { keyFile: '/k', at: Date.now() })
-    expect(await db.db.selectFrom('master_keys').selectAll().execute()).toEqual([{ key_id: first.id, fingerprint: first.fingerprint, recorded_at: expect.any(String) }])
+    expect(await db.db.selectFrom('master_keys').selectAll().execute()).toEqual([
+      { key_id: first.id, fingerprint: first.fingerprint, recorded_at: expect.any(String) },
+    ])
 
     const second = newKey()
     await sql`INSERT INTO workspaces (id, name, plan) VALUES ('ws_1', 'A', 'business')`.execute(db.db)
-    const sealed = seal(keyringOf(first), 'whsec_x', { workspaceId: 'ws_1', table: 'webhook_endpoints', rowId: 'whe_1', column: 'secret' })
+    const sealed = seal(keyringOf(first), 'whsec_x', {
+      workspaceId: 'ws_1',
+      table: 'webhook_endpoints',
+      rowId: 'whe_1',
+      column: 'secret',
+    })
     await sql`INSERT INTO webhook_endpoints (id, workspace_id, url, event_types, secret, after_seq, created_at, updated_at)
-              VALUES ('whe_1', 'ws_1', 'https://x.example', '[]', ${sealed}, 0, '2026-01-01', '2026-01-01')`.execute(db.db)
+              VALUES ('whe_1', 'ws_1', 'https://x.example', '[]', ${sealed}, 0, '2026-01-01', '2026-01-01')`.execute(
+      db.db,
+    )
     const refused = await bindMasterKey(db.db, second, { keyFile: '/k', at: Date.now() }).catch((e) => e)
     expect(refused).toBeInstanceOf(MasterKeyError)
     expect(refused.message).toContain(`1 sealed credential under master key ${first.id}`)
@@ -47,7 +56,9 @@ describe('binding the master key to its database', () => {
 
   test('every table code seals into is scanned, and every scanned column exists', async () => {
     const root = resolve(import.meta.dir, '..')
-    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('testing'))
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('testing'),
+    )
     const sealedTables = new Set<string>()
     for (const f of files) {
       const text = readFileSync(join(root, f), 'utf8')
@@ -60,7 +71,9 @@ describe('binding the master key to its database', () => {
     for (const table of sealedTables) expect({ table, scanned: scanned.has(table) }).toEqual({ table, scanned: true })
     const db = await migrated()
     for (const { table, column } of SEALED_COLUMNS) {
-      const columns = (await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db.db)).rows.map((r) => r.name)
+      const columns = (
+        await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db.db)
+      ).rows.map((r) => r.name)
       expect({ table, column, exists: columns.includes(column) }).toEqual({ table, column, exists: true })
     }
     await db.close()

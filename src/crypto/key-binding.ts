@@ -24,7 +24,11 @@ const sealedSummary = (foreign: [string, number][]) => {
  * Checks that `key` opens this database's sealed values and records it as the database's key. Throws
  * MasterKeyError (changing nothing) when sealed values name another key.
  */
-export async function bindMasterKey(db: Db, key: Pick<LoadedKey, 'id' | 'fingerprint' | 'source'>, opts: { keyFile: string; at: number }): Promise<void> {
+export async function bindMasterKey(
+  db: Db,
+  key: Pick<LoadedKey, 'id' | 'fingerprint' | 'source'>,
+  opts: { keyFile: string; at: number },
+): Promise<void> {
   const rows = await repo.recorded(db)
   if (rows.length === 1 && rows[0]!.key_id === key.id) return
   const foreign = [...(await repo.sealedValuesByKey(db))].filter(([id]) => id !== key.id)
@@ -52,7 +56,11 @@ export function readMasterKey(opts: { keyFile: string; envKey: string | undefine
  * The key `serve` runs with: the one it was given (readMasterKey), else a new key file — created only when the
  * database holds no sealed value (a new key beside them would leave them unreadable for good). Then bound.
  */
-export async function keyForDatabase(db: Db, given: LoadedKey | null, opts: { keyFile: string; at: number }): Promise<LoadedKey> {
+export async function keyForDatabase(
+  db: Db,
+  given: LoadedKey | null,
+  opts: { keyFile: string; at: number },
+): Promise<LoadedKey> {
   let key = given
   if (!key) {
     const sealed = [...(await repo.sealedValuesByKey(db))]

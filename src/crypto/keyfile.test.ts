@@ -34,7 +34,9 @@ describe('master key', () => {
     writeFileSync(keyFile, randomBytes(32), { mode: 0o600 })
     for (const mode of [0o644, 0o640, 0o604]) {
       chmodSync(keyFile, mode)
-      expect(keyError(() => loadMasterKey({ keyFile, envKey: undefined, create: true }))).toContain(`has mode 0${mode.toString(8)}`)
+      expect(keyError(() => loadMasterKey({ keyFile, envKey: undefined, create: true }))).toContain(
+        `has mode 0${mode.toString(8)}`,
+      )
     }
   })
 
@@ -43,7 +45,9 @@ describe('master key', () => {
     for (const size of [0, 16, 31, 33, 64]) {
       writeFileSync(keyFile, randomBytes(size), { mode: 0o600 })
       chmodSync(keyFile, 0o600)
-      expect(keyError(() => loadMasterKey({ keyFile, envKey: undefined, create: true }))).toContain(`holds ${size} bytes`)
+      expect(keyError(() => loadMasterKey({ keyFile, envKey: undefined, create: true }))).toContain(
+        `holds ${size} bytes`,
+      )
     }
   })
 
@@ -63,7 +67,9 @@ describe('master key', () => {
     const msg = keyError(() => loadMasterKey({ keyFile, envKey: short, create: true }))
     expect(msg).toContain('must decode to 32 bytes (it decodes to 16)')
     expect(msg).not.toContain(short)
-    expect(keyError(() => loadMasterKey({ keyFile, envKey: 'not base64 !!', create: true }))).toContain('not valid base64')
+    expect(keyError(() => loadMasterKey({ keyFile, envKey: 'not base64 !!', create: true }))).toContain(
+      'not valid base64',
+    )
   })
 
   test('the fingerprint is stable and does not reveal the key', () => {

@@ -17,13 +17,18 @@ export const SEALED_COLUMNS = [
   { table: 'qr_auth_state', column: 'value' },
 ] as const satisfies readonly { table: keyof Database; column: string }[]
 
-export const recorded = (db: Db) => db.selectFrom('master_keys').select(['key_id', 'fingerprint']).orderBy('key_id').execute()
+export const recorded = (db: Db) =>
+  db.selectFrom('master_keys').select(['key_id', 'fingerprint']).orderBy('key_id').execute()
 
 /** Makes `keyId` the one recorded key (the others have no sealed value left). */
 export async function replaceWith(db: Db, keyId: string, fingerprint: string, at: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.deleteFrom('master_keys').where('key_id', '!=', keyId).execute()
-    await trx.insertInto('master_keys').values({ key_id: keyId, fingerprint, recorded_at: at }).onConflict((oc) => oc.column('key_id').doUpdateSet({ fingerprint })).execute()
+    await trx
+      .insertInto('master_keys')
+      .values({ key_id: keyId, fingerprint, recorded_at: at })
+      .onConflict((oc) => oc.column('key_id').doUpdateSet({ fingerprint }))
+      .execute()
   })
 }
 

@@ -2,7 +2,8 @@
  * Field names that hold credentials. Logs and audit metadata both censor by name, so a new `fooToken`
  * field is covered the day it is added.
  */
-export const SECRET_FIELD = /(token|secret|password|passwd|authorization|cookie|api[-_]?key|master[-_]?key|^key$|private[-_]?key|signature)/i
+export const SECRET_FIELD =
+  /(token|secret|password|passwd|authorization|cookie|api[-_]?key|master[-_]?key|^key$|private[-_]?key|signature)/i
 
 export const REDACTED = '[redacted]'
 

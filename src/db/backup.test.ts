@@ -33,14 +33,24 @@ function startWriter(dbPath: string) {
     }
     conn.close()
   })()
-  return { written: () => written, stop: async () => ((running = false), await done) }
+  return {
+    written: () => written,
+    stop: async () => {
+      running = false
+      await done
+    },
+  }
 }
 
 function rowsIn(dbPath: string): Set<string> {
   const conn = new BetterSqlite3(dbPath, { readonly: true })
   try {
     expect(conn.pragma('integrity_check', { simple: true })).toBe('ok')
-    return new Set((conn.prepare("SELECT key FROM instance_meta WHERE key LIKE 'load-%'").all() as { key: string }[]).map((r) => r.key))
+    return new Set(
+      (conn.prepare("SELECT key FROM instance_meta WHERE key LIKE 'load-%'").all() as { key: string }[]).map(
+        (r) => r.key,
+      ),
+    )
   } finally {
     conn.close()
   }
@@ -66,7 +76,9 @@ describe('backup and restore with the compiled binary', () => {
       const backup = await runBinary(['--backup', archive, '--data-dir', dataA])
       expect(backup.stderr).toBe('')
       expect(backup.code).toBe(0)
-      expect(backup.stdout.trim().split('\n').at(-1)).toMatch(/^backup complete: .*snap\.tar\.gz \(\d+ bytes, database \d+ bytes, 2 media files \d+ bytes, schema \S+, key [0-9a-f]{12}\) in \d+ ms$/)
+      expect(backup.stdout.trim().split('\n').at(-1)).toMatch(
+        /^backup complete: .*snap\.tar\.gz \(\d+ bytes, database \d+ bytes, 2 media files \d+ bytes, schema \S+, key [0-9a-f]{12}\) in \d+ ms$/,
+      )
       // The archive holds the whole database: only its owner may read it.
       expect(modeOf(archive)).toBe(0o600)
       await probes
@@ -89,11 +101,19 @@ describe('backup and restore with the compiled binary', () => {
     const files = await new Bun.Archive(await Bun.file(archive).bytes()).files()
     expect([...files.keys()].sort()).toEqual(['manifest.json', ...media, 'wabox.db'].sort())
     const manifest = JSON.parse(await files.get('manifest.json')!.text())
-    expect(manifest).toMatchObject({ format: 'wabox-backup', formatVersion: 2, keyFingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    expect(manifest).toMatchObject({
+      format: 'wabox-backup',
+      formatVersion: 2,
+      keyFingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+    })
     expect(Object.keys(manifest.parts).sort()).toEqual([...media, 'wabox.db'].sort())
     for (const part of [...media, 'wabox.db']) {
       const bytes = await files.get(part)!.bytes()
-      expect({ part, ...manifest.parts[part] }).toEqual({ part, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length })
+      expect({ part, ...manifest.parts[part] }).toEqual({
+        part,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        bytes: bytes.length,
+      })
     }
     const rawKey = readFileSync(join(dataA, 'master.key'))
     const archiveBytes = Buffer.from(await Bun.file(archive).bytes())
@@ -113,11 +133,20 @@ describe('backup and restore with the compiled binary', () => {
     expect(wrongKey.stderr).toContain('restoring would leave every credential unreadable')
     expect(existsSync(join(dataB, 'wabox.db'))).toBe(false)
 
-    const restored = await runBinary(['--restore', archive, '--data-dir', dataB, '--key-file', join(dataA, 'master.key')])
+    const restored = await runBinary([
+      '--restore',
+      archive,
+      '--data-dir',
+      dataB,
+      '--key-file',
+      join(dataA, 'master.key'),
+    ])
     expect(restored.stderr).toBe('')
     expect(restored.code).toBe(0)
     expect(restored.stdout).toContain('restore: integrity_check ok')
-    expect(restored.stdout.trim().split('\n').at(-1)).toMatch(/^restore complete: .*, 2 media files\); the data directory was empty; master key installed$/)
+    expect(restored.stdout.trim().split('\n').at(-1)).toMatch(
+      /^restore complete: .*, 2 media files\); the data directory was empty; master key installed$/,
+    )
     expect(modeOf(join(dataB, 'wabox.db'))).toBe(0o600)
     for (const part of media) {
       expect(readFileSync(join(dataB, part)).equals(readFileSync(join(dataA, part)))).toBe(true)
@@ -177,14 +206,30 @@ describe('backup and restore with the compiled binary', () => {
     const variants: [string, Record<string, string | Uint8Array>, RegExp][] = []
     const tamperedDb = Buffer.from(db)
     tamperedDb[tamperedDb.length - 100] = tamperedDb[tamperedDb.length - 100]! ^ 1
-    variants.push(['checksum', { 'manifest.json': JSON.stringify(manifest), 'wabox.db': tamperedDb }, /does not match its checksum/])
+    variants.push([
+      'checksum',
+      { 'manifest.json': JSON.stringify(manifest), 'wabox.db': tamperedDb },
+      /does not match its checksum/,
+    ])
     // Garbage over the b-tree pages, with a checksum that matches: only integrity_check can catch it.
     const corrupt = Buffer.from(db)
     corrupt.fill(0x5a, 4096 + 8, db.length - 1)
     const corruptManifest = { ...manifest, parts: { 'wabox.db': { sha256: sha(corrupt), bytes: corrupt.length } } }
-    variants.push(['integrity', { 'manifest.json': JSON.stringify(corruptManifest), 'wabox.db': corrupt }, /integrity_check|cannot be opened/])
-    variants.push(['newer schema', { 'manifest.json': JSON.stringify({ ...manifest, schemaVersion: '2099-01-01_001_future' }), 'wabox.db': db }, /newer than this binary knows/])
-    variants.push(['stray entry', { 'manifest.json': JSON.stringify(manifest), 'wabox.db': db, '../evil': 'x' }, /unexpected entry/])
+    variants.push([
+      'integrity',
+      { 'manifest.json': JSON.stringify(corruptManifest), 'wabox.db': corrupt },
+      /integrity_check|cannot be opened/,
+    ])
+    variants.push([
+      'newer schema',
+      { 'manifest.json': JSON.stringify({ ...manifest, schemaVersion: '2099-01-01_001_future' }), 'wabox.db': db },
+      /newer than this binary knows/,
+    ])
+    variants.push([
+      'stray entry',
+      { 'manifest.json': JSON.stringify(manifest), 'wabox.db': db, '../evil': 'x' },
+      /unexpected entry/,
+    ])
     variants.push(['no manifest', { 'wabox.db': db }, /no manifest\.json/])
     variants.push(['not a tarball', {}, /not a readable wabox backup/])
     // Media: a file whose bytes are not what its name says, one the manifest names but the archive lacks, one
@@ -192,11 +237,40 @@ describe('backup and restore with the compiled binary', () => {
     const picture = randomBytes(5000)
     const pictureName = `media/${sha(picture).slice(0, 2)}/${sha(picture)}`
     const forged = randomBytes(5000)
-    const withParts = (parts: Record<string, Uint8Array>) => ({ ...manifest, parts: { ...manifest.parts, ...Object.fromEntries(Object.entries(parts).map(([n, b]) => [n, { sha256: sha(b), bytes: b.length }])) } })
-    variants.push(['media not its name', { 'wabox.db': db, [pictureName]: forged, 'manifest.json': JSON.stringify(withParts({ [pictureName]: forged })) }, /does not match its own name/])
-    variants.push(['media missing', { 'wabox.db': db, 'manifest.json': JSON.stringify(withParts({ [pictureName]: picture })) }, /missing from .*incomplete/])
-    variants.push(['media checksum', { 'wabox.db': db, [pictureName]: picture, 'manifest.json': JSON.stringify({ ...withParts({ [pictureName]: picture }), parts: { ...withParts({}).parts, [pictureName]: { sha256: sha(forged), bytes: picture.length } } }) }, /does not match its checksum/])
-    variants.push(['media path', { 'wabox.db': db, 'media/../../x': picture, 'manifest.json': JSON.stringify(manifest) }, /unexpected entry/])
+    const withParts = (parts: Record<string, Uint8Array>) => ({
+      ...manifest,
+      parts: {
+        ...manifest.parts,
+        ...Object.fromEntries(Object.entries(parts).map(([n, b]) => [n, { sha256: sha(b), bytes: b.length }])),
+      },
+    })
+    variants.push([
+      'media not its name',
+      { 'wabox.db': db, [pictureName]: forged, 'manifest.json': JSON.stringify(withParts({ [pictureName]: forged })) },
+      /does not match its own name/,
+    ])
+    variants.push([
+      'media missing',
+      { 'wabox.db': db, 'manifest.json': JSON.stringify(withParts({ [pictureName]: picture })) },
+      /missing from .*incomplete/,
+    ])
+    variants.push([
+      'media checksum',
+      {
+        'wabox.db': db,
+        [pictureName]: picture,
+        'manifest.json': JSON.stringify({
+          ...withParts({ [pictureName]: picture }),
+          parts: { ...withParts({}).parts, [pictureName]: { sha256: sha(forged), bytes: picture.length } },
+        }),
+      },
+      /does not match its checksum/,
+    ])
+    variants.push([
+      'media path',
+      { 'wabox.db': db, 'media/../../x': picture, 'manifest.json': JSON.stringify(manifest) },
+      /unexpected entry/,
+    ])
 
     for (const [name, entries, message] of variants) {
       const file = join(work, `${name.replace(/ /g, '-')}.tar.gz`)
@@ -212,7 +286,18 @@ describe('backup and restore with the compiled binary', () => {
     // An archive of the first format (database only, manifest first) still restores, and leaves media/ alone.
     const kept = addMedia(data, randomBytes(300))
     const v1 = join(work, 'v1.tar.gz')
-    await Bun.Archive.write(v1, { 'manifest.json': JSON.stringify({ ...manifest, formatVersion: 1, parts: { 'wabox.db': manifest.parts['wabox.db'] } }), 'wabox.db': db }, { compress: 'gzip' })
+    await Bun.Archive.write(
+      v1,
+      {
+        'manifest.json': JSON.stringify({
+          ...manifest,
+          formatVersion: 1,
+          parts: { 'wabox.db': manifest.parts['wabox.db'] },
+        }),
+        'wabox.db': db,
+      },
+      { compress: 'gzip' },
+    )
     const restored = await runBinary(['--restore', v1, '--data-dir', data])
     expect(restored.stderr).toBe('')
     expect(restored.code).toBe(0)
@@ -230,7 +315,11 @@ describe('backup and restore with the compiled binary', () => {
     const holder = new BetterSqlite3(join(data, 'wabox.db'))
     holder.pragma('locking_mode = EXCLUSIVE')
     holder.exec("BEGIN EXCLUSIVE; INSERT INTO instance_meta (key, value) VALUES ('held', 'x')")
-    const killed = Bun.spawn([BINARY, '--backup', archive, '--data-dir', data], { env: { PATH: process.env.PATH ?? '' }, stdout: 'pipe', stderr: 'pipe' })
+    const killed = Bun.spawn([BINARY, '--backup', archive, '--data-dir', data], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
     const snapshot = join(work, 'out', `nightly.tar.gz.${killed.pid}.snapshot.db`)
     for (let i = 0; i < 200 && !existsSync(snapshot); i++) await Bun.sleep(25)
     expect(existsSync(snapshot)).toBe(true)

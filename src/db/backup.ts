@@ -19,7 +19,20 @@
  * moves what it replaces into `replaced-<time>/` instead of deleting it. Restored files are 0600.
  */
 import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, chmodSync, copyFileSync, type Stats } from 'node:fs'
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  chmodSync,
+  copyFileSync,
+  type Stats,
+} from 'node:fs'
 import { open as openFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -53,13 +66,17 @@ const manifestSchema = z.object({
   schemaVersion: z.string(),
   keyFingerprint: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: z.string(),
-  parts: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
+  parts: z.record(
+    z.string(),
+    z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() }),
+  ),
 })
 export type Manifest = z.infer<typeof manifestSchema>
 
 /** The only names an archive may hold besides the manifest: the database and content-addressed media. */
 const MEDIA_NAME = /^media\/([0-9a-f]{2})\/([0-9a-f]{64})$/
-const isPartName = (name: string) => name === DB_FILE || (MEDIA_NAME.test(name) && name.slice(6, 8) === name.slice(9, 11))
+const isPartName = (name: string) =>
+  name === DB_FILE || (MEDIA_NAME.test(name) && name.slice(6, 8) === name.slice(9, 11))
 
 const short = (fp: string) => fp.slice(0, 12)
 
@@ -69,7 +86,9 @@ type Progress = (line: string) => void
 function migrationsIn(sqlite: Sqlite): string[] {
   const table = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'").get()
   if (!table) return []
-  return (sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').all() as { name: string }[]).map((r) => r.name)
+  return (sqlite.prepare('SELECT name FROM kysely_migration ORDER BY name').all() as { name: string }[]).map(
+    (r) => r.name,
+  )
 }
 
 /** A new, empty file only this user can read, flock'ed from its first moment for as long as the caller keeps it. */
@@ -155,14 +174,21 @@ export type BackupResult = {
 }
 
 /** Writes a consistent archive of the data directory (database and media) to `file`: temp file + rename. */
-export async function createBackup(opts: { dataDir: string; keyFile: string; envKey: string | undefined; file: string; progress: Progress }): Promise<BackupResult> {
+export async function createBackup(opts: {
+  dataDir: string
+  keyFile: string
+  envKey: string | undefined
+  file: string
+  progress: Progress
+}): Promise<BackupResult> {
   const started = performance.now()
   const dbPath = join(opts.dataDir, DB_FILE)
   if (!existsSync(dbPath)) throw new BackupError(`no database at ${dbPath}: nothing to back up`)
   const key = loadMasterKey({ keyFile: opts.keyFile, envKey: opts.envKey, create: false })
   mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 })
   const leftoversRemoved = removeBackupLeftovers(opts.file)
-  if (leftoversRemoved.length) opts.progress(`removed what an interrupted backup left: ${leftoversRemoved.map((p) => basename(p)).join(', ')}`)
+  if (leftoversRemoved.length)
+    opts.progress(`removed what an interrupted backup left: ${leftoversRemoved.map((p) => basename(p)).join(', ')}`)
 
   let releaseGate: () => void
   try {
@@ -190,10 +216,19 @@ export async function createBackup(opts: { dataDir: string; keyFile: string; env
     // The manifest names the key the archive needs: it must be the database's own, not just the one loaded.
     const snapshot = new BetterSqlite3(snapshotPath, { readonly: true, fileMustExist: true })
     try {
-      const hasTable = snapshot.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'master_keys'").get()
-      const recorded = hasTable ? (snapshot.prepare('SELECT key_id, fingerprint FROM master_keys').all() as { key_id: string; fingerprint: string }[]) : []
+      const hasTable = snapshot
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'master_keys'")
+        .get()
+      const recorded = hasTable
+        ? (snapshot.prepare('SELECT key_id, fingerprint FROM master_keys').all() as {
+            key_id: string
+            fingerprint: string
+          }[])
+        : []
       if (recorded.length > 0 && !recorded.some((r) => r.fingerprint === key.fingerprint)) {
-        throw new BackupError(`the database's credentials are sealed with master key ${recorded.map((r) => r.key_id).join(', ')}, but the loaded key is ${key.id}: back up with the database's own key (--key-file or WABOX_MASTER_KEY)`)
+        throw new BackupError(
+          `the database's credentials are sealed with master key ${recorded.map((r) => r.key_id).join(', ')}, but the loaded key is ${key.id}: back up with the database's own key (--key-file or WABOX_MASTER_KEY)`,
+        )
       }
     } finally {
       snapshot.close()
@@ -228,12 +263,21 @@ export async function createBackup(opts: { dataDir: string; keyFile: string; env
         mediaBytes += stat.size
       }
       const manifest = new TextEncoder().encode(JSON.stringify(manifestOf(), null, 2))
-      yield { name: MANIFEST, size: manifest.byteLength, data: async function* () { yield manifest } }
+      yield {
+        name: MANIFEST,
+        size: manifest.byteLength,
+        data: async function* () {
+          yield manifest
+        },
+      }
     }
     const record = ({ name, sha256, bytes }: { name: string; sha256: string; bytes: number }) => {
       if (name === MANIFEST) return
       const m = name.match(MEDIA_NAME)
-      if (m && m[2] !== sha256) throw new BackupError(`the media file ${name} does not match its own checksum: the media store is damaged (move that file away and back up again)`)
+      if (m && m[2] !== sha256)
+        throw new BackupError(
+          `the media file ${name} does not match its own checksum: the media store is damaged (move that file away and back up again)`,
+        )
       parts[name] = { sha256, bytes }
     }
     partialLock = createLockedFile(partialPath)
@@ -266,7 +310,10 @@ export async function createBackup(opts: { dataDir: string; keyFile: string; env
 }
 
 /** Streams an archive into `stagingDir`, checking every entry's name; returns the manifest and what was staged. */
-async function stageArchive(file: string, stagingDir: string): Promise<{ manifest: Manifest; staged: Map<string, { sha256: string; bytes: number }> }> {
+async function stageArchive(
+  file: string,
+  stagingDir: string,
+): Promise<{ manifest: Manifest; staged: Map<string, { sha256: string; bytes: number }> }> {
   if (!existsSync(file)) throw new BackupError(`archive ${file} does not exist`)
   const staged = new Map<string, { sha256: string; bytes: number }>()
   let manifestText: string | undefined
@@ -281,7 +328,8 @@ async function stageArchive(file: string, stagingDir: string): Promise<{ manifes
         manifestText = Buffer.concat(chunks).toString('utf8')
         continue
       }
-      if (!isPartName(entry.name)) throw new BackupError(`${file} contains an unexpected entry "${entry.name.slice(0, 120)}"`)
+      if (!isPartName(entry.name))
+        throw new BackupError(`${file} contains an unexpected entry "${entry.name.slice(0, 120)}"`)
       if (staged.has(entry.name)) throw new BackupError(`${file} holds "${entry.name}" twice`)
       const target = join(stagingDir, entry.name)
       mkdirSync(dirname(target), { recursive: true, mode: 0o700 })
@@ -302,7 +350,8 @@ async function stageArchive(file: string, stagingDir: string): Promise<{ manifes
     }
   } catch (err) {
     if (err instanceof BackupError) throw err
-    if (err instanceof TarError) throw new BackupError(`${file} is not a readable wabox backup archive (${err.message})`)
+    if (err instanceof TarError)
+      throw new BackupError(`${file} is not a readable wabox backup archive (${err.message})`)
     throw new BackupError(`${file} is not a readable wabox backup archive (damaged or not a .tar.gz)`)
   }
   if (manifestText === undefined) throw new BackupError(`${file} is not a wabox backup archive (no ${MANIFEST})`)
@@ -325,13 +374,24 @@ function verifyParts(file: string, manifest: Manifest, staged: Map<string, { sha
     if (!isPartName(name)) throw new BackupError(`${file} has an invalid ${MANIFEST} (part "${name.slice(0, 120)}")`)
     const got = staged.get(name)
     if (!got) throw new BackupError(`${name} is missing from ${file}: the archive is incomplete`)
-    if (got.bytes !== part.bytes || got.sha256 !== part.sha256) throw new BackupError(`${name} in ${file} does not match its checksum: the archive is damaged`)
+    if (got.bytes !== part.bytes || got.sha256 !== part.sha256)
+      throw new BackupError(`${name} in ${file} does not match its checksum: the archive is damaged`)
     const m = name.match(MEDIA_NAME)
-    if (m && m[2] !== got.sha256) throw new BackupError(`${name} in ${file} does not match its own name (a media file is named by its SHA-256): the archive is damaged`)
+    if (m && m[2] !== got.sha256)
+      throw new BackupError(
+        `${name} in ${file} does not match its own name (a media file is named by its SHA-256): the archive is damaged`,
+      )
   }
 }
 
-export type RestoreResult = { dataDir: string; movedAsideTo: string | null; schemaVersion: string; keyInstalled: boolean; databaseBytes: number; mediaFiles: number }
+export type RestoreResult = {
+  dataDir: string
+  movedAsideTo: string | null
+  schemaVersion: string
+  keyInstalled: boolean
+  databaseBytes: number
+  mediaFiles: number
+}
 
 /**
  * Restores `file` into `dataDir`. The key that will open the restored credentials must be the archive's:
@@ -354,7 +414,9 @@ export async function restoreBackup(opts: {
     release = acquireLock(opts.dataDir, 'restoring')
   } catch (err) {
     if (!(err instanceof LockError)) throw err
-    throw new BackupError(`a wabox server or restore (${err.holder ?? 'another process'}) is running on ${opts.dataDir}; stop it before restoring`)
+    throw new BackupError(
+      `a wabox server or restore (${err.holder ?? 'another process'}) is running on ${opts.dataDir}; stop it before restoring`,
+    )
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const staging = join(opts.dataDir, `.restore-${stamp}`)
@@ -370,11 +432,15 @@ export async function restoreBackup(opts: {
     const { manifest, staged } = await stageArchive(opts.file, staging)
     verifyParts(opts.file, manifest, staged)
     if (!isKnownMigration(manifest.schemaVersion)) {
-      throw new BackupError(`the archive's schema (${manifest.schemaVersion}, wabox ${manifest.waboxVersion}) is newer than this binary knows (wabox ${VERSION})`)
+      throw new BackupError(
+        `the archive's schema (${manifest.schemaVersion}, wabox ${manifest.waboxVersion}) is newer than this binary knows (wabox ${VERSION})`,
+      )
     }
     const databaseBytes = staged.get(DB_FILE)!.bytes
     const mediaFiles = staged.size - 1
-    opts.progress(`archive ok: wabox ${manifest.waboxVersion}, schema ${manifest.schemaVersion}, ${databaseBytes} bytes, ${mediaFiles} media file(s), key ${short(manifest.keyFingerprint)}`)
+    opts.progress(
+      `archive ok: wabox ${manifest.waboxVersion}, schema ${manifest.schemaVersion}, ${databaseBytes} bytes, ${mediaFiles} media file(s), key ${short(manifest.keyFingerprint)}`,
+    )
 
     const dataKeyFile = join(opts.dataDir, 'master.key')
     let installKeyFrom: string | null = null
@@ -391,10 +457,14 @@ export async function restoreBackup(opts: {
       fingerprint = keyFingerprint(readKeyFile(opts.keyFile))
       keySource = opts.keyFile
     } else {
-      throw new BackupError(`the archive was sealed with key ${short(manifest.keyFingerprint)}; ${opts.keyFile} does not exist: pass --key-file with that key or set WABOX_MASTER_KEY`)
+      throw new BackupError(
+        `the archive was sealed with key ${short(manifest.keyFingerprint)}; ${opts.keyFile} does not exist: pass --key-file with that key or set WABOX_MASTER_KEY`,
+      )
     }
     if (fingerprint !== manifest.keyFingerprint) {
-      throw new BackupError(`the archive was sealed with key ${short(manifest.keyFingerprint)}, but ${keySource} is key ${short(fingerprint)}; restoring would leave every credential unreadable`)
+      throw new BackupError(
+        `the archive was sealed with key ${short(manifest.keyFingerprint)}, but ${keySource} is key ${short(fingerprint)}; restoring would leave every credential unreadable`,
+      )
     }
     if (installKeyFrom && installKeyFrom === dataKeyFile) installKeyFrom = null
 
@@ -409,10 +479,13 @@ export async function restoreBackup(opts: {
     try {
       const result = check.pragma('integrity_check') as { integrity_check: string }[]
       if (result.length !== 1 || result[0]?.integrity_check !== 'ok') {
-        throw new BackupError(`the archived database fails PRAGMA integrity_check (${result[0]?.integrity_check ?? 'no result'})`)
+        throw new BackupError(
+          `the archived database fails PRAGMA integrity_check (${result[0]?.integrity_check ?? 'no result'})`,
+        )
       }
       const unknown = migrationsIn(check).filter((m) => !isKnownMigration(m))
-      if (unknown.length) throw new BackupError(`the archived database has migrations this binary does not know: ${unknown.join(', ')}`)
+      if (unknown.length)
+        throw new BackupError(`the archived database has migrations this binary does not know: ${unknown.join(', ')}`)
     } catch (err) {
       if (err instanceof BackupError) throw err
       throw new BackupError(`the archived database cannot be opened: ${(err as Error).message}`)
@@ -424,7 +497,13 @@ export async function restoreBackup(opts: {
     // Everything verified: now move the current data aside and put the restored files in place. An archive
     // without media (format 1) leaves the media store as it is.
     const withMedia = manifest.formatVersion >= 2
-    const replaced = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, ...(withMedia ? [MEDIA_DIR] : []), ...(installKeyFrom ? ['master.key'] : [])].filter((f) => existsSync(join(opts.dataDir, f)))
+    const replaced = [
+      DB_FILE,
+      `${DB_FILE}-wal`,
+      `${DB_FILE}-shm`,
+      ...(withMedia ? [MEDIA_DIR] : []),
+      ...(installKeyFrom ? ['master.key'] : []),
+    ].filter((f) => existsSync(join(opts.dataDir, f)))
     let movedAsideTo: string | null = null
     if (replaced.length > 0) {
       movedAsideTo = join(opts.dataDir, `replaced-${stamp}`)
@@ -434,13 +513,21 @@ export async function restoreBackup(opts: {
     }
     renameSync(stagedDb, join(opts.dataDir, DB_FILE))
     chmodSync(join(opts.dataDir, DB_FILE), 0o600)
-    if (withMedia && existsSync(join(staging, MEDIA_DIR))) renameSync(join(staging, MEDIA_DIR), join(opts.dataDir, MEDIA_DIR))
+    if (withMedia && existsSync(join(staging, MEDIA_DIR)))
+      renameSync(join(staging, MEDIA_DIR), join(opts.dataDir, MEDIA_DIR))
     if (installKeyFrom) {
       copyFileSync(installKeyFrom, dataKeyFile)
       chmodSync(dataKeyFile, 0o600)
       opts.progress(`installed key ${short(fingerprint)} from ${basename(installKeyFrom)} as ${dataKeyFile}`)
     }
-    return { dataDir: opts.dataDir, movedAsideTo, schemaVersion: manifest.schemaVersion, keyInstalled: installKeyFrom !== null, databaseBytes, mediaFiles }
+    return {
+      dataDir: opts.dataDir,
+      movedAsideTo,
+      schemaVersion: manifest.schemaVersion,
+      keyInstalled: installKeyFrom !== null,
+      databaseBytes,
+      mediaFiles,
+    }
   } finally {
     rmSync(staging, { recursive: true, force: true })
     releaseGate?.()

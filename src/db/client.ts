@@ -73,7 +73,6 @@ export function openDatabase(path: string, opts: OpenOptions = {}): DbHandle {
   }
 }
 
-
 /**
  * True when the connection can take the write lock and write a row. The write is rolled back, so a
  * readiness probe leaves nothing behind; it fails on a read-only file, a full disk or `query_only`.
@@ -82,7 +81,9 @@ export function probeWritable(sqlite: Sqlite): { ok: boolean; detail?: string } 
   try {
     sqlite.exec('BEGIN IMMEDIATE')
     try {
-      sqlite.prepare("INSERT OR REPLACE INTO instance_meta (key, value) VALUES ('ready_probe', ?)").run(new Date().toISOString())
+      sqlite
+        .prepare("INSERT OR REPLACE INTO instance_meta (key, value) VALUES ('ready_probe', ?)")
+        .run(new Date().toISOString())
     } finally {
       sqlite.exec('ROLLBACK')
     }

@@ -5,10 +5,28 @@
 import type { ApiKeysTable, LoginThrottleTable, SessionsTable, UsersTable } from '../auth/auth.table.ts'
 import type { AuditLogTable } from '../audit/audit.table.ts'
 import type { InvitesTable, MembershipsTable, WorkspacesTable } from '../workspaces/workspaces.table.ts'
-import type { ChannelEventsTable, ChannelsTable, LidMappingsTable, QrAuthStateTable } from '../channels/channels.table.ts'
+import type {
+  ChannelEventsTable,
+  ChannelsTable,
+  LidMappingsTable,
+  QrAuthStateTable,
+} from '../channels/channels.table.ts'
 import type { WebhookInboxTable } from '../webhooks/inbox.table.ts'
-import type { EventCursorsTable, EventsTable, WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from '../events/events.table.ts'
-import type { ContactsTable, ConversationsTable, IdempotencyKeysTable, MessageStatusesTable, MessagesTable, OutboxTable } from '../messaging/messaging.table.ts'
+import type {
+  EventCursorsTable,
+  EventsTable,
+  WebhookAttemptsTable,
+  WebhookDeliveriesTable,
+  WebhookEndpointsTable,
+} from '../events/events.table.ts'
+import type {
+  ContactsTable,
+  ConversationsTable,
+  IdempotencyKeysTable,
+  MessageStatusesTable,
+  MessagesTable,
+  OutboxTable,
+} from '../messaging/messaging.table.ts'
 
 export interface InstanceMetaTable {
   key: string

@@ -18,7 +18,9 @@ describe('data directory locks (flock)', () => {
       }
     })()
     expect(second).toBeInstanceOf(LockError)
-    expect((second as LockError).message).toBe(`the data directory ${dir} is in use by process ${process.pid}; stop it before starting another server`)
+    expect((second as LockError).message).toBe(
+      `the data directory ${dir} is in use by process ${process.pid}; stop it before starting another server`,
+    )
     expect((second as LockError).holder).toBe(`process ${process.pid}`)
     release()
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false)

@@ -14,7 +14,17 @@
  * Bun has no flock (node:fs neither), so it is called in libc through bun:ffi.
  */
 import { dlopen, FFIType, read } from 'bun:ffi'
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 
 export class LockError extends Error {
@@ -46,7 +56,9 @@ function loadLibc(): Libc {
   if (libc) return libc
   // Where errno lives: glibc and musl export __errno_location, macOS __error.
   const errnoSymbol = darwin ? '__error' : '__errno_location'
-  const names = darwin ? ['libc.dylib'] : ['libc.so.6', `libc.musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`]
+  const names = darwin
+    ? ['libc.dylib']
+    : ['libc.so.6', `libc.musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`]
   for (const name of names) {
     try {
       const lib = dlopen(name, {
@@ -74,7 +86,10 @@ function tryFlock(fd: number, shared: boolean): boolean {
     if (BUSY.has(errno)) return false
     if (errno === 4) continue // EINTR
     // ENOLCK or EOPNOTSUPP: a file system without locks (some network mounts).
-    if (NO_LOCKS.has(errno)) throw new LockError('the file system of the data directory does not support file locks (flock); put the data directory on a local file system')
+    if (NO_LOCKS.has(errno))
+      throw new LockError(
+        'the file system of the data directory does not support file locks (flock); put the data directory on a local file system',
+      )
     throw new LockError(`flock failed (errno ${errno})`)
   }
 }
@@ -93,7 +108,8 @@ export type HeldLock = {
  * two processes can never both think they hold the same path.
  */
 export function lockFile(path: string, opts: { shared?: boolean; create?: boolean | 'new' } = {}): HeldLock | null {
-  const flags = constants.O_RDWR | (opts.create === false ? 0 : constants.O_CREAT) | (opts.create === 'new' ? constants.O_EXCL : 0)
+  const flags =
+    constants.O_RDWR | (opts.create === false ? 0 : constants.O_CREAT) | (opts.create === 'new' ? constants.O_EXCL : 0)
   for (let attempt = 0; attempt < 5; attempt++) {
     const fd = openSync(path, flags, 0o600)
     let held = false
@@ -161,7 +177,11 @@ export function acquireLock(dataDir: string, purpose: string): () => void {
 export function acquireRestoreGate(dataDir: string, mode: 'read' | 'replace'): () => void {
   const lock = lockFile(join(dataDir, RESTORE_LOCK_FILE), { shared: mode === 'read' })
   if (!lock) {
-    throw new LockError(mode === 'read' ? `a restore is replacing the data in ${dataDir}; back up after it has finished` : `a backup is reading ${dataDir}; restore after it has finished`)
+    throw new LockError(
+      mode === 'read'
+        ? `a restore is replacing the data in ${dataDir}; back up after it has finished`
+        : `a backup is reading ${dataDir}; restore after it has finished`,
+    )
   }
   return () => lock.release()
 }

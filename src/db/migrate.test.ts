@@ -19,7 +19,11 @@ describe('migrations', () => {
     const status = await migrationStatus(db.db)
     expect(status.map((m) => m.name)).toEqual(known)
     expect(status.every((m) => m.appliedAt !== null)).toBe(true)
-    const meta = await db.db.selectFrom('instance_meta').select(['key', 'value']).where('key', '=', 'instance_id').executeTakeFirstOrThrow()
+    const meta = await db.db
+      .selectFrom('instance_meta')
+      .select(['key', 'value'])
+      .where('key', '=', 'instance_id')
+      .executeTakeFirstOrThrow()
     expect(meta.value).toMatch(/^[0-9a-f]{32}$/)
     await db.close()
   })
@@ -28,18 +32,34 @@ describe('migrations', () => {
     const file = join(tempDir(), 'wabox.db')
     const first = openDatabase(file)
     await migrateToLatest(first.db)
-    const id = (await first.db.selectFrom('instance_meta').select('value').where('key', '=', 'instance_id').executeTakeFirstOrThrow()).value
+    const id = (
+      await first.db
+        .selectFrom('instance_meta')
+        .select('value')
+        .where('key', '=', 'instance_id')
+        .executeTakeFirstOrThrow()
+    ).value
     await first.close()
     const second = openDatabase(file)
     expect(await migrateToLatest(second.db)).toEqual([])
-    expect((await second.db.selectFrom('instance_meta').select('value').where('key', '=', 'instance_id').executeTakeFirstOrThrow()).value).toBe(id)
+    expect(
+      (
+        await second.db
+          .selectFrom('instance_meta')
+          .select('value')
+          .where('key', '=', 'instance_id')
+          .executeTakeFirstOrThrow()
+      ).value,
+    ).toBe(id)
     await second.close()
   })
 
   test('a database carrying a migration this binary does not know is refused, untouched', async () => {
     const db = openDatabase(':memory:')
     await migrateToLatest(db.db)
-    await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('2099-01-01_001_from_the_future', '2099-01-01T00:00:00Z')`.execute(db.db)
+    await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('2099-01-01_001_from_the_future', '2099-01-01T00:00:00Z')`.execute(
+      db.db,
+    )
     const err = await migrateToLatest(db.db).catch((e) => e)
     expect(err).toBeInstanceOf(MigrationError)
     expect(err.message).toContain('migrated by a newer wabox')
@@ -50,21 +70,48 @@ describe('migrations', () => {
   test('2026-12-04_010 adds the pending channel status: channels rebuilt with every row, reference and index kept; down restores the old CHECK', async () => {
     const db = openDatabase(':memory:')
     const s = db.sqlite
-    const upTo = (last: string) => new Migrator({ db: db.db, provider: { getMigrations: async () => Object.fromEntries(Object.entries(migrations).filter(([n]) => n <= last)) } })
+    const upTo = (last: string) =>
+      new Migrator({
+        db: db.db,
+        provider: {
+          getMigrations: async () => Object.fromEntries(Object.entries(migrations).filter(([n]) => n <= last)),
+        },
+      })
     expect((await upTo('2026-11-22_009_outbox_indexes').migrateToLatest()).error).toBeUndefined()
     s.exec(`INSERT INTO workspaces (id, name, plan) VALUES ('ws_1', 'A', 'business')`)
-    const channel = s.prepare(`INSERT INTO channels (id, workspace_id, provider, name, status, phone_number_id, display_phone_number, linked_at, connection_state, created_at, updated_at) VALUES (?, 'ws_1', ?, ?, ?, ?, ?, ?, ?, 'x', 'x')`)
+    const channel = s.prepare(
+      `INSERT INTO channels (id, workspace_id, provider, name, status, phone_number_id, display_phone_number, linked_at, connection_state, created_at, updated_at) VALUES (?, 'ws_1', ?, ?, ?, ?, ?, ?, ?, 'x', 'x')`,
+    )
     channel.run('ch_cloud', 'cloud', 'Cloud', 'active', '1000010000', '+1 555', null, null)
     channel.run('ch_new', 'qr', 'Never linked', 'needs_reauth', null, null, null, 'linking')
     channel.run('ch_lost', 'qr', 'Logged out', 'needs_reauth', null, '4915100000001', null, 'logged_out')
-    channel.run('ch_replaced', 'qr', 'Replaced', 'needs_reauth', null, '4915100000002', '2026-11-01T00:00:00.000Z', 'replaced')
-    s.exec(`INSERT INTO contacts (id, workspace_id, wa_id, created_at, updated_at) VALUES ('ct_1', 'ws_1', '4915112345678', 'x', 'x')`)
-    s.exec(`INSERT INTO conversations (id, workspace_id, channel_id, contact_id, last_message_at, created_at, updated_at) VALUES ('cv_1', 'ws_1', 'ch_cloud', 'ct_1', 'x', 'x', 'x')`)
-    s.exec(`INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, type, status, sent_at, created_at) VALUES ('msg_1', 'ws_1', 'cv_1', 'ch_cloud', 'in', 'text', 'received', 'x', 'x')`)
-    s.exec(`INSERT INTO qr_auth_state (workspace_id, channel_id, type, key_id, value, updated_at) VALUES ('ws_1', 'ch_replaced', 'creds', '', 'sealed', 'x')`)
+    channel.run(
+      'ch_replaced',
+      'qr',
+      'Replaced',
+      'needs_reauth',
+      null,
+      '4915100000002',
+      '2026-11-01T00:00:00.000Z',
+      'replaced',
+    )
+    s.exec(
+      `INSERT INTO contacts (id, workspace_id, wa_id, created_at, updated_at) VALUES ('ct_1', 'ws_1', '4915112345678', 'x', 'x')`,
+    )
+    s.exec(
+      `INSERT INTO conversations (id, workspace_id, channel_id, contact_id, last_message_at, created_at, updated_at) VALUES ('cv_1', 'ws_1', 'ch_cloud', 'ct_1', 'x', 'x', 'x')`,
+    )
+    s.exec(
+      `INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, type, status, sent_at, created_at) VALUES ('msg_1', 'ws_1', 'cv_1', 'ch_cloud', 'in', 'text', 'received', 'x', 'x')`,
+    )
+    s.exec(
+      `INSERT INTO qr_auth_state (workspace_id, channel_id, type, key_id, value, updated_at) VALUES ('ws_1', 'ch_replaced', 'creds', '', 'sealed', 'x')`,
+    )
     const before = s.prepare('SELECT * FROM channels ORDER BY id').all() as Record<string, unknown>[]
 
-    expect((await upTo('2026-12-04_010_channel_pending').migrateToLatest()).results?.map((r) => r.migrationName)).toEqual(['2026-12-04_010_channel_pending'])
+    expect(
+      (await upTo('2026-12-04_010_channel_pending').migrateToLatest()).results?.map((r) => r.migrationName),
+    ).toEqual(['2026-12-04_010_channel_pending'])
     const after = s.prepare('SELECT * FROM channels ORDER BY id').all() as Record<string, unknown>[]
     // Only the never-linked QR channel changed: pending. Everything else is the row it was.
     expect(after).toEqual(before.map((r) => (r.id === 'ch_new' ? { ...r, status: 'pending' } : r)))
@@ -76,17 +123,35 @@ describe('migrations', () => {
     expect(s.pragma('foreign_key_check')).toEqual([])
     expect(s.pragma('integrity_check', { simple: true })).toBe('ok')
     // The new CHECK (named, for the next change), the indexes, and the references all hold on the rebuilt table.
-    expect(() => s.exec(`UPDATE channels SET status = 'paused' WHERE id = 'ch_new'`)).toThrow(/CHECK constraint failed: channels_status/)
-    expect(() => channel.run('ch_dup', 'cloud', 'Same number', 'active', '1000010000', null, null, null)).toThrow(/UNIQUE constraint failed/)
-    expect((s.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'channels' AND sql IS NOT NULL ORDER BY name`).all() as { name: string }[]).map((r) => r.name)).toEqual(['channels_live_phone', 'channels_workspace'])
-    expect(() => s.exec(`INSERT INTO conversations (id, workspace_id, channel_id, contact_id, last_message_at, created_at, updated_at) VALUES ('cv_2', 'ws_1', 'ch_gone', 'ct_1', 'x', 'x', 'x')`)).toThrow(/FOREIGN KEY constraint failed/)
+    expect(() => s.exec(`UPDATE channels SET status = 'paused' WHERE id = 'ch_new'`)).toThrow(
+      /CHECK constraint failed: channels_status/,
+    )
+    expect(() => channel.run('ch_dup', 'cloud', 'Same number', 'active', '1000010000', null, null, null)).toThrow(
+      /UNIQUE constraint failed/,
+    )
+    expect(
+      (
+        s
+          .prepare(
+            `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'channels' AND sql IS NOT NULL ORDER BY name`,
+          )
+          .all() as { name: string }[]
+      ).map((r) => r.name),
+    ).toEqual(['channels_live_phone', 'channels_workspace'])
+    expect(() =>
+      s.exec(
+        `INSERT INTO conversations (id, workspace_id, channel_id, contact_id, last_message_at, created_at, updated_at) VALUES ('cv_2', 'ws_1', 'ch_gone', 'ct_1', 'x', 'x', 'x')`,
+      ),
+    ).toThrow(/FOREIGN KEY constraint failed/)
     s.exec(`DELETE FROM channels WHERE id = 'ch_replaced'`)
     expect(s.prepare('SELECT count(*) AS n FROM qr_auth_state').get()).toEqual({ n: 0 })
 
     // Down: pending becomes needs_reauth again, under the old CHECK.
     expect((await upTo('2026-12-04_010_channel_pending').migrateDown()).error).toBeUndefined()
     expect(s.prepare(`SELECT status FROM channels WHERE id = 'ch_new'`).get()).toEqual({ status: 'needs_reauth' })
-    expect(() => s.exec(`UPDATE channels SET status = 'pending' WHERE id = 'ch_new'`)).toThrow(/CHECK constraint failed/)
+    expect(() => s.exec(`UPDATE channels SET status = 'pending' WHERE id = 'ch_new'`)).toThrow(
+      /CHECK constraint failed/,
+    )
     expect(s.prepare('SELECT count(*) AS n FROM conversations').get()).toEqual({ n: 1 })
     expect(s.pragma('foreign_keys', { simple: true })).toBe(1)
     await db.close()
@@ -104,7 +169,9 @@ describe('migrations', () => {
     expect(after.stdout).toContain(`${known.length} applied, 0 pending`)
 
     const db = openDatabase(join(dir, 'wabox.db'))
-    await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('2099-01-01_001_from_the_future', 'x')`.execute(db.db)
+    await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('2099-01-01_001_from_the_future', 'x')`.execute(
+      db.db,
+    )
     await db.close()
     const serve = await runBinary(['--data-dir', dir, '--port', '0'])
     expect(serve.code).toBe(1)
@@ -114,7 +181,13 @@ describe('migrations', () => {
   test('2026-12-04_012 records who each API key answers for, and revokes (audited) keys whose member already lost access', async () => {
     const db = openDatabase(':memory:')
     const s = db.sqlite
-    const upTo = (last: string) => new Migrator({ db: db.db, provider: { getMigrations: async () => Object.fromEntries(Object.entries(migrations).filter(([n]) => n <= last)) } })
+    const upTo = (last: string) =>
+      new Migrator({
+        db: db.db,
+        provider: {
+          getMigrations: async () => Object.fromEntries(Object.entries(migrations).filter(([n]) => n <= last)),
+        },
+      })
     expect((await upTo('2026-12-04_011_master_keys').migrateToLatest()).error).toBeUndefined()
     s.exec(`INSERT INTO workspaces (id, name, plan) VALUES ('ws_1', 'A', 'business')`)
     const user = s.prepare(`INSERT INTO users (id, email, password_hash) VALUES (?, ?, 'x')`)
@@ -123,7 +196,9 @@ describe('migrations', () => {
     member.run('usr_owner', 'owner')
     member.run('usr_admin', 'admin')
     member.run('usr_demoted', 'analyst')
-    const key = s.prepare(`INSERT INTO api_keys (id, workspace_id, name, role, prefix, token_hash, created_by, created_at, revoked_at) VALUES (?, 'ws_1', ?, ?, ?, 'h', ?, 'x', ?)`)
+    const key = s.prepare(
+      `INSERT INTO api_keys (id, workspace_id, name, role, prefix, token_hash, created_by, created_at, revoked_at) VALUES (?, 'ws_1', ?, ?, ?, 'h', ?, 'x', ?)`,
+    )
     key.run('key_owner', 'owner key', 'admin', 'p1', 'usr_owner', null)
     key.run('key_admin', 'admin key', 'agent', 'p2', 'usr_admin', null)
     key.run('key_by_key', 'minted', 'admin', 'p3', 'key_admin', null) // made with the admin's key
@@ -135,15 +210,37 @@ describe('migrations', () => {
     key.run('key_system', 'cli key', 'agent', 'p9', null, null)
 
     expect(await migrateToLatest(db.db)).toEqual(['2026-12-04_012_api_key_creators'])
-    const rows = Object.fromEntries((s.prepare('SELECT id, created_by_user_id, revoked_at FROM api_keys').all() as { id: string; created_by_user_id: string | null; revoked_at: string | null }[]).map((r) => [r.id, r]))
+    const rows = Object.fromEntries(
+      (
+        s.prepare('SELECT id, created_by_user_id, revoked_at FROM api_keys').all() as {
+          id: string
+          created_by_user_id: string | null
+          revoked_at: string | null
+        }[]
+      ).map((r) => [r.id, r]),
+    )
     expect(Object.fromEntries(Object.entries(rows).map(([id, r]) => [id, r.created_by_user_id]))).toEqual({
-      key_owner: 'usr_owner', key_admin: 'usr_admin', key_by_key: 'usr_admin', key_gone: 'usr_gone', key_gone_child: 'usr_gone',
-      key_demoted_ok: 'usr_demoted', key_demoted: 'usr_demoted', key_already: 'usr_gone', key_system: null,
+      key_owner: 'usr_owner',
+      key_admin: 'usr_admin',
+      key_by_key: 'usr_admin',
+      key_gone: 'usr_gone',
+      key_gone_child: 'usr_gone',
+      key_demoted_ok: 'usr_demoted',
+      key_demoted: 'usr_demoted',
+      key_already: 'usr_gone',
+      key_system: null,
     })
-    const revoked = Object.values(rows).filter((r) => r.revoked_at !== null && r.revoked_at !== 'earlier').map((r) => r.id).sort()
+    const revoked = Object.values(rows)
+      .filter((r) => r.revoked_at !== null && r.revoked_at !== 'earlier')
+      .map((r) => r.id)
+      .sort()
     expect(revoked).toEqual(['key_demoted', 'key_gone', 'key_gone_child'])
     expect(rows.key_already!.revoked_at).toBe('earlier')
-    const audit = s.prepare(`SELECT target_id, actor_type, metadata FROM audit_log WHERE action = 'apikey.revoked' ORDER BY target_id`).all() as { target_id: string; actor_type: string; metadata: string }[]
+    const audit = s
+      .prepare(
+        `SELECT target_id, actor_type, metadata FROM audit_log WHERE action = 'apikey.revoked' ORDER BY target_id`,
+      )
+      .all() as { target_id: string; actor_type: string; metadata: string }[]
     expect(audit.map((a) => a.target_id)).toEqual(revoked)
     for (const a of audit) {
       expect(a.actor_type).toBe('system')

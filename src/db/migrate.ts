@@ -20,9 +20,14 @@ function migratorFor(db: Kysely<any>): Migrator {
 
 /** Names of the migrations recorded as applied in the database (empty for a fresh one). */
 export async function appliedMigrations(db: Kysely<any>): Promise<{ name: string; timestamp: string }[]> {
-  const exists = await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${MIGRATION_TABLE}`.execute(db)
+  const exists = await sql<{
+    n: number
+  }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${MIGRATION_TABLE}`.execute(db)
   if (!exists.rows[0]?.n) return []
-  const rows = await sql<{ name: string; timestamp: string }>`SELECT name, timestamp FROM kysely_migration ORDER BY name`.execute(db)
+  const rows = await sql<{
+    name: string
+    timestamp: string
+  }>`SELECT name, timestamp FROM kysely_migration ORDER BY name`.execute(db)
   return rows.rows
 }
 

@@ -14,7 +14,9 @@ function driverFor(platform: string, arch: string): Driver {
   if (platform === 'linux' && arch === 'arm64') return require('better-sqlite3/linux-arm64') as Driver
   if (platform === 'darwin' && arch === 'arm64') return require('better-sqlite3/darwin-arm64') as Driver
   if (platform === 'darwin' && arch === 'x64') return require('better-sqlite3/darwin-x64') as Driver
-  throw new Error(`wabox has no SQLite driver for ${platform}-${arch} (supported: linux-x64, linux-arm64, darwin-x64, darwin-arm64)`)
+  throw new Error(
+    `wabox has no SQLite driver for ${platform}-${arch} (supported: linux-x64, linux-arm64, darwin-x64, darwin-arm64)`,
+  )
 }
 
 export const BetterSqlite3: Driver = driverFor(process.platform, process.arch)

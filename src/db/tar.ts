@@ -29,7 +29,10 @@ function writeOctal(header: Uint8Array, offset: number, length: number, value: n
 }
 
 function writeSize(header: Uint8Array, size: number): void {
-  if (size < 8 ** 11) return writeOctal(header, 124, 12, size)
+  if (size < 8 ** 11) {
+    writeOctal(header, 124, 12, size)
+    return
+  }
   // GNU base-256: high bit set, big-endian in the remaining bytes.
   let v = BigInt(size)
   for (let i = 11; i >= 1; i--) {
@@ -47,7 +50,8 @@ function checksumOf(header: Uint8Array): number {
 
 function headerFor(name: string, size: number, mtime: number): Uint8Array {
   const nameBytes = new TextEncoder().encode(name)
-  if (nameBytes.length === 0 || nameBytes.length > 100) throw new TarError(`tar entry name "${name}" must be 1 to 100 bytes`)
+  if (nameBytes.length === 0 || nameBytes.length > 100)
+    throw new TarError(`tar entry name "${name}" must be 1 to 100 bytes`)
   const h = new Uint8Array(BLOCK)
   h.set(nameBytes, 0)
   writeOctal(h, 100, 8, 0o600)
@@ -83,7 +87,8 @@ export async function* tarStream(
       hash.update(chunk)
       yield chunk
     }
-    if (bytes !== source.size) throw new TarError(`${source.name} shrank while it was being archived (${bytes} of ${source.size} bytes)`)
+    if (bytes !== source.size)
+      throw new TarError(`${source.name} shrank while it was being archived (${bytes} of ${source.size} bytes)`)
     const pad = (BLOCK - (bytes % BLOCK)) % BLOCK
     if (pad) yield new Uint8Array(pad)
     onEntry({ name: source.name, sha256: hash.digest('hex'), bytes })
@@ -182,7 +187,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
     const type = String.fromCharCode(header[156]!)
     const prefix = decodeText(header.subarray(345, 500))
     const name = (prefix ? `${prefix}/` : '') + decodeText(header.subarray(0, 100))
-    if (type !== '0' && type !== '\0') throw new TarError(`the archive holds "${name}", which is not a plain file (type ${JSON.stringify(type)})`)
+    if (type !== '0' && type !== '\0')
+      throw new TarError(`the archive holds "${name}", which is not a plain file (type ${JSON.stringify(type)})`)
     const size = parseNumber(header.subarray(124, 136))
     let remaining = size
     let consumed = false

@@ -27,7 +27,9 @@ describe('WriteGroup', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : null))).toEqual([1, 2, null, 3])
     expect((results[2] as PromiseRejectedResult).reason.message).toContain('UNIQUE')
-    expect((await sql<{ body: string }>`SELECT body FROM notes ORDER BY id`.execute(handle.db)).rows.map((r) => r.body)).toEqual(['a', 'b', 'c'])
+    expect(
+      (await sql<{ body: string }>`SELECT body FROM notes ORDER BY id`.execute(handle.db)).rows.map((r) => r.body),
+    ).toEqual(['a', 'b', 'c'])
     await handle.close()
   })
 

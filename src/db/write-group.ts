@@ -11,7 +11,11 @@ import type { Kysely, Transaction } from 'kysely'
 import type { Database } from './database.ts'
 import type { WriteHealth } from './write-health.ts'
 
-type Work = { run: (trx: Transaction<Database>) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+type Work = {
+  run: (trx: Transaction<Database>) => Promise<unknown>
+  resolve: (v: unknown) => void
+  reject: (e: unknown) => void
+}
 
 /** Writes per transaction: enough to share the fsync widely, few enough that none waits long for the others. */
 const MAX_GROUP = 64
@@ -64,7 +68,10 @@ export class WriteGroup {
           await trx.commit().execute()
           this.health?.succeeded(SOURCE)
         } catch (err) {
-          await trx.rollback().execute().catch(() => {})
+          await trx
+            .rollback()
+            .execute()
+            .catch(() => {})
           throw err
         }
       } catch (err) {

@@ -25,12 +25,19 @@ export const EVENT_PAYLOADS = {
   'message.sent': z.object({ ...message, at: z.string() }),
   'message.status': z.object({ ...message, status: z.enum(['sent', 'delivered', 'read', 'played']), at: z.string() }),
   'message.failed': z.object({ ...message, error, at: z.string() }),
-  'conversation.created': z.object({ conversationId: z.string(), channelId: z.string(), contactId: z.string(), status: z.enum(['open', 'closed']) }),
+  'conversation.created': z.object({
+    conversationId: z.string(),
+    channelId: z.string(),
+    contactId: z.string(),
+    status: z.enum(['open', 'closed']),
+  }),
   'conversation.updated': z.object({
     conversationId: z.string(),
     status: z.enum(['open', 'closed']),
     assigneeUserId: z.string().nullable(),
-    changed: z.array(z.enum(['status', 'assignee', 'read'])).describe('read: a member marked it read (its unread count is now 0)'),
+    changed: z
+      .array(z.enum(['status', 'assignee', 'read']))
+      .describe('read: a member marked it read (its unread count is now 0)'),
   }),
   'contact.updated': z.object({
     contactId: z.string(),
@@ -40,14 +47,25 @@ export const EVENT_PAYLOADS = {
     optedOut: z.boolean(),
     changed: z.array(z.string()),
   }),
-  'channel.status': z.object({ channelId: z.string(), status: z.enum(['pending', 'active', 'needs_reauth', 'disconnected']), reason: z.string().nullable() }),
+  'channel.status': z.object({
+    channelId: z.string(),
+    status: z.enum(['pending', 'active', 'needs_reauth', 'disconnected']),
+    reason: z.string().nullable(),
+  }),
   'channel.connection': z.object({
     channelId: z.string(),
-    state: z.enum(['linking', 'connecting', 'connected', 'reconnecting', 'logged_out', 'replaced', 'qr_expired']).describe("a QR-linked phone's connection (README: QR-linked numbers)"),
+    state: z
+      .enum(['linking', 'connecting', 'connected', 'reconnecting', 'logged_out', 'replaced', 'qr_expired'])
+      .describe("a QR-linked phone's connection (README: QR-linked numbers)"),
     lastError: z.string().nullable(),
     since: z.string(),
   }),
-  'webhook_endpoint.disabled': z.object({ endpointId: z.string(), origin: z.string().describe("the endpoint URL's scheme and host (never its path or query)"), failingSince: z.string(), reason: z.string() }),
+  'webhook_endpoint.disabled': z.object({
+    endpointId: z.string(),
+    origin: z.string().describe("the endpoint URL's scheme and host (never its path or query)"),
+    failingSince: z.string(),
+    reason: z.string(),
+  }),
   'webhook.test': z.object({ endpointId: z.string(), note: z.string() }),
 } as const
 
@@ -65,7 +83,13 @@ export const eventEnvelope = z.object({
 
 /** The catalogue as OpenAPI 3.1 `webhooks`: one signed POST per event type, with its payload schema. */
 export function openApiWebhooks(): Record<string, unknown> {
-  const header = (name: string, description: string) => ({ name, in: 'header', required: true, description, schema: { type: 'string' } })
+  const header = (name: string, description: string) => ({
+    name,
+    in: 'header',
+    required: true,
+    description,
+    schema: { type: 'string' },
+  })
   return Object.fromEntries(
     EVENT_TYPES.map((type) => [
       type,
@@ -75,17 +99,25 @@ export function openApiWebhooks(): Record<string, unknown> {
           parameters: [
             header('webhook-id', 'the event id (evt_…): the same on every retry; deduplicate on it'),
             header('webhook-timestamp', 'seconds since the epoch when this attempt was signed'),
-            header('webhook-signature', 'v1,<base64 HMAC-SHA256> — one per active secret, space-separated (Standard Webhooks)'),
+            header(
+              'webhook-signature',
+              'v1,<base64 HMAC-SHA256> — one per active secret, space-separated (Standard Webhooks)',
+            ),
           ],
           requestBody: {
             required: true,
             content: {
               'application/json': {
-                schema: z.toJSONSchema(eventEnvelope.extend({ type: z.literal(type), data: EVENT_PAYLOADS[type] }), { io: 'output', unrepresentable: 'any' }),
+                schema: z.toJSONSchema(eventEnvelope.extend({ type: z.literal(type), data: EVENT_PAYLOADS[type] }), {
+                  io: 'output',
+                  unrepresentable: 'any',
+                }),
               },
             },
           },
-          responses: { '2XX': { description: 'Delivered. Anything else (or no answer within the timeout) is retried.' } },
+          responses: {
+            '2XX': { description: 'Delivered. Anything else (or no answer within the timeout) is retried.' },
+          },
         },
       },
     ]),

@@ -25,7 +25,15 @@ import { openEndpointSecret } from './endpoints.service.ts'
 import * as repo from './events.repo.ts'
 
 /** Waits after each failed attempt: 8 attempts over about 28 hours. */
-export const RETRY_SCHEDULE_MS = [5_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 5 * 3_600_000, 10 * 3_600_000, 10 * 3_600_000]
+export const RETRY_SCHEDULE_MS = [
+  5_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  5 * 3_600_000,
+  10 * 3_600_000,
+  10 * 3_600_000,
+]
 export const MAX_ATTEMPTS = RETRY_SCHEDULE_MS.length + 1
 const MAX_IN_FLIGHT = 32
 const MAX_IN_FLIGHT_PER_ENDPOINT = 4
@@ -46,7 +54,10 @@ export class WebhookDispatcher {
   private unsubscribe: (() => void) | null = null
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new Drainer('webhook dispatcher', () => this.step(), deps.logger, { record: deps.writeHealth, source: 'webhook dispatcher' })
+    this.worker = new Drainer('webhook dispatcher', () => this.step(), deps.logger, {
+      record: deps.writeHealth,
+      source: 'webhook dispatcher',
+    })
   }
 
   wake(): void {
@@ -93,7 +104,20 @@ export class WebhookDispatcher {
         if (ep.workspace_id !== e.workspace_id || e.seq <= ep.after_seq) continue
         const types = JSON.parse(ep.event_types) as string[]
         if (!types.includes('*') && !types.includes(e.type)) continue
-        rows.push({ id: newId('whd'), workspace_id: e.workspace_id, endpoint_id: ep.id, event_id: e.id, event_type: e.type, state: 'pending', attempts: 0, next_attempt_at: e.created_at, last_status: null, last_error: null, created_at: e.created_at, updated_at: e.created_at })
+        rows.push({
+          id: newId('whd'),
+          workspace_id: e.workspace_id,
+          endpoint_id: ep.id,
+          event_id: e.id,
+          event_type: e.type,
+          state: 'pending',
+          attempts: 0,
+          next_attempt_at: e.created_at,
+          last_status: null,
+          last_error: null,
+          created_at: e.created_at,
+          updated_at: e.created_at,
+        })
       }
     }
     await db.transaction().execute(async (trx) => {
@@ -124,10 +148,18 @@ export class WebhookDispatcher {
     this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1)
     const done = this.deliver(d)
       .catch(async (err) => {
-        this.deps.logger.error({ err, deliveryId: d.id }, 'webhook delivery bookkeeping failed; it is retried in a minute')
+        this.deps.logger.error(
+          { err, deliveryId: d.id },
+          'webhook delivery bookkeeping failed; it is retried in a minute',
+        )
         // Not due again at once: a failure that repeats (an unreadable secret after a bad restore) must not spin.
         const at = iso(this.deps.clock.now() + 60_000)
-        await repo.updateDelivery(this.deps.db, d.workspace_id, d.id, { next_attempt_at: at, updated_at: iso(this.deps.clock.now()) }).catch(() => {})
+        await repo
+          .updateDelivery(this.deps.db, d.workspace_id, d.id, {
+            next_attempt_at: at,
+            updated_at: iso(this.deps.clock.now()),
+          })
+          .catch(() => {})
       })
       .finally(() => {
         this.inFlight.delete(d.id)
@@ -143,10 +175,13 @@ export class WebhookDispatcher {
       .then((next) => {
         if (!next || this.stopped) return
         if (this.wakeTimer) clearTimeout(this.wakeTimer)
-        this.wakeTimer = setTimeout(() => {
-          this.wakeTimer = null
-          this.wake()
-        }, Math.max(1, Date.parse(next.next_attempt_at) - this.deps.clock.now()))
+        this.wakeTimer = setTimeout(
+          () => {
+            this.wakeTimer = null
+            this.wake()
+          },
+          Math.max(1, Date.parse(next.next_attempt_at) - this.deps.clock.now()),
+        )
       })
       // The once-a-second pass covers a missed wake-up; an error here must not end the process.
       .catch((err) => this.deps.logger.error({ err }, 'could not find the next due webhook delivery'))
@@ -158,7 +193,13 @@ export class WebhookDispatcher {
     const event = await repo.findEvent(deps.db, d.workspace_id, d.event_id)
     // Deleted meanwhile (its deliveries go with it), or disabled: then it waits, pending, until enabled again.
     if (!endpoint || !event || (endpoint.enabled !== 1 && d.event_type !== 'webhook.test')) return
-    const body = JSON.stringify({ id: event.id, type: event.type, timestamp: event.created_at, workspaceId: event.workspace_id, data: JSON.parse(event.data) })
+    const body = JSON.stringify({
+      id: event.id,
+      type: event.type,
+      timestamp: event.created_at,
+      workspaceId: event.workspace_id,
+      data: JSON.parse(event.data),
+    })
     const outcome = await this.post(endpoint, event.id, body)
     await this.record(d, endpoint.id, outcome)
   }
@@ -170,15 +211,37 @@ export class WebhookDispatcher {
     const elapsed = () => Math.round(performance.now() - started)
     try {
       // Checked again at send time: the name may resolve somewhere else now than when the URL was saved.
-      await checkOutboundUrl(endpoint.url, { allowHttp: deps.config.webhookAllowHttp, allowedNetworks: deps.config.webhookAllowedNetworks })
+      await checkOutboundUrl(endpoint.url, {
+        allowHttp: deps.config.webhookAllowHttp,
+        allowedNetworks: deps.config.webhookAllowedNetworks,
+      })
     } catch (err) {
-      return { statusCode: null, latencyMs: elapsed(), excerpt: '', error: err instanceof UrlRefused ? `refused: ${err.message}` : 'the URL could not be checked' }
+      return {
+        statusCode: null,
+        latencyMs: elapsed(),
+        excerpt: '',
+        error: err instanceof UrlRefused ? `refused: ${err.message}` : 'the URL could not be checked',
+      }
     }
     // The receiver compares webhook-timestamp with its own clock, so it is the wall clock's time.
     const sentAt = new Date()
-    const signatures = [new Webhook(openEndpointSecret(deps, endpoint.workspace_id, endpoint.id, 'secret', endpoint.secret)).sign(eventId, sentAt, body)]
-    if (endpoint.previous_secret && endpoint.previous_secret_until && Date.parse(endpoint.previous_secret_until) > deps.clock.now()) {
-      signatures.push(new Webhook(openEndpointSecret(deps, endpoint.workspace_id, endpoint.id, 'previous_secret', endpoint.previous_secret)).sign(eventId, sentAt, body))
+    const signatures = [
+      new Webhook(openEndpointSecret(deps, endpoint.workspace_id, endpoint.id, 'secret', endpoint.secret)).sign(
+        eventId,
+        sentAt,
+        body,
+      ),
+    ]
+    if (
+      endpoint.previous_secret &&
+      endpoint.previous_secret_until &&
+      Date.parse(endpoint.previous_secret_until) > deps.clock.now()
+    ) {
+      signatures.push(
+        new Webhook(
+          openEndpointSecret(deps, endpoint.workspace_id, endpoint.id, 'previous_secret', endpoint.previous_secret),
+        ).sign(eventId, sentAt, body),
+      )
     }
     try {
       const res = await fetch(endpoint.url, {
@@ -197,7 +260,15 @@ export class WebhookDispatcher {
       return { statusCode: res.status, latencyMs: elapsed(), excerpt: await excerptOf(res), error: null }
     } catch (err) {
       const e = err as Error
-      return { statusCode: null, latencyMs: elapsed(), excerpt: '', error: e.name === 'TimeoutError' ? `no answer within ${deps.config.webhookTimeout} ms` : `request failed: ${e.message}` }
+      return {
+        statusCode: null,
+        latencyMs: elapsed(),
+        excerpt: '',
+        error:
+          e.name === 'TimeoutError'
+            ? `no answer within ${deps.config.webhookTimeout} ms`
+            : `request failed: ${e.message}`,
+      }
     }
   }
 
@@ -209,11 +280,20 @@ export class WebhookDispatcher {
     const attempts = d.attempts + 1
     const error = ok ? null : (o.error ?? `HTTP ${o.statusCode}`)
     const disabled = await deps.db.transaction().execute(async (trx) => {
-      await repo.insertAttempt(trx, { workspace_id: d.workspace_id, delivery_id: d.id, at, status_code: o.statusCode, latency_ms: o.latencyMs, response_excerpt: o.excerpt, error: o.error })
+      await repo.insertAttempt(trx, {
+        workspace_id: d.workspace_id,
+        delivery_id: d.id,
+        at,
+        status_code: o.statusCode,
+        latency_ms: o.latencyMs,
+        response_excerpt: o.excerpt,
+        error: o.error,
+      })
       await repo.updateDelivery(trx, d.workspace_id, d.id, {
         state: ok ? 'delivered' : attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
         attempts,
-        next_attempt_at: ok || attempts >= MAX_ATTEMPTS ? d.next_attempt_at : iso(now + jitter(RETRY_SCHEDULE_MS[attempts - 1]!)),
+        next_attempt_at:
+          ok || attempts >= MAX_ATTEMPTS ? d.next_attempt_at : iso(now + jitter(RETRY_SCHEDULE_MS[attempts - 1]!)),
         last_status: o.statusCode,
         last_error: error,
         updated_at: at,
@@ -223,19 +303,40 @@ export class WebhookDispatcher {
       const endpoint = await repo.findEndpoint(trx, d.workspace_id, endpointId)
       if (!endpoint) return null
       const failingSince = ok ? null : (endpoint.failing_since ?? at)
-      const disable = !ok && endpoint.enabled === 1 && now - Date.parse(failingSince!) >= deps.config.webhookDisableAfter * 3_600_000
+      const disable =
+        !ok && endpoint.enabled === 1 && now - Date.parse(failingSince!) >= deps.config.webhookDisableAfter * 3_600_000
       if (failingSince !== endpoint.failing_since || disable) {
-        await repo.updateEndpoint(trx, d.workspace_id, endpoint.id, { failing_since: failingSince, ...(disable ? { enabled: 0, disabled_reason: `failing since ${failingSince}: ${error}`, updated_at: at } : {}) })
+        await repo.updateEndpoint(trx, d.workspace_id, endpoint.id, {
+          failing_since: failingSince,
+          ...(disable
+            ? { enabled: 0, disabled_reason: `failing since ${failingSince}: ${error}`, updated_at: at }
+            : {}),
+        })
       }
       if (!disable) return null
       const reason = `no successful delivery for ${deps.config.webhookDisableAfter} hours (last: ${error})`
-      await audit.record(trx, systemCaller('webhook delivery', now), { workspaceId: d.workspace_id, action: 'webhook.disabled', target: { type: 'webhook_endpoint', id: endpoint.id }, metadata: { failingSince, lastError: error } })
+      await audit.record(trx, systemCaller('webhook delivery', now), {
+        workspaceId: d.workspace_id,
+        action: 'webhook.disabled',
+        target: { type: 'webhook_endpoint', id: endpoint.id },
+        metadata: { failingSince, lastError: error },
+      })
       // The origin only: a receiver's path or query may carry its own token, and every role can read events.
-      await emit(trx, d.workspace_id, 'webhook_endpoint.disabled', { endpointId: endpoint.id, origin: new URL(endpoint.url).origin, failingSince: failingSince!, reason }, at)
+      await emit(
+        trx,
+        d.workspace_id,
+        'webhook_endpoint.disabled',
+        { endpointId: endpoint.id, origin: new URL(endpoint.url).origin, failingSince: failingSince!, reason },
+        at,
+      )
       return endpoint.id
     })
     deps.metrics.webhookDeliveries.inc({ outcome: ok ? 'delivered' : attempts >= MAX_ATTEMPTS ? 'failed' : 'retry' })
-    if (disabled) deps.logger.warn({ endpointId: disabled, workspaceId: d.workspace_id }, 'webhook endpoint disabled after failing continuously')
+    if (disabled)
+      deps.logger.warn(
+        { endpointId: disabled, workspaceId: d.workspace_id },
+        'webhook endpoint disabled after failing continuously',
+      )
   }
 }
 

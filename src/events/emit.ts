@@ -31,7 +31,13 @@ class EventsSignal {
 
 export const eventsSignal = new EventsSignal()
 
-export async function emit<T extends EventType>(db: Kysely<Database> | Transaction<Database>, workspaceId: string, type: T, data: EventData<T>, at: string): Promise<string> {
+export async function emit<T extends EventType>(
+  db: Kysely<Database> | Transaction<Database>,
+  workspaceId: string,
+  type: T,
+  data: EventData<T>,
+  at: string,
+): Promise<string> {
   const id = newId('evt')
   await repo.insertEvent(db, { id, workspace_id: workspaceId, type, data: JSON.stringify(data), created_at: at })
   eventsSignal.nudge()
@@ -39,7 +45,13 @@ export async function emit<T extends EventType>(db: Kysely<Database> | Transacti
 }
 
 /** The same, on the inbox processor's synchronous connection. */
-export function emitSync<T extends EventType>(db: SyncDb, workspaceId: string, type: T, data: EventData<T>, at: string): string {
+export function emitSync<T extends EventType>(
+  db: SyncDb,
+  workspaceId: string,
+  type: T,
+  data: EventData<T>,
+  at: string,
+): string {
   const id = newId('evt')
   repo.insertEventSync(db, { id, workspace_id: workspaceId, type, data: JSON.stringify(data), created_at: at })
   eventsSignal.nudge()

@@ -13,7 +13,11 @@ const eventTypes = z
 
 export const createEndpointBody = z
   .object({
-    url: z.string().min(1).max(2048).describe('https URL (http only if the operator allows it); private and loopback addresses are refused'),
+    url: z
+      .string()
+      .min(1)
+      .max(2048)
+      .describe('https URL (http only if the operator allows it); private and loopback addresses are refused'),
     eventTypes: eventTypes.default(['*']),
     description: z.string().trim().max(500).default(''),
     enabled: z.boolean().default(true),
@@ -21,13 +25,26 @@ export const createEndpointBody = z
   .strict()
 
 export const updateEndpointBody = z
-  .object({ url: z.string().min(1).max(2048), eventTypes, description: z.string().trim().max(500), enabled: z.boolean() })
+  .object({
+    url: z.string().min(1).max(2048),
+    eventTypes,
+    description: z.string().trim().max(500),
+    enabled: z.boolean(),
+  })
   .partial()
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'send at least one field')
 
 export const rotateSecretBody = z
-  .object({ overlapHours: z.number().int().min(0).max(168).default(24).describe('hours during which the old secret also signs (both signatures are sent)') })
+  .object({
+    overlapHours: z
+      .number()
+      .int()
+      .min(0)
+      .max(168)
+      .default(24)
+      .describe('hours during which the old secret also signs (both signatures are sent)'),
+  })
   .strict()
   .default({ overlapHours: 24 })
 
@@ -42,6 +59,10 @@ export const deliveryListQuery = z.object({
 })
 
 export const replayBody = z
-  .object({ endpointId: z.string().min(1).max(64), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
+  .object({
+    endpointId: z.string().min(1).max(64),
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+  })
   .strict()
   .refine((b) => Date.parse(b.from) < Date.parse(b.to), { message: 'must be before to', path: ['from'] })

@@ -24,9 +24,16 @@ import * as repo from './events.repo.ts'
 
 export type SecretColumn = 'secret' | 'previous_secret'
 
-const sealCtx = (workspaceId: string, endpointId: string, column: SecretColumn) => ({ workspaceId, table: 'webhook_endpoints', rowId: endpointId, column })
-export const sealEndpointSecret = (deps: ServiceDeps, ws: string, id: string, column: SecretColumn, value: string) => seal(requireKeyring(deps.keyring), value, sealCtx(ws, id, column))
-export const openEndpointSecret = (deps: ServiceDeps, ws: string, id: string, column: SecretColumn, sealed: string) => open(requireKeyring(deps.keyring), sealed, sealCtx(ws, id, column))
+const sealCtx = (workspaceId: string, endpointId: string, column: SecretColumn) => ({
+  workspaceId,
+  table: 'webhook_endpoints',
+  rowId: endpointId,
+  column,
+})
+export const sealEndpointSecret = (deps: ServiceDeps, ws: string, id: string, column: SecretColumn, value: string) =>
+  seal(requireKeyring(deps.keyring), value, sealCtx(ws, id, column))
+export const openEndpointSecret = (deps: ServiceDeps, ws: string, id: string, column: SecretColumn, sealed: string) =>
+  open(requireKeyring(deps.keyring), sealed, sealCtx(ws, id, column))
 
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`
 
@@ -55,9 +62,15 @@ export const endpointView = (e: WebhookEndpointsTable) => ({
 /** Refuses a URL the guard refuses, as a 422 naming the field. */
 export async function guardUrl(deps: ServiceDeps, url: string): Promise<void> {
   try {
-    await checkOutboundUrl(url, { allowHttp: deps.config.webhookAllowHttp, allowedNetworks: deps.config.webhookAllowedNetworks })
+    await checkOutboundUrl(url, {
+      allowHttp: deps.config.webhookAllowHttp,
+      allowedNetworks: deps.config.webhookAllowedNetworks,
+    })
   } catch (err) {
-    if (err instanceof UrlRefused) throw new AppError(422, 'validation_failed', `Invalid request body: url — ${err.message}`, [{ field: 'url', message: err.message }])
+    if (err instanceof UrlRefused)
+      throw new AppError(422, 'validation_failed', `Invalid request body: url — ${err.message}`, [
+        { field: 'url', message: err.message },
+      ])
     throw err
   }
 }
@@ -68,14 +81,19 @@ async function endpointOf(deps: ServiceDeps, ctx: WorkspaceContext, id: string) 
   return e
 }
 
-export async function createEndpoint(deps: ServiceDeps, ctx: WorkspaceContext, input: { url: string; eventTypes: string[]; description: string; enabled: boolean }) {
+export async function createEndpoint(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  input: { url: string; eventTypes: string[]; description: string; enabled: boolean },
+) {
   await guardUrl(deps, input.url)
   const ws = ctx.workspace.id
   const at = iso(ctx.caller.meta.at)
   const id = newId('whe')
   const secret = newSecret()
   const row = await deps.db.transaction().execute(async (trx) => {
-    if ((await repo.countEndpoints(trx, ws)) >= 20) throw new AppError(409, 'too_many_endpoints', 'A workspace can have at most 20 webhook endpoints.')
+    if ((await repo.countEndpoints(trx, ws)) >= 20)
+      throw new AppError(409, 'too_many_endpoints', 'A workspace can have at most 20 webhook endpoints.')
     const row: WebhookEndpointsTable = {
       id,
       workspace_id: ws,
@@ -93,28 +111,45 @@ export async function createEndpoint(deps: ServiceDeps, ctx: WorkspaceContext, i
       updated_at: at,
     }
     await repo.insertEndpoint(trx, row)
-    await audit.record(trx, ctx.caller, { workspaceId: ws, action: 'webhook.created', target: { type: 'webhook_endpoint', id }, metadata: { origin: originOf(input.url), eventTypes: JSON.parse(row.event_types) } })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ws,
+      action: 'webhook.created',
+      target: { type: 'webhook_endpoint', id },
+      metadata: { origin: originOf(input.url), eventTypes: JSON.parse(row.event_types) },
+    })
     return row
   })
   return { endpoint: endpointView(row), secret }
 }
 
-export async function listEndpoints(deps: ServiceDeps, ctx: WorkspaceContext, cursor: string | undefined, limit: number) {
+export async function listEndpoints(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  cursor: string | undefined,
+  limit: number,
+) {
   const after = decodeCursor(cursor, z.object({ c: z.string(), i: z.string() }))
   const rows = await repo.listEndpoints(deps.db, ctx.workspace.id, after && { createdAt: after.c, id: after.i }, limit)
   return pageOf(rows, limit, endpointView, (e) => ({ c: e.created_at, i: e.id }))
 }
 
-export const getEndpoint = async (deps: ServiceDeps, ctx: WorkspaceContext, id: string) => endpointView(await endpointOf(deps, ctx, id))
+export const getEndpoint = async (deps: ServiceDeps, ctx: WorkspaceContext, id: string) =>
+  endpointView(await endpointOf(deps, ctx, id))
 
-export async function updateEndpoint(deps: ServiceDeps, ctx: WorkspaceContext, id: string, input: { url?: string; eventTypes?: string[]; description?: string; enabled?: boolean }) {
+export async function updateEndpoint(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  id: string,
+  input: { url?: string; eventTypes?: string[]; description?: string; enabled?: boolean },
+) {
   const e = await endpointOf(deps, ctx, id)
   if (input.url !== undefined) await guardUrl(deps, input.url)
   const at = iso(ctx.caller.meta.at)
   const patch: Partial<WebhookEndpointsTable> = { updated_at: at }
   if (input.url !== undefined) patch.url = input.url
   if (input.description !== undefined) patch.description = input.description
-  if (input.eventTypes !== undefined) patch.event_types = JSON.stringify(input.eventTypes.includes('*') ? ['*'] : [...new Set(input.eventTypes)])
+  if (input.eventTypes !== undefined)
+    patch.event_types = JSON.stringify(input.eventTypes.includes('*') ? ['*'] : [...new Set(input.eventTypes)])
   if (input.enabled !== undefined) {
     patch.enabled = input.enabled ? 1 : 0
     // Turned back on: the failure clock starts again.
@@ -123,7 +158,12 @@ export async function updateEndpoint(deps: ServiceDeps, ctx: WorkspaceContext, i
   await deps.db.transaction().execute(async (trx) => {
     await repo.updateEndpoint(trx, ctx.workspace.id, id, patch)
     const changed = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined)
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'webhook.updated', target: { type: 'webhook_endpoint', id }, metadata: { changed, origin: originOf(patch.url ?? e.url), enabled: input.enabled } })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'webhook.updated',
+      target: { type: 'webhook_endpoint', id },
+      metadata: { changed, origin: originOf(patch.url ?? e.url), enabled: input.enabled },
+    })
   })
   return endpointView({ ...e, ...patch })
 }
@@ -145,7 +185,12 @@ export async function rotateSecret(deps: ServiceDeps, ctx: WorkspaceContext, id:
       updated_at: iso(now),
     }
     await repo.updateEndpoint(trx, ws, id, patch)
-    await audit.record(trx, ctx.caller, { workspaceId: ws, action: 'webhook.secret_rotated', target: { type: 'webhook_endpoint', id }, metadata: { overlapHours } })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ws,
+      action: 'webhook.secret_rotated',
+      target: { type: 'webhook_endpoint', id },
+      metadata: { overlapHours },
+    })
     return { ...e, ...patch }
   })
   return { endpoint: endpointView(row), secret }
@@ -155,7 +200,12 @@ export async function deleteEndpoint(deps: ServiceDeps, ctx: WorkspaceContext, i
   const e = await endpointOf(deps, ctx, id)
   await deps.db.transaction().execute(async (trx) => {
     await repo.deleteEndpoint(trx, ctx.workspace.id, id)
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'webhook.deleted', target: { type: 'webhook_endpoint', id }, metadata: { origin: originOf(e.url) } })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'webhook.deleted',
+      target: { type: 'webhook_endpoint', id },
+      metadata: { origin: originOf(e.url) },
+    })
   })
 }
 
@@ -165,15 +215,42 @@ export async function sendTestEvent(deps: ServiceDeps, ctx: WorkspaceContext, id
   const at = iso(ctx.caller.meta.at)
   const deliveryId = newId('whd')
   await deps.db.transaction().execute(async (trx) => {
-    const eventId = await emit(trx, ctx.workspace.id, 'webhook.test', { endpointId: id, note: 'A test event sent from wabox.' }, at)
-    await repo.insertDeliveries(trx, [{ id: deliveryId, workspace_id: ctx.workspace.id, endpoint_id: e.id, event_id: eventId, event_type: 'webhook.test', state: 'pending', attempts: 0, next_attempt_at: at, last_status: null, last_error: null, created_at: at, updated_at: at }])
+    const eventId = await emit(
+      trx,
+      ctx.workspace.id,
+      'webhook.test',
+      { endpointId: id, note: 'A test event sent from wabox.' },
+      at,
+    )
+    await repo.insertDeliveries(trx, [
+      {
+        id: deliveryId,
+        workspace_id: ctx.workspace.id,
+        endpoint_id: e.id,
+        event_id: eventId,
+        event_type: 'webhook.test',
+        state: 'pending',
+        attempts: 0,
+        next_attempt_at: at,
+        last_status: null,
+        last_error: null,
+        created_at: at,
+        updated_at: at,
+      },
+    ])
   })
   return getDelivery(deps, ctx, deliveryId)
 }
 
 // ---- delivery log ----
 
-const attemptView = (a: Attempt) => ({ at: a.at, statusCode: a.status_code, latencyMs: a.latency_ms, response: a.response_excerpt, error: a.error })
+const attemptView = (a: Attempt) => ({
+  at: a.at,
+  statusCode: a.status_code,
+  latencyMs: a.latency_ms,
+  response: a.response_excerpt,
+  error: a.error,
+})
 
 const deliveryView = (d: WebhookDeliveriesTable, attempts: Attempt[]) => ({
   id: d.id,
@@ -190,12 +267,31 @@ const deliveryView = (d: WebhookDeliveriesTable, attempts: Attempt[]) => ({
   log: attempts.filter((a) => a.delivery_id === d.id).map(attemptView),
 })
 
-export async function listDeliveries(deps: ServiceDeps, ctx: WorkspaceContext, q: repo.DeliveryFilter & { cursor?: string; limit: number }) {
+export async function listDeliveries(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  q: repo.DeliveryFilter & { cursor?: string; limit: number },
+) {
   const before = decodeCursor(q.cursor, z.object({ c: z.string(), i: z.string() }))
   const f = { ...q, from: q.from && iso(Date.parse(q.from)), to: q.to && iso(Date.parse(q.to)) }
-  const rows = await repo.listDeliveries(deps.db, ctx.workspace.id, f, before && { createdAt: before.c, id: before.i }, q.limit)
-  const attempts = await repo.attemptsOf(deps.db, ctx.workspace.id, rows.slice(0, q.limit).map((r) => r.id))
-  return pageOf(rows, q.limit, (d) => deliveryView(d, attempts), (d) => ({ c: d.created_at, i: d.id }))
+  const rows = await repo.listDeliveries(
+    deps.db,
+    ctx.workspace.id,
+    f,
+    before && { createdAt: before.c, id: before.i },
+    q.limit,
+  )
+  const attempts = await repo.attemptsOf(
+    deps.db,
+    ctx.workspace.id,
+    rows.slice(0, q.limit).map((r) => r.id),
+  )
+  return pageOf(
+    rows,
+    q.limit,
+    (d) => deliveryView(d, attempts),
+    (d) => ({ c: d.created_at, i: d.id }),
+  )
 }
 
 export async function getDelivery(deps: ServiceDeps, ctx: WorkspaceContext, id: string) {
@@ -210,19 +306,45 @@ export async function replayDelivery(deps: ServiceDeps, ctx: WorkspaceContext, i
   if (!d) throw new AppError(404, 'not_found', 'No such delivery in this workspace.')
   const at = iso(ctx.caller.meta.at)
   await deps.db.transaction().execute(async (trx) => {
-    await repo.updateDelivery(trx, ctx.workspace.id, id, { state: 'pending', attempts: 0, next_attempt_at: at, updated_at: at })
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'webhook.delivery_replayed', target: { type: 'webhook_delivery', id }, metadata: { endpointId: d.endpoint_id, eventId: d.event_id } })
+    await repo.updateDelivery(trx, ctx.workspace.id, id, {
+      state: 'pending',
+      attempts: 0,
+      next_attempt_at: at,
+      updated_at: at,
+    })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'webhook.delivery_replayed',
+      target: { type: 'webhook_delivery', id },
+      metadata: { endpointId: d.endpoint_id, eventId: d.event_id },
+    })
   })
   return getDelivery(deps, ctx, id)
 }
 
 /** Every failed delivery of an endpoint created in [from, to), back in the queue. */
-export async function replayFailed(deps: ServiceDeps, ctx: WorkspaceContext, input: { endpointId: string; from: string; to: string }) {
+export async function replayFailed(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  input: { endpointId: string; from: string; to: string },
+) {
   await endpointOf(deps, ctx, input.endpointId)
   const at = iso(ctx.caller.meta.at)
   const replayed = await deps.db.transaction().execute(async (trx) => {
-    const n = await repo.requeueFailed(trx, ctx.workspace.id, input.endpointId, iso(Date.parse(input.from)), iso(Date.parse(input.to)), at)
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'webhook.deliveries_replayed', target: { type: 'webhook_endpoint', id: input.endpointId }, metadata: { from: input.from, to: input.to, count: n } })
+    const n = await repo.requeueFailed(
+      trx,
+      ctx.workspace.id,
+      input.endpointId,
+      iso(Date.parse(input.from)),
+      iso(Date.parse(input.to)),
+      at,
+    )
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'webhook.deliveries_replayed',
+      target: { type: 'webhook_endpoint', id: input.endpointId },
+      metadata: { from: input.from, to: input.to, count: n },
+    })
     return n
   })
   return { replayed }

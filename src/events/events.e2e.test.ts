@@ -15,23 +15,57 @@ describe('webhook delivery crash safety', () => {
     let secret = ''
     let slow = true
     // Slow at first (so deliveries are pending and in flight at the kill), fast after the restart.
-    const receiver = startReceiver({ secrets: () => [secret], respond: async () => (slow ? Bun.sleep(60).then(() => 200) : 200) })
+    const receiver = startReceiver({
+      secrets: () => [secret],
+      respond: async () => (slow ? Bun.sleep(60).then(() => 200) : 200),
+    })
     const dir = tempDir('wabox-webhook-crash')
     const dataDir = join(dir, 'data')
-    const args = ['--data-dir', dataDir, '--rate-limit', '10000/1s', '--ui-rate-limit', '10000/1s', '--webhook-allow-http', 'true', '--webhook-allowed-networks', '127.0.0.0/8']
-    const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('operator password 1\n'), stdout: 'pipe' })
+    const args = [
+      '--data-dir',
+      dataDir,
+      '--rate-limit',
+      '10000/1s',
+      '--ui-rate-limit',
+      '10000/1s',
+      '--webhook-allow-http',
+      'true',
+      '--webhook-allowed-networks',
+      '127.0.0.0/8',
+    ]
+    const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], {
+      stdin: new TextEncoder().encode('operator password 1\n'),
+      stdout: 'pipe',
+    })
     expect(await create.exited).toBe(0)
 
     let server = await startServer({ cwd: dir, args })
     try {
       const url = server.url
-      const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'op@example.com', password: 'operator password 1' }) })
-      const session = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: url, 'content-type': 'application/json' }
+      const login = await fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'op@example.com', password: 'operator password 1' }),
+      })
+      const session = {
+        cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+        origin: url,
+        'content-type': 'application/json',
+      }
       const ws = (await (await fetch(`${url}/api/v1/me`, { headers: session })).json()).memberships[0].workspaceId
-      const created = await (await fetch(`${url}/api/v1/workspaces/${ws}/webhooks`, { method: 'POST', headers: session, body: JSON.stringify({ url: receiver.url }) })).json()
+      const created = await (
+        await fetch(`${url}/api/v1/workspaces/${ws}/webhooks`, {
+          method: 'POST',
+          headers: session,
+          body: JSON.stringify({ url: receiver.url }),
+        })
+      ).json()
       secret = created.secret
       for (let i = 0; i < 200; i++) {
-        const res = await fetch(`${url}/api/v1/workspaces/${ws}/webhooks/${created.endpoint.id}/test`, { method: 'POST', headers: session })
+        const res = await fetch(`${url}/api/v1/workspaces/${ws}/webhooks/${created.endpoint.id}/test`, {
+          method: 'POST',
+          headers: session,
+        })
         expect(res.status).toBe(202)
       }
       const deadline = Date.now() + 20_000
@@ -60,8 +94,12 @@ describe('webhook delivery crash safety', () => {
     const check = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
     let eventIds: string[]
     try {
-      expect(check.prepare('SELECT state, count(*) AS n FROM webhook_deliveries GROUP BY state').all()).toEqual([{ state: 'delivered', n: 200 }])
-      eventIds = (check.prepare("SELECT id FROM events WHERE type = 'webhook.test' ORDER BY seq").all() as { id: string }[]).map((r) => r.id)
+      expect(check.prepare('SELECT state, count(*) AS n FROM webhook_deliveries GROUP BY state').all()).toEqual([
+        { state: 'delivered', n: 200 },
+      ])
+      eventIds = (
+        check.prepare("SELECT id FROM events WHERE type = 'webhook.test' ORDER BY seq").all() as { id: string }[]
+      ).map((r) => r.id)
     } finally {
       check.close()
     }

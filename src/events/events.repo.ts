@@ -11,24 +11,51 @@ export async function insertEvent(db: Db, e: Insertable<EventsTable>): Promise<v
 }
 
 export function insertEventSync(db: SyncDb, e: Omit<EventsTable, 'seq'>): void {
-  db.run('INSERT INTO events (id, workspace_id, type, data, created_at) VALUES (?, ?, ?, ?, ?)', e.id, e.workspace_id, e.type, e.data, e.created_at)
+  db.run(
+    'INSERT INTO events (id, workspace_id, type, data, created_at) VALUES (?, ?, ?, ?, ?)',
+    e.id,
+    e.workspace_id,
+    e.type,
+    e.data,
+    e.created_at,
+  )
 }
 
-export const lastSeq = async (db: Db) => (await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0
+export const lastSeq = async (db: Db) =>
+  (
+    await db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst()
+  )?.seq ?? 0
 
 /** A workspace's events after `seq`, oldest first (the live stream and its resume). */
 export const eventsAfter = (db: Db, workspaceId: string, seq: number, limit: number) =>
-  db.selectFrom('events').selectAll().where('workspace_id', '=', workspaceId).where('seq', '>', seq).orderBy('seq').limit(limit).execute()
+  db
+    .selectFrom('events')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('seq', '>', seq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute()
 
 /** Every workspace's events after `seq` (the fan-out to endpoints). */
-export const allEventsAfter = (db: Db, seq: number, limit: number) => db.selectFrom('events').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute()
+export const allEventsAfter = (db: Db, seq: number, limit: number) =>
+  db.selectFrom('events').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute()
 
-export const findEvent = (db: Db, workspaceId: string, id: string) => db.selectFrom('events').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst()
+export const findEvent = (db: Db, workspaceId: string, id: string) =>
+  db.selectFrom('events').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst()
 
-export const cursor = async (db: Db, name: string) => (await db.selectFrom('event_cursors').select('seq').where('name', '=', name).executeTakeFirst())?.seq
+export const cursor = async (db: Db, name: string) =>
+  (await db.selectFrom('event_cursors').select('seq').where('name', '=', name).executeTakeFirst())?.seq
 
 export async function setCursor(db: Db, name: string, seq: number): Promise<void> {
-  await db.insertInto('event_cursors').values({ name, seq }).onConflict((oc) => oc.column('name').doUpdateSet({ seq })).execute()
+  await db
+    .insertInto('event_cursors')
+    .values({ name, seq })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ seq }))
+    .execute()
 }
 
 // ---- endpoints ----
@@ -38,16 +65,44 @@ export async function insertEndpoint(db: Db, e: WebhookEndpointsTable): Promise<
 }
 
 export const findEndpoint = (db: Db, workspaceId: string, id: string) =>
-  db.selectFrom('webhook_endpoints').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst()
+  db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst()
 
-export const listEndpoints = (db: Db, workspaceId: string, after: { createdAt: string; id: string } | undefined, limit: number) => {
+export const listEndpoints = (
+  db: Db,
+  workspaceId: string,
+  after: { createdAt: string; id: string } | undefined,
+  limit: number,
+) => {
   let q = db.selectFrom('webhook_endpoints').selectAll().where('workspace_id', '=', workspaceId)
-  if (after) q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]))
-  return q.orderBy('created_at').orderBy('id').limit(limit + 1).execute()
+  if (after)
+    q = q.where((eb) =>
+      eb.or([
+        eb('created_at', '>', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
+      ]),
+    )
+  return q
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute()
 }
 
 export const countEndpoints = async (db: Db, workspaceId: string) =>
-  Number((await db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', workspaceId).executeTakeFirst())?.n ?? 0)
+  Number(
+    (
+      await db
+        .selectFrom('webhook_endpoints')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('workspace_id', '=', workspaceId)
+        .executeTakeFirst()
+    )?.n ?? 0,
+  )
 
 /**
  * Endpoints that get deliveries (the fan-out's view): enabled ones, and those disabled for failing — what happens
@@ -60,8 +115,18 @@ export const receivingEndpoints = (db: Db) =>
     .where((eb) => eb.or([eb('enabled', '=', 1), eb('disabled_reason', 'is not', null)]))
     .execute()
 
-export async function updateEndpoint(db: Db, workspaceId: string, id: string, set: Updateable<WebhookEndpointsTable>): Promise<void> {
-  await db.updateTable('webhook_endpoints').set(set).where('workspace_id', '=', workspaceId).where('id', '=', id).execute()
+export async function updateEndpoint(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  set: Updateable<WebhookEndpointsTable>,
+): Promise<void> {
+  await db
+    .updateTable('webhook_endpoints')
+    .set(set)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .execute()
 }
 
 export async function deleteEndpoint(db: Db, workspaceId: string, id: string): Promise<void> {
@@ -72,14 +137,21 @@ export async function deleteEndpoint(db: Db, workspaceId: string, id: string): P
 
 /** Once per (endpoint, event): a fan-out replayed after a crash adds nothing. */
 export async function insertDeliveries(db: Db, rows: WebhookDeliveriesTable[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('webhook_deliveries').values(rows).onConflict((oc) => oc.doNothing()).execute()
+  if (rows.length > 0)
+    await db
+      .insertInto('webhook_deliveries')
+      .values(rows)
+      .onConflict((oc) => oc.doNothing())
+      .execute()
 }
 
 /** Pending deliveries whose time has come, to enabled endpoints (a test event goes to a disabled one too). */
 export const dueDeliveries = (db: Db, now: string, limit: number) =>
   db
     .selectFrom('webhook_deliveries as d')
-    .innerJoin('webhook_endpoints as e', (j) => j.onRef('e.id', '=', 'd.endpoint_id').onRef('e.workspace_id', '=', 'd.workspace_id'))
+    .innerJoin('webhook_endpoints as e', (j) =>
+      j.onRef('e.id', '=', 'd.endpoint_id').onRef('e.workspace_id', '=', 'd.workspace_id'),
+    )
     .selectAll('d')
     .where('d.state', '=', 'pending')
     .where('d.next_attempt_at', '<=', now)
@@ -91,7 +163,9 @@ export const dueDeliveries = (db: Db, now: string, limit: number) =>
 export const nextDeliveryAt = (db: Db) =>
   db
     .selectFrom('webhook_deliveries as d')
-    .innerJoin('webhook_endpoints as e', (j) => j.onRef('e.id', '=', 'd.endpoint_id').onRef('e.workspace_id', '=', 'd.workspace_id'))
+    .innerJoin('webhook_endpoints as e', (j) =>
+      j.onRef('e.id', '=', 'd.endpoint_id').onRef('e.workspace_id', '=', 'd.workspace_id'),
+    )
     .select('d.next_attempt_at')
     .where('d.state', '=', 'pending')
     .where((eb) => eb.or([eb('e.enabled', '=', 1), eb('d.event_type', '=', 'webhook.test')]))
@@ -100,27 +174,71 @@ export const nextDeliveryAt = (db: Db) =>
     .executeTakeFirst()
 
 export const findDelivery = (db: Db, workspaceId: string, id: string) =>
-  db.selectFrom('webhook_deliveries').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst()
+  db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst()
 
-export async function updateDelivery(db: Db, workspaceId: string, id: string, set: Updateable<WebhookDeliveriesTable>): Promise<void> {
-  await db.updateTable('webhook_deliveries').set(set).where('workspace_id', '=', workspaceId).where('id', '=', id).execute()
+export async function updateDelivery(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  set: Updateable<WebhookDeliveriesTable>,
+): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set(set)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .execute()
 }
 
-export type DeliveryFilter = { endpointId?: string; state?: WebhookDeliveriesTable['state']; eventType?: string; from?: string; to?: string }
+export type DeliveryFilter = {
+  endpointId?: string
+  state?: WebhookDeliveriesTable['state']
+  eventType?: string
+  from?: string
+  to?: string
+}
 
-export const listDeliveries = (db: Db, workspaceId: string, f: DeliveryFilter, before: { createdAt: string; id: string } | undefined, limit: number) => {
+export const listDeliveries = (
+  db: Db,
+  workspaceId: string,
+  f: DeliveryFilter,
+  before: { createdAt: string; id: string } | undefined,
+  limit: number,
+) => {
   let q = db.selectFrom('webhook_deliveries').selectAll().where('workspace_id', '=', workspaceId)
   if (f.endpointId) q = q.where('endpoint_id', '=', f.endpointId)
   if (f.state) q = q.where('state', '=', f.state)
   if (f.eventType) q = q.where('event_type', '=', f.eventType)
   if (f.from) q = q.where('created_at', '>=', f.from)
   if (f.to) q = q.where('created_at', '<', f.to)
-  if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]))
-  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
+  if (before)
+    q = q.where((eb) =>
+      eb.or([
+        eb('created_at', '<', before.createdAt),
+        eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)]),
+      ]),
+    )
+  return q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute()
 }
 
 /** Failed deliveries of an endpoint in a time range, back to pending now (bulk replay). */
-export async function requeueFailed(db: Db, workspaceId: string, endpointId: string, from: string, to: string, now: string): Promise<number> {
+export async function requeueFailed(
+  db: Db,
+  workspaceId: string,
+  endpointId: string,
+  from: string,
+  to: string,
+  now: string,
+): Promise<number> {
   const r = await db
     .updateTable('webhook_deliveries')
     .set({ state: 'pending', next_attempt_at: now, updated_at: now })
@@ -138,7 +256,15 @@ export async function insertAttempt(db: Db, a: Insertable<Database['webhook_atte
 }
 
 export const attemptsOf = (db: Db, workspaceId: string, deliveryIds: string[]) =>
-  deliveryIds.length === 0 ? Promise.resolve([]) : db.selectFrom('webhook_attempts').selectAll().where('workspace_id', '=', workspaceId).where('delivery_id', 'in', deliveryIds).orderBy('id').execute()
+  deliveryIds.length === 0
+    ? Promise.resolve([])
+    : db
+        .selectFrom('webhook_attempts')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('delivery_id', 'in', deliveryIds)
+        .orderBy('id')
+        .execute()
 
 const PRUNE_BATCH = 500
 
@@ -148,10 +274,18 @@ const PRUNE_BATCH = 500
  * pending for an endpoint that stays disabled expire first (failed), so a forgotten endpoint cannot hold history
  * forever.
  */
-export async function pruneEventsBefore(db: Kysely<Database>, before: string, at: string): Promise<{ expired: number; events: number; deliveries: number }> {
+export async function pruneEventsBefore(
+  db: Kysely<Database>,
+  before: string,
+  at: string,
+): Promise<{ expired: number; events: number; deliveries: number }> {
   const expired = await db
     .updateTable('webhook_deliveries')
-    .set({ state: 'failed', last_error: 'expired: the endpoint stayed disabled past the retention period', updated_at: at })
+    .set({
+      state: 'failed',
+      last_error: 'expired: the endpoint stayed disabled past the retention period',
+      updated_at: at,
+    })
     .where('state', '=', 'pending')
     .where('created_at', '<', before)
     .where('endpoint_id', 'in', (eb) => eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 0))
@@ -168,7 +302,14 @@ export async function pruneEventsBefore(db: Kysely<Database>, before: string, at
   const deliveries = await batches(async () => {
     const r = await db
       .deleteFrom('webhook_deliveries')
-      .where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries').select('id').where('state', 'in', ['delivered', 'failed']).where('created_at', '<', before).limit(PRUNE_BATCH))
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('state', 'in', ['delivered', 'failed'])
+          .where('created_at', '<', before)
+          .limit(PRUNE_BATCH),
+      )
       .executeTakeFirst()
     return Number(r.numDeletedRows)
   })
@@ -181,7 +322,9 @@ export async function pruneEventsBefore(db: Kysely<Database>, before: string, at
           .selectFrom('events as e')
           .select('e.seq')
           .where('e.created_at', '<', before)
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'e.id'))))
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'e.id'))),
+          )
           .limit(PRUNE_BATCH),
       )
       .executeTakeFirst()

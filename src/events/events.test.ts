@@ -1,7 +1,18 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { createTestApp, type TestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
-import { addMember, auditRows, call, deliver, makeChannel, makeKey, makeUser, makeWorkspace, manualClock, type FixtureUser } from '../testing/fixtures.ts'
+import {
+  addMember,
+  auditRows,
+  call,
+  deliver,
+  makeChannel,
+  makeKey,
+  makeUser,
+  makeWorkspace,
+  manualClock,
+  type FixtureUser,
+} from '../testing/fixtures.ts'
 import { inboundText, statusUpdate } from '../testing/webhooks.ts'
 import { startReceiver, verifiesWith } from '../testing/receiver.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
@@ -25,7 +36,13 @@ async function setup(opts: { clock?: ReturnType<typeof manualClock>; config?: Re
   return { t, clock, owner, admin, ws }
 }
 
-const api = (t: TestApp, who: FixtureUser | { who: { headers: Record<string, string> } }, method: string, path: string, body?: unknown) => t.request(path, call(who.who, method, body))
+const api = (
+  t: TestApp,
+  who: FixtureUser | { who: { headers: Record<string, string> } },
+  method: string,
+  path: string,
+  body?: unknown,
+) => t.request(path, call(who.who, method, body))
 
 async function addEndpoint(t: TestApp, owner: FixtureUser, ws: string, url: string, eventTypes: string[] = ['*']) {
   const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks`, { url, eventTypes, description: 'CRM' })
@@ -33,38 +50,63 @@ async function addEndpoint(t: TestApp, owner: FixtureUser, ws: string, url: stri
   return (await res.json()) as { endpoint: { id: string }; secret: string }
 }
 
-const eventRows = (t: TestApp, ws: string) => t.db.db.selectFrom('events').selectAll().where('workspace_id', '=', ws).orderBy('seq').execute()
+const eventRows = (t: TestApp, ws: string) =>
+  t.db.db.selectFrom('events').selectAll().where('workspace_id', '=', ws).orderBy('seq').execute()
 
 describe('events', () => {
   test('domain changes emit events in their own transaction, with documented payloads and no secrets', async () => {
     const { t, clock, owner, ws } = await setup()
     const channel = await makeChannel(t, ws, graph)
-    const inbound = inboundText(channel.phoneNumberId, 'Hi, is my order ready?', { from: '4915112345678', timestamp: 1749416383, name: 'Maria' })
+    const inbound = inboundText(channel.phoneNumberId, 'Hi, is my order ready?', {
+      from: '4915112345678',
+      timestamp: 1749416383,
+      name: 'Maria',
+    })
     await deliver(t, channel, inbound.body)
     const conversation = await t.db.db.selectFrom('conversations').selectAll().executeTakeFirstOrThrow()
     // A second delivery of the same webhook changes nothing, and emits nothing.
     await deliver(t, channel, inbound.body)
     expect((await eventRows(t, ws)).map((e) => e.type)).toEqual(['conversation.created', 'message.received'])
 
-    const sent = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId: conversation.id, type: 'text', text: { body: 'Yes, ready.' } })
+    const sent = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+      conversationId: conversation.id,
+      type: 'text',
+      text: { body: 'Yes, ready.' },
+    })
     const messageId = (await sent.json()).id
     await t.runtime.sender.drain()
-    const wamid = (await t.db.db.selectFrom('messages').select('wamid').where('id', '=', messageId).executeTakeFirstOrThrow()).wamid!
+    const wamid = (
+      await t.db.db.selectFrom('messages').select('wamid').where('id', '=', messageId).executeTakeFirstOrThrow()
+    ).wamid!
     await deliver(t, channel, statusUpdate(channel.phoneNumberId, wamid, 'delivered'))
     await deliver(t, channel, statusUpdate(channel.phoneNumberId, wamid, 'read'))
     // A late 'delivered' after 'read' moves nothing and emits nothing.
     await deliver(t, channel, statusUpdate(channel.phoneNumberId, wamid, 'delivered', { timestamp: 1750263999 }))
     clock.advance(1000)
-    const patched = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'closed', assigneeUserId: owner.id })
+    const patched = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, {
+      status: 'closed',
+      assigneeUserId: owner.id,
+    })
     expect(patched.status).toBe(200)
     expect(await patched.json()).toMatchObject({ id: conversation.id, status: 'closed', assigneeUserId: owner.id })
     // The same values again: no change, no event.
-    expect((await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'closed' })).status).toBe(200)
+    expect(
+      (await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'closed' }))
+        .status,
+    ).toBe(200)
     const stranger = await makeUser(t, 'stranger@example.com')
-    const notMember = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { assigneeUserId: stranger.id })
+    const notMember = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, {
+      assigneeUserId: stranger.id,
+    })
     expect(notMember.status).toBe(422)
     expect((await notMember.json()).errors[0].field).toBe('assigneeUserId')
-    expect((await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'archived' })).status).toBe(422)
+    expect(
+      (
+        await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, {
+          status: 'archived',
+        })
+      ).status,
+    ).toBe(422)
     await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/contacts/${conversation.contact_id}`, { optedOut: true })
     await api(t, owner, 'DELETE', `/api/v1/workspaces/${ws}/channels/${channel.id}`)
 
@@ -80,26 +122,62 @@ describe('events', () => {
       'channel.status',
     ])
     const data = events.map((e) => JSON.parse(e.data))
-    expect(data[1]).toEqual({ messageId: expect.stringMatching(/^msg_/), conversationId: conversation.id, channelId: channel.id, wamid: inbound.id, contactId: conversation.contact_id, from: '4915112345678', type: 'text', text: 'Hi, is my order ready?', sentAt: '2025-06-08T20:59:43.000Z' })
+    expect(data[1]).toEqual({
+      messageId: expect.stringMatching(/^msg_/),
+      conversationId: conversation.id,
+      channelId: channel.id,
+      wamid: inbound.id,
+      contactId: conversation.contact_id,
+      from: '4915112345678',
+      type: 'text',
+      text: 'Hi, is my order ready?',
+      sentAt: '2025-06-08T20:59:43.000Z',
+    })
     expect(data[2]).toMatchObject({ messageId, conversationId: conversation.id, channelId: channel.id, wamid })
     expect(data.slice(3, 5).map((d) => d.status)).toEqual(['delivered', 'read'])
-    expect(data[5]).toEqual({ conversationId: conversation.id, status: 'closed', assigneeUserId: owner.id, changed: ['status', 'assignee'] })
-    expect(data[6]).toMatchObject({ contactId: conversation.contact_id, waId: '4915112345678', profileName: 'Maria', optedOut: true, changed: ['optedOut'] })
+    expect(data[5]).toEqual({
+      conversationId: conversation.id,
+      status: 'closed',
+      assigneeUserId: owner.id,
+      changed: ['status', 'assignee'],
+    })
+    expect(data[6]).toMatchObject({
+      contactId: conversation.contact_id,
+      waId: '4915112345678',
+      profileName: 'Maria',
+      optedOut: true,
+      changed: ['optedOut'],
+    })
     expect(data[7]).toEqual({ channelId: channel.id, status: 'disconnected', reason: 'disconnected' })
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length)
     for (const e of events) expect(e.id).toMatch(/^evt_[A-Za-z0-9]{16}$/)
     const all = JSON.stringify(events)
-    for (const secret of [channel.accessToken, channel.appSecret, channel.verifyToken]) expect(all).not.toContain(secret)
+    for (const secret of [channel.accessToken, channel.appSecret, channel.verifyToken])
+      expect(all).not.toContain(secret)
     await t.close()
   })
 
   test('a failed send and a failed status emit message.failed; a needs_reauth flip emits channel.status', async () => {
     const { t, owner, ws } = await setup()
     const channel = await makeChannel(t, ws, graph)
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'hello', { from: '4915112345678', timestamp: 1749416383 }).body)
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'hello', { from: '4915112345678', timestamp: 1749416383 }).body,
+    )
     const conversation = await t.db.db.selectFrom('conversations').selectAll().executeTakeFirstOrThrow()
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, status: 401, code: 190, message: 'Error validating access token' })
-    await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId: conversation.id, type: 'text', text: { body: 'one' } })
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: 1,
+      status: 401,
+      code: 190,
+      message: 'Error validating access token',
+    })
+    await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+      conversationId: conversation.id,
+      type: 'text',
+      text: { body: 'one' },
+    })
     await t.runtime.sender.drain()
     const types = (await eventRows(t, ws)).map((e) => e.type)
     expect(types.slice(-2)).toEqual(['message.failed', 'channel.status'])
@@ -113,19 +191,31 @@ describe('events', () => {
 describe('webhook endpoints', () => {
   test('create shows the secret once; views, audit and logs never show it; bad URLs and types are refused', async () => {
     const { t, owner, ws } = await setup({ config: { webhookAllowHttp: false, webhookAllowedNetworks: [] } })
-    const created = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks`, { url: 'https://93.184.215.14/hooks?token=abc', eventTypes: ['message.received', 'message.status'] })
+    const created = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks`, {
+      url: 'https://93.184.215.14/hooks?token=abc',
+      eventTypes: ['message.received', 'message.status'],
+    })
     expect(created.status).toBe(201)
     const { endpoint, secret } = await created.json()
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/)
-    expect(endpoint).toMatchObject({ url: 'https://93.184.215.14/hooks?token=abc', eventTypes: ['message.received', 'message.status'], enabled: true, description: '' })
+    expect(endpoint).toMatchObject({
+      url: 'https://93.184.215.14/hooks?token=abc',
+      eventTypes: ['message.received', 'message.status'],
+      enabled: true,
+      description: '',
+    })
     const listed = await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/webhooks`)).text()
     const one = await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`)).text()
     const row = await t.db.db.selectFrom('webhook_endpoints').selectAll().executeTakeFirstOrThrow()
-    for (const text of [listed, one, row.secret, JSON.stringify(await auditRows(t)), t.logLines.join('\n')]) expect(text).not.toContain(secret.slice(6))
+    for (const text of [listed, one, row.secret, JSON.stringify(await auditRows(t)), t.logLines.join('\n')])
+      expect(text).not.toContain(secret.slice(6))
     expect(row.secret.startsWith('v1.')).toBe(true)
     // The audit row names where it points, not the path or query (which may carry the receiver's token).
     const audit = (await auditRows(t)).find((a) => a.action === 'webhook.created')!
-    expect(JSON.parse(audit.metadata)).toEqual({ origin: 'https://93.184.215.14', eventTypes: ['message.received', 'message.status'] })
+    expect(JSON.parse(audit.metadata)).toEqual({
+      origin: 'https://93.184.215.14',
+      eventTypes: ['message.received', 'message.status'],
+    })
 
     const refused = async (body: Record<string, unknown>, field: string) => {
       const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks`, body)
@@ -143,17 +233,34 @@ describe('webhook endpoints', () => {
     expect(await refused({ url: 'not a url' }, 'url')).toBeTruthy()
     await refused({ url: 'https://93.184.215.14/', eventTypes: ['message.exploded'] }, 'eventTypes.0')
     await refused({ url: 'https://93.184.215.14/', eventTypes: [] }, 'eventTypes')
-    const malformed = await t.request(`/api/v1/workspaces/${ws}/webhooks`, { method: 'POST', headers: { ...owner.who.headers, 'content-type': 'application/json' }, body: '{"url":' })
+    const malformed = await t.request(`/api/v1/workspaces/${ws}/webhooks`, {
+      method: 'POST',
+      headers: { ...owner.who.headers, 'content-type': 'application/json' },
+      body: '{"url":',
+    })
     expect(malformed.status).toBe(400)
     expect((await t.db.db.selectFrom('webhook_endpoints').selectAll().execute()).length).toBe(1)
 
     // Updates pass the same guard; delete is audited.
-    expect((await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`, { url: 'https://192.168.1.1/x' })).status).toBe(422)
-    const renamed = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`, { description: 'CRM', eventTypes: ['*'] })
+    expect(
+      (
+        await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`, {
+          url: 'https://192.168.1.1/x',
+        })
+      ).status,
+    ).toBe(422)
+    const renamed = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`, {
+      description: 'CRM',
+      eventTypes: ['*'],
+    })
     expect(await renamed.json()).toMatchObject({ description: 'CRM', eventTypes: ['*'] })
     expect((await api(t, owner, 'DELETE', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`)).status).toBe(204)
     expect((await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`)).status).toBe(404)
-    expect((await auditRows(t)).map((a) => a.action).filter((a) => a.startsWith('webhook.'))).toEqual(['webhook.created', 'webhook.updated', 'webhook.deleted'])
+    expect((await auditRows(t)).map((a) => a.action).filter((a) => a.startsWith('webhook.'))).toEqual([
+      'webhook.created',
+      'webhook.updated',
+      'webhook.deleted',
+    ])
     await t.close()
   })
 
@@ -162,11 +269,17 @@ describe('webhook endpoints', () => {
     const { t, owner, ws } = await setup()
     const { endpoint } = await addEndpoint(t, owner, ws, receiver.url)
     // The same data under a stricter configuration (as after the operator removed the allowance).
-    const strict = await createTestApp({ graph, db: t.db, config: { webhookAllowHttp: true, webhookAllowedNetworks: [] } })
+    const strict = await createTestApp({
+      graph,
+      db: t.db,
+      config: { webhookAllowHttp: true, webhookAllowedNetworks: [] },
+    })
     await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
     await strict.runtime.dispatcher.drain()
     expect(receiver.received).toHaveLength(0)
-    const log = await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries?endpointId=${endpoint.id}`)).json()
+    const log = await (
+      await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries?endpointId=${endpoint.id}`)
+    ).json()
     expect(log.items[0].log[0]).toMatchObject({ statusCode: null, error: expect.stringContaining('loopback') })
     receiver.stop()
     await t.close()
@@ -200,22 +313,42 @@ describe('delivery', () => {
     await t.runtime.dispatcher.drain()
     expect(attempts()).toHaveLength(4)
     expect(attempts().every((r) => r.verified && r.id === messageEvent.id)).toBe(true)
-    expect(attempts()[0]!.json).toEqual({ id: messageEvent.id, type: 'message.received', timestamp: messageEvent.created_at, workspaceId: ws, data: JSON.parse(messageEvent.data) })
+    expect(attempts()[0]!.json).toEqual({
+      id: messageEvent.id,
+      type: 'message.received',
+      timestamp: messageEvent.created_at,
+      workspaceId: ws,
+      data: JSON.parse(messageEvent.data),
+    })
     // A tampered body or another secret does not verify.
     expect(verifiesWith({ ...attempts()[0]!, body: attempts()[0]!.body.replace('hello', 'hellO') }, secret)).toBe(false)
-    expect(verifiesWith(attempts()[0]!, 'whsec_' + Buffer.from('another secret of 24 byte').toString('base64'))).toBe(false)
+    expect(verifiesWith(attempts()[0]!, `whsec_${Buffer.from('another secret of 24 byte').toString('base64')}`)).toBe(
+      false,
+    )
 
-    const log = await (await api(t, admin, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries?eventType=message.received`)).json()
+    const log = await (
+      await api(t, admin, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries?eventType=message.received`)
+    ).json()
     expect(log.items).toHaveLength(1)
     const d = log.items[0]
-    expect(d).toMatchObject({ eventId: messageEvent.id, state: 'delivered', attempts: 4, lastStatus: 204, lastError: null, nextAttemptAt: null })
+    expect(d).toMatchObject({
+      eventId: messageEvent.id,
+      state: 'delivered',
+      attempts: 4,
+      lastStatus: 204,
+      lastError: null,
+      nextAttemptAt: null,
+    })
     expect(d.log.map((a: { statusCode: number }) => a.statusCode)).toEqual([503, 503, 503, 204])
     // The first KB of each answer is kept, no more.
     expect(d.log[0].response).toHaveLength(1024)
     expect(d.log[0].response.startsWith('no: xxx')).toBe(true)
     expect(d.log.every((a: { latencyMs: number }) => a.latencyMs >= 0)).toBe(true)
     const endpoint = await t.db.db.selectFrom('webhook_endpoints').selectAll().executeTakeFirstOrThrow()
-    expect({ enabled: endpoint.enabled, failingSince: endpoint.failing_since }).toEqual({ enabled: 1, failingSince: null })
+    expect({ enabled: endpoint.enabled, failingSince: endpoint.failing_since }).toEqual({
+      enabled: 1,
+      failingSince: null,
+    })
     receiver.stop()
     await t.close()
   })
@@ -237,7 +370,12 @@ describe('delivery', () => {
     expect(receiver.received).toHaveLength(3 * MAX_ATTEMPTS)
     const failed = await (await api(t, admin, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries?state=failed`)).json()
     expect(failed.items).toHaveLength(3)
-    expect(failed.items[0]).toMatchObject({ state: 'failed', attempts: MAX_ATTEMPTS, lastStatus: 500, lastError: 'HTTP 500' })
+    expect(failed.items[0]).toMatchObject({
+      state: 'failed',
+      attempts: MAX_ATTEMPTS,
+      lastStatus: 500,
+      lastError: 'HTTP 500',
+    })
     expect(failed.items[0].log).toHaveLength(MAX_ATTEMPTS)
     // The schedule spans about a day.
     const times = failed.items[0].log.map((a: { at: string }) => Date.parse(a.at))
@@ -247,17 +385,29 @@ describe('delivery', () => {
     const one = await api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhook-deliveries/${failed.items[2].id}/replay`)
     expect(await one.json()).toMatchObject({ state: 'pending', attempts: 0 })
     await t.runtime.dispatcher.drain()
-    expect((await (await api(t, admin, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries/${failed.items[2].id}`)).json()).state).toBe('delivered')
+    expect(
+      (await (await api(t, admin, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries/${failed.items[2].id}`)).json())
+        .state,
+    ).toBe('delivered')
     // Same event id on the replay.
-    expect(receiver.received.at(-1)!.id).toBe(receiver.received.find((r) => r.json.id === receiver.received.at(-1)!.json.id)!.id)
+    expect(receiver.received.at(-1)!.id).toBe(
+      receiver.received.find((r) => r.json.id === receiver.received.at(-1)!.json.id)!.id,
+    )
 
-    const range = (from: string, to: string) => api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhook-deliveries/replay`, { endpointId: endpoint.id, from, to })
+    const range = (from: string, to: string) =>
+      api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhook-deliveries/replay`, { endpointId: endpoint.id, from, to })
     expect((await range('2025-06-09T00:00:00Z', '2025-06-08T00:00:00Z')).status).toBe(422)
     expect(await (await range('2020-01-01T00:00:00Z', '2021-01-01T00:00:00Z')).json()).toEqual({ replayed: 0 })
     expect(await (await range('2025-06-08T00:00:00Z', '2025-06-09T00:00:00Z')).json()).toEqual({ replayed: 2 })
     await t.runtime.dispatcher.drain()
-    expect((await (await api(t, admin, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries?state=delivered`)).json()).items).toHaveLength(3)
-    expect((await auditRows(t)).map((a) => a.action).filter((a) => a.includes('replayed'))).toEqual(['webhook.delivery_replayed', 'webhook.deliveries_replayed', 'webhook.deliveries_replayed'])
+    expect(
+      (await (await api(t, admin, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries?state=delivered`)).json()).items,
+    ).toHaveLength(3)
+    expect((await auditRows(t)).map((a) => a.action).filter((a) => a.includes('replayed'))).toEqual([
+      'webhook.delivery_replayed',
+      'webhook.deliveries_replayed',
+      'webhook.deliveries_replayed',
+    ])
     receiver.stop()
     await t.close()
   })
@@ -267,7 +417,9 @@ describe('delivery', () => {
     const receiver = startReceiver({ respond: (_, r) => (accept || r.path === '/watcher' ? 200 : 500) })
     const { t, clock, owner, admin, ws } = await setup({ config: { webhookDisableAfter: 2 } })
     const { endpoint } = await addEndpoint(t, owner, ws, receiver.url, ['conversation.updated'])
-    const watcher = await addEndpoint(t, owner, ws, receiver.url.replace('/hook', '/watcher'), ['webhook_endpoint.disabled'])
+    const watcher = await addEndpoint(t, owner, ws, receiver.url.replace('/hook', '/watcher'), [
+      'webhook_endpoint.disabled',
+    ])
     const channel = await makeChannel(t, ws, graph)
     await deliver(t, channel, inboundText(channel.phoneNumberId, 'hello', { from: '4915112345678' }).body)
     const conversation = await t.db.db.selectFrom('conversations').selectAll().executeTakeFirstOrThrow()
@@ -277,7 +429,11 @@ describe('delivery', () => {
       clock.advance(RETRY_SCHEDULE_MS[i]! * 1.15)
       await t.runtime.dispatcher.drain()
     }
-    const row = await t.db.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', endpoint.id).executeTakeFirstOrThrow()
+    const row = await t.db.db
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('id', '=', endpoint.id)
+      .executeTakeFirstOrThrow()
     expect(row.enabled).toBe(0)
     expect(row.disabled_reason).toContain('HTTP 500')
     const audit = (await auditRows(t)).find((a) => a.action === 'webhook.disabled')!
@@ -308,7 +464,14 @@ describe('delivery', () => {
     await api(t, admin, 'PATCH', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}`, { enabled: false })
     await api(t, admin, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'closed' })
     await t.runtime.dispatcher.drain()
-    expect(await t.db.db.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', endpoint.id).where('state', '=', 'pending').execute()).toEqual([])
+    expect(
+      await t.db.db
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('endpoint_id', '=', endpoint.id)
+        .where('state', '=', 'pending')
+        .execute(),
+    ).toEqual([])
     receiver.stop()
     await t.close()
   })
@@ -319,13 +482,19 @@ describe('delivery', () => {
     const { t, owner, admin, ws } = await setup({ config: { webhookDisableAfter: 2 } })
     const { endpoint } = await addEndpoint(t, owner, ws, receiver.url)
     // It has been failing for three hours already.
-    await t.db.db.updateTable('webhook_endpoints').set({ failing_since: new Date(NOW - 3 * 3_600_000).toISOString() }).execute()
+    await t.db.db
+      .updateTable('webhook_endpoints')
+      .set({ failing_since: new Date(NOW - 3 * 3_600_000).toISOString() })
+      .execute()
     await api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
     await api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
     await t.runtime.dispatcher.drain()
     // The fast success came back first and cleared the clock; the slow failure then starts a new one.
     const row = await t.db.db.selectFrom('webhook_endpoints').selectAll().executeTakeFirstOrThrow()
-    expect({ enabled: row.enabled, failingSince: row.failing_since }).toEqual({ enabled: 1, failingSince: new Date(NOW).toISOString() })
+    expect({ enabled: row.enabled, failingSince: row.failing_since }).toEqual({
+      enabled: 1,
+      failingSince: new Date(NOW).toISOString(),
+    })
     receiver.stop()
     await t.close()
   })
@@ -341,16 +510,33 @@ describe('delivery', () => {
     const channel = await makeChannel(t, ws, graph)
     await deliver(t, channel, inboundText(channel.phoneNumberId, 'hello', { from: '4915112345678' }).body)
     await t.runtime.dispatcher.drain()
-    const byPath = await t.db.db.selectFrom('webhook_deliveries').select(['endpoint_id', 'event_type', 'workspace_id']).execute()
-    expect(byPath.filter((d) => d.endpoint_id === onlyReceived.endpoint.id).map((d) => d.event_type)).toEqual(['message.received'])
-    expect(byPath.filter((d) => d.endpoint_id === everything.endpoint.id).map((d) => d.event_type).sort()).toEqual(['conversation.created', 'message.received'])
+    const byPath = await t.db.db
+      .selectFrom('webhook_deliveries')
+      .select(['endpoint_id', 'event_type', 'workspace_id'])
+      .execute()
+    expect(byPath.filter((d) => d.endpoint_id === onlyReceived.endpoint.id).map((d) => d.event_type)).toEqual([
+      'message.received',
+    ])
+    expect(
+      byPath
+        .filter((d) => d.endpoint_id === everything.endpoint.id)
+        .map((d) => d.event_type)
+        .sort(),
+    ).toEqual(['conversation.created', 'message.received'])
     expect(byPath.filter((d) => d.endpoint_id === bAll.endpoint.id)).toEqual([])
     expect(receiver.received.filter((r) => r.json.workspaceId === wsB)).toEqual([])
-    expect(receiver.received.map((r) => `${r.path} ${r.json.type}`).sort()).toEqual(['/hook/a-all conversation.created', '/hook/a-all message.received', '/hook/a-received message.received'])
+    expect(receiver.received.map((r) => `${r.path} ${r.json.type}`).sort()).toEqual([
+      '/hook/a-all conversation.created',
+      '/hook/a-all message.received',
+      '/hook/a-received message.received',
+    ])
     // An endpoint created later does not receive what happened before it existed.
     const late = await addEndpoint(t, owner, ws, `${receiver.url}/late`)
     await t.runtime.dispatcher.drain()
-    expect((await t.db.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', late.endpoint.id).execute()).length).toBe(0)
+    expect(
+      (await t.db.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', late.endpoint.id).execute())
+        .length,
+    ).toBe(0)
     receiver.stop()
     await t.close()
   })
@@ -359,7 +545,9 @@ describe('delivery', () => {
     const receiver = startReceiver()
     const { t, clock, owner, ws } = await setup()
     const { endpoint, secret: oldSecret } = await addEndpoint(t, owner, ws, receiver.url)
-    const rotated = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/rotate-secret`, { overlapHours: 2 })
+    const rotated = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/rotate-secret`, {
+      overlapHours: 2,
+    })
     const { secret: newSecret, endpoint: view } = await rotated.json()
     expect(newSecret).not.toBe(oldSecret)
     expect(view.previousSecretUntil).toBe(new Date(NOW + 2 * 3_600_000).toISOString())
@@ -452,18 +640,40 @@ describe('live stream (SSE)', () => {
   test('a stream says where it starts (stream.ready with an id): a client that drops before any event resumes from there and misses nothing', async () => {
     const { t, owner, ws } = await setup()
     const channel = await makeChannel(t, ws, graph)
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'before the stream', { from: '4915112345678', timestamp: 1749416383 }).body)
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'before the stream', { from: '4915112345678', timestamp: 1749416383 }).body,
+    )
     const first = sseReader(await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/events/stream`))
     await first.until(() => first.ready() !== undefined)
     const readyId = first.ready()!.id!
-    const lastSeq = (await t.db.db.selectFrom('events').select((e) => e.fn.max('seq').as('seq')).executeTakeFirstOrThrow()).seq
+    const lastSeq = (
+      await t.db.db
+        .selectFrom('events')
+        .select((e) => e.fn.max('seq').as('seq'))
+        .executeTakeFirstOrThrow()
+    ).seq
     expect(Number(readyId)).toBe(Number(lastSeq))
     expect(first.events()).toHaveLength(0)
     await first.cancel()
     // Gone before any event; two messages arrive meanwhile.
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'while away 1', { from: '4915112345678', timestamp: 1749416384 }).body)
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'while away 2', { from: '4915112345678', timestamp: 1749416385 }).body)
-    const resumed = sseReader(await t.request(`/api/v1/workspaces/${ws}/events/stream`, call(owner.who, 'GET', undefined, { 'last-event-id': readyId })))
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'while away 1', { from: '4915112345678', timestamp: 1749416384 }).body,
+    )
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'while away 2', { from: '4915112345678', timestamp: 1749416385 }).body,
+    )
+    const resumed = sseReader(
+      await t.request(
+        `/api/v1/workspaces/${ws}/events/stream`,
+        call(owner.who, 'GET', undefined, { 'last-event-id': readyId }),
+      ),
+    )
     await resumed.until(() => resumed.events().length >= 2)
     expect(resumed.events().map((f) => JSON.parse(f.data!).data.text)).toEqual(['while away 1', 'while away 2'])
     await resumed.cancel()
@@ -471,7 +681,7 @@ describe('live stream (SSE)', () => {
   })
 
   test('events arrive in order; Last-Event-ID resumes without gaps; an Analyst receives them; heartbeats; B sees none of A', async () => {
-    const { t, owner, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
+    const { t, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
     const analyst = await makeUser(t, 'analyst@example.com')
     await addMember(t, ws, analyst, 'analyst')
     const ownerB = await makeUser(t, 'owner@b.example')
@@ -483,28 +693,63 @@ describe('live stream (SSE)', () => {
     const streamB = sseReader(await api(t, ownerB, 'GET', `/api/v1/workspaces/${wsB}/events/stream`))
 
     const channel = await makeChannel(t, ws, graph)
-    for (let i = 0; i < 5; i++) await deliver(t, channel, inboundText(channel.phoneNumberId, `message ${i}`, { from: '4915112345678', timestamp: 1749416383 + i }).body)
+    for (let i = 0; i < 5; i++)
+      await deliver(
+        t,
+        channel,
+        inboundText(channel.phoneNumberId, `message ${i}`, { from: '4915112345678', timestamp: 1749416383 + i }).body,
+      )
     await sse.until(() => sse.events().length >= 6)
     const got = sse.events()
     expect(got.map((f) => f.event)).toEqual(['conversation.created', ...Array(5).fill('message.received')])
-    expect(got.map((f) => JSON.parse(f.data!).data.text).slice(1)).toEqual(['message 0', 'message 1', 'message 2', 'message 3', 'message 4'])
+    expect(got.map((f) => JSON.parse(f.data!).data.text).slice(1)).toEqual([
+      'message 0',
+      'message 1',
+      'message 2',
+      'message 3',
+      'message 4',
+    ])
     const ids = got.map((f) => Number(f.id))
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
-    expect(JSON.parse(got[1]!.data!)).toMatchObject({ id: expect.stringMatching(/^evt_/), type: 'message.received', workspaceId: ws })
+    expect(JSON.parse(got[1]!.data!)).toMatchObject({
+      id: expect.stringMatching(/^evt_/),
+      type: 'message.received',
+      workspaceId: ws,
+    })
     // Idle: heartbeats keep it open.
     await sse.until(() => sse.frames.some((f) => f.comment === 'heartbeat'))
     await sse.cancel()
 
     // Missed while away: resume after the third event.
-    for (let i = 5; i < 8; i++) await deliver(t, channel, inboundText(channel.phoneNumberId, `message ${i}`, { from: '4915112345678', timestamp: 1749416383 + i }).body)
-    const resumed = sseReader(await t.request(`/api/v1/workspaces/${ws}/events/stream`, call(analyst.who, 'GET', undefined, { 'last-event-id': String(ids[2]) })))
+    for (let i = 5; i < 8; i++)
+      await deliver(
+        t,
+        channel,
+        inboundText(channel.phoneNumberId, `message ${i}`, { from: '4915112345678', timestamp: 1749416383 + i }).body,
+      )
+    const resumed = sseReader(
+      await t.request(
+        `/api/v1/workspaces/${ws}/events/stream`,
+        call(analyst.who, 'GET', undefined, { 'last-event-id': String(ids[2]) }),
+      ),
+    )
     await resumed.until(() => resumed.events().length >= 6)
-    expect(resumed.events().map((f) => JSON.parse(f.data!).data.text)).toEqual(['message 2', 'message 3', 'message 4', 'message 5', 'message 6', 'message 7'])
+    expect(resumed.events().map((f) => JSON.parse(f.data!).data.text)).toEqual([
+      'message 2',
+      'message 3',
+      'message 4',
+      'message 5',
+      'message 6',
+      'message 7',
+    ])
     await resumed.cancel()
     expect(streamB.events()).toEqual([])
     await streamB.cancel()
     const bad = await t.request(`/api/v1/workspaces/${ws}/events/stream?lastEventId=abc`, call(analyst.who, 'GET'))
-    expect({ status: bad.status, body: await bad.text() }).toEqual({ status: 400, body: expect.stringContaining('lastEventId') })
+    expect({ status: bad.status, body: await bad.text() }).toEqual({
+      status: 400,
+      body: expect.stringContaining('lastEventId'),
+    })
     expect((await api(t, ownerB, 'GET', `/api/v1/workspaces/${ws}/events/stream`)).status).toBe(404)
     await t.close()
   })
@@ -514,7 +759,8 @@ describe('live stream (SSE)', () => {
     const res = await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/events/stream`)
     // 2,000 events while the client reads nothing.
     await t.db.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < 2000; i++) await emit(trx, ws, 'webhook.test', { endpointId: 'none', note: `n${i}` }, new Date().toISOString())
+      for (let i = 0; i < 2000; i++)
+        await emit(trx, ws, 'webhook.test', { endpointId: 'none', note: `n${i}` }, new Date().toISOString())
     })
     await Bun.sleep(300)
     const sse = sseReader(res)
@@ -524,7 +770,12 @@ describe('live stream (SSE)', () => {
     expect(got.length).toBeGreaterThan(200)
     expect(got.length).toBeLessThan(600)
     expect(got.map((f) => JSON.parse(f.data!).data.note)).toEqual(got.map((_, i) => `n${i}`))
-    const again = sseReader(await t.request(`/api/v1/workspaces/${ws}/events/stream`, call(owner.who, 'GET', undefined, { 'last-event-id': got.at(-1)!.id! })))
+    const again = sseReader(
+      await t.request(
+        `/api/v1/workspaces/${ws}/events/stream`,
+        call(owner.who, 'GET', undefined, { 'last-event-id': got.at(-1)!.id! }),
+      ),
+    )
     await again.until(() => again.events().length >= 2000 - got.length)
     expect(JSON.parse(again.events()[0]!.data!).data.note).toBe(`n${got.length}`)
     await again.cancel()
@@ -537,7 +788,15 @@ describe('live stream (SSE)', () => {
     // Authorization, nothing custom; on a reconnect, Last-Event-ID.
     const eventSource = (extra: Record<string, string> = {}): RequestInit => ({
       method: 'GET',
-      headers: { cookie: owner.who.headers.cookie!, accept: 'text/event-stream', 'cache-control': 'no-cache', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', ...extra },
+      headers: {
+        cookie: owner.who.headers.cookie!,
+        accept: 'text/event-stream',
+        'cache-control': 'no-cache',
+        'sec-fetch-site': 'same-origin',
+        'sec-fetch-mode': 'cors',
+        'sec-fetch-dest': 'empty',
+        ...extra,
+      },
     })
     const res = await t.request(`/api/v1/workspaces/${ws}/events/stream`, eventSource())
     expect(res.status).toBe(200)
@@ -547,44 +806,114 @@ describe('live stream (SSE)', () => {
 
     const channel = await makeChannel(t, ws, graph)
     const now = Math.floor(Date.now() / 1000)
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'Is my order ready?', { from: '4915112345678', timestamp: now }).body)
-    const conversation = await t.db.db.selectFrom('conversations').selectAll().where('workspace_id', '=', ws).executeTakeFirstOrThrow()
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'Is my order ready?', { from: '4915112345678', timestamp: now }).body,
+    )
+    const conversation = await t.db.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('workspace_id', '=', ws)
+      .executeTakeFirstOrThrow()
     const sendText = async (body: string) => {
-      const sent = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId: conversation.id, type: 'text', text: { body } })
+      const sent = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+        conversationId: conversation.id,
+        type: 'text',
+        text: { body },
+      })
       expect(sent.status).toBe(202)
       await t.runtime.sender.drain()
       const id = (await sent.json()).id as string
-      return { id, wamid: (await t.db.db.selectFrom('messages').select('wamid').where('id', '=', id).executeTakeFirstOrThrow()).wamid! }
+      return {
+        id,
+        wamid: (await t.db.db.selectFrom('messages').select('wamid').where('id', '=', id).executeTakeFirstOrThrow())
+          .wamid!,
+      }
     }
     const ready = await sendText('Yes, ready.')
     await deliver(t, channel, statusUpdate(channel.phoneNumberId, ready.wamid, 'delivered'))
     const lost = await sendText('Shall we deliver?')
-    await deliver(t, channel, statusUpdate(channel.phoneNumberId, lost.wamid, 'failed', { errors: [{ code: 131026, title: 'Message undeliverable' }] }))
-    expect((await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, { status: 'closed', assigneeUserId: owner.id })).status).toBe(200)
+    await deliver(
+      t,
+      channel,
+      statusUpdate(channel.phoneNumberId, lost.wamid, 'failed', {
+        errors: [{ code: 131026, title: 'Message undeliverable' }],
+      }),
+    )
+    expect(
+      (
+        await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/conversations/${conversation.id}`, {
+          status: 'closed',
+          assigneeUserId: owner.id,
+        })
+      ).status,
+    ).toBe(200)
 
     await sse.until(() => sse.events().length >= 7)
-    const frames = sse.events().map((f) => ({ id: f.id!, event: f.event!, data: JSON.parse(f.data!).data as Record<string, unknown> }))
-    expect(frames.map((f) => f.event)).toEqual(['conversation.created', 'message.received', 'message.sent', 'message.status', 'message.sent', 'message.failed', 'conversation.updated'])
-    const inbound = await t.db.db.selectFrom('messages').select('id').where('direction', '=', 'in').executeTakeFirstOrThrow()
+    const frames = sse
+      .events()
+      .map((f) => ({ id: f.id!, event: f.event!, data: JSON.parse(f.data!).data as Record<string, unknown> }))
+    expect(frames.map((f) => f.event)).toEqual([
+      'conversation.created',
+      'message.received',
+      'message.sent',
+      'message.status',
+      'message.sent',
+      'message.failed',
+      'conversation.updated',
+    ])
+    const inbound = await t.db.db
+      .selectFrom('messages')
+      .select('id')
+      .where('direction', '=', 'in')
+      .executeTakeFirstOrThrow()
     expect(frames[1]!.data).toMatchObject({ messageId: inbound.id, conversationId: conversation.id })
     expect(frames[2]!.data).toMatchObject({ messageId: ready.id, conversationId: conversation.id })
     expect(frames[3]!.data).toMatchObject({ messageId: ready.id, conversationId: conversation.id, status: 'delivered' })
-    expect(frames[5]!.data).toMatchObject({ messageId: lost.id, conversationId: conversation.id, error: { code: 131026, title: 'Message undeliverable' } })
-    expect(frames[6]!.data).toEqual({ conversationId: conversation.id, status: 'closed', assigneeUserId: owner.id, changed: ['status', 'assignee'] })
+    expect(frames[5]!.data).toMatchObject({
+      messageId: lost.id,
+      conversationId: conversation.id,
+      error: { code: 131026, title: 'Message undeliverable' },
+    })
+    expect(frames[6]!.data).toEqual({
+      conversationId: conversation.id,
+      status: 'closed',
+      assigneeUserId: owner.id,
+      changed: ['status', 'assignee'],
+    })
     // The bubble for an announced message, with the same cookie-only GET.
-    const bubble = await t.request(`/api/v1/workspaces/${ws}/messages/${frames[1]!.data.messageId}`, eventSource({ accept: 'application/json' }))
+    const bubble = await t.request(
+      `/api/v1/workspaces/${ws}/messages/${frames[1]!.data.messageId}`,
+      eventSource({ accept: 'application/json' }),
+    )
     expect(bubble.status).toBe(200)
-    expect(await bubble.json()).toMatchObject({ id: inbound.id, conversationId: conversation.id, direction: 'in', text: 'Is my order ready?', quoted: null })
+    expect(await bubble.json()).toMatchObject({
+      id: inbound.id,
+      conversationId: conversation.id,
+      direction: 'in',
+      text: 'Is my order ready?',
+      quoted: null,
+    })
     await sse.cancel()
 
     // The connection drops after the third frame; EventSource reconnects with Last-Event-ID: the rest, nothing twice.
-    const resumed = sseReader(await t.request(`/api/v1/workspaces/${ws}/events/stream`, eventSource({ 'last-event-id': frames[2]!.id })))
+    const resumed = sseReader(
+      await t.request(`/api/v1/workspaces/${ws}/events/stream`, eventSource({ 'last-event-id': frames[2]!.id })),
+    )
     await resumed.until(() => resumed.events().length >= 4)
     expect(resumed.frames[0] as Record<string, string>).toEqual({ retry: '2000' })
     expect(resumed.events().map((f) => f.id)).toEqual(frames.slice(3).map((f) => f.id))
     await resumed.cancel()
     // Without a cookie it is a 401 (EventSource then gives up; the UI signs in again).
-    expect((await t.request(`/api/v1/workspaces/${ws}/events/stream`, { method: 'GET', headers: { accept: 'text/event-stream' } })).status).toBe(401)
+    expect(
+      (
+        await t.request(`/api/v1/workspaces/${ws}/events/stream`, {
+          method: 'GET',
+          headers: { accept: 'text/event-stream' },
+        })
+      ).status,
+    ).toBe(401)
     await t.close()
   })
 
@@ -616,11 +945,29 @@ describe('retention', () => {
     await api(t, admin, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
     await t.runtime.dispatcher.drain()
     // A pending delivery (failing) whose event must survive.
-    await t.db.db.transaction().execute((trx) => emit(trx, ws, 'contact.updated', { contactId: 'ct_x', waId: null, profileName: null, name: null, optedOut: false, changed: ['name'] }, new Date(NOW).toISOString()))
-    await t.db.db.updateTable('events').set({ data: JSON.stringify({ note: 'keep' }) }).where('type', '=', 'contact.updated').execute()
+    await t.db.db
+      .transaction()
+      .execute((trx) =>
+        emit(
+          trx,
+          ws,
+          'contact.updated',
+          { contactId: 'ct_x', waId: null, profileName: null, name: null, optedOut: false, changed: ['name'] },
+          new Date(NOW).toISOString(),
+        ),
+      )
+    await t.db.db
+      .updateTable('events')
+      .set({ data: JSON.stringify({ note: 'keep' }) })
+      .where('type', '=', 'contact.updated')
+      .execute()
     await t.runtime.dispatcher.drain()
     clock.advance(31 * 86_400_000)
-    await t.db.db.transaction().execute((trx) => emit(trx, ws, 'webhook.test', { endpointId: endpoint.id, note: 'recent' }, new Date(clock.now()).toISOString()))
+    await t.db.db
+      .transaction()
+      .execute((trx) =>
+        emit(trx, ws, 'webhook.test', { endpointId: endpoint.id, note: 'recent' }, new Date(clock.now()).toISOString()),
+      )
     await eventRetentionJob(t.services, '* * * * *').run()
     const events = await t.db.db.selectFrom('events').select(['type', 'data']).orderBy('seq').execute()
     expect(events.map((e) => e.type)).toEqual(['contact.updated', 'webhook.test'])
@@ -632,7 +979,17 @@ describe('retention', () => {
     await eventRetentionJob(t.services, '* * * * *').run()
     expect(await t.db.db.selectFrom('webhook_deliveries').select('id').execute()).toEqual([])
     expect((await t.db.db.selectFrom('events').select('type').execute()).map((e) => e.type)).toEqual(['webhook.test'])
-    expect(await t.db.db.selectFrom('webhook_attempts').select('id').where('delivery_id', 'not in', (await t.db.db.selectFrom('webhook_deliveries').select('id').execute()).map((d) => d.id)).execute()).toEqual([])
+    expect(
+      await t.db.db
+        .selectFrom('webhook_attempts')
+        .select('id')
+        .where(
+          'delivery_id',
+          'not in',
+          (await t.db.db.selectFrom('webhook_deliveries').select('id').execute()).map((d) => d.id),
+        )
+        .execute(),
+    ).toEqual([])
     receiver.stop()
     await t.close()
   })

@@ -18,7 +18,8 @@ const MAX_QUEUED = 256
 /** Whether the caller that opened the stream may still read the workspace. */
 async function stillAllowed(deps: ServiceDeps, ctx: WorkspaceContext): Promise<boolean> {
   const actor = ctx.caller.actor
-  if (actor.type === 'user') return (await workspacesRepo.findMembership(deps.db, ctx.workspace.id, actor.id)) !== undefined
+  if (actor.type === 'user')
+    return (await workspacesRepo.findMembership(deps.db, ctx.workspace.id, actor.id)) !== undefined
   if (actor.type === 'api_key') {
     const key = await apiKeysRepo.find(deps.db, ctx.workspace.id, actor.id)
     return !!key && !key.revoked_at && (!key.expires_at || Date.parse(key.expires_at) > deps.clock.now())
@@ -33,7 +34,12 @@ const frame = (e: { seq: number; id: string; type: string; workspace_id: string;
  * `stillSignedIn`: for a stream opened with a browser session, whether that session still holds (signing out or
  * a password change ends the stream as it ends the session).
  */
-export async function openStream(deps: ServiceDeps, ctx: WorkspaceContext, lastEventId: number | undefined, stillSignedIn?: () => Promise<boolean>): Promise<ReadableStream<Uint8Array>> {
+export async function openStream(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  lastEventId: number | undefined,
+  stillSignedIn?: () => Promise<boolean>,
+): Promise<ReadableStream<Uint8Array>> {
   let cursor = lastEventId ?? (await repo.lastSeq(deps.db))
   const encoder = new TextEncoder()
   let closed = false
@@ -58,7 +64,8 @@ export async function openStream(deps: ServiceDeps, ctx: WorkspaceContext, lastE
         void (async () => {
           try {
             while (!closed) {
-              if (!(await stillAllowed(deps, ctx)) || (stillSignedIn && !(await stillSignedIn()))) return finish('access to this workspace ended')
+              if (!(await stillAllowed(deps, ctx)) || (stillSignedIn && !(await stillSignedIn())))
+                return finish('access to this workspace ended')
               const events = await repo.eventsAfter(deps.db, ctx.workspace.id, cursor, BATCH)
               for (const e of events) {
                 send(frame(e))

@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'bun:test'
-import { UrlRefused, checkOutboundUrl, fetchPublic, isRefusedAddress, parseNetworks, type UrlGuardOptions } from './url-guard.ts'
+import {
+  UrlRefused,
+  checkOutboundUrl,
+  fetchPublic,
+  isRefusedAddress,
+  parseNetworks,
+  type UrlGuardOptions,
+} from './url-guard.ts'
 
 /** Never touches the network: every name must be in the table, anything else fails like NXDOMAIN. */
 function resolver(table: Record<string, string[]>) {
@@ -14,14 +21,20 @@ function resolver(table: Record<string, string[]>) {
 }
 
 const NO_DNS = resolver({}).resolve
-const strict = (extra: Partial<UrlGuardOptions> = {}): UrlGuardOptions => ({ allowHttp: false, allowedNetworks: [], resolve: NO_DNS, ...extra })
+const strict = (extra: Partial<UrlGuardOptions> = {}): UrlGuardOptions => ({
+  allowHttp: false,
+  allowedNetworks: [],
+  resolve: NO_DNS,
+  ...extra,
+})
 
 async function refusedWith(raw: string, opts: UrlGuardOptions): Promise<UrlRefused> {
   const outcome = await checkOutboundUrl(raw, opts).then(
     (ok) => ok,
     (e: unknown) => e,
   )
-  if (!(outcome instanceof UrlRefused)) throw new Error(`expected ${raw} to be refused, got ${outcome instanceof Error ? outcome.message : 'allowed'}`)
+  if (!(outcome instanceof UrlRefused))
+    throw new Error(`expected ${raw} to be refused, got ${outcome instanceof Error ? outcome.message : 'allowed'}`)
   expect(outcome.field).toBe('url')
   expect(outcome.name).toBe('UrlRefused')
   return outcome
@@ -54,7 +67,10 @@ describe('isRefusedAddress: refused ranges', () => {
     ['100::/64', ['100::', '100::1', '100::ffff:ffff:ffff:ffff']],
     ['64:ff9b::/96', ['64:ff9b::', '64:ff9b::808:808', '64:ff9b::8.8.8.8']],
     ['64:ff9b:1::/48', ['64:ff9b:1::', '64:ff9b:1::808:808', '64:ff9b:1:ffff:ffff:ffff:ffff:ffff']],
-    ['::ffff:0:0/96 of refused IPv4', ['::ffff:127.0.0.1', '::ffff:7f00:1', '::FFFF:10.0.0.1', '::ffff:a9fe:a9fe', '0:0:0:0:0:ffff:c0a8:101']],
+    [
+      '::ffff:0:0/96 of refused IPv4',
+      ['::ffff:127.0.0.1', '::ffff:7f00:1', '::FFFF:10.0.0.1', '::ffff:a9fe:a9fe', '0:0:0:0:0:ffff:c0a8:101'],
+    ],
     ['IPv4-compatible ::/96', ['::7f00:1', '::127.0.0.1', '::808:808']],
     ['6to4 of refused IPv4', ['2002:7f00:1::', '2002:a9fe:a9fe::1', '2002:0a00:0005:1::1']],
     ['not an address at all', ['', 'localhost', '999.1.1.1', '1.2.3', '::g', '[::1', 'fe80::1%']],
@@ -153,7 +169,18 @@ describe('isRefusedAddress: allowed networks', () => {
 describe('parseNetworks', () => {
   test('accepts IPv4 and IPv6 CIDR blocks and bare addresses', () => {
     expect(() => parseNetworks([])).not.toThrow()
-    expect(() => parseNetworks(['127.0.0.0/8', '::1/128', '10.0.0.0/0', '0.0.0.0/32', 'fd00:ec2::/32', '::/0', ' 192.168.1.0/24 ', '10.0.0.7'])).not.toThrow()
+    expect(() =>
+      parseNetworks([
+        '127.0.0.0/8',
+        '::1/128',
+        '10.0.0.0/0',
+        '0.0.0.0/32',
+        'fd00:ec2::/32',
+        '::/0',
+        ' 192.168.1.0/24 ',
+        '10.0.0.7',
+      ]),
+    ).not.toThrow()
   })
 
   test('throws naming the bad entry', () => {
@@ -191,16 +218,34 @@ describe('checkOutboundUrl: the URL itself', () => {
   })
 
   test('http is refused unless the operator allows it; other schemes always are', async () => {
-    expect((await refusedWith('http://8.8.8.8/hook', strict())).message).toBe('URLs must use https (the operator can allow http)')
+    expect((await refusedWith('http://8.8.8.8/hook', strict())).message).toBe(
+      'URLs must use https (the operator can allow http)',
+    )
     expect((await checkOutboundUrl('http://8.8.8.8/hook', strict({ allowHttp: true }))).url.protocol).toBe('http:')
-    for (const raw of ['ftp://8.8.8.8/', 'file:///etc/passwd', 'gopher://8.8.8.8:70/', 'ws://8.8.8.8/', 'javascript:alert(1)', 'data:text/plain,x']) {
+    for (const raw of [
+      'ftp://8.8.8.8/',
+      'file:///etc/passwd',
+      'gopher://8.8.8.8:70/',
+      'ws://8.8.8.8/',
+      'javascript:alert(1)',
+      'data:text/plain,x',
+    ]) {
       expect((await refusedWith(raw, strict())).message).toBe('URLs must use https (the operator can allow http)')
       expect((await refusedWith(raw, strict({ allowHttp: true }))).message).toBe('URLs must use http or https')
     }
   })
 
   test('garbage, relative and empty URLs are refused', async () => {
-    for (const raw of ['', 'not a url', '/hooks', '//8.8.8.8/x', 'https://', 'https://[::1/', 'https://exa mple.com/', 'https://999.1.1.1/']) {
+    for (const raw of [
+      '',
+      'not a url',
+      '/hooks',
+      '//8.8.8.8/x',
+      'https://',
+      'https://[::1/',
+      'https://exa mple.com/',
+      'https://999.1.1.1/',
+    ]) {
       expect((await refusedWith(raw, strict())).message).toBe('not a valid URL')
     }
   })
@@ -224,16 +269,20 @@ describe('checkOutboundUrl: the URL itself', () => {
     const ok = base + 'a'.repeat(2048 - base.length)
     expect(ok.length).toBe(2048)
     expect((await checkOutboundUrl(ok, strict())).url.href).toBe(ok)
-    expect((await refusedWith(ok + 'a', strict())).message).toBe('URLs are limited to 2048 characters')
+    expect((await refusedWith(`${ok}a`, strict())).message).toBe('URLs are limited to 2048 characters')
   })
 })
 
 describe('checkOutboundUrl: IP literals', () => {
   test('cloud metadata endpoints are refused', async () => {
     const v4 = await refusedWith('https://169.254.169.254/latest/meta-data/', strict())
-    expect(v4.message).toBe('the address 169.254.169.254 is a link-local address; refused (the operator can allow a network)')
+    expect(v4.message).toBe(
+      'the address 169.254.169.254 is a link-local address; refused (the operator can allow a network)',
+    )
     const v6 = await refusedWith('https://[fd00:ec2::254]/latest/meta-data/', strict())
-    expect(v6.message).toBe('the address fd00:ec2::254 is a private address; refused (the operator can allow a network)')
+    expect(v6.message).toBe(
+      'the address fd00:ec2::254 is a private address; refused (the operator can allow a network)',
+    )
   })
 
   test('one literal from every refused range is refused', async () => {
@@ -275,26 +324,45 @@ describe('checkOutboundUrl: IP literals', () => {
   test('IPv4-mapped IPv6 loopback is judged as the IPv4 it carries', async () => {
     const e = await refusedWith('https://[::ffff:127.0.0.1]/', strict())
     // The parser rewrites the dotted tail to hex; the reason still says loopback.
-    expect(e.message).toBe('the address ::ffff:7f00:1 is a loopback address; refused (the operator can allow a network)')
-    expect((await checkOutboundUrl('https://[::ffff:127.0.0.1]/', strict({ allowedNetworks: ['127.0.0.0/8'] }))).addresses).toEqual(['::ffff:7f00:1'])
+    expect(e.message).toBe(
+      'the address ::ffff:7f00:1 is a loopback address; refused (the operator can allow a network)',
+    )
+    expect(
+      (await checkOutboundUrl('https://[::ffff:127.0.0.1]/', strict({ allowedNetworks: ['127.0.0.0/8'] }))).addresses,
+    ).toEqual(['::ffff:7f00:1'])
   })
 
   test('NAT64 and 6to4 say which IPv4 address they carry', async () => {
     const nat64 = await refusedWith('https://[64:ff9b::a9fe:a9fe]/', strict({ allowedNetworks: ['64:ff9b::/96'] }))
-    expect(nat64.message).toBe('the address 64:ff9b::a9fe:a9fe carries 169.254.169.254, a link-local address; refused (the operator can allow a network)')
+    expect(nat64.message).toBe(
+      'the address 64:ff9b::a9fe:a9fe carries 169.254.169.254, a link-local address; refused (the operator can allow a network)',
+    )
     const sixToFour = await refusedWith('https://[2002:a00:5::1]/', strict())
-    expect(sixToFour.message).toBe('the address 2002:a00:5::1 carries 10.0.0.5, a private address; refused (the operator can allow a network)')
+    expect(sixToFour.message).toBe(
+      'the address 2002:a00:5::1 carries 10.0.0.5, a private address; refused (the operator can allow a network)',
+    )
   })
 
   test('decimal, octal, hex and short IPv4 spellings are normalised by the URL parser and refused', async () => {
-    const spellings = ['2130706433', '0x7f.1', '0x7f000001', '0177.0.0.1', '017700000001', '127.1', '127.0.1', '0x7F.0.0.0x1']
+    const spellings = [
+      '2130706433',
+      '0x7f.1',
+      '0x7f000001',
+      '0177.0.0.1',
+      '017700000001',
+      '127.1',
+      '127.0.1',
+      '0x7F.0.0.0x1',
+    ]
     for (const host of spellings) {
       expect(new URL(`http://${host}/`).hostname).toBe('127.0.0.1')
       const e = await refusedWith(`https://${host}/`, strict())
       expect(e.message).toBe('the address 127.0.0.1 is a loopback address; refused (the operator can allow a network)')
     }
     // Same trick aimed at metadata: 169.254.169.254 as one decimal number.
-    expect((await refusedWith('https://2852039166/', strict())).message).toStartWith('the address 169.254.169.254 is a link-local address')
+    expect((await refusedWith('https://2852039166/', strict())).message).toStartWith(
+      'the address 169.254.169.254 is a link-local address',
+    )
     // Literals never reach DNS, so a resolver that would say "public" cannot be used to launder them.
     const { resolve, asked } = resolver({ '2130706433': ['8.8.8.8'], '127.0.0.1': ['8.8.8.8'] })
     await refusedWith('https://2130706433/', strict({ resolve }))
@@ -315,7 +383,9 @@ describe('checkOutboundUrl: IP literals', () => {
 
 describe('checkOutboundUrl: host names', () => {
   test('a name resolving to a public address passes, with every address returned', async () => {
-    const { resolve, asked } = resolver({ 'hooks.example.com': ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'] })
+    const { resolve, asked } = resolver({
+      'hooks.example.com': ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'],
+    })
     const { url, addresses } = await checkOutboundUrl('https://Hooks.Example.com/in', strict({ resolve }))
     expect(url.hostname).toBe('hooks.example.com')
     expect(addresses).toEqual(['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'])
@@ -325,7 +395,9 @@ describe('checkOutboundUrl: host names', () => {
   test('a name resolving to a private address is refused, naming the host and the address', async () => {
     const { resolve } = resolver({ 'example.internal': ['10.0.0.5'] })
     const e = await refusedWith('https://example.internal/hook?token=s3cret', strict({ resolve }))
-    expect(e.message).toBe('the host example.internal resolves to 10.0.0.5, a private address; refused (the operator can allow a network)')
+    expect(e.message).toBe(
+      'the host example.internal resolves to 10.0.0.5, a private address; refused (the operator can allow a network)',
+    )
     expect(e.message).not.toContain('s3cret')
   })
 
@@ -344,8 +416,13 @@ describe('checkOutboundUrl: host names', () => {
   })
 
   test('metadata names are refused through their resolved address', async () => {
-    const { resolve } = resolver({ 'metadata.google.internal': ['169.254.169.254'], 'instance-data.ec2.internal': ['fd00:ec2::254'] })
-    expect((await refusedWith('https://metadata.google.internal/computeMetadata/v1/', strict({ resolve }))).message).toBe(
+    const { resolve } = resolver({
+      'metadata.google.internal': ['169.254.169.254'],
+      'instance-data.ec2.internal': ['fd00:ec2::254'],
+    })
+    expect(
+      (await refusedWith('https://metadata.google.internal/computeMetadata/v1/', strict({ resolve }))).message,
+    ).toBe(
       'the host metadata.google.internal resolves to 169.254.169.254, a link-local address; refused (the operator can allow a network)',
     )
     expect((await refusedWith('https://instance-data.ec2.internal/', strict({ resolve }))).message).toBe(
@@ -358,13 +435,19 @@ describe('checkOutboundUrl: host names', () => {
     const opts = strict({ allowedNetworks: ['127.0.0.0/8', '::1/128'], resolve })
     expect((await checkOutboundUrl('https://dev.local/', opts)).addresses).toEqual(['127.0.0.1', '::1'])
     const e = await refusedWith('https://half.local/', opts)
-    expect(e.message).toBe('the host half.local resolves to 192.168.1.10, a private address; refused (the operator can allow a network)')
+    expect(e.message).toBe(
+      'the host half.local resolves to 192.168.1.10, a private address; refused (the operator can allow a network)',
+    )
   })
 
   test('a name that does not resolve is refused, whether lookup throws or comes back empty', async () => {
     const { resolve } = resolver({ 'empty.example.com': [] })
-    expect((await refusedWith('https://nowhere.example.com/', strict({ resolve }))).message).toBe('the host nowhere.example.com does not resolve')
-    expect((await refusedWith('https://empty.example.com/', strict({ resolve }))).message).toBe('the host empty.example.com does not resolve')
+    expect((await refusedWith('https://nowhere.example.com/', strict({ resolve }))).message).toBe(
+      'the host nowhere.example.com does not resolve',
+    )
+    expect((await refusedWith('https://empty.example.com/', strict({ resolve }))).message).toBe(
+      'the host empty.example.com does not resolve',
+    )
   })
 
   test('a resolver answer that is not an IP address is refused rather than trusted', async () => {
@@ -381,7 +464,9 @@ describe('checkOutboundUrl: host names', () => {
   })
 
   test('an invalid allow list is a configuration error, not a refusal of the URL', async () => {
-    const e = await checkOutboundUrl('https://8.8.8.8/', strict({ allowedNetworks: ['10.0.0.0/33'] })).catch((err: unknown) => err)
+    const e = await checkOutboundUrl('https://8.8.8.8/', strict({ allowedNetworks: ['10.0.0.0/33'] })).catch(
+      (err: unknown) => err,
+    )
     expect(e).toBeInstanceOf(Error)
     expect(e).not.toBeInstanceOf(UrlRefused)
     expect((e as Error).message).toContain('"10.0.0.0/33"')
@@ -403,14 +488,22 @@ describe('fetchPublic', () => {
   })
   const base = `http://127.0.0.1:${files.port}`
   const opts = { allowHttp: true, allowedNetworks: ['127.0.0.0/8'], timeoutMs: 2000, maxBytes: 1000 }
-  const failure = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => `${e.name}: ${e.message}`)
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => 'no error',
+      (e: Error) => `${e.name}: ${e.message}`,
+    )
 
   test('follows redirects only through checked hops, with a size cap', async () => {
     expect((await fetchPublic(`${base}/hop`, opts)).bytes.toString()).toBe('0123456789')
-    expect(await failure(fetchPublic(`${base}/private`, opts))).toBe('UrlRefused: the address 192.168.1.10 is a private address; refused (the operator can allow a network)')
+    expect(await failure(fetchPublic(`${base}/private`, opts))).toBe(
+      'UrlRefused: the address 192.168.1.10 is a private address; refused (the operator can allow a network)',
+    )
     expect(await failure(fetchPublic(`${base}/loop`, opts))).toBe('UrlRefused: the link redirects too many times')
     expect(await failure(fetchPublic(`${base}/nothing`, opts))).toBe('UrlRefused: the link answered HTTP 404')
-    expect(await failure(fetchPublic(`${base}/file`, { ...opts, maxBytes: 5 }))).toBe('UrlRefused: the linked file is larger than 5 bytes')
+    expect(await failure(fetchPublic(`${base}/file`, { ...opts, maxBytes: 5 }))).toBe(
+      'UrlRefused: the linked file is larger than 5 bytes',
+    )
     // Without the operator's allowance, loopback itself is refused before any request.
     expect(await failure(fetchPublic(`${base}/file`, { ...opts, allowedNetworks: [] }))).toContain('loopback')
     files.stop(true)

@@ -60,7 +60,8 @@ export function parseNetworks(list: string[]): void {
 function networks(list: string[]): Networks {
   const nets: Networks = { v4: new BlockList(), v6: new BlockList() }
   for (const entry of list) {
-    const bad = () => new Error(`allowed network ${JSON.stringify(entry)} is not a CIDR block like 10.0.0.0/8 or fd00::/8`)
+    const bad = () =>
+      new Error(`allowed network ${JSON.stringify(entry)} is not a CIDR block like 10.0.0.0/8 or fd00::/8`)
     const [ip = '', bits, extra] = entry.trim().split('/')
     const family = isIP(ip)
     if (family === 0 || ip.includes('%') || extra !== undefined) throw bad()
@@ -86,7 +87,10 @@ type Refusal = { label: string; embedded?: string }
  * hole. IPv6 forms that carry an IPv4 address are judged on that address too, since the packet may end up there.
  */
 function refusal(raw: string, allowed: Networks): Refusal | null {
-  const ip = raw.trim().replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '')
+  const ip = raw
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/%.*$/, '')
   const family = isIP(ip)
   if (family === 4) return judge4(ip, allowed)
   if (family !== 6) return { label: 'not an IP address' }
@@ -123,7 +127,9 @@ function v4(hi: number, lo: number): string {
 /** The eight 16-bit groups of an address isIP() already accepted as IPv6. */
 function hextets(ip: string): number[] {
   const dotted = ip.match(/^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/)
-  const text = dotted ? `${dotted[1]}${((+dotted[2]! << 8) | +dotted[3]!).toString(16)}:${((+dotted[4]! << 8) | +dotted[5]!).toString(16)}` : ip
+  const text = dotted
+    ? `${dotted[1]}${((+dotted[2]! << 8) | +dotted[3]!).toString(16)}:${((+dotted[4]! << 8) | +dotted[5]!).toString(16)}`
+    : ip
   const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)))
   const [head = '', tail] = text.split('::')
   if (tail === undefined) return groups(head)
@@ -147,7 +153,10 @@ export async function checkOutboundUrl(raw: string, opts: UrlGuardOptions): Prom
     throw new UrlRefused('url', 'not a valid URL')
   }
   if (url.protocol !== 'https:' && !(opts.allowHttp && url.protocol === 'http:')) {
-    throw new UrlRefused('url', opts.allowHttp ? 'URLs must use http or https' : 'URLs must use https (the operator can allow http)')
+    throw new UrlRefused(
+      'url',
+      opts.allowHttp ? 'URLs must use http or https' : 'URLs must use https (the operator can allow http)',
+    )
   }
   // Credentials in the URL would be sent to the receiver and end up in our logs and the admin UI.
   if (url.username || url.password) throw new UrlRefused('url', 'URLs must not contain a username or password')
@@ -160,7 +169,11 @@ export async function checkOutboundUrl(raw: string, opts: UrlGuardOptions): Prom
   const literal = url.hostname.replace(/^\[(.*)\]$/, '$1')
   if (isIP(literal) !== 0) {
     const no = refusal(literal, allowed)
-    if (no) throw new UrlRefused('url', `the address ${literal} ${no.embedded ? `carries ${no.embedded}, ` : 'is '}${no.label}; refused ${HINT}`)
+    if (no)
+      throw new UrlRefused(
+        'url',
+        `the address ${literal} ${no.embedded ? `carries ${no.embedded}, ` : 'is '}${no.label}; refused ${HINT}`,
+      )
     return { url, addresses: [literal] }
   }
 
@@ -175,8 +188,12 @@ export async function checkOutboundUrl(raw: string, opts: UrlGuardOptions): Prom
   for (const address of addresses) {
     const no = refusal(address, allowed)
     if (!no) continue
-    if (no.label === 'not an IP address') throw new UrlRefused('url', `the host ${host} resolves to something that is not an IP address; refused`)
-    throw new UrlRefused('url', `the host ${host} resolves to ${address}, ${no.embedded ? `which carries ${no.embedded}, ` : ''}${no.label}; refused ${HINT}`)
+    if (no.label === 'not an IP address')
+      throw new UrlRefused('url', `the host ${host} resolves to something that is not an IP address; refused`)
+    throw new UrlRefused(
+      'url',
+      `the host ${host} resolves to ${address}, ${no.embedded ? `which carries ${no.embedded}, ` : ''}${no.label}; refused ${HINT}`,
+    )
   }
   return { url, addresses }
 }
@@ -185,13 +202,17 @@ export async function checkOutboundUrl(raw: string, opts: UrlGuardOptions): Prom
  * GETs a checked public URL: each redirect hop is checked again (never followed blindly), with a timeout and a size
  * cap. The remaining gap is DNS rebinding between the check and the connection, narrowed to that instant.
  */
-export async function fetchPublic(raw: string, opts: UrlGuardOptions & { timeoutMs: number; maxBytes: number; maxRedirects?: number }): Promise<{ bytes: Buffer; contentType: string | null }> {
+export async function fetchPublic(
+  raw: string,
+  opts: UrlGuardOptions & { timeoutMs: number; maxBytes: number; maxRedirects?: number },
+): Promise<{ bytes: Buffer; contentType: string | null }> {
   let current = raw
   // One deadline for every hop and the body: a peer that trickles bytes or chains redirects cannot stretch it.
   const signal = AbortSignal.timeout(opts.timeoutMs)
   const deadline = (err: unknown): never => {
     const name = (err as Error)?.name
-    if (name === 'TimeoutError' || name === 'AbortError') throw new UrlRefused('url', `the link did not answer within ${opts.timeoutMs} ms`)
+    if (name === 'TimeoutError' || name === 'AbortError')
+      throw new UrlRefused('url', `the link did not answer within ${opts.timeoutMs} ms`)
     throw err
   }
   for (let hop = 0; hop <= (opts.maxRedirects ?? 3); hop++) {

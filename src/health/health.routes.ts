@@ -30,7 +30,10 @@ export function healthRoutes(deps: AppDeps, auth: AuthPlugin, writeHealth: Write
       },
       {
         public: true,
-        detail: { summary: 'Readiness: database writable, migrations current, master key loaded, no recent write failures', tags: ['operations'] },
+        detail: {
+          summary: 'Readiness: database writable, migrations current, master key loaded, no recent write failures',
+          tags: ['operations'],
+        },
         response: { 200: readinessSchema, 503: readinessSchema },
       },
     )

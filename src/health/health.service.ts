@@ -17,7 +17,12 @@ export function writesCheck(health: WriteHealth | undefined, now = Date.now()): 
   return { ok: false, detail: recent.map((f) => `${f.source}: ${f.detail} (${f.code}) ${ago(f.at)}`).join('; ') }
 }
 
-export async function checkReadiness(db: DbHandle, keyring: Keyring | undefined, health?: WriteHealth, now?: number): Promise<Readiness> {
+export async function checkReadiness(
+  db: DbHandle,
+  keyring: Keyring | undefined,
+  health?: WriteHealth,
+  now?: number,
+): Promise<Readiness> {
   // Through Kysely's hold on the connection: a raw BEGIN while a request's transaction is open would fail.
   const database = await db.db.connection().execute(async () => probeWritable(db.sqlite))
   let migrations: Check
@@ -29,7 +34,10 @@ export async function checkReadiness(db: DbHandle, keyring: Keyring | undefined,
   let key: Check = { ok: false, detail: 'no master key loaded' }
   if (keyring) {
     try {
-      key = open(keyring, seal(keyring, 'probe', PROBE_CONTEXT), PROBE_CONTEXT) === 'probe' ? { ok: true } : { ok: false, detail: 'key self-test failed' }
+      key =
+        open(keyring, seal(keyring, 'probe', PROBE_CONTEXT), PROBE_CONTEXT) === 'probe'
+          ? { ok: true }
+          : { ok: false, detail: 'key self-test failed' }
     } catch {
       key = { ok: false, detail: 'key self-test failed' }
     }

@@ -23,7 +23,8 @@ function fillUp(t: TestApp): () => void {
 }
 
 /** A webhook big enough to need new pages (a 20 KB text). */
-const bigText = (phoneNumberId: string, n: number) => inboundText(phoneNumberId, `${n} ${'x'.repeat(20_000)}`, { from: '4915112345678', timestamp: 1749416383 + n })
+const bigText = (phoneNumberId: string, n: number) =>
+  inboundText(phoneNumberId, `${n} ${'x'.repeat(20_000)}`, { from: '4915112345678', timestamp: 1749416383 + n })
 
 describe('write failures and readiness', () => {
   test('a webhook whose commit fails answers 503 with Retry-After, /readyz names the intake, and both recover when space returns', async () => {
@@ -33,14 +34,26 @@ describe('write failures and readiness', () => {
     const ws = await makeWorkspace(t, 'Acme', owner)
     const channel = await makeChannel(t, ws, graph)
     // The customer wrote first (the 24-hour window is open).
-    expect((await deliver(t, channel, inboundText(channel.phoneNumberId, 'Hi', { from: '4915112345678', timestamp: 1749416383 }).body)).status).toBe(200)
+    expect(
+      (
+        await deliver(
+          t,
+          channel,
+          inboundText(channel.phoneNumberId, 'Hi', { from: '4915112345678', timestamp: 1749416383 }).body,
+        )
+      ).status,
+    ).toBe(200)
     const conversation = await t.db.db.selectFrom('conversations').select('id').executeTakeFirstOrThrow()
     const longReply = { conversationId: conversation.id, type: 'text', text: { body: 'y'.repeat(4000) } }
     expect((await t.request('/readyz')).status).toBe(200)
 
     const release = fillUp(t)
     const s = signed(bigText(channel.phoneNumberId, 1).body, channel.appSecret)
-    const refused = await t.request(`/webhooks/whatsapp/${channel.id}`, { method: 'POST', headers: s.headers, body: s.body })
+    const refused = await t.request(`/webhooks/whatsapp/${channel.id}`, {
+      method: 'POST',
+      headers: s.headers,
+      body: s.body,
+    })
     expect(refused.status).toBe(503)
     expect(refused.headers.get('retry-after')).toBe('10')
     const problem = await refused.json()
@@ -55,7 +68,10 @@ describe('write failures and readiness', () => {
     expect(notReady.status).toBe(503)
     const body = await notReady.json()
     expect(body.checks.database).toEqual({ ok: true })
-    expect(body.checks.writes).toEqual({ ok: false, detail: expect.stringMatching(/^webhook intake: disk full \(SQLITE_FULL\) \d+ s ago$/) })
+    expect(body.checks.writes).toEqual({
+      ok: false,
+      detail: expect.stringMatching(/^webhook intake: disk full \(SQLITE_FULL\) \d+ s ago$/),
+    })
 
     // A send answers 503 too (the request write group), and is named beside the intake.
     const refusedSend = await t.request(`/api/v1/workspaces/${ws}/messages`, call(owner.who, 'POST', longReply))
@@ -78,7 +94,12 @@ describe('write failures and readiness', () => {
     const health = new WriteHealth(() => now)
     const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
     expect(health.failed('sender', full)).toEqual({ code: 'SQLITE_FULL', detail: 'disk full' })
-    expect(health.failed('sender', Object.assign(new Error('UNIQUE constraint failed'), { code: 'SQLITE_CONSTRAINT_UNIQUE' }))).toBeNull()
+    expect(
+      health.failed(
+        'sender',
+        Object.assign(new Error('UNIQUE constraint failed'), { code: 'SQLITE_CONSTRAINT_UNIQUE' }),
+      ),
+    ).toBeNull()
     expect(health.failed('intake processor', new Error('a bug'))).toBeNull()
     expect(health.recent().map((f) => f.source)).toEqual(['sender'])
     now += WRITE_FAILURE_WINDOW_MS - 1
@@ -87,14 +108,22 @@ describe('write failures and readiness', () => {
     expect(health.recent()).toHaveLength(0)
     // Causes are followed (the write group keeps the real cause), and errno codes count (media files).
     expect(storageFailureOf(Object.assign(new Error('wrapped'), { cause: full }))?.code).toBe('SQLITE_FULL')
-    expect(storageFailureOf(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }))?.detail).toBe('disk full')
-    expect(storageFailureOf(Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' }))?.detail).toBe('database file is damaged')
+    expect(
+      storageFailureOf(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }))?.detail,
+    ).toBe('disk full')
+    expect(
+      storageFailureOf(Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' }))
+        ?.detail,
+    ).toBe('database file is damaged')
   })
 
   test('a full disk stays a failure past the window while the disk is still short of room (a quiet instance is not ready by waiting)', () => {
     let now = 1_000_000
     let free = 0
-    const health = new WriteHealth(() => now, () => free)
+    const health = new WriteHealth(
+      () => now,
+      () => free,
+    )
     health.failed('webhook intake', Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }))
     health.failed('media downloads', Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }))
     now += WRITE_FAILURE_WINDOW_MS * 10
@@ -103,7 +132,7 @@ describe('write failures and readiness', () => {
     expect(health.recent()).toHaveLength(0)
   })
 
-  test('a full disk is over for every path once any path commits and the disk has room; other failures stay their own path\'s', () => {
+  test("a full disk is over for every path once any path commits and the disk has room; other failures stay their own path's", () => {
     let free = 0
     const health = new WriteHealth(Date.now, () => free)
     health.failed('request writes', Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }))
@@ -135,16 +164,24 @@ describe('write failures and readiness', () => {
       throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
     }
     const s = signed(bigText(channel.phoneNumberId, 3).body, channel.appSecret)
-    expect((await t.request(`/webhooks/whatsapp/${channel.id}`, { method: 'POST', headers: s.headers, body: s.body })).status).toBe(200)
+    expect(
+      (await t.request(`/webhooks/whatsapp/${channel.id}`, { method: 'POST', headers: s.headers, body: s.body }))
+        .status,
+    ).toBe(200)
     for (let i = 0; i < 10; i++) {
       clock.advance(60_000)
       await t.runtime.processor.drain()
     }
-    expect(await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({ state: 'pending', attempts: 0 })
+    expect(await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({
+      state: 'pending',
+      attempts: 0,
+    })
     expect((await (await t.request('/readyz')).json()).checks.writes.detail).toContain('intake processor: disk full')
     deps.syncTransaction = real
     await t.runtime.processor.drain()
-    expect((await t.db.db.selectFrom('webhook_inbox').select('state').executeTakeFirstOrThrow()).state).toBe('processed')
+    expect((await t.db.db.selectFrom('webhook_inbox').select('state').executeTakeFirstOrThrow()).state).toBe(
+      'processed',
+    )
     expect((await t.request('/readyz')).status).toBe(200)
   })
 
@@ -157,7 +194,10 @@ describe('write failures and readiness', () => {
     // Stored while there was room; processing then needs pages the database cannot have.
     // (The processor, woken by the commit, starts on its next turn of the event loop: after fillUp.)
     const s = signed(bigText(channel.phoneNumberId, 2).body, channel.appSecret)
-    expect((await t.request(`/webhooks/whatsapp/${channel.id}`, { method: 'POST', headers: s.headers, body: s.body })).status).toBe(200)
+    expect(
+      (await t.request(`/webhooks/whatsapp/${channel.id}`, { method: 'POST', headers: s.headers, body: s.body }))
+        .status,
+    ).toBe(200)
     const release = fillUp(t)
     await t.runtime.processor.drain()
     const body = await (await t.request('/readyz')).json()
@@ -168,12 +208,17 @@ describe('write failures and readiness', () => {
       clock.advance(60_000)
       await t.runtime.processor.drain()
     }
-    expect(await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({ state: 'pending', attempts: 0 })
+    expect(await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({
+      state: 'pending',
+      attempts: 0,
+    })
     release()
     await t.runtime.processor.drain()
     clock.advance(60_000) // the failed row's retry comes due
     await t.runtime.processor.drain()
-    expect((await t.db.db.selectFrom('webhook_inbox').select('state').executeTakeFirstOrThrow()).state).toBe('processed')
+    expect((await t.db.db.selectFrom('webhook_inbox').select('state').executeTakeFirstOrThrow()).state).toBe(
+      'processed',
+    )
     expect((await t.request('/readyz')).status).toBe(200)
   })
 })

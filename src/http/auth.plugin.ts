@@ -21,7 +21,13 @@ import type { ServiceDeps } from '../deps.ts'
 import { can, type Permission, type Role } from '../auth/permissions.ts'
 import { ANONYMOUS, type Caller, type RequestMeta } from '../auth/principal.ts'
 import { authenticateApiKey, looksLikeApiKey } from '../auth/apikeys.service.ts'
-import { clearedSessionCookie, cookiesSecure, resolveSession, sessionTokenFrom, type SessionUser } from '../auth/sessions.ts'
+import {
+  clearedSessionCookie,
+  cookiesSecure,
+  resolveSession,
+  sessionTokenFrom,
+  type SessionUser,
+} from '../auth/sessions.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { WorkspacesTable } from '../workspaces/workspaces.table.ts'
@@ -33,7 +39,10 @@ import { requestIdOf } from './request-context.ts'
 import { constantTimeEqual } from '../crypto/tokens.ts'
 
 /** How the socket peer's address is found; tests driving app.handle (no socket) supply their own. */
-export type PeerAddress = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) => string | undefined
+export type PeerAddress = (
+  request: Request,
+  server: { requestIP(r: Request): { address: string } | null } | null,
+) => string | undefined
 
 type AuthState = { caller: Caller; session?: SessionUser; tenant?: WorkspaceContext }
 
@@ -51,14 +60,22 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
   const publicOrigin = new URL(config.publicUrl).origin
   const states = new WeakMap<Request, AuthState>()
   const loopback = trustedProxies(['127.0.0.0/8', '::1/128'])
-  const metricsNetworks = config.metricsAllowedNetworks.length > 0 ? trustedProxies(config.metricsAllowedNetworks) : null
+  const metricsNetworks =
+    config.metricsAllowedNetworks.length > 0 ? trustedProxies(config.metricsAllowedNetworks) : null
 
-  type Ctx = { request: Request; server: unknown; set: { headers: Record<string, unknown> }; params?: Record<string, string> }
+  type Ctx = {
+    request: Request
+    server: unknown
+    set: { headers: Record<string, unknown> }
+    params?: Record<string, string>
+  }
   // Macros destructure exactly what they use: Elysia builds only the context fields a hook's source names
   // (its static analysis cannot follow a context object passed on to a helper, least of all minified).
 
   const metaOf = ({ request, server }: Ctx): RequestMeta => {
-    const peer = peerAddress ? peerAddress(request, server as never) : (server as { requestIP?(r: Request): { address: string } | null } | null)?.requestIP?.(request)?.address
+    const peer = peerAddress
+      ? peerAddress(request, server as never)
+      : (server as { requestIP?(r: Request): { address: string } | null } | null)?.requestIP?.(request)?.address
     return {
       ip: clientIp(peer, request.headers.get('x-forwarded-for'), trusted),
       requestId: requestIdOf(request) ?? '',
@@ -74,7 +91,13 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
     const headers = limiter.headers(decision)
     Object.assign(ctx.set.headers, headers)
     if (!decision.allowed) {
-      throw new AppError(429, 'rate_limited', `Too many requests; retry in ${decision.retryAfterSeconds} s.`, undefined, headers)
+      throw new AppError(
+        429,
+        'rate_limited',
+        `Too many requests; retry in ${decision.retryAfterSeconds} s.`,
+        undefined,
+        headers,
+      )
     }
   }
 
@@ -95,24 +118,50 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
       const key = bearer && looksLikeApiKey(bearer) ? await authenticateApiKey(deps, bearer) : null
       if (!key) {
         meter(ctx, apiLimiter, anonymous)
-        throw new AppError(401, 'invalid_api_key', 'The API key is missing, malformed, expired or revoked.', undefined, { 'www-authenticate': 'Bearer' })
+        throw new AppError(
+          401,
+          'invalid_api_key',
+          'The API key is missing, malformed, expired or revoked.',
+          undefined,
+          { 'www-authenticate': 'Bearer' },
+        )
       }
       meter(ctx, apiLimiter, `key:${key.id}`)
-      if (!opts.apiKeys) throw new AppError(403, 'session_required', 'This endpoint needs a signed-in user; API keys cannot use it.')
-      return { caller: { actor: { type: 'api_key', id: key.id, label: key.name, workspaceId: key.workspace_id, role: key.role }, meta } }
+      if (!opts.apiKeys)
+        throw new AppError(403, 'session_required', 'This endpoint needs a signed-in user; API keys cannot use it.')
+      return {
+        caller: {
+          actor: { type: 'api_key', id: key.id, label: key.name, workspaceId: key.workspace_id, role: key.role },
+          meta,
+        },
+      }
     }
     const token = sessionTokenFrom(ctx.request.headers.get('cookie'))
     const session = token ? await resolveSession(deps.db, clock, token) : null
     if (!session) {
       meter(ctx, apiLimiter, anonymous)
       if (token) ctx.set.headers['set-cookie'] = clearedSessionCookie(secureCookies)
-      throw new AppError(401, token ? 'session_expired' : 'unauthenticated', token ? 'Your session has ended; sign in again.' : 'Sign in, or send an API key as Authorization: Bearer.')
+      throw new AppError(
+        401,
+        token ? 'session_expired' : 'unauthenticated',
+        token ? 'Your session has ended; sign in again.' : 'Sign in, or send an API key as Authorization: Bearer.',
+      )
     }
     meter(ctx, uiLimiter, `user:${session.userId}`)
     if (!SAFE_METHODS.has(ctx.request.method) && !isSameOrigin(ctx.request)) {
-      throw new AppError(403, 'cross_site_request', 'Cross-site requests cannot change anything; use the wabox UI or an API key.')
+      throw new AppError(
+        403,
+        'cross_site_request',
+        'Cross-site requests cannot change anything; use the wabox UI or an API key.',
+      )
     }
-    return { caller: { actor: { type: 'user', id: session.userId, label: session.email, isOperator: session.isOperator }, meta }, session }
+    return {
+      caller: {
+        actor: { type: 'user', id: session.userId, label: session.email, isOperator: session.isOperator },
+        meta,
+      },
+      session,
+    }
   }
 
   const authorizeWorkspace = async (ctx: Ctx, permission: Permission): Promise<AuthState> => {
@@ -120,7 +169,9 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
     const actor = state.caller.actor
     const notFound = new AppError(404, 'not_found', 'No such workspace.')
     const workspaceId = ctx.params?.workspaceId
-    const workspace: WorkspacesTable | undefined = workspaceId ? await workspacesRepo.findWorkspace(deps.db, workspaceId) : undefined
+    const workspace: WorkspacesTable | undefined = workspaceId
+      ? await workspacesRepo.findWorkspace(deps.db, workspaceId)
+      : undefined
     if (!workspace) throw notFound
     let role: Role
     if (actor.type === 'api_key') {
@@ -133,7 +184,11 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
       role = membership.role
     } else throw notFound
     if (!can(role, permission)) {
-      throw new AppError(403, 'forbidden', `Your role (${role}) does not have the ${permission} permission in this workspace.`)
+      throw new AppError(
+        403,
+        'forbidden',
+        `Your role (${role}) does not have the ${permission} permission in this workspace.`,
+      )
     }
     return { ...state, tenant: { caller: state.caller, workspace, role } }
   }
@@ -175,7 +230,8 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
       async transform({ request, server, set, params }) {
         const ctx = { request, server, set, params } as Ctx
         const state = await authenticate(ctx, { apiKeys: false })
-        if (!state.session?.isOperator) throw new AppError(403, 'operator_only', 'Only an instance operator can do this.')
+        if (!state.session?.isOperator)
+          throw new AppError(403, 'operator_only', 'Only an instance operator can do this.')
         states.set(ctx.request, state)
       },
       resolve: ({ request }) => {
@@ -192,13 +248,21 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
         // proxy's address, which may be loopback too — so any forwarding header rules the default out, and so does
         // an address configured as a trusted proxy (a proxy that adds no header is still a proxy).
         const forwarded = ['x-forwarded-for', 'forwarded', 'x-real-ip'].some((h) => request.headers.has(h))
-        const fromAllowedNetwork = metricsNetworks ? metricsNetworks.has(meta.ip) : !config.metricsToken && loopback.has(meta.ip) && !forwarded && !trusted.has(meta.ip)
+        const fromAllowedNetwork = metricsNetworks
+          ? metricsNetworks.has(meta.ip)
+          : !config.metricsToken && loopback.has(meta.ip) && !forwarded && !trusted.has(meta.ip)
         const hidden = new AppError(404, 'not_found', 'No such route or resource.')
         if (config.metricsToken) {
           if (metricsNetworks && !fromAllowedNetwork) throw hidden
           const bearer = request.headers.get('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
           if (!bearer || !constantTimeEqual(bearer, config.metricsToken)) {
-            throw new AppError(403, 'metrics_token_required', 'Send the metrics token as Authorization: Bearer.', undefined, { 'www-authenticate': 'Bearer' })
+            throw new AppError(
+              403,
+              'metrics_token_required',
+              'Send the metrics token as Authorization: Bearer.',
+              undefined,
+              { 'www-authenticate': 'Bearer' },
+            )
           }
         } else if (!fromAllowedNetwork) throw hidden
         states.set(request, { caller: { actor: ANONYMOUS, meta } })

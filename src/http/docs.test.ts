@@ -18,8 +18,16 @@ type Op = {
 }
 
 let t: TestApp
-let spec: { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, unknown>; responses: Record<string, unknown>; securitySchemes: Record<string, unknown> } }
-const operations = () => Object.entries(spec.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })))
+let spec: {
+  paths: Record<string, Record<string, Op>>
+  components: {
+    schemas: Record<string, unknown>
+    responses: Record<string, unknown>
+    securitySchemes: Record<string, unknown>
+  }
+}
+const operations = () =>
+  Object.entries(spec.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })))
 
 const ready = (async () => {
   t = await createTestApp()
@@ -33,23 +41,37 @@ afterAll(async () => {
 describe('OpenAPI contract', () => {
   test('every route with a Zod body documents it from that schema (none empty)', async () => {
     await ready
-    const routes = (t.app as never as { routes: { method: string; path: string; hooks?: { body?: unknown; detail?: { hide?: boolean } } }[] }).routes
+    const routes = (
+      t.app as never as {
+        routes: { method: string; path: string; hooks?: { body?: unknown; detail?: { hide?: boolean } } }[]
+      }
+    ).routes
     const withBody = routes.filter((r) => r.hooks?.body && !r.hooks.detail?.hide && r.method !== 'GET')
     expect(withBody.length).toBeGreaterThanOrEqual(25)
     for (const r of withBody) {
       const op = spec.paths[r.path.replace(/(.)\/$/, '$1').replace(/:(\w+)/g, '{$1}')]?.[r.method.toLowerCase()]
       const content = Object.entries(op?.requestBody?.content ?? {})
       const props = Object.keys((content[0]?.[1].schema.properties as object | undefined) ?? {})
-      expect({ route: `${r.method} ${r.path}`, types: content.length, documented: props.length > 0 || content[0]?.[1].schema.anyOf !== undefined || content[0]?.[1].schema.oneOf !== undefined }).toEqual({
+      expect({
+        route: `${r.method} ${r.path}`,
+        types: content.length,
+        documented:
+          props.length > 0 || content[0]?.[1].schema.anyOf !== undefined || content[0]?.[1].schema.oneOf !== undefined,
+      }).toEqual({
         route: `${r.method} ${r.path}`,
         types: 1,
         documented: true,
       })
     }
     // Spot checks: the schema is the validating one (constraints included), uploads are multipart.
-    const login = spec.paths['/api/v1/auth/login']!.post!.requestBody!.content['application/json']!.schema as { properties: Record<string, unknown>; required: string[] }
+    const login = spec.paths['/api/v1/auth/login']!.post!.requestBody!.content['application/json']!.schema as {
+      properties: Record<string, unknown>
+      required: string[]
+    }
     expect(login.required).toEqual(expect.arrayContaining(['email', 'password']))
-    expect(Object.keys(spec.paths['/api/v1/workspaces/{workspaceId}/media']!.post!.requestBody!.content)).toEqual(['multipart/form-data'])
+    expect(Object.keys(spec.paths['/api/v1/workspaces/{workspaceId}/media']!.post!.requestBody!.content)).toEqual([
+      'multipart/form-data',
+    ])
   })
 
   test('every operation has an operationId (unique), tags, a 2xx and problem+json 4xx responses', async () => {
@@ -61,12 +83,19 @@ describe('OpenAPI contract', () => {
     expect(new Set(ids).size).toBe(ids.length)
     for (const { path, method, op } of ops) {
       const codes = Object.keys(op.responses ?? {})
-      expect({ op: `${method} ${path}`, tagged: (op.tags?.length ?? 0) > 0, success: codes.some((c) => c.startsWith('2')) }).toEqual({ op: `${method} ${path}`, tagged: true, success: true })
-      for (const code of codes.filter((c) => c.startsWith('4'))) expect(op.responses![code]!.$ref).toBe(`#/components/responses/Problem${code}`)
+      expect({
+        op: `${method} ${path}`,
+        tagged: (op.tags?.length ?? 0) > 0,
+        success: codes.some((c) => c.startsWith('2')),
+      }).toEqual({ op: `${method} ${path}`, tagged: true, success: true })
+      for (const code of codes.filter((c) => c.startsWith('4')))
+        expect(op.responses![code]!.$ref).toBe(`#/components/responses/Problem${code}`)
       if (path.startsWith('/api/')) expect(codes).toContain('429')
       // JSON bodies (the webhook ingress takes raw signed bytes and names its own outcomes).
-      if (op.requestBody && !path.startsWith('/webhooks/')) expect(codes).toEqual(expect.arrayContaining(['400', '413', '415', '422']))
-      if (op['x-permission'] !== 'public' && op['x-permission'] !== 'metrics') expect(codes).toEqual(expect.arrayContaining(['401', '403']))
+      if (op.requestBody && !path.startsWith('/webhooks/'))
+        expect(codes).toEqual(expect.arrayContaining(['400', '413', '415', '422']))
+      if (op['x-permission'] !== 'public' && op['x-permission'] !== 'metrics')
+        expect(codes).toEqual(expect.arrayContaining(['401', '403']))
     }
     const problemSchema = spec.components.schemas.Problem as { type: string; required: string[] }
     expect(problemSchema.type).toBe('object')
@@ -74,7 +103,9 @@ describe('OpenAPI contract', () => {
     const problem = spec.components.responses.Problem422 as { content: Record<string, { schema: { $ref: string } }> }
     expect(problem.content['application/problem+json']!.schema.$ref).toBe('#/components/schemas/Problem')
     // Success responses come from the routes' Zod view schemas where they declare one.
-    const me = spec.paths['/api/v1/me']!.get!.responses!['200']!.content!['application/json']!.schema as { properties: Record<string, unknown> }
+    const me = spec.paths['/api/v1/me']!.get!.responses!['200']!.content!['application/json']!.schema as {
+      properties: Record<string, unknown>
+    }
     expect(Object.keys(me.properties)).toEqual(expect.arrayContaining(['id', 'email', 'memberships']))
   })
 
@@ -83,13 +114,23 @@ describe('OpenAPI contract', () => {
     for (const { path, method, op } of operations()) {
       const schemes = (op.security ?? []).flatMap((s) => Object.keys(s)).sort()
       const rule = op['x-permission']
-      const expected = rule === 'public' ? [] : rule === 'metrics' ? ['metricsToken'] : rule === 'authenticated' || rule === 'operator' || (op as Record<string, unknown>)['x-session-only'] ? ['session'] : ['apiKey', 'session']
+      const expected =
+        rule === 'public'
+          ? []
+          : rule === 'metrics'
+            ? ['metricsToken']
+            : rule === 'authenticated' || rule === 'operator' || (op as Record<string, unknown>)['x-session-only']
+              ? ['session']
+              : ['apiKey', 'session']
       expect({ op: `${method} ${path}`, rule, schemes }).toEqual({ op: `${method} ${path}`, rule, schemes: expected })
       // Every path template variable is a documented path parameter.
-      for (const name of path.match(/\{(\w+)\}/g) ?? []) expect(op.parameters?.some((p) => p.in === 'path' && `{${p.name}}` === name)).toBe(true)
+      for (const name of path.match(/\{(\w+)\}/g) ?? [])
+        expect(op.parameters?.some((p) => p.in === 'path' && `{${p.name}}` === name)).toBe(true)
     }
     expect(Object.keys(spec.components.securitySchemes).sort()).toEqual(['apiKey', 'metricsToken', 'session'])
-    const limit = spec.paths['/api/v1/workspaces/{workspaceId}/conversations']!.get!.parameters!.find((p) => p.name === 'limit')!
+    const limit = spec.paths['/api/v1/workspaces/{workspaceId}/conversations']!.get!.parameters!.find(
+      (p) => p.name === 'limit',
+    )!
     expect(limit.in).toBe('query')
     expect(typeof limit.schema?.maximum).toBe('number')
   })
@@ -103,17 +144,30 @@ describe('OpenAPI contract', () => {
     await Bun.write(join(dir, 'redocly.yaml'), 'extends:\n  - recommended\n')
     // Runs under Bun (the CLI's own entry); no telemetry or update check from a test.
     const cli = join(import.meta.dir, '../../node_modules/@redocly/cli/bin/cli.js')
-    const proc = Bun.spawn([process.execPath, cli, 'lint', file, '--config', join(dir, 'redocly.yaml'), '--format', 'json'], {
-      cwd: dir,
-      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
+    const proc = Bun.spawn(
+      [process.execPath, cli, 'lint', file, '--config', join(dir, 'redocly.yaml'), '--format', 'json'],
+      {
+        cwd: dir,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      },
+    )
     const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
     await proc.exited
-    const report = JSON.parse(out.slice(out.indexOf('{'))) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[] }
+    const report = JSON.parse(out.slice(out.indexOf('{'))) as {
+      totals: { errors: number; warnings: number }
+      problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[]
+    }
     const lines = report.problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`)
-    console.log(`redocly lint: ${report.totals.errors} errors, ${report.totals.warnings} warnings${lines.length ? '\n  ' + lines.join('\n  ') : ''}`)
-    expect({ errors: report.problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`), stderr: proc.exitCode === 0 ? '' : err.slice(0, 500) }).toEqual({ errors: [], stderr: '' })
+    console.log(
+      `redocly lint: ${report.totals.errors} errors, ${report.totals.warnings} warnings${lines.length ? `\n  ${lines.join('\n  ')}` : ''}`,
+    )
+    expect({
+      errors: report.problems
+        .filter((p) => p.severity === 'error')
+        .map((p) => `${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`),
+      stderr: proc.exitCode === 0 ? '' : err.slice(0, 500),
+    }).toEqual({ errors: [], stderr: '' })
   }, 60_000)
 })

@@ -25,8 +25,18 @@ import { defaultPublicDir } from './static.ts'
 import { openApiWebhooks } from '../events/catalog.ts'
 
 type JsonSchema = Record<string, unknown>
-type Operation = Record<string, unknown> & { responses?: Record<string, unknown>; tags?: string[]; operationId?: string }
-type RouteHooks = { body?: unknown; response?: unknown; params?: unknown; query?: unknown; detail?: Record<string, unknown> }
+type Operation = Record<string, unknown> & {
+  responses?: Record<string, unknown>
+  tags?: string[]
+  operationId?: string
+}
+type RouteHooks = {
+  body?: unknown
+  response?: unknown
+  params?: unknown
+  query?: unknown
+  detail?: Record<string, unknown>
+}
 type Route = { method: string; path: string; hooks?: RouteHooks }
 
 /** The problem+json body every error answers with (errors.ts `problemBody`). */
@@ -38,7 +48,10 @@ export const problemSchema = z
     detail: z.string().describe('What went wrong, for a person'),
     code: z.string().describe('Stable machine-readable code (e.g. validation_failed, not_found, rate_limited)'),
     requestId: z.string().optional().describe('Echoed as X-Request-ID; quote it when reporting a problem'),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional().describe('Field errors (validation only)'),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .describe('Field errors (validation only)'),
   })
   .describe('RFC 9457 problem details')
 
@@ -90,7 +103,9 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 }
 
 const hasBinary = (s: unknown): boolean =>
-  typeof s === 'object' && s !== null && (((s as JsonSchema).format === 'binary') || Object.values(s as JsonSchema).some(hasBinary))
+  typeof s === 'object' &&
+  s !== null &&
+  ((s as JsonSchema).format === 'binary' || Object.values(s as JsonSchema).some(hasBinary))
 
 /** `{ 200: zod, 503: zod }`, a bare zod schema (= 200), or nothing. */
 function responseSchemas(response: unknown): [string, z.ZodType][] {
@@ -104,8 +119,11 @@ const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
 
 /** get /api/v1/workspaces/:workspaceId/api-keys → getWorkspacesByWorkspaceIdApiKeys */
 export function operationIdOf(method: string, path: string): string {
-  const segments = path.replace(/^\/api\/v1(?=\/|$)/, '').split('/').filter(Boolean)
-  const words = segments.map((s) => (s.startsWith(':') ? 'By' + cap(camel(s.slice(1))) : cap(camel(s))))
+  const segments = path
+    .replace(/^\/api\/v1(?=\/|$)/, '')
+    .split('/')
+    .filter(Boolean)
+  const words = segments.map((s) => (s.startsWith(':') ? `By${cap(camel(s.slice(1)))}` : cap(camel(s))))
   return method.toLowerCase() + (words.join('') || 'Index')
 }
 
@@ -170,11 +188,13 @@ export function buildOpenApiDocument(app: AnyElysia) {
       const json = jsonSchemaOf(schema, 'output')
       const isProblem = Number(status) >= 400
       responses[status] = {
-        description: (json.description as string | undefined) ?? (isProblem ? PROBLEM_TEXT[status] ?? 'Error' : 'Success'),
+        description:
+          (json.description as string | undefined) ?? (isProblem ? (PROBLEM_TEXT[status] ?? 'Error') : 'Success'),
         content: { [isProblem ? 'application/problem+json' : 'application/json']: { schema: json } },
       }
     }
-    if (!Object.keys(responses).some((s) => s.startsWith('2'))) responses['2XX'] = { description: 'Success (see the summary for what is returned)' }
+    if (!Object.keys(responses).some((s) => s.startsWith('2')))
+      responses['2XX'] = { description: 'Success (see the summary for what is returned)' }
     for (const code of problemCodes(route, op)) {
       if (responses[code]) continue
       usedProblems.add(code)
@@ -195,7 +215,10 @@ export function buildOpenApiDocument(app: AnyElysia) {
   const problemResponses = Object.fromEntries(
     [...usedProblems].sort().map((code) => [
       `Problem${code}`,
-      { description: PROBLEM_TEXT[code] ?? 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      {
+        description: PROBLEM_TEXT[code] ?? 'Error',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      },
     ]),
   )
 
@@ -217,7 +240,12 @@ export function buildOpenApiDocument(app: AnyElysia) {
       responses: problemResponses,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'A workspace API key: wbx_<prefix>_<secret>' },
-        session: { type: 'apiKey', in: 'cookie', name: 'wabox_session', description: 'The admin UI session (sign in with POST /api/v1/auth/login)' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'wabox_session',
+          description: 'The admin UI session (sign in with POST /api/v1/auth/login)',
+        },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'The --metrics-token, when one is configured' },
       },
     },
@@ -230,7 +258,7 @@ export function buildOpenApiDocument(app: AnyElysia) {
 function webhooksDocumented() {
   const hooks = openApiWebhooks() as Record<string, { post: Operation }>
   for (const [type, item] of Object.entries(hooks)) {
-    item.post.operationId ??= 'event' + cap(camel(type))
+    item.post.operationId ??= `event${cap(camel(type))}`
     item.post.security ??= []
     item.post.tags ??= ['events']
   }
@@ -254,7 +282,7 @@ export function docsRoutes(auth: AuthPlugin, getApp: () => AnyElysia, publicDir 
       '/docs',
       ({ set }) => {
         set.headers['cache-control'] = 'no-cache'
-        return Bun.file(publicDir + '/docs.html')
+        return Bun.file(`${publicDir}/docs.html`)
       },
       { public: true, detail: { hide: true } },
     )

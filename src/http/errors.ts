@@ -51,7 +51,13 @@ export type Problem = {
   errors?: FieldError[]
 }
 
-export function problemBody(status: number, code: string, detail: string, requestId: string | undefined, errors?: FieldError[]): Problem {
+export function problemBody(
+  status: number,
+  code: string,
+  detail: string,
+  requestId: string | undefined,
+  errors?: FieldError[],
+): Problem {
   return {
     type: `urn:wabox:problem:${code}`,
     title: TITLES[status] ?? 'Error',
@@ -99,12 +105,19 @@ const VALIDATION_SOURCES: Record<string, string> = {
 export const STORAGE_RETRY_AFTER = 10
 
 /** Maps any error thrown while handling a request to a problem response. */
-export function toProblem(code: string | number, error: unknown, requestId: string | undefined): { problem: Problem; headers?: Record<string, string> } {
+export function toProblem(
+  code: string | number,
+  error: unknown,
+  requestId: string | undefined,
+): { problem: Problem; headers?: Record<string, string> } {
   // Elysia wraps whatever a body parser throws in a ParseError; our parser's AppError is the real answer.
   const cause = (error as { cause?: unknown })?.cause
   if (code === 'PARSE' && cause instanceof AppError) error = cause
   if (error instanceof AppError) {
-    return { problem: problemBody(error.status, error.code, error.detail, requestId, error.errors), headers: error.headers }
+    return {
+      problem: problemBody(error.status, error.code, error.detail, requestId, error.errors),
+      headers: error.headers,
+    }
   }
   switch (code) {
     case 'NOT_FOUND':
@@ -124,7 +137,9 @@ export function toProblem(code: string | number, error: unknown, requestId: stri
     case 'INVALID_COOKIE_SIGNATURE':
       return { problem: problemBody(400, 'invalid_cookie', 'A cookie is invalid.', requestId) }
     case 'INVALID_FILE_TYPE':
-      return { problem: problemBody(415, 'unsupported_media_type', 'The uploaded file type is not accepted.', requestId) }
+      return {
+        problem: problemBody(415, 'unsupported_media_type', 'The uploaded file type is not accepted.', requestId),
+      }
     default: {
       // The database could not take the write (disk full, I/O error, read-only, busy): nothing was stored, and
       // trying again later is the right thing for the client to do.
@@ -132,9 +147,19 @@ export function toProblem(code: string | number, error: unknown, requestId: stri
       const busy = /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown })?.code ?? ''))
       if (storage || busy) {
         const detail = `The request could not be stored (${storage?.detail ?? 'database busy'}); nothing was changed. Retry later.`
-        return { problem: problemBody(503, 'storage_unavailable', detail, requestId), headers: { 'retry-after': String(STORAGE_RETRY_AFTER) } }
+        return {
+          problem: problemBody(503, 'storage_unavailable', detail, requestId),
+          headers: { 'retry-after': String(STORAGE_RETRY_AFTER) },
+        }
       }
-      return { problem: problemBody(500, 'internal_error', 'Something went wrong on our side; the request id identifies it in the logs.', requestId) }
+      return {
+        problem: problemBody(
+          500,
+          'internal_error',
+          'Something went wrong on our side; the request id identifies it in the logs.',
+          requestId,
+        ),
+      }
     }
   }
 }

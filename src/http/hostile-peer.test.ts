@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { createServer, type Socket } from 'node:net'
-import { createGraphClient, GRAPH_MAX_JSON_BYTES, GRAPH_MAX_REDIRECTS, GraphError } from '../channels/cloud/graph.ts'
+import { createGraphClient, GRAPH_MAX_JSON_BYTES, GRAPH_MAX_REDIRECTS } from '../channels/cloud/graph.ts'
 import { fetchPublic } from '../events/url-guard.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { call, makeKey, makeUser, makeWorkspace } from '../testing/fixtures.ts'
@@ -20,7 +20,8 @@ const written = new Map<string, number>()
 const sockets = new Set<Socket>()
 
 function behaviourOf(path: string): string {
-  for (const b of ['trickle', 'stall', 'slowhop', 'loop', 'headers', 'endless', 'declared']) if (path.includes(b)) return b
+  for (const b of ['trickle', 'stall', 'slowhop', 'loop', 'headers', 'endless', 'declared'])
+    if (path.includes(b)) return b
   return 'unknown'
 }
 
@@ -62,7 +63,13 @@ const peer = createServer((sock) => {
         every(300, () => write('H'))
         break
       case 'slowhop': // each hop waits 300 ms, then redirects to the next
-        setTimeout(() => write(`HTTP/1.1 302 Found\r\nlocation: /slowhop${Math.random()}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`) && sock.end(), 300)
+        setTimeout(
+          () =>
+            write(
+              `HTTP/1.1 302 Found\r\nlocation: /slowhop${Math.random()}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+            ) && sock.end(),
+          300,
+        )
         break
       case 'loop':
         write(`HTTP/1.1 302 Found\r\nlocation: /loop/${hits.get(b)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`)
@@ -137,7 +144,9 @@ describe('the Graph API client (JSON calls and media downloads) against a hostil
     expect(download.error).toBe(`GraphError: Graph API redirected more than ${GRAPH_MAX_REDIRECTS} times`)
     expect(hits.get('loop')).toBe(GRAPH_MAX_REDIRECTS + 1)
     reset()
-    const send = await outcome(graph.sendMessage('t', 'loop', { messaging_product: 'whatsapp', to: '1', type: 'text', text: { body: 'x' } }))
+    const send = await outcome(
+      graph.sendMessage('t', 'loop', { messaging_product: 'whatsapp', to: '1', type: 'text', text: { body: 'x' } }),
+    )
     expect(send.error).toBe('GraphError: Graph API answered HTTP 302')
     expect(hits.get('loop')).toBe(1)
   })
@@ -174,14 +183,19 @@ describe('QR media links (fetchPublic) against a hostile peer', () => {
     reset()
     for (const path of ['/trickle', '/stall', '/slowhop']) {
       const r = await outcome(fetchPublic(`${base}${path}`, opts))
-      expect({ path, error: r.error }).toEqual({ path, error: `UrlRefused: the link did not answer within ${DEADLINE_MS} ms` })
+      expect({ path, error: r.error }).toEqual({
+        path,
+        error: `UrlRefused: the link did not answer within ${DEADLINE_MS} ms`,
+      })
       expect(r.ms).toBeLessThan(DEADLINE_MS + 700)
     }
   })
 
   test('redirects: a bounded number of checked hops; endless headers refused; bodies stopped at the cap', async () => {
     reset()
-    expect((await outcome(fetchPublic(`${base}/loop`, opts))).error).toBe('UrlRefused: the link redirects too many times')
+    expect((await outcome(fetchPublic(`${base}/loop`, opts))).error).toBe(
+      'UrlRefused: the link redirects too many times',
+    )
     expect(hits.get('loop')).toBe(4)
     const headers = await outcome(fetchPublic(`${base}/headers`, opts))
     expect(headers.error).toMatch(/ResponseHeadersTooLarge|header/i)
@@ -189,28 +203,43 @@ describe('QR media links (fetchPublic) against a hostile peer', () => {
     const endless = await outcome(fetchPublic(`${base}/endless`, opts))
     expect(endless.error).toBe('UrlRefused: the linked file is larger than 262144 bytes')
     expect(wrote('endless')).toBeLessThan(256 * 1024 + 16 * MB)
-    expect((await outcome(fetchPublic(`${base}/declared`, opts))).error).toBe('UrlRefused: the linked file is larger than 262144 bytes')
+    expect((await outcome(fetchPublic(`${base}/declared`, opts))).error).toBe(
+      'UrlRefused: the linked file is larger than 262144 bytes',
+    )
   })
 })
 
 describe('webhook deliveries (the dispatcher) against a hostile peer', () => {
   test('each attempt ends within --webhook-timeout; redirects are not followed; headers and bodies stay bounded', async () => {
     const graphDouble = await startGraphDouble()
-    const t = await createTestApp({ graph: graphDouble, config: { webhookAllowHttp: true, webhookAllowedNetworks: ['127.0.0.0/8'], webhookTimeout: DEADLINE_MS } })
+    const t = await createTestApp({
+      graph: graphDouble,
+      config: { webhookAllowHttp: true, webhookAllowedNetworks: ['127.0.0.0/8'], webhookTimeout: DEADLINE_MS },
+    })
     try {
       const owner = await makeUser(t, 'owner@example.com')
       const ws = await makeWorkspace(t, 'Acme', owner)
       await makeKey(t, ws, owner, 'admin')
       const attempt = async (path: string) => {
-        const created = await t.request(`/api/v1/workspaces/${ws}/webhooks`, call(owner.who, 'POST', { url: `${base}${path}`, eventTypes: ['*'], description: path }))
+        const created = await t.request(
+          `/api/v1/workspaces/${ws}/webhooks`,
+          call(owner.who, 'POST', { url: `${base}${path}`, eventTypes: ['*'], description: path }),
+        )
         expect(created.status).toBe(201)
         const id = ((await created.json()) as { endpoint: { id: string } }).endpoint.id
-        expect((await t.request(`/api/v1/workspaces/${ws}/webhooks/${id}/test`, call(owner.who, 'POST'))).status).toBeLessThan(300)
+        expect(
+          (await t.request(`/api/v1/workspaces/${ws}/webhooks/${id}/test`, call(owner.who, 'POST'))).status,
+        ).toBeLessThan(300)
         const t0 = performance.now()
         await t.runtime.dispatcher.drain()
         const ms = performance.now() - t0
-        const log = (await (await t.request(`/api/v1/workspaces/${ws}/webhook-deliveries?endpointId=${id}`, call(owner.who, 'GET'))).json()) as {
-          items: { state: string; log: { statusCode: number | null; error: string | null; responseExcerpt?: string; excerpt?: string }[] }[]
+        const log = (await (
+          await t.request(`/api/v1/workspaces/${ws}/webhook-deliveries?endpointId=${id}`, call(owner.who, 'GET'))
+        ).json()) as {
+          items: {
+            state: string
+            log: { statusCode: number | null; error: string | null; responseExcerpt?: string; excerpt?: string }[]
+          }[]
         }
         return { ms, delivery: log.items[0]!, first: log.items[0]!.log[0]! }
       }

@@ -8,8 +8,13 @@ describe('serving https', () => {
   test('Strict-Transport-Security on every response with hsts, never without', async () => {
     const app = (hsts: boolean) => new Elysia().use(securityPlugin({ bodyLimit: 1024, hsts })).get('/x', () => 'ok')
     const on = app(true)
-    for (const path of ['/x', '/missing']) expect((await on.handle(new Request(`https://localhost${path}`))).headers.get('strict-transport-security')).toBe('max-age=31536000')
-    expect((await app(false).handle(new Request('http://localhost/x'))).headers.get('strict-transport-security')).toBeNull()
+    for (const path of ['/x', '/missing'])
+      expect((await on.handle(new Request(`https://localhost${path}`))).headers.get('strict-transport-security')).toBe(
+        'max-age=31536000',
+      )
+    expect(
+      (await app(false).handle(new Request('http://localhost/x'))).headers.get('strict-transport-security'),
+    ).toBeNull()
   })
 
   test('cookies are Secure with an https public URL or TLS served by wabox', () => {

@@ -10,7 +10,9 @@ import { SECURITY_HEADERS } from './security.ts'
 /** The real app plus one JSON route, to exercise the body pipeline every API route shares. */
 async function appWithJsonRoute(bodyLimit = 4096) {
   const t = await createTestApp({ config: { bodyLimit } })
-  t.app.post('/api/v1/echo', ({ body }) => body, { body: z.object({ name: z.string().min(2), count: z.number().int().max(10) }) })
+  t.app.post('/api/v1/echo', ({ body }) => body, {
+    body: z.object({ name: z.string().min(2), count: z.number().int().max(10) }),
+  })
   return t
 }
 
@@ -49,7 +51,11 @@ describe('HTTP error mapping', () => {
 
   test('valid JSON with invalid fields → 422 with errors[] naming each field, never echoing the value', async () => {
     const t = await appWithJsonRoute()
-    const body = await expectProblem(await t.request('/api/v1/echo', json('{"name":"S3CRET-VALUE-1","count":"x"}')), 422, 'validation_failed')
+    const body = await expectProblem(
+      await t.request('/api/v1/echo', json('{"name":"S3CRET-VALUE-1","count":"x"}')),
+      422,
+      'validation_failed',
+    )
     expect(body.errors).toEqual([{ field: 'count', message: expect.any(String) }])
     expect(body.detail).toContain('count')
     const two = await expectProblem(await t.request('/api/v1/echo', json('{"name":"a"}')), 422, 'validation_failed')
@@ -63,13 +69,21 @@ describe('HTTP error mapping', () => {
   test('wrong or missing content type → 415', async () => {
     const t = await appWithJsonRoute()
     const body = await expectProblem(
-      await t.request('/api/v1/echo', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"name":"ab","count":1}' }),
+      await t.request('/api/v1/echo', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: '{"name":"ab","count":1}',
+      }),
       415,
       'unsupported_media_type',
     )
     expect(body.detail).toContain('application/json')
     await expectProblem(
-      await t.request('/api/v1/echo', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=ab' }),
+      await t.request('/api/v1/echo', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=ab',
+      }),
       415,
       'unsupported_media_type',
     )
@@ -78,7 +92,11 @@ describe('HTTP error mapping', () => {
   test('oversized body → 413, whether or not Content-Length tells the truth', async () => {
     const t = await appWithJsonRoute(2048)
     const big = JSON.stringify({ name: 'x'.repeat(5000), count: 1 })
-    const declared = await expectProblem(await t.request('/api/v1/echo', json(big, { 'content-length': String(big.length) })), 413, 'body_too_large')
+    const declared = await expectProblem(
+      await t.request('/api/v1/echo', json(big, { 'content-length': String(big.length) })),
+      413,
+      'body_too_large',
+    )
     expect(declared.detail).toContain('2048')
     // A streamed body with no length header is cut off as soon as it passes the limit.
     const stream = new ReadableStream({
@@ -87,7 +105,15 @@ describe('HTTP error mapping', () => {
         c.close()
       },
     })
-    await expectProblem(await t.request('/api/v1/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream }), 413, 'body_too_large')
+    await expectProblem(
+      await t.request('/api/v1/echo', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: stream,
+      }),
+      413,
+      'body_too_large',
+    )
   })
 
   test('an unexpected exception → generic 500 problem; the stack goes to the log only', async () => {
@@ -125,10 +151,16 @@ describe('security headers', () => {
 describe('health', () => {
   test('/healthz answers with the version; /readyz reports each check', async () => {
     const t = await createTestApp()
-    expect(await (await t.request('/healthz')).json()).toEqual({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/) })
+    expect(await (await t.request('/healthz')).json()).toEqual({
+      status: 'ok',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+    })
     const ready = await t.request('/readyz')
     expect(ready.status).toBe(200)
-    expect(await ready.json()).toEqual({ ready: true, checks: { database: { ok: true }, migrations: { ok: true }, key: { ok: true }, writes: { ok: true } } })
+    expect(await ready.json()).toEqual({
+      ready: true,
+      checks: { database: { ok: true }, migrations: { ok: true }, key: { ok: true }, writes: { ok: true } },
+    })
   })
 
   test('/readyz is 503 when the database is read-only', async () => {
@@ -197,7 +229,13 @@ describe('static UI and docs', () => {
     expect(await setup.text()).toContain(script!)
     expect(setup.headers.get('content-security-policy')).toContain("script-src 'self'")
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
-    for (const path of ['/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/%2e%2e%2fsrc%2fconfig.ts', '/a/..%2f..%2f..%2fetc%2fpasswd.txt']) {
+    for (const path of [
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/..%2fpackage.json',
+      '/%2e%2e%2fsrc%2fconfig.ts',
+      '/a/..%2f..%2f..%2fetc%2fpasswd.txt',
+    ]) {
       const res = await t.request(path)
       expect([400, 404]).toContain(res.status)
       expect(await res.text()).not.toContain('"dependencies"')
@@ -213,10 +251,27 @@ describe('static UI and docs', () => {
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz']))
     expect(spec.paths['/readyz'].get.summary).toContain('Readiness')
     // The outbound event catalogue is documented as OpenAPI webhooks, each with its payload.
-    expect(Object.keys(spec.webhooks)).toEqual(expect.arrayContaining(['message.received', 'message.sent', 'message.status', 'message.failed', 'conversation.created', 'conversation.updated', 'contact.updated', 'channel.status']))
+    expect(Object.keys(spec.webhooks)).toEqual(
+      expect.arrayContaining([
+        'message.received',
+        'message.sent',
+        'message.status',
+        'message.failed',
+        'conversation.created',
+        'conversation.updated',
+        'contact.updated',
+        'channel.status',
+      ]),
+    )
     const received = spec.webhooks['message.received'].post.requestBody.content['application/json'].schema
-    expect(received.properties.data.required).toEqual(expect.arrayContaining(['messageId', 'conversationId', 'from', 'text']))
-    expect(spec.webhooks['message.status'].post.parameters.map((p: { name: string }) => p.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature'])
+    expect(received.properties.data.required).toEqual(
+      expect.arrayContaining(['messageId', 'conversationId', 'from', 'text']),
+    )
+    expect(spec.webhooks['message.status'].post.parameters.map((p: { name: string }) => p.name)).toEqual([
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+    ])
     const page = await t.request('/docs')
     expect(await page.text()).toContain('/docs.js')
   })

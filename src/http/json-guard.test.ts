@@ -4,7 +4,8 @@ import { jsonShapeProblem, MAX_JSON_DEPTH } from './json-guard.ts'
 import { createTestApp } from '../testing/test-app.ts'
 
 /** The nesting depth of a parsed JSON value (a scalar is 0, `[]` is 1). */
-const depthOf = (v: unknown): number => (v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0)
+const depthOf = (v: unknown): number =>
+  v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0
 const nested = (n: number) => '['.repeat(n) + ']'.repeat(n)
 
 describe('the JSON shape check', () => {
@@ -17,7 +18,8 @@ describe('the JSON shape check', () => {
   })
 
   test('the total depth of all values is bounded when asked (a wide body a few dozen levels deep)', () => {
-    const wide = (depth: number, values: number) => '['.repeat(depth) + Array(values).fill('0').join(',') + ']'.repeat(depth)
+    const wide = (depth: number, values: number) =>
+      '['.repeat(depth) + Array(values).fill('0').join(',') + ']'.repeat(depth)
     expect(jsonShapeProblem(wide(2, 1000), { maxWeight: 10_000 })).toBeNull()
     expect(jsonShapeProblem(wide(40, 1000), { maxWeight: 10_000 })).toBe('its values nest too deeply for its size')
     expect(jsonShapeProblem(wide(40, 1000))).toBeNull()
@@ -45,15 +47,26 @@ describe('deeply nested bodies over HTTP', () => {
       expect({ path, fast: performance.now() - started < 250 }).toEqual({ path, fast: true })
       expect(res.status).toBe(400)
       expect(res.headers.get('content-type')).toBe('application/problem+json')
-      expect(await res.json()).toMatchObject({ code: 'json_too_complex', detail: 'The request body is refused: it is nested deeper than 64 levels.' })
+      expect(await res.json()).toMatchObject({
+        code: 'json_too_complex',
+        detail: 'The request body is refused: it is nested deeper than 64 levels.',
+      })
     }
     // 64 levels of a wide array, under the body limit: refused before it is walked, too.
     const wide = `{"email":${'['.repeat(60)}${Array(200_000).fill('0').join(',')}${']'.repeat(60)}}`
     const started = performance.now()
-    const res = await t.request('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: wide })
+    const res = await t.request('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: wide,
+    })
     expect(performance.now() - started).toBeLessThan(250)
     expect((await res.json()).code).toBe('json_too_complex')
-    const normal = await t.request('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nobody@example.com', password: 'a wrong password' }) })
+    const normal = await t.request('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'nobody@example.com', password: 'a wrong password' }),
+    })
     expect(normal.status).toBe(401)
     expect(t.logLines.filter((l) => l.includes('unhandled error'))).toEqual([])
   })

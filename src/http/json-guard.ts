@@ -47,7 +47,10 @@ export function jsonShapeProblem(text: string, opts: { maxDepth?: number; maxWei
 }
 
 /** JSON.parse behind the shape check: a refused or malformed text is a 400 problem naming why. */
-export function parseJsonChecked(text: string, opts: { maxDepth?: number; maxWeight?: number; what?: string } = {}): unknown {
+export function parseJsonChecked(
+  text: string,
+  opts: { maxDepth?: number; maxWeight?: number; what?: string } = {},
+): unknown {
   const what = opts.what ?? 'The request body'
   const problem = jsonShapeProblem(text, opts)
   if (problem) throw new AppError(400, 'json_too_complex', `${what} is refused: ${problem}.`)

@@ -189,29 +189,53 @@ describe('rate limits over HTTP', () => {
   test('unauthenticated endpoints are metered per client IP', async () => {
     const t = await createTestApp({ clock: manualClock(), config: { rateLimit: DEFAULT } })
     const from = (ip: string) => t.request('/api/v1/setup', { headers: { 'x-test-peer': ip } })
-    expect([await from('198.51.100.1'), await from('198.51.100.1'), await from('198.51.100.1'), await from('198.51.100.1')].map((r) => r.status)).toEqual([200, 200, 200, 429])
+    expect(
+      [
+        await from('198.51.100.1'),
+        await from('198.51.100.1'),
+        await from('198.51.100.1'),
+        await from('198.51.100.1'),
+      ].map((r) => r.status),
+    ).toEqual([200, 200, 200, 429])
     expect((await from('198.51.100.2')).status).toBe(200)
     // Bad credentials count against the IP too.
     const bad = []
-    for (let i = 0; i < 4; i++) bad.push((await t.request('/api/v1/me', call(anonymous, 'GET', undefined, { authorization: 'Bearer wbx_nope', 'x-test-peer': '198.51.100.3' }))).status)
+    for (let i = 0; i < 4; i++)
+      bad.push(
+        (
+          await t.request(
+            '/api/v1/me',
+            call(anonymous, 'GET', undefined, { authorization: 'Bearer wbx_nope', 'x-test-peer': '198.51.100.3' }),
+          )
+        ).status,
+      )
     expect(bad).toEqual([401, 401, 401, 429])
     // Health and the UI are not metered.
-    for (let i = 0; i < 10; i++) expect((await t.request('/healthz', { headers: { 'x-test-peer': '198.51.100.1' } })).status).toBe(200)
+    for (let i = 0; i < 10; i++)
+      expect((await t.request('/healthz', { headers: { 'x-test-peer': '198.51.100.1' } })).status).toBe(200)
   })
 
   test('the signed-in UI has its own, more generous profile', async () => {
-    const t = await createTestApp({ clock: manualClock(), config: { rateLimit: DEFAULT, uiRateLimit: profileSpec.parse('30/1s,300/10s,1500/60s') } })
+    const t = await createTestApp({
+      clock: manualClock(),
+      config: { rateLimit: DEFAULT, uiRateLimit: profileSpec.parse('30/1s,300/10s,1500/60s') },
+    })
     const owner = await makeUser(t, 'owner@example.com')
     const ws = await makeWorkspace(t, 'Acme', owner)
     const statuses = []
-    for (let i = 0; i < 31; i++) statuses.push((await t.request(`/api/v1/workspaces/${ws}`, call(owner.who, 'GET'))).status)
+    for (let i = 0; i < 31; i++)
+      statuses.push((await t.request(`/api/v1/workspaces/${ws}`, call(owner.who, 'GET'))).status)
     expect(statuses.filter((s) => s === 200)).toHaveLength(30)
     expect(statuses.at(-1)).toBe(429)
   })
 
   test('X-Forwarded-For is believed only from a trusted proxy', async () => {
-    const t = await createTestApp({ clock: manualClock(), config: { rateLimit: profileSpec.parse('1/1s'), trustedProxies: ['10.0.0.0/8'] } })
-    const via = (peer: string, xff: string) => t.request('/api/v1/setup', { headers: { 'x-test-peer': peer, 'x-forwarded-for': xff } })
+    const t = await createTestApp({
+      clock: manualClock(),
+      config: { rateLimit: profileSpec.parse('1/1s'), trustedProxies: ['10.0.0.0/8'] },
+    })
+    const via = (peer: string, xff: string) =>
+      t.request('/api/v1/setup', { headers: { 'x-test-peer': peer, 'x-forwarded-for': xff } })
     // Through the trusted proxy, each forwarded client has its own bucket.
     expect((await via('10.0.0.5', '198.51.100.1')).status).toBe(200)
     expect((await via('10.0.0.5', '198.51.100.2')).status).toBe(200)

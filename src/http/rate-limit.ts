@@ -15,26 +15,27 @@ export type Window = { limit: number; seconds: number }
 export type Profile = { name: string; windows: Window[] }
 
 /** Parses "3/1s,20/10s,100/60s" (also accepts m for minutes). */
-export const profileSpec = z
-  .string()
-  .transform((spec, ctx) => {
-    const windows: Window[] = []
-    for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const m = part.match(/^(\d+)\/(\d+)(s|m)$/)
-      const limit = Number(m?.[1])
-      const seconds = Number(m?.[2]) * (m?.[3] === 'm' ? 60 : 1)
-      if (!m || limit < 1 || seconds < 1) {
-        ctx.addIssue({ code: 'custom', message: `"${part}" is not LIMIT/WINDOW like 20/10s or 100/1m` })
-        return z.NEVER
-      }
-      windows.push({ limit, seconds })
-    }
-    if (windows.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'needs at least one LIMIT/WINDOW' })
+export const profileSpec = z.string().transform((spec, ctx) => {
+  const windows: Window[] = []
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = part.match(/^(\d+)\/(\d+)(s|m)$/)
+    const limit = Number(m?.[1])
+    const seconds = Number(m?.[2]) * (m?.[3] === 'm' ? 60 : 1)
+    if (!m || limit < 1 || seconds < 1) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not LIMIT/WINDOW like 20/10s or 100/1m` })
       return z.NEVER
     }
-    return windows.sort((a, b) => a.seconds - b.seconds)
-  })
+    windows.push({ limit, seconds })
+  }
+  if (windows.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'needs at least one LIMIT/WINDOW' })
+    return z.NEVER
+  }
+  return windows.sort((a, b) => a.seconds - b.seconds)
+})
 
 export type Decision = {
   allowed: boolean
@@ -81,7 +82,8 @@ export class RateLimiter {
       this.logs.delete(key) // re-inserted below: Map order doubles as least-recently-used order
       // Forget what no window can see any more (and what is beyond the largest limit).
       let drop = 0
-      while (drop < log.times.length && (now - log.times[drop]! >= this.idleMs || log.times.length - drop > this.keep)) drop++
+      while (drop < log.times.length && (now - log.times[drop]! >= this.idleMs || log.times.length - drop > this.keep))
+        drop++
       if (drop) log.times.splice(0, drop)
       log.at = now
     } else {
@@ -112,7 +114,12 @@ export class RateLimiter {
     }
     // The window closest to running out describes the limit to the client.
     let tight = 0
-    for (let i = 1; i < windows.length; i++) if ((windows[i]!.limit - counts[i]!) / windows[i]!.limit < (windows[tight]!.limit - counts[tight]!) / windows[tight]!.limit) tight = i
+    for (let i = 1; i < windows.length; i++)
+      if (
+        (windows[i]!.limit - counts[i]!) / windows[i]!.limit <
+        (windows[tight]!.limit - counts[tight]!) / windows[tight]!.limit
+      )
+        tight = i
     const w = windows[tight]!
     const newestInWindow = counts[tight]! > 0 ? times[times.length - 1]! : now
     return {
@@ -142,7 +149,13 @@ export class RateLimiter {
 
   private refusedWhileFull(waitMs: number): Decision {
     const w = this.profile.windows[0]!
-    return { allowed: false, limit: w.limit, remaining: 0, resetSeconds: Math.ceil(waitMs / 1000), retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) }
+    return {
+      allowed: false,
+      limit: w.limit,
+      remaining: 0,
+      resetSeconds: Math.ceil(waitMs / 1000),
+      retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+    }
   }
 
   /** The RateLimit-* and Retry-After headers for a decision (IETF draft "RateLimit header fields"). */

@@ -31,7 +31,10 @@ export function requestIdOf(request: Request): string | undefined {
  * Assigns the request id, times the request and writes one log line per request. `routeOf` names the route
  * pattern of requests refused before routing; `observe` sees every answered request (metrics).
  */
-export function requestContextPlugin(logger: Logger, opts: { routeOf?: (method: string, path: string) => string | undefined; observe?: (r: AnsweredRequest) => void } = {}) {
+export function requestContextPlugin(
+  logger: Logger,
+  opts: { routeOf?: (method: string, path: string) => string | undefined; observe?: (r: AnsweredRequest) => void } = {},
+) {
   return new Elysia({ name: 'request-context' })
     .onRequest(({ request, set }) => {
       const incoming = request.headers.get('x-request-id')
@@ -46,7 +49,21 @@ export function requestContextPlugin(logger: Logger, opts: { routeOf?: (method: 
       // they were headed for, or "(unmatched)".
       const pattern = route || opts.routeOf?.(request.method, new URL(request.url).pathname) || '(unmatched)'
       const ms = f ? performance.now() - f.startedAt : 0
-      logger.info({ requestId: f?.id, method: request.method, route: pattern, status, durationMs: f ? Math.round(ms * 100) / 100 : undefined }, 'request')
-      opts.observe?.({ method: METHODS.has(request.method) ? request.method : 'OTHER', route: pattern, status, seconds: ms / 1000 })
+      logger.info(
+        {
+          requestId: f?.id,
+          method: request.method,
+          route: pattern,
+          status,
+          durationMs: f ? Math.round(ms * 100) / 100 : undefined,
+        },
+        'request',
+      )
+      opts.observe?.({
+        method: METHODS.has(request.method) ? request.method : 'OTHER',
+        route: pattern,
+        status,
+        seconds: ms / 1000,
+      })
     })
 }

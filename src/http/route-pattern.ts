@@ -6,7 +6,7 @@
 type Route = { method: string; path: string }
 type Compiled = { method: string; pattern: string; regex: RegExp; rank: number }
 
-const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
 
 function compile(route: Route): Compiled {
   const segments = route.path.split('/')
@@ -16,12 +16,17 @@ function compile(route: Route): Compiled {
       if (segment === '*') return '.*'
       if (segment.startsWith(':')) return '[^/]+'
       staticSegments++
-      return escape(segment)
+      return escapeRegExp(segment)
     })
     .join('/')
   // Elysia prefers static routes, then parameters, then wildcards; more literal segments win among the others.
   const wildcard = route.path.endsWith('*')
-  return { method: route.method, pattern: route.path, regex: new RegExp(`^${source}/?$`), rank: (wildcard ? 0 : 1_000) + staticSegments }
+  return {
+    method: route.method,
+    pattern: route.path,
+    regex: new RegExp(`^${source}/?$`),
+    rank: (wildcard ? 0 : 1_000) + staticSegments,
+  }
 }
 
 /** Finds the pattern of the app's routes that `method path` would be routed to; rebuilt when routes are added. */

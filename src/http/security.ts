@@ -85,10 +85,15 @@ export function securityPlugin(opts: { bodyLimit: number; overrides?: BodyOverri
       // the missing one in validation.
       if (!type && (request.body === null || request.headers.get('content-length') === '0')) return null
       if (!JSON_TYPE.test(type)) {
-        throw new AppError(415, 'unsupported_media_type', `Send the request body as application/json (got ${type ? JSON.stringify(type.slice(0, 60)) : 'no content type'}).`)
+        throw new AppError(
+          415,
+          'unsupported_media_type',
+          `Send the request body as application/json (got ${type ? JSON.stringify(type.slice(0, 60)) : 'no content type'}).`,
+        )
       }
       const text = await readBodyText(request, opts.bodyLimit)
-      if (text.trim() === '') throw new AppError(400, 'malformed_json', 'The request body is empty; send a JSON object.')
+      if (text.trim() === '')
+        throw new AppError(400, 'malformed_json', 'The request body is empty; send a JSON object.')
       // Shape first (depth, and total depth within the body limit), so nothing recurses over a hostile value.
       return parseJsonChecked(text, { maxWeight: opts.bodyLimit })
     })

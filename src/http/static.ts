@@ -17,7 +17,7 @@ export function defaultPublicDir(): string {
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 /** Judged on the resolved file, not the raw path (`/assets/..%2Findex.html` is the index, not an asset). */
-const cacheControlFor = (root: string, file: string) => (file.startsWith(root + '/assets/') ? IMMUTABLE : 'no-cache')
+const cacheControlFor = (root: string, file: string) => (file.startsWith(`${root}/assets/`) ? IMMUTABLE : 'no-cache')
 
 // Paths owned by the API and other handlers: a miss there is a 404 problem, never the UI's index page.
 const NOT_UI = /^\/(api|webhooks|docs|healthz|readyz|metrics)(\/|$)/
@@ -31,10 +31,10 @@ export function resolveStaticPath(root: string, urlPath: string): string | null 
     return null
   }
   if (decoded.includes('\0') || decoded.includes('\\')) return null
-  const normalised = posix.normalize('/' + decoded)
+  const normalised = posix.normalize(`/${decoded}`)
   if (normalised.split('/').includes('..')) return null
   const full = root + normalised
-  return full === root || full.startsWith(root + '/') ? full : null
+  return full === root || full.startsWith(`${root}/`) ? full : null
 }
 
 export function staticRoutes(auth: AuthPlugin, publicDir = defaultPublicDir()) {
@@ -54,7 +54,7 @@ export function staticRoutes(auth: AuthPlugin, publicDir = defaultPublicDir()) {
       // Client-side routes (/inbox, /settings/…) have no extension; files that are missing do.
       if (posix.extname(path) !== '') throw notFound()
       set.headers['cache-control'] = 'no-cache'
-      return Bun.file(publicDir + '/index.html')
+      return Bun.file(`${publicDir}/index.html`)
     },
     { public: true, detail: { hide: true } },
   )

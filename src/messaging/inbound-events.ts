@@ -5,7 +5,12 @@
  */
 import { createHash } from 'node:crypto'
 
-export type InboundContact = { waId: string | null; bsuid: string | null; profileName: string | null; username: string | null }
+export type InboundContact = {
+  waId: string | null
+  bsuid: string | null
+  profileName: string | null
+  username: string | null
+}
 
 export type InboundMedia = { id: string; mime: string | null; sha256: string | null; filename: string | null }
 

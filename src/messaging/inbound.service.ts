@@ -12,12 +12,26 @@ import { emitSync } from '../events/emit.ts'
 import { safeMimeType } from './mime.ts'
 
 /** How far along a delivery is. A status never moves a message backwards (read stays read). */
-const STATUS_RANK: Record<string, number> = { queued: 0, sending: 0, sent: 1, delivered: 2, failed: 2.5, read: 3, played: 4 }
+const STATUS_RANK: Record<string, number> = {
+  queued: 0,
+  sending: 0,
+  sent: 1,
+  delivered: 2,
+  failed: 2.5,
+  read: 3,
+  played: 4,
+}
 const rank = (s: string) => STATUS_RANK[s] ?? -1
 
 export type ApplyResult = { conversationId?: string; messageId?: string; created: boolean }
 
-export function applyInbound(db: SyncDb, workspaceId: string, channelId: string, event: InboundEvent, now: string): ApplyResult {
+export function applyInbound(
+  db: SyncDb,
+  workspaceId: string,
+  channelId: string,
+  event: InboundEvent,
+  now: string,
+): ApplyResult {
   switch (event.kind) {
     case 'message':
       return applyMessage(db, workspaceId, channelId, event, now)
@@ -30,7 +44,9 @@ export function applyInbound(db: SyncDb, workspaceId: string, channelId: string,
 
 /** Finds the contact by phone (wa_id) or business-scoped id, creating it or filling in what is new. */
 function upsertContact(db: SyncDb, workspaceId: string, c: InboundMessageEvent['contact'], now: string): ContactsTable {
-  const found = (c.waId ? repo.contactByWaId(db, workspaceId, c.waId) : undefined) ?? (c.bsuid ? repo.contactByBsuid(db, workspaceId, c.bsuid) : undefined)
+  const found =
+    (c.waId ? repo.contactByWaId(db, workspaceId, c.waId) : undefined) ??
+    (c.bsuid ? repo.contactByBsuid(db, workspaceId, c.bsuid) : undefined)
   if (!found) {
     if (!c.waId && !c.bsuid) throw new Error('inbound message names no sender (neither wa_id nor user_id)')
     const contact: ContactsTable = {
@@ -72,12 +88,24 @@ function upsertContact(db: SyncDb, workspaceId: string, c: InboundMessageEvent['
 }
 
 const camel = (k: string) => k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())
-export const contactPayload = (c: ContactsTable) => ({ contactId: c.id, waId: c.wa_id, profileName: c.profile_name, name: c.name, optedOut: c.opted_out === 1 })
+export const contactPayload = (c: ContactsTable) => ({
+  contactId: c.id,
+  waId: c.wa_id,
+  profileName: c.profile_name,
+  name: c.name,
+  optedOut: c.opted_out === 1,
+})
 
 const preview = (e: InboundMessageEvent) => (e.text ?? `[${e.type}]`).slice(0, 200)
 const later = (a: string | null, b: string) => (a && a > b ? a : b)
 
-function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: InboundMessageEvent, now: string): ApplyResult {
+function applyMessage(
+  db: SyncDb,
+  workspaceId: string,
+  channelId: string,
+  e: InboundMessageEvent,
+  now: string,
+): ApplyResult {
   const contact = upsertContact(db, workspaceId, e.contact, now)
   let conversation = repo.conversationFor(db, workspaceId, channelId, contact.id)
   if (!conversation) {
@@ -96,7 +124,13 @@ function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: Inb
       updated_at: now,
     } satisfies ConversationsTable
     repo.insertConversation(db, conversation)
-    emitSync(db, workspaceId, 'conversation.created', { conversationId: conversation.id, channelId, contactId: contact.id, status: 'open' }, now)
+    emitSync(
+      db,
+      workspaceId,
+      'conversation.created',
+      { conversationId: conversation.id, channelId, contactId: contact.id, status: 'open' },
+      now,
+    )
   }
   const messageId = newId('msg')
   const created = repo.insertMessageOnce(db, {
@@ -129,8 +163,18 @@ function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: Inb
   })
   if (!created) return { conversationId: conversation.id, created: false }
   if (e.fromMe) {
-    repo.touchConversationOutbound(db, workspaceId, conversation.id, { lastMessageAt: e.sentAt, preview: e.sentAt >= conversation.last_message_at ? preview(e) : null, updatedAt: now })
-    emitSync(db, workspaceId, 'message.sent', { messageId, conversationId: conversation.id, channelId, wamid: e.wamid, at: e.sentAt }, now)
+    repo.touchConversationOutbound(db, workspaceId, conversation.id, {
+      lastMessageAt: e.sentAt,
+      preview: e.sentAt >= conversation.last_message_at ? preview(e) : null,
+      updatedAt: now,
+    })
+    emitSync(
+      db,
+      workspaceId,
+      'message.sent',
+      { messageId, conversationId: conversation.id, channelId, wamid: e.wamid, at: e.sentAt },
+      now,
+    )
     return { conversationId: conversation.id, messageId, created: true }
   }
   // Messages can arrive out of order: only a newer one moves the conversation's clock and preview.
@@ -140,15 +184,48 @@ function applyMessage(db: SyncDb, workspaceId: string, channelId: string, e: Inb
     preview: e.sentAt >= conversation.last_message_at ? preview(e) : null,
     updatedAt: now,
   })
-  emitSync(db, workspaceId, 'message.received', { messageId, conversationId: conversation.id, channelId, wamid: e.wamid, contactId: contact.id, from: contact.wa_id, type: e.type, text: e.text, sentAt: e.sentAt }, now)
+  emitSync(
+    db,
+    workspaceId,
+    'message.received',
+    {
+      messageId,
+      conversationId: conversation.id,
+      channelId,
+      wamid: e.wamid,
+      contactId: contact.id,
+      from: contact.wa_id,
+      type: e.type,
+      text: e.text,
+      sentAt: e.sentAt,
+    },
+    now,
+  )
   // A new message reopens a closed conversation.
   if (conversation.status === 'closed') {
-    emitSync(db, workspaceId, 'conversation.updated', { conversationId: conversation.id, status: 'open', assigneeUserId: conversation.assignee_user_id, changed: ['status'] }, now)
+    emitSync(
+      db,
+      workspaceId,
+      'conversation.updated',
+      {
+        conversationId: conversation.id,
+        status: 'open',
+        assigneeUserId: conversation.assignee_user_id,
+        changed: ['status'],
+      },
+      now,
+    )
   }
   return { conversationId: conversation.id, messageId, created: true }
 }
 
-function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: InboundStatusEvent, now: string): ApplyResult {
+function applyStatus(
+  db: SyncDb,
+  workspaceId: string,
+  channelId: string,
+  e: InboundStatusEvent,
+  now: string,
+): ApplyResult {
   const pricing = e.pricing ? JSON.stringify(e.pricing) : null
   const created = repo.insertStatusOnce(db, {
     workspace_id: workspaceId,
@@ -167,27 +244,60 @@ function applyStatus(db: SyncDb, workspaceId: string, channelId: string, e: Inbo
   const ours = e.callbackData?.startsWith('wabox:') ? e.callbackData.slice('wabox:'.length) : null
   if (!message && ours && repo.linkInterruptedSend(db, workspaceId, channelId, ours, e.wamid, e.occurredAt)) {
     message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
-    if (message) emitSync(db, workspaceId, 'message.sent', { messageId: message.id, conversationId: message.conversation_id, channelId, wamid: e.wamid, at: e.occurredAt }, now)
+    if (message)
+      emitSync(
+        db,
+        workspaceId,
+        'message.sent',
+        { messageId: message.id, conversationId: message.conversation_id, channelId, wamid: e.wamid, at: e.occurredAt },
+        now,
+      )
   }
   // A status for a message sent elsewhere stays in message_statuses; a message sent later picks it up there.
   if (!message) return { created }
   if (repo.settleRequeuedSend(db, workspaceId, message.id, now)) {
-    emitSync(db, workspaceId, 'message.sent', { messageId: message.id, conversationId: message.conversation_id, channelId, wamid: e.wamid, at: e.occurredAt }, now)
+    emitSync(
+      db,
+      workspaceId,
+      'message.sent',
+      { messageId: message.id, conversationId: message.conversation_id, channelId, wamid: e.wamid, at: e.occurredAt },
+      now,
+    )
   }
   const forward = rank(e.status) > rank(message.status)
   if (forward || e.error || pricing) {
-    repo.updateMessageStatus(db, workspaceId, message.id, { status: forward ? e.status : null, statusAt: forward ? e.occurredAt : null, error: e.error, pricing })
+    repo.updateMessageStatus(db, workspaceId, message.id, {
+      status: forward ? e.status : null,
+      statusAt: forward ? e.occurredAt : null,
+      error: e.error,
+      pricing,
+    })
   }
   if (forward) {
     const about = { messageId: message.id, conversationId: message.conversation_id, channelId, wamid: e.wamid }
-    if (e.status === 'failed') emitSync(db, workspaceId, 'message.failed', { ...about, error: { code: e.error?.code ?? 0, title: e.error?.title ?? 'failed' }, at: e.occurredAt }, now)
-    else if (e.status === 'sent' || e.status === 'delivered' || e.status === 'read' || e.status === 'played') emitSync(db, workspaceId, 'message.status', { ...about, status: e.status, at: e.occurredAt }, now)
+    if (e.status === 'failed')
+      emitSync(
+        db,
+        workspaceId,
+        'message.failed',
+        { ...about, error: { code: e.error?.code ?? 0, title: e.error?.title ?? 'failed' }, at: e.occurredAt },
+        now,
+      )
+    else if (e.status === 'sent' || e.status === 'delivered' || e.status === 'read' || e.status === 'played')
+      emitSync(db, workspaceId, 'message.status', { ...about, status: e.status, at: e.occurredAt }, now)
   }
   return { conversationId: message.conversation_id, messageId: message.id, created }
 }
 
 function applyNotice(db: SyncDb, workspaceId: string, channelId: string, e: ChannelNoticeEvent): ApplyResult {
-  repo.insertChannelEvent(db, { workspaceId, channelId, field: e.field, event: e.event, payload: JSON.stringify(e.value), occurredAt: e.occurredAt })
+  repo.insertChannelEvent(db, {
+    workspaceId,
+    channelId,
+    field: e.field,
+    event: e.event,
+    payload: JSON.stringify(e.value),
+    occurredAt: e.occurredAt,
+  })
   const v = e.value
   if (e.field === 'phone_number_quality_update') {
     // `current_limit` is being replaced by `max_daily_conversations_per_business` (reference §2.7).

@@ -33,7 +33,10 @@ export class MediaDownloader {
   private readonly worker: Drainer
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new Drainer('media', () => this.step(), deps.logger, { record: deps.writeHealth, source: 'media downloads' })
+    this.worker = new Drainer('media', () => this.step(), deps.logger, {
+      record: deps.writeHealth,
+      source: 'media downloads',
+    })
   }
 
   wake(): void {
@@ -86,7 +89,12 @@ export class MediaDownloader {
         renameSync(temp, full)
         temp = null
       }
-      await repo.updateMessage(db, m.workspace_id, m.id, { media_state: 'stored', media_path: relative, media_size: bytes.length, media_mime: m.media_mime ?? safeMimeType(fetched.mime) })
+      await repo.updateMessage(db, m.workspace_id, m.id, {
+        media_state: 'stored',
+        media_path: relative,
+        media_size: bytes.length,
+        media_mime: m.media_mime ?? safeMimeType(fetched.mime),
+      })
     } catch (err) {
       if (temp) rmSync(temp, { force: true })
       // A full disk (the file or the database) is not this download's fault: it must not use up its attempts and
@@ -95,8 +103,14 @@ export class MediaDownloader {
       error = err
       const attempts = m.media_attempts + 1
       const failed = attempts >= MAX_MEDIA_ATTEMPTS || (err instanceof Error && err.message.includes('sha256'))
-      await repo.updateMessage(db, m.workspace_id, m.id, { media_attempts: attempts, ...(failed ? { media_state: 'failed' } : {}) })
-      logger.warn({ messageId: m.id, channelId: m.channel_id, attempts, failed, error: (err as Error).message }, 'media download failed')
+      await repo.updateMessage(db, m.workspace_id, m.id, {
+        media_attempts: attempts,
+        ...(failed ? { media_state: 'failed' } : {}),
+      })
+      logger.warn(
+        { messageId: m.id, channelId: m.channel_id, attempts, failed, error: (err as Error).message },
+        'media download failed',
+      )
     }
     if (usedToken) await recordGraphOutcome(this.deps, m.workspace_id, m.channel_id, error)
     return error === null
@@ -107,7 +121,11 @@ export class MediaDownloader {
     const credentials = await accessTokenOf(this.deps, workspaceId, channelId)
     if (!credentials) throw new Error('channel disconnected')
     const info = await this.deps.graph.getMedia(credentials.token, mediaId, credentials.phoneNumberId ?? undefined)
-    return { bytes: await this.deps.graph.download(credentials.token, info.url, MAX_MEDIA_BYTES), sha256: info.sha256 ?? null, mime: info.mime_type ?? null }
+    return {
+      bytes: await this.deps.graph.download(credentials.token, info.url, MAX_MEDIA_BYTES),
+      sha256: info.sha256 ?? null,
+      mime: info.mime_type ?? null,
+    }
   }
 }
 
@@ -124,7 +142,9 @@ export function whatsAppMediaUrl(ref: Pick<QrMediaRef, 'directPath' | 'url'>): s
   if (!ref.url) return null
   try {
     const url = new URL(ref.url)
-    return url.protocol === 'https:' && !url.username && !url.password && url.hostname.endsWith('.whatsapp.net') ? url.href : null
+    return url.protocol === 'https:' && !url.username && !url.password && url.hostname.endsWith('.whatsapp.net')
+      ? url.href
+      : null
   } catch {
     return null
   }
@@ -137,7 +157,11 @@ async function fetchFromWhatsApp(ref: QrMediaRef) {
   const url = whatsAppMediaUrl(ref)
   if (!url) throw new Error('the media reference does not point at WhatsApp')
   // Fetched here rather than by Baileys, whose download follows redirects and takes no deadline.
-  const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(WHATSAPP_MEDIA_TIMEOUT_MS), headers: { origin: 'https://web.whatsapp.com' } })
+  const res = await fetch(url, {
+    redirect: 'error',
+    signal: AbortSignal.timeout(WHATSAPP_MEDIA_TIMEOUT_MS),
+    headers: { origin: 'https://web.whatsapp.com' },
+  })
   if (!res.ok) throw new Error(`WhatsApp's media host answered HTTP ${res.status}`)
   // The encrypted file is the media plus at most a cipher block of padding and the 10-byte MAC.
   const file = await readAtMost(res, MAX_MEDIA_BYTES + 32)

@@ -8,24 +8,48 @@ type Db = Kysely<Database> | Transaction<Database>
 // ---- contacts ---------------------------------------------------------------------------------------
 
 export const findContact = (db: Db, workspaceId: string, contactId: string) =>
-  db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', contactId).executeTakeFirst()
+  db
+    .selectFrom('contacts')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', contactId)
+    .executeTakeFirst()
 
 /** By phone (wa_id): the send API addresses people by number. */
 export const findContactByPhone = (db: Db, workspaceId: string, waId: string) =>
-  db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('wa_id', '=', waId).executeTakeFirst()
+  db
+    .selectFrom('contacts')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('wa_id', '=', waId)
+    .executeTakeFirst()
 
 export async function insertContactRow(db: Db, row: Insertable<ContactsTable>): Promise<void> {
   await db.insertInto('contacts').values(row).execute()
 }
 
-export async function updateContact(db: Db, workspaceId: string, contactId: string, patch: Updateable<ContactsTable>): Promise<void> {
-  await db.updateTable('contacts').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', contactId).execute()
+export async function updateContact(
+  db: Db,
+  workspaceId: string,
+  contactId: string,
+  patch: Updateable<ContactsTable>,
+): Promise<void> {
+  await db
+    .updateTable('contacts')
+    .set(patch)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', contactId)
+    .execute()
 }
 
 /** A LIKE pattern matching `text` anywhere, its wildcards (`%`, `_`) and the escape character taken literally. */
 const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
-export function listContacts(db: Db, workspaceId: string, f: { q?: string; optedOut?: boolean; before?: { u: string; i: string }; limit: number }) {
+export function listContacts(
+  db: Db,
+  workspaceId: string,
+  f: { q?: string; optedOut?: boolean; before?: { u: string; i: string }; limit: number },
+) {
   let q = db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId)
   if (f.q) {
     const like = containing(f.q)
@@ -39,24 +63,51 @@ export function listContacts(db: Db, workspaceId: string, f: { q?: string; opted
     )
   }
   if (f.optedOut !== undefined) q = q.where('opted_out', '=', f.optedOut ? 1 : 0)
-  if (f.before) q = q.where((eb) => eb.or([eb('updated_at', '<', f.before!.u), eb.and([eb('updated_at', '=', f.before!.u), eb('id', '<', f.before!.i)])]))
+  if (f.before)
+    q = q.where((eb) =>
+      eb.or([
+        eb('updated_at', '<', f.before!.u),
+        eb.and([eb('updated_at', '=', f.before!.u), eb('id', '<', f.before!.i)]),
+      ]),
+    )
   return q.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute()
 }
 
 // ---- conversations ----------------------------------------------------------------------------------
 
 export const findConversation = (db: Db, workspaceId: string, conversationId: string) =>
-  db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', conversationId).executeTakeFirst()
+  db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', conversationId)
+    .executeTakeFirst()
 
 export const findConversationOf = (db: Db, workspaceId: string, channelId: string, contactId: string) =>
-  db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('contact_id', '=', contactId).executeTakeFirst()
+  db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('channel_id', '=', channelId)
+    .where('contact_id', '=', contactId)
+    .executeTakeFirst()
 
 export async function insertConversationRow(db: Db, row: Insertable<ConversationsTable>): Promise<void> {
   await db.insertInto('conversations').values(row).execute()
 }
 
-export async function updateConversation(db: Db, workspaceId: string, conversationId: string, patch: Updateable<ConversationsTable>): Promise<void> {
-  await db.updateTable('conversations').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', conversationId).execute()
+export async function updateConversation(
+  db: Db,
+  workspaceId: string,
+  conversationId: string,
+  patch: Updateable<ConversationsTable>,
+): Promise<void> {
+  await db
+    .updateTable('conversations')
+    .set(patch)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', conversationId)
+    .execute()
 }
 
 export type ConversationFilter = {
@@ -87,7 +138,8 @@ export function listConversations(db: Db, workspaceId: string, f: ConversationFi
   if (f.search) {
     const { text, digits } = f.search
     // lower() on both sides: case-insensitive on SQLite and PostgreSQL alike (PostgreSQL's LIKE is case-sensitive).
-    const matches = (column: 'k.name' | 'k.profile_name' | 'k.username', value: string) => sql<boolean>`lower(${sql.ref(column)}) LIKE lower(${containing(value)}) ESCAPE '\\'`
+    const matches = (column: 'k.name' | 'k.profile_name' | 'k.username', value: string) =>
+      sql<boolean>`lower(${sql.ref(column)}) LIKE lower(${containing(value)}) ESCAPE '\\'`
     q = q.where((eb) =>
       eb.or([
         matches('k.name', text),
@@ -97,14 +149,25 @@ export function listConversations(db: Db, workspaceId: string, f: ConversationFi
       ]),
     )
   }
-  if (f.before) q = q.where((eb) => eb.or([eb('c.last_message_at', '<', f.before!.t), eb.and([eb('c.last_message_at', '=', f.before!.t), eb('c.id', '<', f.before!.i)])]))
+  if (f.before)
+    q = q.where((eb) =>
+      eb.or([
+        eb('c.last_message_at', '<', f.before!.t),
+        eb.and([eb('c.last_message_at', '=', f.before!.t), eb('c.id', '<', f.before!.i)]),
+      ]),
+    )
   return q.orderBy('c.last_message_at', 'desc').orderBy('c.id', 'desc').limit(f.limit).execute()
 }
 
 // ---- messages ---------------------------------------------------------------------------------------
 
 export const findMessage = (db: Db, workspaceId: string, messageId: string) =>
-  db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', messageId).executeTakeFirst()
+  db
+    .selectFrom('messages')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', messageId)
+    .executeTakeFirst()
 
 /** A message of one conversation, named by its id or its wamid. */
 export const findMessageInConversation = (db: Db, workspaceId: string, conversationId: string, ref: string) =>
@@ -120,7 +183,12 @@ export const findMessageInConversation = (db: Db, workspaceId: string, conversat
  * The messages of one conversation with these wamids (the ones a page of messages quotes): one query per page.
  * The channel narrows it to the (workspace, channel, wamid) index; a conversation has one channel.
  */
-export function messagesByWamid(db: Db, workspaceId: string, conversation: { id: string; channelId: string }, wamids: string[]) {
+export function messagesByWamid(
+  db: Db,
+  workspaceId: string,
+  conversation: { id: string; channelId: string },
+  wamids: string[],
+) {
   if (wamids.length === 0) return Promise.resolve([])
   return db
     .selectFrom('messages')
@@ -149,9 +217,22 @@ export async function insertMessageRow(db: Db, row: Insertable<MessagesTable>): 
   await db.insertInto('messages').values(row).execute()
 }
 
-export function listMessages(db: Db, workspaceId: string, conversationId: string, before: { t: string; i: string } | undefined, limit: number) {
-  let q = db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('conversation_id', '=', conversationId)
-  if (before) q = q.where((eb) => eb.or([eb('sent_at', '<', before.t), eb.and([eb('sent_at', '=', before.t), eb('id', '<', before.i)])]))
+export function listMessages(
+  db: Db,
+  workspaceId: string,
+  conversationId: string,
+  before: { t: string; i: string } | undefined,
+  limit: number,
+) {
+  let q = db
+    .selectFrom('messages')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('conversation_id', '=', conversationId)
+  if (before)
+    q = q.where((eb) =>
+      eb.or([eb('sent_at', '<', before.t), eb.and([eb('sent_at', '=', before.t), eb('id', '<', before.i)])]),
+    )
   return q.orderBy('sent_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
 }
 
@@ -159,19 +240,57 @@ export function listMessages(db: Db, workspaceId: string, conversationId: string
  * Records the provider's id on a sent message and moves it to `sent` — or further, when status webhooks
  * for that id arrived before the send was recorded (they wait in message_statuses).
  */
-export async function markMessageSent(db: Db, workspaceId: string, messageId: string, wamid: string, at: string): Promise<void> {
-  await db.updateTable('messages').set({ wamid, status: 'sent', status_at: at }).where('workspace_id', '=', workspaceId).where('id', '=', messageId).where('status', 'in', ['queued', 'sending']).execute()
-  const early = await db.selectFrom('message_statuses').select(['status', 'occurred_at']).where('workspace_id', '=', workspaceId).where('wamid', '=', wamid).execute()
+export async function markMessageSent(
+  db: Db,
+  workspaceId: string,
+  messageId: string,
+  wamid: string,
+  at: string,
+): Promise<void> {
+  await db
+    .updateTable('messages')
+    .set({ wamid, status: 'sent', status_at: at })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', messageId)
+    .where('status', 'in', ['queued', 'sending'])
+    .execute()
+  const early = await db
+    .selectFrom('message_statuses')
+    .select(['status', 'occurred_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('wamid', '=', wamid)
+    .execute()
   const rank: Record<string, number> = { sent: 1, delivered: 2, failed: 2.5, read: 3, played: 4 }
   const furthest = early.sort((a, b) => (rank[b.status] ?? 0) - (rank[a.status] ?? 0))[0]
   if (furthest && (rank[furthest.status] ?? 0) > 1) {
-    await db.updateTable('messages').set({ status: furthest.status, status_at: furthest.occurred_at }).where('workspace_id', '=', workspaceId).where('id', '=', messageId).execute()
+    await db
+      .updateTable('messages')
+      .set({ status: furthest.status, status_at: furthest.occurred_at })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', messageId)
+      .execute()
   }
 }
 
-export async function updateMessage(db: Db, workspaceId: string, messageId: string, patch: Updateable<MessagesTable>): Promise<void> {
-  await db.updateTable('messages').set(patch).where('workspace_id', '=', workspaceId).where('id', '=', messageId).execute()
+export async function updateMessage(
+  db: Db,
+  workspaceId: string,
+  messageId: string,
+  patch: Updateable<MessagesTable>,
+): Promise<void> {
+  await db
+    .updateTable('messages')
+    .set(patch)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', messageId)
+    .execute()
 }
 
 export const pendingMedia = (db: Db, limit: number) =>
-  db.selectFrom('messages').selectAll().where('media_state', '=', 'pending').orderBy('created_at').limit(limit).execute()
+  db
+    .selectFrom('messages')
+    .selectAll()
+    .where('media_state', '=', 'pending')
+    .orderBy('created_at')
+    .limit(limit)
+    .execute()

@@ -4,7 +4,15 @@ import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { listQuery } from '../pagination.ts'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
-import { contactListQuery, contactParams, conversationListQuery, conversationParams, messageParams, updateContactBody, updateConversationBody } from './messaging.schema.ts'
+import {
+  contactListQuery,
+  contactParams,
+  conversationListQuery,
+  conversationParams,
+  messageParams,
+  updateContactBody,
+  updateConversationBody,
+} from './messaging.schema.ts'
 import * as service from './messaging.service.ts'
 
 /**
@@ -23,30 +31,50 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'conversations.read',
       params: workspaceParams,
       query: conversationListQuery,
-      detail: { summary: 'Conversations, most recent first; filters: q (contact name, username or phone), status, channelId, unread, assignee (id, me, none)' },
+      detail: {
+        summary:
+          'Conversations, most recent first; filters: q (contact name, username or phone), status, channelId, unread, assignee (id, me, none)',
+      },
     })
-    .get('/conversations/:conversationId', ({ tenant, params }) => service.getConversation(deps, tenant, params.conversationId), {
-      permission: 'conversations.read',
-      params: conversationParams,
-      detail: { summary: 'One conversation with its contact' },
-    })
-    .patch('/conversations/:conversationId', ({ tenant, params, body }) => service.updateConversation(deps, tenant, params.conversationId, body), {
-      permission: 'conversations.assign',
-      params: conversationParams,
-      body: updateConversationBody,
-      detail: { summary: 'Close or reopen a conversation, or assign it to a member (null unassigns)' },
-    })
-    .get('/conversations/:conversationId/messages', ({ tenant, params, query }) => service.listMessages(deps, tenant, params.conversationId, query.cursor, query.limit), {
-      permission: 'conversations.read',
-      params: conversationParams,
-      query: listQuery,
-      detail: { summary: 'Messages of a conversation, newest first' },
-    })
-    .post('/conversations/:conversationId/read', ({ tenant, params }) => service.markConversationRead(deps, tenant, params.conversationId), {
-      permission: 'conversations.reply',
-      params: conversationParams,
-      detail: { summary: 'Mark the conversation read (resets its unread count)' },
-    })
+    .get(
+      '/conversations/:conversationId',
+      ({ tenant, params }) => service.getConversation(deps, tenant, params.conversationId),
+      {
+        permission: 'conversations.read',
+        params: conversationParams,
+        detail: { summary: 'One conversation with its contact' },
+      },
+    )
+    .patch(
+      '/conversations/:conversationId',
+      ({ tenant, params, body }) => service.updateConversation(deps, tenant, params.conversationId, body),
+      {
+        permission: 'conversations.assign',
+        params: conversationParams,
+        body: updateConversationBody,
+        detail: { summary: 'Close or reopen a conversation, or assign it to a member (null unassigns)' },
+      },
+    )
+    .get(
+      '/conversations/:conversationId/messages',
+      ({ tenant, params, query }) =>
+        service.listMessages(deps, tenant, params.conversationId, query.cursor, query.limit),
+      {
+        permission: 'conversations.read',
+        params: conversationParams,
+        query: listQuery,
+        detail: { summary: 'Messages of a conversation, newest first' },
+      },
+    )
+    .post(
+      '/conversations/:conversationId/read',
+      ({ tenant, params }) => service.markConversationRead(deps, tenant, params.conversationId),
+      {
+        permission: 'conversations.reply',
+        params: conversationParams,
+        detail: { summary: 'Mark the conversation read (resets its unread count)' },
+      },
+    )
     .get('/messages/:messageId', ({ tenant, params }) => service.getMessage(deps, tenant, params.messageId), {
       permission: 'conversations.read',
       params: messageParams,
@@ -62,7 +90,11 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         set.headers['content-disposition'] = attachmentDisposition(file.filename ?? params.messageId)
         return Bun.file(file.path)
       },
-      { permission: 'conversations.read', params: messageParams, detail: { summary: "A message's media file (downloaded from WhatsApp, sha256-checked)" } },
+      {
+        permission: 'conversations.read',
+        params: messageParams,
+        detail: { summary: "A message's media file (downloaded from WhatsApp, sha256-checked)" },
+      },
     )
     .get('/contacts', ({ tenant, query }) => service.listContacts(deps, tenant, query), {
       permission: 'contacts.read',
@@ -75,10 +107,14 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       params: contactParams,
       detail: { summary: 'One contact', tags: ['contacts'] },
     })
-    .patch('/contacts/:contactId', ({ tenant, params, body }) => service.updateContact(deps, tenant, params.contactId, body), {
-      permission: 'contacts.write',
-      params: contactParams,
-      body: updateContactBody,
-      detail: { summary: 'Update name, labels, notes or the opt-out flag', tags: ['contacts'] },
-    })
+    .patch(
+      '/contacts/:contactId',
+      ({ tenant, params, body }) => service.updateContact(deps, tenant, params.contactId, body),
+      {
+        permission: 'contacts.write',
+        params: contactParams,
+        body: updateContactBody,
+        detail: { summary: 'Update name, labels, notes or the opt-out flag', tags: ['contacts'] },
+      },
+    )
 }

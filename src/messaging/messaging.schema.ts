@@ -8,7 +8,14 @@ export const messageParams = workspaceParams.extend({ messageId: z.string().min(
 const boolParam = z.enum(['true', 'false']).transform((v) => v === 'true')
 
 export const conversationListQuery = z.object({
-  q: z.string().trim().max(100).optional().describe('finds the contact: name, WhatsApp profile name, username or phone number (digits, with or without +; a part will do)'),
+  q: z
+    .string()
+    .trim()
+    .max(100)
+    .optional()
+    .describe(
+      'finds the contact: name, WhatsApp profile name, username or phone number (digits, with or without +; a part will do)',
+    ),
   status: z.enum(['open', 'closed']).optional(),
   channelId: z.string().max(64).optional(),
   unread: boolParam.optional(),
@@ -37,7 +44,13 @@ export const updateContactBody = z
 export const updateConversationBody = z
   .object({
     status: z.enum(['open', 'closed']).optional(),
-    assigneeUserId: z.string().min(1).max(64).nullable().optional().describe('a member of the workspace, or null to unassign'),
+    assigneeUserId: z
+      .string()
+      .min(1)
+      .max(64)
+      .nullable()
+      .optional()
+      .describe('a member of the workspace, or null to unassign'),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'send at least one field')

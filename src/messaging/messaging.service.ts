@@ -51,7 +51,13 @@ export const messageView = (m: MessagesTable, quoted: QuotedMessage | null) => (
   error: m.error_code !== null ? { code: m.error_code, title: m.error_title, details: m.error_details } : null,
   pricing: m.pricing ? (JSON.parse(m.pricing) as Record<string, unknown>) : null,
   media: m.media_id
-    ? { mimeType: safeMimeType(m.media_mime), filename: m.media_filename, size: m.media_size, state: m.media_state, sha256: m.media_sha256 }
+    ? {
+        mimeType: safeMimeType(m.media_mime),
+        filename: m.media_filename,
+        size: m.media_size,
+        state: m.media_state,
+        sha256: m.media_sha256,
+      }
     : null,
   sentAt: m.sent_at,
 })
@@ -88,8 +94,27 @@ export function conversationSearch(q: string | undefined): { text: string; digit
   return { text: q, digits: digits || null }
 }
 
-export async function listConversations(deps: ServiceDeps, ctx: WorkspaceContext, q: { q?: string; status?: 'open' | 'closed'; channelId?: string; unread?: boolean; assignee?: string; cursor?: string; limit: number }) {
-  const assignee = q.assignee === undefined ? undefined : q.assignee === 'none' ? null : q.assignee === 'me' ? (ctx.caller.actor.id ?? '') : q.assignee
+export async function listConversations(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  q: {
+    q?: string
+    status?: 'open' | 'closed'
+    channelId?: string
+    unread?: boolean
+    assignee?: string
+    cursor?: string
+    limit: number
+  },
+) {
+  const assignee =
+    q.assignee === undefined
+      ? undefined
+      : q.assignee === 'none'
+        ? null
+        : q.assignee === 'me'
+          ? (ctx.caller.actor.id ?? '')
+          : q.assignee
   const rows = await repo.listConversations(deps.db, ctx.workspace.id, {
     status: q.status,
     channelId: q.channelId,
@@ -112,26 +137,58 @@ export async function getConversation(deps: ServiceDeps, ctx: WorkspaceContext, 
   const c = await conversationOf(deps, ctx, conversationId)
   const contact = (await repo.findContact(deps.db, ctx.workspace.id, c.contact_id))!
   return {
-    ...conversationView({ ...c, wa_id: contact.wa_id, bsuid: contact.bsuid, contact_name: contact.name, profile_name: contact.profile_name, username: contact.username }),
+    ...conversationView({
+      ...c,
+      wa_id: contact.wa_id,
+      bsuid: contact.bsuid,
+      contact_name: contact.name,
+      profile_name: contact.profile_name,
+      username: contact.username,
+    }),
     contact: contactView(contact),
   }
 }
 
 /** Closes or reopens a conversation, or (un)assigns it to a member of the workspace. */
-export async function updateConversation(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string, input: { status?: 'open' | 'closed'; assigneeUserId?: string | null }) {
+export async function updateConversation(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  conversationId: string,
+  input: { status?: 'open' | 'closed'; assigneeUserId?: string | null },
+) {
   const c = await conversationOf(deps, ctx, conversationId)
   const at = iso(ctx.caller.meta.at)
   if (input.assigneeUserId && !(await workspacesRepo.findMembership(deps.db, ctx.workspace.id, input.assigneeUserId))) {
-    throw new AppError(422, 'validation_failed', 'Invalid request body: assigneeUserId — not a member of this workspace', [{ field: 'assigneeUserId', message: 'not a member of this workspace' }])
+    throw new AppError(
+      422,
+      'validation_failed',
+      'Invalid request body: assigneeUserId — not a member of this workspace',
+      [{ field: 'assigneeUserId', message: 'not a member of this workspace' }],
+    )
   }
   const changed: ('status' | 'assignee')[] = []
   if (input.status !== undefined && input.status !== c.status) changed.push('status')
   if (input.assigneeUserId !== undefined && input.assigneeUserId !== c.assignee_user_id) changed.push('assignee')
-  const next = { ...c, status: input.status ?? c.status, assignee_user_id: input.assigneeUserId === undefined ? c.assignee_user_id : input.assigneeUserId, updated_at: at }
+  const next = {
+    ...c,
+    status: input.status ?? c.status,
+    assignee_user_id: input.assigneeUserId === undefined ? c.assignee_user_id : input.assigneeUserId,
+    updated_at: at,
+  }
   if (changed.length > 0) {
     await deps.db.transaction().execute(async (trx) => {
-      await repo.updateConversation(trx, ctx.workspace.id, c.id, { status: next.status, assignee_user_id: next.assignee_user_id, updated_at: at })
-      await emit(trx, ctx.workspace.id, 'conversation.updated', { conversationId: c.id, status: next.status, assigneeUserId: next.assignee_user_id, changed }, at)
+      await repo.updateConversation(trx, ctx.workspace.id, c.id, {
+        status: next.status,
+        assignee_user_id: next.assignee_user_id,
+        updated_at: at,
+      })
+      await emit(
+        trx,
+        ctx.workspace.id,
+        'conversation.updated',
+        { conversationId: c.id, status: next.status, assigneeUserId: next.assignee_user_id, changed },
+        at,
+      )
     })
   }
   return getConversation(deps, ctx, c.id)
@@ -141,17 +198,49 @@ export async function updateConversation(deps: ServiceDeps, ctx: WorkspaceContex
  * What each of these rows quotes, looked up in their conversation all at once (one query, not one per row): the
  * quoted message may be older than the page being shown.
  */
-async function quotesOf(deps: ServiceDeps, workspaceId: string, conversation: { id: string; channelId: string }, rows: MessagesTable[]): Promise<(m: MessagesTable) => QuotedMessage | null> {
+async function quotesOf(
+  deps: ServiceDeps,
+  workspaceId: string,
+  conversation: { id: string; channelId: string },
+  rows: MessagesTable[],
+): Promise<(m: MessagesTable) => QuotedMessage | null> {
   const wamids = [...new Set(rows.flatMap((m) => (m.context_wamid ? [m.context_wamid] : [])))]
-  const found = new Map((await repo.messagesByWamid(deps.db, workspaceId, conversation, wamids)).map((q) => [q.wamid, { id: q.id, direction: q.direction, type: q.type, text: q.text }]))
+  const found = new Map(
+    (await repo.messagesByWamid(deps.db, workspaceId, conversation, wamids)).map((q) => [
+      q.wamid,
+      { id: q.id, direction: q.direction, type: q.type, text: q.text },
+    ]),
+  )
   return (m) => (m.context_wamid ? (found.get(m.context_wamid) ?? null) : null)
 }
 
-export async function listMessages(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string, cursor: string | undefined, limit: number) {
+export async function listMessages(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  conversationId: string,
+  cursor: string | undefined,
+  limit: number,
+) {
   const conversation = await conversationOf(deps, ctx, conversationId)
-  const rows = await repo.listMessages(deps.db, ctx.workspace.id, conversationId, decodeCursor(cursor, timeCursor), limit + 1)
-  const quoted = await quotesOf(deps, ctx.workspace.id, { id: conversation.id, channelId: conversation.channel_id }, rows.slice(0, limit))
-  return pageOf(rows, limit, (m) => messageView(m, quoted(m)), (m) => ({ t: m.sent_at, i: m.id }))
+  const rows = await repo.listMessages(
+    deps.db,
+    ctx.workspace.id,
+    conversationId,
+    decodeCursor(cursor, timeCursor),
+    limit + 1,
+  )
+  const quoted = await quotesOf(
+    deps,
+    ctx.workspace.id,
+    { id: conversation.id, channelId: conversation.channel_id },
+    rows.slice(0, limit),
+  )
+  return pageOf(
+    rows,
+    limit,
+    (m) => messageView(m, quoted(m)),
+    (m) => ({ t: m.sent_at, i: m.id }),
+  )
 }
 
 /** One message, as the conversation's message list shows it (the live stream names new ones by id). */
@@ -173,7 +262,18 @@ export async function markConversationRead(deps: ServiceDeps, ctx: WorkspaceCont
     await repo.updateConversation(trx, ctx.workspace.id, conversationId, { unread_count: 0, updated_at: at })
     // Other agents' unread counts follow live.
     if (conversation.unread_count > 0) {
-      await emit(trx, ctx.workspace.id, 'conversation.updated', { conversationId, status: conversation.status, assigneeUserId: conversation.assignee_user_id, changed: ['read'] }, at)
+      await emit(
+        trx,
+        ctx.workspace.id,
+        'conversation.updated',
+        {
+          conversationId,
+          status: conversation.status,
+          assigneeUserId: conversation.assignee_user_id,
+          changed: ['read'],
+        },
+        at,
+      )
     }
   })
   let readReceipt: 'sent' | 'failed' | 'none' = 'none'
@@ -192,8 +292,17 @@ export async function markConversationRead(deps: ServiceDeps, ctx: WorkspaceCont
   return { ...(await getConversation(deps, ctx, conversationId)), readReceipt }
 }
 
-export async function listContacts(deps: ServiceDeps, ctx: WorkspaceContext, q: { q?: string; optedOut?: boolean; cursor?: string; limit: number }) {
-  const rows = await repo.listContacts(deps.db, ctx.workspace.id, { q: q.q, optedOut: q.optedOut, before: decodeCursor(q.cursor, z.object({ u: z.string(), i: z.string() })), limit: q.limit + 1 })
+export async function listContacts(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  q: { q?: string; optedOut?: boolean; cursor?: string; limit: number },
+) {
+  const rows = await repo.listContacts(deps.db, ctx.workspace.id, {
+    q: q.q,
+    optedOut: q.optedOut,
+    before: decodeCursor(q.cursor, z.object({ u: z.string(), i: z.string() })),
+    limit: q.limit + 1,
+  })
   return pageOf(rows, q.limit, contactView, (c) => ({ u: c.updated_at, i: c.id }))
 }
 
@@ -207,7 +316,12 @@ export async function getContact(deps: ServiceDeps, ctx: WorkspaceContext, conta
   return contactView(await contactOf(deps, ctx, contactId))
 }
 
-export async function updateContact(deps: ServiceDeps, ctx: WorkspaceContext, contactId: string, input: { name?: string | null; labels?: string[]; notes?: string; optedOut?: boolean }) {
+export async function updateContact(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  contactId: string,
+  input: { name?: string | null; labels?: string[]; notes?: string; optedOut?: boolean },
+) {
   const c = await contactOf(deps, ctx, contactId)
   const at = iso(ctx.caller.meta.at)
   const patch: Partial<ContactsTable> = { updated_at: at }
@@ -218,13 +332,19 @@ export async function updateContact(deps: ServiceDeps, ctx: WorkspaceContext, co
     patch.opted_out = input.optedOut ? 1 : 0
     patch.opted_out_at = input.optedOut ? at : null
   }
-  const changed = Object.keys(patch).filter((k) => k !== 'updated_at' && k !== 'opted_out_at').map((k) => (k === 'opted_out' ? 'optedOut' : k))
+  const changed = Object.keys(patch)
+    .filter((k) => k !== 'updated_at' && k !== 'opted_out_at')
+    .map((k) => (k === 'opted_out' ? 'optedOut' : k))
   await deps.db.transaction().execute(async (trx) => {
     await repo.updateContact(trx, ctx.workspace.id, contactId, patch)
     await emit(trx, ctx.workspace.id, 'contact.updated', { ...contactPayload({ ...c, ...patch }), changed }, at)
     // Consent changes are worth a trail; names and notes are everyday edits.
     if (patch.opted_out !== undefined) {
-      await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: input.optedOut ? 'contact.opted_out' : 'contact.opted_in', target: { type: 'contact', id: contactId } })
+      await audit.record(trx, ctx.caller, {
+        workspaceId: ctx.workspace.id,
+        action: input.optedOut ? 'contact.opted_out' : 'contact.opted_in',
+        target: { type: 'contact', id: contactId },
+      })
     }
   })
   return contactView({ ...c, ...patch })
@@ -233,10 +353,20 @@ export async function updateContact(deps: ServiceDeps, ctx: WorkspaceContext, co
 /** The stored file of a message's media, for authorised members only. */
 export async function mediaFile(deps: ServiceDeps, ctx: WorkspaceContext, messageId: string) {
   const m = await repo.findMessage(deps.db, ctx.workspace.id, messageId)
-  if (!m || !m.media_id) throw new AppError(404, 'not_found', 'No such media in this workspace.')
+  if (!m?.media_id) throw new AppError(404, 'not_found', 'No such media in this workspace.')
   if (m.media_state !== 'stored' || !m.media_path) {
-    throw new AppError(409, 'media_not_ready', m.media_state === 'failed' ? 'The media could not be downloaded from WhatsApp.' : 'The media is still being downloaded; try again shortly.')
+    throw new AppError(
+      409,
+      'media_not_ready',
+      m.media_state === 'failed'
+        ? 'The media could not be downloaded from WhatsApp.'
+        : 'The media is still being downloaded; try again shortly.',
+    )
   }
   // Sanitised again on the way out: a row stored before values were checked must not make its download fail.
-  return { path: join(deps.config.dataDir, m.media_path), mime: contentTypeOf(m.media_mime), filename: m.media_filename }
+  return {
+    path: join(deps.config.dataDir, m.media_path),
+    mime: contentTypeOf(m.media_mime),
+    filename: m.media_filename,
+  }
 }

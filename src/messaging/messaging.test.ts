@@ -5,7 +5,15 @@ import { dirname, join } from 'node:path'
 import { MAX_MEDIA_ATTEMPTS, mediaPathFor } from './media.service.ts'
 import { createTestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
-import { auditRows, call, deliver, makeChannel, makeUser, makeWorkspace, seedConversation } from '../testing/fixtures.ts'
+import {
+  auditRows,
+  call,
+  deliver,
+  makeChannel,
+  makeUser,
+  makeWorkspace,
+  seedConversation,
+} from '../testing/fixtures.ts'
 import { contact, envelope, inboundText, messagesChange, textMessage, wamid } from '../testing/webhooks.ts'
 
 const graph = await startGraphDouble()
@@ -28,22 +36,51 @@ describe('conversations and messages', () => {
   test('listed most recent first with filters and cursor pages; messages newest first; mark read', async () => {
     const { t, owner, ws, channel, get } = await setup()
     for (let i = 0; i < 5; i++) {
-      await deliver(t, channel, inboundText(channel.phoneNumberId, `hello from ${i}`, { from: `4930000000${i}`, timestamp: 1749416000 + i * 60, name: `Person ${i}` }).body)
+      await deliver(
+        t,
+        channel,
+        inboundText(channel.phoneNumberId, `hello from ${i}`, {
+          from: `4930000000${i}`,
+          timestamp: 1749416000 + i * 60,
+          name: `Person ${i}`,
+        }).body,
+      )
     }
     const page1 = await get('/conversations?limit=2')
-    expect(page1.items.map((c: { contact: { displayName: string } }) => c.contact.displayName)).toEqual(['Person 4', 'Person 3'])
-    expect(page1.items[0]).toMatchObject({ unreadCount: 1, lastMessagePreview: 'hello from 4', status: 'open', channelId: channel.id, assigneeUserId: null })
+    expect(page1.items.map((c: { contact: { displayName: string } }) => c.contact.displayName)).toEqual([
+      'Person 4',
+      'Person 3',
+    ])
+    expect(page1.items[0]).toMatchObject({
+      unreadCount: 1,
+      lastMessagePreview: 'hello from 4',
+      status: 'open',
+      channelId: channel.id,
+      assigneeUserId: null,
+    })
     const page2 = await get(`/conversations?limit=2&cursor=${page1.nextCursor}`)
     const page3 = await get(`/conversations?limit=2&cursor=${page2.nextCursor}`)
-    expect([...page2.items, ...page3.items].map((c: { contact: { displayName: string } }) => c.contact.displayName)).toEqual(['Person 2', 'Person 1', 'Person 0'])
+    expect(
+      [...page2.items, ...page3.items].map((c: { contact: { displayName: string } }) => c.contact.displayName),
+    ).toEqual(['Person 2', 'Person 1', 'Person 0'])
     expect(page3.nextCursor).toBeNull()
 
     const first = page1.items[0].id
     const read = await t.request(`/api/v1/workspaces/${ws}/conversations/${first}/read`, call(owner.who, 'POST'))
     expect((await read.json()).unreadCount).toBe(0)
     // Other agents see it read live: one conversation.updated (changed: read); reading it again emits nothing.
-    const readEvents = async () => (await t.db.db.selectFrom('events').selectAll().where('workspace_id', '=', ws).where('type', '=', 'conversation.updated').execute()).map((e) => JSON.parse(e.data))
-    expect(await readEvents()).toEqual([{ conversationId: first, status: 'open', assigneeUserId: null, changed: ['read'] }])
+    const readEvents = async () =>
+      (
+        await t.db.db
+          .selectFrom('events')
+          .selectAll()
+          .where('workspace_id', '=', ws)
+          .where('type', '=', 'conversation.updated')
+          .execute()
+      ).map((e) => JSON.parse(e.data))
+    expect(await readEvents()).toEqual([
+      { conversationId: first, status: 'open', assigneeUserId: null, changed: ['read'] },
+    ])
     await t.request(`/api/v1/workspaces/${ws}/conversations/${first}/read`, call(owner.who, 'POST'))
     expect(await readEvents()).toHaveLength(1)
     expect((await get('/conversations?unread=true')).items).toHaveLength(4)
@@ -56,9 +93,23 @@ describe('conversations and messages', () => {
     expect((await bad.json()).errors[0].field).toBe('unread')
 
     // Messages of one conversation, newest first, paged.
-    for (let i = 0; i < 3; i++) await deliver(t, channel, inboundText(channel.phoneNumberId, `more ${i}`, { from: '49300000004', timestamp: 1749417000 + i, name: 'Person 4' }).body)
+    for (let i = 0; i < 3; i++)
+      await deliver(
+        t,
+        channel,
+        inboundText(channel.phoneNumberId, `more ${i}`, {
+          from: '49300000004',
+          timestamp: 1749417000 + i,
+          name: 'Person 4',
+        }).body,
+      )
     const one = await get(`/conversations/${first}`)
-    expect(one.contact).toMatchObject({ waId: '49300000004', phone: '+49300000004', profileName: 'Person 4', optedOut: false })
+    expect(one.contact).toMatchObject({
+      waId: '49300000004',
+      phone: '+49300000004',
+      profileName: 'Person 4',
+      optedOut: false,
+    })
     const msgs = await get(`/conversations/${first}/messages?limit=3`)
     expect(msgs.items.map((m: { text: string }) => m.text)).toEqual(['more 2', 'more 1', 'more 0'])
     const rest = await get(`/conversations/${first}/messages?limit=3&cursor=${msgs.nextCursor}`)
@@ -71,20 +122,52 @@ describe('conversations and messages', () => {
     await deliver(t, channel, inboundText(channel.phoneNumberId, 'newer', { timestamp: 1749416500 }).body)
     await deliver(t, channel, inboundText(channel.phoneNumberId, 'older', { timestamp: 1749416000 }).body)
     const [c] = (await get('/conversations')).items
-    expect(c).toMatchObject({ lastMessagePreview: 'newer', lastMessageAt: new Date(1749416500_000).toISOString(), unreadCount: 2 })
+    expect(c).toMatchObject({
+      lastMessagePreview: 'newer',
+      lastMessageAt: new Date(1749416500_000).toISOString(),
+      unreadCount: 2,
+    })
   })
 })
 
 describe('conversation search', () => {
   test('q finds the contact by name, profile name, username or phone (partial, with or without +); combines with filters and the cursor', async () => {
     const { t, owner, ws, channel, get } = await setup()
-    const ids = async (path: string) => (await get(path)).items.map((c: { contact: { displayName: string } }) => c.contact.displayName)
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'hi', { from: '4915112345678', timestamp: 1749416000, name: 'Greta Weber' }).body)
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'hi', { from: '4417000000000', timestamp: 1749416060, name: 'Oliver_%' }).body)
+    const ids = async (path: string) =>
+      (await get(path)).items.map((c: { contact: { displayName: string } }) => c.contact.displayName)
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'hi', { from: '4915112345678', timestamp: 1749416000, name: 'Greta Weber' })
+        .body,
+    )
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'hi', { from: '4417000000000', timestamp: 1749416060, name: 'Oliver_%' }).body,
+    )
     // A username user: Meta sends the handle in the profile.
     const kim = { from: '4420700000000', id: wamid(), timestamp: '1749416120', type: 'text', text: { body: 'hi' } }
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [{ profile: { name: 'Kim', username: 'kim.bakes' }, wa_id: kim.from, user_id: 'US.kim' }], messages: [kim] })]))
-    for (let i = 0; i < 3; i++) await deliver(t, channel, inboundText(channel.phoneNumberId, 'hi', { from: `4930000000${i}`, timestamp: 1749416200 + i * 60, name: `Person ${i}` }).body)
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          contacts: [{ profile: { name: 'Kim', username: 'kim.bakes' }, wa_id: kim.from, user_id: 'US.kim' }],
+          messages: [kim],
+        }),
+      ]),
+    )
+    for (let i = 0; i < 3; i++)
+      await deliver(
+        t,
+        channel,
+        inboundText(channel.phoneNumberId, 'hi', {
+          from: `4930000000${i}`,
+          timestamp: 1749416200 + i * 60,
+          name: `Person ${i}`,
+        }).body,
+      )
 
     expect(await ids('/conversations?q=greta')).toEqual(['Greta Weber'])
     expect(await ids('/conversations?q=WEBER')).toEqual(['Greta Weber'])
@@ -104,19 +187,41 @@ describe('conversation search', () => {
     expect(await ids('/conversations?q=')).toHaveLength(6)
     // The name agents give a contact is searched too.
     const greta = (await get('/conversations?q=greta')).items[0]
-    expect(greta.contact).toEqual({ id: expect.any(String), waId: '4915112345678', displayName: 'Greta Weber', phone: '+4915112345678', username: null })
-    expect((await get('/conversations?q=kim')).items[0].contact).toMatchObject({ phone: '+4420700000000', username: 'kim.bakes' })
-    await t.request(`/api/v1/workspaces/${ws}/contacts/${greta.contact.id}`, call(owner.who, 'PATCH', { name: 'Bakery supplier' }))
+    expect(greta.contact).toEqual({
+      id: expect.any(String),
+      waId: '4915112345678',
+      displayName: 'Greta Weber',
+      phone: '+4915112345678',
+      username: null,
+    })
+    expect((await get('/conversations?q=kim')).items[0].contact).toMatchObject({
+      phone: '+4420700000000',
+      username: 'kim.bakes',
+    })
+    await t.request(
+      `/api/v1/workspaces/${ws}/contacts/${greta.contact.id}`,
+      call(owner.who, 'PATCH', { name: 'Bakery supplier' }),
+    )
     expect(await ids('/conversations?q=supplier')).toEqual(['Bakery supplier'])
 
     // With the other filters, and paged in the usual order (most recent first).
-    await t.request(`/api/v1/workspaces/${ws}/conversations/${greta.id}`, call(owner.who, 'PATCH', { status: 'closed', assigneeUserId: owner.id }))
+    await t.request(
+      `/api/v1/workspaces/${ws}/conversations/${greta.id}`,
+      call(owner.who, 'PATCH', { status: 'closed', assigneeUserId: owner.id }),
+    )
     expect(await ids('/conversations?q=4915&status=open')).toEqual([])
     expect(await ids('/conversations?q=4915&status=closed&assignee=me')).toEqual(['Bakery supplier'])
-    expect(await ids(`/conversations?q=person&channelId=${channel.id}&unread=true&assignee=none`)).toEqual(['Person 2', 'Person 1', 'Person 0'])
+    expect(await ids(`/conversations?q=person&channelId=${channel.id}&unread=true&assignee=none`)).toEqual([
+      'Person 2',
+      'Person 1',
+      'Person 0',
+    ])
     expect(await ids('/conversations?q=person&channelId=ch_other')).toEqual([])
     const page1 = await get('/conversations?q=person&limit=2')
-    expect(page1.items.map((c: { contact: { displayName: string } }) => c.contact.displayName)).toEqual(['Person 2', 'Person 1'])
+    expect(page1.items.map((c: { contact: { displayName: string } }) => c.contact.displayName)).toEqual([
+      'Person 2',
+      'Person 1',
+    ])
     const page2 = await get(`/conversations?q=person&limit=2&cursor=${page1.nextCursor}`)
     expect(page2.items.map((c: { contact: { displayName: string } }) => c.contact.displayName)).toEqual(['Person 0'])
     expect(page2.nextCursor).toBeNull()
@@ -148,22 +253,54 @@ describe('one message, and quoted replies', () => {
     const from = '4915112345678'
     const original = inboundText(channel.phoneNumberId, 'Do you have rye bread?', { from, timestamp: 1749416000 })
     await deliver(t, channel, original.body)
-    for (let i = 0; i < 3; i++) await deliver(t, channel, inboundText(channel.phoneNumberId, `filler ${i}`, { from, timestamp: 1749416100 + i }).body)
+    for (let i = 0; i < 3; i++)
+      await deliver(
+        t,
+        channel,
+        inboundText(channel.phoneNumberId, `filler ${i}`, { from, timestamp: 1749416100 + i }).body,
+      )
     const answer = reply(channel.phoneNumberId, 'And two baguettes', original.id, { from, timestamp: 1749416200 })
     await deliver(t, channel, answer.body)
     // A reply to something wabox never saw, and one quoting another person's conversation.
-    await deliver(t, channel, reply(channel.phoneNumberId, 'About that…', 'wamid.UNKNOWN', { from, timestamp: 1749416300 }).body)
-    const otherOriginal = inboundText(channel.phoneNumberId, 'Someone else', { from: '4930000000001', timestamp: 1749416000 })
+    await deliver(
+      t,
+      channel,
+      reply(channel.phoneNumberId, 'About that…', 'wamid.UNKNOWN', { from, timestamp: 1749416300 }).body,
+    )
+    const otherOriginal = inboundText(channel.phoneNumberId, 'Someone else', {
+      from: '4930000000001',
+      timestamp: 1749416000,
+    })
     await deliver(t, channel, otherOriginal.body)
-    await deliver(t, channel, reply(channel.phoneNumberId, 'Quoting across', otherOriginal.id, { from, timestamp: 1749416400 }).body)
+    await deliver(
+      t,
+      channel,
+      reply(channel.phoneNumberId, 'Quoting across', otherOriginal.id, { from, timestamp: 1749416400 }).body,
+    )
 
     const conversation = (await get('/conversations?q=4915112345678')).items[0]
-    const originalRow = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', original.id).executeTakeFirstOrThrow()
+    const originalRow = await t.db.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('wamid', '=', original.id)
+      .executeTakeFirstOrThrow()
     // The newest three only: the original is four pages back.
     const page = await get(`/conversations/${conversation.id}/messages?limit=3`)
-    expect(page.items.map((m: { text: string }) => m.text)).toEqual(['Quoting across', 'About that…', 'And two baguettes'])
-    expect(page.items.map((m: { replyTo: string | null }) => m.replyTo)).toEqual([otherOriginal.id, 'wamid.UNKNOWN', original.id])
-    expect(page.items.map((m: { quoted: unknown }) => m.quoted)).toEqual([null, null, { id: originalRow.id, direction: 'in', type: 'text', text: 'Do you have rye bread?' }])
+    expect(page.items.map((m: { text: string }) => m.text)).toEqual([
+      'Quoting across',
+      'About that…',
+      'And two baguettes',
+    ])
+    expect(page.items.map((m: { replyTo: string | null }) => m.replyTo)).toEqual([
+      otherOriginal.id,
+      'wamid.UNKNOWN',
+      original.id,
+    ])
+    expect(page.items.map((m: { quoted: unknown }) => m.quoted)).toEqual([
+      null,
+      null,
+      { id: originalRow.id, direction: 'in', type: 'text', text: 'Do you have rye bread?' },
+    ])
     const rest = await get(`/conversations/${conversation.id}/messages?limit=50&cursor=${page.nextCursor}`)
     expect(rest.items.every((m: { quoted: unknown }) => m.quoted === null)).toBe(true)
 
@@ -181,7 +318,11 @@ describe('one message, and quoted replies', () => {
     const otherWs = await makeWorkspace(t, 'Other', other)
     const otherChannel = await makeChannel(t, otherWs, graph)
     await deliver(t, otherChannel, inboundText(otherChannel.phoneNumberId, 'their secret', { from }).body)
-    const theirs = await t.db.db.selectFrom('messages').select('id').where('workspace_id', '=', otherWs).executeTakeFirstOrThrow()
+    const theirs = await t.db.db
+      .selectFrom('messages')
+      .select('id')
+      .where('workspace_id', '=', otherWs)
+      .executeTakeFirstOrThrow()
     const cross = await t.request(`/api/v1/workspaces/${ws}/messages/${theirs.id}`, call(owner.who, 'GET'))
     expect(cross.status).toBe(404)
     expect(await cross.text()).not.toContain('their secret')
@@ -200,7 +341,12 @@ describe('one message, and quoted replies', () => {
       await deliver(t, channel, o.body)
       originals.push(o.id)
     }
-    for (let i = 0; i < 5; i++) await deliver(t, channel, reply(channel.phoneNumberId, `answer ${i}`, originals[i]!, { from, timestamp: 1749417000 + i }).body)
+    for (let i = 0; i < 5; i++)
+      await deliver(
+        t,
+        channel,
+        reply(channel.phoneNumberId, `answer ${i}`, originals[i]!, { from, timestamp: 1749417000 + i }).body,
+      )
     const conversation = (await get('/conversations')).items[0]
     // Every query the services run goes through this executor: count the ones that read messages.
     const executor = t.db.db.getExecutor()
@@ -216,7 +362,9 @@ describe('one message, and quoted replies', () => {
     } finally {
       executor.executeQuery = execute
     }
-    expect(page.items.map((m) => [m.text, m.quoted?.text])).toEqual([4, 3, 2, 1, 0].map((i) => [`answer ${i}`, `question ${i}`]))
+    expect(page.items.map((m) => [m.text, m.quoted?.text])).toEqual(
+      [4, 3, 2, 1, 0].map((i) => [`answer ${i}`, `question ${i}`]),
+    )
     // The page itself, and one lookup of the five quoted messages.
     expect(statements.filter((s) => /from "messages"/i.test(s))).toHaveLength(2)
   })
@@ -226,14 +374,20 @@ describe('media', () => {
   test('downloaded in the background, sha256-checked, stored content-addressed, served as an attachment', async () => {
     const { t, owner, ws, channel, get } = await setup()
     const seeded = await seedConversation(t, ws, channel, graph)
-    const msg = (await get(`/conversations/${seeded.conversationId}/messages`)).items.find((m: { type: string }) => m.type === 'image')
+    const msg = (await get(`/conversations/${seeded.conversationId}/messages`)).items.find(
+      (m: { type: string }) => m.type === 'image',
+    )
     expect(msg.media).toMatchObject({ mimeType: 'image/jpeg', state: 'stored' })
     const res = await t.request(`/api/v1/workspaces/${ws}/messages/${seeded.messageId}/media`, call(owner.who, 'GET'))
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('image/jpeg')
     expect(res.headers.get('content-disposition')).toStartWith('attachment;')
     expect(await res.text()).toStartWith('fake jpeg ')
-    const row = await t.db.db.selectFrom('messages').selectAll().where('id', '=', seeded.messageId).executeTakeFirstOrThrow()
+    const row = await t.db.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('id', '=', seeded.messageId)
+      .executeTakeFirstOrThrow()
     expect(row.media_path).toMatch(/^media\/[0-9a-f]{2}\/[0-9a-f]{64}$/)
     // The download carried the Bearer token and a User-Agent, as Meta requires.
     const download = graph.calls.filter((c) => c.path.startsWith('/media-download/')).at(-1)!
@@ -246,11 +400,30 @@ describe('media', () => {
     const bytes = new TextEncoder().encode('%PDF-1.4 invoice')
     graph.addMedia('99001', bytes, 'application/pdf')
     const id = wamid()
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'document', document: { filename: 'Счёт №5.pdf', mime_type: 'application/pdf', id: '99001' } }] })]))
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          contacts: [contact()],
+          messages: [
+            {
+              from: '16505551234',
+              id,
+              timestamp: '1749416383',
+              type: 'document',
+              document: { filename: 'Счёт №5.pdf', mime_type: 'application/pdf', id: '99001' },
+            },
+          ],
+        }),
+      ]),
+    )
     const row = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', id).executeTakeFirstOrThrow()
     const res = await t.request(`/api/v1/workspaces/${ws}/messages/${row.id}/media`, call(owner.who, 'GET'))
     expect(res.status).toBe(200)
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="____ _5.pdf"; filename*=UTF-8''${encodeURIComponent('Счёт №5.pdf')}`)
+    expect(res.headers.get('content-disposition')).toBe(
+      `attachment; filename="____ _5.pdf"; filename*=UTF-8''${encodeURIComponent('Счёт №5.pdf')}`,
+    )
     expect(await res.text()).toBe('%PDF-1.4 invoice')
   })
 
@@ -258,7 +431,24 @@ describe('media', () => {
     const { t, owner, ws, channel } = await setup()
     graph.addMedia('445566', new TextEncoder().encode('tampered bytes'), 'image/png')
     const id = wamid()
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'image', image: { mime_type: 'image/png', sha256: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', id: '445566' } }] })]))
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          contacts: [contact()],
+          messages: [
+            {
+              from: '16505551234',
+              id,
+              timestamp: '1749416383',
+              type: 'image',
+              image: { mime_type: 'image/png', sha256: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', id: '445566' },
+            },
+          ],
+        }),
+      ]),
+    )
     const row = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', id).executeTakeFirstOrThrow()
     expect(row.media_state).toBe('failed')
     const res = await t.request(`/api/v1/workspaces/${ws}/messages/${row.id}/media`, call(owner.who, 'GET'))
@@ -273,7 +463,16 @@ describe('media', () => {
     const id = wamid()
     const sha256 = new Bun.CryptoHasher('sha256').update(bytes).digest('base64')
     const image = { mime_type: 'image/jpeg\r\nSet-Cookie: wabox_session=stolen', sha256, id: '77001' }
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'image', image }] })]))
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          contacts: [contact()],
+          messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'image', image }],
+        }),
+      ]),
+    )
     const row = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', id).executeTakeFirstOrThrow()
     // Sanitised on the way in: the stored value is a plain media type.
     expect(row).toMatchObject({ media_state: 'stored', media_mime: 'application/octet-stream' })
@@ -284,7 +483,11 @@ describe('media', () => {
     expect(await res.text()).toBe('bytes from a stranger')
 
     // And on the way out: a row stored before values were checked (or by anything else) still downloads.
-    await t.db.db.updateTable('messages').set({ media_mime: 'text/plain\r\nX-Injected: 1' }).where('id', '=', row.id).execute()
+    await t.db.db
+      .updateTable('messages')
+      .set({ media_mime: 'text/plain\r\nX-Injected: 1' })
+      .where('id', '=', row.id)
+      .execute()
     const again = await t.request(`/api/v1/workspaces/${ws}/messages/${row.id}/media`, call(owner.who, 'GET'))
     expect(again.status).toBe(200)
     expect(again.headers.get('content-type')).toBe('application/octet-stream')
@@ -302,7 +505,24 @@ describe('media', () => {
     graph.addMedia('889900', new TextEncoder().encode('eventually'), 'image/jpeg')
     graph.failNext({ path: /^\/v24\.0\/889900$/, times: 1, status: 500, code: 131000, message: 'Something went wrong' })
     const id = wamid()
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'image', image: { mime_type: 'image/jpeg', id: '889900' } }] })]))
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          contacts: [contact()],
+          messages: [
+            {
+              from: '16505551234',
+              id,
+              timestamp: '1749416383',
+              type: 'image',
+              image: { mime_type: 'image/jpeg', id: '889900' },
+            },
+          ],
+        }),
+      ]),
+    )
     await t.runtime.media.drain()
     const row = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', id).executeTakeFirstOrThrow()
     // The first attempt failed (and was counted); a later pass stored it.
@@ -322,11 +542,36 @@ describe('media', () => {
     const diskFull = () => existsSync(temp) || symlinkSync('/dev/full', temp)
     diskFull()
     const id = wamid()
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [{ from: '16505551234', id, timestamp: '1749416383', type: 'image', image: { mime_type: 'image/jpeg', id: '556677' } }] })]))
-    const media = () => t.db.db.selectFrom('messages').select(['media_state', 'media_attempts']).where('wamid', '=', id).executeTakeFirstOrThrow()
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          contacts: [contact()],
+          messages: [
+            {
+              from: '16505551234',
+              id,
+              timestamp: '1749416383',
+              type: 'image',
+              image: { mime_type: 'image/jpeg', id: '556677' },
+            },
+          ],
+        }),
+      ]),
+    )
+    const media = () =>
+      t.db.db
+        .selectFrom('messages')
+        .select(['media_state', 'media_attempts'])
+        .where('wamid', '=', id)
+        .executeTakeFirstOrThrow()
     // The processor wakes the downloader when it applies the message; on a loaded machine that can come after
     // deliver() returned. Let it finish first, so no pass runs between a failed one and the disk filling again.
-    for (const until = Date.now() + 5000; !(await t.db.db.selectFrom('messages').select('id').where('wamid', '=', id).executeTakeFirst()); ) {
+    for (
+      const until = Date.now() + 5000;
+      !(await t.db.db.selectFrom('messages').select('id').where('wamid', '=', id).executeTakeFirst());
+    ) {
       if (Date.now() > until) throw new Error('the message was never applied')
       await Bun.sleep(10)
     }
@@ -339,7 +584,9 @@ describe('media', () => {
       expect(await media()).toEqual({ media_state: 'pending', media_attempts: 0 })
       expect(existsSync(temp)).toBe(false) // the partial file is removed
     }
-    expect((await (await t.request('/readyz')).json()).checks.writes.detail).toContain('media downloads: disk full (ENOSPC)')
+    expect((await (await t.request('/readyz')).json()).checks.writes.detail).toContain(
+      'media downloads: disk full (ENOSPC)',
+    )
     await t.runtime.media.drain()
     expect(await media()).toEqual({ media_state: 'stored', media_attempts: 0 })
     expect(readFileSync(full, 'utf8')).toBe('a picture on a full disk')
@@ -351,15 +598,36 @@ describe('contacts', () => {
   test('search, edit name/labels/notes, opt out (audited)', async () => {
     const { t, owner, ws, channel, get } = await setup()
     await deliver(t, channel, inboundText(channel.phoneNumberId, 'hi', { from: '4915112345678', name: 'Greta' }).body)
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'hi', { from: '4417000000000', name: 'Oliver_%' }).body)
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'hi', { from: '4417000000000', name: 'Oliver_%' }).body,
+    )
     expect((await get('/contacts?q=greta')).items.map((c: { profileName: string }) => c.profileName)).toEqual(['Greta'])
     expect((await get('/contacts?q=49151')).items).toHaveLength(1)
-    expect((await get('/contacts?q=_%25')).items.map((c: { profileName: string }) => c.profileName)).toEqual(['Oliver_%'])
+    expect((await get('/contacts?q=_%25')).items.map((c: { profileName: string }) => c.profileName)).toEqual([
+      'Oliver_%',
+    ])
     const greta = (await get('/contacts?q=greta')).items[0]
-    const res = await t.request(`/api/v1/workspaces/${ws}/contacts/${greta.id}`, call(owner.who, 'PATCH', { name: 'Greta (VIP)', labels: ['vip', 'vip', 'de'], notes: 'Prefers mornings', optedOut: true }))
-    expect(await res.json()).toMatchObject({ displayName: 'Greta (VIP)', labels: ['vip', 'de'], notes: 'Prefers mornings', optedOut: true })
+    const res = await t.request(
+      `/api/v1/workspaces/${ws}/contacts/${greta.id}`,
+      call(owner.who, 'PATCH', {
+        name: 'Greta (VIP)',
+        labels: ['vip', 'vip', 'de'],
+        notes: 'Prefers mornings',
+        optedOut: true,
+      }),
+    )
+    expect(await res.json()).toMatchObject({
+      displayName: 'Greta (VIP)',
+      labels: ['vip', 'de'],
+      notes: 'Prefers mornings',
+      optedOut: true,
+    })
     expect((await get('/contacts?optedOut=true')).items).toHaveLength(1)
-    expect((await auditRows(t)).filter((r) => r.action === 'contact.opted_out').map((r) => r.target_id)).toEqual([greta.id])
+    expect((await auditRows(t)).filter((r) => r.action === 'contact.opted_out').map((r) => r.target_id)).toEqual([
+      greta.id,
+    ])
     const empty = await t.request(`/api/v1/workspaces/${ws}/contacts/${greta.id}`, call(owner.who, 'PATCH', {}))
     expect(empty.status).toBe(422)
   })

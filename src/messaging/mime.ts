@@ -8,7 +8,9 @@ export const FALLBACK_MIME = 'application/octet-stream'
 
 const TOKEN = "[A-Za-z0-9!#$%&'*+.^_`|~-]+"
 // RFC 9110 media-type: type "/" subtype *( OWS ";" OWS parameter ), parameter values a token or a quoted string.
-const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\t \\x21-\\x7e])*"))*$`)
+const MEDIA_TYPE = new RegExp(
+  `^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\t \\x21-\\x7e])*"))*$`,
+)
 const MAX_LENGTH = 255
 
 /** The media type as it may be stored and sent: lower-cased type/subtype, or the fallback. Null stays null (unknown). */
@@ -17,7 +19,9 @@ export function safeMimeType(value: string | null | undefined): string | null {
   const trimmed = value.trim()
   if (trimmed === '' || trimmed.length > MAX_LENGTH || !MEDIA_TYPE.test(trimmed)) return FALLBACK_MIME
   const semicolon = trimmed.indexOf(';')
-  return semicolon < 0 ? trimmed.toLowerCase() : trimmed.slice(0, semicolon).trimEnd().toLowerCase() + trimmed.slice(semicolon)
+  return semicolon < 0
+    ? trimmed.toLowerCase()
+    : trimmed.slice(0, semicolon).trimEnd().toLowerCase() + trimmed.slice(semicolon)
 }
 
 /** For a Content-Type header: always a safe value. */

@@ -16,9 +16,23 @@ export async function insert(db: Db, row: Insertable<OutboxTable>): Promise<void
 export const dueChannels = (db: Db, now: string) =>
   db
     .selectFrom('channels as c')
-    .select(['c.workspace_id', 'c.id as channel_id', 'c.send_rate', 'c.provider', 'c.qr_settings', 'c.linked_at', 'c.connection_state'])
+    .select([
+      'c.workspace_id',
+      'c.id as channel_id',
+      'c.send_rate',
+      'c.provider',
+      'c.qr_settings',
+      'c.linked_at',
+      'c.connection_state',
+    ])
     .where(({ exists, selectFrom }) =>
-      exists(selectFrom('outbox as o').select('o.id').whereRef('o.channel_id', '=', 'c.id').where('o.state', '=', 'queued').where('o.next_attempt_at', '<=', now)),
+      exists(
+        selectFrom('outbox as o')
+          .select('o.id')
+          .whereRef('o.channel_id', '=', 'c.id')
+          .where('o.state', '=', 'queued')
+          .where('o.next_attempt_at', '<=', now),
+      ),
     )
     .execute()
 
@@ -26,7 +40,9 @@ export const dueChannels = (db: Db, now: string) =>
 export const dueFor = (db: Db, workspaceId: string, channelId: string, now: string, limit: number) =>
   db
     .selectFrom('outbox')
-    .innerJoin('messages', (j) => j.onRef('messages.id', '=', 'outbox.message_id').onRef('messages.workspace_id', '=', 'outbox.workspace_id'))
+    .innerJoin('messages', (j) =>
+      j.onRef('messages.id', '=', 'outbox.message_id').onRef('messages.workspace_id', '=', 'outbox.workspace_id'),
+    )
     .selectAll('outbox')
     .select('messages.conversation_id')
     .where('outbox.workspace_id', '=', workspaceId)
@@ -39,7 +55,13 @@ export const dueFor = (db: Db, workspaceId: string, channelId: string, now: stri
     .execute()
 
 export const nextDueAt = (db: Db) =>
-  db.selectFrom('outbox').select('next_attempt_at').where('state', '=', 'queued').orderBy('next_attempt_at').limit(1).executeTakeFirst()
+  db
+    .selectFrom('outbox')
+    .select('next_attempt_at')
+    .where('state', '=', 'queued')
+    .orderBy('next_attempt_at')
+    .limit(1)
+    .executeTakeFirst()
 
 /** Claims queued rows for sending; returns the ids claimed (a row another pass took first is left out). */
 export async function claim(db: Db, workspaceId: string, ids: number[], at: string): Promise<Set<number>> {
@@ -58,10 +80,28 @@ export async function claim(db: Db, workspaceId: string, ids: number[], at: stri
  * Records the outcome of a claimed row. Only a row still `sending` changes: a status webhook that linked
  * the send meanwhile (marking it sent) must not be undone. False when the row had moved on.
  */
-export async function finishClaimed(db: Db, workspaceId: string, id: number, f: { state: 'queued' | 'sent' | 'failed'; attempts: number; nextAttemptAt?: string; error: string | null; at: string }): Promise<boolean> {
+export async function finishClaimed(
+  db: Db,
+  workspaceId: string,
+  id: number,
+  f: {
+    state: 'queued' | 'sent' | 'failed'
+    attempts: number
+    nextAttemptAt?: string
+    error: string | null
+    at: string
+  },
+): Promise<boolean> {
   const r = await db
     .updateTable('outbox')
-    .set({ state: f.state, attempts: f.attempts, last_error: f.error, updated_at: f.at, claimed_at: null, ...(f.nextAttemptAt ? { next_attempt_at: f.nextAttemptAt } : {}) })
+    .set({
+      state: f.state,
+      attempts: f.attempts,
+      last_error: f.error,
+      updated_at: f.at,
+      claimed_at: null,
+      ...(f.nextAttemptAt ? { next_attempt_at: f.nextAttemptAt } : {}),
+    })
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
     .where('state', '=', 'sending')
@@ -70,7 +110,13 @@ export async function finishClaimed(db: Db, workspaceId: string, id: number, f: 
 }
 
 /** Pushes back every queued message to one recipient of a channel (pair-rate limit: slow that pair only). */
-export async function deferRecipient(db: Db, workspaceId: string, channelId: string, recipient: string, until: string): Promise<void> {
+export async function deferRecipient(
+  db: Db,
+  workspaceId: string,
+  channelId: string,
+  recipient: string,
+  until: string,
+): Promise<void> {
   await db
     .updateTable('outbox')
     .set({ next_attempt_at: until })
@@ -86,14 +132,21 @@ export async function deferRecipient(db: Db, workspaceId: string, channelId: str
 export const interrupted = (db: Db) =>
   db
     .selectFrom('outbox')
-    .innerJoin('messages', (j) => j.onRef('messages.id', '=', 'outbox.message_id').onRef('messages.workspace_id', '=', 'outbox.workspace_id'))
+    .innerJoin('messages', (j) =>
+      j.onRef('messages.id', '=', 'outbox.message_id').onRef('messages.workspace_id', '=', 'outbox.workspace_id'),
+    )
     .selectAll('outbox')
     .select(['messages.wamid', 'messages.status as message_status', 'messages.conversation_id'])
     .where('outbox.state', '=', 'sending')
     .execute()
 
 export const findIdempotency = (db: Db, workspaceId: string, key: string) =>
-  db.selectFrom('idempotency_keys').selectAll().where('workspace_id', '=', workspaceId).where('key', '=', key).executeTakeFirst()
+  db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('key', '=', key)
+    .executeTakeFirst()
 
 export async function saveIdempotency(db: Db, row: IdempotencyKeysTable): Promise<void> {
   await db.insertInto('idempotency_keys').values(row).execute()

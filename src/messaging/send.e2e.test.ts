@@ -26,13 +26,39 @@ describe('outbox crash safety', () => {
     const dataDir = join(dir, 'data')
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
-    const args = ['--data-dir', dataDir, '--port', String(port), '--public-url', url, '--graph-base-url', graph.url, '--rate-limit', '10000/1s', '--ui-rate-limit', '10000/1s', '--send-recovery-grace', '3']
-    const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('operator password 1\n'), stdout: 'pipe' })
+    const args = [
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--public-url',
+      url,
+      '--graph-base-url',
+      graph.url,
+      '--rate-limit',
+      '10000/1s',
+      '--ui-rate-limit',
+      '10000/1s',
+      '--send-recovery-grace',
+      '3',
+    ]
+    const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], {
+      stdin: new TextEncoder().encode('operator password 1\n'),
+      stdout: 'pipe',
+    })
     expect(await create.exited).toBe(0)
 
     let server = await startServer({ cwd: dir, args })
-    const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'op@example.com', password: 'operator password 1' }) })
-    const session = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: url, 'content-type': 'application/json' }
+    const login = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'op@example.com', password: 'operator password 1' }),
+    })
+    const session = {
+      cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+      origin: url,
+      'content-type': 'application/json',
+    }
     const ws = (await (await fetch(`${url}/api/v1/me`, { headers: session })).json()).memberships[0].workspaceId
     graph.addNumber('207000000001')
     graph.addToken('EAAGoutbox-crash-token', ['207000000001'])
@@ -40,7 +66,13 @@ describe('outbox crash safety', () => {
       await fetch(`${url}/api/v1/workspaces/${ws}/channels`, {
         method: 'POST',
         headers: session,
-        body: JSON.stringify({ name: 'Bulk', accessToken: 'EAAGoutbox-crash-token', phoneNumberId: '207000000001', wabaId: '102290129340398', appSecret: 'outbox-crash-app-secret' }),
+        body: JSON.stringify({
+          name: 'Bulk',
+          accessToken: 'EAAGoutbox-crash-token',
+          phoneNumberId: '207000000001',
+          wabaId: '102290129340398',
+          appSecret: 'outbox-crash-app-secret',
+        }),
       })
     ).json()
     const channelId = connected.channel.id
@@ -55,7 +87,16 @@ describe('outbox crash safety', () => {
       const res = await fetch(`${url}/api/v1/workspaces/${ws}/messages`, {
         method: 'POST',
         headers: session,
-        body: JSON.stringify({ channelId, to: `49170000${String(i % 50).padStart(4, '0')}`, type: 'template', template: { name: 'order_update', language: 'en', components: [{ type: 'body', parameters: [{ type: 'text', text: `order ${i}` }] }] } }),
+        body: JSON.stringify({
+          channelId,
+          to: `49170000${String(i % 50).padStart(4, '0')}`,
+          type: 'template',
+          template: {
+            name: 'order_update',
+            language: 'en',
+            components: [{ type: 'body', parameters: [{ type: 'text', text: `order ${i}` }] }],
+          },
+        }),
       })
       expect(res.status).toBe(202)
       ids.push((await res.json()).id)
@@ -72,7 +113,8 @@ describe('outbox crash safety', () => {
     server = await startServer({ cwd: dir, args })
     try {
       const done = Date.now() + 30_000
-      while (new Set(sentFor().map((s) => s.body.biz_opaque_callback_data)).size < 500 && Date.now() < done) await Bun.sleep(100)
+      while (new Set(sentFor().map((s) => s.body.biz_opaque_callback_data)).size < 500 && Date.now() < done)
+        await Bun.sleep(100)
       // Give anything that would be a duplicate the time to show up (the recovery grace is 3 s).
       await Bun.sleep(4_000)
     } finally {
@@ -83,13 +125,21 @@ describe('outbox crash safety', () => {
       const id = String(s.body.biz_opaque_callback_data).replace(/^wabox:/, '')
       perMessage.set(id, (perMessage.get(id) ?? 0) + 1)
     }
-    expect({ distinct: perMessage.size, duplicates: [...perMessage.values()].filter((n) => n > 1).length }).toEqual({ distinct: 500, duplicates: 0 })
+    expect({ distinct: perMessage.size, duplicates: [...perMessage.values()].filter((n) => n > 1).length }).toEqual({
+      distinct: 500,
+      duplicates: 0,
+    })
     expect(ids.every((id) => perMessage.get(id) === 1)).toBe(true)
     const check = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
     try {
-      const states = check.prepare('SELECT state, count(*) AS n FROM outbox GROUP BY state').all() as { state: string; n: number }[]
+      const states = check.prepare('SELECT state, count(*) AS n FROM outbox GROUP BY state').all() as {
+        state: string
+        n: number
+      }[]
       expect(states).toEqual([{ state: 'sent', n: 500 }])
-      const noWamid = check.prepare("SELECT count(*) AS n FROM messages WHERE direction = 'out' AND wamid IS NULL").get() as { n: number }
+      const noWamid = check
+        .prepare("SELECT count(*) AS n FROM messages WHERE direction = 'out' AND wamid IS NULL")
+        .get() as { n: number }
       expect(noWamid.n).toBe(0)
     } finally {
       check.close()

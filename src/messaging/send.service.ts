@@ -30,7 +30,12 @@ export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
 export const callbackDataFor = (messageId: string) => `wabox:${messageId}`
 
 /** `deferred`: on a QR-linked number, why and until when the message waits (pacing caps, or the device offline). */
-export type QueuedMessage = { id: string; conversationId: string; status: 'queued'; deferred?: { until: string | null; reason: string } }
+export type QueuedMessage = {
+  id: string
+  conversationId: string
+  status: 'queued'
+  deferred?: { until: string | null; reason: string }
+}
 
 const preview = (input: SendMessageInput): string | null => {
   switch (input.type) {
@@ -53,7 +58,12 @@ const preview = (input: SendMessageInput): string | null => {
 
 const hashOf = (input: unknown) => createHash('sha256').update(JSON.stringify(input)).digest('hex')
 
-export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, input: SendMessageInput, idempotencyKey: string | undefined): Promise<{ status: number; body: QueuedMessage }> {
+export async function sendMessage(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  input: SendMessageInput,
+  idempotencyKey: string | undefined,
+): Promise<{ status: number; body: QueuedMessage }> {
   const ws = ctx.workspace.id
   const requestHash = hashOf(input)
   if (idempotencyKey) {
@@ -65,20 +75,32 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
 
   // Who and through which number.
   let conversation = input.conversationId ? await repo.findConversation(deps.db, ws, input.conversationId) : undefined
-  if (input.conversationId && !conversation) throw new AppError(404, 'not_found', 'No such conversation in this workspace.')
+  if (input.conversationId && !conversation)
+    throw new AppError(404, 'not_found', 'No such conversation in this workspace.')
   const channelId = conversation?.channel_id ?? input.channelId!
   const channel = await channelsRepo.find(deps.db, ws, channelId)
   if (!channel) throw new AppError(404, 'not_found', 'No such channel in this workspace.')
   if (conversation && input.channelId && input.channelId !== conversation.channel_id) {
-    throw new AppError(422, 'validation_failed', 'Invalid request body: channelId — does not match the conversation', [{ field: 'channelId', message: 'does not match the conversation' }])
+    throw new AppError(422, 'validation_failed', 'Invalid request body: channelId — does not match the conversation', [
+      { field: 'channelId', message: 'does not match the conversation' },
+    ])
   }
   if (channel.status !== 'active') {
-    const why = channel.status === 'disconnected' ? 'The channel is disconnected.' : channel.provider === 'qr' ? 'The number must be linked (scan the QR code) before it can send.' : 'The channel needs new credentials before it can send.'
+    const why =
+      channel.status === 'disconnected'
+        ? 'The channel is disconnected.'
+        : channel.provider === 'qr'
+          ? 'The number must be linked (scan the QR code) before it can send.'
+          : 'The channel needs new credentials before it can send.'
     throw new AppError(409, 'channel_unavailable', why)
   }
-  let contact = conversation ? await repo.findContact(deps.db, ws, conversation.contact_id) : await repo.findContactByPhone(deps.db, ws, input.to!)
+  let contact = conversation
+    ? await repo.findContact(deps.db, ws, conversation.contact_id)
+    : await repo.findContactByPhone(deps.db, ws, input.to!)
   if (conversation && input.to && contact?.wa_id !== input.to) {
-    throw new AppError(422, 'validation_failed', 'Invalid request body: to — does not match the conversation', [{ field: 'to', message: 'does not match the conversation' }])
+    throw new AppError(422, 'validation_failed', 'Invalid request body: to — does not match the conversation', [
+      { field: 'to', message: 'does not match the conversation' },
+    ])
   }
   if (contact && !conversation) conversation = await repo.findConversationOf(deps.db, ws, channelId, contact.id)
   if (contact?.opted_out) throw new AppError(422, 'contact_opted_out', 'This contact opted out of messages.')
@@ -90,13 +112,23 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
   const isQr = channel.provider === 'qr'
   const lastInbound = conversation?.last_inbound_at ? Date.parse(conversation.last_inbound_at) : null
   if (!isQr && input.type !== 'template' && (lastInbound === null || now - lastInbound > SERVICE_WINDOW_MS)) {
-    throw new AppError(422, 'outside_service_window', 'The customer has not written in the last 24 hours: only a template message can be sent now.')
+    throw new AppError(
+      422,
+      'outside_service_window',
+      'The customer has not written in the last 24 hours: only a template message can be sent now.',
+    )
   }
 
   // Reply and reaction targets must be messages of this conversation that WhatsApp knows (have a wamid).
   const target = async (ref: string, field: string) => {
     const m = conversation ? await repo.findMessageInConversation(deps.db, ws, conversation.id, ref) : undefined
-    if (!m?.wamid) throw new AppError(422, 'validation_failed', `Invalid request body: ${field} — not a delivered message of this conversation`, [{ field, message: 'not a delivered message of this conversation' }])
+    if (!m?.wamid)
+      throw new AppError(
+        422,
+        'validation_failed',
+        `Invalid request body: ${field} — not a delivered message of this conversation`,
+        [{ field, message: 'not a delivered message of this conversation' }],
+      )
     return { wamid: m.wamid, fromMe: m.direction === 'out', text: m.text }
   }
   const context = input.replyTo ? await target(input.replyTo, 'replyTo') : null
@@ -108,7 +140,12 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
   // caller's own callbackData stays with the message.
   const request = isQr
     ? toQrRequest(input, { to, messageId, context, reaction })
-    : toCloudRequest(input, { to, contextWamid: context?.wamid ?? null, reactionWamid: reaction?.wamid ?? null, callbackData: callbackDataFor(messageId) })
+    : toCloudRequest(input, {
+        to,
+        contextWamid: context?.wamid ?? null,
+        reactionWamid: reaction?.wamid ?? null,
+        callbackData: callbackDataFor(messageId),
+      })
   // A QR send's WhatsApp id is fixed now: the copy the linked device echoes back is then the same message.
   const wamid = isQr ? (request as QrRequest).messageId : null
   const deferred = isQr ? await qrDeferral(deps, channel, now) : null
@@ -123,13 +160,46 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
     contact ??= await repo.findContactByPhone(trx, ws, to)
     if (contact && !conversation) conversation = await repo.findConversationOf(trx, ws, channelId, contact.id)
     if (!contact) {
-      contact = { id: newId('ct'), workspace_id: ws, wa_id: to, bsuid: null, profile_name: null, username: null, name: null, labels: '[]', notes: '', opted_out: 0, opted_out_at: null, created_at: at, updated_at: at }
+      contact = {
+        id: newId('ct'),
+        workspace_id: ws,
+        wa_id: to,
+        bsuid: null,
+        profile_name: null,
+        username: null,
+        name: null,
+        labels: '[]',
+        notes: '',
+        opted_out: 0,
+        opted_out_at: null,
+        created_at: at,
+        updated_at: at,
+      }
       await repo.insertContactRow(trx, contact)
     }
     if (!conversation) {
-      conversation = { id: newId('cv'), workspace_id: ws, channel_id: channelId, contact_id: contact.id, status: 'open', assignee_user_id: null, unread_count: 0, last_message_at: at, last_inbound_at: null, last_message_preview: '', created_at: at, updated_at: at }
+      conversation = {
+        id: newId('cv'),
+        workspace_id: ws,
+        channel_id: channelId,
+        contact_id: contact.id,
+        status: 'open',
+        assignee_user_id: null,
+        unread_count: 0,
+        last_message_at: at,
+        last_inbound_at: null,
+        last_message_preview: '',
+        created_at: at,
+        updated_at: at,
+      }
       await repo.insertConversationRow(trx, conversation)
-      await emit(trx, ws, 'conversation.created', { conversationId: conversation.id, channelId, contactId: contact.id, status: 'open' }, at)
+      await emit(
+        trx,
+        ws,
+        'conversation.created',
+        { conversationId: conversation.id, channelId, contactId: contact.id, status: 'open' },
+        at,
+      )
     }
     await repo.insertMessageRow(trx, {
       id: messageId,
@@ -140,7 +210,10 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
       direction: 'out',
       type: input.type,
       text: preview(input),
-      content: JSON.stringify({ ...((input as Record<string, unknown>)[input.type] ?? {}), ...(input.callbackData ? { callbackData: input.callbackData } : {}) }),
+      content: JSON.stringify({
+        ...((input as Record<string, unknown>)[input.type] ?? {}),
+        ...(input.callbackData ? { callbackData: input.callbackData } : {}),
+      }),
       context_wamid: context?.wamid ?? null,
       status: 'queued',
       status_at: at,
@@ -159,11 +232,43 @@ export async function sendMessage(deps: ServiceDeps, ctx: WorkspaceContext, inpu
       sent_at: at,
       created_at: at,
     })
-    await repo.updateConversation(trx, ws, conversation.id, { last_message_at: at, last_message_preview: (preview(input) ?? '').slice(0, 200), updated_at: at })
-    await outboxRepo.insert(trx, { workspace_id: ws, message_id: messageId, channel_id: channelId, recipient: to, request: JSON.stringify(request), state: 'queued', attempts: 0, next_attempt_at: at, claimed_at: null, last_error: null, created_at: at, updated_at: at })
-    const result = { status: 202, body: { id: messageId, conversationId: conversation.id, status: 'queued' as const, ...(deferred ? { deferred } : {}) } }
+    await repo.updateConversation(trx, ws, conversation.id, {
+      last_message_at: at,
+      last_message_preview: (preview(input) ?? '').slice(0, 200),
+      updated_at: at,
+    })
+    await outboxRepo.insert(trx, {
+      workspace_id: ws,
+      message_id: messageId,
+      channel_id: channelId,
+      recipient: to,
+      request: JSON.stringify(request),
+      state: 'queued',
+      attempts: 0,
+      next_attempt_at: at,
+      claimed_at: null,
+      last_error: null,
+      created_at: at,
+      updated_at: at,
+    })
+    const result = {
+      status: 202,
+      body: {
+        id: messageId,
+        conversationId: conversation.id,
+        status: 'queued' as const,
+        ...(deferred ? { deferred } : {}),
+      },
+    }
     if (idempotencyKey) {
-      await outboxRepo.saveIdempotency(trx, { workspace_id: ws, key: idempotencyKey, request_hash: requestHash, status: result.status, response: JSON.stringify(result.body), created_at: at })
+      await outboxRepo.saveIdempotency(trx, {
+        workspace_id: ws,
+        key: idempotencyKey,
+        request_hash: requestHash,
+        status: result.status,
+        response: JSON.stringify(result.body),
+        created_at: at,
+      })
     }
     return result
   })
@@ -175,24 +280,53 @@ async function guardQrMediaLink(deps: ServiceDeps, input: SendMessageInput): Pro
   const link = (input as unknown as Record<string, { link?: string } | undefined>)[input.type]?.link
   if (!link) return
   try {
-    await checkOutboundUrl(link, { allowHttp: deps.config.webhookAllowHttp, allowedNetworks: deps.config.webhookAllowedNetworks })
+    await checkOutboundUrl(link, {
+      allowHttp: deps.config.webhookAllowHttp,
+      allowedNetworks: deps.config.webhookAllowedNetworks,
+    })
   } catch (err) {
     if (!(err instanceof UrlRefused)) throw err
-    throw new AppError(422, 'validation_failed', `Invalid request body: ${input.type}.link — ${err.message}`, [{ field: `${input.type}.link`, message: err.message }])
+    throw new AppError(422, 'validation_failed', `Invalid request body: ${input.type}.link — ${err.message}`, [
+      { field: `${input.type}.link`, message: err.message },
+    ])
   }
 }
 
 /** Why a message queued on a QR channel will not go out at once: the device is offline, or a pacing cap holds. */
-async function qrDeferral(deps: ServiceDeps, channel: ChannelsTable, now: number): Promise<QueuedMessage['deferred'] | null> {
-  if (channel.connection_state !== 'connected') return { until: null, reason: `the linked device is ${channel.connection_state ?? 'not connected'}; the message waits for it` }
-  const history = (await qrRepo.sendStartsSince(deps.db, channel.workspace_id, channel.id, iso(now - DAY_MS))).map((r) => Date.parse(r.updated_at))
-  const hold = capHold(history, qrSettingsOf(channel.qr_settings).pacing, channel.linked_at ? Date.parse(channel.linked_at) : null, now)
-  return hold ? { until: iso(hold.until), reason: `${hold.reason === 'warmup' ? 'warm-up daily' : `per-${hold.reason}`} cap reached; the message waits` } : null
+async function qrDeferral(
+  deps: ServiceDeps,
+  channel: ChannelsTable,
+  now: number,
+): Promise<QueuedMessage['deferred'] | null> {
+  if (channel.connection_state !== 'connected')
+    return {
+      until: null,
+      reason: `the linked device is ${channel.connection_state ?? 'not connected'}; the message waits for it`,
+    }
+  const history = (await qrRepo.sendStartsSince(deps.db, channel.workspace_id, channel.id, iso(now - DAY_MS))).map(
+    (r) => Date.parse(r.updated_at),
+  )
+  const hold = capHold(
+    history,
+    qrSettingsOf(channel.qr_settings).pacing,
+    channel.linked_at ? Date.parse(channel.linked_at) : null,
+    now,
+  )
+  return hold
+    ? {
+        until: iso(hold.until),
+        reason: `${hold.reason === 'warmup' ? 'warm-up daily' : `per-${hold.reason}`} cap reached; the message waits`,
+      }
+    : null
 }
 
 function replay(seen: { request_hash: string; status: number; response: string }, requestHash: string) {
   if (seen.request_hash !== requestHash) {
-    throw new AppError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.')
+    throw new AppError(
+      422,
+      'idempotency_key_reused',
+      'This Idempotency-Key was already used with a different request body.',
+    )
   }
   return { status: seen.status, body: JSON.parse(seen.response) as QueuedMessage }
 }

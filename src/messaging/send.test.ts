@@ -1,7 +1,17 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { createTestApp, type TestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
-import { call, deliver, makeChannel, makeKey, makeUser, makeWorkspace, manualClock, type FixtureChannel, type FixtureUser } from '../testing/fixtures.ts'
+import {
+  call,
+  deliver,
+  makeChannel,
+  makeKey,
+  makeUser,
+  makeWorkspace,
+  manualClock,
+  type FixtureChannel,
+  type FixtureUser,
+} from '../testing/fixtures.ts'
 import { inboundText } from '../testing/webhooks.ts'
 import { MAX_SEND_ATTEMPTS, Pacer } from './sender.ts'
 import { mostInAnyWindow } from '../testing/windows.ts'
@@ -11,32 +21,67 @@ afterAll(() => graph.stop())
 
 const NOW = Date.parse('2025-06-08T21:00:00Z') // shortly after the fixtures' inbound messages (2025-06-08T20:59:43Z)
 
-async function setup(opts: { clock?: ReturnType<typeof manualClock>; config?: Parameters<typeof createTestApp>[0] extends infer O ? (O extends { config?: infer C } ? C : never) : never } = {}) {
+async function setup(
+  opts: {
+    clock?: ReturnType<typeof manualClock>
+    config?: Parameters<typeof createTestApp>[0] extends infer O ? (O extends { config?: infer C } ? C : never) : never
+  } = {},
+) {
   const clock = opts.clock ?? manualClock(NOW)
   const t = await createTestApp({ graph, clock, config: opts.config })
   const owner = await makeUser(t, 'owner@example.com')
   const ws = await makeWorkspace(t, 'Acme', owner)
   const channel = await makeChannel(t, ws, graph)
   // The customer wrote first: the 24-hour window is open.
-  const inbound = inboundText(channel.phoneNumberId, 'Hi, is my order ready?', { from: '4915112345678', timestamp: 1749416383 })
+  const inbound = inboundText(channel.phoneNumberId, 'Hi, is my order ready?', {
+    from: '4915112345678',
+    timestamp: 1749416383,
+  })
   await deliver(t, channel, inbound.body)
   const conversation = await t.db.db.selectFrom('conversations').selectAll().executeTakeFirstOrThrow()
-  const inboundMessage = await t.db.db.selectFrom('messages').selectAll().where('wamid', '=', inbound.id).executeTakeFirstOrThrow()
-  return { t, clock, owner, ws, channel, conversationId: conversation.id, inboundWamid: inbound.id, inboundMessageId: inboundMessage.id }
+  const inboundMessage = await t.db.db
+    .selectFrom('messages')
+    .selectAll()
+    .where('wamid', '=', inbound.id)
+    .executeTakeFirstOrThrow()
+  return {
+    t,
+    clock,
+    owner,
+    ws,
+    channel,
+    conversationId: conversation.id,
+    inboundWamid: inbound.id,
+    inboundMessageId: inboundMessage.id,
+  }
 }
 
-const send = (t: TestApp, who: FixtureUser | { who: { headers: Record<string, string> } }, ws: string, body: unknown, headers: Record<string, string> = {}) =>
-  t.request(`/api/v1/workspaces/${ws}/messages`, call(who.who, 'POST', body, headers))
+const send = (
+  t: TestApp,
+  who: FixtureUser | { who: { headers: Record<string, string> } },
+  ws: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) => t.request(`/api/v1/workspaces/${ws}/messages`, call(who.who, 'POST', body, headers))
 
-const callsTo = (channel: FixtureChannel) => graph.calls.filter((c) => c.method === 'POST' && c.path === `/v24.0/${channel.phoneNumberId}/messages`)
+const callsTo = (channel: FixtureChannel) =>
+  graph.calls.filter((c) => c.method === 'POST' && c.path === `/v24.0/${channel.phoneNumberId}/messages`)
 const lastBody = (channel: FixtureChannel) => JSON.parse(callsTo(channel).at(-1)!.body)
 
 describe('sending each message type', () => {
   test('the exact Graph request body, and the message row it leaves', async () => {
     const { t, clock, owner, ws, channel, conversationId, inboundWamid, inboundMessageId } = await setup()
     const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
-      ['text', { type: 'text', text: { body: 'Yes! Ready for pickup https://acme.example/o/1', previewUrl: true } }, { type: 'text', text: { body: 'Yes! Ready for pickup https://acme.example/o/1', preview_url: true } }],
-      ['reply', { type: 'text', text: { body: 'Quoting you' }, replyTo: inboundMessageId }, { type: 'text', text: { body: 'Quoting you' }, context: { message_id: inboundWamid } }],
+      [
+        'text',
+        { type: 'text', text: { body: 'Yes! Ready for pickup https://acme.example/o/1', previewUrl: true } },
+        { type: 'text', text: { body: 'Yes! Ready for pickup https://acme.example/o/1', preview_url: true } },
+      ],
+      [
+        'reply',
+        { type: 'text', text: { body: 'Quoting you' }, replyTo: inboundMessageId },
+        { type: 'text', text: { body: 'Quoting you' }, context: { message_id: inboundWamid } },
+      ],
       [
         'template',
         {
@@ -45,9 +90,25 @@ describe('sending each message type', () => {
             name: 'order_confirmation',
             language: 'en_US',
             components: [
-              { type: 'header', parameters: [{ type: 'document', link: 'https://example.com/invoice-860198.pdf', filename: 'invoice.pdf' }] },
-              { type: 'body', parameters: [{ type: 'text', text: 'Pablo' }, { type: 'currency', fallbackValue: '$100.99', code: 'USD', amount1000: 100990 }] },
-              { type: 'button', subType: 'quick_reply', index: 0, parameters: [{ type: 'payload', payload: 'STOP_UPDATES' }] },
+              {
+                type: 'header',
+                parameters: [
+                  { type: 'document', link: 'https://example.com/invoice-860198.pdf', filename: 'invoice.pdf' },
+                ],
+              },
+              {
+                type: 'body',
+                parameters: [
+                  { type: 'text', text: 'Pablo' },
+                  { type: 'currency', fallbackValue: '$100.99', code: 'USD', amount1000: 100990 },
+                ],
+              },
+              {
+                type: 'button',
+                subType: 'quick_reply',
+                index: 0,
+                parameters: [{ type: 'payload', payload: 'STOP_UPDATES' }],
+              },
             ],
           },
         },
@@ -57,31 +118,146 @@ describe('sending each message type', () => {
             name: 'order_confirmation',
             language: { code: 'en_US' },
             components: [
-              { type: 'header', parameters: [{ type: 'document', document: { link: 'https://example.com/invoice-860198.pdf', filename: 'invoice.pdf' } }] },
-              { type: 'body', parameters: [{ type: 'text', text: 'Pablo' }, { type: 'currency', currency: { fallback_value: '$100.99', code: 'USD', amount_1000: 100990 } }] },
-              { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'STOP_UPDATES' }] },
+              {
+                type: 'header',
+                parameters: [
+                  {
+                    type: 'document',
+                    document: { link: 'https://example.com/invoice-860198.pdf', filename: 'invoice.pdf' },
+                  },
+                ],
+              },
+              {
+                type: 'body',
+                parameters: [
+                  { type: 'text', text: 'Pablo' },
+                  { type: 'currency', currency: { fallback_value: '$100.99', code: 'USD', amount_1000: 100990 } },
+                ],
+              },
+              {
+                type: 'button',
+                sub_type: 'quick_reply',
+                index: '0',
+                parameters: [{ type: 'payload', payload: 'STOP_UPDATES' }],
+              },
             ],
           },
         },
       ],
-      ['image by id', { type: 'image', image: { mediaId: '1013859600285441', caption: 'The best succulent ever?' } }, { type: 'image', image: { id: '1013859600285441', caption: 'The best succulent ever?' } }],
-      ['document by link', { type: 'document', document: { link: 'https://example.com/files/report.pdf', filename: 'report.pdf', caption: 'Q3 report' } }, { type: 'document', document: { link: 'https://example.com/files/report.pdf', caption: 'Q3 report', filename: 'report.pdf' } }],
+      [
+        'image by id',
+        { type: 'image', image: { mediaId: '1013859600285441', caption: 'The best succulent ever?' } },
+        { type: 'image', image: { id: '1013859600285441', caption: 'The best succulent ever?' } },
+      ],
+      [
+        'document by link',
+        {
+          type: 'document',
+          document: { link: 'https://example.com/files/report.pdf', filename: 'report.pdf', caption: 'Q3 report' },
+        },
+        {
+          type: 'document',
+          document: { link: 'https://example.com/files/report.pdf', caption: 'Q3 report', filename: 'report.pdf' },
+        },
+      ],
       ['audio', { type: 'audio', audio: { mediaId: '77001' } }, { type: 'audio', audio: { id: '77001' } }],
-      ['video', { type: 'video', video: { link: 'https://example.com/v.mp4', caption: 'clip' } }, { type: 'video', video: { link: 'https://example.com/v.mp4', caption: 'clip' } }],
+      [
+        'video',
+        { type: 'video', video: { link: 'https://example.com/v.mp4', caption: 'clip' } },
+        { type: 'video', video: { link: 'https://example.com/v.mp4', caption: 'clip' } },
+      ],
       ['sticker', { type: 'sticker', sticker: { mediaId: '77002' } }, { type: 'sticker', sticker: { id: '77002' } }],
-      ['location', { type: 'location', location: { latitude: 37.4611978, longitude: -122.2164385, name: 'Facebook HQ', address: '1 Hacker Way' } }, { type: 'location', location: { latitude: 37.4611978, longitude: -122.2164385, name: 'Facebook HQ', address: '1 Hacker Way' } }],
+      [
+        'location',
+        {
+          type: 'location',
+          location: { latitude: 37.4611978, longitude: -122.2164385, name: 'Facebook HQ', address: '1 Hacker Way' },
+        },
+        {
+          type: 'location',
+          location: { latitude: 37.4611978, longitude: -122.2164385, name: 'Facebook HQ', address: '1 Hacker Way' },
+        },
+      ],
       [
         'buttons',
-        { type: 'interactive', interactive: { type: 'button', header: { type: 'text', text: 'Delivery' }, body: { text: 'Confirm delivery for tomorrow?' }, footer: { text: 'Reply to choose' }, buttons: [{ id: 'confirm_yes', title: 'Yes' }, { id: 'confirm_no', title: 'No' }] } },
-        { type: 'interactive', interactive: { type: 'button', header: { type: 'text', text: 'Delivery' }, body: { text: 'Confirm delivery for tomorrow?' }, footer: { text: 'Reply to choose' }, action: { buttons: [{ type: 'reply', reply: { id: 'confirm_yes', title: 'Yes' } }, { type: 'reply', reply: { id: 'confirm_no', title: 'No' } }] } } },
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'button',
+            header: { type: 'text', text: 'Delivery' },
+            body: { text: 'Confirm delivery for tomorrow?' },
+            footer: { text: 'Reply to choose' },
+            buttons: [
+              { id: 'confirm_yes', title: 'Yes' },
+              { id: 'confirm_no', title: 'No' },
+            ],
+          },
+        },
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'button',
+            header: { type: 'text', text: 'Delivery' },
+            body: { text: 'Confirm delivery for tomorrow?' },
+            footer: { text: 'Reply to choose' },
+            action: {
+              buttons: [
+                { type: 'reply', reply: { id: 'confirm_yes', title: 'Yes' } },
+                { type: 'reply', reply: { id: 'confirm_no', title: 'No' } },
+              ],
+            },
+          },
+        },
       ],
       [
         'list',
-        { type: 'interactive', interactive: { type: 'list', body: { text: 'Choose a shipping option' }, button: 'Options', sections: [{ title: 'Speed', rows: [{ id: 'ship_std', title: 'Standard', description: '3-5 business days' }, { id: 'ship_exp', title: 'Express' }] }] } },
-        { type: 'interactive', interactive: { type: 'list', body: { text: 'Choose a shipping option' }, action: { button: 'Options', sections: [{ title: 'Speed', rows: [{ id: 'ship_std', title: 'Standard', description: '3-5 business days' }, { id: 'ship_exp', title: 'Express' }] }] } } },
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'list',
+            body: { text: 'Choose a shipping option' },
+            button: 'Options',
+            sections: [
+              {
+                title: 'Speed',
+                rows: [
+                  { id: 'ship_std', title: 'Standard', description: '3-5 business days' },
+                  { id: 'ship_exp', title: 'Express' },
+                ],
+              },
+            ],
+          },
+        },
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'list',
+            body: { text: 'Choose a shipping option' },
+            action: {
+              button: 'Options',
+              sections: [
+                {
+                  title: 'Speed',
+                  rows: [
+                    { id: 'ship_std', title: 'Standard', description: '3-5 business days' },
+                    { id: 'ship_exp', title: 'Express' },
+                  ],
+                },
+              ],
+            },
+          },
+        },
       ],
-      ['reaction', { type: 'reaction', reaction: { messageId: inboundWamid, emoji: '👍' } }, { type: 'reaction', reaction: { message_id: inboundWamid, emoji: '👍' } }],
-      ['reaction removed', { type: 'reaction', reaction: { messageId: inboundMessageId, emoji: '' } }, { type: 'reaction', reaction: { message_id: inboundWamid, emoji: '' } }],
+      [
+        'reaction',
+        { type: 'reaction', reaction: { messageId: inboundWamid, emoji: '👍' } },
+        { type: 'reaction', reaction: { message_id: inboundWamid, emoji: '👍' } },
+      ],
+      [
+        'reaction removed',
+        { type: 'reaction', reaction: { messageId: inboundMessageId, emoji: '' } },
+        { type: 'reaction', reaction: { message_id: inboundWamid, emoji: '' } },
+      ],
     ]
     for (const [name, input, expected] of cases) {
       const res = await send(t, owner, ws, { conversationId, ...input })
@@ -90,25 +266,63 @@ describe('sending each message type', () => {
       expect(queued).toEqual({ id: expect.stringMatching(/^msg_/), conversationId, status: 'queued' })
       clock.advance(50) // the pace spreads sends: a few per 50 ms
       await t.runtime.sender.drain()
-      expect({ name, body: lastBody(channel) }).toEqual({ name, body: { messaging_product: 'whatsapp', recipient_type: 'individual', to: '4915112345678', biz_opaque_callback_data: `wabox:${queued.id}`, ...expected } })
+      expect({ name, body: lastBody(channel) }).toEqual({
+        name,
+        body: {
+          messaging_product: 'whatsapp',
+          recipient_type: 'individual',
+          to: '4915112345678',
+          biz_opaque_callback_data: `wabox:${queued.id}`,
+          ...expected,
+        },
+      })
       const row = await t.db.db.selectFrom('messages').selectAll().where('id', '=', queued.id).executeTakeFirstOrThrow()
-      expect({ name, direction: row.direction, type: row.type, status: row.status, wamid: row.wamid?.startsWith('wamid.') }).toEqual({ name, direction: 'out', type: input.type as string, status: 'sent', wamid: true })
+      expect({
+        name,
+        direction: row.direction,
+        type: row.type,
+        status: row.status,
+        wamid: row.wamid?.startsWith('wamid.'),
+      }).toEqual({ name, direction: 'out', type: input.type as string, status: 'sent', wamid: true })
     }
     // They appear in the conversation at once.
-    const messages = await (await t.request(`/api/v1/workspaces/${ws}/conversations/${conversationId}/messages?limit=100`, call(owner.who, 'GET'))).json()
+    const messages = await (
+      await t.request(
+        `/api/v1/workspaces/${ws}/conversations/${conversationId}/messages?limit=100`,
+        call(owner.who, 'GET'),
+      )
+    ).json()
     expect(messages.items.filter((m: { direction: string }) => m.direction === 'out')).toHaveLength(cases.length)
   })
 
   test('to a new number through a channel: a template opens the conversation', async () => {
     const { t, owner, ws, channel } = await setup()
-    const res = await send(t, owner, ws, { channelId: channel.id, to: '+44 20 7946 0958', type: 'template', template: { name: 'hello_world', language: 'en_US' } })
+    const res = await send(t, owner, ws, {
+      channelId: channel.id,
+      to: '+44 20 7946 0958',
+      type: 'template',
+      template: { name: 'hello_world', language: 'en_US' },
+    })
     expect(res.status).toBe(202)
     await t.runtime.sender.drain()
-    expect(lastBody(channel)).toMatchObject({ to: '442079460958', type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } })
-    const contact = await t.db.db.selectFrom('contacts').selectAll().where('wa_id', '=', '442079460958').executeTakeFirstOrThrow()
+    expect(lastBody(channel)).toMatchObject({
+      to: '442079460958',
+      type: 'template',
+      template: { name: 'hello_world', language: { code: 'en_US' } },
+    })
+    const contact = await t.db.db
+      .selectFrom('contacts')
+      .selectAll()
+      .where('wa_id', '=', '442079460958')
+      .executeTakeFirstOrThrow()
     expect(contact.workspace_id).toBe(ws)
     // Free-form to that number is refused: they never wrote.
-    const text = await send(t, owner, ws, { channelId: channel.id, to: '442079460958', type: 'text', text: { body: 'hi' } })
+    const text = await send(t, owner, ws, {
+      channelId: channel.id,
+      to: '442079460958',
+      type: 'text',
+      text: { body: 'hi' },
+    })
     expect(text.status).toBe(422)
     expect((await text.json()).code).toBe('outside_service_window')
   })
@@ -125,21 +339,85 @@ describe('rules before queuing', () => {
       [{ type: 'image', image: { link: 'http://insecure.example/a.jpg' } }, 'image.link'],
       [{ type: 'audio', audio: { mediaId: '1', caption: 'no captions on audio' } }, 'audio.caption'],
       [{ type: 'location', location: { latitude: 91, longitude: 0 } }, 'location.latitude'],
-      [{ type: 'interactive', interactive: { type: 'button', body: { text: 'b' }, buttons: [{ id: 'a', title: 'x' }, { id: 'b', title: 'x' }] } }, 'interactive.buttons'],
-      [{ type: 'interactive', interactive: { type: 'button', body: { text: 'b' }, buttons: [1, 2, 3, 4].map((i) => ({ id: `b${i}`, title: `t${i}` })) } }, 'interactive.buttons'],
-      [{ type: 'interactive', interactive: { type: 'button', body: { text: 'b' }, buttons: [{ id: 'a', title: 'this title is far too long' }] } }, 'interactive.buttons.0.title'],
-      [{ type: 'interactive', interactive: { type: 'list', body: { text: 'b' }, button: 'Go', sections: [{ title: 'A', rows: Array.from({ length: 11 }, (_, i) => ({ id: `r${i}`, title: 'x' })) }] } }, 'interactive.sections'],
-      [{ type: 'interactive', interactive: { type: 'list', body: { text: 'b' }, button: 'Go', sections: [{ rows: [{ id: 'a', title: 'x' }] }, { rows: [{ id: 'b', title: 'y' }] }] } }, 'interactive.sections'],
+      [
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'button',
+            body: { text: 'b' },
+            buttons: [
+              { id: 'a', title: 'x' },
+              { id: 'b', title: 'x' },
+            ],
+          },
+        },
+        'interactive.buttons',
+      ],
+      [
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'button',
+            body: { text: 'b' },
+            buttons: [1, 2, 3, 4].map((i) => ({ id: `b${i}`, title: `t${i}` })),
+          },
+        },
+        'interactive.buttons',
+      ],
+      [
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'button',
+            body: { text: 'b' },
+            buttons: [{ id: 'a', title: 'this title is far too long' }],
+          },
+        },
+        'interactive.buttons.0.title',
+      ],
+      [
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'list',
+            body: { text: 'b' },
+            button: 'Go',
+            sections: [{ title: 'A', rows: Array.from({ length: 11 }, (_, i) => ({ id: `r${i}`, title: 'x' })) }],
+          },
+        },
+        'interactive.sections',
+      ],
+      [
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'list',
+            body: { text: 'b' },
+            button: 'Go',
+            sections: [{ rows: [{ id: 'a', title: 'x' }] }, { rows: [{ id: 'b', title: 'y' }] }],
+          },
+        },
+        'interactive.sections',
+      ],
       [{ type: 'template', template: { name: 'Bad Name', language: 'en_US' } }, 'template.name'],
       [{ type: 'template', template: { name: 'ok', language: 'english' } }, 'template.language'],
-      [{ type: 'template', template: { name: 'ok', language: 'en', components: [{ type: 'button', parameters: [] }] } }, 'template.components.0.subType'],
+      [
+        {
+          type: 'template',
+          template: { name: 'ok', language: 'en', components: [{ type: 'button', parameters: [] }] },
+        },
+        'template.components.0.subType',
+      ],
       [{ type: 'telepathy' }, 'type'],
     ]
     for (const [input, field] of cases) {
       const res = await send(t, owner, ws, { conversationId, ...input })
       const body = await res.json()
       expect({ field, status: res.status }).toEqual({ field, status: 422 })
-      expect({ field, fields: body.errors.map((e: { field: string }) => e.field) }).toEqual({ field, fields: expect.arrayContaining([field]) })
+      expect({ field, fields: body.errors.map((e: { field: string }) => e.field) }).toEqual({
+        field,
+        fields: expect.arrayContaining([field]),
+      })
     }
     const noRecipient = await send(t, owner, ws, { type: 'text', text: { body: 'to whom?' } })
     expect(noRecipient.status).toBe(422)
@@ -149,29 +427,64 @@ describe('rules before queuing', () => {
   test('24-hour window, opt-out, unavailable channel, foreign ids', async () => {
     const clock = manualClock(NOW)
     const { t, owner, ws, channel, conversationId } = await setup({ clock })
-    expect((await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'in the window' } })).status).toBe(202)
+    expect((await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'in the window' } })).status).toBe(
+      202,
+    )
     clock.advance(24 * 3600_000)
     const late = await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'too late' } })
     expect(late.status).toBe(422)
     expect((await late.json()).detail).toContain('template')
-    expect((await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'follow_up', language: 'en' } })).status).toBe(202)
+    expect(
+      (await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'follow_up', language: 'en' } }))
+        .status,
+    ).toBe(202)
 
     const contact = await t.db.db.selectFrom('contacts').selectAll().executeTakeFirstOrThrow()
     await t.request(`/api/v1/workspaces/${ws}/contacts/${contact.id}`, call(owner.who, 'PATCH', { optedOut: true }))
-    const optedOut = await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'follow_up', language: 'en' } })
+    const optedOut = await send(t, owner, ws, {
+      conversationId,
+      type: 'template',
+      template: { name: 'follow_up', language: 'en' },
+    })
     expect(optedOut.status).toBe(422)
     expect((await optedOut.json()).code).toBe('contact_opted_out')
     await t.request(`/api/v1/workspaces/${ws}/contacts/${contact.id}`, call(owner.who, 'PATCH', { optedOut: false }))
 
     await t.db.db.updateTable('channels').set({ status: 'needs_reauth' }).where('id', '=', channel.id).execute()
-    const reauth = await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'follow_up', language: 'en' } })
+    const reauth = await send(t, owner, ws, {
+      conversationId,
+      type: 'template',
+      template: { name: 'follow_up', language: 'en' },
+    })
     expect(reauth.status).toBe(409)
     expect((await reauth.json()).code).toBe('channel_unavailable')
     await t.db.db.updateTable('channels').set({ status: 'active' }).where('id', '=', channel.id).execute()
 
-    expect((await send(t, owner, ws, { conversationId: 'cv_nope', type: 'template', template: { name: 'x', language: 'en' } })).status).toBe(404)
-    expect((await send(t, owner, ws, { channelId: 'ch_nope', to: '4915112345678', type: 'template', template: { name: 'x', language: 'en' } })).status).toBe(404)
-    const badReply = await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'x', language: 'en' }, replyTo: 'msg_not_here' })
+    expect(
+      (
+        await send(t, owner, ws, {
+          conversationId: 'cv_nope',
+          type: 'template',
+          template: { name: 'x', language: 'en' },
+        })
+      ).status,
+    ).toBe(404)
+    expect(
+      (
+        await send(t, owner, ws, {
+          channelId: 'ch_nope',
+          to: '4915112345678',
+          type: 'template',
+          template: { name: 'x', language: 'en' },
+        })
+      ).status,
+    ).toBe(404)
+    const badReply = await send(t, owner, ws, {
+      conversationId,
+      type: 'template',
+      template: { name: 'x', language: 'en' },
+      replyTo: 'msg_not_here',
+    })
     expect(badReply.status).toBe(422)
   })
 
@@ -200,10 +513,20 @@ describe('Idempotency-Key', () => {
     expect(first.status).toBe(202)
     expect(again.status).toBe(202)
     expect(await again.json()).toEqual(await first.json())
-    const other = await send(t, owner, ws, { ...body, text: { body: 'something else' } }, { 'idempotency-key': 'order-1234-confirmation' })
+    const other = await send(
+      t,
+      owner,
+      ws,
+      { ...body, text: { body: 'something else' } },
+      { 'idempotency-key': 'order-1234-confirmation' },
+    )
     expect(other.status).toBe(422)
     expect((await other.json()).code).toBe('idempotency_key_reused')
-    const burst = await Promise.all(Array.from({ length: 8 }, () => send(t, owner, ws, { ...body, text: { body: 'burst' } }, { 'idempotency-key': 'burst-1' })))
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        send(t, owner, ws, { ...body, text: { body: 'burst' } }, { 'idempotency-key': 'burst-1' }),
+      ),
+    )
     expect(new Set(await Promise.all(burst.map(async (r) => (await r.json()).id))).size).toBe(1)
     await t.runtime.sender.drain()
     expect(callsTo(channel)).toHaveLength(2)
@@ -216,7 +539,13 @@ describe('retries and failures (reference §3.10)', () => {
   test('130429 twice, then accepted → one message, sent, after three calls', async () => {
     const clock = manualClock(NOW)
     const { t, owner, ws, channel, conversationId } = await setup({ clock })
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 2, status: 429, code: 130429, message: '(#130429) Rate limit hit' })
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: 2,
+      status: 429,
+      code: 130429,
+      message: '(#130429) Rate limit hit',
+    })
     const { id } = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'busy day' } })).json()
     for (let i = 0; i < 3; i++) {
       await t.runtime.sender.drain()
@@ -224,26 +553,58 @@ describe('retries and failures (reference §3.10)', () => {
       if (row.state === 'queued') clock.set(Date.parse(row.next_attempt_at))
     }
     expect(callsTo(channel)).toHaveLength(3)
-    expect(await t.db.db.selectFrom('messages').select(['status', 'error_code']).where('id', '=', id).executeTakeFirstOrThrow()).toEqual({ status: 'sent', error_code: null })
+    expect(
+      await t.db.db
+        .selectFrom('messages')
+        .select(['status', 'error_code'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ status: 'sent', error_code: null })
   })
 
   test('131047 fails at once with the reason; 190 fails and marks the channel needs_reauth', async () => {
     const { t, owner, ws, channel, conversationId } = await setup()
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, status: 400, code: 131047, message: 'Re-engagement message' })
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: 1,
+      status: 400,
+      code: 131047,
+      message: 'Re-engagement message',
+    })
     const a = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'late reply' } })).json()
     await t.runtime.sender.drain()
-    expect(await t.db.db.selectFrom('messages').select(['status', 'error_code', 'error_title']).where('id', '=', a.id).executeTakeFirstOrThrow()).toEqual({
+    expect(
+      await t.db.db
+        .selectFrom('messages')
+        .select(['status', 'error_code', 'error_title'])
+        .where('id', '=', a.id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({
       status: 'failed',
       error_code: 131047,
       error_title: 'More than 24 hours have passed since the customer last wrote: send a template',
     })
     expect(callsTo(channel)).toHaveLength(1)
 
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, status: 401, code: 190, message: 'Invalid OAuth access token' })
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: 1,
+      status: 401,
+      code: 190,
+      message: 'Invalid OAuth access token',
+    })
     const b = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'token gone' } })).json()
     await t.runtime.sender.drain()
-    expect((await t.db.db.selectFrom('messages').select(['status', 'error_code']).where('id', '=', b.id).executeTakeFirstOrThrow())).toEqual({ status: 'failed', error_code: 190 })
-    const view = await (await t.request(`/api/v1/workspaces/${ws}/channels/${channel.id}`, call(owner.who, 'GET'))).json()
+    expect(
+      await t.db.db
+        .selectFrom('messages')
+        .select(['status', 'error_code'])
+        .where('id', '=', b.id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ status: 'failed', error_code: 190 })
+    const view = await (
+      await t.request(`/api/v1/workspaces/${ws}/channels/${channel.id}`, call(owner.who, 'GET'))
+    ).json()
     expect(view.status).toBe('needs_reauth')
   })
 
@@ -257,9 +618,17 @@ describe('retries and failures (reference §3.10)', () => {
     expect(row).toMatchObject({ state: 'queued', attempts: 1 })
     clock.set(Date.parse(row.next_attempt_at))
     await t.runtime.sender.drain()
-    expect((await t.db.db.selectFrom('messages').select('status').where('id', '=', a.id).executeTakeFirstOrThrow()).status).toBe('sent')
+    expect(
+      (await t.db.db.selectFrom('messages').select('status').where('id', '=', a.id).executeTakeFirstOrThrow()).status,
+    ).toBe('sent')
 
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: MAX_SEND_ATTEMPTS, status: 503, code: 2, message: 'Service temporarily unavailable' })
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: MAX_SEND_ATTEMPTS,
+      status: 503,
+      code: 2,
+      message: 'Service temporarily unavailable',
+    })
     const b = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'never' } })).json()
     for (let i = 0; i < MAX_SEND_ATTEMPTS; i++) {
       await t.runtime.sender.drain()
@@ -267,15 +636,31 @@ describe('retries and failures (reference §3.10)', () => {
       if (row.state === 'queued') clock.set(Date.parse(row.next_attempt_at))
     }
     expect(row.state).toBe('failed')
-    expect(await t.db.db.selectFrom('messages').select(['status', 'error_code']).where('id', '=', b.id).executeTakeFirstOrThrow()).toEqual({ status: 'failed', error_code: 2 })
+    expect(
+      await t.db.db
+        .selectFrom('messages')
+        .select(['status', 'error_code'])
+        .where('id', '=', b.id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ status: 'failed', error_code: 2 })
   })
 
   test('a pair-rate refusal (131056) delays that recipient only', async () => {
     const clock = manualClock(NOW)
     const { t, owner, ws, channel, conversationId } = await setup({ clock })
     // A second customer who also wrote.
-    await deliver(t, channel, inboundText(channel.phoneNumberId, 'me too', { from: '4915199999999', timestamp: 1749416383 }).body)
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, status: 400, code: 131056, message: 'pair rate limit hit' })
+    await deliver(
+      t,
+      channel,
+      inboundText(channel.phoneNumberId, 'me too', { from: '4915199999999', timestamp: 1749416383 }).body,
+    )
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: 1,
+      status: 400,
+      code: 131056,
+      message: 'pair rate limit hit',
+    })
     await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'first to A' } })
     await t.runtime.sender.drain()
     await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'second to A' } })
@@ -284,7 +669,11 @@ describe('retries and failures (reference §3.10)', () => {
     expect(callsTo(channel).map((c) => JSON.parse(c.body).text.body)).toEqual(['first to A', 'to B'])
     clock.advance(1100)
     await t.runtime.sender.drain()
-    expect(callsTo(channel).map((c) => JSON.parse(c.body).text.body).sort()).toEqual(['first to A', 'first to A', 'second to A', 'to B'])
+    expect(
+      callsTo(channel)
+        .map((c) => JSON.parse(c.body).text.body)
+        .sort(),
+    ).toEqual(['first to A', 'first to A', 'second to A', 'to B'])
   })
 })
 
@@ -293,14 +682,37 @@ describe('pacing', () => {
     const clock = manualClock(NOW)
     const { t, owner, ws, channel, conversationId } = await setup({ clock })
     const second = await makeChannel(t, ws, graph)
-    const rate = await t.request(`/api/v1/workspaces/${ws}/channels/${second.id}`, call(owner.who, 'PATCH', { sendRate: 40 }))
+    const rate = await t.request(
+      `/api/v1/workspaces/${ws}/channels/${second.id}`,
+      call(owner.who, 'PATCH', { sendRate: 40 }),
+    )
     expect((await rate.json()).sendRate).toBe(40)
-    expect((await t.request(`/api/v1/workspaces/${ws}/channels/${second.id}`, call(owner.who, 'PATCH', { sendRate: 5000 }))).status).toBe(422)
-    await deliver(t, second, inboundText(second.phoneNumberId, 'hello', { from: '4915100000001', timestamp: 1749416383 }).body)
-    const secondConversation = (await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', second.id).executeTakeFirstOrThrow()).id
+    expect(
+      (await t.request(`/api/v1/workspaces/${ws}/channels/${second.id}`, call(owner.who, 'PATCH', { sendRate: 5000 })))
+        .status,
+    ).toBe(422)
+    await deliver(
+      t,
+      second,
+      inboundText(second.phoneNumberId, 'hello', { from: '4915100000001', timestamp: 1749416383 }).body,
+    )
+    const secondConversation = (
+      await t.db.db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('channel_id', '=', second.id)
+        .executeTakeFirstOrThrow()
+    ).id
     // Queued through the API, to many recipients (one message per person is in flight at a time): 1000 on
     // the first channel and 200 on the second.
-    const template = (i: number) => ({ type: 'template', template: { name: 'bulk_notice', language: 'en', components: [{ type: 'body', parameters: [{ type: 'text', text: `n${i}` }] }] } })
+    const template = (i: number) => ({
+      type: 'template',
+      template: {
+        name: 'bulk_notice',
+        language: 'en',
+        components: [{ type: 'body', parameters: [{ type: 'text', text: `n${i}` }] }],
+      },
+    })
     const sendsAt: Record<string, number[]> = { [channel.phoneNumberId]: [], [second.phoneNumberId]: [] }
     let seen = graph.calls.length
     const record = () => {
@@ -311,8 +723,10 @@ describe('pacing', () => {
       seen = graph.calls.length
     }
     // The sender already starts while they are being queued (at the queuing instant of the clock).
-    for (let i = 0; i < 1000; i++) await send(t, owner, ws, { channelId: channel.id, to: `49160${String(i).padStart(6, '0')}`, ...template(i) })
-    for (let i = 0; i < 200; i++) await send(t, owner, ws, { channelId: second.id, to: `49170${String(i).padStart(6, '0')}`, ...template(i) })
+    for (let i = 0; i < 1000; i++)
+      await send(t, owner, ws, { channelId: channel.id, to: `49160${String(i).padStart(6, '0')}`, ...template(i) })
+    for (let i = 0; i < 200; i++)
+      await send(t, owner, ws, { channelId: second.id, to: `49170${String(i).padStart(6, '0')}`, ...template(i) })
     expect(conversationId).toBeTruthy()
     expect(secondConversation).toBeTruthy()
     for (let tick = 0; tick < 600; tick++) {
@@ -336,9 +750,16 @@ describe('pacing', () => {
 describe('read receipts', () => {
   test('marking a conversation read sends a read receipt for the last inbound message', async () => {
     const { t, owner, ws, channel, conversationId, inboundWamid } = await setup()
-    const res = await t.request(`/api/v1/workspaces/${ws}/conversations/${conversationId}/read`, call(owner.who, 'POST'))
+    const res = await t.request(
+      `/api/v1/workspaces/${ws}/conversations/${conversationId}/read`,
+      call(owner.who, 'POST'),
+    )
     expect(await res.json()).toMatchObject({ unreadCount: 0, readReceipt: 'sent' })
-    expect(JSON.parse(callsTo(channel).at(-1)!.body)).toEqual({ messaging_product: 'whatsapp', status: 'read', message_id: inboundWamid })
+    expect(JSON.parse(callsTo(channel).at(-1)!.body)).toEqual({
+      messaging_product: 'whatsapp',
+      status: 'read',
+      message_id: inboundWamid,
+    })
   })
 })
 
@@ -351,7 +772,9 @@ describe('media uploads', () => {
       form.set('file', file)
       return t.request(`/api/v1/workspaces/${ws}/media`, { method: 'POST', headers: owner.who.headers, body: form })
     }
-    const res = await upload(new File([new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3])], 'photo.jpg', { type: 'image/jpeg' }))
+    const res = await upload(
+      new File([new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3])], 'photo.jpg', { type: 'image/jpeg' }),
+    )
     expect(res.status).toBe(201)
     const uploaded = await res.json()
     const mediaId: string = uploaded.mediaId
@@ -362,7 +785,10 @@ describe('media uploads', () => {
     expect(call0[0]!.authorization).toBe(`Bearer ${channel.accessToken}`)
 
     const sent = await send(t, owner, ws, { conversationId, type: 'image', image: { mediaId, caption: 'here' } })
-    expect({ status: sent.status, body: sent.status === 202 ? null : await sent.json() }).toEqual({ status: 202, body: null })
+    expect({ status: sent.status, body: sent.status === 202 ? null : await sent.json() }).toEqual({
+      status: 202,
+      body: null,
+    })
     await t.runtime.sender.drain()
     expect(lastBody(channel).image).toEqual({ id: mediaId, caption: 'here' })
 
@@ -371,8 +797,18 @@ describe('media uploads', () => {
     expect((await exe.json()).errors[0].field).toBe('file')
     const huge = await upload(new File([new Uint8Array(5_000_001)], 'big.png', { type: 'image/png' }))
     expect(huge.status).toBe(413)
-    expect((await upload(new File([new Uint8Array([1])], 'a.jpg', { type: 'image/jpeg' }), 'ch_other')).status).toBe(404)
-    const noFile = await t.request(`/api/v1/workspaces/${ws}/media`, { method: 'POST', headers: owner.who.headers, body: (() => { const f = new FormData(); f.set('channelId', channel.id); return f })() })
+    expect((await upload(new File([new Uint8Array([1])], 'a.jpg', { type: 'image/jpeg' }), 'ch_other')).status).toBe(
+      404,
+    )
+    const noFile = await t.request(`/api/v1/workspaces/${ws}/media`, {
+      method: 'POST',
+      headers: owner.who.headers,
+      body: (() => {
+        const f = new FormData()
+        f.set('channelId', channel.id)
+        return f
+      })(),
+    })
     expect(noFile.status).toBe(422)
     expect(graph.calls.filter((c) => c.path === `/v24.0/${channel.phoneNumberId}/media`)).toHaveLength(1)
   })
@@ -381,42 +817,75 @@ describe('media uploads', () => {
 describe('review fixes', () => {
   test('a status webhook that links a send while it is failing in flight wins: no second send', async () => {
     const { t, owner, ws, channel, conversationId } = await setup()
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, delayMs: 300, status: 502, code: 1, message: 'An unknown error occurred' })
-    const { id } = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'lost answer' } })).json()
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: 1,
+      delayMs: 300,
+      status: 502,
+      code: 1,
+      message: 'An unknown error occurred',
+    })
+    const { id } = await (
+      await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'lost answer' } })
+    ).json()
     const sending = t.runtime.sender.drain()
     await Bun.sleep(100)
     // Meta accepted it after all and says so in a status webhook carrying our marker.
     const { statusUpdate } = await import('../testing/webhooks.ts')
-    const body = statusUpdate(channel.phoneNumberId, 'wamid.LINKED123=', 'sent') as unknown as { entry: { changes: { value: { statuses: Record<string, unknown>[] } }[] }[] }
+    const body = statusUpdate(channel.phoneNumberId, 'wamid.LINKED123=', 'sent') as unknown as {
+      entry: { changes: { value: { statuses: Record<string, unknown>[] } }[] }[]
+    }
     body.entry[0]!.changes[0]!.value.statuses[0]!.biz_opaque_callback_data = `wabox:${id}`
     await deliver(t, channel, body)
     await sending
     await t.runtime.sender.drain()
     const row = await t.db.db.selectFrom('outbox').selectAll().where('message_id', '=', id).executeTakeFirstOrThrow()
     expect(row.state).toBe('sent')
-    expect((await t.db.db.selectFrom('messages').select(['wamid', 'status']).where('id', '=', id).executeTakeFirstOrThrow())).toEqual({ wamid: 'wamid.LINKED123=', status: 'sent' })
+    expect(
+      await t.db.db.selectFrom('messages').select(['wamid', 'status']).where('id', '=', id).executeTakeFirstOrThrow(),
+    ).toEqual({ wamid: 'wamid.LINKED123=', status: 'sent' })
     expect(callsTo(channel)).toHaveLength(1)
   })
 
   test("the caller's callbackData stays with the message; Meta gets wabox's marker; 512 bytes at most", async () => {
     const { t, owner, ws, channel, conversationId } = await setup()
-    const { id } = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'x' }, callbackData: 'order-77' })).json()
+    const { id } = await (
+      await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'x' }, callbackData: 'order-77' })
+    ).json()
     await t.runtime.sender.drain()
     expect(lastBody(channel).biz_opaque_callback_data).toBe(`wabox:${id}`)
     const row = await t.db.db.selectFrom('messages').select('content').where('id', '=', id).executeTakeFirstOrThrow()
     expect(JSON.parse(row.content).callbackData).toBe('order-77')
-    const long = await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'x' }, callbackData: 'é'.repeat(257) })
+    const long = await send(t, owner, ws, {
+      conversationId,
+      type: 'text',
+      text: { body: 'x' },
+      callbackData: 'é'.repeat(257),
+    })
     expect(long.status).toBe(422)
   })
 
   test('two first messages to a new number at once: both queued, one contact, one conversation', async () => {
     const { t, owner, ws, channel } = await setup()
-    const body = { channelId: channel.id, to: '4917612345678', type: 'template', template: { name: 'hello', language: 'en' } }
+    const body = {
+      channelId: channel.id,
+      to: '4917612345678',
+      type: 'template',
+      template: { name: 'hello', language: 'en' },
+    }
     const results = await Promise.all([send(t, owner, ws, body), send(t, owner, ws, body), send(t, owner, ws, body)])
     expect(results.map((r) => r.status)).toEqual([202, 202, 202])
-    expect(await t.db.db.selectFrom('contacts').selectAll().where('wa_id', '=', '4917612345678').execute()).toHaveLength(1)
-    const contact = await t.db.db.selectFrom('contacts').selectAll().where('wa_id', '=', '4917612345678').executeTakeFirstOrThrow()
-    expect(await t.db.db.selectFrom('conversations').selectAll().where('contact_id', '=', contact.id).execute()).toHaveLength(1)
+    expect(
+      await t.db.db.selectFrom('contacts').selectAll().where('wa_id', '=', '4917612345678').execute(),
+    ).toHaveLength(1)
+    const contact = await t.db.db
+      .selectFrom('contacts')
+      .selectAll()
+      .where('wa_id', '=', '4917612345678')
+      .executeTakeFirstOrThrow()
+    expect(
+      await t.db.db.selectFrom('conversations').selectAll().where('contact_id', '=', contact.id).execute(),
+    ).toHaveLength(1)
   })
 
   test('a slow number does not hold up another', async () => {
@@ -424,7 +893,12 @@ describe('review fixes', () => {
     const other = await makeChannel(t, ws, graph)
     graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, delayMs: 1500 })
     await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'slow', language: 'en' } })
-    await send(t, owner, ws, { channelId: other.id, to: '4917699999999', type: 'template', template: { name: 'fast', language: 'en' } })
+    await send(t, owner, ws, {
+      channelId: other.id,
+      to: '4917699999999',
+      type: 'template',
+      template: { name: 'fast', language: 'en' },
+    })
     const started = Date.now()
     const draining = t.runtime.sender.drain()
     while (callsTo(other).length === 0 && Date.now() - started < 3000) await Bun.sleep(10)
@@ -438,13 +912,31 @@ describe('review fixes', () => {
       [{ type: 'reaction', reaction: { messageId: inboundWamid, emoji: 'ok' } }, 'reaction.emoji'],
       [{ type: 'reaction', reaction: { messageId: inboundWamid, emoji: '👍👍' } }, 'reaction.emoji'],
       [{ type: 'text', text: { body: '   ' } }, 'text.body'],
-      [{ type: 'template', template: { name: 'x', language: 'en', components: [{ type: 'body', subType: 'url', index: 0, parameters: [] }] } }, 'template.components.0.subType'],
+      [
+        {
+          type: 'template',
+          template: {
+            name: 'x',
+            language: 'en',
+            components: [{ type: 'body', subType: 'url', index: 0, parameters: [] }],
+          },
+        },
+        'template.components.0.subType',
+      ],
     ] as const) {
       const res = await send(t, owner, ws, { conversationId, ...body })
       expect({ field, status: res.status }).toEqual({ field, status: 422 })
       expect((await res.json()).errors.map((e: { field: string }) => e.field)).toContain(field)
     }
-    expect((await send(t, owner, ws, { conversationId, type: 'reaction', reaction: { messageId: inboundWamid, emoji: '🇩🇪' } })).status).toBe(202)
+    expect(
+      (
+        await send(t, owner, ws, {
+          conversationId,
+          type: 'reaction',
+          reaction: { messageId: inboundWamid, emoji: '🇩🇪' },
+        })
+      ).status,
+    ).toBe(202)
   })
 })
 

@@ -102,7 +102,15 @@ const retryDelayMs = (attempts: number) => jitter(Math.min(300_000, 1000 * 2 ** 
 const pairRateDelayMs = (attempts: number) => 1000 * 4 ** Math.max(0, attempts - 1)
 
 type Row = Awaited<ReturnType<typeof outboxRepo.dueFor>>[number]
-type DueChannel = { workspaceId: string; channelId: string; rate: number; provider: 'cloud' | 'qr'; qrSettings: string | null; linkedAt: string | null; connectionState: string | null }
+type DueChannel = {
+  workspaceId: string
+  channelId: string
+  rate: number
+  provider: 'cloud' | 'qr'
+  qrSettings: string | null
+  linkedAt: string | null
+  connectionState: string | null
+}
 
 export class OutboxSender {
   private readonly pacers = new Map<string, SendPacer>()
@@ -201,7 +209,9 @@ export class OutboxSender {
       return existing
     }
     const since = iso(this.deps.clock.now() - DAY_MS)
-    const history = (await qrRepo.sendStartsSince(this.deps.db, c.workspaceId, c.channelId, since)).map((r) => Date.parse(r.updated_at))
+    const history = (await qrRepo.sendStartsSince(this.deps.db, c.workspaceId, c.channelId, since)).map((r) =>
+      Date.parse(r.updated_at),
+    )
     const pacer = new QrPacer(settings, linkedAt, history)
     this.pacers.set(c.channelId, pacer)
     return pacer
@@ -243,7 +253,13 @@ export class OutboxSender {
           soonestMs = Math.min(soonestMs, ready.waitMs)
           continue
         }
-        for (const row of await outboxRepo.dueFor(this.deps.db, ws, channelId, iso(now), Math.max(4, Math.ceil(rate / 4)))) {
+        for (const row of await outboxRepo.dueFor(
+          this.deps.db,
+          ws,
+          channelId,
+          iso(now),
+          Math.max(4, Math.ceil(rate / 4)),
+        )) {
           if (this.inFlight.size + picked.length >= MAX_IN_FLIGHT) break
           const who = `${channelId}|${row.recipient}`
           const blockedUntil = this.pairBlocked.get(who) ?? 0
@@ -297,9 +313,18 @@ export class OutboxSender {
   }
 
   private async dueChannels(now: number) {
-    if (this.dueCache && now >= this.dueCache.at && now - this.dueCache.at < CHANNELS_TTL_MS) return this.dueCache.channels
+    if (this.dueCache && now >= this.dueCache.at && now - this.dueCache.at < CHANNELS_TTL_MS)
+      return this.dueCache.channels
     const channels = (await outboxRepo.dueChannels(this.deps.db, iso(now))).map(
-      (c): DueChannel => ({ workspaceId: c.workspace_id, channelId: c.channel_id, rate: c.send_rate, provider: c.provider, qrSettings: c.qr_settings, linkedAt: c.linked_at, connectionState: c.connection_state }),
+      (c): DueChannel => ({
+        workspaceId: c.workspace_id,
+        channelId: c.channel_id,
+        rate: c.send_rate,
+        provider: c.provider,
+        qrSettings: c.qr_settings,
+        linkedAt: c.linked_at,
+        connectionState: c.connection_state,
+      }),
     )
     this.dueCache = { at: now, channels }
     return channels
@@ -315,7 +340,12 @@ export class OutboxSender {
     const who = `${row.channel_id}|${row.recipient}`
     this.busyRecipients.add(who)
     const done = this.send(row)
-      .catch((err) => this.deps.logger.error({ err, messageId: row.message_id }, 'send bookkeeping failed; the row is recovered later'))
+      .catch((err) =>
+        this.deps.logger.error(
+          { err, messageId: row.message_id },
+          'send bookkeeping failed; the row is recovered later',
+        ),
+      )
       .finally(() => {
         const now = this.deps.clock.now()
         this.inFlight.delete(row.id)
@@ -339,10 +369,13 @@ export class OutboxSender {
     if (this.wakeTimer && this.wakeAt <= at) return
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
     this.wakeAt = at
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = null
-      this.wake()
-    }, Math.max(0, Math.ceil(ms)))
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = null
+        this.wake()
+      },
+      Math.max(0, Math.ceil(ms)),
+    )
   }
 
   private scheduleNext(): void {
@@ -383,9 +416,29 @@ export class OutboxSender {
     const at = iso(this.deps.clock.now())
     const record = async (trx: Transaction<Database>, s: { row: Row; wamid: string }) => {
       // Guarded: a status webhook that linked this send first has already recorded it (and its event).
-      if (!(await outboxRepo.finishClaimed(trx, s.row.workspace_id, s.row.id, { state: 'sent', attempts: s.row.attempts + 1, error: null, at }))) return
+      if (
+        !(await outboxRepo.finishClaimed(trx, s.row.workspace_id, s.row.id, {
+          state: 'sent',
+          attempts: s.row.attempts + 1,
+          error: null,
+          at,
+        }))
+      )
+        return
       await repo.markMessageSent(trx, s.row.workspace_id, s.row.message_id, s.wamid, at)
-      await emit(trx, s.row.workspace_id, 'message.sent', { messageId: s.row.message_id, conversationId: s.row.conversation_id, channelId: s.row.channel_id, wamid: s.wamid, at }, at)
+      await emit(
+        trx,
+        s.row.workspace_id,
+        'message.sent',
+        {
+          messageId: s.row.message_id,
+          conversationId: s.row.conversation_id,
+          channelId: s.row.channel_id,
+          wamid: s.wamid,
+          at,
+        },
+        at,
+      )
     }
     try {
       await this.deps.db.transaction().execute(async (trx) => {
@@ -401,7 +454,10 @@ export class OutboxSender {
           .catch((err) => {
             // Outside the worker's pass: tell readiness here (a full disk keeps /readyz 503 until a commit).
             this.deps.writeHealth.failed('sender', err)
-            this.deps.logger.error({ err, messageId: s.row.message_id }, 'could not record a sent message; recovered later')
+            this.deps.logger.error(
+              { err, messageId: s.row.message_id },
+              'could not record a sent message; recovered later',
+            )
           })
       }
     }
@@ -413,7 +469,13 @@ export class OutboxSender {
     // Nothing left this process (a QR device offline): no attempt is spent — the message waits.
     if (e.notSent) {
       this.notSent.add(row.id)
-      await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, { state: 'queued', attempts: row.attempts, nextAttemptAt: iso(now + 5_000), error: `${e.code}: ${e.reason}`, at: iso(now) })
+      await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, {
+        state: 'queued',
+        attempts: row.attempts,
+        nextAttemptAt: iso(now + 5_000),
+        error: `${e.code}: ${e.reason}`,
+        at: iso(now),
+      })
       deps.metrics.sends.inc({ outcome: 'deferred' })
       this.scheduleIn(5_000)
       return
@@ -422,10 +484,23 @@ export class OutboxSender {
     const retry = (e.retryable || e.pairRate) && attempts < MAX_SEND_ATTEMPTS
     if (retry) {
       // When the request may have reached Meta, wait for its status webhook before sending again.
-      const delay = outcomeUnknown ? Math.max(retryDelayMs(attempts), deps.config.sendRecoveryGrace * 1000) : e.pairRate ? pairRateDelayMs(attempts) : retryDelayMs(attempts)
+      const delay = outcomeUnknown
+        ? Math.max(retryDelayMs(attempts), deps.config.sendRecoveryGrace * 1000)
+        : e.pairRate
+          ? pairRateDelayMs(attempts)
+          : retryDelayMs(attempts)
       const next = iso(now + delay)
       // Guarded: if a status webhook linked this send meanwhile, it is done and stays done.
-      if (!(await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, { state: 'queued', attempts, nextAttemptAt: next, error: `${e.code}: ${e.reason}`, at: iso(now) }))) return
+      if (
+        !(await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, {
+          state: 'queued',
+          attempts,
+          nextAttemptAt: next,
+          error: `${e.code}: ${e.reason}`,
+          at: iso(now),
+        }))
+      )
+        return
       if (e.pairRate) {
         this.pairBlocked.set(`${row.channel_id}|${row.recipient}`, Date.parse(next))
         await outboxRepo.deferRecipient(deps.db, row.workspace_id, row.channel_id, row.recipient, next)
@@ -436,9 +511,36 @@ export class OutboxSender {
       return
     }
     const failed = await deps.db.transaction().execute(async (trx) => {
-      if (!(await outboxRepo.finishClaimed(trx, row.workspace_id, row.id, { state: 'failed', attempts, error: `${e.code}: ${e.reason}`, at: iso(now) }))) return false
-      await repo.updateMessage(trx, row.workspace_id, row.message_id, { status: 'failed', status_at: iso(now), error_code: e.code, error_title: e.reason, error_details: e.details })
-      await emit(trx, row.workspace_id, 'message.failed', { messageId: row.message_id, conversationId: row.conversation_id, channelId: row.channel_id, wamid: null, error: { code: e.code, title: e.reason }, at: iso(now) }, iso(now))
+      if (
+        !(await outboxRepo.finishClaimed(trx, row.workspace_id, row.id, {
+          state: 'failed',
+          attempts,
+          error: `${e.code}: ${e.reason}`,
+          at: iso(now),
+        }))
+      )
+        return false
+      await repo.updateMessage(trx, row.workspace_id, row.message_id, {
+        status: 'failed',
+        status_at: iso(now),
+        error_code: e.code,
+        error_title: e.reason,
+        error_details: e.details,
+      })
+      await emit(
+        trx,
+        row.workspace_id,
+        'message.failed',
+        {
+          messageId: row.message_id,
+          conversationId: row.conversation_id,
+          channelId: row.channel_id,
+          wamid: null,
+          error: { code: e.code, title: e.reason },
+          at: iso(now),
+        },
+        iso(now),
+      )
       return true
     })
     if (!failed) return
@@ -447,4 +549,3 @@ export class OutboxSender {
     if (e.authFailure) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, e, { immediate: true })
   }
 }
-

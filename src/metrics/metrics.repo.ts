@@ -13,7 +13,11 @@ export async function intakeBacklog(db: Db): Promise<{ pending: number; oldestRe
     .where('state', '=', 'pending')
     .executeTakeFirstOrThrow()
   if (!row.n || row.oldest === null) return { pending: 0, oldestReceivedAt: null }
-  const oldest = await db.selectFrom('webhook_inbox').select('received_at').where('id', '=', Number(row.oldest)).executeTakeFirst()
+  const oldest = await db
+    .selectFrom('webhook_inbox')
+    .select('received_at')
+    .where('id', '=', Number(row.oldest))
+    .executeTakeFirst()
   return { pending: Number(row.n), oldestReceivedAt: oldest?.received_at ?? null }
 }
 
@@ -33,7 +37,12 @@ export async function deadLetters(db: Db): Promise<number> {
  * channel by channel through outbox_channel_recent (channel_id, state, …).
  */
 export async function outboxDepth(db: Db): Promise<{ channel_id: string; state: 'queued' | 'sending'; n: number }[]> {
-  const queued = await db.selectFrom('outbox').select((eb) => ['channel_id', eb.fn.countAll<number>().as('n')]).where('state', '=', 'queued').groupBy('channel_id').execute()
+  const queued = await db
+    .selectFrom('outbox')
+    .select((eb) => ['channel_id', eb.fn.countAll<number>().as('n')])
+    .where('state', '=', 'queued')
+    .groupBy('channel_id')
+    .execute()
   const sending = await db
     .selectFrom('outbox')
     .select((eb) => ['channel_id', eb.fn.countAll<number>().as('n')])
@@ -41,18 +50,29 @@ export async function outboxDepth(db: Db): Promise<{ channel_id: string; state: 
     .where('state', '=', 'sending')
     .groupBy('channel_id')
     .execute()
-  return [...queued.map((r) => ({ ...r, state: 'queued' as const })), ...sending.map((r) => ({ ...r, state: 'sending' as const }))].map((r) => ({ ...r, n: Number(r.n) }))
+  return [
+    ...queued.map((r) => ({ ...r, state: 'queued' as const })),
+    ...sending.map((r) => ({ ...r, state: 'sending' as const })),
+  ].map((r) => ({ ...r, n: Number(r.n) }))
 }
 
 /** Inbound media waiting for download (messages_media_pending). */
 export async function mediaPending(db: Db): Promise<number> {
-  const row = await db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('media_state', '=', 'pending').executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('media_state', '=', 'pending')
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
 /** Webhook deliveries still pending (webhook_deliveries_due). */
 export async function deliveriesPending(db: Db): Promise<number> {
-  const row = await db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'pending').executeTakeFirstOrThrow()
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', '=', 'pending')
+    .executeTakeFirstOrThrow()
   return Number(row.n)
 }
 
@@ -63,5 +83,10 @@ export async function channelStates(db: Db) {
     .select((eb) => ['provider', 'status', 'connection_state', eb.fn.countAll<number>().as('n')])
     .groupBy(['provider', 'status', 'connection_state'])
     .execute()
-  return rows.map((r) => ({ provider: r.provider, status: r.status, connection: r.connection_state ?? 'none', n: Number(r.n) }))
+  return rows.map((r) => ({
+    provider: r.provider,
+    status: r.status,
+    connection: r.connection_state ?? 'none',
+    n: Number(r.n),
+  }))
 }

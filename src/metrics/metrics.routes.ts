@@ -16,7 +16,10 @@ export function metricsRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSession
     },
     {
       metrics: true,
-      detail: { summary: 'Prometheus metrics (loopback only unless --metrics-allowed-networks or --metrics-token)', tags: ['operations'] },
+      detail: {
+        summary: 'Prometheus metrics (loopback only unless --metrics-allowed-networks or --metrics-token)',
+        tags: ['operations'],
+      },
     },
   )
 }

@@ -17,7 +17,10 @@ const sizeOf = (path: string): number | null => {
   }
 }
 
-export async function scrape(deps: ServiceDeps, qr: QrSessions | undefined): Promise<{ contentType: string; body: string }> {
+export async function scrape(
+  deps: ServiceDeps,
+  qr: QrSessions | undefined,
+): Promise<{ contentType: string; body: string }> {
   const m = deps.metrics
   m.enableProcessMetrics()
   const now = deps.clock.now()
@@ -33,7 +36,8 @@ export async function scrape(deps: ServiceDeps, qr: QrSessions | undefined): Pro
   m.outboxDepth.reset()
   for (const r of await repo.outboxDepth(deps.db)) m.outboxDepth.set({ channel_id: r.channel_id, state: r.state }, r.n)
   m.channels.reset()
-  for (const r of await repo.channelStates(deps.db)) m.channels.set({ provider: r.provider, status: r.status, connection: r.connection }, r.n)
+  for (const r of await repo.channelStates(deps.db))
+    m.channels.set({ provider: r.provider, status: r.status, connection: r.connection }, r.n)
   m.qrSessions.reset()
   for (const [state, n] of qr?.countByState() ?? []) m.qrSessions.set({ state }, n)
   m.writeFailures.reset()

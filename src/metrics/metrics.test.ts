@@ -22,7 +22,7 @@ async function scrape(t: TestApp, headers: Record<string, string> = LOCAL): Prom
 
 /** The value of one series (`name{labels}`), or undefined when it is absent. */
 function value(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '))
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
 }
 
@@ -31,7 +31,12 @@ describe('who may scrape /metrics', () => {
     const t = await createTestApp()
     expect((await t.request('/metrics', { headers: LOCAL })).status).toBe(200)
     expect((await t.request('/metrics', { headers: { [TEST_PEER_HEADER]: '::1' } })).status).toBe(200)
-    const refused: Record<string, string>[] = [{}, { [TEST_PEER_HEADER]: '10.1.2.3' }, { ...LOCAL, 'x-forwarded-for': '198.51.100.7' }, { ...LOCAL, forwarded: 'for=198.51.100.7' }]
+    const refused: Record<string, string>[] = [
+      {},
+      { [TEST_PEER_HEADER]: '10.1.2.3' },
+      { ...LOCAL, 'x-forwarded-for': '198.51.100.7' },
+      { ...LOCAL, forwarded: 'for=198.51.100.7' },
+    ]
     for (const headers of refused) {
       const res = await t.request('/metrics', { headers })
       expect({ headers, status: res.status }).toEqual({ headers, status: 404 })
@@ -48,7 +53,9 @@ describe('who may scrape /metrics', () => {
   })
 
   test('--metrics-allowed-networks replaces loopback with those networks (the client address behind trusted proxies)', async () => {
-    const t = await createTestApp({ argv: ['--metrics-allowed-networks', '10.0.0.0/8', '--trusted-proxies', '127.0.0.1'] })
+    const t = await createTestApp({
+      argv: ['--metrics-allowed-networks', '10.0.0.0/8', '--trusted-proxies', '127.0.0.1'],
+    })
     expect((await t.request('/metrics', { headers: { [TEST_PEER_HEADER]: '10.9.8.7' } })).status).toBe(200)
     expect((await t.request('/metrics', { headers: { ...LOCAL, 'x-forwarded-for': '10.9.8.7' } })).status).toBe(200)
     expect((await t.request('/metrics', { headers: { ...LOCAL, 'x-forwarded-for': '198.51.100.7' } })).status).toBe(404)
@@ -60,20 +67,35 @@ describe('who may scrape /metrics', () => {
     const t = await createTestApp({ argv: ['--metrics-token', token] })
     const remote = { [TEST_PEER_HEADER]: '198.51.100.7' }
     expect((await t.request('/metrics', { headers: { ...remote, authorization: `Bearer ${token}` } })).status).toBe(200)
-    for (const headers of [remote, LOCAL, { ...remote, authorization: 'Bearer wrong-token-0123456789' }, { ...remote, authorization: `Basic ${token}` }]) {
+    for (const headers of [
+      remote,
+      LOCAL,
+      { ...remote, authorization: 'Bearer wrong-token-0123456789' },
+      { ...remote, authorization: `Basic ${token}` },
+    ]) {
       const res = await t.request('/metrics', { headers })
       expect({ headers, status: res.status }).toEqual({ headers, status: 403 })
       expect((await res.json()).code).toBe('metrics_token_required')
     }
     // Both set: the token, and only from those networks.
     const both = await createTestApp({ argv: ['--metrics-token', token, '--metrics-allowed-networks', '192.0.2.0/24'] })
-    expect((await both.request('/metrics', { headers: { [TEST_PEER_HEADER]: '192.0.2.9', authorization: `Bearer ${token}` } })).status).toBe(200)
-    expect((await both.request('/metrics', { headers: { ...remote, authorization: `Bearer ${token}` } })).status).toBe(404)
+    expect(
+      (
+        await both.request('/metrics', {
+          headers: { [TEST_PEER_HEADER]: '192.0.2.9', authorization: `Bearer ${token}` },
+        })
+      ).status,
+    ).toBe(200)
+    expect((await both.request('/metrics', { headers: { ...remote, authorization: `Bearer ${token}` } })).status).toBe(
+      404,
+    )
   })
 
   test('the route is marked for the deny-by-default inventory and documented', async () => {
     const t = await createTestApp()
-    const route = (t.app as unknown as { routes: { method: string; path: string; hooks: { detail?: Record<string, unknown> } }[] }).routes.find((r) => r.path === '/metrics' && r.method === 'GET')
+    const route = (
+      t.app as unknown as { routes: { method: string; path: string; hooks: { detail?: Record<string, unknown> } }[] }
+    ).routes.find((r) => r.path === '/metrics' && r.method === 'GET')
     expect(route?.hooks.detail?.['x-permission']).toBe('metrics')
   })
 })
@@ -87,7 +109,15 @@ describe('what /metrics reports', () => {
     const channel = await makeChannel(t, ws, graph)
 
     const before = await scrape(t)
-    for (const name of ['wabox_http_requests_total', 'wabox_intake_pending', 'wabox_outbox_depth', 'wabox_channels', 'process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of [
+      'wabox_http_requests_total',
+      'wabox_intake_pending',
+      'wabox_outbox_depth',
+      'wabox_channels',
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
       expect(before).toContain(`# TYPE ${name} `)
     }
     expect(value(before, 'wabox_intake_events_total{result="stored"}')).toBeUndefined()
@@ -95,7 +125,10 @@ describe('what /metrics reports', () => {
     expect(value(before, 'wabox_channels{provider="cloud",status="active",connection="none"}')).toBe(1)
 
     // A signed webhook, then the same one again (Meta retries): one stored, one duplicate, processed once.
-    const inbound = inboundText(channel.phoneNumberId, 'Hi, is my order ready?', { from: '4915112345678', timestamp: 1749416383 })
+    const inbound = inboundText(channel.phoneNumberId, 'Hi, is my order ready?', {
+      from: '4915112345678',
+      timestamp: 1749416383,
+    })
     expect((await deliver(t, channel, inbound.body)).status).toBe(200)
     expect((await deliver(t, channel, inbound.body)).status).toBe(200)
     // A 404 on a tenant route: counted under its pattern, never its raw path.
@@ -103,7 +136,10 @@ describe('what /metrics reports', () => {
     expect(missing.status).toBe(404)
     // A message queued for sending (the sender is not running in this test): the outbox gauge sees it.
     const conversation = await t.db.db.selectFrom('conversations').select('id').executeTakeFirstOrThrow()
-    const queued = await t.request(`/api/v1/workspaces/${ws}/messages`, call(owner.who, 'POST', { conversationId: conversation.id, type: 'text', text: { body: 'Ready!' } }))
+    const queued = await t.request(
+      `/api/v1/workspaces/${ws}/messages`,
+      call(owner.who, 'POST', { conversationId: conversation.id, type: 'text', text: { body: 'Ready!' } }),
+    )
     expect(queued.status).toBe(202)
 
     const after = await scrape(t)
@@ -112,12 +148,25 @@ describe('what /metrics reports', () => {
     expect(value(after, 'wabox_intake_commits_total{outcome="ok"}')).toBe(2)
     expect(value(after, 'wabox_intake_processed_total{outcome="processed"}')).toBe(1)
     expect(value(after, 'wabox_intake_processing_lag_seconds_count')).toBe(1)
-    expect(value(after, 'wabox_http_requests_total{method="POST",route="/webhooks/whatsapp/:channelId",status="200"}')).toBe(2)
-    expect(value(after, 'wabox_http_requests_total{method="GET",route="/api/v1/workspaces/:workspaceId/conversations/:conversationId",status="404"}')).toBe(1)
-    expect(value(after, 'wabox_http_request_duration_seconds_count{method="GET",route="/api/v1/workspaces/:workspaceId/conversations/:conversationId",status="404"}')).toBe(1)
+    expect(
+      value(after, 'wabox_http_requests_total{method="POST",route="/webhooks/whatsapp/:channelId",status="200"}'),
+    ).toBe(2)
+    expect(
+      value(
+        after,
+        'wabox_http_requests_total{method="GET",route="/api/v1/workspaces/:workspaceId/conversations/:conversationId",status="404"}',
+      ),
+    ).toBe(1)
+    expect(
+      value(
+        after,
+        'wabox_http_request_duration_seconds_count{method="GET",route="/api/v1/workspaces/:workspaceId/conversations/:conversationId",status="404"}',
+      ),
+    ).toBe(1)
     expect(after).not.toContain('cv_doesnotexist')
     // Queued or already on its way (the send woke the sender), until Meta answers; then counted as sent.
-    const depth = (text: string, state: string) => value(text, `wabox_outbox_depth{channel_id="${channel.id}",state="${state}"}`) ?? 0
+    const depth = (text: string, state: string) =>
+      value(text, `wabox_outbox_depth{channel_id="${channel.id}",state="${state}"}`) ?? 0
     expect(depth(after, 'queued') + depth(after, 'sending')).toBe(1)
     await t.runtime.sender.drain()
     const sent = await scrape(t)
@@ -129,7 +178,17 @@ describe('what /metrics reports', () => {
     const received = clock.now()
     await t.db.db
       .insertInto('webhook_inbox')
-      .values({ workspace_id: ws, channel_id: channel.id, idempotency_key: 'lag-test', kind: 'field', payload: '{}', received_at: new Date(received).toISOString(), next_attempt_at: new Date(received + 3_600_000).toISOString(), state: 'pending', attempts: 1 })
+      .values({
+        workspace_id: ws,
+        channel_id: channel.id,
+        idempotency_key: 'lag-test',
+        kind: 'field',
+        payload: '{}',
+        received_at: new Date(received).toISOString(),
+        next_attempt_at: new Date(received + 3_600_000).toISOString(),
+        state: 'pending',
+        attempts: 1,
+      })
       .execute()
     clock.advance(7_000)
     const lagging = await scrape(t)
@@ -159,9 +218,17 @@ describe('what /metrics reports', () => {
     const reads = queries.filter((q) => big.some((table) => q.sql.includes(`"${table}"`)))
     expect(reads.length).toBeGreaterThanOrEqual(5)
     // A scan is allowed only over a partial index (it holds the pending rows, not the table's history).
-    const partial = new Set(big.flatMap((table) => (t.db.sqlite.pragma(`index_list(${table})`) as { name: string; partial: number }[]).filter((i) => i.partial).map((i) => i.name)))
+    const partial = new Set(
+      big.flatMap((table) =>
+        (t.db.sqlite.pragma(`index_list(${table})`) as { name: string; partial: number }[])
+          .filter((i) => i.partial)
+          .map((i) => i.name),
+      ),
+    )
     for (const q of reads) {
-      const plan = (t.db.sqlite.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]).map((r) => r.detail)
+      const plan = (
+        t.db.sqlite.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]
+      ).map((r) => r.detail)
       const fullScans = plan.filter((d) => {
         const scan = d.match(/^SCAN (\w+)(?: USING (?:COVERING )?INDEX (\w+))?/)
         return scan !== null && big.includes(scan[1]!) && !(scan[2] && partial.has(scan[2]))

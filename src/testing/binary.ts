@@ -23,7 +23,10 @@ export function ensureBinary(): Promise<void> {
 export type RunResult = { code: number; stdout: string; stderr: string }
 
 /** Runs the binary to completion (CLI commands), optionally through a `prefix` command. */
-export async function runBinary(args: string[], opts: { cwd?: string; env?: Record<string, string>; prefix?: string[] } = {}): Promise<RunResult> {
+export async function runBinary(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; prefix?: string[] } = {},
+): Promise<RunResult> {
   await ensureBinary()
   const proc = Bun.spawn([...(opts.prefix ?? []), BINARY, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
@@ -31,7 +34,11 @@ export async function runBinary(args: string[], opts: { cwd?: string; env?: Reco
     stdout: 'pipe',
     stderr: 'pipe',
   })
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
   return { code, stdout, stderr }
 }
 
@@ -50,7 +57,13 @@ export type RunningServer = {
  * Starts `wabox serve` on port 0 and resolves once it logs that it is listening. `prefix` runs it through
  * another command (e.g. `unshare --pid --fork` for another PID namespace).
  */
-export async function startServer(opts: { cwd: string; args?: string[]; env?: Record<string, string>; timeoutMs?: number; prefix?: string[] }): Promise<RunningServer> {
+export async function startServer(opts: {
+  cwd: string
+  args?: string[]
+  env?: Record<string, string>
+  timeoutMs?: number
+  prefix?: string[]
+}): Promise<RunningServer> {
   await ensureBinary()
   const proc = Bun.spawn([...(opts.prefix ?? []), BINARY, '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], {
     cwd: opts.cwd,
@@ -62,7 +75,8 @@ export async function startServer(opts: { cwd: string; args?: string[]; env?: Re
   const lines: string[] = []
   let errText = ''
   void (async () => {
-    for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>) errText += new TextDecoder().decode(chunk)
+    for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>)
+      errText += new TextDecoder().decode(chunk)
   })()
   const listening = new Promise<string>((resolveUrl, reject) => {
     void (async () => {

@@ -14,7 +14,14 @@ import { afterAll, afterEach, beforeAll } from 'bun:test'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core'
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Locator,
+  type Page,
+} from 'playwright-core'
 import { REPO_ROOT } from './binary.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -48,7 +55,10 @@ const CHROMIUM_ARGS = [
 ]
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; scripts/test.sh does it as root)`)
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; scripts/test.sh does it as root)`,
+    )
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 })
 }
 
@@ -72,9 +82,13 @@ export function browserSuite(opts: { allowConsoleErrors?: RegExp[] } = {}) {
   function assertNoPageErrors(): void {
     const found = problems.splice(0)
     const consoleErrors = found.filter((p) => p.kind === 'console')
-    if (consoleErrors.length) console.log(`browser console errors in this test:\n${consoleErrors.map((p) => `  [${p.page}] ${p.text}`).join('\n')}`)
+    if (consoleErrors.length)
+      console.log(
+        `browser console errors in this test:\n${consoleErrors.map((p) => `  [${p.page}] ${p.text}`).join('\n')}`,
+      )
     const errors = found.filter((p) => p.kind === 'pageerror')
-    if (errors.length) throw new Error(`uncaught errors in the page:\n${errors.map((p) => `  [${p.page}] ${p.text}`).join('\n')}`)
+    if (errors.length)
+      throw new Error(`uncaught errors in the page:\n${errors.map((p) => `  [${p.page}] ${p.text}`).join('\n')}`)
   }
 
   afterEach(async () => {
@@ -87,7 +101,9 @@ export function browserSuite(opts: { allowConsoleErrors?: RegExp[] } = {}) {
   }, 20_000)
 
   const watch = (page: Page, label: string) => {
-    page.on('pageerror', (err) => problems.push({ page: `${label} ${page.url()}`, kind: 'pageerror', text: err.stack ?? err.message }))
+    page.on('pageerror', (err) =>
+      problems.push({ page: `${label} ${page.url()}`, kind: 'pageerror', text: err.stack ?? err.message }),
+    )
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return
       const where = msg.location()?.url
@@ -130,9 +146,19 @@ export async function screenshot(page: Page, name: string, opts: { fullPage?: bo
 }
 
 let axeSource: string | undefined
-const loadAxe = () => (axeSource ??= readFileSync(resolve(dirname(createRequire(import.meta.url).resolve('axe-core')), 'axe.min.js'), 'utf8'))
+const loadAxe = () =>
+  (axeSource ??= readFileSync(
+    resolve(dirname(createRequire(import.meta.url).resolve('axe-core')), 'axe.min.js'),
+    'utf8',
+  ))
 
-type AxeViolation = { id: string; impact: string | null; help: string; helpUrl: string; nodes: { target: unknown[]; failureSummary?: string }[] }
+type AxeViolation = {
+  id: string
+  impact: string | null
+  help: string
+  helpUrl: string
+  nodes: { target: unknown[]; failureSummary?: string }[]
+}
 
 /**
  * Runs axe-core on the page as it is now and throws if any violation is serious or critical, listing each
@@ -144,14 +170,27 @@ export async function expectAccessible(page: Page, label: string): Promise<AxeVi
   const hasAxe = await page.evaluate(() => typeof (globalThis as { axe?: unknown }).axe === 'object')
   if (!hasAxe) await page.evaluate(loadAxe())
   const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe
+    const axe = (
+      globalThis as unknown as {
+        axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeViolation[] }> }
+      }
+    ).axe
     const result = await axe.run(document, { resultTypes: ['violations'] })
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }))
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      helpUrl: v.helpUrl,
+      nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
+    }))
   })
   const describe = (v: AxeViolation) =>
     `  ${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    at ${JSON.stringify(n.target)}${n.failureSummary ? `\n      ${n.failureSummary.replace(/\n/g, '\n      ')}` : ''}`).join('\n')}`
   const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-  if (serious.length) throw new Error(`axe: ${serious.length} serious/critical accessibility violation(s) on ${label} (${page.url()}):\n${serious.map(describe).join('\n')}`)
+  if (serious.length)
+    throw new Error(
+      `axe: ${serious.length} serious/critical accessibility violation(s) on ${label} (${page.url()}):\n${serious.map(describe).join('\n')}`,
+    )
   return violations
 }
 
@@ -162,7 +201,11 @@ type Truthy<T> = Exclude<T, null | undefined | false | 0 | ''>
  * with `what` and the last value or error seen. For conditions outside the page (a Graph double's record,
  * a database row) and for measuring how soon something shows.
  */
-export async function waitUntil<T>(what: string, check: () => T | Promise<T>, timeoutMs = ACTION_TIMEOUT): Promise<Truthy<T>> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = ACTION_TIMEOUT,
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
@@ -173,13 +216,20 @@ export async function waitUntil<T>(what: string, check: () => T | Promise<T>, ti
     } catch (err) {
       last = err
     }
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`)
+    if (Date.now() >= deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      )
     await Bun.sleep(25)
   }
 }
 
 /** Waits until the locator's text matches (a string must be contained); throws with the text it last had. */
-export async function waitForText(locator: Locator, expected: string | RegExp, timeoutMs = ACTION_TIMEOUT): Promise<string> {
+export async function waitForText(
+  locator: Locator,
+  expected: string | RegExp,
+  timeoutMs = ACTION_TIMEOUT,
+): Promise<string> {
   return waitUntil(
     `${locator} to have text ${expected}`,
     async () => {
@@ -192,7 +242,12 @@ export async function waitForText(locator: Locator, expected: string | RegExp, t
 }
 
 /** Waits until the locator's attribute has the value (or matches). */
-export async function waitForAttribute(locator: Locator, name: string, expected: string | RegExp, timeoutMs = ACTION_TIMEOUT): Promise<string> {
+export async function waitForAttribute(
+  locator: Locator,
+  name: string,
+  expected: string | RegExp,
+  timeoutMs = ACTION_TIMEOUT,
+): Promise<string> {
   return waitUntil(
     `${locator} [${name}] to be ${expected}`,
     async () => {
@@ -218,7 +273,11 @@ export async function waitForCount(locator: Locator, count: number, timeoutMs = 
 }
 
 /** Waits until the page's path (and query) is `expected` (a string is compared with pathname + search). */
-export async function waitForPath(page: Page, expected: string | RegExp, timeoutMs = NAVIGATION_TIMEOUT): Promise<string> {
+export async function waitForPath(
+  page: Page,
+  expected: string | RegExp,
+  timeoutMs = NAVIGATION_TIMEOUT,
+): Promise<string> {
   return waitUntil(
     `the page to be at ${expected}`,
     () => {
@@ -244,7 +303,8 @@ export function softChecks() {
       })
     },
     rethrow(): void {
-      if (failures.length) throw new Error(`${failures.length} check(s) failed:\n\n${failures.map((e) => e.message).join('\n\n')}`)
+      if (failures.length)
+        throw new Error(`${failures.length} check(s) failed:\n\n${failures.map((e) => e.message).join('\n\n')}`)
     },
   }
 }

@@ -34,7 +34,9 @@ export function servicesOf(t: TestApp): ServiceDeps {
 
 export type Who = { headers: Record<string, string> }
 export const anonymous: Who = { headers: {} }
-export const withCookie = (cookie: string): Who => ({ headers: { cookie, origin: 'http://localhost', 'sec-fetch-site': 'same-origin' } })
+export const withCookie = (cookie: string): Who => ({
+  headers: { cookie, origin: 'http://localhost', 'sec-fetch-site': 'same-origin' },
+})
 export const withKey = (token: string): Who => ({ headers: { authorization: `Bearer ${token}` } })
 
 /** Builds RequestInit for `who`, with a JSON body when given. */
@@ -51,8 +53,21 @@ export type FixtureUser = { id: string; email: string; who: Who; sessionToken: s
 export async function makeUser(t: TestApp, email: string, opts: { operator?: boolean } = {}): Promise<FixtureUser> {
   const id = newId('usr')
   const at = iso(t.clock.now())
-  await usersRepo.insertUser(t.db.db, { id, email, name: email.split('@')[0]!, password_hash: await sharedHash(), is_operator: opts.operator ? 1 : 0, created_at: at, password_changed_at: at })
-  const { token } = await createSession(t.db.db, t.clock, id, { ip: '203.0.113.10', requestId: 'fixture', userAgent: 'fixture', at: t.clock.now() })
+  await usersRepo.insertUser(t.db.db, {
+    id,
+    email,
+    name: email.split('@')[0]!,
+    password_hash: await sharedHash(),
+    is_operator: opts.operator ? 1 : 0,
+    created_at: at,
+    password_changed_at: at,
+  })
+  const { token } = await createSession(t.db.db, t.clock, id, {
+    ip: '203.0.113.10',
+    requestId: 'fixture',
+    userAgent: 'fixture',
+    at: t.clock.now(),
+  })
   return { id, email, who: withCookie(`wabox_session=${token}`), sessionToken: token }
 }
 
@@ -69,22 +84,37 @@ export async function addMember(t: TestApp, workspaceId: string, user: FixtureUs
 export async function ownerContext(t: TestApp, workspaceId: string, owner: FixtureUser) {
   const workspace = (await workspacesRepo.findWorkspace(t.db.db, workspaceId))!
   return {
-    caller: { actor: { type: 'user' as const, id: owner.id, label: owner.email, isOperator: false }, meta: { ip: '203.0.113.10', requestId: 'fixture', userAgent: 'fixture', at: t.clock.now() } },
+    caller: {
+      actor: { type: 'user' as const, id: owner.id, label: owner.email, isOperator: false },
+      meta: { ip: '203.0.113.10', requestId: 'fixture', userAgent: 'fixture', at: t.clock.now() },
+    },
     workspace,
     role: 'owner' as Role,
   }
 }
 
-export async function makeKey(t: TestApp, workspaceId: string, owner: FixtureUser, role: ApiKeyRole, name = `${role} key`) {
+export async function makeKey(
+  t: TestApp,
+  workspaceId: string,
+  owner: FixtureUser,
+  role: ApiKeyRole,
+  name = `${role} key`,
+) {
   const key = await createApiKey(servicesOf(t), await ownerContext(t, workspaceId, owner), { name, role })
   return { id: key.id, token: key.token, who: withKey(key.token) }
 }
 
 let phoneSeq = 100_000_000
 /** A fresh numeric phone-number id (Graph ids are digits). */
-export const nextPhoneNumberId = () => String(++phoneSeq) + '0000'
+export const nextPhoneNumberId = () => `${String(++phoneSeq)}0000`
 
-export type FixtureChannel = { id: string; phoneNumberId: string; accessToken: string; appSecret: string; verifyToken: string }
+export type FixtureChannel = {
+  id: string
+  phoneNumberId: string
+  accessToken: string
+  appSecret: string
+  verifyToken: string
+}
 
 /**
  * A connected Cloud API channel, written straight to the table with sealed credentials (the HTTP connect
@@ -93,7 +123,11 @@ export type FixtureChannel = { id: string; phoneNumberId: string; accessToken: s
 export async function makeChannel(t: TestApp, workspaceId: string, graph?: GraphDouble): Promise<FixtureChannel> {
   const id = newId('ch')
   const phoneNumberId = nextPhoneNumberId()
-  const secrets = { accessToken: `EAAtest${randomTail()}`, appSecret: `appsecret${randomTail()}`, verifyToken: `verify${randomTail()}` }
+  const secrets = {
+    accessToken: `EAAtest${randomTail()}`,
+    appSecret: `appsecret${randomTail()}`,
+    verifyToken: `verify${randomTail()}`,
+  }
   const at = iso(t.clock.now())
   const kr = t.deps.keyring
   await channelsRepo.insert(t.db.db, {
@@ -141,17 +175,52 @@ export async function deliver(t: TestApp, channel: FixtureChannel, body: unknown
 }
 
 /** A conversation with one text and one image message (its media downloaded through the graph double). */
-export async function seedConversation(t: TestApp, workspaceId: string, channel: FixtureChannel, graph: GraphDouble, from = '16505551234') {
+export async function seedConversation(
+  t: TestApp,
+  workspaceId: string,
+  channel: FixtureChannel,
+  graph: GraphDouble,
+  from = '16505551234',
+) {
   await deliver(t, channel, inboundText(channel.phoneNumberId, 'Hello there', { from }).body)
   const mediaId = String(Date.now()) + Math.floor(Math.random() * 1e6)
   const bytes = new TextEncoder().encode(`fake jpeg ${mediaId}`)
   graph.addMedia(mediaId, bytes, 'image/jpeg')
-  const image = { from, id: wamid(), timestamp: '1749416400', type: 'image', image: { mime_type: 'image/jpeg', sha256: new Bun.CryptoHasher('sha256').update(bytes).digest('base64'), id: mediaId } }
-  await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [webhookContact(from)], messages: [image] })]))
+  const image = {
+    from,
+    id: wamid(),
+    timestamp: '1749416400',
+    type: 'image',
+    image: {
+      mime_type: 'image/jpeg',
+      sha256: new Bun.CryptoHasher('sha256').update(bytes).digest('base64'),
+      id: mediaId,
+    },
+  }
+  await deliver(
+    t,
+    channel,
+    envelope([messagesChange(channel.phoneNumberId, { contacts: [webhookContact(from)], messages: [image] })]),
+  )
   const db = t.db.db
-  const contact = await db.selectFrom('contacts').selectAll().where('workspace_id', '=', workspaceId).where('wa_id', '=', from).executeTakeFirstOrThrow()
-  const conversation = await db.selectFrom('conversations').selectAll().where('workspace_id', '=', workspaceId).where('contact_id', '=', contact.id).executeTakeFirstOrThrow()
-  const message = await db.selectFrom('messages').selectAll().where('workspace_id', '=', workspaceId).where('wamid', '=', image.id).executeTakeFirstOrThrow()
+  const contact = await db
+    .selectFrom('contacts')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('wa_id', '=', from)
+    .executeTakeFirstOrThrow()
+  const conversation = await db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('contact_id', '=', contact.id)
+    .executeTakeFirstOrThrow()
+  const message = await db
+    .selectFrom('messages')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('wamid', '=', image.id)
+    .executeTakeFirstOrThrow()
   return { contactId: contact.id, conversationId: conversation.id, messageId: message.id }
 }
 
@@ -186,14 +255,22 @@ export async function buildWorld(t: TestApp, graph?: GraphDouble) {
   const targetKey = await makeKey(t, a, owner, 'analyst', 'target key')
   const revoked = await makeKey(t, a, owner, 'agent', 'revoked key')
   await revokeApiKey(servicesOf(t), await ownerContext(t, a, owner), revoked.id)
-  const invite = await inviteMember(servicesOf(t), await ownerContext(t, a, owner), { email: 'invitee@a.example', role: 'agent', expiresInHours: 48 })
+  const invite = await inviteMember(servicesOf(t), await ownerContext(t, a, owner), {
+    email: 'invitee@a.example',
+    role: 'agent',
+    expiresInHours: 48,
+  })
 
   const ownerB = await makeUser(t, 'owner@b.example')
   const b = await makeWorkspace(t, 'Workspace B', ownerB)
   const memberB = await makeUser(t, 'member@b.example')
   await addMember(t, b, memberB, 'agent')
   const keyB = await makeKey(t, b, ownerB, 'admin')
-  const inviteB = await inviteMember(servicesOf(t), await ownerContext(t, b, ownerB), { email: 'invitee@b.example', role: 'agent', expiresInHours: 48 })
+  const inviteB = await inviteMember(servicesOf(t), await ownerContext(t, b, ownerB), {
+    email: 'invitee@b.example',
+    role: 'agent',
+    expiresInHours: 48,
+  })
 
   // Messaging objects need the graph double (media downloads); worlds without one skip them.
   const inboxA = graph ? await messagingObjects(t, a, graph, '16505550001') : null
@@ -203,15 +280,46 @@ export async function buildWorld(t: TestApp, graph?: GraphDouble) {
   const qrA = await makeQrChannel(t, a, owner)
   const qrB = await makeQrChannel(t, b, ownerB)
   return {
-    a: { id: a, name: 'Workspace A', users, coOwner, target, removed, keys, targetKey, revoked, inviteId: invite.invite.id, inbox: inboxA, hooks: hooksA, qrChannelId: qrA },
-    b: { id: b, name: 'Workspace B', owner: ownerB, member: memberB, key: keyB, inviteId: inviteB.invite.id, inbox: inboxB, hooks: hooksB, qrChannelId: qrB },
+    a: {
+      id: a,
+      name: 'Workspace A',
+      users,
+      coOwner,
+      target,
+      removed,
+      keys,
+      targetKey,
+      revoked,
+      inviteId: invite.invite.id,
+      inbox: inboxA,
+      hooks: hooksA,
+      qrChannelId: qrA,
+    },
+    b: {
+      id: b,
+      name: 'Workspace B',
+      owner: ownerB,
+      member: memberB,
+      key: keyB,
+      inviteId: inviteB.invite.id,
+      inbox: inboxB,
+      hooks: hooksB,
+      qrChannelId: qrB,
+    },
   }
 }
 export type World = Awaited<ReturnType<typeof buildWorld>>
 
 /** A QR channel waiting to be linked (the test app's scripted socket shows a QR at once). */
-export async function makeQrChannel(t: TestApp, workspaceId: string, owner: FixtureUser, name = 'Shop phone'): Promise<string> {
-  const { channel } = await createQrChannel(servicesOf(t), t.runtime.qr, await ownerContext(t, workspaceId, owner), { name })
+export async function makeQrChannel(
+  t: TestApp,
+  workspaceId: string,
+  owner: FixtureUser,
+  name = 'Shop phone',
+): Promise<string> {
+  const { channel } = await createQrChannel(servicesOf(t), t.runtime.qr, await ownerContext(t, workspaceId, owner), {
+    name,
+  })
   await t.runtime.qr.get(channel.id)?.idle()
   return channel.id
 }
@@ -219,7 +327,12 @@ export async function makeQrChannel(t: TestApp, workspaceId: string, owner: Fixt
 /** A webhook endpoint (a public address literal: nothing is sent unless a test drains the dispatcher) and one delivery. */
 async function webhookObjects(t: TestApp, workspaceId: string, owner: FixtureUser) {
   const ctx = await ownerContext(t, workspaceId, owner)
-  const { endpoint } = await createEndpoint(servicesOf(t), ctx, { url: 'https://93.184.215.14/hooks/wabox', eventTypes: ['*'], description: 'fixture', enabled: true })
+  const { endpoint } = await createEndpoint(servicesOf(t), ctx, {
+    url: 'https://93.184.215.14/hooks/wabox',
+    eventTypes: ['*'],
+    description: 'fixture',
+    enabled: true,
+  })
   const delivery = await sendTestEvent(servicesOf(t), ctx, endpoint.id)
   return { endpointId: endpoint.id, deliveryId: delivery.id }
 }

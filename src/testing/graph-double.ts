@@ -8,12 +8,29 @@
 import { createHash, createHmac } from 'node:crypto'
 
 type Failure = { path: RegExp; times: number; status?: number; code?: number; message?: string; delayMs?: number }
-export type GraphCall = { method: string; path: string; authorization: string | null; userAgent: string | null; body: string }
+export type GraphCall = {
+  method: string
+  path: string
+  authorization: string | null
+  userAgent: string | null
+  body: string
+}
 
 export type GraphDouble = Awaited<ReturnType<typeof startGraphDouble>>
 
 const graphError = (status: number, code: number, message: string, extra: Record<string, unknown> = {}) =>
-  Response.json({ error: { message, type: 'OAuthException', code, fbtrace_id: `A${Math.random().toString(36).slice(2, 12)}`, ...extra } }, { status })
+  Response.json(
+    {
+      error: {
+        message,
+        type: 'OAuthException',
+        code,
+        fbtrace_id: `A${Math.random().toString(36).slice(2, 12)}`,
+        ...extra,
+      },
+    },
+    { status },
+  )
 
 export async function startGraphDouble(opts: { version?: string } = {}) {
   const version = opts.version ?? 'v24.0'
@@ -33,13 +50,45 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
     if (!hook) return
     const payload = JSON.stringify({
       object: 'whatsapp_business_account',
-      entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId }, statuses: [{ id: wamid, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: body.to, biz_opaque_callback_data: body.biz_opaque_callback_data, pricing: { billable: true, pricing_model: 'PMP', category: 'service', type: 'free_customer_service' } }] } }] }],
+      entry: [
+        {
+          id: '102290129340398',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
+                statuses: [
+                  {
+                    id: wamid,
+                    status: 'sent',
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    recipient_id: body.to,
+                    biz_opaque_callback_data: body.biz_opaque_callback_data,
+                    pricing: {
+                      billable: true,
+                      pricing_model: 'PMP',
+                      category: 'service',
+                      type: 'free_customer_service',
+                    },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
     })
-    const signature = 'sha256=' + createHmac('sha256', hook.appSecret).update(payload).digest('hex')
+    const signature = `sha256=${createHmac('sha256', hook.appSecret).update(payload).digest('hex')}`
     // Like Meta: retry until the receiver answers 200 (bounded here to 60 s).
     for (const started = Date.now(); Date.now() - started < 60_000; await Bun.sleep(100)) {
       try {
-        const res = await fetch(hook.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body: payload })
+        const res = await fetch(hook.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+          body: payload,
+        })
         if (res.status === 200) return
       } catch {
         // receiver down: try again
@@ -57,13 +106,20 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
       const form = isUpload ? await req.formData().catch(() => null) : null
       const body = req.method === 'GET' || isUpload ? '' : await req.text()
       const authorization = req.headers.get('authorization')
-      calls.push({ method: req.method, path: url.pathname + url.search, authorization, userAgent: req.headers.get('user-agent'), body })
+      calls.push({
+        method: req.method,
+        path: url.pathname + url.search,
+        authorization,
+        userAgent: req.headers.get('user-agent'),
+        body,
+      })
 
       const failure = failures.find((f) => f.times > 0 && f.path.test(url.pathname))
       if (failure) {
         failure.times--
         if (failure.delayMs) await Bun.sleep(failure.delayMs)
-        if (failure.status) return graphError(failure.status, failure.code ?? 1, failure.message ?? 'An unknown error occurred')
+        if (failure.status)
+          return graphError(failure.status, failure.code ?? 1, failure.message ?? 'An unknown error occurred')
       }
 
       const token = authorization?.match(/^Bearer (.+)$/)?.[1]
@@ -81,9 +137,12 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
       const [, ver, id, edge] = url.pathname.split('/')
       if (ver !== version) return graphError(400, 2500, `Unknown path components: /${ver}`)
       if (isUpload && id && edge === 'media') {
-        if (!allowed.has(id)) return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, { error_subcode: 33 })
+        if (!allowed.has(id))
+          return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, {
+            error_subcode: 33,
+          })
         const file = form?.get('file')
-        if (!form || form.get('messaging_product') !== 'whatsapp' || !form.get('type') || !(file instanceof Blob)) {
+        if (form?.get('messaging_product') !== 'whatsapp' || !form.get('type') || !(file instanceof Blob)) {
           return graphError(400, 100, '(#100) The parameter messaging_product, type and file are required.')
         }
         const mediaId = String(9_000_000_000_000 + ++wamidSeq)
@@ -91,31 +150,70 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
         return Response.json({ id: mediaId })
       }
       if (req.method === 'POST' && id && edge === 'messages') {
-        if (!allowed.has(id)) return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, { error_subcode: 33 })
+        if (!allowed.has(id))
+          return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, {
+            error_subcode: 33,
+          })
         let msg: Record<string, unknown>
         try {
           msg = JSON.parse(body)
         } catch {
           return graphError(400, 100, 'Invalid parameter')
         }
-        if (msg.messaging_product !== 'whatsapp') return graphError(400, 100, '(#100) The parameter messaging_product is required.')
+        if (msg.messaging_product !== 'whatsapp')
+          return graphError(400, 100, '(#100) The parameter messaging_product is required.')
         if (msg.status === 'read') {
-          return typeof msg.message_id === 'string' && msg.message_id.startsWith('wamid.') ? Response.json({ success: true }) : graphError(400, 100, '(#100) Invalid parameter')
+          return typeof msg.message_id === 'string' && msg.message_id.startsWith('wamid.')
+            ? Response.json({ success: true })
+            : graphError(400, 100, '(#100) Invalid parameter')
         }
         const type = String(msg.type ?? 'text')
-        if (typeof msg.to !== 'string' || !/^\+?\d{6,20}$/.test(msg.to)) return graphError(400, 100, '(#100) Invalid parameter', { error_data: { messaging_product: 'whatsapp', details: 'Parameter to is invalid' } })
-        if (!['text', 'template', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'interactive', 'reaction'].includes(type) || typeof msg[type] !== 'object') {
+        if (typeof msg.to !== 'string' || !/^\+?\d{6,20}$/.test(msg.to))
+          return graphError(400, 100, '(#100) Invalid parameter', {
+            error_data: { messaging_product: 'whatsapp', details: 'Parameter to is invalid' },
+          })
+        if (
+          ![
+            'text',
+            'template',
+            'image',
+            'video',
+            'audio',
+            'document',
+            'sticker',
+            'location',
+            'contacts',
+            'interactive',
+            'reaction',
+          ].includes(type) ||
+          typeof msg[type] !== 'object'
+        ) {
           return graphError(400, 100, `(#100) Param ${type} is required`)
         }
         const wamid = `wamid.DOUBLE${(++wamidSeq).toString(36).toUpperCase().padStart(10, '0')}=`
         sent.push({ phoneNumberId: id, wamid, body: msg, at: Date.now() })
         void postStatus(id, wamid, msg)
-        return Response.json({ messaging_product: 'whatsapp', contacts: [{ input: msg.to, wa_id: String(msg.to).replace(/^\+/, '') }], messages: [{ id: wamid, message_status: 'accepted' }] })
+        return Response.json({
+          messaging_product: 'whatsapp',
+          contacts: [{ input: msg.to, wa_id: String(msg.to).replace(/^\+/, '') }],
+          messages: [{ id: wamid, message_status: 'accepted' }],
+        })
       }
       if (req.method === 'GET' && id && !edge && numbers.has(id)) {
-        if (!allowed.has(id)) return graphError(400, 100, `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, { error_subcode: 33 })
+        if (!allowed.has(id))
+          return graphError(
+            400,
+            100,
+            `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+            { error_subcode: 33 },
+          )
         const n = numbers.get(id)!
-        return Response.json({ id, display_phone_number: n.display, verified_name: n.verifiedName, quality_rating: n.quality })
+        return Response.json({
+          id,
+          display_phone_number: n.display,
+          verified_name: n.verifiedName,
+          quality_rating: n.quality,
+        })
       }
       if (req.method === 'GET' && id && !edge && media.has(id)) {
         const item = media.get(id)!
@@ -128,7 +226,12 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
           id,
         })
       }
-      return graphError(400, 100, `Unsupported ${req.method.toLowerCase()} request. Object with ID '${id}' does not exist.`, { error_subcode: 33 })
+      return graphError(
+        400,
+        100,
+        `Unsupported ${req.method.toLowerCase()} request. Object with ID '${id}' does not exist.`,
+        { error_subcode: 33 },
+      )
     },
   })
 
@@ -145,7 +248,11 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
       tokens.delete(token)
     },
     addNumber(phoneNumberId: string, info: { display?: string; verifiedName?: string; quality?: string } = {}) {
-      numbers.set(phoneNumberId, { display: info.display ?? '+1 555-078-3881', verifiedName: info.verifiedName ?? 'Acme Support', quality: info.quality ?? 'GREEN' })
+      numbers.set(phoneNumberId, {
+        display: info.display ?? '+1 555-078-3881',
+        verifiedName: info.verifiedName ?? 'Acme Support',
+        quality: info.quality ?? 'GREEN',
+      })
     },
     addMedia(mediaId: string, bytes: Uint8Array, mime: string) {
       media.set(mediaId, { bytes, mime })

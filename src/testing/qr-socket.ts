@@ -13,7 +13,12 @@ export class ScriptedSocket implements QrSocket {
   user: QrSocket['user'] = undefined
   ended = false
   loggedOut = false
-  readonly sent: { jid: string; content: Record<string, unknown>; options: Record<string, unknown> | undefined; at: number }[] = []
+  readonly sent: {
+    jid: string
+    content: Record<string, unknown>
+    options: Record<string, unknown> | undefined
+    at: number
+  }[] = []
   readonly presence: { type: string; jid: string | undefined }[] = []
   readonly reads: { remoteJid: string; id: string; fromMe: boolean }[] = []
 
@@ -60,7 +65,13 @@ export class ScriptedSocket implements QrSocket {
   }
   async sendMessage(jid: string, content: Record<string, unknown>, options?: Record<string, unknown>) {
     this.sent.push({ jid, content, options, at: Date.now() })
-    return { key: { id: (options?.messageId as string | undefined) ?? `3EB0${this.sent.length}`, remoteJid: jid, fromMe: true } }
+    return {
+      key: {
+        id: (options?.messageId as string | undefined) ?? `3EB0${this.sent.length}`,
+        remoteJid: jid,
+        fromMe: true,
+      },
+    }
   }
   async sendPresenceUpdate(type: 'composing' | 'paused' | 'available' | 'unavailable', jid?: string): Promise<void> {
     this.presence.push({ type, jid })
@@ -76,7 +87,8 @@ export function scriptedSockets(opts: { autoQr?: boolean } = {}) {
   const factory: SocketFactory = ({ auth, websocketUrl }) => {
     const socket = new ScriptedSocket(auth, websocketUrl)
     sockets.push(socket)
-    if (opts.autoQr && !auth.creds.me) queueMicrotask(() => socket.showQr(`2@scripted-qr-${sockets.length},noise,identity,adv`))
+    if (opts.autoQr && !auth.creds.me)
+      queueMicrotask(() => socket.showQr(`2@scripted-qr-${sockets.length},noise,identity,adv`))
     return socket
   }
   return { factory, sockets, last: () => sockets.at(-1)! }

@@ -22,7 +22,16 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>
 /** app.handle has no socket: tests name the peer address in this header (absent = a fixed test address). */
 export const TEST_PEER_HEADER = 'x-test-peer'
 
-export async function createTestApp(opts: { config?: Partial<Config>; db?: DbHandle; argv?: string[]; clock?: Clock; graph?: { url: string }; qrSocketFactory?: SocketFactory } = {}) {
+export async function createTestApp(
+  opts: {
+    config?: Partial<Config>
+    db?: DbHandle
+    argv?: string[]
+    clock?: Clock
+    graph?: { url: string }
+    qrSocketFactory?: SocketFactory
+  } = {},
+) {
   const logLines: string[] = []
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -33,19 +42,57 @@ export async function createTestApp(opts: { config?: Partial<Config>; db?: DbHan
   // Rate limits are generous unless a test sets them: only the rate-limit tests should ever meet a 429.
   const unlimited = [{ limit: 1_000_000, seconds: 1 }]
   // WhatsApp Web is never reached from a test: even Baileys' real socket, when a test asks for it, meets a closed port.
-  const config: Config = { ...parseInvocation(opts.argv ?? [], {}).config, dataDir: tempDir('wabox-test-data'), ...(opts.graph ? { graphBaseUrl: opts.graph.url } : {}), qrWebsocketUrl: 'ws://127.0.0.1:9/ws/chat', logLevel: 'debug', rateLimit: unlimited, uiRateLimit: unlimited, ...opts.config }
+  const config: Config = {
+    ...parseInvocation(opts.argv ?? [], {}).config,
+    dataDir: tempDir('wabox-test-data'),
+    ...(opts.graph ? { graphBaseUrl: opts.graph.url } : {}),
+    qrWebsocketUrl: 'ws://127.0.0.1:9/ws/chat',
+    logLevel: 'debug',
+    rateLimit: unlimited,
+    uiRateLimit: unlimited,
+    ...opts.config,
+  }
   const db = opts.db ?? openDatabase(':memory:')
   if (!opts.db) await migrateToLatest(db.db)
   const logger = createLogger(config.logLevel, sink)
   const keyring = keyringOf(keyEntryOf(new Uint8Array(randomBytes(32))))
   const clock = opts.clock ?? systemClock
   // QR sessions get a scripted socket unless a test brings its own (or Baileys' real one).
-  const runtime = createRuntime({ db, config, logger, keyring, clock, qrSocketFactory: opts.qrSocketFactory ?? scriptedSockets({ autoQr: true }).factory })
-  const deps: AppDeps = { config, db, keyring, logger, clock, runtime, peerAddress: (request) => request.headers.get(TEST_PEER_HEADER) ?? '203.0.113.10' }
+  const runtime = createRuntime({
+    db,
+    config,
+    logger,
+    keyring,
+    clock,
+    qrSocketFactory: opts.qrSocketFactory ?? scriptedSockets({ autoQr: true }).factory,
+  })
+  const deps: AppDeps = {
+    config,
+    db,
+    keyring,
+    logger,
+    clock,
+    runtime,
+    peerAddress: (request) => request.headers.get(TEST_PEER_HEADER) ?? '203.0.113.10',
+  }
   const app = createApp(deps)
 
   /** Sends a request through the whole app pipeline (no socket). */
   const request = (path: string, init: RequestInit = {}) => app.handle(new Request(`http://localhost${path}`, init))
 
-  return { app, deps, db, config, clock, runtime, services: runtime.services, logLines, request, close: async () => { await runtime.stop(); await db.close() } }
+  return {
+    app,
+    deps,
+    db,
+    config,
+    clock,
+    runtime,
+    services: runtime.services,
+    logLines,
+    request,
+    close: async () => {
+      await runtime.stop()
+      await db.close()
+    },
+  }
 }

@@ -20,12 +20,23 @@ describe('crash safety', () => {
     const dataDir = join(dir, 'data')
     const args = ['--data-dir', dataDir, '--graph-base-url', graph.url, '--rate-limit', '1000/1s']
     // Operator and first workspace, headless.
-    const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], { stdin: new TextEncoder().encode('operator password 1\n'), stdout: 'pipe' })
+    const create = Bun.spawn([BINARY, 'operator', 'create', '--email', 'op@example.com', '--data-dir', dataDir], {
+      stdin: new TextEncoder().encode('operator password 1\n'),
+      stdout: 'pipe',
+    })
     expect(await create.exited).toBe(0)
 
     let server = await startServer({ cwd: dir, args })
-    const login = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'op@example.com', password: 'operator password 1' }) })
-    const session = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: server.url, 'content-type': 'application/json' }
+    const login = await fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'op@example.com', password: 'operator password 1' }),
+    })
+    const session = {
+      cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+      origin: server.url,
+      'content-type': 'application/json',
+    }
     const ws = (await (await fetch(`${server.url}/api/v1/me`, { headers: session })).json()).memberships[0].workspaceId
     graph.addNumber('106540352242922')
     graph.addToken('EAAGcrash-test-token', ['106540352242922'])
@@ -33,7 +44,13 @@ describe('crash safety', () => {
     const connected = await fetch(`${server.url}/api/v1/workspaces/${ws}/channels`, {
       method: 'POST',
       headers: session,
-      body: JSON.stringify({ name: 'Load', accessToken: 'EAAGcrash-test-token', phoneNumberId: '106540352242922', wabaId: '102290129340398', appSecret }),
+      body: JSON.stringify({
+        name: 'Load',
+        accessToken: 'EAAGcrash-test-token',
+        phoneNumberId: '106540352242922',
+        wabaId: '102290129340398',
+        appSecret,
+      }),
     })
     expect(connected.status).toBe(201)
     const channelId = (await connected.json()).channel.id
@@ -45,12 +62,22 @@ describe('crash safety', () => {
     const worker = async (n: number) => {
       let i = 0
       while (!stop && i < 2000) {
-        const items = [textMessage(`w${n}-${i}-a`, { from: `49${n}000${i % 7}` }), textMessage(`w${n}-${i}-b`, { from: `49${n}000${i % 7}` })]
-        const s = signed(envelope([messagesChange('106540352242922', { contacts: [contact(`49${n}000${i % 7}`)], messages: items })]), appSecret)
+        const items = [
+          textMessage(`w${n}-${i}-a`, { from: `49${n}000${i % 7}` }),
+          textMessage(`w${n}-${i}-b`, { from: `49${n}000${i % 7}` }),
+        ]
+        const s = signed(
+          envelope([messagesChange('106540352242922', { contacts: [contact(`49${n}000${i % 7}`)], messages: items })]),
+          appSecret,
+        )
         i++
         sent++
         try {
-          const res = await fetch(`${server.url}/webhooks/whatsapp/${channelId}`, { method: 'POST', headers: s.headers, body: s.body })
+          const res = await fetch(`${server.url}/webhooks/whatsapp/${channelId}`, {
+            method: 'POST',
+            headers: s.headers,
+            body: s.body,
+          })
           if (res.status === 200) {
             for (const m of items) {
               acked.push(m.id)
@@ -77,7 +104,11 @@ describe('crash safety', () => {
       // Meta re-sends some acknowledged batches (it cannot know they arrived): nothing may double.
       const resend = acked.filter((_, i) => i % 25 === 0).map((id) => bodies.get(id)!)
       for (const s of resend) {
-        const res = await fetch(`${server.url}/webhooks/whatsapp/${channelId}`, { method: 'POST', headers: s.headers, body: s.body })
+        const res = await fetch(`${server.url}/webhooks/whatsapp/${channelId}`, {
+          method: 'POST',
+          headers: s.headers,
+          body: s.body,
+        })
         expect(res.status).toBe(200)
       }
     } finally {
@@ -87,13 +118,23 @@ describe('crash safety', () => {
 
     const db = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
     try {
-      const counts = new Map((db.prepare('SELECT wamid, count(*) AS n FROM messages GROUP BY wamid').all() as { wamid: string; n: number }[]).map((r) => [r.wamid, r.n]))
+      const counts = new Map(
+        (
+          db.prepare('SELECT wamid, count(*) AS n FROM messages GROUP BY wamid').all() as { wamid: string; n: number }[]
+        ).map((r) => [r.wamid, r.n]),
+      )
       const missing = acked.filter((id) => !counts.has(id))
       const doubled = [...counts.entries()].filter(([, n]) => n !== 1)
       expect({ missing: missing.length, doubled: doubled.length }).toEqual({ missing: 0, doubled: 0 })
-      const pending = db.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed'").get() as { n: number }
+      const pending = db.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed'").get() as {
+        n: number
+      }
       expect(pending.n).toBe(0)
-      const inboxDup = db.prepare('SELECT count(*) AS n FROM (SELECT idempotency_key FROM webhook_inbox GROUP BY idempotency_key HAVING count(*) > 1)').get() as { n: number }
+      const inboxDup = db
+        .prepare(
+          'SELECT count(*) AS n FROM (SELECT idempotency_key FROM webhook_inbox GROUP BY idempotency_key HAVING count(*) > 1)',
+        )
+        .get() as { n: number }
       expect(inboxDup.n).toBe(0)
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
     } finally {

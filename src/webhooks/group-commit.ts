@@ -55,16 +55,21 @@ export class InboxWriter {
       const batch = this.queue
       this.queue = []
       try {
-        const counts = await this.syncTransaction((db) => batch.map((w) => w.rows.reduce((n, row) => n + (insertInboxRowIgnoringDuplicate(db, row) ? 1 : 0), 0)))
+        const counts = await this.syncTransaction((db) =>
+          batch.map((w) => w.rows.reduce((n, row) => n + (insertInboxRowIgnoringDuplicate(db, row) ? 1 : 0), 0)),
+        )
         this.lastCommitAt = performance.now()
         this.opts.health?.succeeded(INTAKE_SOURCE)
         this.count(batch, counts)
-        batch.forEach((w, i) => w.resolve(counts[i]!))
+        for (const [i, w] of batch.entries()) w.resolve(counts[i]!)
         this.afterCommit()
       } catch (err) {
         const storage = this.opts.health?.failed(INTAKE_SOURCE, err)
         this.opts.metrics?.intakeCommits.inc({ outcome: 'failed' })
-        this.opts.logger?.error({ err, requests: batch.length }, 'intake commit failed: the events were not stored (senders were asked to retry)')
+        this.opts.logger?.error(
+          { err, requests: batch.length },
+          'intake commit failed: the events were not stored (senders were asked to retry)',
+        )
         const refusal = new AppError(
           503,
           'intake_unavailable',

@@ -6,12 +6,30 @@ type Db = Kysely<Database> | Transaction<Database>
 
 /** Pending rows whose time has come, oldest first, across all workspaces (the processor serves them all). */
 export const due = (db: Db, now: string, limit: number) =>
-  db.selectFrom('webhook_inbox').selectAll().where('state', '=', 'pending').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('id').limit(limit).execute()
+  db
+    .selectFrom('webhook_inbox')
+    .selectAll()
+    .where('state', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute()
 
-export async function markFailed(db: Db, workspaceId: string, id: number, f: { attempts: number; dead: boolean; nextAttemptAt: string; error: string }): Promise<void> {
+export async function markFailed(
+  db: Db,
+  workspaceId: string,
+  id: number,
+  f: { attempts: number; dead: boolean; nextAttemptAt: string; error: string },
+): Promise<void> {
   await db
     .updateTable('webhook_inbox')
-    .set({ attempts: f.attempts, state: f.dead ? 'dead' : 'pending', next_attempt_at: f.nextAttemptAt, last_error: f.error })
+    .set({
+      attempts: f.attempts,
+      state: f.dead ? 'dead' : 'pending',
+      next_attempt_at: f.nextAttemptAt,
+      last_error: f.error,
+    })
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
     .execute()
@@ -25,7 +43,11 @@ export function listDead(db: Db, workspaceId: string, beforeId: number | undefin
 
 /** Puts dead rows back in the queue (all of the workspace's, or the given ids); returns how many. */
 export async function requeueDead(db: Db, workspaceId: string, ids: number[] | null, now: string): Promise<number> {
-  let q = db.updateTable('webhook_inbox').set({ state: 'pending', attempts: 0, next_attempt_at: now }).where('workspace_id', '=', workspaceId).where('state', '=', 'dead')
+  let q = db
+    .updateTable('webhook_inbox')
+    .set({ state: 'pending', attempts: 0, next_attempt_at: now })
+    .where('workspace_id', '=', workspaceId)
+    .where('state', '=', 'dead')
   if (ids) q = q.where('id', 'in', ids.length ? ids : [-1])
   return Number((await q.executeTakeFirst()).numUpdatedRows)
 }

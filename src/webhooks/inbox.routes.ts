@@ -21,11 +21,24 @@ export function inboxRoutes(deps: ServiceDeps, auth: AuthPlugin, processor: Inbo
         return pageOf(
           rows,
           query.limit,
-          (r) => ({ id: r.id, channelId: r.channel_id, kind: r.kind, attempts: r.attempts, lastError: r.last_error, receivedAt: r.received_at, event: JSON.parse(r.payload) }),
+          (r) => ({
+            id: r.id,
+            channelId: r.channel_id,
+            kind: r.kind,
+            attempts: r.attempts,
+            lastError: r.last_error,
+            receivedAt: r.received_at,
+            event: JSON.parse(r.payload),
+          }),
           (r) => ({ i: r.id }),
         )
       },
-      { permission: 'channels.manage', params: workspaceParams, query: listQuery, detail: { summary: 'Webhook events parked after failing every retry' } },
+      {
+        permission: 'channels.manage',
+        params: workspaceParams,
+        query: listQuery,
+        detail: { summary: 'Webhook events parked after failing every retry' },
+      },
     )
     .post(
       '/dead/replay',
@@ -33,7 +46,11 @@ export function inboxRoutes(deps: ServiceDeps, auth: AuthPlugin, processor: Inbo
         const ids = body.ids ?? null
         const requeued = await deps.db.transaction().execute(async (trx) => {
           const n = await inboxRepo.requeueDead(trx, tenant.workspace.id, ids, iso(tenant.caller.meta.at))
-          await audit.record(trx, tenant.caller, { workspaceId: tenant.workspace.id, action: 'inbox.replayed', metadata: { requeued: n, ids: ids ?? 'all' } })
+          await audit.record(trx, tenant.caller, {
+            workspaceId: tenant.workspace.id,
+            action: 'inbox.replayed',
+            metadata: { requeued: n, ids: ids ?? 'all' },
+          })
           return n
         })
         processor.wake()

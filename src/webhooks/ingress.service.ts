@@ -16,18 +16,35 @@ import type { InboxWriter } from './group-commit.ts'
 export const WEBHOOK_BODY_LIMIT = 3 * 1024 * 1024
 
 async function liveChannel(deps: ServiceDeps, channelId: string) {
-  const channel = /^[A-Za-z0-9_]{1,64}$/.test(channelId) ? await deps.channelCache.get(deps.db, deps.keyring, channelId) : null
-  if (!channel || channel.provider !== 'cloud') throw new AppError(404, 'unknown_channel', 'No Cloud API channel has this webhook URL.')
+  const channel = /^[A-Za-z0-9_]{1,64}$/.test(channelId)
+    ? await deps.channelCache.get(deps.db, deps.keyring, channelId)
+    : null
+  if (channel?.provider !== 'cloud')
+    throw new AppError(404, 'unknown_channel', 'No Cloud API channel has this webhook URL.')
   if (channel.status === 'disconnected' || !channel.appSecret) {
-    throw new AppError(410, 'channel_disconnected', 'This channel is disconnected; remove the webhook from the Meta app.')
+    throw new AppError(
+      410,
+      'channel_disconnected',
+      'This channel is disconnected; remove the webhook from the Meta app.',
+    )
   }
   return channel
 }
 
 /** The GET handshake Meta sends when the callback URL is saved: echo the challenge if the token matches. */
-export async function verifySubscription(deps: ServiceDeps, channelId: string, q: { mode?: string; token?: string; challenge?: string }): Promise<string> {
+export async function verifySubscription(
+  deps: ServiceDeps,
+  channelId: string,
+  q: { mode?: string; token?: string; challenge?: string },
+): Promise<string> {
   const channel = await liveChannel(deps, channelId)
-  if (q.mode !== 'subscribe' || !q.token || !channel.verifyToken || !constantTimeEqual(q.token, channel.verifyToken) || q.challenge === undefined) {
+  if (
+    q.mode !== 'subscribe' ||
+    !q.token ||
+    !channel.verifyToken ||
+    !constantTimeEqual(q.token, channel.verifyToken) ||
+    q.challenge === undefined
+  ) {
     throw new AppError(403, 'verification_failed', 'The verify token does not match this channel.')
   }
   return q.challenge
@@ -35,17 +52,31 @@ export async function verifySubscription(deps: ServiceDeps, channelId: string, q
 
 export type ReceiveResult = { events: number; stored: number; skipped: number }
 
-export async function receiveWebhook(deps: ServiceDeps, writer: InboxWriter, channelId: string, raw: Uint8Array, signature: string | null): Promise<ReceiveResult> {
+export async function receiveWebhook(
+  deps: ServiceDeps,
+  writer: InboxWriter,
+  channelId: string,
+  raw: Uint8Array,
+  signature: string | null,
+): Promise<ReceiveResult> {
   const channel = await liveChannel(deps, channelId)
   if (!isValidSignature(raw, signature, channel.appSecret!)) {
-    throw new AppError(401, 'invalid_signature', 'X-Hub-Signature-256 is missing or does not match this channel’s app secret.')
+    throw new AppError(
+      401,
+      'invalid_signature',
+      'X-Hub-Signature-256 is missing or does not match this channel’s app secret.',
+    )
   }
   // Signed, yet still checked for shape before it is parsed: nothing below should recurse over a hostile value.
   const body = parseJsonChecked(Buffer.from(raw).toString('utf8'), { what: 'The webhook body' })
   const envelope = webhookEnvelope.safeParse(body)
   if (!envelope.success) {
     const issue = envelope.error.issues[0]
-    throw new AppError(400, 'unsupported_payload', `Not a WhatsApp Business webhook: ${issue?.path.join('.') || 'body'} ${issue?.message ?? 'is invalid'}.`)
+    throw new AppError(
+      400,
+      'unsupported_payload',
+      `Not a WhatsApp Business webhook: ${issue?.path.join('.') || 'body'} ${issue?.message ?? 'is invalid'}.`,
+    )
   }
   const now = deps.clock.now()
   const { events, skipped } = splitWebhook(envelope.data, channel, now)

@@ -2,8 +2,27 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { sql } from 'kysely'
 import { createTestApp, type TestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
-import { auditRows, call, deliver, makeChannel, makeUser, makeWorkspace, manualClock, type FixtureChannel } from '../testing/fixtures.ts'
-import { contact, envelope, inboundText, messagesChange, signed, statusUpdate, textMessage, WABA_ID, wamid } from '../testing/webhooks.ts'
+import {
+  auditRows,
+  call,
+  deliver,
+  makeChannel,
+  makeUser,
+  makeWorkspace,
+  manualClock,
+  type FixtureChannel,
+} from '../testing/fixtures.ts'
+import {
+  contact,
+  envelope,
+  inboundText,
+  messagesChange,
+  signed,
+  statusUpdate,
+  textMessage,
+  WABA_ID,
+  wamid,
+} from '../testing/webhooks.ts'
 import { MAX_ATTEMPTS } from './processor.ts'
 import type { Config } from '../config.ts'
 
@@ -23,9 +42,25 @@ const post = (t: TestApp, channel: FixtureChannel, body: string, headers: Record
 
 const rowCounts = async (t: TestApp) => {
   const db = t.db.db
-  const n = async (table: 'webhook_inbox' | 'messages' | 'contacts' | 'conversations' | 'message_statuses' | 'channel_events') =>
-    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
-  return { inbox: await n('webhook_inbox'), messages: await n('messages'), contacts: await n('contacts'), conversations: await n('conversations'), statuses: await n('message_statuses'), events: await n('channel_events') }
+  const n = async (
+    table: 'webhook_inbox' | 'messages' | 'contacts' | 'conversations' | 'message_statuses' | 'channel_events',
+  ) =>
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
+  return {
+    inbox: await n('webhook_inbox'),
+    messages: await n('messages'),
+    contacts: await n('contacts'),
+    conversations: await n('conversations'),
+    statuses: await n('message_statuses'),
+    events: await n('channel_events'),
+  }
 }
 
 async function messageByWamid(t: TestApp, id: string) {
@@ -35,17 +70,24 @@ async function messageByWamid(t: TestApp, id: string) {
 describe('GET handshake', () => {
   test('echoes hub.challenge as plain text only for the right verify token', async () => {
     const { t, channel } = await setup()
-    const url = (token: string, mode = 'subscribe') => `/webhooks/whatsapp/${channel.id}?hub.mode=${mode}&hub.challenge=1158201444&hub.verify_token=${encodeURIComponent(token)}`
+    const url = (token: string, mode = 'subscribe') =>
+      `/webhooks/whatsapp/${channel.id}?hub.mode=${mode}&hub.challenge=1158201444&hub.verify_token=${encodeURIComponent(token)}`
     const ok = await t.request(url(channel.verifyToken))
     expect(ok.status).toBe(200)
     expect(ok.headers.get('content-type')).toStartWith('text/plain')
     expect(await ok.text()).toBe('1158201444')
-    for (const bad of [url('wrong-token'), url(channel.verifyToken, 'unsubscribe'), `/webhooks/whatsapp/${channel.id}?hub.mode=subscribe&hub.challenge=1`]) {
+    for (const bad of [
+      url('wrong-token'),
+      url(channel.verifyToken, 'unsubscribe'),
+      `/webhooks/whatsapp/${channel.id}?hub.mode=subscribe&hub.challenge=1`,
+    ]) {
       const res = await t.request(bad)
       expect(res.status).toBe(403)
       expect(await res.text()).not.toContain('1158201444')
     }
-    expect((await t.request(`/webhooks/whatsapp/ch_unknown?hub.mode=subscribe&hub.challenge=1&hub.verify_token=x`)).status).toBe(404)
+    expect(
+      (await t.request(`/webhooks/whatsapp/ch_unknown?hub.mode=subscribe&hub.challenge=1&hub.verify_token=x`)).status,
+    ).toBe(404)
   })
 })
 
@@ -88,64 +130,221 @@ describe('payload types (reference §2)', () => {
   test('every inbound message type lands with its fields', async () => {
     const { t, channel } = await setup()
     const cases: [string, Record<string, unknown>, (m: Awaited<ReturnType<typeof messageByWamid>>) => void][] = [
-      ['text', { type: 'text', text: { body: 'Does it come in another color?' } }, (m) => expect(m.text).toBe('Does it come in another color?')],
-      ['reply', { type: 'text', text: { body: 'replied text' }, context: { from: '15550783881', id: 'wamid.ORIGINAL==' } }, (m) => {
-        expect(m.context_wamid).toBe('wamid.ORIGINAL==')
-        expect(m.text).toBe('replied text')
-      }],
-      ['image', { type: 'image', image: { caption: 'caption', mime_type: 'image/jpeg', sha256: '4654+8g=', id: '1003383421387256' } }, (m) => {
-        expect(m).toMatchObject({ type: 'image', text: 'caption', media_id: '1003383421387256', media_mime: 'image/jpeg', media_sha256: '4654+8g=' })
-      }],
-      ['video', { type: 'video', video: { caption: 'clip', mime_type: 'video/mp4', sha256: 'Jh+2ij6P=', id: '765756756' } }, (m) => expect(m).toMatchObject({ media_id: '765756756', media_mime: 'video/mp4', text: 'clip' })],
-      ['document', { type: 'document', document: { caption: 'invoice', filename: 'filename.pdf', mime_type: 'application/pdf', sha256: 'grwfwe=', id: '1234567890987654321' } }, (m) => {
-        expect(m).toMatchObject({ media_filename: 'filename.pdf', media_mime: 'application/pdf', text: 'invoice' })
-      }],
-      ['voice note', { type: 'audio', audio: { mime_type: 'audio/ogg; codecs=opus', sha256: 'm04p=', id: '998877', voice: true } }, (m) => {
-        expect(m.media_mime).toBe('audio/ogg; codecs=opus')
-        expect(JSON.parse(m.content)).toEqual({ voice: true })
-      }],
-      ['sticker', { type: 'sticker', sticker: { mime_type: 'image/webp', sha256: 'OmT4=', id: '556677', animated: false } }, (m) => expect(JSON.parse(m.content)).toEqual({ animated: false })],
-      ['location', { type: 'location', location: { latitude: 37.4611978, longitude: '-122.2164385', name: 'Facebook HQ', address: '1 Hacker Way, Menlo Park, CA 94025', url: 'https://maps.google.com/?cid=2' } }, (m) => {
-        expect(JSON.parse(m.content)).toEqual({ latitude: 37.4611978, longitude: -122.2164385, name: 'Facebook HQ', address: '1 Hacker Way, Menlo Park, CA 94025', url: 'https://maps.google.com/?cid=2' })
-        expect(m.text).toBe('Facebook HQ')
-      }],
-      ['contacts', { type: 'contacts', contacts: [{ name: { first_name: 'Chandler', last_name: 'Bing', formatted_name: 'Chandler Bing' }, phones: [{ phone: '+1 555-555-5555', wa_id: '15555555555', type: 'CELL' }] }] }, (m) => {
-        expect(m.text).toBe('Chandler Bing')
-        expect((JSON.parse(m.content).contacts as unknown[]).length).toBe(1)
-      }],
-      ['button reply', { type: 'interactive', context: { from: '15550783881', id: 'wamid.BUTTON_MSG' }, interactive: { type: 'button_reply', button_reply: { id: 'callback_data', title: 'Yes please' } } }, (m) => {
-        expect(JSON.parse(m.content).interactive).toEqual({ type: 'button_reply', id: 'callback_data', title: 'Yes please' })
-        expect(m.text).toBe('Yes please')
-        expect(m.context_wamid).toBe('wamid.BUTTON_MSG')
-      }],
-      ['list reply', { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'row-2', title: 'Medium', description: 'Size M' } } }, (m) => {
-        expect(JSON.parse(m.content).interactive).toEqual({ type: 'list_reply', id: 'row-2', title: 'Medium', description: 'Size M' })
-      }],
-      ['template button', { type: 'button', context: { from: '15550783881', id: 'wamid.TEMPLATE_MSG' }, button: { payload: 'callback_data', text: 'Track order' } }, (m) => {
-        expect(JSON.parse(m.content)).toEqual({ payload: 'callback_data', buttonText: 'Track order' })
-        expect(m.text).toBe('Track order')
-      }],
-      ['reaction', { type: 'reaction', reaction: { message_id: 'wamid.REACTED_TO=', emoji: '\ud83d\ude2e' } }, (m) => {
-        expect(JSON.parse(m.content)).toEqual({ messageId: 'wamid.REACTED_TO=', emoji: '😮' })
-      }],
-      ['reaction removed', { type: 'reaction', reaction: { message_id: 'wamid.REACTED_TO=', emoji: '' } }, (m) => {
-        expect(JSON.parse(m.content)).toEqual({ messageId: 'wamid.REACTED_TO=', emoji: null })
-        expect(m.text).toBeNull()
-      }],
-      ['unsupported', { type: 'unsupported', unsupported: { type: 'poll' }, errors: [{ code: 131051, title: 'Message type unknown', message: 'Message type unknown', error_data: { details: 'Message type is currently not supported.' } }] }, (m) => {
-        expect(m).toMatchObject({ type: 'unsupported', error_code: 131051, error_title: 'Message type unknown', error_details: 'Message type is currently not supported.' })
-        expect(JSON.parse(m.content)).toEqual({ unsupportedType: 'poll' })
-      }],
-      ['forwarded with referral', { type: 'text', text: { body: 'saw your ad' }, context: { forwarded: true }, referral: { source_type: 'ad', source_id: '120', headline: 'Sale' } }, (m) => {
-        expect(JSON.parse(m.content)).toEqual({ forwarded: true, referral: { source_type: 'ad', source_id: '120', headline: 'Sale' } })
-      }],
+      [
+        'text',
+        { type: 'text', text: { body: 'Does it come in another color?' } },
+        (m) => expect(m.text).toBe('Does it come in another color?'),
+      ],
+      [
+        'reply',
+        { type: 'text', text: { body: 'replied text' }, context: { from: '15550783881', id: 'wamid.ORIGINAL==' } },
+        (m) => {
+          expect(m.context_wamid).toBe('wamid.ORIGINAL==')
+          expect(m.text).toBe('replied text')
+        },
+      ],
+      [
+        'image',
+        {
+          type: 'image',
+          image: { caption: 'caption', mime_type: 'image/jpeg', sha256: '4654+8g=', id: '1003383421387256' },
+        },
+        (m) => {
+          expect(m).toMatchObject({
+            type: 'image',
+            text: 'caption',
+            media_id: '1003383421387256',
+            media_mime: 'image/jpeg',
+            media_sha256: '4654+8g=',
+          })
+        },
+      ],
+      [
+        'video',
+        { type: 'video', video: { caption: 'clip', mime_type: 'video/mp4', sha256: 'Jh+2ij6P=', id: '765756756' } },
+        (m) => expect(m).toMatchObject({ media_id: '765756756', media_mime: 'video/mp4', text: 'clip' }),
+      ],
+      [
+        'document',
+        {
+          type: 'document',
+          document: {
+            caption: 'invoice',
+            filename: 'filename.pdf',
+            mime_type: 'application/pdf',
+            sha256: 'grwfwe=',
+            id: '1234567890987654321',
+          },
+        },
+        (m) => {
+          expect(m).toMatchObject({ media_filename: 'filename.pdf', media_mime: 'application/pdf', text: 'invoice' })
+        },
+      ],
+      [
+        'voice note',
+        { type: 'audio', audio: { mime_type: 'audio/ogg; codecs=opus', sha256: 'm04p=', id: '998877', voice: true } },
+        (m) => {
+          expect(m.media_mime).toBe('audio/ogg; codecs=opus')
+          expect(JSON.parse(m.content)).toEqual({ voice: true })
+        },
+      ],
+      [
+        'sticker',
+        { type: 'sticker', sticker: { mime_type: 'image/webp', sha256: 'OmT4=', id: '556677', animated: false } },
+        (m) => expect(JSON.parse(m.content)).toEqual({ animated: false }),
+      ],
+      [
+        'location',
+        {
+          type: 'location',
+          location: {
+            latitude: 37.4611978,
+            longitude: '-122.2164385',
+            name: 'Facebook HQ',
+            address: '1 Hacker Way, Menlo Park, CA 94025',
+            url: 'https://maps.google.com/?cid=2',
+          },
+        },
+        (m) => {
+          expect(JSON.parse(m.content)).toEqual({
+            latitude: 37.4611978,
+            longitude: -122.2164385,
+            name: 'Facebook HQ',
+            address: '1 Hacker Way, Menlo Park, CA 94025',
+            url: 'https://maps.google.com/?cid=2',
+          })
+          expect(m.text).toBe('Facebook HQ')
+        },
+      ],
+      [
+        'contacts',
+        {
+          type: 'contacts',
+          contacts: [
+            {
+              name: { first_name: 'Chandler', last_name: 'Bing', formatted_name: 'Chandler Bing' },
+              phones: [{ phone: '+1 555-555-5555', wa_id: '15555555555', type: 'CELL' }],
+            },
+          ],
+        },
+        (m) => {
+          expect(m.text).toBe('Chandler Bing')
+          expect((JSON.parse(m.content).contacts as unknown[]).length).toBe(1)
+        },
+      ],
+      [
+        'button reply',
+        {
+          type: 'interactive',
+          context: { from: '15550783881', id: 'wamid.BUTTON_MSG' },
+          interactive: { type: 'button_reply', button_reply: { id: 'callback_data', title: 'Yes please' } },
+        },
+        (m) => {
+          expect(JSON.parse(m.content).interactive).toEqual({
+            type: 'button_reply',
+            id: 'callback_data',
+            title: 'Yes please',
+          })
+          expect(m.text).toBe('Yes please')
+          expect(m.context_wamid).toBe('wamid.BUTTON_MSG')
+        },
+      ],
+      [
+        'list reply',
+        {
+          type: 'interactive',
+          interactive: { type: 'list_reply', list_reply: { id: 'row-2', title: 'Medium', description: 'Size M' } },
+        },
+        (m) => {
+          expect(JSON.parse(m.content).interactive).toEqual({
+            type: 'list_reply',
+            id: 'row-2',
+            title: 'Medium',
+            description: 'Size M',
+          })
+        },
+      ],
+      [
+        'template button',
+        {
+          type: 'button',
+          context: { from: '15550783881', id: 'wamid.TEMPLATE_MSG' },
+          button: { payload: 'callback_data', text: 'Track order' },
+        },
+        (m) => {
+          expect(JSON.parse(m.content)).toEqual({ payload: 'callback_data', buttonText: 'Track order' })
+          expect(m.text).toBe('Track order')
+        },
+      ],
+      [
+        'reaction',
+        { type: 'reaction', reaction: { message_id: 'wamid.REACTED_TO=', emoji: '\ud83d\ude2e' } },
+        (m) => {
+          expect(JSON.parse(m.content)).toEqual({ messageId: 'wamid.REACTED_TO=', emoji: '😮' })
+        },
+      ],
+      [
+        'reaction removed',
+        { type: 'reaction', reaction: { message_id: 'wamid.REACTED_TO=', emoji: '' } },
+        (m) => {
+          expect(JSON.parse(m.content)).toEqual({ messageId: 'wamid.REACTED_TO=', emoji: null })
+          expect(m.text).toBeNull()
+        },
+      ],
+      [
+        'unsupported',
+        {
+          type: 'unsupported',
+          unsupported: { type: 'poll' },
+          errors: [
+            {
+              code: 131051,
+              title: 'Message type unknown',
+              message: 'Message type unknown',
+              error_data: { details: 'Message type is currently not supported.' },
+            },
+          ],
+        },
+        (m) => {
+          expect(m).toMatchObject({
+            type: 'unsupported',
+            error_code: 131051,
+            error_title: 'Message type unknown',
+            error_details: 'Message type is currently not supported.',
+          })
+          expect(JSON.parse(m.content)).toEqual({ unsupportedType: 'poll' })
+        },
+      ],
+      [
+        'forwarded with referral',
+        {
+          type: 'text',
+          text: { body: 'saw your ad' },
+          context: { forwarded: true },
+          referral: { source_type: 'ad', source_id: '120', headline: 'Sale' },
+        },
+        (m) => {
+          expect(JSON.parse(m.content)).toEqual({
+            forwarded: true,
+            referral: { source_type: 'ad', source_id: '120', headline: 'Sale' },
+          })
+        },
+      ],
     ]
     for (const [name, message, check] of cases) {
       const m = one(message)
-      const res = await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [contact(from)], messages: [m] })]))
+      const res = await deliver(
+        t,
+        channel,
+        envelope([messagesChange(channel.phoneNumberId, { contacts: [contact(from)], messages: [m] })]),
+      )
       expect({ name, status: res.status }).toEqual({ name, status: 200 })
       const row = await messageByWamid(t, m.id)
-      expect({ name, direction: row.direction, sentAt: row.sent_at }).toEqual({ name, direction: 'in', sentAt: '2023-10-11T16:56:19.000Z' })
+      expect({ name, direction: row.direction, sentAt: row.sent_at }).toEqual({
+        name,
+        direction: 'in',
+        sentAt: '2023-10-11T16:56:19.000Z',
+      })
       check(row)
     }
     // All of them in one conversation with one contact.
@@ -158,12 +357,36 @@ describe('payload types (reference §2)', () => {
 
   test('a username user without a phone number is kept by their business-scoped id', async () => {
     const { t, channel } = await setup()
-    const m = { from_user_id: 'US.13491208655302741918', id: wamid(), timestamp: '1749416383', type: 'text', text: { body: 'hi from a username' } }
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [{ profile: { name: 'Sam', username: '@sam' }, user_id: 'US.13491208655302741918' }], messages: [m] })]))
+    const m = {
+      from_user_id: 'US.13491208655302741918',
+      id: wamid(),
+      timestamp: '1749416383',
+      type: 'text',
+      text: { body: 'hi from a username' },
+    }
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          contacts: [{ profile: { name: 'Sam', username: '@sam' }, user_id: 'US.13491208655302741918' }],
+          messages: [m],
+        }),
+      ]),
+    )
     const c = await t.db.db.selectFrom('contacts').selectAll().executeTakeFirstOrThrow()
     expect(c).toMatchObject({ wa_id: null, bsuid: 'US.13491208655302741918', profile_name: 'Sam', username: '@sam' })
     // Later the phone becomes visible: the same contact gains it.
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [{ profile: { name: 'Sam' }, wa_id: '4915112345678', user_id: 'US.13491208655302741918' }], messages: [{ ...m, id: wamid(), from: '4915112345678' }] })]))
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          contacts: [{ profile: { name: 'Sam' }, wa_id: '4915112345678', user_id: 'US.13491208655302741918' }],
+          messages: [{ ...m, id: wamid(), from: '4915112345678' }],
+        }),
+      ]),
+    )
     const all = await t.db.db.selectFrom('contacts').selectAll().execute()
     expect(all).toHaveLength(1)
     expect(all[0]).toMatchObject({ wa_id: '4915112345678', bsuid: 'US.13491208655302741918' })
@@ -178,20 +401,115 @@ describe('payload types (reference §2)', () => {
     const outbound = wamid()
     const failedOne = wamid()
     for (const id of [outbound, failedOne]) {
-      await db.insertInto('messages').values({ id: `msg_${id.slice(-12)}`, workspace_id: conversation.workspace_id, conversation_id: conversation.id, channel_id: channel.id, wamid: id, direction: 'out', type: 'text', text: 'our reply', content: '{}', context_wamid: null, status: 'queued', status_at: null, error_code: null, error_title: null, error_details: null, pricing: null, media_id: null, media_mime: null, media_sha256: null, media_filename: null, media_path: null, media_size: null, media_state: null, media_attempts: 0, sent_at: '2025-06-18T16:00:00.000Z', created_at: '2025-06-18T16:00:00.000Z' }).execute()
+      await db
+        .insertInto('messages')
+        .values({
+          id: `msg_${id.slice(-12)}`,
+          workspace_id: conversation.workspace_id,
+          conversation_id: conversation.id,
+          channel_id: channel.id,
+          wamid: id,
+          direction: 'out',
+          type: 'text',
+          text: 'our reply',
+          content: '{}',
+          context_wamid: null,
+          status: 'queued',
+          status_at: null,
+          error_code: null,
+          error_title: null,
+          error_details: null,
+          pricing: null,
+          media_id: null,
+          media_mime: null,
+          media_sha256: null,
+          media_filename: null,
+          media_path: null,
+          media_size: null,
+          media_state: null,
+          media_attempts: 0,
+          sent_at: '2025-06-18T16:00:00.000Z',
+          created_at: '2025-06-18T16:00:00.000Z',
+        })
+        .execute()
     }
     await deliver(t, channel, statusUpdate(channel.phoneNumberId, outbound, 'sent'))
     expect(await messageByWamid(t, outbound)).toMatchObject({ status: 'sent', status_at: '2025-06-18T16:22:53.000Z' })
-    expect(JSON.parse((await messageByWamid(t, outbound)).pricing!)).toEqual({ billable: true, pricing_model: 'PMP', category: 'utility', type: 'regular' })
-    const errors = [{ code: 131047, title: 'Re-engagement message', message: 'Re-engagement message', error_data: { details: 'Message failed to send because more than 24 hours have passed.' } }]
+    expect(JSON.parse((await messageByWamid(t, outbound)).pricing!)).toEqual({
+      billable: true,
+      pricing_model: 'PMP',
+      category: 'utility',
+      type: 'regular',
+    })
+    const errors = [
+      {
+        code: 131047,
+        title: 'Re-engagement message',
+        message: 'Re-engagement message',
+        error_data: { details: 'Message failed to send because more than 24 hours have passed.' },
+      },
+    ]
     await deliver(t, channel, statusUpdate(channel.phoneNumberId, failedOne, 'failed', { errors }))
-    expect(await messageByWamid(t, failedOne)).toMatchObject({ status: 'failed', error_code: 131047, error_title: 'Re-engagement message', error_details: 'Message failed to send because more than 24 hours have passed.' })
+    expect(await messageByWamid(t, failedOne)).toMatchObject({
+      status: 'failed',
+      error_code: 131047,
+      error_title: 'Re-engagement message',
+      error_details: 'Message failed to send because more than 24 hours have passed.',
+    })
 
-    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { errors: [{ code: 130429, title: 'Rate limit hit', message: '(#130429) Rate limit hit' }] })]))
-    const template = { event: 'REJECTED', message_template_id: 1689556908129835, message_template_name: 'abandoned_cart', message_template_language: 'en', reason: 'INVALID_FORMAT' }
-    await deliver(t, channel, envelope([{ field: 'message_template_status_update', value: template }], { time: 1751247548 }))
-    await deliver(t, channel, envelope([{ field: 'phone_number_quality_update', value: { display_phone_number: '15550783881', event: 'THROUGHPUT_UPGRADE', old_limit: 'TIER_10K', current_limit: 'TIER_UNLIMITED', max_daily_conversations_per_business: 'TIER_UNLIMITED' } }], { time: 1751247549 }))
-    await deliver(t, channel, envelope([{ field: 'account_update', value: { event: 'ACCOUNT_VIOLATION', violation_info: { violation_type: 'SPAM' } } }], { time: 1751247550 }))
+    await deliver(
+      t,
+      channel,
+      envelope([
+        messagesChange(channel.phoneNumberId, {
+          errors: [{ code: 130429, title: 'Rate limit hit', message: '(#130429) Rate limit hit' }],
+        }),
+      ]),
+    )
+    const template = {
+      event: 'REJECTED',
+      message_template_id: 1689556908129835,
+      message_template_name: 'abandoned_cart',
+      message_template_language: 'en',
+      reason: 'INVALID_FORMAT',
+    }
+    await deliver(
+      t,
+      channel,
+      envelope([{ field: 'message_template_status_update', value: template }], { time: 1751247548 }),
+    )
+    await deliver(
+      t,
+      channel,
+      envelope(
+        [
+          {
+            field: 'phone_number_quality_update',
+            value: {
+              display_phone_number: '15550783881',
+              event: 'THROUGHPUT_UPGRADE',
+              old_limit: 'TIER_10K',
+              current_limit: 'TIER_UNLIMITED',
+              max_daily_conversations_per_business: 'TIER_UNLIMITED',
+            },
+          },
+        ],
+        { time: 1751247549 },
+      ),
+    )
+    await deliver(
+      t,
+      channel,
+      envelope(
+        [
+          {
+            field: 'account_update',
+            value: { event: 'ACCOUNT_VIOLATION', violation_info: { violation_type: 'SPAM' } },
+          },
+        ],
+        { time: 1751247550 },
+      ),
+    )
     const events = await db.selectFrom('channel_events').selectAll().orderBy('id').execute()
     expect(events.map((e) => [e.field, e.event])).toEqual([
       ['errors', null],
@@ -213,7 +531,13 @@ describe('payload types (reference §2)', () => {
     const body = {
       object: 'whatsapp_business_account',
       entry: [
-        { id: WABA_ID, changes: [messagesChange(channel.phoneNumberId, { contacts: [contact('111111111')], messages: [a, c] }), messagesChange(channel.phoneNumberId, { contacts: [contact('222222222')], messages: [b] })] },
+        {
+          id: WABA_ID,
+          changes: [
+            messagesChange(channel.phoneNumberId, { contacts: [contact('111111111')], messages: [a, c] }),
+            messagesChange(channel.phoneNumberId, { contacts: [contact('222222222')], messages: [b] }),
+          ],
+        },
         { id: WABA_ID, time: 1751247548, changes: [{ field: 'account_update', value: { event: 'PARTNER_ADDED' } }] },
       ],
     }
@@ -246,7 +570,8 @@ describe('exactly once', () => {
   test('overlapping batches sharing some wamids store each message once', async () => {
     const { t, channel } = await setup()
     const m = Array.from({ length: 6 }, (_, i) => textMessage(`m${i}`))
-    const batch = (items: typeof m) => envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: items })])
+    const batch = (items: typeof m) =>
+      envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: items })])
     const first = await (await deliver(t, channel, batch(m.slice(0, 4)))).json()
     const second = await (await deliver(t, channel, batch(m.slice(2, 6)))).json()
     expect([first.stored, second.stored]).toEqual([4, 2])
@@ -259,10 +584,46 @@ describe('exactly once', () => {
     await deliver(t, channel, inboundText(channel.phoneNumberId, 'start').body)
     const conversation = await db.selectFrom('conversations').selectAll().executeTakeFirstOrThrow()
     const id = wamid()
-    await db.insertInto('messages').values({ id: 'msg_outbound1', workspace_id: conversation.workspace_id, conversation_id: conversation.id, channel_id: channel.id, wamid: id, direction: 'out', type: 'text', text: 'hi', content: '{}', context_wamid: null, status: 'queued', status_at: null, error_code: null, error_title: null, error_details: null, pricing: null, media_id: null, media_mime: null, media_sha256: null, media_filename: null, media_path: null, media_size: null, media_state: null, media_attempts: 0, sent_at: '2025-06-18T16:00:00.000Z', created_at: '2025-06-18T16:00:00.000Z' }).execute()
-    for (const status of ['read', 'sent', 'delivered', 'read', 'delivered']) await deliver(t, channel, statusUpdate(channel.phoneNumberId, id, status))
+    await db
+      .insertInto('messages')
+      .values({
+        id: 'msg_outbound1',
+        workspace_id: conversation.workspace_id,
+        conversation_id: conversation.id,
+        channel_id: channel.id,
+        wamid: id,
+        direction: 'out',
+        type: 'text',
+        text: 'hi',
+        content: '{}',
+        context_wamid: null,
+        status: 'queued',
+        status_at: null,
+        error_code: null,
+        error_title: null,
+        error_details: null,
+        pricing: null,
+        media_id: null,
+        media_mime: null,
+        media_sha256: null,
+        media_filename: null,
+        media_path: null,
+        media_size: null,
+        media_state: null,
+        media_attempts: 0,
+        sent_at: '2025-06-18T16:00:00.000Z',
+        created_at: '2025-06-18T16:00:00.000Z',
+      })
+      .execute()
+    for (const status of ['read', 'sent', 'delivered', 'read', 'delivered'])
+      await deliver(t, channel, statusUpdate(channel.phoneNumberId, id, status))
     expect((await messageByWamid(t, id)).status).toBe('read')
-    const statuses = await db.selectFrom('message_statuses').select('status').where('wamid', '=', id).orderBy('status').execute()
+    const statuses = await db
+      .selectFrom('message_statuses')
+      .select('status')
+      .where('wamid', '=', id)
+      .orderBy('status')
+      .execute()
     expect(statuses.map((s) => s.status)).toEqual(['delivered', 'read', 'sent'])
     expect((await db.selectFrom('webhook_inbox').selectAll().where('kind', '=', 'status').execute()).length).toBe(3)
   })
@@ -289,12 +650,18 @@ describe('bad input', () => {
 
   test('a signed body nested 100,000 deep is refused in milliseconds (before JSON.parse), nothing stored; the next webhook is served', async () => {
     const { t, channel } = await setup()
-    const deep = signed(`{"object":"whatsapp_business_account","entry":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, channel.appSecret)
+    const deep = signed(
+      `{"object":"whatsapp_business_account","entry":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+      channel.appSecret,
+    )
     const started = performance.now()
     const res = await post(t, channel, deep.body, deep.headers)
     expect(performance.now() - started).toBeLessThan(500)
     expect(res.status).toBe(400)
-    expect(await res.json()).toMatchObject({ code: 'json_too_complex', detail: 'The webhook body is refused: it is nested deeper than 64 levels.' })
+    expect(await res.json()).toMatchObject({
+      code: 'json_too_complex',
+      detail: 'The webhook body is refused: it is nested deeper than 64 levels.',
+    })
     expect((await rowCounts(t)).inbox).toBe(0)
     const ok = signed(inboundText(channel.phoneNumberId, 'still here').body, channel.appSecret)
     expect((await post(t, channel, ok.body, ok.headers)).status).toBe(200)
@@ -304,8 +671,13 @@ describe('bad input', () => {
   test('unknown channel → 404; disconnected channel → 410; neither stores anything', async () => {
     const { t, owner, ws, channel } = await setup()
     const s = signed(inboundText(channel.phoneNumberId, 'x').body, channel.appSecret)
-    expect((await t.request('/webhooks/whatsapp/ch_doesnotexist', { method: 'POST', headers: s.headers, body: s.body })).status).toBe(404)
-    expect((await t.request(`/api/v1/workspaces/${ws}/channels/${channel.id}`, call(owner.who, 'DELETE'))).status).toBe(204)
+    expect(
+      (await t.request('/webhooks/whatsapp/ch_doesnotexist', { method: 'POST', headers: s.headers, body: s.body }))
+        .status,
+    ).toBe(404)
+    expect((await t.request(`/api/v1/workspaces/${ws}/channels/${channel.id}`, call(owner.who, 'DELETE'))).status).toBe(
+      204,
+    )
     const gone = await post(t, channel, s.body, s.headers)
     expect(gone.status).toBe(410)
     expect((await rowCounts(t)).inbox).toBe(0)
@@ -317,25 +689,44 @@ describe('bad input', () => {
     const body = {
       object: 'whatsapp_business_account',
       entry: [
-        { id: WABA_ID, changes: [messagesChange('999999999999', { contacts: [contact()], messages: [textMessage('not mine')] }), messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [mine] })] },
-        { id: '111111111111', time: 1751247548, changes: [{ field: 'account_update', value: { event: 'PARTNER_ADDED' } }] },
+        {
+          id: WABA_ID,
+          changes: [
+            messagesChange('999999999999', { contacts: [contact()], messages: [textMessage('not mine')] }),
+            messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [mine] }),
+          ],
+        },
+        {
+          id: '111111111111',
+          time: 1751247548,
+          changes: [{ field: 'account_update', value: { event: 'PARTNER_ADDED' } }],
+        },
       ],
     }
     const res = await deliver(t, channel, body)
     expect(await res.json()).toEqual({ events: 1, stored: 1, skipped: 2 })
     expect((await rowCounts(t)).messages).toBe(1)
-    expect(t.logLines.some((l) => l.includes('webhook items ignored') && l.includes('phone_number_id does not match'))).toBe(true)
+    expect(
+      t.logLines.some((l) => l.includes('webhook items ignored') && l.includes('phone_number_id does not match')),
+    ).toBe(true)
   })
 
   test('an unreadable item (absurd timestamp, null contact card) is skipped; the rest of the batch is kept', async () => {
     const { t, channel } = await setup()
     const good = textMessage('fine')
-    const body = envelope([
-      messagesChange(channel.phoneNumberId, {
-        contacts: [contact()],
-        messages: [good, { ...textMessage('x'), timestamp: '99999999999999' }, { from: '16505551234', id: wamid(), timestamp: '1749416383', type: 'contacts', contacts: [null] }],
-      }),
-    ], { time: 1e300 })
+    const body = envelope(
+      [
+        messagesChange(channel.phoneNumberId, {
+          contacts: [contact()],
+          messages: [
+            good,
+            { ...textMessage('x'), timestamp: '99999999999999' },
+            { from: '16505551234', id: wamid(), timestamp: '1749416383', type: 'contacts', contacts: [null] },
+          ],
+        }),
+      ],
+      { time: 1e300 },
+    )
     const res = await deliver(t, channel, body)
     expect(res.status).toBe(200)
     const json = await res.json()
@@ -349,7 +740,8 @@ describe('bad input', () => {
     const { body } = inboundText(channel.phoneNumberId, 'x')
     const bad = signed(body, 'wrong-secret')
     const statuses = []
-    for (let i = 0; i < 5; i++) statuses.push((await post(t, channel, bad.body, { ...bad.headers, 'x-test-peer': '198.51.100.9' })).status)
+    for (let i = 0; i < 5; i++)
+      statuses.push((await post(t, channel, bad.body, { ...bad.headers, 'x-test-peer': '198.51.100.9' })).status)
     expect(statuses).toEqual([401, 401, 401, 429, 429])
     for (let i = 0; i < 10; i++) {
       const ok = signed(inboundText(channel.phoneNumberId, `ok ${i}`).body, channel.appSecret)
@@ -364,7 +756,10 @@ describe('bad input', () => {
     const res = await post(t, channel, s.body, { ...s.headers, 'content-length': String(big.length) })
     expect(res.status).toBe(413)
     // A 2 MB batch (over the API limit, under the webhook limit) is fine.
-    const medium = signed(JSON.stringify({ object: 'whatsapp_business_account', entry: [], pad: 'x'.repeat(2 * 1024 * 1024) }), channel.appSecret)
+    const medium = signed(
+      JSON.stringify({ object: 'whatsapp_business_account', entry: [], pad: 'x'.repeat(2 * 1024 * 1024) }),
+      channel.appSecret,
+    )
     expect((await post(t, channel, medium.body, medium.headers)).status).toBe(200)
   })
 })
@@ -374,7 +769,9 @@ describe('processing failures', () => {
     const clock = manualClock()
     const { t, owner, ws, channel } = await setup(clock)
     // Break processing of messages: the conversations table refuses inserts for now.
-    await sql`CREATE TRIGGER break_conversations BEFORE INSERT ON conversations BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`.execute(t.db.db)
+    await sql`CREATE TRIGGER break_conversations BEFORE INSERT ON conversations BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`.execute(
+      t.db.db,
+    )
     const { body, id } = inboundText(channel.phoneNumberId, 'will fail for a while')
     expect((await deliver(t, channel, body)).status).toBe(200)
     for (let i = 1; i < MAX_ATTEMPTS; i++) {
@@ -385,25 +782,44 @@ describe('processing failures', () => {
     }
     const dead = await (await t.request(`/api/v1/workspaces/${ws}/inbox/dead`, call(owner.who, 'GET'))).json()
     expect(dead.items).toHaveLength(1)
-    expect(dead.items[0]).toMatchObject({ kind: 'message', attempts: MAX_ATTEMPTS, lastError: 'simulated failure', event: { wamid: id } })
+    expect(dead.items[0]).toMatchObject({
+      kind: 'message',
+      attempts: MAX_ATTEMPTS,
+      lastError: 'simulated failure',
+      event: { wamid: id },
+    })
 
     await sql`DROP TRIGGER break_conversations`.execute(t.db.db)
-    const replay = await t.request(`/api/v1/workspaces/${ws}/inbox/dead/replay`, call(owner.who, 'POST', { ids: [dead.items[0].id] }))
+    const replay = await t.request(
+      `/api/v1/workspaces/${ws}/inbox/dead/replay`,
+      call(owner.who, 'POST', { ids: [dead.items[0].id] }),
+    )
     expect(await replay.json()).toEqual({ requeued: 1 })
     await t.runtime.processor.drain()
     expect((await messageByWamid(t, id)).text).toBe('will fail for a while')
-    expect((await (await t.request(`/api/v1/workspaces/${ws}/inbox/dead`, call(owner.who, 'GET'))).json()).items).toEqual([])
+    expect(
+      (await (await t.request(`/api/v1/workspaces/${ws}/inbox/dead`, call(owner.who, 'GET'))).json()).items,
+    ).toEqual([])
     expect((await auditRows(t)).some((r) => r.action === 'inbox.replayed')).toBe(true)
   })
 
   test('one bad event does not hold back the others in its batch', async () => {
     const { t, channel } = await setup()
-    await sql`CREATE TRIGGER break_one BEFORE INSERT ON messages WHEN NEW.text = 'poison' BEGIN SELECT RAISE(ABORT, 'poison message'); END`.execute(t.db.db)
-    const body = envelope([messagesChange(channel.phoneNumberId, { contacts: [contact()], messages: [textMessage('fine 1'), textMessage('poison'), textMessage('fine 2')] })])
+    await sql`CREATE TRIGGER break_one BEFORE INSERT ON messages WHEN NEW.text = 'poison' BEGIN SELECT RAISE(ABORT, 'poison message'); END`.execute(
+      t.db.db,
+    )
+    const body = envelope([
+      messagesChange(channel.phoneNumberId, {
+        contacts: [contact()],
+        messages: [textMessage('fine 1'), textMessage('poison'), textMessage('fine 2')],
+      }),
+    ])
     await deliver(t, channel, body)
     const texts = (await t.db.db.selectFrom('messages').select('text').execute()).map((m) => m.text).sort()
     expect(texts).toEqual(['fine 1', 'fine 2'])
-    const states = (await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).orderBy('id').execute()).map((r) => `${r.state}/${r.attempts}`)
+    const states = (
+      await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).orderBy('id').execute()
+    ).map((r) => `${r.state}/${r.attempts}`)
     expect(states).toEqual(['processed/0', 'pending/1', 'processed/0'])
   })
 })

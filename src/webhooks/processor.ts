@@ -41,7 +41,10 @@ export class InboxProcessor {
     /** True while webhook acknowledgements are being written: processing gives way (up to MAX_YIELD_MS). */
     private readonly ingressBusy: () => boolean = () => false,
   ) {
-    this.worker = new Drainer('inbox', () => this.processBatch(), deps.logger, { record: deps.writeHealth, source: 'intake processor' })
+    this.worker = new Drainer('inbox', () => this.processBatch(), deps.logger, {
+      record: deps.writeHealth,
+      source: 'intake processor',
+    })
   }
 
   /** Called after each commit of effects (media downloads, later: outbound events and the live stream). */
@@ -119,7 +122,10 @@ export class InboxProcessor {
       error: message,
     })
     this.deps.metrics.intakeProcessed.inc({ outcome: dead ? 'dead' : 'retry' })
-    this.deps.logger.warn({ inboxId: row.id, workspaceId: row.workspace_id, attempts, dead, error: message }, dead ? 'webhook event parked as dead letter' : 'webhook event failed; will retry')
+    this.deps.logger.warn(
+      { inboxId: row.id, workspaceId: row.workspace_id, attempts, dead, error: message },
+      dead ? 'webhook event parked as dead letter' : 'webhook event failed; will retry',
+    )
   }
 
   /** Committed: counted (with how long each event waited), then announced. */

@@ -21,7 +21,14 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Inbox
     } catch (err) {
       if (err instanceof AppError && (err.status === 401 || err.status === 403)) {
         const d = failures.take(`ip:${ip}`)
-        if (!d.allowed) throw new AppError(429, 'rate_limited', `Too many failed webhook verifications; retry in ${d.retryAfterSeconds} s.`, undefined, failures.headers(d))
+        if (!d.allowed)
+          throw new AppError(
+            429,
+            'rate_limited',
+            `Too many failed webhook verifications; retry in ${d.retryAfterSeconds} s.`,
+            undefined,
+            failures.headers(d),
+          )
       }
       throw err
     }
@@ -32,7 +39,11 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Inbox
       '/:channelId',
       async ({ params, query, set, caller }) => {
         const challenge = await guard(caller.meta.ip, () =>
-          verifySubscription(deps, params.channelId, { mode: query['hub.mode'], token: query['hub.verify_token'], challenge: query['hub.challenge'] }),
+          verifySubscription(deps, params.channelId, {
+            mode: query['hub.mode'],
+            token: query['hub.verify_token'],
+            challenge: query['hub.challenge'],
+          }),
         )
         set.headers['content-type'] = 'text/plain; charset=utf-8'
         return challenge
@@ -40,10 +51,18 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Inbox
       {
         public: true,
         params,
-        query: z.object({ 'hub.mode': z.string().optional(), 'hub.verify_token': z.string().max(500).optional(), 'hub.challenge': z.string().max(500).optional() }),
+        query: z.object({
+          'hub.mode': z.string().optional(),
+          'hub.verify_token': z.string().max(500).optional(),
+          'hub.challenge': z.string().max(500).optional(),
+        }),
         detail: {
           summary: "Meta's subscription handshake: echoes hub.challenge when hub.verify_token matches",
-          responses: { 200: { description: 'hub.challenge, as text/plain' }, 403: { description: 'wrong verify token' }, 410: { description: 'channel disconnected' } },
+          responses: {
+            200: { description: 'hub.challenge, as text/plain' },
+            403: { description: 'wrong verify token' },
+            410: { description: 'channel disconnected' },
+          },
         },
       },
     )
@@ -51,7 +70,15 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Inbox
       '/:channelId',
       // The body arrives as the exact bytes (a raw-body path in http/security.ts): the signature covers them.
       ({ params, request, body, caller }) =>
-        guard(caller.meta.ip, () => receiveWebhook(deps, writer, params.channelId, body as Uint8Array, request.headers.get('x-hub-signature-256'))),
+        guard(caller.meta.ip, () =>
+          receiveWebhook(
+            deps,
+            writer,
+            params.channelId,
+            body as Uint8Array,
+            request.headers.get('x-hub-signature-256'),
+          ),
+        ),
       {
         public: true,
         params,
@@ -59,10 +86,27 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Inbox
           summary: 'Signed Cloud API events (X-Hub-Signature-256); answered 200 once stored durably',
           requestBody: {
             required: true,
-            description: "Meta's webhook payload; X-Hub-Signature-256 (sha256=<hex HMAC of the exact bytes with the app secret>) is required",
-            content: { 'application/json': { schema: { type: 'object', properties: { object: { const: 'whatsapp_business_account' }, entry: { type: 'array', items: { type: 'object' } } }, required: ['object', 'entry'] } } },
+            description:
+              "Meta's webhook payload; X-Hub-Signature-256 (sha256=<hex HMAC of the exact bytes with the app secret>) is required",
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    object: { const: 'whatsapp_business_account' },
+                    entry: { type: 'array', items: { type: 'object' } },
+                  },
+                  required: ['object', 'entry'],
+                },
+              },
+            },
           },
-          responses: { 200: { description: 'Stored durably (Meta stops retrying)' }, 401: { description: 'bad signature' }, 410: { description: 'channel disconnected' }, 413: { description: 'too large' } },
+          responses: {
+            200: { description: 'Stored durably (Meta stops retrying)' },
+            401: { description: 'bad signature' },
+            410: { description: 'channel disconnected' },
+            413: { description: 'too large' },
+          },
         },
       },
     )

@@ -52,7 +52,8 @@ export async function createInvite(
   ctx: WorkspaceContext,
   input: { email: string; role: Role; expiresInHours: number },
 ) {
-  if (ctx.role !== 'owner' && input.role === 'owner') throw new AppError(403, 'cannot_grant_owner', 'Only an Owner can invite an Owner.')
+  if (ctx.role !== 'owner' && input.role === 'owner')
+    throw new AppError(403, 'cannot_grant_owner', 'Only an Owner can invite an Owner.')
   const now = ctx.caller.meta.at
   const existing = await usersRepo.findUserByEmail(trx, input.email)
   if (existing && (await repo.findMembership(trx, ctx.workspace.id, existing.id))) {
@@ -60,7 +61,8 @@ export async function createInvite(
   }
   const replaced = await repo.listPendingInvitesFor(trx, ctx.workspace.id, input.email)
   for (const old of replaced) await repo.revokeInvite(trx, ctx.workspace.id, old.id, iso(now))
-  const seats = (await repo.countMembers(trx, ctx.workspace.id)) + (await repo.countPendingInvites(trx, ctx.workspace.id, iso(now)))
+  const seats =
+    (await repo.countMembers(trx, ctx.workspace.id)) + (await repo.countPendingInvites(trx, ctx.workspace.id, iso(now)))
   requireQuota(deps.config.plans, ctx.workspace.plan, 'members', seats)
 
   const token = randomToken()
@@ -87,7 +89,11 @@ export async function createInvite(
   return { invite: inviteView(now)(row), acceptUrl: acceptUrl(deps.config.publicUrl, token) }
 }
 
-export function inviteMember(deps: ServiceDeps, ctx: WorkspaceContext, input: { email: string; role: Role; expiresInHours: number }) {
+export function inviteMember(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  input: { email: string; role: Role; expiresInHours: number },
+) {
   return deps.db.transaction().execute((trx) => createInvite(deps, trx, ctx, input))
 }
 
@@ -101,11 +107,17 @@ export async function revokeInvite(deps: ServiceDeps, ctx: WorkspaceContext, inv
   await deps.db.transaction().execute(async (trx) => {
     const invite = await repo.findInvite(trx, ctx.workspace.id, inviteId)
     if (!invite) throw new AppError(404, 'not_found', 'No such invite in this workspace.')
-    if (invite.role === 'owner' && ctx.role !== 'owner') throw new AppError(403, 'owner_protected', 'Only an Owner can revoke an Owner invite.')
+    if (invite.role === 'owner' && ctx.role !== 'owner')
+      throw new AppError(403, 'owner_protected', 'Only an Owner can revoke an Owner invite.')
     if (!(await repo.revokeInvite(trx, ctx.workspace.id, inviteId, iso(ctx.caller.meta.at)))) {
       throw new AppError(409, 'invite_not_pending', `The invite is already ${statusOf(invite, ctx.caller.meta.at)}.`)
     }
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'invite.revoked', target: { type: 'invite', id: inviteId }, metadata: { email: invite.email, role: invite.role } })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'invite.revoked',
+      target: { type: 'invite', id: inviteId },
+      metadata: { email: invite.email, role: invite.role },
+    })
   })
 }
 
@@ -127,11 +139,17 @@ export async function previewInvite(deps: ServiceDeps, token: string) {
 }
 
 /** Accepts an invite: creates the account (or checks the existing one's password) and signs in. */
-export async function acceptInvite(deps: ServiceDeps, caller: Caller, input: { token: string; email: string; password: string; name: string }) {
+export async function acceptInvite(
+  deps: ServiceDeps,
+  caller: Caller,
+  input: { token: string; email: string; password: string; name: string },
+) {
   const now = caller.meta.at
   const invite = await usableInvite(deps, input.token, now)
   if (invite.email !== input.email) {
-    throw new AppError(403, 'invite_email_mismatch', 'This invite was sent to a different email address.', [{ field: 'email', message: 'does not match the invite' }])
+    throw new AppError(403, 'invite_email_mismatch', 'This invite was sent to a different email address.', [
+      { field: 'email', message: 'does not match the invite' },
+    ])
   }
   const existing = await usersRepo.findUserByEmail(deps.db, input.email)
   let newHash: string | null = null
@@ -141,7 +159,12 @@ export async function acceptInvite(deps: ServiceDeps, caller: Caller, input: { t
   } else {
     const policy = passwordSchema.safeParse(input.password)
     if (!policy.success) {
-      throw new AppError(422, 'validation_failed', `Invalid request body: password — ${policy.error.issues[0]?.message}`, [{ field: 'password', message: policy.error.issues[0]?.message ?? 'invalid' }])
+      throw new AppError(
+        422,
+        'validation_failed',
+        `Invalid request body: password — ${policy.error.issues[0]?.message}`,
+        [{ field: 'password', message: policy.error.issues[0]?.message ?? 'invalid' }],
+      )
     }
     newHash = await hashPassword(input.password)
   }
@@ -155,15 +178,30 @@ export async function acceptInvite(deps: ServiceDeps, caller: Caller, input: { t
     if (!existing) {
       // Another invite for this email may have created the account since we looked: its password was not checked.
       if (await usersRepo.findUserByEmail(trx, input.email)) {
-        throw new AppError(409, 'account_exists', 'An account with this email was just created; accept again with its password.')
+        throw new AppError(
+          409,
+          'account_exists',
+          'An account with this email was just created; accept again with its password.',
+        )
       }
-      await usersRepo.insertUser(trx, { id: userId, email: input.email, name: input.name, password_hash: newHash!, is_operator: 0, created_at: iso(now), password_changed_at: iso(now) })
+      await usersRepo.insertUser(trx, {
+        id: userId,
+        email: input.email,
+        name: input.name,
+        password_hash: newHash!,
+        is_operator: 0,
+        created_at: iso(now),
+        password_changed_at: iso(now),
+      })
     }
     if (await repo.findMembership(trx, invite.workspace_id, userId)) {
       throw new AppError(409, 'already_member', 'You are already a member of this workspace.')
     }
     await repo.insertMembership(trx, invite.workspace_id, userId, invite.role, iso(now))
-    const actor = { ...caller, actor: { type: 'user' as const, id: userId, label: input.email, isOperator: existing?.is_operator === 1 } }
+    const actor = {
+      ...caller,
+      actor: { type: 'user' as const, id: userId, label: input.email, isOperator: existing?.is_operator === 1 },
+    }
     await audit.record(trx, actor, {
       workspaceId: invite.workspace_id,
       action: 'invite.accepted',
@@ -172,7 +210,12 @@ export async function acceptInvite(deps: ServiceDeps, caller: Caller, input: { t
     })
     const session = await createSession(trx, deps.clock, userId, caller.meta)
     return {
-      user: { id: userId, email: input.email, name: existing?.name ?? input.name, isOperator: existing?.is_operator === 1 },
+      user: {
+        id: userId,
+        email: input.email,
+        name: existing?.name ?? input.name,
+        isOperator: existing?.is_operator === 1,
+      },
       workspaceId: invite.workspace_id,
       role: invite.role,
       token: session.token,

@@ -36,20 +36,28 @@ export function memberRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       response: memberView,
       detail: { summary: 'One member' },
     })
-    .patch('/members/:userId', ({ tenant, params, body }) => members.changeRole(deps, tenant, params.userId, body.role), {
-      permission: 'members.manage',
-      params: memberParams,
-      body: changeRoleBody,
-      response: memberView,
-      detail: { summary: "Change a member's role (Admins cannot touch Owners or grant Owner; the last Owner stays)" },
-    })
+    .patch(
+      '/members/:userId',
+      ({ tenant, params, body }) => members.changeRole(deps, tenant, params.userId, body.role),
+      {
+        permission: 'members.manage',
+        params: memberParams,
+        body: changeRoleBody,
+        response: memberView,
+        detail: { summary: "Change a member's role (Admins cannot touch Owners or grant Owner; the last Owner stays)" },
+      },
+    )
     .delete(
       '/members/:userId',
       async ({ tenant, params, set }) => {
         await members.removeMember(deps, tenant, params.userId, { self: false })
         set.status = 204
       },
-      { permission: 'members.manage', params: memberParams, detail: { summary: 'Remove a member; their sessions end at once' } },
+      {
+        permission: 'members.manage',
+        params: memberParams,
+        detail: { summary: 'Remove a member; their sessions end at once' },
+      },
     )
     .get('/invites', ({ tenant, query }) => invites.listInvites(deps, tenant, query.cursor, query.limit), {
       permission: 'members.manage',
@@ -98,6 +106,10 @@ export function inviteAcceptRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         set.headers['set-cookie'] = sessionCookie(result.token, secure)
         return { user: result.user, workspaceId: result.workspaceId, role: result.role }
       },
-      { public: true, body: acceptInviteBody, detail: { summary: 'Accept an invite: create the account (or confirm the existing one) and sign in' } },
+      {
+        public: true,
+        body: acceptInviteBody,
+        detail: { summary: 'Accept an invite: create the account (or confirm the existing one) and sign in' },
+      },
     )
 }

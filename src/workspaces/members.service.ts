@@ -17,7 +17,13 @@ import type { WorkspaceContext } from './workspace-context.ts'
 import * as repo from './workspaces.repo.ts'
 
 type MemberRow = { id: string; email: string; name: string; role: Role; created_at: string }
-const memberView = (m: MemberRow) => ({ userId: m.id, email: m.email, name: m.name, role: m.role, joinedAt: m.created_at })
+const memberView = (m: MemberRow) => ({
+  userId: m.id,
+  email: m.email,
+  name: m.name,
+  role: m.role,
+  joinedAt: m.created_at,
+})
 
 export async function listMembers(deps: ServiceDeps, ctx: WorkspaceContext, cursor: string | undefined, limit: number) {
   const after = decodeCursor(cursor, z.object({ i: z.string() }))
@@ -40,7 +46,12 @@ function guardOwnerRules(ctx: WorkspaceContext, target: MemberRow, newRole: Role
   }
 }
 
-async function guardLastOwner(db: ServiceDeps['db'], workspaceId: string, target: MemberRow, newRole: Role | null): Promise<void> {
+async function guardLastOwner(
+  db: ServiceDeps['db'],
+  workspaceId: string,
+  target: MemberRow,
+  newRole: Role | null,
+): Promise<void> {
   if (target.role === 'owner' && newRole !== 'owner' && (await repo.countMembers(db, workspaceId, 'owner')) <= 1) {
     throw new AppError(409, 'last_owner', 'The workspace needs at least one Owner: make someone else Owner first.')
   }
@@ -59,7 +70,12 @@ export async function changeRole(deps: ServiceDeps, ctx: WorkspaceContext, userI
         workspaceId: ctx.workspace.id,
         action: 'member.role_changed',
         target: { type: 'user', id: userId },
-        metadata: { email: target.email, from: target.role, to: role, ...(revokedKeys.length ? { revokedKeys: revokedKeys.length } : {}) },
+        metadata: {
+          email: target.email,
+          from: target.role,
+          to: role,
+          ...(revokedKeys.length ? { revokedKeys: revokedKeys.length } : {}),
+        },
       })
     }
     return memberView({ ...target, role })
@@ -67,7 +83,12 @@ export async function changeRole(deps: ServiceDeps, ctx: WorkspaceContext, userI
 }
 
 /** Removes a member (members.manage), or the caller themself when `self` is set (leaving). */
-export async function removeMember(deps: ServiceDeps, ctx: WorkspaceContext, userId: string, opts: { self: boolean }): Promise<void> {
+export async function removeMember(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  userId: string,
+  opts: { self: boolean },
+): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     const target = await repo.findMember(trx, ctx.workspace.id, userId)
     if (!target) throw new AppError(404, 'not_found', 'No such member in this workspace.')
@@ -80,7 +101,12 @@ export async function removeMember(deps: ServiceDeps, ctx: WorkspaceContext, use
       workspaceId: ctx.workspace.id,
       action: opts.self ? 'member.left' : 'member.removed',
       target: { type: 'user', id: userId },
-      metadata: { email: target.email, role: target.role, revokedSessions, ...(revokedKeys.length ? { revokedKeys: revokedKeys.length } : {}) },
+      metadata: {
+        email: target.email,
+        role: target.role,
+        revokedSessions,
+        ...(revokedKeys.length ? { revokedKeys: revokedKeys.length } : {}),
+      },
     })
   })
 }

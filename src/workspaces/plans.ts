@@ -53,7 +53,11 @@ export const plansOverrideSchema = z
   .pipe(z.record(z.string().regex(/^[a-z0-9_-]{1,32}$/, 'plan names are 1-32 of a-z 0-9 _ -'), planSchema))
   .transform((overrides) => ({ ...DEFAULT_PLANS, ...overrides }))
 
-const FEATURE_NAMES: Record<Feature, string> = { apiAccess: 'API access', broadcasts: 'broadcasts', ai: 'AI automations' }
+const FEATURE_NAMES: Record<Feature, string> = {
+  apiAccess: 'API access',
+  broadcasts: 'broadcasts',
+  ai: 'AI automations',
+}
 const QUOTA_NAMES: Record<Quota, string> = {
   channels: 'channels',
   members: 'members (including pending invites)',
@@ -69,7 +73,11 @@ export function planOf(plans: Plans, name: string): Plan {
 
 export function requireFeature(plans: Plans, planName: string, feature: Feature): void {
   if (!planOf(plans, planName).features[feature]) {
-    throw new AppError(402, 'plan_feature_unavailable', `The "${planName}" plan does not include ${FEATURE_NAMES[feature]}.`)
+    throw new AppError(
+      402,
+      'plan_feature_unavailable',
+      `The "${planName}" plan does not include ${FEATURE_NAMES[feature]}.`,
+    )
   }
 }
 
@@ -77,6 +85,10 @@ export function requireFeature(plans: Plans, planName: string, feature: Feature)
 export function requireQuota(plans: Plans, planName: string, quota: Quota, current: number, adding = 1): void {
   const limit = planOf(plans, planName).quotas[quota]
   if (current + adding > limit) {
-    throw new AppError(402, 'plan_quota_exceeded', `The "${planName}" plan allows ${limit} ${QUOTA_NAMES[quota]}; this workspace has ${current}.`)
+    throw new AppError(
+      402,
+      'plan_quota_exceeded',
+      `The "${planName}" plan allows ${limit} ${QUOTA_NAMES[quota]}; this workspace has ${current}.`,
+    )
   }
 }

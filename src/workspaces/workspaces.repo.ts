@@ -27,12 +27,23 @@ export async function updateWorkspace(db: Db, workspaceId: string, patch: Update
 }
 
 export async function channelIdsOf(db: Db, workspaceId: string): Promise<string[]> {
-  return (await db.selectFrom('channels').select('id').where('workspace_id', '=', workspaceId).execute()).map((c) => c.id)
+  return (await db.selectFrom('channels').select('id').where('workspace_id', '=', workspaceId).execute()).map(
+    (c) => c.id,
+  )
 }
 
 /** Rows of a workspace in tables that carry workspace_id without a foreign key (they are written hot). */
 export async function deleteWorkspaceData(db: Db, workspaceId: string): Promise<void> {
-  for (const table of ['webhook_inbox', 'message_statuses', 'channel_events', 'outbox', 'idempotency_keys', 'events', 'lid_mappings', 'qr_auth_state'] as const) {
+  for (const table of [
+    'webhook_inbox',
+    'message_statuses',
+    'channel_events',
+    'outbox',
+    'idempotency_keys',
+    'events',
+    'lid_mappings',
+    'qr_auth_state',
+  ] as const) {
     await db.deleteFrom(table).where('workspace_id', '=', workspaceId).execute()
   }
 }
@@ -43,7 +54,12 @@ export async function deleteWorkspace(db: Db, workspaceId: string): Promise<void
 
 /** The caller's role in a workspace, read fresh on every request (no role is cached in a token). */
 export const findMembership = (db: Db, workspaceId: string, userId: string) =>
-  db.selectFrom('memberships').select(['role', 'created_at']).where('workspace_id', '=', workspaceId).where('user_id', '=', userId).executeTakeFirst()
+  db
+    .selectFrom('memberships')
+    .select(['role', 'created_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
 
 export const listMembershipsOfUser = (db: Db, userId: string) =>
   db
@@ -74,17 +90,34 @@ export const findMember = (db: Db, workspaceId: string, userId: string) =>
     .executeTakeFirst()
 
 export async function countMembers(db: Db, workspaceId: string, role?: Role): Promise<number> {
-  let q = db.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', workspaceId)
+  let q = db
+    .selectFrom('memberships')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workspace_id', '=', workspaceId)
   if (role) q = q.where('role', '=', role)
   return Number((await q.executeTakeFirstOrThrow()).n)
 }
 
-export async function insertMembership(db: Db, workspaceId: string, userId: string, role: Role, at: string): Promise<void> {
-  await db.insertInto('memberships').values({ workspace_id: workspaceId, user_id: userId, role, created_at: at }).execute()
+export async function insertMembership(
+  db: Db,
+  workspaceId: string,
+  userId: string,
+  role: Role,
+  at: string,
+): Promise<void> {
+  await db
+    .insertInto('memberships')
+    .values({ workspace_id: workspaceId, user_id: userId, role, created_at: at })
+    .execute()
 }
 
 export async function setRole(db: Db, workspaceId: string, userId: string, role: Role): Promise<void> {
-  await db.updateTable('memberships').set({ role }).where('workspace_id', '=', workspaceId).where('user_id', '=', userId).execute()
+  await db
+    .updateTable('memberships')
+    .set({ role })
+    .where('workspace_id', '=', workspaceId)
+    .where('user_id', '=', userId)
+    .execute()
 }
 
 export async function deleteMembership(db: Db, workspaceId: string, userId: string): Promise<void> {
@@ -96,7 +129,12 @@ export async function insertInvite(db: Db, invite: Insertable<InvitesTable>): Pr
 }
 
 export const findInvite = (db: Db, workspaceId: string, inviteId: string) =>
-  db.selectFrom('invites').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', inviteId).executeTakeFirst()
+  db
+    .selectFrom('invites')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', inviteId)
+    .executeTakeFirst()
 
 /** By token hash: the token itself is the proof of access, and names its workspace. */
 export const findInviteByTokenHash = (db: Db, tokenHash: string) =>
@@ -108,15 +146,30 @@ export const findInviteByTokenHash = (db: Db, tokenHash: string) =>
     .where('invites.token_hash', '=', tokenHash)
     .executeTakeFirst()
 
-export const listInvites = (db: Db, workspaceId: string, before: { c: string; i: string } | undefined, limit: number) => {
+export const listInvites = (
+  db: Db,
+  workspaceId: string,
+  before: { c: string; i: string } | undefined,
+  limit: number,
+) => {
   let q = db.selectFrom('invites').selectAll().where('workspace_id', '=', workspaceId)
-  if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.c), eb.and([eb('created_at', '=', before.c), eb('id', '<', before.i)])]))
+  if (before)
+    q = q.where((eb) =>
+      eb.or([eb('created_at', '<', before.c), eb.and([eb('created_at', '=', before.c), eb('id', '<', before.i)])]),
+    )
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
 }
 
 /** Pending invites for one email in a workspace (a new invite replaces them). */
 export const listPendingInvitesFor = (db: Db, workspaceId: string, email: string) =>
-  db.selectFrom('invites').select('id').where('workspace_id', '=', workspaceId).where('email', '=', email).where('accepted_at', 'is', null).where('revoked_at', 'is', null).execute()
+  db
+    .selectFrom('invites')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('email', '=', email)
+    .where('accepted_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .execute()
 
 /** Invites that still hold a seat: not accepted, not revoked, not expired. */
 export async function countPendingInvites(db: Db, workspaceId: string, now: string): Promise<number> {
@@ -131,7 +184,13 @@ export async function countPendingInvites(db: Db, workspaceId: string, now: stri
   return Number(row.n)
 }
 
-export async function markInviteAccepted(db: Db, workspaceId: string, inviteId: string, userId: string, at: string): Promise<boolean> {
+export async function markInviteAccepted(
+  db: Db,
+  workspaceId: string,
+  inviteId: string,
+  userId: string,
+  at: string,
+): Promise<boolean> {
   // The `accepted_at IS NULL` guard makes acceptance single-use even when two requests race.
   const r = await db
     .updateTable('invites')

@@ -32,7 +32,11 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessi
       {
         authenticated: true,
         detail: { summary: 'Workspaces you are a member of, with your role' },
-        response: z.object({ items: z.array(workspaceView.pick({ id: true, name: true, plan: true }).extend({ role: memberView.shape.role })) }),
+        response: z.object({
+          items: z.array(
+            workspaceView.pick({ id: true, name: true, plan: true }).extend({ role: memberView.shape.role }),
+          ),
+        }),
       },
     )
     .get('/:workspaceId', ({ tenant }) => ({ ...service.workspaceView(tenant.workspace), role: tenant.role }), {
@@ -81,7 +85,12 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessi
         await removeMember(deps, tenant, tenant.caller.actor.id!, { self: true })
         set.status = 204
       },
-      { permission: 'workspace.read', sessionOnly: true, params: workspaceParams, detail: { summary: 'Leave the workspace (the last Owner cannot)' } },
+      {
+        permission: 'workspace.read',
+        sessionOnly: true,
+        params: workspaceParams,
+        detail: { summary: 'Leave the workspace (the last Owner cannot)' },
+      },
     )
 }
 
@@ -100,15 +109,23 @@ export function adminRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         set.status = 201
         return service.createWorkspace(deps, caller, body)
       },
-      { operator: true, body: createWorkspaceBody, detail: { summary: 'Create a workspace (you become its Owner; optionally invite the client as Owner)' } },
+      {
+        operator: true,
+        body: createWorkspaceBody,
+        detail: { summary: 'Create a workspace (you become its Owner; optionally invite the client as Owner)' },
+      },
     )
-    .put('/workspaces/:workspaceId/plan', ({ caller, params, body }) => service.setPlan(deps, caller, params.workspaceId, body.plan), {
-      operator: true,
-      params: workspaceParams,
-      body: setPlanBody,
-      response: workspaceView,
-      detail: { summary: "Assign a workspace's plan" },
-    })
+    .put(
+      '/workspaces/:workspaceId/plan',
+      ({ caller, params, body }) => service.setPlan(deps, caller, params.workspaceId, body.plan),
+      {
+        operator: true,
+        params: workspaceParams,
+        body: setPlanBody,
+        response: workspaceView,
+        detail: { summary: "Assign a workspace's plan" },
+      },
+    )
     .get('/plans', () => deps.config.plans, {
       operator: true,
       response: z.record(z.string(), z.unknown()),

@@ -31,7 +31,13 @@ export const updateWorkspaceBody = z
 export const deleteWorkspaceBody = z.object({ confirmName: z.string().min(1, 'type the workspace name to confirm') })
 export const transferOwnershipBody = z.object({ userId: z.string().min(1).max(64) })
 
-export const memberView = z.object({ userId: z.string(), email: z.string(), name: z.string(), role: z.enum(ROLES), joinedAt: z.string() })
+export const memberView = z.object({
+  userId: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  joinedAt: z.string(),
+})
 export const changeRoleBody = z.object({ role: z.enum(ROLES) })
 
 export const inviteView = z.object({
@@ -45,7 +51,12 @@ export const inviteView = z.object({
 export const createInviteBody = z.object({
   email: emailSchema,
   role: z.enum(ROLES),
-  expiresInHours: z.number().int().min(1).max(24 * 30).default(24 * 7),
+  expiresInHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(24 * 7),
 })
 export const acceptInviteBody = z.object({
   token: z.string().min(1).max(200),
@@ -73,4 +84,5 @@ export const createApiKeyBody = z.object({
   expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
 })
 
-export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() })
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() })

@@ -26,30 +26,60 @@ export const workspaceView = (w: WorkspacesTable): WorkspaceView => ({
 })
 
 /** Inserts a workspace with its first Owner; the caller's transaction makes it all-or-nothing. */
-export async function createWorkspaceRecord(trx: Transaction<Database> | Kysely<Database>, caller: Caller, input: { name: string; plan: string; ownerUserId: string }): Promise<WorkspaceView> {
+export async function createWorkspaceRecord(
+  trx: Transaction<Database> | Kysely<Database>,
+  caller: Caller,
+  input: { name: string; plan: string; ownerUserId: string },
+): Promise<WorkspaceView> {
   const at = iso(caller.meta.at)
-  const ws: WorkspacesTable = { id: newId('ws'), name: input.name, plan: input.plan, retention_days: null, created_at: at, updated_at: at }
+  const ws: WorkspacesTable = {
+    id: newId('ws'),
+    name: input.name,
+    plan: input.plan,
+    retention_days: null,
+    created_at: at,
+    updated_at: at,
+  }
   await repo.insertWorkspace(trx, ws)
   await repo.insertMembership(trx, ws.id, input.ownerUserId, 'owner', at)
-  await audit.record(trx, caller, { workspaceId: ws.id, action: 'workspace.created', target: { type: 'workspace', id: ws.id }, metadata: { name: ws.name, plan: ws.plan } })
+  await audit.record(trx, caller, {
+    workspaceId: ws.id,
+    action: 'workspace.created',
+    target: { type: 'workspace', id: ws.id },
+    metadata: { name: ws.name, plan: ws.plan },
+  })
   return workspaceView(ws)
 }
 
 function knownPlan(deps: ServiceDeps, plan: string): string {
   if (!(plan in deps.config.plans)) {
-    throw new AppError(422, 'unknown_plan', `There is no plan named "${plan}" (plans: ${Object.keys(deps.config.plans).join(', ')}).`, [{ field: 'plan', message: 'unknown plan' }])
+    throw new AppError(
+      422,
+      'unknown_plan',
+      `There is no plan named "${plan}" (plans: ${Object.keys(deps.config.plans).join(', ')}).`,
+      [{ field: 'plan', message: 'unknown plan' }],
+    )
   }
   return plan
 }
 
 /** Operator: create a workspace (the operator becomes its Owner; optionally invite the client's Owner). */
-export async function createWorkspace(deps: ServiceDeps, caller: Caller & { actor: { type: 'user' } }, input: { name: string; plan?: string; ownerEmail?: string }) {
+export async function createWorkspace(
+  deps: ServiceDeps,
+  caller: Caller & { actor: { type: 'user' } },
+  input: { name: string; plan?: string; ownerEmail?: string },
+) {
   const plan = knownPlan(deps, input.plan ?? deps.config.defaultPlan)
   return deps.db.transaction().execute(async (trx) => {
     const workspace = await createWorkspaceRecord(trx, caller, { name: input.name, plan, ownerUserId: caller.actor.id })
     const row = (await repo.findWorkspace(trx, workspace.id))!
     const invite = input.ownerEmail
-      ? await createInvite(deps, trx, { caller, workspace: row, role: 'owner' }, { email: input.ownerEmail, role: 'owner', expiresInHours: 24 * 7 })
+      ? await createInvite(
+          deps,
+          trx,
+          { caller, workspace: row, role: 'owner' },
+          { email: input.ownerEmail, role: 'owner', expiresInHours: 24 * 7 },
+        )
       : null
     return { workspace, ownerInvite: invite }
   })
@@ -61,18 +91,32 @@ export async function listAllWorkspaces(deps: ServiceDeps, cursor: string | unde
   return pageOf(rows, limit, workspaceView, (w) => ({ i: w.id }))
 }
 
-export async function setPlan(deps: ServiceDeps, caller: Caller, workspaceId: string, plan: string): Promise<WorkspaceView> {
+export async function setPlan(
+  deps: ServiceDeps,
+  caller: Caller,
+  workspaceId: string,
+  plan: string,
+): Promise<WorkspaceView> {
   knownPlan(deps, plan)
   return deps.db.transaction().execute(async (trx) => {
     const ws = await repo.findWorkspace(trx, workspaceId)
     if (!ws) throw new AppError(404, 'not_found', 'No such workspace.')
     await repo.updateWorkspace(trx, workspaceId, { plan, updated_at: iso(caller.meta.at) })
-    await audit.record(trx, caller, { workspaceId, action: 'workspace.plan_changed', target: { type: 'workspace', id: workspaceId }, metadata: { from: ws.plan, to: plan } })
+    await audit.record(trx, caller, {
+      workspaceId,
+      action: 'workspace.plan_changed',
+      target: { type: 'workspace', id: workspaceId },
+      metadata: { from: ws.plan, to: plan },
+    })
     return workspaceView({ ...ws, plan })
   })
 }
 
-export async function updateWorkspace(deps: ServiceDeps, ctx: WorkspaceContext, input: { name?: string; retentionDays?: number | null }): Promise<WorkspaceView> {
+export async function updateWorkspace(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  input: { name?: string; retentionDays?: number | null },
+): Promise<WorkspaceView> {
   if (input.retentionDays !== undefined && input.retentionDays !== null) {
     requireQuota(deps.config.plans, ctx.workspace.plan, 'retentionDaysMax', input.retentionDays, 0)
   }
@@ -85,22 +129,40 @@ export async function updateWorkspace(deps: ServiceDeps, ctx: WorkspaceContext, 
     await repo.updateWorkspace(trx, ctx.workspace.id, patch)
     const changes: Record<string, unknown> = {}
     if (input.name !== undefined) changes.name = { from: ctx.workspace.name, to: input.name }
-    if (input.retentionDays !== undefined) changes.retentionDays = { from: ctx.workspace.retention_days, to: input.retentionDays }
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'workspace.updated', target: { type: 'workspace', id: ctx.workspace.id }, metadata: changes })
+    if (input.retentionDays !== undefined)
+      changes.retentionDays = { from: ctx.workspace.retention_days, to: input.retentionDays }
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'workspace.updated',
+      target: { type: 'workspace', id: ctx.workspace.id },
+      metadata: changes,
+    })
     return workspaceView({ ...ctx.workspace, ...patch })
   })
 }
 
 /** Deletes the workspace and everything in it; the exact name must be typed to confirm. */
-export async function deleteWorkspace(deps: ServiceDeps, ctx: WorkspaceContext, confirmName: string, qr?: QrSessions): Promise<void> {
+export async function deleteWorkspace(
+  deps: ServiceDeps,
+  ctx: WorkspaceContext,
+  confirmName: string,
+  qr?: QrSessions,
+): Promise<void> {
   if (confirmName !== ctx.workspace.name) {
-    throw new AppError(422, 'confirmation_mismatch', 'Type the workspace name exactly to confirm deletion.', [{ field: 'confirmName', message: 'does not match the workspace name' }])
+    throw new AppError(422, 'confirmation_mismatch', 'Type the workspace name exactly to confirm deletion.', [
+      { field: 'confirmName', message: 'does not match the workspace name' },
+    ])
   }
   // QR-linked devices are logged out first: a live session would keep receiving for a workspace that is gone.
   for (const id of await repo.channelIdsOf(deps.db, ctx.workspace.id)) await qr?.unlink(ctx.workspace.id, id)
   const channelIds = await deps.db.transaction().execute(async (trx) => {
     // The audit row outlives the workspace (audit_log has no foreign key to it).
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'workspace.deleted', target: { type: 'workspace', id: ctx.workspace.id }, metadata: { name: ctx.workspace.name } })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'workspace.deleted',
+      target: { type: 'workspace', id: ctx.workspace.id },
+      metadata: { name: ctx.workspace.name },
+    })
     const channels = await repo.channelIdsOf(trx, ctx.workspace.id)
     // Tables without a foreign key to workspaces (see deleteWorkspaceData) go explicitly; everything else cascades
     // from the workspace row.
@@ -115,13 +177,22 @@ export async function deleteWorkspace(deps: ServiceDeps, ctx: WorkspaceContext, 
 /** Makes another member an Owner and the current Owner an Admin. */
 export async function transferOwnership(deps: ServiceDeps, ctx: WorkspaceContext, targetUserId: string): Promise<void> {
   const actor = ctx.caller.actor
-  if (actor.type !== 'user') throw new AppError(403, 'session_required', 'Ownership can only be transferred by a signed-in Owner.')
-  if (targetUserId === actor.id) throw new AppError(422, 'invalid_target', 'You already own this workspace.', [{ field: 'userId', message: 'is yourself' }])
+  if (actor.type !== 'user')
+    throw new AppError(403, 'session_required', 'Ownership can only be transferred by a signed-in Owner.')
+  if (targetUserId === actor.id)
+    throw new AppError(422, 'invalid_target', 'You already own this workspace.', [
+      { field: 'userId', message: 'is yourself' },
+    ])
   await deps.db.transaction().execute(async (trx) => {
     const target = await repo.findMember(trx, ctx.workspace.id, targetUserId)
     if (!target) throw new AppError(404, 'not_found', 'No such member in this workspace.')
     await repo.setRole(trx, ctx.workspace.id, targetUserId, 'owner')
     await repo.setRole(trx, ctx.workspace.id, actor.id, 'admin')
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'workspace.ownership_transferred', target: { type: 'user', id: targetUserId }, metadata: { from: actor.id, to: targetUserId, previousRole: target.role } })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'workspace.ownership_transferred',
+      target: { type: 'user', id: targetUserId },
+      metadata: { from: actor.id, to: targetUserId, previousRole: target.role },
+    })
   })
 }

@@ -14,7 +14,13 @@ export const api = treaty<App>(typeof location === 'undefined' ? 'http://localho
 /** A workspace's routes: ws(id).conversations.get(…) and so on. */
 export const ws = (workspaceId: string) => api.api.v1.workspaces({ workspaceId })
 
-export type Problem = { status: number; code?: string; title?: string; detail?: string; errors?: { field: string; message: string }[] }
+export type Problem = {
+  status: number
+  code?: string
+  title?: string
+  detail?: string
+  errors?: { field: string; message: string }[]
+}
 
 export class ApiError extends Error {
   constructor(
@@ -25,7 +31,7 @@ export class ApiError extends Error {
   }
   /** The message for one field of a 422, if the server named it. */
   fieldError(field: string): string | undefined {
-    return this.problem.errors?.find((e) => e.field === field || e.field.endsWith('.' + field))?.message
+    return this.problem.errors?.find((e) => e.field === field || e.field.endsWith(`.${field}`))?.message
   }
 }
 
@@ -38,7 +44,10 @@ export const setUnauthenticatedHandler = (fn: () => void) => {
 type EdenResult = { data: unknown; error: { status: unknown; value: unknown } | null; status: number }
 
 /** The data of a successful call, or an ApiError (a network failure is status 0). */
-export async function unwrap<R extends EdenResult>(call: Promise<R>, opts: { quiet401?: boolean } = {}): Promise<NonNullable<R['data']>> {
+export async function unwrap<R extends EdenResult>(
+  call: Promise<R>,
+  opts: { quiet401?: boolean } = {},
+): Promise<NonNullable<R['data']>> {
   let result: R
   try {
     result = await call
@@ -48,7 +57,10 @@ export async function unwrap<R extends EdenResult>(call: Promise<R>, opts: { qui
   if (result.error) {
     const status = Number(result.error.status) || result.status
     const value = result.error.value
-    const problem: Problem = value && typeof value === 'object' ? (value as Problem) : { status, detail: typeof value === 'string' && value ? value : undefined }
+    const problem: Problem =
+      value && typeof value === 'object'
+        ? (value as Problem)
+        : { status, detail: typeof value === 'string' && value ? value : undefined }
     if (status === 401 && !opts.quiet401) onUnauthenticated()
     throw new ApiError(status, problem)
   }

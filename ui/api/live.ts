@@ -66,7 +66,9 @@ export function onResync(listener: ResyncListener): () => void {
 }
 
 function open(workspaceId: string): void {
-  const url = `/api/v1/workspaces/${encodeURIComponent(workspaceId)}/events/stream` + (lastId ? `?lastEventId=${encodeURIComponent(lastId)}` : '')
+  const url =
+    `/api/v1/workspaces/${encodeURIComponent(workspaceId)}/events/stream` +
+    (lastId ? `?lastEventId=${encodeURIComponent(lastId)}` : '')
   const es = new EventSource(url, { withCredentials: true })
   source = es
   liveState.value = liveState.value === 'idle' ? 'connecting' : liveState.value

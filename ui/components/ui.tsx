@@ -21,7 +21,11 @@ export function Field({ label, hint, error, multiline, ...input }: FieldProps) {
   return (
     <div class={`field${error ? ' field--error' : ''}`}>
       <label for={id}>{label}</label>
-      {multiline ? <textarea {...(input as JSX.TextareaHTMLAttributes<HTMLTextAreaElement>)} {...common} /> : <input {...input} {...common} />}
+      {multiline ? (
+        <textarea {...(input as JSX.TextareaHTMLAttributes<HTMLTextAreaElement>)} {...common} />
+      ) : (
+        <input {...input} {...common} />
+      )}
       {hint && (
         <p class="field__hint" id={`${id}-hint`}>
           {hint}
@@ -36,7 +40,13 @@ export function Field({ label, hint, error, multiline, ...input }: FieldProps) {
   )
 }
 
-export function Alert({ children, tone = 'error' }: { children: ComponentChildren; tone?: 'error' | 'info' | 'success' | 'warning' }) {
+export function Alert({
+  children,
+  tone = 'error',
+}: {
+  children: ComponentChildren
+  tone?: 'error' | 'info' | 'success' | 'warning'
+}) {
   return (
     <div class={`alert alert--${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
       {children}
@@ -44,9 +54,25 @@ export function Alert({ children, tone = 'error' }: { children: ComponentChildre
   )
 }
 
-export function Button({ busy, busyLabel, children, variant = 'primary', ...rest }: JSX.ButtonHTMLAttributes<HTMLButtonElement> & { busy?: boolean; busyLabel?: string; variant?: 'primary' | 'secondary' | 'danger' | 'ghost' }) {
+export function Button({
+  busy,
+  busyLabel,
+  children,
+  variant = 'primary',
+  ...rest
+}: JSX.ButtonHTMLAttributes<HTMLButtonElement> & {
+  busy?: boolean
+  busyLabel?: string
+  variant?: 'primary' | 'secondary' | 'danger' | 'ghost'
+}) {
   return (
-    <button type="button" {...rest} class={`btn btn--${variant} ${rest.class ?? ''}`} disabled={busy || rest.disabled} aria-busy={busy || undefined}>
+    <button
+      type="button"
+      {...rest}
+      class={`btn btn--${variant} ${rest.class ?? ''}`}
+      disabled={busy || rest.disabled}
+      aria-busy={busy || undefined}
+    >
       {busy && busyLabel ? busyLabel : children}
     </button>
   )
@@ -72,7 +98,12 @@ export function CopyValue({ label, value }: { label: string; value: string }) {
       <label for={id}>{label}</label>
       <div class="copy__row">
         <input id={id} readOnly value={value} onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />
-        <button type="button" class="btn btn--secondary" onClick={copy} aria-label={`${copied ? messages.app.copied : messages.app.copy} ${label}`}>
+        <button
+          type="button"
+          class="btn btn--secondary"
+          onClick={copy}
+          aria-label={`${copied ? messages.app.copied : messages.app.copy} ${label}`}
+        >
           {copied ? <Check size={16} aria-hidden="true" /> : <Copy size={16} aria-hidden="true" />}
           <span>{copied ? messages.app.copied : messages.app.copy}</span>
         </button>
@@ -127,7 +158,11 @@ export function useAction() {
     try {
       return await action()
     } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, { status: 0, detail: err instanceof Error ? err.message : String(err) }))
+      setError(
+        err instanceof ApiError
+          ? err
+          : new ApiError(0, { status: 0, detail: err instanceof Error ? err.message : String(err) }),
+      )
       return undefined
     } finally {
       setBusy(false)
@@ -137,7 +172,17 @@ export function useAction() {
 }
 
 /** A form's submit button and, where the form can be left, Cancel. */
-export function FormActions({ label, busy, busyLabel, onCancel }: { label: string; busy: boolean; busyLabel?: string; onCancel?: () => void }) {
+export function FormActions({
+  label,
+  busy,
+  busyLabel,
+  onCancel,
+}: {
+  label: string
+  busy: boolean
+  busyLabel?: string
+  onCancel?: () => void
+}) {
   return (
     <div class="form__actions">
       <Button type="submit" busy={busy} busyLabel={busyLabel}>
@@ -153,7 +198,13 @@ export function FormActions({ label, busy, busyLabel, onCancel }: { label: strin
 }
 
 /** Label → value pairs; pairs without a value are left out. */
-export function Facts({ items, class: className = 'facts' }: { items: [label: string, value: ComponentChildren][]; class?: string }) {
+export function Facts({
+  items,
+  class: className = 'facts',
+}: {
+  items: [label: string, value: ComponentChildren][]
+  class?: string
+}) {
   return (
     <dl class={className}>
       {items

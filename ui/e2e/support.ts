@@ -41,7 +41,21 @@ export async function startWabox(opts: { graph: GraphDouble; args?: string[] }):
   const dataDir = join(dir, 'data')
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const args = ['--data-dir', dataDir, '--port', String(port), '--public-url', url, '--graph-base-url', opts.graph.url, '--rate-limit', '100/1s,5000/60s', '--shutdown-timeout', '1', ...(opts.args ?? [])]
+  const args = [
+    '--data-dir',
+    dataDir,
+    '--port',
+    String(port),
+    '--public-url',
+    url,
+    '--graph-base-url',
+    opts.graph.url,
+    '--rate-limit',
+    '100/1s,5000/60s',
+    '--shutdown-timeout',
+    '1',
+    ...(opts.args ?? []),
+  ]
   const w: Wabox = {
     url,
     dataDir,
@@ -56,16 +70,23 @@ export async function startWabox(opts: { graph: GraphDouble; args?: string[] }):
 
 /** The one-time setup link the binary prints on stderr at its first start. */
 export async function setupLinkOf(w: Wabox): Promise<string> {
-  return waitUntil('the setup link on stderr', () => w.server.stderr().match(/(http:\/\/\S+\/setup\?token=[A-Za-z0-9]+)/)?.[1], 5000)
+  return waitUntil(
+    'the setup link on stderr',
+    () => w.server.stderr().match(/(http:\/\/\S+\/setup\?token=[A-Za-z0-9]+)/)?.[1],
+    5000,
+  )
 }
 
 /** `wabox operator create` on the data directory (the server may be running). */
 export async function createOperator(w: Wabox, email: string, password: string, workspaceName: string): Promise<void> {
-  const proc = Bun.spawn([BINARY, 'operator', 'create', '--email', email, '--workspace-name', workspaceName, '--data-dir', w.dataDir], {
-    stdin: new TextEncoder().encode(password + '\n'),
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
+  const proc = Bun.spawn(
+    [BINARY, 'operator', 'create', '--email', email, '--workspace-name', workspaceName, '--data-dir', w.dataDir],
+    {
+      stdin: new TextEncoder().encode(`${password}\n`),
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  )
   if ((await proc.exited) !== 0) throw new Error(`operator create failed: ${await new Response(proc.stderr).text()}`)
 }
 
@@ -78,7 +99,11 @@ export class Session {
   ) {}
 
   static async login(base: string, email: string, password: string): Promise<Session> {
-    const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })
+    const res = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    })
     if (res.status !== 200) throw new Error(`login ${email}: ${res.status} ${await res.text()}`)
     const body = (await res.json()) as { user: { id: string } }
     return new Session(base, res.headers.get('set-cookie')!.split(';')[0]!, body.user.id)
@@ -92,11 +117,16 @@ export class Session {
   async call<T = any>(method: string, path: string, body?: unknown, expectStatus?: number): Promise<T> {
     const res = await fetch(this.base + path, {
       method,
-      headers: { cookie: this.cookie, origin: this.base, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        cookie: this.cookie,
+        origin: this.base,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
     const text = await res.text()
-    if (expectStatus !== undefined ? res.status !== expectStatus : res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`)
+    if (expectStatus !== undefined ? res.status !== expectStatus : res.status >= 400)
+      throw new Error(`${method} ${path}: ${res.status} ${text}`)
     return (text ? JSON.parse(text) : undefined) as T
   }
   get = <T = any>(path: string) => this.call<T>('GET', path)
@@ -105,22 +135,41 @@ export class Session {
 
   /** Gives a browser context this session (as if it had signed in). */
   async into(context: BrowserContext): Promise<void> {
-    await context.addCookies([{ name: 'wabox_session', value: this.token, url: this.base, httpOnly: true, sameSite: 'Lax' }])
+    await context.addCookies([
+      { name: 'wabox_session', value: this.token, url: this.base, httpOnly: true, sameSite: 'Lax' },
+    ])
   }
 }
 
 /** Invites `email` into the workspace with `role` and accepts the invite through the API; returns their session. */
-export async function addMemberByInvite(owner: Session, workspaceId: string, email: string, role: string, password: string, name: string): Promise<Session> {
+export async function addMemberByInvite(
+  owner: Session,
+  workspaceId: string,
+  email: string,
+  role: string,
+  password: string,
+  name: string,
+): Promise<Session> {
   const invite = await owner.post<{ acceptUrl: string }>(`/api/v1/workspaces/${workspaceId}/invites`, { email, role })
   const token = new URL(invite.acceptUrl).searchParams.get('token')!
-  const res = await fetch(`${owner.base}/api/v1/invites/accept`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, email, password, name }) })
+  const res = await fetch(`${owner.base}/api/v1/invites/accept`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, email, password, name }),
+  })
   if (res.status !== 200) throw new Error(`accept invite ${email}: ${res.status} ${await res.text()}`)
   const body = (await res.json()) as { user: { id: string } }
   return new Session(owner.base, res.headers.get('set-cookie')!.split(';')[0]!, body.user.id)
 }
 
 let numberSeq = 0
-export type CloudNumber = { channelId: string; phoneNumberId: string; accessToken: string; appSecret: string; webhookUrl: string }
+export type CloudNumber = {
+  channelId: string
+  phoneNumberId: string
+  accessToken: string
+  appSecret: string
+  webhookUrl: string
+}
 
 /** A number the Graph double knows, with a token that can see it (what a business gets from Meta). */
 export function metaNumber(graph: GraphDouble) {
@@ -133,16 +182,30 @@ export function metaNumber(graph: GraphDouble) {
 }
 
 /** Connects a Cloud number through the API (the UI path is tested on its own). */
-export async function connectCloudByApi(owner: Session, workspaceId: string, graph: GraphDouble, name = 'Support line'): Promise<CloudNumber> {
+export async function connectCloudByApi(
+  owner: Session,
+  workspaceId: string,
+  graph: GraphDouble,
+  name = 'Support line',
+): Promise<CloudNumber> {
   const n = metaNumber(graph)
-  const res = await owner.post<{ channel: { id: string }; webhook: { url: string } }>(`/api/v1/workspaces/${workspaceId}/channels`, {
-    name,
-    accessToken: n.accessToken,
+  const res = await owner.post<{ channel: { id: string }; webhook: { url: string } }>(
+    `/api/v1/workspaces/${workspaceId}/channels`,
+    {
+      name,
+      accessToken: n.accessToken,
+      phoneNumberId: n.phoneNumberId,
+      wabaId: n.wabaId,
+      appSecret: n.appSecret,
+    },
+  )
+  return {
+    channelId: res.channel.id,
     phoneNumberId: n.phoneNumberId,
-    wabaId: n.wabaId,
+    accessToken: n.accessToken,
     appSecret: n.appSecret,
-  })
-  return { channelId: res.channel.id, phoneNumberId: n.phoneNumberId, accessToken: n.accessToken, appSecret: n.appSecret, webhookUrl: res.webhook.url }
+    webhookUrl: res.webhook.url,
+  }
 }
 
 /** POSTs a webhook body to the channel's webhook URL, signed with its app secret, as Meta does; expects 200. */
@@ -153,20 +216,34 @@ export async function postWebhook(n: Pick<CloudNumber, 'webhookUrl' | 'appSecret
 }
 
 /** A customer writes to the number (timestamp: seconds; defaults to now, inside the 24 h window). */
-export async function customerWrites(n: CloudNumber, text: string, o: { from: string; name: string; timestamp?: number }): Promise<string> {
-  const m = inboundText(n.phoneNumberId, text, { from: o.from, name: o.name, timestamp: o.timestamp ?? Math.floor(Date.now() / 1000) })
+export async function customerWrites(
+  n: CloudNumber,
+  text: string,
+  o: { from: string; name: string; timestamp?: number },
+): Promise<string> {
+  const m = inboundText(n.phoneNumberId, text, {
+    from: o.from,
+    name: o.name,
+    timestamp: o.timestamp ?? Math.floor(Date.now() / 1000),
+  })
   await postWebhook(n, m.body)
   return m.id
 }
 
-export async function statusWebhook(n: CloudNumber, wamid: string, status: 'sent' | 'delivered' | 'read'): Promise<void> {
+export async function statusWebhook(
+  n: CloudNumber,
+  wamid: string,
+  status: 'sent' | 'delivered' | 'read',
+): Promise<void> {
   await postWebhook(n, statusUpdate(n.phoneNumberId, wamid, status, { timestamp: Math.floor(Date.now() / 1000) }))
 }
 
 /** Waits until the API lists a conversation for the contact's number; returns its id. */
 export async function conversationOf(s: Session, workspaceId: string, waId: string): Promise<string> {
   return waitUntil(`a conversation with ${waId}`, async () => {
-    const page = await s.get<{ items: { id: string; contact: { waId: string | null } }[] }>(`/api/v1/workspaces/${workspaceId}/conversations?limit=200`)
+    const page = await s.get<{ items: { id: string; contact: { waId: string | null } }[] }>(
+      `/api/v1/workspaces/${workspaceId}/conversations?limit=200`,
+    )
     return page.items.find((c) => c.contact.waId === waId)?.id
   })
 }
@@ -193,11 +270,21 @@ export async function expectShellAtTop(page: Page, screen: string): Promise<void
     const el = document.elementFromPoint(window.innerWidth / 2, 4)
     const frame = el?.closest(':has(nav[aria-label="Main"])')
     const ok = !!frame && frame !== document.documentElement && frame !== document.body && frame.id !== 'app'
-    const describe = (e: Element | null | undefined) => (e ? `<${e.tagName.toLowerCase()}${e.id ? ` id="${e.id}"` : ''}${e.className ? ` class="${e.className}"` : ''}> ${JSON.stringify((e.textContent ?? '').trim().slice(0, 40))}` : 'nothing')
-    return { ok, atTop: describe(el), scrollY: window.scrollY, appChildren: [...(document.getElementById('app')?.children ?? [])].map((c) => describe(c)) }
+    const describe = (e: Element | null | undefined) =>
+      e
+        ? `<${e.tagName.toLowerCase()}${e.id ? ` id="${e.id}"` : ''}${e.className ? ` class="${e.className}"` : ''}> ${JSON.stringify((e.textContent ?? '').trim().slice(0, 40))}`
+        : 'nothing'
+    return {
+      ok,
+      atTop: describe(el),
+      scrollY: window.scrollY,
+      appChildren: [...(document.getElementById('app')?.children ?? [])].map((c) => describe(c)),
+    }
   })
   if (!found.ok) {
-    throw new Error(`${screen}: the top of the screen is not the app's frame but ${found.atTop} (document scrolled by ${found.scrollY} px; #app holds ${found.appChildren.join(', ')})`)
+    throw new Error(
+      `${screen}: the top of the screen is not the app's frame but ${found.atTop} (document scrolled by ${found.scrollY} px; #app holds ${found.appChildren.join(', ')})`,
+    )
   }
 }
 
@@ -221,7 +308,10 @@ export async function startQrApp(ownerEmail: string, workspaceName: string) {
     owner,
     ws,
     base,
-    signIn: (context: BrowserContext) => context.addCookies([{ name: 'wabox_session', value: owner.sessionToken, url: base, httpOnly: true, sameSite: 'Lax' }]),
+    signIn: (context: BrowserContext) =>
+      context.addCookies([
+        { name: 'wabox_session', value: owner.sessionToken, url: base, httpOnly: true, sameSite: 'Lax' },
+      ]),
     stop: async () => {
       server.stop(true)
       await t.close()

@@ -265,7 +265,8 @@ export const en = {
     rotated: 'Credentials replaced.',
     disconnect: 'Disconnect',
     unlink: 'Unlink phone',
-    disconnectConfirm: 'Disconnect “{name}”? wabox stops using the number and wipes its credentials; the conversations stay.',
+    disconnectConfirm:
+      'Disconnect “{name}”? wabox stops using the number and wipes its credentials; the conversations stay.',
     unlinkConfirm: 'Unlink “{name}”? The phone is logged out of this device; the conversations stay.',
     typeName: 'Type the channel name to confirm',
     pacing: 'Sending pace',
@@ -285,5 +286,11 @@ export const en = {
   },
 } as const
 
-type Widen<T> = T extends string ? string : T extends readonly string[] ? readonly string[] : T extends object ? { [K in keyof T]: Widen<T[K]> } : T
+type Widen<T> = T extends string
+  ? string
+  : T extends readonly string[]
+    ? readonly string[]
+    : T extends object
+      ? { [K in keyof T]: Widen<T[K]> }
+      : T
 export type Messages = Widen<typeof en>

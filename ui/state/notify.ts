@@ -47,7 +47,13 @@ function chime(): void {
 }
 
 /** Tells the agent about a new message unless they are looking at it right now. */
-export function notifyNewMessage(opts: { title: string; body: string; tag: string; visible: boolean; onClick: () => void }): void {
+export function notifyNewMessage(opts: {
+  title: string
+  body: string
+  tag: string
+  visible: boolean
+  onClick: () => void
+}): void {
   if (!notificationsWanted.value || (opts.visible && !document.hidden)) return
   chime()
   if (!('Notification' in window) || Notification.permission !== 'granted') return

@@ -14,7 +14,9 @@ export type Membership = Me['memberships'][number]
 export const me = signal<Me | null | undefined>(undefined)
 export const workspaceId = signal<string | null>(null)
 
-export const membership = computed<Membership | undefined>(() => me.value?.memberships.find((m) => m.workspaceId === workspaceId.value))
+export const membership = computed<Membership | undefined>(() =>
+  me.value?.memberships.find((m) => m.workspaceId === workspaceId.value),
+)
 export const role = computed<Role | undefined>(() => membership.value?.role as Role | undefined)
 
 export function can(permission: Permission): boolean {

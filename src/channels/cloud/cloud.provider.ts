@@ -24,7 +24,8 @@ const REASONS: Record<number, string> = {
 }
 
 function mapError(err: unknown): ProviderError {
-  if (!(err instanceof GraphError)) return new ProviderError(-1, (err as Error)?.message ?? 'send failed', true, false, false)
+  if (!(err instanceof GraphError))
+    return new ProviderError(-1, (err as Error)?.message ?? 'send failed', true, false, false)
   const reason = REASONS[err.code] ?? (err.code === -1 ? err.message : `Meta refused the message (code ${err.code})`)
   return new ProviderError(err.code, reason, err.retryable, err.authFailure, err.code === 131056, err.details)
 }

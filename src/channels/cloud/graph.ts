@@ -90,8 +90,14 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
     for (let hop = 0; ; hop++) {
       let res: Response
       try {
-        const auth: Record<string, string> = new URL(current).origin === origin ? { authorization: `Bearer ${token}` } : {}
-        res = await fetch(current, { ...init, headers: { ...auth, 'user-agent': userAgent, ...(init.headers as Record<string, string> | undefined) }, signal, redirect: 'manual' })
+        const auth: Record<string, string> =
+          new URL(current).origin === origin ? { authorization: `Bearer ${token}` } : {}
+        res = await fetch(current, {
+          ...init,
+          headers: { ...auth, 'user-agent': userAgent, ...(init.headers as Record<string, string> | undefined) },
+          signal,
+          redirect: 'manual',
+        })
       } catch (err) {
         throw isDeadline(err) ? timedOut() : new GraphError(0, -1, 'Graph API unreachable')
       }
@@ -99,8 +105,10 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
       if (method !== 'GET' || res.status < 300 || res.status >= 400 || !location) return res
       await res.body?.cancel().catch(() => {})
       const next = URL.parse(location, current)
-      if (!next || (next.protocol !== 'https:' && next.protocol !== 'http:')) throw new GraphError(res.status, -1, 'Graph API redirected to an unusable address')
-      if (hop >= GRAPH_MAX_REDIRECTS) throw new GraphError(res.status, -1, `Graph API redirected more than ${GRAPH_MAX_REDIRECTS} times`)
+      if (!next || (next.protocol !== 'https:' && next.protocol !== 'http:'))
+        throw new GraphError(res.status, -1, 'Graph API redirected to an unusable address')
+      if (hop >= GRAPH_MAX_REDIRECTS)
+        throw new GraphError(res.status, -1, `Graph API redirected more than ${GRAPH_MAX_REDIRECTS} times`)
       current = next.href
     }
   }
@@ -140,11 +148,19 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
   return {
     /** GET /{phone-number-id}: proves the token can see the number, and names it. */
     getPhoneNumber: (token: string, phoneNumberId: string) =>
-      json(token, `${encodeURIComponent(phoneNumberId)}?fields=id,display_phone_number,verified_name,quality_rating`, phoneNumberInfo),
+      json(
+        token,
+        `${encodeURIComponent(phoneNumberId)}?fields=id,display_phone_number,verified_name,quality_rating`,
+        phoneNumberInfo,
+      ),
 
     /** GET /{media-id}: a short-lived download URL for an inbound media object. */
     getMedia: (token: string, mediaId: string, phoneNumberId?: string) =>
-      json(token, `${encodeURIComponent(mediaId)}${phoneNumberId ? `?phone_number_id=${encodeURIComponent(phoneNumberId)}` : ''}`, mediaInfo),
+      json(
+        token,
+        `${encodeURIComponent(mediaId)}${phoneNumberId ? `?phone_number_id=${encodeURIComponent(phoneNumberId)}` : ''}`,
+        mediaInfo,
+      ),
 
     /** POST /{phone-number-id}/messages: one message; the answer only means "accepted" (reference §3.1). */
     sendMessage: (token: string, phoneNumberId: string, body: Record<string, unknown>) =>
@@ -160,7 +176,10 @@ export function createGraphClient(opts: { baseUrl: string; version: string; time
       form.set('messaging_product', 'whatsapp')
       form.set('type', mime)
       form.set('file', new File([file], filename, { type: mime }))
-      return json(token, `${encodeURIComponent(phoneNumberId)}/media`, z.object({ id: z.string().min(1) }), { method: 'POST', body: form })
+      return json(token, `${encodeURIComponent(phoneNumberId)}/media`, z.object({ id: z.string().min(1) }), {
+        method: 'POST',
+        body: form,
+      })
     },
 
     /** Marks an inbound message read (blue ticks), reference §3.8. */

@@ -24,13 +24,23 @@ const changeArb = fc.record({
   messages: fc.array(messageArb, { maxLength: 5 }),
   statuses: fc.array(statusArb, { maxLength: 5 }),
 })
-const bodyArb = fc.array(fc.record({ changes: fc.array(changeArb, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 3 }).map((entries) => ({
-  object: 'whatsapp_business_account' as const,
-  entry: entries.map((e) => ({
-    id: WABA,
-    changes: e.changes.map((c) => ({ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: c.phone }, messages: c.messages, statuses: c.statuses } })),
-  })),
-}))
+const bodyArb = fc
+  .array(fc.record({ changes: fc.array(changeArb, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 3 })
+  .map((entries) => ({
+    object: 'whatsapp_business_account' as const,
+    entry: entries.map((e) => ({
+      id: WABA,
+      changes: e.changes.map((c) => ({
+        field: 'messages',
+        value: {
+          messaging_product: 'whatsapp',
+          metadata: { phone_number_id: c.phone },
+          messages: c.messages,
+          statuses: c.statuses,
+        },
+      })),
+    })),
+  }))
 
 describe('webhook splitter (property)', () => {
   test('every item of every entry and change becomes one event; keys follow wamid and (wamid, status)', () => {
@@ -40,7 +50,10 @@ describe('webhook splitter (property)', () => {
         const { events, skipped } = splitWebhook(parsed, { phoneNumberId: PHONE, wabaId: WABA })
         const changes = body.entry.flatMap((e) => e.changes)
         const mine = changes.filter((c) => c.value.metadata.phone_number_id === PHONE)
-        const expectedKeys = mine.flatMap((c) => [...c.value.messages.map((m) => `message:${m.id}`), ...c.value.statuses.map((s) => `status:${s.id}:${s.status}`)])
+        const expectedKeys = mine.flatMap((c) => [
+          ...c.value.messages.map((m) => `message:${m.id}`),
+          ...c.value.statuses.map((s) => `status:${s.id}:${s.status}`),
+        ])
         expect(events.map((e) => e.key)).toEqual(expectedKeys)
         expect(skipped.length).toBe(changes.length - mine.length)
         // Same event → same idempotency key; different events → different keys.

@@ -6,7 +6,13 @@
  */
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import type { ChannelNoticeEvent, InboundContact, InboundEvent, InboundMessageEvent, InboundStatusEvent } from '../../messaging/inbound-events.ts'
+import type {
+  ChannelNoticeEvent,
+  InboundContact,
+  InboundEvent,
+  InboundMessageEvent,
+  InboundStatusEvent,
+} from '../../messaging/inbound-events.ts'
 
 const record = z.record(z.string(), z.unknown())
 
@@ -43,7 +49,15 @@ const messageSchema = z
     from_user_id: z.string().optional(),
     timestamp: z.coerce.string(),
     type: z.string(),
-    context: z.object({ id: z.string().optional(), from: z.string().optional(), forwarded: z.boolean().optional(), frequently_forwarded: z.boolean().optional() }).passthrough().optional(),
+    context: z
+      .object({
+        id: z.string().optional(),
+        from: z.string().optional(),
+        forwarded: z.boolean().optional(),
+        frequently_forwarded: z.boolean().optional(),
+      })
+      .passthrough()
+      .optional(),
     errors: z.array(errorSchema).optional(),
     referral: record.optional(),
   })
@@ -86,8 +100,9 @@ function errorOf(errors: z.infer<typeof errorSchema>[] | undefined) {
 function contactFor(message: z.infer<typeof messageSchema>, contacts: unknown): InboundContact {
   const list = contactList.parse(contacts)
   const match =
-    list.find((c) => (message.from && c.wa_id === message.from) || (message.from_user_id && c.user_id === message.from_user_id)) ??
-    (list.length === 1 ? list[0] : undefined)
+    list.find(
+      (c) => (message.from && c.wa_id === message.from) || (message.from_user_id && c.user_id === message.from_user_id),
+    ) ?? (list.length === 1 ? list[0] : undefined)
   return {
     waId: message.from ?? match?.wa_id ?? null,
     bsuid: message.from_user_id ?? match?.user_id ?? null,
@@ -99,7 +114,11 @@ function contactFor(message: z.infer<typeof messageSchema>, contacts: unknown): 
 const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'document', 'sticker'])
 
 /** Maps one Cloud API message to the neutral shape: text for people, the rest in `content`. */
-export function normalizeMessage(m: z.infer<typeof messageSchema>, contacts: unknown, now: number): InboundMessageEvent {
+export function normalizeMessage(
+  m: z.infer<typeof messageSchema>,
+  contacts: unknown,
+  now: number,
+): InboundMessageEvent {
   const body = (m as Record<string, unknown>)[m.type]
   const part = recordOrEmpty.parse(body)
   const content: Record<string, unknown> = {}
@@ -111,19 +130,36 @@ export function normalizeMessage(m: z.infer<typeof messageSchema>, contacts: unk
     text = str(part.body)
   } else if (MEDIA_TYPES.has(m.type)) {
     text = str(part.caption)
-    media = { id: String(part.id ?? ''), mime: str(part.mime_type), sha256: str(part.sha256), filename: str(part.filename) }
+    media = {
+      id: String(part.id ?? ''),
+      mime: str(part.mime_type),
+      sha256: str(part.sha256),
+      filename: str(part.filename),
+    }
     if (part.voice !== undefined) content.voice = part.voice === true
     if (part.animated !== undefined) content.animated = part.animated === true
     if (!media.id) media = null
   } else if (m.type === 'location') {
     const latitude = Number(part.latitude)
     const longitude = Number(part.longitude)
-    Object.assign(content, { latitude, longitude, name: str(part.name), address: str(part.address), url: str(part.url) })
+    Object.assign(content, {
+      latitude,
+      longitude,
+      name: str(part.name),
+      address: str(part.address),
+      url: str(part.url),
+    })
     text = str(part.name) ?? `${latitude}, ${longitude}`
   } else if (m.type === 'contacts') {
     const cards = Array.isArray(body) ? body : []
     content.contacts = cards
-    text = cards.map((c) => (c && typeof c === 'object' ? str((c as { name?: { formatted_name?: unknown } }).name?.formatted_name) : null)).filter(Boolean).join(', ') || null
+    text =
+      cards
+        .map((c) =>
+          c && typeof c === 'object' ? str((c as { name?: { formatted_name?: unknown } }).name?.formatted_name) : null,
+        )
+        .filter(Boolean)
+        .join(', ') || null
   } else if (m.type === 'interactive') {
     const kind = str(part.type) ?? 'unknown'
     const reply = recordOrEmpty.parse(part[kind])
@@ -179,7 +215,11 @@ function normalizeStatus(s: z.infer<typeof statusSchema>, now: number): InboundS
 }
 
 /** Splits a verified, parsed webhook for a channel into keyed events. */
-export function splitWebhook(body: z.infer<typeof webhookEnvelope>, channel: { phoneNumberId: string | null; wabaId: string | null }, now = Date.now()): SplitResult {
+export function splitWebhook(
+  body: z.infer<typeof webhookEnvelope>,
+  channel: { phoneNumberId: string | null; wabaId: string | null },
+  now = Date.now(),
+): SplitResult {
   const events: SplitEvent[] = []
   const skipped: SplitResult['skipped'] = []
   for (const entry of body.entry) {
@@ -204,7 +244,10 @@ export function splitWebhook(body: z.infer<typeof webhookEnvelope>, channel: { p
           else events.push({ key: `status:${s.data.id}:${s.data.status}`, event })
         }
         if (Array.isArray(value.errors) && value.errors.length > 0) {
-          events.push({ key: `errors:${sha256(JSON.stringify([entry.id, entry.time ?? null, value.errors]))}`, event: notice('errors', value, entry.time, now) })
+          events.push({
+            key: `errors:${sha256(JSON.stringify([entry.id, entry.time ?? null, value.errors]))}`,
+            event: notice('errors', value, entry.time, now),
+          })
         }
         continue
       }
@@ -213,7 +256,10 @@ export function splitWebhook(body: z.infer<typeof webhookEnvelope>, channel: { p
         skipped.push({ reason: 'WABA id does not match the channel', field: change.field })
         continue
       }
-      events.push({ key: `field:${sha256(JSON.stringify([change.field, entry.id, entry.time ?? null, value]))}`, event: notice(change.field, value, entry.time, now) })
+      events.push({
+        key: `field:${sha256(JSON.stringify([change.field, entry.id, entry.time ?? null, value]))}`,
+        event: notice(change.field, value, entry.time, now),
+      })
     }
   }
   return { events, skipped }
@@ -228,6 +274,17 @@ function guarded<T>(fn: () => T): T | null {
   }
 }
 
-function notice(field: string, value: Record<string, unknown>, time: number | undefined, now: number): ChannelNoticeEvent {
-  return { kind: 'field', field, event: typeof value.event === 'string' ? value.event : null, value, occurredAt: isoFromUnix(time, now) }
+function notice(
+  field: string,
+  value: Record<string, unknown>,
+  time: number | undefined,
+  now: number,
+): ChannelNoticeEvent {
+  return {
+    kind: 'field',
+    field,
+    event: typeof value.event === 'string' ? value.event : null,
+    value,
+    occurredAt: isoFromUnix(time, now),
+  }
 }

@@ -10,7 +10,10 @@ function templateParameter(p: TemplateParam): Record<string, unknown> {
     case 'text':
       return { type: 'text', text: p.text, ...(p.parameterName ? { parameter_name: p.parameterName } : {}) }
     case 'currency':
-      return { type: 'currency', currency: { fallback_value: p.fallbackValue, code: p.code, amount_1000: p.amount1000 } }
+      return {
+        type: 'currency',
+        currency: { fallback_value: p.fallbackValue, code: p.code, amount_1000: p.amount1000 },
+      }
     case 'date_time':
       return { type: 'date_time', date_time: { fallback_value: p.fallbackValue } }
     case 'image':
@@ -19,7 +22,15 @@ function templateParameter(p: TemplateParam): Record<string, unknown> {
     case 'document':
       return { type: 'document', document: { ...mediaRef(p), ...(p.filename ? { filename: p.filename } : {}) } }
     case 'location':
-      return { type: 'location', location: { latitude: p.latitude, longitude: p.longitude, ...(p.name ? { name: p.name } : {}), ...(p.address ? { address: p.address } : {}) } }
+      return {
+        type: 'location',
+        location: {
+          latitude: p.latitude,
+          longitude: p.longitude,
+          ...(p.name ? { name: p.name } : {}),
+          ...(p.address ? { address: p.address } : {}),
+        },
+      }
     case 'payload':
       return { type: 'payload', payload: p.payload }
     case 'coupon_code':
@@ -30,7 +41,12 @@ function templateParameter(p: TemplateParam): Record<string, unknown> {
 function content(input: SendMessageInput, r: Resolved): Record<string, unknown> {
   switch (input.type) {
     case 'text':
-      return { text: { body: input.text.body, ...(input.text.previewUrl !== undefined ? { preview_url: input.text.previewUrl } : {}) } }
+      return {
+        text: {
+          body: input.text.body,
+          ...(input.text.previewUrl !== undefined ? { preview_url: input.text.previewUrl } : {}),
+        },
+      }
     case 'template':
       return {
         template: {
@@ -56,14 +72,37 @@ function content(input: SendMessageInput, r: Resolved): Record<string, unknown> 
       return { [input.type]: { ...mediaRef(m), ...(m.caption ? { caption: m.caption } : {}) } }
     }
     case 'document':
-      return { document: { ...mediaRef(input.document), ...(input.document.caption ? { caption: input.document.caption } : {}), ...(input.document.filename ? { filename: input.document.filename } : {}) } }
+      return {
+        document: {
+          ...mediaRef(input.document),
+          ...(input.document.caption ? { caption: input.document.caption } : {}),
+          ...(input.document.filename ? { filename: input.document.filename } : {}),
+        },
+      }
     case 'location':
-      return { location: { latitude: input.location.latitude, longitude: input.location.longitude, ...(input.location.name ? { name: input.location.name } : {}), ...(input.location.address ? { address: input.location.address } : {}) } }
+      return {
+        location: {
+          latitude: input.location.latitude,
+          longitude: input.location.longitude,
+          ...(input.location.name ? { name: input.location.name } : {}),
+          ...(input.location.address ? { address: input.location.address } : {}),
+        },
+      }
     case 'interactive': {
       const i = input.interactive
-      const common = { ...(i.header ? { header: i.header } : {}), body: i.body, ...(i.footer ? { footer: i.footer } : {}) }
+      const common = {
+        ...(i.header ? { header: i.header } : {}),
+        body: i.body,
+        ...(i.footer ? { footer: i.footer } : {}),
+      }
       if (i.type === 'button') {
-        return { interactive: { type: 'button', ...common, action: { buttons: i.buttons.map((b) => ({ type: 'reply', reply: { id: b.id, title: b.title } })) } } }
+        return {
+          interactive: {
+            type: 'button',
+            ...common,
+            action: { buttons: i.buttons.map((b) => ({ type: 'reply', reply: { id: b.id, title: b.title } })) },
+          },
+        }
       }
       return { interactive: { type: 'list', ...common, action: { button: i.button, sections: i.sections } } }
     }

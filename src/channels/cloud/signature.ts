@@ -5,7 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
 export function isValidSignature(rawBody: Uint8Array, header: string | null, appSecret: string): boolean {
-  if (!header || !header.startsWith('sha256=')) return false
+  if (!header?.startsWith('sha256=')) return false
   const hex = header.slice('sha256='.length)
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) return false
   const expected = createHmac('sha256', appSecret).update(rawBody).digest()
@@ -13,5 +13,5 @@ export function isValidSignature(rawBody: Uint8Array, header: string | null, app
 }
 
 export function signatureFor(rawBody: Uint8Array | string, appSecret: string): string {
-  return 'sha256=' + createHmac('sha256', appSecret).update(rawBody).digest('hex')
+  return `sha256=${createHmac('sha256', appSecret).update(rawBody).digest('hex')}`
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
-import { initAuthCreds, proto, type SignalDataSet } from 'baileys'
+import { proto, type SignalDataSet } from 'baileys'
 import { iso } from '../../clock.ts'
 import { CryptoError, ENVELOPE_VERSION } from '../../crypto/envelope.ts'
 import { newId } from '../../crypto/tokens.ts'
@@ -19,7 +19,10 @@ afterEach(async () => {
 
 async function makeQrChannel(t: TestApp, workspaceId: string): Promise<string> {
   const id = newId('ch')
-  await channelsRepo.insert(t.db.db, newQrChannelRow({ id, workspaceId, name: 'Front desk phone', settings: '{}', at: iso(t.clock.now()) }))
+  await channelsRepo.insert(
+    t.db.db,
+    newQrChannelRow({ id, workspaceId, name: 'Front desk phone', settings: '{}', at: iso(t.clock.now()) }),
+  )
   return id
 }
 
@@ -33,19 +36,47 @@ async function setup() {
   return { t, ws, a, b }
 }
 
-const rowsOf = (t: TestApp, channelId: string) => t.db.db.selectFrom('qr_auth_state').selectAll().where('channel_id', '=', channelId).orderBy('type').orderBy('key_id').execute()
+const rowsOf = (t: TestApp, channelId: string) =>
+  t.db.db
+    .selectFrom('qr_auth_state')
+    .selectAll()
+    .where('channel_id', '=', channelId)
+    .orderBy('type')
+    .orderBy('key_id')
+    .execute()
 const rowOf = (t: TestApp, channelId: string, type: string, keyId: string) =>
-  t.db.db.selectFrom('qr_auth_state').selectAll().where('channel_id', '=', channelId).where('type', '=', type).where('key_id', '=', keyId).executeTakeFirst()
+  t.db.db
+    .selectFrom('qr_auth_state')
+    .selectAll()
+    .where('channel_id', '=', channelId)
+    .where('type', '=', type)
+    .where('key_id', '=', keyId)
+    .executeTakeFirst()
 
 /** One realistic value of every key type Baileys stores, with the raw key material each one carries. */
 function everyKeyType() {
-  const bytes = { prePub: randomBytes(33), prePriv: randomBytes(32), session: randomBytes(120), senderKey: randomBytes(90), syncKey: randomBytes(32), hash: randomBytes(128), token: randomBytes(24), identity: randomBytes(33) }
-  const syncKey = proto.Message.AppStateSyncKeyData.fromObject({ keyData: bytes.syncKey, fingerprint: { rawId: 7, currentIndex: 2, deviceIndexes: [0, 3] }, timestamp: 1_764_000_000 })
+  const bytes = {
+    prePub: randomBytes(33),
+    prePriv: randomBytes(32),
+    session: randomBytes(120),
+    senderKey: randomBytes(90),
+    syncKey: randomBytes(32),
+    hash: randomBytes(128),
+    token: randomBytes(24),
+    identity: randomBytes(33),
+  }
+  const syncKey = proto.Message.AppStateSyncKeyData.fromObject({
+    keyData: bytes.syncKey,
+    fingerprint: { rawId: 7, currentIndex: 2, deviceIndexes: [0, 3] },
+    timestamp: 1_764_000_000,
+  })
   const data = {
     'pre-key': { '1': { public: bytes.prePub, private: bytes.prePriv } },
     session: { '16505551234.0': new Uint8Array(bytes.session) },
     'sender-key': { '120363000000000000@g.us::16505551234::0': bytes.senderKey },
-    'sender-key-memory': { '120363000000000000@g.us': { '16505551234:0@s.whatsapp.net': true, '16505559876:1@s.whatsapp.net': false } },
+    'sender-key-memory': {
+      '120363000000000000@g.us': { '16505551234:0@s.whatsapp.net': true, '16505559876:1@s.whatsapp.net': false },
+    },
     'app-state-sync-key': { AAAAAGBf: syncKey },
     'app-state-sync-version': { regular_high: { version: 12, hash: bytes.hash, indexValueMap: {} } },
     'lid-mapping': { '16505551234': '204512345678901@lid' },
@@ -76,7 +107,9 @@ describe('round trip', () => {
     expect(Buffer.isBuffer(after.noiseKey.private)).toBe(true)
     expect(Buffer.from(after.noiseKey.private).equals(Buffer.from(before.noiseKey.private))).toBe(true)
     expect(Buffer.from(after.noiseKey.public).equals(Buffer.from(before.noiseKey.public))).toBe(true)
-    expect(Buffer.from(after.signedIdentityKey.private).equals(Buffer.from(before.signedIdentityKey.private))).toBe(true)
+    expect(Buffer.from(after.signedIdentityKey.private).equals(Buffer.from(before.signedIdentityKey.private))).toBe(
+      true,
+    )
     expect(Buffer.from(after.signedPreKey.signature).equals(Buffer.from(before.signedPreKey.signature))).toBe(true)
     expect(Buffer.from(after.routingInfo!).equals(before.routingInfo!)).toBe(true)
     expect(after.advSecretKey).toBe(before.advSecretKey)
@@ -112,7 +145,9 @@ describe('round trip', () => {
     expect(Object.keys(sessions)).toEqual(['16505551234.0'])
     expect(Buffer.from(sessions['16505551234.0']!).equals(bytes.session)).toBe(true)
 
-    const senderKey = (await keys.get('sender-key', ['120363000000000000@g.us::16505551234::0']))['120363000000000000@g.us::16505551234::0']!
+    const senderKey = (await keys.get('sender-key', ['120363000000000000@g.us::16505551234::0']))[
+      '120363000000000000@g.us::16505551234::0'
+    ]!
     expect(Buffer.from(senderKey).equals(bytes.senderKey)).toBe(true)
     expect(await keys.get('sender-key-memory', ['120363000000000000@g.us'])).toEqual(data['sender-key-memory'])
 
@@ -127,7 +162,9 @@ describe('round trip', () => {
     expect(Buffer.isBuffer(version.hash) && version.hash.equals(bytes.hash)).toBe(true)
     expect(version.indexValueMap).toEqual({})
 
-    expect(await keys.get('lid-mapping', ['16505551234', '16505550000'])).toEqual({ '16505551234': '204512345678901@lid' })
+    expect(await keys.get('lid-mapping', ['16505551234', '16505550000'])).toEqual({
+      '16505551234': '204512345678901@lid',
+    })
     expect(await keys.get('device-list', ['16505551234'])).toEqual({ '16505551234': ['0', '3', '17'] })
     const tc = (await keys.get('tctoken', ['16505551234@s.whatsapp.net']))['16505551234@s.whatsapp.net']!
     expect(Buffer.from(tc.token).equals(bytes.token)).toBe(true)
@@ -142,7 +179,9 @@ describe('round trip', () => {
   test('get with more ids than one chunk returns every stored one', async () => {
     const { t, ws, a } = await setup()
     const keys = (await openAuthStore(t.services, ws, a)).state.keys
-    const preKeys = Object.fromEntries(Array.from({ length: 1203 }, (_, i) => [String(i + 1), { public: randomBytes(33), private: randomBytes(32) }]))
+    const preKeys = Object.fromEntries(
+      Array.from({ length: 1203 }, (_, i) => [String(i + 1), { public: randomBytes(33), private: randomBytes(32) }]),
+    )
     await keys.set({ 'pre-key': preKeys })
     const wanted = [...Object.keys(preKeys), 'missing-1', 'missing-2']
     const found = await keys.get('pre-key', wanted)
@@ -164,7 +203,10 @@ describe('deleting', () => {
   test('null deletes the row; get then omits it; other ids and types are untouched', async () => {
     const { t, ws, a } = await setup()
     const keys = (await openAuthStore(t.services, ws, a)).state.keys
-    await keys.set({ session: { 'x.0': randomBytes(40), 'y.0': randomBytes(40) }, 'identity-key': { 'x.0': randomBytes(33) } })
+    await keys.set({
+      session: { 'x.0': randomBytes(40), 'y.0': randomBytes(40) },
+      'identity-key': { 'x.0': randomBytes(33) },
+    })
     await keys.set({ session: { 'x.0': null } })
     expect(await rowOf(t, a, 'session', 'x.0')).toBeUndefined()
     expect(Object.keys(await keys.get('session', ['x.0', 'y.0']))).toEqual(['y.0'])
@@ -184,8 +226,19 @@ describe('sealed at rest', () => {
     const rows = await rowsOf(t, a)
     expect(rows).toHaveLength(Object.keys(data).length + 1)
     const creds = store.state.creds
-    const secrets = [...Object.values(bytes), creds.noiseKey.private, creds.signedIdentityKey.private, creds.signedPreKey.keyPair.private].map((b) => Buffer.from(b))
-    const needles = [...secrets.flatMap((b) => [b.toString('base64'), b.toString('base64url'), b.toString('hex')]), creds.advSecretKey, '"type":"Buffer"', '{', '204512345678901@lid']
+    const secrets = [
+      ...Object.values(bytes),
+      creds.noiseKey.private,
+      creds.signedIdentityKey.private,
+      creds.signedPreKey.keyPair.private,
+    ].map((b) => Buffer.from(b))
+    const needles = [
+      ...secrets.flatMap((b) => [b.toString('base64'), b.toString('base64url'), b.toString('hex')]),
+      creds.advSecretKey,
+      '"type":"Buffer"',
+      '{',
+      '204512345678901@lid',
+    ]
     for (const row of rows) {
       expect(row.value.startsWith(`${ENVELOPE_VERSION}.`)).toBe(true)
       expect(row.value.split('.')).toHaveLength(4)
@@ -203,7 +256,13 @@ describe('bound to its owner', () => {
     await storeB.state.keys.set({ session: { 'peer.0': randomBytes(64) } })
 
     const stolen = (await rowOf(t, a, 'session', 'peer.0'))!.value
-    await t.db.db.updateTable('qr_auth_state').set({ value: stolen }).where('channel_id', '=', b).where('type', '=', 'session').where('key_id', '=', 'peer.0').execute()
+    await t.db.db
+      .updateTable('qr_auth_state')
+      .set({ value: stolen })
+      .where('channel_id', '=', b)
+      .where('type', '=', 'session')
+      .where('key_id', '=', 'peer.0')
+      .execute()
     const failure = await Promise.resolve(storeB.state.keys.get('session', ['peer.0'])).catch((err: unknown) => err)
     expect(failure).toBeInstanceOf(CryptoError)
     expect(failure).toMatchObject({ code: 'auth_failed' })
@@ -217,9 +276,15 @@ describe('bound to its owner', () => {
     const { t, ws, a, b } = await setup()
     await (await openAuthStore(t.services, ws, a)).state.keys.set({ 'identity-key': { 'peer.0': randomBytes(33) } })
     const row = (await rowOf(t, a, 'identity-key', 'peer.0'))!
-    await t.db.db.insertInto('qr_auth_state').values({ ...row, channel_id: b }).execute()
+    await t.db.db
+      .insertInto('qr_auth_state')
+      .values({ ...row, channel_id: b })
+      .execute()
     const keysB = (await openAuthStore(t.services, ws, b)).state.keys
-    await expect(keysB.get('identity-key', ['peer.0'])).rejects.toMatchObject({ name: 'CryptoError', code: 'auth_failed' })
+    await expect(keysB.get('identity-key', ['peer.0'])).rejects.toMatchObject({
+      name: 'CryptoError',
+      code: 'auth_failed',
+    })
   })
 
   test('a value moved to another id or another type of the same channel fails to open', async () => {
@@ -227,11 +292,26 @@ describe('bound to its owner', () => {
     const keys = (await openAuthStore(t.services, ws, a)).state.keys
     await keys.set({ session: { 'alice.0': randomBytes(64), 'mallory.0': randomBytes(64) } })
     const alice = (await rowOf(t, a, 'session', 'alice.0'))!.value
-    await t.db.db.updateTable('qr_auth_state').set({ value: alice }).where('channel_id', '=', a).where('key_id', '=', 'mallory.0').execute()
+    await t.db.db
+      .updateTable('qr_auth_state')
+      .set({ value: alice })
+      .where('channel_id', '=', a)
+      .where('key_id', '=', 'mallory.0')
+      .execute()
     await expect(keys.get('session', ['mallory.0'])).rejects.toBeInstanceOf(CryptoError)
     expect(Object.keys(await keys.get('session', ['alice.0']))).toEqual(['alice.0'])
 
-    await t.db.db.insertInto('qr_auth_state').values({ workspace_id: ws, channel_id: a, type: 'sender-key', key_id: 'alice.0', value: alice, updated_at: iso(Date.now()) }).execute()
+    await t.db.db
+      .insertInto('qr_auth_state')
+      .values({
+        workspace_id: ws,
+        channel_id: a,
+        type: 'sender-key',
+        key_id: 'alice.0',
+        value: alice,
+        updated_at: iso(Date.now()),
+      })
+      .execute()
     await expect(keys.get('sender-key', ['alice.0'])).rejects.toMatchObject({ code: 'auth_failed' })
   })
 
@@ -239,7 +319,10 @@ describe('bound to its owner', () => {
     const { t, ws, a, b } = await setup()
     await (await openAuthStore(t.services, ws, a)).saveCreds()
     const creds = (await rowOf(t, a, 'creds', ''))!
-    await t.db.db.insertInto('qr_auth_state').values({ ...creds, channel_id: b }).execute()
+    await t.db.db
+      .insertInto('qr_auth_state')
+      .values({ ...creds, channel_id: b })
+      .execute()
     await expect(openAuthStore(t.services, ws, b)).rejects.toMatchObject({ name: 'CryptoError', code: 'auth_failed' })
     expect((await openAuthStore(t.services, ws, a)).existed).toBe(true)
   })
@@ -259,12 +342,21 @@ describe('atomic batches', () => {
   async function seeded(t: TestApp, ws: string, a: string) {
     const keys = (await openAuthStore(t.services, ws, a)).state.keys
     const previous = { session: randomBytes(64), preKey: { public: randomBytes(33), private: randomBytes(32) } }
-    await keys.set({ session: { 'peer.0': previous.session, 'old.0': randomBytes(64) }, 'pre-key': { '5': previous.preKey } })
+    await keys.set({
+      session: { 'peer.0': previous.session, 'old.0': randomBytes(64) },
+      'pre-key': { '5': previous.preKey },
+    })
     const before = await rowsOf(t, a)
     return { keys, previous, before }
   }
 
-  async function expectUnchanged(t: TestApp, a: string, keys: Awaited<ReturnType<typeof seeded>>['keys'], previous: Awaited<ReturnType<typeof seeded>>['previous'], before: unknown) {
+  async function expectUnchanged(
+    t: TestApp,
+    a: string,
+    keys: Awaited<ReturnType<typeof seeded>>['keys'],
+    previous: Awaited<ReturnType<typeof seeded>>['previous'],
+    before: unknown,
+  ) {
     expect(await rowsOf(t, a)).toEqual(before as never)
     const sessions = await keys.get('session', ['peer.0', 'old.0', 'new.0'])
     expect(Object.keys(sessions).sort()).toEqual(['old.0', 'peer.0'])
@@ -278,7 +370,10 @@ describe('atomic batches', () => {
     const { keys, previous, before } = await seeded(t, ws, a)
     const batch = {
       session: { 'peer.0': randomBytes(64), 'old.0': null, 'new.0': randomBytes(64) },
-      'pre-key': { '5': { public: randomBytes(33), private: randomBytes(32) }, '6': { public: randomBytes(33), private: randomBytes(32) } },
+      'pre-key': {
+        '5': { public: randomBytes(33), private: randomBytes(32) },
+        '6': { public: randomBytes(33), private: randomBytes(32) },
+      },
       'lid-mapping': { bad: 10n },
     } as unknown as SignalDataSet
     await expect(keys.set(batch)).rejects.toThrow(/BigInt/)
@@ -288,11 +383,16 @@ describe('atomic batches', () => {
   test('a database failure in the middle of the batch rolls back the statements before it', async () => {
     const { t, ws, a } = await setup()
     const { keys, previous, before } = await seeded(t, ws, a)
-    await sql`CREATE TRIGGER sabotage BEFORE INSERT ON qr_auth_state WHEN NEW.key_id = 'poison' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`.execute(t.db.db)
+    await sql`CREATE TRIGGER sabotage BEFORE INSERT ON qr_auth_state WHEN NEW.key_id = 'poison' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`.execute(
+      t.db.db,
+    )
     // Deletes, updates and inserts of earlier types run first; the poisoned row is in the last statement.
     const batch: SignalDataSet = {
       session: { 'peer.0': randomBytes(64), 'old.0': null, 'new.0': randomBytes(64) },
-      'pre-key': { '5': { public: randomBytes(33), private: randomBytes(32) }, '6': { public: randomBytes(33), private: randomBytes(32) } },
+      'pre-key': {
+        '5': { public: randomBytes(33), private: randomBytes(32) },
+        '6': { public: randomBytes(33), private: randomBytes(32) },
+      },
       'identity-key': { poison: randomBytes(33) },
     }
     await expect(keys.set(batch)).rejects.toThrow(/disk on fire/)
@@ -323,7 +423,9 @@ describe('erasing', () => {
 
     const reopened = await openAuthStore(t.services, ws, a)
     expect(reopened.existed).toBe(false)
-    expect(Buffer.from(reopened.state.creds.noiseKey.private).equals(Buffer.from(storeA.state.creds.noiseKey.private))).toBe(false)
+    expect(
+      Buffer.from(reopened.state.creds.noiseKey.private).equals(Buffer.from(storeA.state.creds.noiseKey.private)),
+    ).toBe(false)
     expect(await reopened.state.keys.get('pre-key', ['1'])).toEqual({})
     expect((await openAuthStore(t.services, ws, b)).state.creds).toEqual(storeB.state.creds)
   })
@@ -393,7 +495,10 @@ describe('workspace scoping', () => {
     const keys = (await openAuthStore(t.services, ws, a)).state.keys
     await keys.set({ session: { 'mine.0': randomBytes(64) } })
     const mine = (await rowOf(t, a, 'session', 'mine.0'))!
-    await t.db.db.insertInto('qr_auth_state').values({ ...mine, workspace_id: otherWs, key_id: 'planted.0' }).execute()
+    await t.db.db
+      .insertInto('qr_auth_state')
+      .values({ ...mine, workspace_id: otherWs, key_id: 'planted.0' })
+      .execute()
     expect(Object.keys(await keys.get('session', ['mine.0', 'planted.0']))).toEqual(['mine.0'])
 
     // An upsert onto the planted row's key must not rewrite a row that belongs to another workspace.

@@ -4,7 +4,16 @@
  * another key) fails to open instead of handing one device's keys to another.
  */
 import type { Kysely, Transaction } from 'kysely'
-import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type AuthenticationState, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore } from 'baileys'
+import {
+  BufferJSON,
+  initAuthCreds,
+  proto,
+  type AuthenticationCreds,
+  type AuthenticationState,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+  type SignalKeyStore,
+} from 'baileys'
 import { iso } from '../../clock.ts'
 import { CryptoError, open, seal, type Keyring, type SealContext } from '../../crypto/envelope.ts'
 import type { Database } from '../../db/database.ts'
@@ -33,7 +42,8 @@ const CHUNK = 500
 export async function openAuthStore(deps: ServiceDeps, workspaceId: string, channelId: string): Promise<QrAuthStore> {
   const keyring = requireKeyring(deps.keyring)
   // The primary key has no workspace in it: a store opened for a foreign channel could otherwise collide with its rows.
-  if (!(await findQrChannel(deps.db, workspaceId, channelId))) throw new AppError(404, 'not_found', 'No such QR channel in this workspace.')
+  if (!(await findQrChannel(deps.db, workspaceId, channelId)))
+    throw new AppError(404, 'not_found', 'No such QR channel in this workspace.')
   const codec = codecFor(keyring, workspaceId, channelId)
 
   const [credsRow] = await findRows(deps.db, workspaceId, channelId, CREDS_TYPE, [CREDS_ID])
@@ -57,7 +67,18 @@ export async function openAuthStore(deps: ServiceDeps, workspaceId: string, chan
     const batches = Object.entries(data).map(([type, values]) => {
       const entries = Object.entries(values ?? {})
       const upserts: QrAuthStateTable[] = entries.flatMap(([id, value]) =>
-        value == null ? [] : [{ workspace_id: workspaceId, channel_id: channelId, type, key_id: id, value: codec.encode(type, id, value), updated_at: now }],
+        value == null
+          ? []
+          : [
+              {
+                workspace_id: workspaceId,
+                channel_id: channelId,
+                type,
+                key_id: id,
+                value: codec.encode(type, id, value),
+                updated_at: now,
+              },
+            ],
       )
       return { type, deletes: entries.filter(([, value]) => value == null).map(([id]) => id), upserts }
     })
@@ -74,7 +95,13 @@ export async function openAuthStore(deps: ServiceDeps, workspaceId: string, chan
     state: { creds, keys: { get, set } },
     existed: credsRow !== undefined,
     saveCreds: async () => {
-      const row = { workspace_id: workspaceId, channel_id: channelId, type: CREDS_TYPE, key_id: CREDS_ID, updated_at: iso(deps.clock.now()) }
+      const row = {
+        workspace_id: workspaceId,
+        channel_id: channelId,
+        type: CREDS_TYPE,
+        key_id: CREDS_ID,
+        updated_at: iso(deps.clock.now()),
+      }
       await upsertRows(deps.db, [{ ...row, value: codec.encode(CREDS_TYPE, CREDS_ID, store.state.creds) }])
     },
     clear: () => eraseAuthState(deps.db, workspaceId, channelId),
@@ -88,15 +115,25 @@ export async function eraseAuthState(db: Db, workspaceId: string, channelId: str
 }
 
 function codecFor(keyring: Keyring, workspaceId: string, channelId: string) {
-  const context = (type: string, id: string): SealContext => ({ workspaceId, table: 'qr_auth_state', rowId: `${channelId}/${type}/${id}`, column: 'value' })
+  const context = (type: string, id: string): SealContext => ({
+    workspaceId,
+    table: 'qr_auth_state',
+    rowId: `${channelId}/${type}/${id}`,
+    column: 'value',
+  })
   return {
-    encode: (type: string, id: string, value: unknown) => seal(keyring, JSON.stringify(value, BufferJSON.replacer), context(type, id)),
+    encode: (type: string, id: string, value: unknown) =>
+      seal(keyring, JSON.stringify(value, BufferJSON.replacer), context(type, id)),
     decode(type: string, id: string, sealed: string) {
       try {
         return JSON.parse(open(keyring, sealed, context(type, id)), BufferJSON.reviver)
       } catch (err) {
         // Dropping the value would make Baileys regenerate keys and silently break the session: fail loudly, naming the row.
-        if (err instanceof CryptoError) throw new CryptoError(err.code, `QR auth state ${type}/${id} of channel ${channelId} did not open: ${err.message}`)
+        if (err instanceof CryptoError)
+          throw new CryptoError(
+            err.code,
+            `QR auth state ${type}/${id} of channel ${channelId} did not open: ${err.message}`,
+          )
         throw err
       }
     },
@@ -112,10 +149,23 @@ function chunked<T>(items: T[]): T[][] {
 // --- queries ---
 
 const findQrChannel = (db: Db, workspaceId: string, channelId: string) =>
-  db.selectFrom('channels').select('id').where('workspace_id', '=', workspaceId).where('id', '=', channelId).where('provider', '=', 'qr').executeTakeFirst()
+  db
+    .selectFrom('channels')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', channelId)
+    .where('provider', '=', 'qr')
+    .executeTakeFirst()
 
 const findRows = (db: Db, workspaceId: string, channelId: string, type: string, ids: string[]) =>
-  db.selectFrom('qr_auth_state').select(['key_id', 'value']).where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('type', '=', type).where('key_id', 'in', ids).execute()
+  db
+    .selectFrom('qr_auth_state')
+    .select(['key_id', 'value'])
+    .where('workspace_id', '=', workspaceId)
+    .where('channel_id', '=', channelId)
+    .where('type', '=', type)
+    .where('key_id', 'in', ids)
+    .execute()
 
 async function upsertRows(db: Db, rows: QrAuthStateTable[]): Promise<void> {
   await db
@@ -131,9 +181,19 @@ async function upsertRows(db: Db, rows: QrAuthStateTable[]): Promise<void> {
 }
 
 async function deleteRows(db: Db, workspaceId: string, channelId: string, type: string, ids: string[]): Promise<void> {
-  await db.deleteFrom('qr_auth_state').where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).where('type', '=', type).where('key_id', 'in', ids).execute()
+  await db
+    .deleteFrom('qr_auth_state')
+    .where('workspace_id', '=', workspaceId)
+    .where('channel_id', '=', channelId)
+    .where('type', '=', type)
+    .where('key_id', 'in', ids)
+    .execute()
 }
 
 async function deleteAllRows(db: Db, workspaceId: string, channelId: string): Promise<void> {
-  await db.deleteFrom('qr_auth_state').where('workspace_id', '=', workspaceId).where('channel_id', '=', channelId).execute()
+  await db
+    .deleteFrom('qr_auth_state')
+    .where('workspace_id', '=', workspaceId)
+    .where('channel_id', '=', channelId)
+    .execute()
 }

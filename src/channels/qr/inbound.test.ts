@@ -31,7 +31,9 @@ const incoming = (id: string, message: WAMessage['message'], { key, ...over }: O
 })
 
 const partner = { waId: PARTNER, bsuid: null, profileName: 'Ada Lovelace', username: null }
-const messageEvent = (over: Partial<InboundMessageEvent> & Pick<InboundMessageEvent, 'wamid' | 'type'>): InboundMessageEvent => ({
+const messageEvent = (
+  over: Partial<InboundMessageEvent> & Pick<InboundMessageEvent, 'wamid' | 'type'>,
+): InboundMessageEvent => ({
   kind: 'message',
   contact: partner,
   text: null,
@@ -50,7 +52,9 @@ describe('mapUpsert: message types', () => {
   test('conversation → text', () => {
     const out = mapUpsert([incoming('3EB0C0FFEE01', { conversation: 'Hello there' })], ctx(), NOW)
     expect(out).toEqual({
-      events: [{ key: 'm:3EB0C0FFEE01', event: messageEvent({ wamid: '3EB0C0FFEE01', type: 'text', text: 'Hello there' }) }],
+      events: [
+        { key: 'm:3EB0C0FFEE01', event: messageEvent({ wamid: '3EB0C0FFEE01', type: 'text', text: 'Hello there' }) },
+      ],
       lidMappings: [],
       skipped: [],
     })
@@ -62,14 +66,26 @@ describe('mapUpsert: message types', () => {
       {
         extendedTextMessage: {
           text: 'Yes, tomorrow works',
-          contextInfo: { stanzaId: '3EB0ORIGINAL', participant: PARTNER_JID, quotedMessage: { conversation: 'Can we meet?' } },
+          contextInfo: {
+            stanzaId: '3EB0ORIGINAL',
+            participant: PARTNER_JID,
+            quotedMessage: { conversation: 'Can we meet?' },
+          },
         },
         messageContextInfo: { deviceListMetadataVersion: 2 },
       },
       { messageTimestamp: { low: SENT, high: 0, unsigned: true } as unknown as WAMessage['messageTimestamp'] },
     )
     expect(mapUpsert([msg], ctx(), NOW).events).toEqual([
-      { key: 'm:3EB0C0FFEE02', event: messageEvent({ wamid: '3EB0C0FFEE02', type: 'text', text: 'Yes, tomorrow works', contextWamid: '3EB0ORIGINAL' }) },
+      {
+        key: 'm:3EB0C0FFEE02',
+        event: messageEvent({
+          wamid: '3EB0C0FFEE02',
+          type: 'text',
+          text: 'Yes, tomorrow works',
+          contextWamid: '3EB0ORIGINAL',
+        }),
+      },
     ])
   })
 
@@ -144,7 +160,14 @@ describe('mapUpsert: message types', () => {
         },
       },
     })
-    const ref = { kind: 'document', url, directPath: '/v/t62.7119-24/doc.enc', mediaKey: 'Ag==', mimetype: 'application/pdf', fileSha256: 'AQ==' } as const
+    const ref = {
+      kind: 'document',
+      url,
+      directPath: '/v/t62.7119-24/doc.enc',
+      mediaKey: 'Ag==',
+      mimetype: 'application/pdf',
+      fileSha256: 'AQ==',
+    } as const
     expect(mapUpsert([msg], ctx(), NOW).events).toEqual([
       {
         key: 'm:3A1B2C3D4E5F60718293',
@@ -160,7 +183,15 @@ describe('mapUpsert: message types', () => {
 
   test('voice note → audio with content.voice', () => {
     const [url, mimetype] = ['https://mmg.whatsapp.net/a.enc', 'audio/ogg; codecs=opus']
-    const audioMessage = { url, directPath: '/a.enc', mimetype, seconds: 4, ptt: true, mediaKey: bytes(3), fileSha256: bytes(4) }
+    const audioMessage = {
+      url,
+      directPath: '/a.enc',
+      mimetype,
+      seconds: 4,
+      ptt: true,
+      mediaKey: bytes(3),
+      fileSha256: bytes(4),
+    }
     const msg = incoming('3EB0VOICE', { audioMessage })
     const ref = { kind: 'audio', url, directPath: '/a.enc', mediaKey: 'Aw==', mimetype, fileSha256: 'BA==' } as const
     expect(mapUpsert([msg], ctx(), NOW).events).toEqual([
@@ -178,7 +209,12 @@ describe('mapUpsert: message types', () => {
 
   test('location → content like the Cloud API', () => {
     const msg = incoming('3EB0LOC', {
-      locationMessage: { degreesLatitude: 52.5163, degreesLongitude: 13.3777, name: 'Brandenburger Tor', address: 'Pariser Platz, Berlin' },
+      locationMessage: {
+        degreesLatitude: 52.5163,
+        degreesLongitude: 13.3777,
+        name: 'Brandenburger Tor',
+        address: 'Pariser Platz, Berlin',
+      },
     })
     expect(mapUpsert([msg], ctx(), NOW).events).toEqual([
       {
@@ -187,14 +223,21 @@ describe('mapUpsert: message types', () => {
           wamid: '3EB0LOC',
           type: 'location',
           text: 'Brandenburger Tor',
-          content: { latitude: 52.5163, longitude: 13.3777, name: 'Brandenburger Tor', address: 'Pariser Platz, Berlin', url: null },
+          content: {
+            latitude: 52.5163,
+            longitude: 13.3777,
+            name: 'Brandenburger Tor',
+            address: 'Pariser Platz, Berlin',
+            url: null,
+          },
         }),
       },
     ])
   })
 
   test('contact card → contacts in the Cloud shape plus the vCard', () => {
-    const vcard = 'BEGIN:VCARD\nVERSION:3.0\nN:;Grace Hopper;;;\nFN:Grace Hopper\nitem1.TEL;waid=14155550123:+1 415-555-0123\nitem1.X-ABLabel:Mobile\nEND:VCARD'
+    const vcard =
+      'BEGIN:VCARD\nVERSION:3.0\nN:;Grace Hopper;;;\nFN:Grace Hopper\nitem1.TEL;waid=14155550123:+1 415-555-0123\nitem1.X-ABLabel:Mobile\nEND:VCARD'
     const msg = incoming('3EB0CARD', { contactMessage: { displayName: 'Grace Hopper', vcard } })
     expect(mapUpsert([msg], ctx(), NOW).events).toEqual([
       {
@@ -203,24 +246,54 @@ describe('mapUpsert: message types', () => {
           wamid: '3EB0CARD',
           type: 'contacts',
           text: 'Grace Hopper',
-          content: { contacts: [{ name: { formatted_name: 'Grace Hopper' }, phones: [{ phone: '+1 415-555-0123', wa_id: '14155550123' }], vcard }] },
+          content: {
+            contacts: [
+              {
+                name: { formatted_name: 'Grace Hopper' },
+                phones: [{ phone: '+1 415-555-0123', wa_id: '14155550123' }],
+                vcard,
+              },
+            ],
+          },
         }),
       },
     ])
   })
 
   test('reaction and its removal', () => {
-    const target = { remoteJid: OWN + '@s.whatsapp.net', fromMe: true, id: '3EB0OURS' }
-    const reacted = incoming('3EB0REACT1', { reactionMessage: { key: target, text: '👍', senderTimestampMs: SENT * 1000 } })
-    const removed = incoming('3EB0REACT2', { reactionMessage: { key: target, text: '', senderTimestampMs: SENT * 1000 + 5 } })
+    const target = { remoteJid: `${OWN}@s.whatsapp.net`, fromMe: true, id: '3EB0OURS' }
+    const reacted = incoming('3EB0REACT1', {
+      reactionMessage: { key: target, text: '👍', senderTimestampMs: SENT * 1000 },
+    })
+    const removed = incoming('3EB0REACT2', {
+      reactionMessage: { key: target, text: '', senderTimestampMs: SENT * 1000 + 5 },
+    })
     expect(mapUpsert([reacted, removed], ctx(), NOW).events).toEqual([
-      { key: 'm:3EB0REACT1', event: messageEvent({ wamid: '3EB0REACT1', type: 'reaction', text: '👍', content: { messageId: '3EB0OURS', emoji: '👍' } }) },
-      { key: 'm:3EB0REACT2', event: messageEvent({ wamid: '3EB0REACT2', type: 'reaction', text: null, content: { messageId: '3EB0OURS', emoji: null } }) },
+      {
+        key: 'm:3EB0REACT1',
+        event: messageEvent({
+          wamid: '3EB0REACT1',
+          type: 'reaction',
+          text: '👍',
+          content: { messageId: '3EB0OURS', emoji: '👍' },
+        }),
+      },
+      {
+        key: 'm:3EB0REACT2',
+        event: messageEvent({
+          wamid: '3EB0REACT2',
+          type: 'reaction',
+          text: null,
+          content: { messageId: '3EB0OURS', emoji: null },
+        }),
+      },
     ])
   })
 
   test('protocol REVOKE → revoked, other protocol messages and reactions to nothing skipped', () => {
-    const revoke = incoming('3EB0REVOKE', { protocolMessage: { key: { remoteJid: PARTNER_JID, fromMe: false, id: '3EB0GONE' }, type: 0 } })
+    const revoke = incoming('3EB0REVOKE', {
+      protocolMessage: { key: { remoteJid: PARTNER_JID, fromMe: false, id: '3EB0GONE' }, type: 0 },
+    })
     const historySync = incoming(
       '3EB0HIST',
       { protocolMessage: { type: 5, historySyncNotification: { syncType: 3, chunkOrder: 1 } } },
@@ -230,7 +303,12 @@ describe('mapUpsert: message types', () => {
     const edit = incoming('3EB0EDIT', { editedMessage: { message: edited } })
     const noTarget = incoming('3EB0REACT3', { reactionMessage: { text: '👍' } })
     const out = mapUpsert([revoke, historySync, edit, noTarget], ctx(), NOW)
-    expect(out.events).toEqual([{ key: 'm:3EB0REVOKE', event: messageEvent({ wamid: '3EB0REVOKE', type: 'revoked', content: { messageId: '3EB0GONE' } }) }])
+    expect(out.events).toEqual([
+      {
+        key: 'm:3EB0REVOKE',
+        event: messageEvent({ wamid: '3EB0REVOKE', type: 'revoked', content: { messageId: '3EB0GONE' } }),
+      },
+    ])
     expect(out.skipped).toEqual([
       { id: '3EB0HIST', reason: 'protocol message HISTORY_SYNC_NOTIFICATION' },
       { id: '3EB0EDIT', reason: 'protocol message MESSAGE_EDIT' },
@@ -240,11 +318,15 @@ describe('mapUpsert: message types', () => {
 
   test('protocol message in a partner chat is skipped with its type', () => {
     const ephemeral = incoming('3EB0EPH', { protocolMessage: { type: 3, ephemeralExpiration: 604800 } })
-    expect(mapUpsert([ephemeral], ctx(), NOW).skipped).toEqual([{ id: '3EB0EPH', reason: 'protocol message EPHEMERAL_SETTING' }])
+    expect(mapUpsert([ephemeral], ctx(), NOW).skipped).toEqual([
+      { id: '3EB0EPH', reason: 'protocol message EPHEMERAL_SETTING' },
+    ])
   })
 
   test('unknown content → unsupported with the Cloud error code', () => {
-    const poll = incoming('3EB0POLL', { pollCreationMessageV3: { name: 'Lunch?', options: [{ optionName: 'Yes' }], selectableOptionsCount: 1 } })
+    const poll = incoming('3EB0POLL', {
+      pollCreationMessageV3: { name: 'Lunch?', options: [{ optionName: 'Yes' }], selectableOptionsCount: 1 },
+    })
     expect(mapUpsert([poll], ctx(), NOW).events).toEqual([
       {
         key: 'm:3EB0POLL',
@@ -261,11 +343,23 @@ describe('mapUpsert: message types', () => {
 
 describe('mapUpsert: who sent it', () => {
   test('@lid sender with remoteJidAlt → waId from the alt and a LID mapping', () => {
-    const key = { remoteJid: '205829311234567@lid', remoteJidAlt: '5511987654321@s.whatsapp.net', addressingMode: 'lid' }
+    const key = {
+      remoteJid: '205829311234567@lid',
+      remoteJidAlt: '5511987654321@s.whatsapp.net',
+      addressingMode: 'lid',
+    }
     const msg = incoming('3EB0LID1', { conversation: 'from a LID' }, { key })
     expect(mapUpsert([msg], ctx(), NOW)).toEqual({
       events: [
-        { key: 'm:3EB0LID1', event: messageEvent({ wamid: '3EB0LID1', type: 'text', text: 'from a LID', contact: { ...partner, waId: '5511987654321', bsuid: 'lid:205829311234567' } }) },
+        {
+          key: 'm:3EB0LID1',
+          event: messageEvent({
+            wamid: '3EB0LID1',
+            type: 'text',
+            text: 'from a LID',
+            contact: { ...partner, waId: '5511987654321', bsuid: 'lid:205829311234567' },
+          }),
+        },
       ],
       lidMappings: [{ lid: '205829311234567', waId: '5511987654321' }],
       skipped: [],
@@ -273,20 +367,47 @@ describe('mapUpsert: who sent it', () => {
   })
 
   test('phone JID with a LID alt records the mapping too; device suffix stripped', () => {
-    const msg = incoming('3EB0PN1', { conversation: 'hi' }, { key: { remoteJid: `${PARTNER}:12@s.whatsapp.net`, remoteJidAlt: '205829300000001@lid' } })
+    const msg = incoming(
+      '3EB0PN1',
+      { conversation: 'hi' },
+      { key: { remoteJid: `${PARTNER}:12@s.whatsapp.net`, remoteJidAlt: '205829300000001@lid' } },
+    )
     const out = mapUpsert([msg], ctx(), NOW)
-    expect(out.events).toEqual([{ key: 'm:3EB0PN1', event: messageEvent({ wamid: '3EB0PN1', type: 'text', text: 'hi', contact: { ...partner, bsuid: 'lid:205829300000001' } }) }])
+    expect(out.events).toEqual([
+      {
+        key: 'm:3EB0PN1',
+        event: messageEvent({
+          wamid: '3EB0PN1',
+          type: 'text',
+          text: 'hi',
+          contact: { ...partner, bsuid: 'lid:205829300000001' },
+        }),
+      },
+    ])
     expect(out.lidMappings).toEqual([{ lid: '205829300000001', waId: PARTNER }])
   })
 
   test('@lid sender without alt resolved by resolveLid; unresolved → bsuid lid:…', () => {
-    const resolved = incoming('3EB0LID2', { conversation: 'known' }, { key: { remoteJid: '111222333444555@lid', addressingMode: 'lid' }, pushName: 'Known' })
-    const unknown = incoming('3EB0LID3', { conversation: 'unknown' }, { key: { remoteJid: '777888999000111@lid' }, pushName: 'Stranger' })
+    const resolved = incoming(
+      '3EB0LID2',
+      { conversation: 'known' },
+      { key: { remoteJid: '111222333444555@lid', addressingMode: 'lid' }, pushName: 'Known' },
+    )
+    const unknown = incoming(
+      '3EB0LID3',
+      { conversation: 'unknown' },
+      { key: { remoteJid: '777888999000111@lid' }, pushName: 'Stranger' },
+    )
     expect(mapUpsert([resolved, unknown], ctx(), NOW)).toEqual({
       events: [
         {
           key: 'm:3EB0LID2',
-          event: messageEvent({ wamid: '3EB0LID2', type: 'text', text: 'known', contact: { ...partner, waId: '447700900123', bsuid: 'lid:111222333444555', profileName: 'Known' } }),
+          event: messageEvent({
+            wamid: '3EB0LID2',
+            type: 'text',
+            text: 'known',
+            contact: { ...partner, waId: '447700900123', bsuid: 'lid:111222333444555', profileName: 'Known' },
+          }),
         },
         {
           key: 'm:3EB0LID3',
@@ -304,27 +425,52 @@ describe('mapUpsert: who sent it', () => {
   })
 
   test('a mapping learned earlier in the batch resolves a later message from the same LID', () => {
-    const first = incoming('3EB0A', { conversation: 'a' }, { key: { remoteJid: '555000555000555@lid', remoteJidAlt: '33612345678@s.whatsapp.net' } })
+    const first = incoming(
+      '3EB0A',
+      { conversation: 'a' },
+      { key: { remoteJid: '555000555000555@lid', remoteJidAlt: '33612345678@s.whatsapp.net' } },
+    )
     const second = incoming('3EB0B', { conversation: 'b' }, { key: { remoteJid: '555000555000555@lid' } })
     const out = mapUpsert([first, second], ctx(), NOW)
-    expect(out.events.map((e) => e.event.kind === 'message' && e.event.contact.waId)).toEqual(['33612345678', '33612345678'])
+    expect(out.events.map((e) => e.event.kind === 'message' && e.event.contact.waId)).toEqual([
+      '33612345678',
+      '33612345678',
+    ])
     expect(out.lidMappings).toEqual([{ lid: '555000555000555', waId: '33612345678' }])
   })
 
   test('own message typed on the phone → fromMe event to the partner, no profile name', () => {
-    const msg = incoming('3EB0MINE', { extendedTextMessage: { text: 'On my way' } }, { key: { fromMe: true }, pushName: 'My Business', status: 2 })
+    const msg = incoming(
+      '3EB0MINE',
+      { extendedTextMessage: { text: 'On my way' } },
+      { key: { fromMe: true }, pushName: 'My Business', status: 2 },
+    )
     expect(mapUpsert([msg], ctx(), NOW).events).toEqual([
       {
         key: 'm:3EB0MINE',
-        event: messageEvent({ wamid: '3EB0MINE', type: 'text', text: 'On my way', contact: { ...partner, profileName: null }, fromMe: true }),
+        event: messageEvent({
+          wamid: '3EB0MINE',
+          type: 'text',
+          text: 'On my way',
+          contact: { ...partner, profileName: null },
+          fromMe: true,
+        }),
       },
     ])
   })
 
   test('groups (when ignored), status@broadcast, newsletters, broadcasts, stubs, empty messages and the self chat are skipped', () => {
     const messages: WAMessage[] = [
-      incoming('G1', { conversation: 'group' }, { key: { remoteJid: '120363025246125486@g.us', participant: PARTNER_JID } }),
-      incoming('S1', { imageMessage: { caption: 'my story' } }, { key: { remoteJid: 'status@broadcast', participant: PARTNER_JID } }),
+      incoming(
+        'G1',
+        { conversation: 'group' },
+        { key: { remoteJid: '120363025246125486@g.us', participant: PARTNER_JID } },
+      ),
+      incoming(
+        'S1',
+        { imageMessage: { caption: 'my story' } },
+        { key: { remoteJid: 'status@broadcast', participant: PARTNER_JID } },
+      ),
       incoming('N1', { conversation: 'news' }, { key: { remoteJid: '120363144038483540@newsletter' } }),
       incoming('B1', { conversation: 'list' }, { key: { remoteJid: '1749416383@broadcast' } }),
       incoming('STUB1', undefined, { messageStubType: 2, messageStubParameters: ['ephemeral'] }),
@@ -347,10 +493,26 @@ describe('mapUpsert: who sent it', () => {
   })
 
   test('groups not ignored → the author is the contact, the group is noted', () => {
-    const key = { remoteJid: '120363025246125486@g.us', participant: '205829311234567@lid', participantAlt: PARTNER_JID, addressingMode: 'lid' }
+    const key = {
+      remoteJid: '120363025246125486@g.us',
+      participant: '205829311234567@lid',
+      participantAlt: PARTNER_JID,
+      addressingMode: 'lid',
+    }
     const msg = incoming('G2', { conversation: 'hello group' }, { key })
     expect(mapUpsert([msg], ctx({ ignoreGroups: false }), NOW)).toEqual({
-      events: [{ key: 'm:G2', event: messageEvent({ wamid: 'G2', type: 'text', text: 'hello group', contact: { ...partner, bsuid: 'lid:205829311234567' }, content: { groupJid: '120363025246125486@g.us' } }) }],
+      events: [
+        {
+          key: 'm:G2',
+          event: messageEvent({
+            wamid: 'G2',
+            type: 'text',
+            text: 'hello group',
+            contact: { ...partner, bsuid: 'lid:205829311234567' },
+            content: { groupJid: '120363025246125486@g.us' },
+          }),
+        },
+      ],
       lidMappings: [{ lid: '205829311234567', waId: PARTNER }],
       skipped: [],
     })
@@ -364,13 +526,22 @@ describe('mapUpsert: who sent it', () => {
     expect(first.events[0]!.key).toBe('m:3EB0TWICE')
 
     const lid = incoming('3EB0BOOM', { conversation: 'x' }, { key: { remoteJid: '1@lid' } })
-    const broken = ctx({ resolveLid: () => { throw new Error('db closed') } })
+    const broken = ctx({
+      resolveLid: () => {
+        throw new Error('db closed')
+      },
+    })
     expect(mapUpsert([lid], broken, NOW).skipped).toEqual([{ id: '3EB0BOOM', reason: 'malformed message: db closed' }])
   })
 })
 
 describe('mapUpdates', () => {
-  const receipt = (id: string, status: number, over: Partial<WAMessageUpdate['key']> = {}, t = SENT + 10): WAMessageUpdate => ({
+  const receipt = (
+    id: string,
+    status: number,
+    over: Partial<WAMessageUpdate['key']> = {},
+    t = SENT + 10,
+  ): WAMessageUpdate => ({
     key: { remoteJid: PARTNER_JID, fromMe: true, id, ...over },
     update: { status, messageTimestamp: t },
   })
@@ -387,7 +558,11 @@ describe('mapUpdates', () => {
   })
 
   test('delivery and read receipts → status events keyed by (id, status)', () => {
-    const out = mapUpdates([receipt('3EB0OUT1', 3), receipt('3EB0OUT1', 4), receipt('3EB0OUT2', 2, {}, 0), receipt('3EB0OUT3', 5)], ctx(), NOW)
+    const out = mapUpdates(
+      [receipt('3EB0OUT1', 3), receipt('3EB0OUT1', 4), receipt('3EB0OUT2', 2, {}, 0), receipt('3EB0OUT3', 5)],
+      ctx(),
+      NOW,
+    )
     expect(out).toEqual({
       events: [
         { key: 's:3EB0OUT1:delivered', event: statusEvent('3EB0OUT1', 'delivered') },
@@ -407,13 +582,19 @@ describe('mapUpdates', () => {
       receipt('3EB0LIDR', 3, { remoteJid: '205829311234567@lid', remoteJidAlt: '5511987654321@s.whatsapp.net' }),
       receipt('3EB0LIDU', 4, { remoteJid: '777888999000111@lid' }),
       receipt('3EB0PEND', 1),
-      { key: { remoteJid: PARTNER_JID, fromMe: true, id: '3EB0EDITED' }, update: { message: { editedMessage: { message: { conversation: 'fixed' } } } } },
+      {
+        key: { remoteJid: PARTNER_JID, fromMe: true, id: '3EB0EDITED' },
+        update: { message: { editedMessage: { message: { conversation: 'fixed' } } } },
+      },
       { key: { remoteJid: PARTNER_JID, fromMe: false, id: '3EB0DEL' }, update: { message: null, messageStubType: 1 } },
       receipt('3EB0THEIRS', 4, { fromMe: false }),
     ]
     expect(mapUpdates(updates, ctx(), NOW)).toEqual({
       events: [
-        { key: 's:3EB0ERR:failed', event: statusEvent('3EB0ERR', 'failed', { error: { code: 131000, title: 'Failed to send', details: null } }) },
+        {
+          key: 's:3EB0ERR:failed',
+          event: statusEvent('3EB0ERR', 'failed', { error: { code: 131000, title: 'Failed to send', details: null } }),
+        },
         { key: 's:3EB0LIDR:delivered', event: statusEvent('3EB0LIDR', 'delivered', { recipient: '5511987654321' }) },
         { key: 's:3EB0LIDU:read', event: statusEvent('3EB0LIDU', 'read', { recipient: 'lid:777888999000111' }) },
       ],
@@ -430,14 +611,23 @@ describe('mapUpdates', () => {
 
 describe('media refs', () => {
   test('round-trip and rejection of anything else', () => {
-    const ref = { kind: 'sticker', url: null, directPath: '/v/t62.15575-24/s.enc', mediaKey: 'a2V5', mimetype: 'image/webp', fileSha256: null } as const
+    const ref = {
+      kind: 'sticker',
+      url: null,
+      directPath: '/v/t62.15575-24/s.enc',
+      mediaKey: 'a2V5',
+      mimetype: 'image/webp',
+      fileSha256: null,
+    } as const
     const id = encodeMediaRef(ref)
     expect(id).toMatch(/^qr:[A-Za-z0-9_-]+$/)
     expect(decodeMediaRef(id)).toEqual(ref)
     expect(decodeMediaRef('garbage')).toBeNull()
     expect(decodeMediaRef('qr:garbage')).toBeNull()
     expect(decodeMediaRef('qr:')).toBeNull()
-    expect(decodeMediaRef(`qr:${Buffer.from(JSON.stringify({ ...ref, kind: 'pdf' })).toString('base64url')}`)).toBeNull()
+    expect(
+      decodeMediaRef(`qr:${Buffer.from(JSON.stringify({ ...ref, kind: 'pdf' })).toString('base64url')}`),
+    ).toBeNull()
     expect(decodeMediaRef('1234567890')).toBeNull()
   })
 })

@@ -8,7 +8,12 @@
 import { getContentType, jidDecode, normalizeMessageContent, proto } from 'baileys'
 import type { WAMessage, WAMessageKey, WAMessageUpdate } from 'baileys'
 import { z } from 'zod'
-import type { InboundContact, InboundEvent, InboundMessageEvent, InboundStatusEvent } from '../../messaging/inbound-events.ts'
+import type {
+  InboundContact,
+  InboundEvent,
+  InboundMessageEvent,
+  InboundStatusEvent,
+} from '../../messaging/inbound-events.ts'
 
 /** digits of a LID → the phone number (digits, no +) behind it, if known */
 export type LidResolver = (lid: string) => string | null
@@ -23,7 +28,11 @@ export type QrInboundContext = {
 }
 
 export type MappedEvent = { key: string; event: InboundEvent }
-export type Mapped = { events: MappedEvent[]; lidMappings: { lid: string; waId: string }[]; skipped: { id: string | null; reason: string }[] }
+export type Mapped = {
+  events: MappedEvent[]
+  lidMappings: { lid: string; waId: string }[]
+  skipped: { id: string | null; reason: string }[]
+}
 
 export type QrMediaRef = {
   kind: 'image' | 'video' | 'audio' | 'document' | 'sticker'
@@ -50,13 +59,18 @@ const mediaRefSchema = z.object({
 /** A QR media "id" carries everything needed to download and decrypt it later: Baileys media has no server-side id. */
 export function encodeMediaRef(ref: QrMediaRef): string {
   const { kind, url, directPath, mediaKey, mimetype, fileSha256 } = ref
-  return MEDIA_REF_PREFIX + Buffer.from(JSON.stringify({ kind, url, directPath, mediaKey, mimetype, fileSha256 })).toString('base64url')
+  return (
+    MEDIA_REF_PREFIX +
+    Buffer.from(JSON.stringify({ kind, url, directPath, mediaKey, mimetype, fileSha256 })).toString('base64url')
+  )
 }
 
 export function decodeMediaRef(id: string): QrMediaRef | null {
   if (typeof id !== 'string' || !id.startsWith(MEDIA_REF_PREFIX)) return null
   try {
-    const parsed = mediaRefSchema.safeParse(JSON.parse(Buffer.from(id.slice(MEDIA_REF_PREFIX.length), 'base64url').toString('utf8')))
+    const parsed = mediaRefSchema.safeParse(
+      JSON.parse(Buffer.from(id.slice(MEDIA_REF_PREFIX.length), 'base64url').toString('utf8')),
+    )
     return parsed.success ? parsed.data : null
   } catch {
     return null
@@ -67,7 +81,13 @@ type Party = { waId: string | null; bsuid: string | null }
 type Batch = { ctx: QrInboundContext; now: number; lids: Map<string, string>; result: Mapped }
 type ContentOf<K extends keyof proto.IMessage> = NonNullable<proto.IMessage[K]>
 
-const MEDIA_KINDS = { imageMessage: 'image', videoMessage: 'video', audioMessage: 'audio', documentMessage: 'document', stickerMessage: 'sticker' } as const
+const MEDIA_KINDS = {
+  imageMessage: 'image',
+  videoMessage: 'video',
+  audioMessage: 'audio',
+  documentMessage: 'document',
+  stickerMessage: 'sticker',
+} as const
 const PHONE_SERVERS = new Set(['s.whatsapp.net', 'c.us', 'hosted'])
 const LID_SERVERS = new Set(['lid', 'hosted.lid'])
 // WhatsApp labels a message "forwarded many times" from this forwarding score on.
@@ -91,7 +111,10 @@ export function mapUpsert(messages: WAMessage[], ctx: QrInboundContext, now = Da
       if (typeof mapped === 'string') batch.result.skipped.push({ id, reason: mapped })
       else batch.result.events.push({ key: `m:${mapped.wamid}`, event: mapped })
     } catch (err) {
-      batch.result.skipped.push({ id, reason: `malformed message: ${err instanceof Error ? err.message : String(err)}` })
+      batch.result.skipped.push({
+        id,
+        reason: `malformed message: ${err instanceof Error ? err.message : String(err)}`,
+      })
     }
   }
   return finish(batch)
@@ -113,7 +136,12 @@ export function mapUpdates(updates: WAMessageUpdate[], ctx: QrInboundContext, no
   return finish(batch)
 }
 
-const newBatch = (ctx: QrInboundContext, now: number): Batch => ({ ctx, now, lids: new Map(), result: { events: [], lidMappings: [], skipped: [] } })
+const newBatch = (ctx: QrInboundContext, now: number): Batch => ({
+  ctx,
+  now,
+  lids: new Map(),
+  result: { events: [], lidMappings: [], skipped: [] },
+})
 
 function finish(batch: Batch): Mapped {
   batch.result.lidMappings = [...batch.lids].map(([lid, waId]) => ({ lid, waId }))
@@ -166,7 +194,10 @@ function isOwn(jid: string | null | undefined, ctx: QrInboundContext): boolean {
 }
 
 /** The person a message is exchanged with: the chat partner in a 1:1 chat, the author in a group. */
-function counterpart(key: WAMessageKey, batch: Batch): { party: Party; group: string | null; fromMe: boolean } | string {
+function counterpart(
+  key: WAMessageKey,
+  batch: Batch,
+): { party: Party; group: string | null; fromMe: boolean } | string {
   const remoteJid = key.remoteJid ?? ''
   if (jidDecode(remoteJid)?.server === 'g.us') {
     const fromMe = key.fromMe === true || isOwn(key.participant, batch.ctx)
@@ -192,7 +223,9 @@ function mapMessage(msg: WAMessage, batch: Batch): InboundMessageEvent | string 
   const contentType = getContentType(message ?? undefined)
   if (!message || !contentType) {
     // History sync, app-state and disappearing-setting changes arrive as stubs: bookkeeping, not conversation.
-    const stub = msg.messageStubType ? proto.WebMessageInfo.StubType[msg.messageStubType] ?? String(msg.messageStubType) : null
+    const stub = msg.messageStubType
+      ? (proto.WebMessageInfo.StubType[msg.messageStubType] ?? String(msg.messageStubType))
+      : null
     return stub ? `stub ${stub}` : 'no content'
   }
 
@@ -207,7 +240,11 @@ function mapMessage(msg: WAMessage, batch: Batch): InboundMessageEvent | string 
   if ((contextInfo?.forwardingScore ?? 0) >= FREQUENTLY_FORWARDED_SCORE) content.frequentlyForwarded = true
   if (who.group) content.groupJid = who.group
 
-  const contact: InboundContact = { ...who.party, profileName: who.fromMe ? null : msg.pushName || null, username: null }
+  const contact: InboundContact = {
+    ...who.party,
+    profileName: who.fromMe ? null : msg.pushName || null,
+    username: null,
+  }
   return {
     kind: 'message',
     wamid: key.id,
@@ -224,7 +261,12 @@ function mapMessage(msg: WAMessage, batch: Batch): InboundMessageEvent | string 
 }
 
 type Body = Pick<InboundMessageEvent, 'type' | 'text' | 'content' | 'media' | 'error'>
-const body = (type: string, text: string | null, content: Record<string, unknown> = {}, media: InboundMessageEvent['media'] = null): Body => ({
+const body = (
+  type: string,
+  text: string | null,
+  content: Record<string, unknown> = {},
+  media: InboundMessageEvent['media'] = null,
+): Body => ({
   type,
   text,
   content,
@@ -250,17 +292,33 @@ function mapContent(message: proto.IMessage, contentType: keyof proto.IMessage):
       const latitude = numberOrNull(m.degreesLatitude)
       const longitude = numberOrNull(m.degreesLongitude)
       const name = m.name || null
-      return body('location', name ?? coordinates(latitude, longitude), { latitude, longitude, name, address: m.address || null, url: m.url || null })
+      return body('location', name ?? coordinates(latitude, longitude), {
+        latitude,
+        longitude,
+        name,
+        address: m.address || null,
+        url: m.url || null,
+      })
     }
     case 'liveLocationMessage': {
       const m = message.liveLocationMessage as ContentOf<'liveLocationMessage'>
       const latitude = numberOrNull(m.degreesLatitude)
       const longitude = numberOrNull(m.degreesLongitude)
-      return body('location', m.caption || coordinates(latitude, longitude), { latitude, longitude, name: null, address: null, url: null, live: true })
+      return body('location', m.caption || coordinates(latitude, longitude), {
+        latitude,
+        longitude,
+        name: null,
+        address: null,
+        url: null,
+        live: true,
+      })
     }
     case 'contactMessage':
     case 'contactsArrayMessage': {
-      const cards = contentType === 'contactMessage' ? [message.contactMessage as ContentOf<'contactMessage'>] : (message.contactsArrayMessage?.contacts ?? [])
+      const cards =
+        contentType === 'contactMessage'
+          ? [message.contactMessage as ContentOf<'contactMessage'>]
+          : (message.contactsArrayMessage?.contacts ?? [])
       const contacts = cards.map(contactCard)
       const names = contacts.map((c) => c.name.formatted_name).filter(Boolean)
       return body('contacts', names.join(', ') || message.contactsArrayMessage?.displayName || null, { contacts })
@@ -304,7 +362,12 @@ function mediaBody(message: proto.IMessage, contentType: keyof typeof MEDIA_KIND
   // Without a key (or a place to fetch from) the media cannot be downloaded: keep the message, not a dead reference.
   const media =
     mediaKey && (url || directPath)
-      ? { id: encodeMediaRef({ kind, url, directPath, mediaKey, mimetype: mime, fileSha256 }), mime, sha256: fileSha256, filename }
+      ? {
+          id: encodeMediaRef({ kind, url, directPath, mediaKey, mimetype: mime, fileSha256 }),
+          mime,
+          sha256: fileSha256,
+          filename,
+        }
       : null
   const caption = 'caption' in m ? m.caption || null : null
   return body(kind, caption, content, media)
@@ -318,7 +381,9 @@ function contactCard(card: proto.Message.IContactMessage) {
 }
 
 function vcardField(vcard: string | null, field: string): string | null {
-  const line = vcard?.split(/\r?\n/).find((l) => l.toUpperCase().startsWith(`${field}:`) || l.toUpperCase().startsWith(`${field};`))
+  const line = vcard
+    ?.split(/\r?\n/)
+    .find((l) => l.toUpperCase().startsWith(`${field}:`) || l.toUpperCase().startsWith(`${field};`))
   const value = line?.slice(line.indexOf(':') + 1).trim()
   return value || null
 }
@@ -340,7 +405,9 @@ function vcardPhones(vcard: string | null): { phone: string; wa_id?: string; typ
 
 function contextInfoOf(message: proto.IMessage, contentType: keyof proto.IMessage): proto.IContextInfo | null {
   const part = message[contentType]
-  return part && typeof part === 'object' && 'contextInfo' in part ? ((part.contextInfo as proto.IContextInfo | null | undefined) ?? null) : null
+  return part && typeof part === 'object' && 'contextInfo' in part
+    ? ((part.contextInfo as proto.IContextInfo | null | undefined) ?? null)
+    : null
 }
 
 function mapStatus(u: WAMessageUpdate, batch: Batch): InboundStatusEvent | string {
@@ -391,7 +458,8 @@ function toNumber(value: unknown): number | null {
 }
 
 const numberOrNull = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null)
-const coordinates = (latitude: number | null, longitude: number | null) => (latitude !== null && longitude !== null ? `${latitude}, ${longitude}` : null)
+const coordinates = (latitude: number | null, longitude: number | null) =>
+  latitude !== null && longitude !== null ? `${latitude}, ${longitude}` : null
 
 /** Binary fields are Uint8Arrays when live, base64 strings or {type: 'Buffer', data} after a trip through a JSON store. */
 function base64(value: unknown): string | null {

@@ -53,7 +53,14 @@ const countBetween = (starts: number[], from: number, to: number) => starts.filt
 
 describe('random pause between sends', () => {
   test('every gap between starts lies in [min, max] over 1,000 sends', () => {
-    const settings = pacing({ minDelayMs: 1000, maxDelayMs: 5000, perMinute: 60, perHour: 3600, perDay: 50_000, warmup: false })
+    const settings = pacing({
+      minDelayMs: 1000,
+      maxDelayMs: 5000,
+      perMinute: 60,
+      perHour: 3600,
+      perDay: 50_000,
+      warmup: false,
+    })
     const pacer = new QrPacer(settings, T0, [])
     const starts: number[] = []
     let now = T0
@@ -109,7 +116,14 @@ describe('random pause between sends', () => {
 
 describe('caps over sliding windows', () => {
   test('three days of a full queue never exceed any cap, and reach each one', () => {
-    const settings = pacing({ minDelayMs: 1000, maxDelayMs: 2000, perMinute: 5, perHour: 40, perDay: 150, warmup: false })
+    const settings = pacing({
+      minDelayMs: 1000,
+      maxDelayMs: 2000,
+      perMinute: 5,
+      perHour: 40,
+      perDay: 150,
+      warmup: false,
+    })
     const pacer = new QrPacer(settings, T0 - 30 * DAY_MS, [])
     const starts = runFullQueue(pacer, T0, T0 + 3 * DAY_MS, 300)
     expect(maxInWindow(starts, MINUTE_MS)).toBe(5)
@@ -136,7 +150,14 @@ describe('caps over sliding windows', () => {
   })
 
   test('history from before a restart is honoured', () => {
-    const settings = pacing({ minDelayMs: 1000, maxDelayMs: 1000, perMinute: 60, perHour: 20, perDay: 1000, warmup: false })
+    const settings = pacing({
+      minDelayMs: 1000,
+      maxDelayMs: 1000,
+      perMinute: 60,
+      perHour: 20,
+      perDay: 1000,
+      warmup: false,
+    })
     const now = T0 + 10 * HOUR_MS
     // 20 starts in the last hour, oldest 50 minutes ago, given in no particular order.
     const history = Array.from({ length: 20 }, (_, i) => now - 50 * MINUTE_MS + i * 2 * MINUTE_MS).reverse()
@@ -166,7 +187,9 @@ describe('caps over sliding windows', () => {
 describe('warm-up of a newly linked number', () => {
   test('the daily cap follows the schedule, capped by perDay, then perDay from day 7', () => {
     const on = pacing({ perDay: 300 })
-    expect(WARMUP_DAILY_CAPS.map((_, day) => dailyCapAt(on, T0, T0 + day * DAY_MS + 5))).toEqual([20, 40, 60, 100, 150, 250, 300])
+    expect(WARMUP_DAILY_CAPS.map((_, day) => dailyCapAt(on, T0, T0 + day * DAY_MS + 5))).toEqual([
+      20, 40, 60, 100, 150, 250, 300,
+    ])
     expect(dailyCapAt(on, T0, T0 + 7 * DAY_MS)).toBe(300)
     expect(dailyCapAt(on, null, T0 + 100 * DAY_MS)).toBe(20)
     expect(dailyCapAt(pacing({ perDay: 300, warmup: false }), T0, T0)).toBe(300)
@@ -174,16 +197,37 @@ describe('warm-up of a newly linked number', () => {
   })
 
   test('a number linked now sends at most 20 on day 0, 40 on day 1, … and perDay from day 7', () => {
-    const settings = pacing({ minDelayMs: 500, maxDelayMs: 1500, perMinute: 60, perHour: 3600, perDay: 600, warmup: true })
+    const settings = pacing({
+      minDelayMs: 500,
+      maxDelayMs: 1500,
+      perMinute: 60,
+      perHour: 3600,
+      perDay: 600,
+      warmup: true,
+    })
     const pacer = new QrPacer(settings, T0, [])
     const starts = runFullQueue(pacer, T0, T0 + 9 * DAY_MS)
-    const perDay = Array.from({ length: 9 }, (_, day) => countBetween(starts, T0 + day * DAY_MS, T0 + (day + 1) * DAY_MS))
+    const perDay = Array.from({ length: 9 }, (_, day) =>
+      countBetween(starts, T0 + day * DAY_MS, T0 + (day + 1) * DAY_MS),
+    )
     expect(perDay).toEqual([...WARMUP_DAILY_CAPS, 600, 600])
-    expect(maxInWindow(starts.filter((t) => t >= T0 + 7 * DAY_MS), DAY_MS)).toBe(600)
+    expect(
+      maxInWindow(
+        starts.filter((t) => t >= T0 + 7 * DAY_MS),
+        DAY_MS,
+      ),
+    ).toBe(600)
   })
 
   test('warm-up off: perDay applies on day 0', () => {
-    const settings = pacing({ minDelayMs: 500, maxDelayMs: 500, perMinute: 60, perHour: 3600, perDay: 120, warmup: false })
+    const settings = pacing({
+      minDelayMs: 500,
+      maxDelayMs: 500,
+      perMinute: 60,
+      perHour: 3600,
+      perDay: 120,
+      warmup: false,
+    })
     const starts = runFullQueue(new QrPacer(settings, T0, []), T0, T0 + DAY_MS)
     expect(starts.length).toBe(120)
   })
@@ -194,12 +238,18 @@ describe('warm-up of a newly linked number', () => {
     const loose = pacing({ perMinute: 60, perHour: 3600, perDay: 1000 })
     // Held until day 1 starts and the cap rises to 40, well before the oldest start leaves the day window.
     expect(capHold(history, loose, T0, now)).toEqual({ until: T0 + DAY_MS, reason: 'warmup' })
-    expect(capHold(history, pacing({ ...loose, perDay: 20, warmup: false }), T0, now)).toEqual({ until: T0 + DAY_MS, reason: 'day' })
+    expect(capHold(history, pacing({ ...loose, perDay: 20, warmup: false }), T0, now)).toEqual({
+      until: T0 + DAY_MS,
+      reason: 'day',
+    })
     expect(capHold(history, pacing({ ...loose, perDay: 20 }), T0, now)).toEqual({ until: T0 + DAY_MS, reason: 'day' })
     expect(capHold(history, pacing({ ...loose, warmup: false }), T0, now)).toBeNull()
     // Not linked yet: the day-0 cap holds with no step-up to wait for, so until the oldest start leaves the day.
     expect(capHold(history, loose, null, now)).toEqual({ until: T0 + DAY_MS, reason: 'warmup' })
-    expect(capHold([...history, T0 + 19.5 * HOUR_MS].slice(1), loose, null, now)).toEqual({ until: T0 + HOUR_MS + DAY_MS, reason: 'warmup' })
+    expect(capHold([...history, T0 + 19.5 * HOUR_MS].slice(1), loose, null, now)).toEqual({
+      until: T0 + HOUR_MS + DAY_MS,
+      reason: 'warmup',
+    })
   })
 })
 
@@ -249,7 +299,14 @@ describe('one send at a time', () => {
 
 describe('nextStartAt', () => {
   test("names 'in_flight', 'delay', the cap that binds, or null", () => {
-    const settings = pacing({ minDelayMs: 2000, maxDelayMs: 2000, perMinute: 2, perHour: 3600, perDay: 1000, warmup: false })
+    const settings = pacing({
+      minDelayMs: 2000,
+      maxDelayMs: 2000,
+      perMinute: 2,
+      perHour: 3600,
+      perDay: 1000,
+      warmup: false,
+    })
     const pacer = new QrPacer(settings, T0, [])
     expect(pacer.nextStartAt(T0)).toBeNull()
     pacer.take(T0)
@@ -323,15 +380,21 @@ describe('settings input', () => {
   })
 
   test('refuses maxDelayMs below minDelayMs on maxDelayMs', () => {
-    expect(issues({ minDelayMs: 5000, maxDelayMs: 4000 })).toEqual([{ path: 'maxDelayMs', message: 'maxDelayMs must be at least minDelayMs' }])
+    expect(issues({ minDelayMs: 5000, maxDelayMs: 4000 })).toEqual([
+      { path: 'maxDelayMs', message: 'maxDelayMs must be at least minDelayMs' },
+    ])
   })
 
   test('mergePacing applies the patch and refuses a merged maxDelayMs below minDelayMs', () => {
     const stored = pacing()
     expect(mergePacing(stored, { perDay: 50, maxDelayMs: undefined })).toEqual({ ...stored, perDay: 50 })
     expect(mergePacing(stored, { minDelayMs: 9000 })).toEqual({ ...stored, minDelayMs: 9000 })
-    expect(() => mergePacing(stored, { minDelayMs: 10_000 })).toThrow('maxDelayMs (9000) must be at least minDelayMs (10000)')
-    expect(() => mergePacing(stored, { maxDelayMs: 2000 })).toThrow('maxDelayMs (2000) must be at least minDelayMs (3000)')
+    expect(() => mergePacing(stored, { minDelayMs: 10_000 })).toThrow(
+      'maxDelayMs (9000) must be at least minDelayMs (10000)',
+    )
+    expect(() => mergePacing(stored, { maxDelayMs: 2000 })).toThrow(
+      'maxDelayMs (2000) must be at least minDelayMs (3000)',
+    )
     // The stored settings are not changed by a merge.
     expect(stored).toEqual(DEFAULT_QR_PACING)
   })

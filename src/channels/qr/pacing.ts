@@ -22,7 +22,15 @@ export type QrPacing = {
   typing: boolean
 }
 
-export const DEFAULT_QR_PACING: QrPacing = { minDelayMs: 3000, maxDelayMs: 9000, perMinute: 10, perHour: 200, perDay: 1000, warmup: true, typing: true }
+export const DEFAULT_QR_PACING: QrPacing = {
+  minDelayMs: 3000,
+  maxDelayMs: 9000,
+  perMinute: 10,
+  perHour: 200,
+  perDay: 1000,
+  warmup: true,
+  typing: true,
+}
 
 /** Daily caps on day 0..6 after linking; from day 7 the configured perDay applies. */
 export const WARMUP_DAILY_CAPS: readonly number[] = [20, 40, 60, 100, 150, 250, 400]
@@ -115,7 +123,13 @@ function firstAbove(sorted: readonly number[], value: number): number {
  * Later starts are not counted: nothing starts while a send is held. The count only falls and (with warm-up) the cap
  * only rises as t grows, so the answer is the first candidate that fits: a start leaving the window, or the cap rising.
  */
-function windowFreeAt(sorted: readonly number[], windowMs: number, now: number, capAt: (t: number) => number, capRises: readonly number[]): number {
+function windowFreeAt(
+  sorted: readonly number[],
+  windowMs: number,
+  now: number,
+  capAt: (t: number) => number,
+  capRises: readonly number[],
+): number {
   const countAt = (t: number) => sorted.length - firstAbove(sorted, t - windowMs)
   if (countAt(now) < capAt(now)) return now
   const first = firstAbove(sorted, now - windowMs)
@@ -140,12 +154,23 @@ function warmupSteps(settings: QrPacing, linkedAt: number | null): number[] {
   return WARMUP_DAILY_CAPS.map((_, day) => linkedAt + (day + 1) * DAY_MS)
 }
 
-function capHoldSorted(sorted: readonly number[], settings: QrPacing, linkedAt: number | null, now: number): CapHold | null {
+function capHoldSorted(
+  sorted: readonly number[],
+  settings: QrPacing,
+  linkedAt: number | null,
+  now: number,
+): CapHold | null {
   const holds: CapHold[] = [
     { reason: 'minute', until: windowFreeAt(sorted, MINUTE_MS, now, () => settings.perMinute, []) },
     { reason: 'hour', until: windowFreeAt(sorted, HOUR_MS, now, () => settings.perHour, []) },
   ]
-  const dayUntil = windowFreeAt(sorted, DAY_MS, now, (t) => dailyCapAt(settings, linkedAt, t), warmupSteps(settings, linkedAt))
+  const dayUntil = windowFreeAt(
+    sorted,
+    DAY_MS,
+    now,
+    (t) => dailyCapAt(settings, linkedAt, t),
+    warmupSteps(settings, linkedAt),
+  )
   holds.push({ reason: dailyCapAt(settings, linkedAt, now) < settings.perDay ? 'warmup' : 'day', until: dayUntil })
   // Every cap must allow the send, and none loosens again once it allows (nothing starts meanwhile): the latest one binds.
   let binding: CapHold | null = null

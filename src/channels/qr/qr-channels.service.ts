@@ -19,17 +19,32 @@ import type { QrSessions } from './sessions.ts'
 import type { SessionUpdate } from './session.ts'
 import { mergedSettingsOr422, type QrSettingsInput } from './settings.ts'
 
-
 async function qrChannelOf(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string): Promise<ChannelsTable> {
   const c = await repo.find(deps.db, ctx.workspace.id, channelId)
   if (!c) throw new AppError(404, 'not_found', 'No such channel in this workspace.')
-  if (c.provider !== 'qr') throw new AppError(409, 'not_a_qr_channel', 'This is a Cloud API channel; QR linking applies to QR-linked channels only.')
-  if (c.status === 'disconnected') throw new AppError(409, 'channel_disconnected', 'This channel was unlinked; create a new QR channel to link a number again.')
+  if (c.provider !== 'qr')
+    throw new AppError(
+      409,
+      'not_a_qr_channel',
+      'This is a Cloud API channel; QR linking applies to QR-linked channels only.',
+    )
+  if (c.status === 'disconnected')
+    throw new AppError(
+      409,
+      'channel_disconnected',
+      'This channel was unlinked; create a new QR channel to link a number again.',
+    )
   return c
 }
 
 /** A QR channel as created: not usable until a phone scans the QR (pending, linking). */
-export function newQrChannelRow(c: { id: string; workspaceId: string; name: string; settings: string; at: string }): ChannelsTable {
+export function newQrChannelRow(c: {
+  id: string
+  workspaceId: string
+  name: string
+  settings: string
+  at: string
+}): ChannelsTable {
   return {
     ...NO_QR_COLUMNS,
     id: c.id,
@@ -61,7 +76,12 @@ export function newQrChannelRow(c: { id: string; workspaceId: string; name: stri
   }
 }
 
-export async function createQrChannel(deps: ServiceDeps, qr: QrSessions, ctx: WorkspaceContext, input: { name: string; qr?: QrSettingsInput }) {
+export async function createQrChannel(
+  deps: ServiceDeps,
+  qr: QrSessions,
+  ctx: WorkspaceContext,
+  input: { name: string; qr?: QrSettingsInput },
+) {
   const ws = ctx.workspace.id
   const at = iso(ctx.caller.meta.at)
   const settings = mergedSettingsOr422(null, input.qr ?? {})
@@ -69,8 +89,19 @@ export async function createQrChannel(deps: ServiceDeps, qr: QrSessions, ctx: Wo
   await deps.db.transaction().execute(async (trx) => {
     requireQuota(deps.config.plans, ctx.workspace.plan, 'channels', await repo.countLive(trx, ws))
     await repo.insert(trx, row)
-    await audit.record(trx, ctx.caller, { workspaceId: ws, action: 'channel.created', target: { type: 'channel', id: row.id }, metadata: { name: row.name, provider: 'qr' } })
-    await emit(trx, ws, 'channel.status', { channelId: row.id, status: 'pending', reason: 'created; waiting for the QR scan' }, at)
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ws,
+      action: 'channel.created',
+      target: { type: 'channel', id: row.id },
+      metadata: { name: row.name, provider: 'qr' },
+    })
+    await emit(
+      trx,
+      ws,
+      'channel.status',
+      { channelId: row.id, status: 'pending', reason: 'created; waiting for the QR scan' },
+      at,
+    )
   })
   await qr.start(ws, row.id, row.qr_settings)
   return { channel: channelView(deps, (await repo.find(deps.db, ws, row.id))!) }
@@ -79,17 +110,33 @@ export async function createQrChannel(deps: ServiceDeps, qr: QrSessions, ctx: Wo
 const svgOf = (qr: string) => QRCode.toString(qr, { type: 'svg', margin: 2 })
 
 /** The QR to scan now, as SVG; 409 when the channel is not waiting for a scan. */
-export async function currentQr(deps: ServiceDeps, qr: QrSessions, ctx: WorkspaceContext, channelId: string): Promise<string> {
+export async function currentQr(
+  deps: ServiceDeps,
+  qr: QrSessions,
+  ctx: WorkspaceContext,
+  channelId: string,
+): Promise<string> {
   const c = await qrChannelOf(deps, ctx, channelId)
   const code = qr.get(c.id)?.qr
   if (!code) {
-    throw new AppError(409, 'no_qr', c.connection_state === 'connected' ? 'The number is already linked.' : `No QR code right now (the channel is ${c.connection_state ?? 'idle'}); start linking again if needed.`)
+    throw new AppError(
+      409,
+      'no_qr',
+      c.connection_state === 'connected'
+        ? 'The number is already linked.'
+        : `No QR code right now (the channel is ${c.connection_state ?? 'idle'}); start linking again if needed.`,
+    )
   }
   return svgOf(code.value)
 }
 
 /** A Server-Sent Events stream of QR rotations and state changes, ending once the number is linked. */
-export async function qrStream(deps: ServiceDeps, qr: QrSessions, ctx: WorkspaceContext, channelId: string): Promise<ReadableStream<Uint8Array>> {
+export async function qrStream(
+  deps: ServiceDeps,
+  qr: QrSessions,
+  ctx: WorkspaceContext,
+  channelId: string,
+): Promise<ReadableStream<Uint8Array>> {
   const c = await qrChannelOf(deps, ctx, channelId)
   const session = qr.get(c.id)
   const encoder = new TextEncoder()
@@ -101,7 +148,8 @@ export async function qrStream(deps: ServiceDeps, qr: QrSessions, ctx: Workspace
   }
   return new ReadableStream<Uint8Array>({
     async start(controller) {
-      const send = (event: string, data: unknown) => controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
+      const send = (event: string, data: unknown) =>
+        controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
       const finish = () => {
         close()
         controller.close()
@@ -109,14 +157,23 @@ export async function qrStream(deps: ServiceDeps, qr: QrSessions, ctx: Workspace
       send('state', { state: session?.state ?? c.connection_state, lastError: c.last_error })
       if (session?.state === 'connected') return finish()
       if (session?.qr) send('qr', { svg: await svgOf(session.qr.value) })
-      heartbeat = setInterval(() => controller.enqueue(encoder.encode(': heartbeat\n\n')), deps.config.sseHeartbeat * 1000)
+      heartbeat = setInterval(
+        () => controller.enqueue(encoder.encode(': heartbeat\n\n')),
+        deps.config.sseHeartbeat * 1000,
+      )
       off = qr.follow(c.id, (u: SessionUpdate) => {
         void (async () => {
           try {
             if (u.type === 'qr') send('qr', { svg: await svgOf(u.qr) })
             else {
               send('state', { state: u.state, lastError: u.lastError })
-              if (u.state === 'connected' || u.state === 'logged_out' || u.state === 'qr_expired' || u.state === 'replaced') finish()
+              if (
+                u.state === 'connected' ||
+                u.state === 'logged_out' ||
+                u.state === 'qr_expired' ||
+                u.state === 'replaced'
+              )
+                finish()
             }
           } catch {
             close()
@@ -128,17 +185,28 @@ export async function qrStream(deps: ServiceDeps, qr: QrSessions, ctx: Workspace
   })
 }
 
-export async function requestPairingCode(deps: ServiceDeps, qr: QrSessions, ctx: WorkspaceContext, channelId: string, phoneNumber: string) {
+export async function requestPairingCode(
+  deps: ServiceDeps,
+  qr: QrSessions,
+  ctx: WorkspaceContext,
+  channelId: string,
+  phoneNumber: string,
+) {
   const c = await qrChannelOf(deps, ctx, channelId)
   const session = qr.get(c.id)
-  if (!session || session.state !== 'linking') throw new AppError(409, 'not_linking', 'The channel is not waiting to be linked; start linking first.')
+  if (session?.state !== 'linking')
+    throw new AppError(409, 'not_linking', 'The channel is not waiting to be linked; start linking first.')
   let code: string
   try {
     code = await session.requestPairingCode(phoneNumber)
   } catch (err) {
     throw new AppError(502, 'pairing_code_failed', `WhatsApp did not give a pairing code: ${(err as Error).message}`)
   }
-  await audit.record(deps.db, ctx.caller, { workspaceId: ctx.workspace.id, action: 'channel.pairing_code_requested', target: { type: 'channel', id: c.id } })
+  await audit.record(deps.db, ctx.caller, {
+    workspaceId: ctx.workspace.id,
+    action: 'channel.pairing_code_requested',
+    target: { type: 'channel', id: c.id },
+  })
   return { code, phoneNumber, expiresInSeconds: 60 }
 }
 
@@ -147,8 +215,18 @@ export async function relink(deps: ServiceDeps, qr: QrSessions, ctx: WorkspaceCo
   const c = await qrChannelOf(deps, ctx, channelId)
   const at = iso(ctx.caller.meta.at)
   await deps.db.transaction().execute(async (trx) => {
-    await repo.update(trx, ctx.workspace.id, c.id, { connection_state: c.linked_at ? 'connecting' : 'linking', connection_since: at, last_error: null, updated_at: at })
-    await audit.record(trx, ctx.caller, { workspaceId: ctx.workspace.id, action: 'channel.relink_started', target: { type: 'channel', id: c.id }, metadata: { from: c.connection_state } })
+    await repo.update(trx, ctx.workspace.id, c.id, {
+      connection_state: c.linked_at ? 'connecting' : 'linking',
+      connection_since: at,
+      last_error: null,
+      updated_at: at,
+    })
+    await audit.record(trx, ctx.caller, {
+      workspaceId: ctx.workspace.id,
+      action: 'channel.relink_started',
+      target: { type: 'channel', id: c.id },
+      metadata: { from: c.connection_state },
+    })
   })
   await qr.start(ctx.workspace.id, c.id, c.qr_settings)
   return channelView(deps, (await repo.find(deps.db, ctx.workspace.id, c.id))!)

@@ -24,26 +24,48 @@ const MEDIA_KINDS = ['image', 'video', 'audio', 'document', 'sticker'] as const
 type MediaFetcher = (url: string) => Promise<{ bytes: Buffer; contentType: string | null }>
 
 /** The content with its media link replaced by the fetched bytes. */
-async function withFetchedMedia(content: Record<string, unknown>, fetchMedia: MediaFetcher): Promise<Record<string, unknown>> {
+async function withFetchedMedia(
+  content: Record<string, unknown>,
+  fetchMedia: MediaFetcher,
+): Promise<Record<string, unknown>> {
   const kind = MEDIA_KINDS.find((k) => typeof (content[k] as { url?: unknown } | undefined)?.url === 'string')
   if (!kind) return content
   let fetched: Awaited<ReturnType<MediaFetcher>>
   try {
     fetched = await fetchMedia((content[kind] as { url: string }).url)
   } catch (err) {
-    if (err instanceof UrlRefused) throw new ProviderError(MEDIA_REFUSED, `The media link cannot be used: ${err.message}`, false, false, false)
-    throw new ProviderError(SEND_FAILED, `The media link could not be fetched: ${(err as Error).message}`, true, false, false)
+    if (err instanceof UrlRefused)
+      throw new ProviderError(MEDIA_REFUSED, `The media link cannot be used: ${err.message}`, false, false, false)
+    throw new ProviderError(
+      SEND_FAILED,
+      `The media link could not be fetched: ${(err as Error).message}`,
+      true,
+      false,
+      false,
+    )
   }
   const mimetype = fetched.contentType?.split(';')[0]?.trim()
   return { ...content, [kind]: fetched.bytes, ...(mimetype && kind !== 'sticker' ? { mimetype } : {}) }
 }
 
-export function qrProvider(sessions: QrSessions, opts: { typing: (channelId: string) => boolean; fetchMedia: MediaFetcher; sleep?: (ms: number) => Promise<unknown> }): ChannelProvider {
+export function qrProvider(
+  sessions: QrSessions,
+  opts: { typing: (channelId: string) => boolean; fetchMedia: MediaFetcher; sleep?: (ms: number) => Promise<unknown> },
+): ChannelProvider {
   const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms))
   const live = (target: SendTarget) => {
     const socket = sessions.get(target.channelId)?.live
     // Retryable: the session reconnects by itself, and the message waits for it.
-    if (!socket) throw new ProviderError(NOT_CONNECTED, 'The QR-linked device is not connected right now', true, false, false, null, true)
+    if (!socket)
+      throw new ProviderError(
+        NOT_CONNECTED,
+        'The QR-linked device is not connected right now',
+        true,
+        false,
+        false,
+        null,
+        true,
+      )
     return socket
   }
   return {
@@ -58,17 +80,36 @@ export function qrProvider(sessions: QrSessions, opts: { typing: (channelId: str
           await sleep(typingMs(r.content.text as string | undefined))
           await socket.sendPresenceUpdate('paused', jid)
         }
-        const quoted = r.quoted ? { key: { remoteJid: jid, id: r.quoted.id, fromMe: r.quoted.fromMe }, message: { conversation: r.quoted.text } } : undefined
-        const content = prepared.react ? { react: { ...(prepared.react as Record<string, unknown>), key: { remoteJid: jid, ...(prepared.react as { key: object }).key } } } : prepared
+        const quoted = r.quoted
+          ? {
+              key: { remoteJid: jid, id: r.quoted.id, fromMe: r.quoted.fromMe },
+              message: { conversation: r.quoted.text },
+            }
+          : undefined
+        const content = prepared.react
+          ? {
+              react: {
+                ...(prepared.react as Record<string, unknown>),
+                key: { remoteJid: jid, ...(prepared.react as { key: object }).key },
+              },
+            }
+          : prepared
         const sent = await socket.sendMessage(jid, content, { messageId: r.messageId, ...(quoted ? { quoted } : {}) })
         return { providerMessageId: sent?.key.id ?? r.messageId, recipient: r.to }
       } catch (err) {
-        throw new ProviderError(SEND_FAILED, `WhatsApp did not take the message: ${(err as Error).message}`, true, false, false)
+        throw new ProviderError(
+          SEND_FAILED,
+          `WhatsApp did not take the message: ${(err as Error).message}`,
+          true,
+          false,
+          false,
+        )
       }
     },
     async markRead(target, wamid) {
       const socket = live(target)
-      if (!target.recipient) throw new ProviderError(SEND_FAILED, 'No recipient to send the read receipt to', false, false, false)
+      if (!target.recipient)
+        throw new ProviderError(SEND_FAILED, 'No recipient to send the read receipt to', false, false, false)
       await socket.readMessages([{ remoteJid: jidOf(target.recipient), id: wamid, fromMe: false }])
     },
   }

@@ -20,25 +20,41 @@ afterAll(() => graph.stop())
 const PARTNER = '4917612345678'
 const NO_TYPING = { pacing: { typing: false, minDelayMs: 500, maxDelayMs: 500 } }
 
-async function setup(opts: { factory?: SocketFactory; clock?: ReturnType<typeof manualClock>; config?: Record<string, unknown> } = {}) {
+async function setup(
+  opts: { factory?: SocketFactory; clock?: ReturnType<typeof manualClock>; config?: Record<string, unknown> } = {},
+) {
   const sockets = scriptedSockets()
-  const t = await createTestApp({ graph, clock: opts.clock, qrSocketFactory: opts.factory ?? sockets.factory, config: opts.config })
+  const t = await createTestApp({
+    graph,
+    clock: opts.clock,
+    qrSocketFactory: opts.factory ?? sockets.factory,
+    config: opts.config,
+  })
   const owner = await makeUser(t, 'owner@example.com')
   const ws = await makeWorkspace(t, 'Acme', owner)
   return { t, owner, ws, sockets }
 }
 
-const api = (t: TestApp, who: FixtureUser, method: string, path: string, body?: unknown) => t.request(path, call(who.who, method, body))
+const api = (t: TestApp, who: FixtureUser, method: string, path: string, body?: unknown) =>
+  t.request(path, call(who.who, method, body))
 const settle = async (t: TestApp, channelId: string) => {
   await t.runtime.qr.get(channelId)?.idle()
   await t.runtime.writer.flush()
   await t.runtime.processor.drain()
 }
-const channelRow = (t: TestApp, id: string) => t.db.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
-const authRows = (t: TestApp, id: string) => t.db.db.selectFrom('qr_auth_state').selectAll().where('channel_id', '=', id).execute()
+const channelRow = (t: TestApp, id: string) =>
+  t.db.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+const authRows = (t: TestApp, id: string) =>
+  t.db.db.selectFrom('qr_auth_state').selectAll().where('channel_id', '=', id).execute()
 
 /** Creates a QR channel through the API and takes it through a scan: QR shown, 515 restart, open. */
-async function linked(t: TestApp, owner: FixtureUser, ws: string, sockets: ReturnType<typeof scriptedSockets>, qr: Record<string, unknown> = NO_TYPING) {
+async function linked(
+  t: TestApp,
+  owner: FixtureUser,
+  ws: string,
+  sockets: ReturnType<typeof scriptedSockets>,
+  qr: Record<string, unknown> = NO_TYPING,
+) {
   const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone', qr })
   expect(res.status).toBe(201)
   const id = (await res.json()).channel.id as string
@@ -52,7 +68,12 @@ async function linked(t: TestApp, owner: FixtureUser, ws: string, sockets: Retur
 }
 
 /** A Baileys message as messages.upsert carries it. */
-const incoming = (id: string, text: string, key: Partial<WAMessage['key']> = {}, ts = Math.floor(Date.now() / 1000)): WAMessage => ({
+const incoming = (
+  id: string,
+  text: string,
+  key: Partial<WAMessage['key']> = {},
+  ts = Math.floor(Date.now() / 1000),
+): WAMessage => ({
   key: { remoteJid: `${PARTNER}@s.whatsapp.net`, fromMe: false, id, ...key },
   message: { conversation: text },
   messageTimestamp: ts,
@@ -63,7 +84,9 @@ const incoming = (id: string, text: string, key: Partial<WAMessage['key']> = {},
 async function customerWrote(t: TestApp, channelId: string, socket: ScriptedSocket, text: string): Promise<string> {
   socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', text)] })
   await settle(t, channelId)
-  return (await t.db.db.selectFrom('conversations').select('id').where('channel_id', '=', channelId).executeTakeFirstOrThrow()).id
+  return (
+    await t.db.db.selectFrom('conversations').select('id').where('channel_id', '=', channelId).executeTakeFirstOrThrow()
+  ).id
 }
 
 /** Reads SSE frames from a response until `count` data frames arrived (or the stream ended). */
@@ -100,7 +123,12 @@ describe('linking', () => {
     expect(res.status).toBe(201)
     const { channel } = await res.json()
     // Not linked yet is not a lost link: pending, not needs_reauth.
-    expect(channel).toMatchObject({ provider: 'qr', status: 'pending', webhookUrl: null, connection: { state: 'linking', reconnectCount: 0, linkedAt: null } })
+    expect(channel).toMatchObject({
+      provider: 'qr',
+      status: 'pending',
+      webhookUrl: null,
+      connection: { state: 'linking', reconnectCount: 0, linkedAt: null },
+    })
     expect(channel.qr.pacing).toMatchObject({ warmup: true, typing: true })
     expect(sockets.sockets).toHaveLength(1)
     expect(sockets.last().websocketUrl).toBe(t.config.qrWebsocketUrl)
@@ -133,10 +161,18 @@ describe('linking', () => {
     expect(frames.at(-1)!.data).toEqual({ state: 'connected', lastError: null })
 
     const view = await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}`)).json()
-    expect(view).toMatchObject({ status: 'active', displayPhoneNumber: '4915100000001', verifiedName: 'Acme Bakery', connection: { state: 'connected', lastError: null } })
+    expect(view).toMatchObject({
+      status: 'active',
+      displayPhoneNumber: '4915100000001',
+      verifiedName: 'Acme Bakery',
+      connection: { state: 'connected', lastError: null },
+    })
     expect(view.connection.linkedAt).toBeTruthy()
     expect((await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}/qr`)).status).toBe(409)
-    expect((await auditRows(t)).map((a) => a.action).filter((a) => a.startsWith('channel.'))).toEqual(['channel.created', 'channel.linked'])
+    expect((await auditRows(t)).map((a) => a.action).filter((a) => a.startsWith('channel.'))).toEqual([
+      'channel.created',
+      'channel.linked',
+    ])
     const events = await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.status').execute()
     expect(events.map((e) => JSON.parse(e.data))).toEqual([
       { channelId: channel.id, status: 'pending', reason: 'created; waiting for the QR scan' },
@@ -151,17 +187,29 @@ describe('linking', () => {
 
   test('pairing code instead of a QR; only while linking; bad numbers refused', async () => {
     const { t, owner, ws, sockets } = await setup()
-    const { channel } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })).json()
+    const { channel } = await (
+      await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })
+    ).json()
     sockets.last().showQr('2@qr,noise,identity,adv')
     await t.runtime.qr.get(channel.id)!.idle()
-    const code = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${channel.id}/pairing-code`, { phoneNumber: '4915112345678' })
+    const code = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${channel.id}/pairing-code`, {
+      phoneNumber: '4915112345678',
+    })
     expect(await code.json()).toEqual({ code: 'PAIR5678', phoneNumber: '4915112345678', expiresInSeconds: 60 })
-    const bad = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${channel.id}/pairing-code`, { phoneNumber: '+49 151 1234' })
+    const bad = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${channel.id}/pairing-code`, {
+      phoneNumber: '+49 151 1234',
+    })
     expect(bad.status).toBe(422)
     expect((await bad.json()).errors[0].field).toBe('phoneNumber')
     sockets.last().open()
     await t.runtime.qr.get(channel.id)!.idle()
-    expect((await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${channel.id}/pairing-code`, { phoneNumber: '4915112345678' })).status).toBe(409)
+    expect(
+      (
+        await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${channel.id}/pairing-code`, {
+          phoneNumber: '4915112345678',
+        })
+      ).status,
+    ).toBe(409)
     expect((await auditRows(t)).some((a) => a.action === 'channel.pairing_code_requested')).toBe(true)
     await t.close()
   })
@@ -170,16 +218,24 @@ describe('linking', () => {
     const { t, owner, ws } = await setup()
     const other = await makeUser(t, 'other@example.com')
     const otherWs = await makeWorkspace(t, 'Other', other)
-    const { channel } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })).json()
+    const { channel } = await (
+      await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })
+    ).json()
     expect((await api(t, other, 'GET', `/api/v1/workspaces/${otherWs}/channels/${channel.id}/qr`)).status).toBe(404)
     expect((await api(t, other, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}/qr`)).status).toBe(404)
     const missingName = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr' })
     expect(missingName.status).toBe(422)
     expect((await missingName.json()).errors[0].field).toBe('name')
-    const badPacing = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'x', qr: { pacing: { perMinute: 0 } } })
+    const badPacing = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, {
+      kind: 'qr',
+      name: 'x',
+      qr: { pacing: { perMinute: 0 } },
+    })
     expect(badPacing.status).toBe(422)
     expect((await badPacing.json()).errors[0].field).toBe('qr.pacing.perMinute')
-    expect((await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'telegram', name: 'x' })).status).toBe(422)
+    expect(
+      (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'telegram', name: 'x' })).status,
+    ).toBe(422)
     await t.close()
   })
 })
@@ -187,13 +243,27 @@ describe('linking', () => {
 describe('channel status', () => {
   test('pending until the first connection, whatever happens while linking; then active; needs_reauth only once a link is lost', async () => {
     const { t, owner, ws, sockets } = await setup()
-    const { channel } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })).json()
-    const status = async () => (await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}`)).json()) as { status: string; connection: { state: string } }
+    const { channel } = await (
+      await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })
+    ).json()
+    const status = async () =>
+      (await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}`)).json()) as {
+        status: string
+        connection: { state: string }
+      }
     expect(await status()).toMatchObject({ status: 'pending', connection: { state: 'linking' } })
     // A pending channel cannot send yet, and says why.
-    const send = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { channelId: channel.id, to: PARTNER, type: 'text', text: { body: 'hi' } })
+    const send = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+      channelId: channel.id,
+      to: PARTNER,
+      type: 'text',
+      text: { body: 'hi' },
+    })
     expect(send.status).toBe(409)
-    expect(await send.json()).toMatchObject({ code: 'channel_unavailable', detail: expect.stringContaining('must be linked') })
+    expect(await send.json()).toMatchObject({
+      code: 'channel_unavailable',
+      detail: expect.stringContaining('must be linked'),
+    })
 
     // Nobody scans: the QR codes run out. Still nothing lost: pending.
     sockets.last().showQr('2@qr,noise,identity,adv')
@@ -221,10 +291,21 @@ describe('channel status', () => {
     sockets.last().close(401, 'Connection Failure')
     await t.runtime.qr.get(channel.id)!.idle()
     expect(await status()).toMatchObject({ status: 'needs_reauth', connection: { state: 'logged_out' } })
-    const events = await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.status').orderBy('seq').execute()
+    const events = await t.db.db
+      .selectFrom('events')
+      .selectAll()
+      .where('type', '=', 'channel.status')
+      .orderBy('seq')
+      .execute()
     expect(events.map((e) => JSON.parse(e.data).status)).toEqual(['pending', 'active', 'needs_reauth'])
     // Every connection change is its own event (the channel list follows the phone live), once per change.
-    const connection = await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.connection').where('workspace_id', '=', ws).orderBy('seq').execute()
+    const connection = await t.db.db
+      .selectFrom('events')
+      .selectAll()
+      .where('type', '=', 'channel.connection')
+      .where('workspace_id', '=', ws)
+      .orderBy('seq')
+      .execute()
     const states = connection.map((e) => JSON.parse(e.data) as { channelId: string; state: string; since: string })
     expect(states.every((e) => e.channelId === channel.id && !Number.isNaN(Date.parse(e.since)))).toBe(true)
     expect(states.map((e) => e.state)).toEqual(expect.arrayContaining(['qr_expired', 'logged_out', 'connected']))
@@ -239,14 +320,23 @@ describe('channel status', () => {
     expect(channelStatusFor('connected', { status: 'pending', ...never })).toBe('active')
     expect(channelStatusFor('connected', { status: 'needs_reauth', ...never })).toBe('active')
     for (const state of ['linking', 'connecting', 'reconnecting', 'logged_out', 'replaced', 'qr_expired'] as const) {
-      expect({ state, status: channelStatusFor(state, { status: 'pending', ...never }) }).toEqual({ state, status: 'pending' })
-      expect({ state, status: channelStatusFor(state, { status: 'disconnected', ...linked }) }).toEqual({ state, status: 'disconnected' })
+      expect({ state, status: channelStatusFor(state, { status: 'pending', ...never }) }).toEqual({
+        state,
+        status: 'pending',
+      })
+      expect({ state, status: channelStatusFor(state, { status: 'disconnected', ...linked }) }).toEqual({
+        state,
+        status: 'disconnected',
+      })
     }
     // Linked: a dropped connection waits (active); a lost link needs a new one.
     expect(channelStatusFor('reconnecting', { status: 'active', ...linked })).toBe('active')
     expect(channelStatusFor('connecting', { status: 'active', ...linked })).toBe('active')
     for (const state of ['linking', 'logged_out', 'replaced', 'qr_expired'] as const) {
-      expect({ state, status: channelStatusFor(state, { status: 'active', ...linked }) }).toEqual({ state, status: 'needs_reauth' })
+      expect({ state, status: channelStatusFor(state, { status: 'active', ...linked }) }).toEqual({
+        state,
+        status: 'needs_reauth',
+      })
     }
     // Relinking after a logout (linked_at was cleared): needs_reauth until a scan connects.
     expect(channelStatusFor('linking', { status: 'needs_reauth', ...never })).toBe('needs_reauth')
@@ -264,7 +354,12 @@ describe('lifecycle', () => {
     // Connection lost: reconnecting, counted, then back (the first wait is 1–2 s).
     sockets.last().close(428, 'Connection Terminated')
     await session.idle()
-    expect(await channelRow(t, id)).toMatchObject({ connection_state: 'reconnecting', status: 'active', reconnect_count: 1, last_error: '428: Connection Terminated' })
+    expect(await channelRow(t, id)).toMatchObject({
+      connection_state: 'reconnecting',
+      status: 'active',
+      reconnect_count: 1,
+      last_error: '428: Connection Terminated',
+    })
     const before = sockets.sockets.length
     await Bun.sleep(2100)
     expect(sockets.sockets.length).toBe(before + 1)
@@ -277,15 +372,23 @@ describe('lifecycle', () => {
     // Logged out from the phone: the sealed session is erased, the channel needs a new link; no reconnect.
     sockets.last().close(401, 'Connection Failure')
     await session.idle()
-    expect(await channelRow(t, id)).toMatchObject({ connection_state: 'logged_out', status: 'needs_reauth', linked_at: null })
+    expect(await channelRow(t, id)).toMatchObject({
+      connection_state: 'logged_out',
+      status: 'needs_reauth',
+      linked_at: null,
+    })
     expect(await authRows(t, id)).toEqual([])
     const afterLogout = sockets.sockets.length
     await Bun.sleep(1200)
     expect(sockets.sockets.length).toBe(afterLogout)
     expect((await auditRows(t)).map((a) => a.action)).toContain('channel.logged_out')
-    const statuses = (await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.status').execute()).map((e) => JSON.parse(e.data).status)
+    const statuses = (
+      await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.status').execute()
+    ).map((e) => JSON.parse(e.data).status)
     expect(statuses).toEqual(['pending', 'active', 'needs_reauth'])
-    expect((await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${id}`)).json()).status).toBe('needs_reauth')
+    expect((await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${id}`)).json()).status).toBe(
+      'needs_reauth',
+    )
 
     // Linking again starts from a fresh session (new QR).
     const relink = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${id}/link`)
@@ -311,7 +414,11 @@ describe('lifecycle', () => {
     const id = await linked(t, owner, ws, sockets)
     sockets.last().close(440, 'Stream Errored (conflict)')
     await t.runtime.qr.get(id)!.idle()
-    expect(await channelRow(t, id)).toMatchObject({ connection_state: 'replaced', status: 'needs_reauth', last_error: '440: Stream Errored (conflict)' })
+    expect(await channelRow(t, id)).toMatchObject({
+      connection_state: 'replaced',
+      status: 'needs_reauth',
+      last_error: '440: Stream Errored (conflict)',
+    })
     const count = sockets.sockets.length
     await Bun.sleep(1200)
     expect(sockets.sockets.length).toBe(count)
@@ -335,10 +442,14 @@ describe('lifecycle', () => {
     // 503: never sooner than 30 s.
     expect(reconnectDelay(1, () => 0, 30_000)).toBe(15_000)
     expect(classifyClose(515, '', 1)).toEqual({ kind: 'restart' })
-    for (const code of [401, 403, 419, 411]) expect(classifyClose(code, '', 1)).toEqual({ kind: 'stop', state: 'logged_out', erase: true })
+    for (const code of [401, 403, 419, 411])
+      expect(classifyClose(code, '', 1)).toEqual({ kind: 'stop', state: 'logged_out', erase: true })
     expect(classifyClose(440, '', 1)).toEqual({ kind: 'stop', state: 'replaced', erase: false })
     expect(classifyClose(408, 'QR refs attempts ended', 1)).toEqual({ kind: 'stop', state: 'qr_expired', erase: false })
-    expect(classifyClose(408, 'WebSocket Error (connect ECONNREFUSED 127.0.0.1:1)', 1)).toEqual({ kind: 'reconnect', minimumMs: 0 })
+    expect(classifyClose(408, 'WebSocket Error (connect ECONNREFUSED 127.0.0.1:1)', 1)).toEqual({
+      kind: 'reconnect',
+      minimumMs: 0,
+    })
     expect(classifyClose(428, '', 3)).toEqual({ kind: 'reconnect', minimumMs: 0 })
     expect(classifyClose(503, '', 1)).toEqual({ kind: 'reconnect', minimumMs: 30_000 })
     expect(classifyClose(500, '', 2)).toEqual({ kind: 'reconnect', minimumMs: 0 })
@@ -364,14 +475,24 @@ describe('workspace deletion', () => {
     const { t, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets)
     const socket = sockets.last()
-    socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0DEL1', 'Hallo', { remoteJid: '205829388888888@lid', remoteJidAlt: `${PARTNER}@s.whatsapp.net` })] })
+    socket.emit('messages.upsert', {
+      type: 'notify',
+      messages: [
+        incoming('3EB0DEL1', 'Hallo', { remoteJid: '205829388888888@lid', remoteJidAlt: `${PARTNER}@s.whatsapp.net` }),
+      ],
+    })
     await settle(t, id)
-    expect((await t.db.db.selectFrom('events').select('id').where('workspace_id', '=', ws).execute()).length).toBeGreaterThan(0)
+    expect(
+      (await t.db.db.selectFrom('events').select('id').where('workspace_id', '=', ws).execute()).length,
+    ).toBeGreaterThan(0)
     expect((await api(t, owner, 'DELETE', `/api/v1/workspaces/${ws}`, { confirmName: 'Acme' })).status).toBe(204)
     expect(socket.loggedOut).toBe(true)
     expect(t.runtime.qr.get(id)).toBeUndefined()
     for (const table of ['events', 'lid_mappings', 'qr_auth_state', 'channels', 'messages'] as const) {
-      expect({ table, rows: (await t.db.db.selectFrom(table).select('workspace_id').where('workspace_id', '=', ws).execute()).length }).toEqual({ table, rows: 0 })
+      expect({
+        table,
+        rows: (await t.db.db.selectFrom(table).select('workspace_id').where('workspace_id', '=', ws).execute()).length,
+      }).toEqual({ table, rows: 0 })
     }
     await t.close()
   })
@@ -386,18 +507,48 @@ describe('inbound', () => {
     // The same message again (WhatsApp redelivers after a reconnect).
     socket.emit('messages.upsert', { type: 'append', messages: [incoming('3EB0AAA1', 'Hallo, habt ihr offen?')] })
     // The same person, addressed by LID with the phone number as the alternate.
-    socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0AAA2', 'Bis 18 Uhr?', { remoteJid: '205829399999999@lid', remoteJidAlt: `${PARTNER}@s.whatsapp.net` })] })
+    socket.emit('messages.upsert', {
+      type: 'notify',
+      messages: [
+        incoming('3EB0AAA2', 'Bis 18 Uhr?', {
+          remoteJid: '205829399999999@lid',
+          remoteJidAlt: `${PARTNER}@s.whatsapp.net`,
+        }),
+      ],
+    })
     // …and later by LID alone: the stored mapping resolves it.
-    socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0AAA3', 'Danke!', { remoteJid: '205829399999999@lid' })] })
+    socket.emit('messages.upsert', {
+      type: 'notify',
+      messages: [incoming('3EB0AAA3', 'Danke!', { remoteJid: '205829399999999@lid' })],
+    })
     // The owner answers from the phone.
-    socket.emit('messages.upsert', { type: 'append', messages: [incoming('3EB0BBB1', 'Ja, bis 18 Uhr.', { fromMe: true })] })
+    socket.emit('messages.upsert', {
+      type: 'append',
+      messages: [incoming('3EB0BBB1', 'Ja, bis 18 Uhr.', { fromMe: true })],
+    })
     // A group message is not a customer conversation.
-    socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0GGG1', 'group chatter', { remoteJid: '120363025246125486@g.us', participant: `${PARTNER}@s.whatsapp.net` })] })
+    socket.emit('messages.upsert', {
+      type: 'notify',
+      messages: [
+        incoming('3EB0GGG1', 'group chatter', {
+          remoteJid: '120363025246125486@g.us',
+          participant: `${PARTNER}@s.whatsapp.net`,
+        }),
+      ],
+    })
     await settle(t, id)
 
     const contacts = await t.db.db.selectFrom('contacts').selectAll().where('workspace_id', '=', ws).execute()
-    expect(contacts.map((c) => ({ wa: c.wa_id, bsuid: c.bsuid, name: c.profile_name }))).toEqual([{ wa: PARTNER, bsuid: 'lid:205829399999999', name: 'Jonas' }])
-    const messages = await t.db.db.selectFrom('messages').selectAll().where('channel_id', '=', id).orderBy('created_at').orderBy('id').execute()
+    expect(contacts.map((c) => ({ wa: c.wa_id, bsuid: c.bsuid, name: c.profile_name }))).toEqual([
+      { wa: PARTNER, bsuid: 'lid:205829399999999', name: 'Jonas' },
+    ])
+    const messages = await t.db.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('channel_id', '=', id)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute()
     expect(messages.map((m) => [m.wamid, m.direction, m.text]).sort()).toEqual(
       [
         ['3EB0AAA1', 'in', 'Hallo, habt ihr offen?'],
@@ -406,10 +557,18 @@ describe('inbound', () => {
         ['3EB0BBB1', 'out', 'Ja, bis 18 Uhr.'],
       ].sort(),
     )
-    const conversation = await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', id).executeTakeFirstOrThrow()
+    const conversation = await t.db.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('channel_id', '=', id)
+      .executeTakeFirstOrThrow()
     expect(conversation.unread_count).toBe(3)
-    expect(await t.db.db.selectFrom('lid_mappings').select(['lid', 'wa_id']).execute()).toEqual([{ lid: '205829399999999', wa_id: PARTNER }])
-    const types = (await t.db.db.selectFrom('events').select('type').where('workspace_id', '=', ws).execute()).map((e) => e.type)
+    expect(await t.db.db.selectFrom('lid_mappings').select(['lid', 'wa_id']).execute()).toEqual([
+      { lid: '205829399999999', wa_id: PARTNER },
+    ])
+    const types = (await t.db.db.selectFrom('events').select('type').where('workspace_id', '=', ws).execute()).map(
+      (e) => e.type,
+    )
     expect(types.filter((x) => x === 'message.received')).toHaveLength(3)
     expect(types.filter((x) => x === 'message.sent')).toHaveLength(1)
     await t.close()
@@ -423,9 +582,16 @@ describe('outbound', () => {
     const socket = sockets.last()
     socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', 'Was kostet die Torte?')] })
     await settle(t, id)
-    const conversation = await t.db.db.selectFrom('conversations').selectAll().where('channel_id', '=', id).executeTakeFirstOrThrow()
+    const conversation = await t.db.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('channel_id', '=', id)
+      .executeTakeFirstOrThrow()
     const send = async (body: Record<string, unknown>) => {
-      const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId: conversation.id, ...body })
+      const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+        conversationId: conversation.id,
+        ...body,
+      })
       return { status: res.status, body: await res.json() }
     }
     const text = await send({ type: 'text', text: { body: '25 Euro.' }, replyTo: '3EB0IN01' })
@@ -435,29 +601,64 @@ describe('outbound', () => {
     const first = socket.sent[0]!
     expect(first.jid).toBe(`${PARTNER}@s.whatsapp.net`)
     expect(first.content).toEqual({ text: '25 Euro.' })
-    expect(first.options).toEqual({ messageId: qrMessageId(text.body.id), quoted: { key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: '3EB0IN01', fromMe: false }, message: { conversation: 'Was kostet die Torte?' } } })
-    const row = await t.db.db.selectFrom('messages').selectAll().where('id', '=', text.body.id).executeTakeFirstOrThrow()
+    expect(first.options).toEqual({
+      messageId: qrMessageId(text.body.id),
+      quoted: {
+        key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: '3EB0IN01', fromMe: false },
+        message: { conversation: 'Was kostet die Torte?' },
+      },
+    })
+    const row = await t.db.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('id', '=', text.body.id)
+      .executeTakeFirstOrThrow()
     expect({ wamid: row.wamid, status: row.status }).toEqual({ wamid: qrMessageId(text.body.id), status: 'sent' })
     // The device echoes our own send back: still one message.
     socket.emit('messages.upsert', { type: 'append', messages: [incoming(row.wamid!, '25 Euro.', { fromMe: true })] })
     // Receipts: delivered, then read.
-    socket.emit('messages.update', [{ key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: row.wamid!, fromMe: true }, update: { status: 3 } }])
-    socket.emit('messages.update', [{ key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: row.wamid!, fromMe: true }, update: { status: 4 } }])
+    socket.emit('messages.update', [
+      { key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: row.wamid!, fromMe: true }, update: { status: 3 } },
+    ])
+    socket.emit('messages.update', [
+      { key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: row.wamid!, fromMe: true }, update: { status: 4 } },
+    ])
     await settle(t, id)
-    expect((await t.db.db.selectFrom('messages').select('status').where('id', '=', text.body.id).executeTakeFirstOrThrow()).status).toBe('read')
-    expect(await t.db.db.selectFrom('messages').select('id').where('channel_id', '=', id).where('direction', '=', 'out').execute()).toHaveLength(1)
+    expect(
+      (await t.db.db.selectFrom('messages').select('status').where('id', '=', text.body.id).executeTakeFirstOrThrow())
+        .status,
+    ).toBe('read')
+    expect(
+      await t.db.db
+        .selectFrom('messages')
+        .select('id')
+        .where('channel_id', '=', id)
+        .where('direction', '=', 'out')
+        .execute(),
+    ).toHaveLength(1)
 
     // The pace spreads sends (500 ms here): each drain after the delay sends the next.
     const later = async () => {
       await Bun.sleep(550)
       await t.runtime.sender.drain()
     }
-    expect((await send({ type: 'location', location: { latitude: 52.52, longitude: 13.405, name: 'Bakery', address: 'Main St 1' } })).status).toBe(202)
+    expect(
+      (
+        await send({
+          type: 'location',
+          location: { latitude: 52.52, longitude: 13.405, name: 'Bakery', address: 'Main St 1' },
+        })
+      ).status,
+    ).toBe(202)
     await later()
-    expect(socket.sent.at(-1)!.content).toEqual({ location: { degreesLatitude: 52.52, degreesLongitude: 13.405, name: 'Bakery', address: 'Main St 1' } })
+    expect(socket.sent.at(-1)!.content).toEqual({
+      location: { degreesLatitude: 52.52, degreesLongitude: 13.405, name: 'Bakery', address: 'Main St 1' },
+    })
     expect((await send({ type: 'reaction', reaction: { messageId: '3EB0IN01', emoji: '👍' } })).status).toBe(202)
     await later()
-    expect(socket.sent.at(-1)!.content).toEqual({ react: { text: '👍', key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: '3EB0IN01', fromMe: false } } })
+    expect(socket.sent.at(-1)!.content).toEqual({
+      react: { text: '👍', key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: '3EB0IN01', fromMe: false } },
+    })
     await t.close()
   })
 
@@ -477,44 +678,98 @@ describe('outbound', () => {
     })
     port = files.port!
     // The operator allows http and loopback for this test (the receiver of the link is local).
-    const { t, owner, ws, sockets } = await setup({ config: { webhookAllowHttp: true, webhookAllowedNetworks: ['127.0.0.0/8'] } })
+    const { t, owner, ws, sockets } = await setup({
+      config: { webhookAllowHttp: true, webhookAllowedNetworks: ['127.0.0.0/8'] },
+    })
     const id = await linked(t, owner, ws, sockets, { pacing: { typing: false, minDelayMs: 500, maxDelayMs: 500 } })
     const socket = sockets.last()
     // The API only takes https links; the provider is driven directly here with the plain-http loopback server.
     const provider = t.services.providers.qr
     const target = { workspaceId: ws, channelId: id, recipient: PARTNER, credentials: null }
-    const request = (path: string, messageId: string) => ({ to: PARTNER, messageId, content: { image: { url: `http://127.0.0.1:${port}${path}` }, caption: 'Unsere Torte' }, quoted: null })
-    expect(await provider.send(target, request('/moved', '3EB0MEDIA1'))).toEqual({ providerMessageId: '3EB0MEDIA1', recipient: PARTNER })
-    expect(socket.sent.at(-1)!.content).toEqual({ image: Buffer.from(cake), caption: 'Unsere Torte', mimetype: 'image/jpeg' })
-    const refused = await provider.send(target, request('/sneaky', '3EB0MEDIA2')).then(() => null, (e: ProviderError) => e)
-    expect({ code: refused?.code, retryable: refused?.retryable, reason: refused?.reason }).toEqual({ code: MEDIA_REFUSED, retryable: false, reason: expect.stringContaining('10.0.0.5') })
-    const missing = await provider.send(target, request('/gone', '3EB0MEDIA3')).then(() => null, (e: ProviderError) => e)
-    expect({ code: missing?.code, reason: missing?.reason }).toEqual({ code: MEDIA_REFUSED, reason: 'The media link cannot be used: the link answered HTTP 404' })
+    const request = (path: string, messageId: string) => ({
+      to: PARTNER,
+      messageId,
+      content: { image: { url: `http://127.0.0.1:${port}${path}` }, caption: 'Unsere Torte' },
+      quoted: null,
+    })
+    expect(await provider.send(target, request('/moved', '3EB0MEDIA1'))).toEqual({
+      providerMessageId: '3EB0MEDIA1',
+      recipient: PARTNER,
+    })
+    expect(socket.sent.at(-1)!.content).toEqual({
+      image: Buffer.from(cake),
+      caption: 'Unsere Torte',
+      mimetype: 'image/jpeg',
+    })
+    const refused = await provider.send(target, request('/sneaky', '3EB0MEDIA2')).then(
+      () => null,
+      (e: ProviderError) => e,
+    )
+    expect({ code: refused?.code, retryable: refused?.retryable, reason: refused?.reason }).toEqual({
+      code: MEDIA_REFUSED,
+      retryable: false,
+      reason: expect.stringContaining('10.0.0.5'),
+    })
+    const missing = await provider.send(target, request('/gone', '3EB0MEDIA3')).then(
+      () => null,
+      (e: ProviderError) => e,
+    )
+    expect({ code: missing?.code, reason: missing?.reason }).toEqual({
+      code: MEDIA_REFUSED,
+      reason: 'The media link cannot be used: the link answered HTTP 404',
+    })
     expect(socket.sent).toHaveLength(1)
     files.stop(true)
     await t.close()
   })
 
-  test('a send a crash interrupted on its first attempt is settled by WhatsApp\'s receipt, not sent again', async () => {
+  test("a send a crash interrupted on its first attempt is settled by WhatsApp's receipt, not sent again", async () => {
     const { t, owner, ws, sockets } = await setup({ config: { sendRecoveryGrace: 1 } })
     const id = await linked(t, owner, ws, sockets)
     const socket = sockets.last()
     const conversationId = await customerWrote(t, id, socket, 'Hallo')
-    const { id: messageId } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, type: 'text', text: { body: 'Einmal bitte' } })).json()
+    const { id: messageId } = await (
+      await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+        conversationId,
+        type: 'text',
+        text: { body: 'Einmal bitte' },
+      })
+    ).json()
     await t.runtime.sender.drain()
     expect(socket.sent).toHaveLength(1)
     // As a crash right after the send leaves it: claimed, first attempt, nothing recorded.
-    await t.db.db.updateTable('outbox').set({ state: 'sending', attempts: 0, claimed_at: new Date(0).toISOString() }).where('message_id', '=', messageId).execute()
+    await t.db.db
+      .updateTable('outbox')
+      .set({ state: 'sending', attempts: 0, claimed_at: new Date(0).toISOString() })
+      .where('message_id', '=', messageId)
+      .execute()
     await t.db.db.updateTable('messages').set({ status: 'queued' }).where('id', '=', messageId).execute()
     expect(await t.runtime.sender.recoverInterrupted()).toBe(1)
-    expect((await t.db.db.selectFrom('outbox').select(['state', 'attempts']).where('message_id', '=', messageId).executeTakeFirstOrThrow())).toEqual({ state: 'queued', attempts: 0 })
-    socket.emit('messages.update', [{ key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: qrMessageId(messageId), fromMe: true }, update: { status: 3 } }])
+    expect(
+      await t.db.db
+        .selectFrom('outbox')
+        .select(['state', 'attempts'])
+        .where('message_id', '=', messageId)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ state: 'queued', attempts: 0 })
+    socket.emit('messages.update', [
+      {
+        key: { remoteJid: `${PARTNER}@s.whatsapp.net`, id: qrMessageId(messageId), fromMe: true },
+        update: { status: 3 },
+      },
+    ])
     await settle(t, id)
-    expect((await t.db.db.selectFrom('outbox').select('state').where('message_id', '=', messageId).executeTakeFirstOrThrow()).state).toBe('sent')
+    expect(
+      (await t.db.db.selectFrom('outbox').select('state').where('message_id', '=', messageId).executeTakeFirstOrThrow())
+        .state,
+    ).toBe('sent')
     await Bun.sleep(1100)
     await t.runtime.sender.drain()
     expect(socket.sent).toHaveLength(1)
-    expect((await t.db.db.selectFrom('messages').select('status').where('id', '=', messageId).executeTakeFirstOrThrow()).status).toBe('delivered')
+    expect(
+      (await t.db.db.selectFrom('messages').select('status').where('id', '=', messageId).executeTakeFirstOrThrow())
+        .status,
+    ).toBe('delivered')
     await t.close()
   })
 
@@ -525,33 +780,64 @@ describe('outbound', () => {
     const refused = async (body: Record<string, unknown>, field: string, detail: string) => {
       const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, ...body })
       const problem = await res.json()
-      expect({ status: res.status, field: problem.errors?.[0]?.field, detail: problem.detail.includes(detail) }).toEqual({ status: 422, field, detail: true })
+      expect({
+        status: res.status,
+        field: problem.errors?.[0]?.field,
+        detail: problem.detail.includes(detail),
+      }).toEqual({ status: 422, field, detail: true })
     }
-    await refused({ type: 'template', template: { name: 'hello_world', language: 'en_US' } }, 'type', 'not available on QR-linked channels')
-    await refused({ type: 'interactive', interactive: { type: 'button', body: { text: 'Ok?' }, buttons: [{ id: 'y', title: 'Yes' }] } }, 'type', 'not available on QR-linked channels')
+    await refused(
+      { type: 'template', template: { name: 'hello_world', language: 'en_US' } },
+      'type',
+      'not available on QR-linked channels',
+    )
+    await refused(
+      {
+        type: 'interactive',
+        interactive: { type: 'button', body: { text: 'Ok?' }, buttons: [{ id: 'y', title: 'Yes' }] },
+      },
+      'type',
+      'not available on QR-linked channels',
+    )
     await refused({ type: 'image', image: { mediaId: '12345' } }, 'image.mediaId', 'send a link')
     await refused({ type: 'document', document: { link: 'https://10.0.0.5/invoice.pdf' } }, 'document.link', 'private')
     await refused({ type: 'image', image: { link: 'https://169.254.169.254/latest' } }, 'image.link', 'link-local')
     expect(await t.db.db.selectFrom('outbox').selectAll().execute()).toEqual([])
     // sendRate is a Cloud setting; QR pacing is validated.
     expect((await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/channels/${id}`, { sendRate: 10 })).status).toBe(422)
-    const wrong = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/channels/${id}`, { qr: { pacing: { minDelayMs: 10_000, maxDelayMs: 5_000 } } })
+    const wrong = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/channels/${id}`, {
+      qr: { pacing: { minDelayMs: 10_000, maxDelayMs: 5_000 } },
+    })
     expect(wrong.status).toBe(422)
-    const ok = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/channels/${id}`, { qr: { pacing: { perDay: 300 }, includeGroups: true } })
+    const ok = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/channels/${id}`, {
+      qr: { pacing: { perDay: 300 }, includeGroups: true },
+    })
     expect((await ok.json()).qr).toMatchObject({ includeGroups: true, pacing: { perDay: 300, typing: false } })
     await t.close()
   })
 
   test('while the device is offline messages wait (the answer says so) and go out when it is back; caps defer, never drop', async () => {
     const { t, owner, ws, sockets } = await setup()
-    const id = await linked(t, owner, ws, sockets, { pacing: { typing: false, minDelayMs: 500, maxDelayMs: 500, perMinute: 1 } })
+    const id = await linked(t, owner, ws, sockets, {
+      pacing: { typing: false, minDelayMs: 500, maxDelayMs: 500, perMinute: 1 },
+    })
     const conversationId = await customerWrote(t, id, sockets.last(), 'Hallo')
-    const send = async (body: string) => (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, type: 'text', text: { body } })).json()
+    const send = async (body: string) =>
+      (
+        await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+          conversationId,
+          type: 'text',
+          text: { body },
+        })
+      ).json()
 
     sockets.last().close(428)
     await t.runtime.qr.get(id)!.idle()
     const offline = await send('while offline')
-    expect(offline.deferred).toEqual({ until: null, reason: 'the linked device is reconnecting; the message waits for it' })
+    expect(offline.deferred).toEqual({
+      until: null,
+      reason: 'the linked device is reconnecting; the message waits for it',
+    })
     await t.runtime.sender.drain()
     expect(sockets.last().sent).toHaveLength(0)
     expect((await t.db.db.selectFrom('outbox').select('state').executeTakeFirstOrThrow()).state).toBe('queued')
@@ -576,7 +862,11 @@ describe('outbound', () => {
     const { t, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets, { pacing: { typing: true, minDelayMs: 500, maxDelayMs: 500 } })
     const conversationId = await customerWrote(t, id, sockets.last(), 'Hallo')
-    await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId, type: 'text', text: { body: 'Hi' } })
+    await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+      conversationId,
+      type: 'text',
+      text: { body: 'Hi' },
+    })
     await t.runtime.sender.drain()
     expect(sockets.last().presence).toEqual([
       { type: 'composing', jid: `${PARTNER}@s.whatsapp.net` },
@@ -592,8 +882,15 @@ describe('outbound', () => {
 
   test('a QR channel that is not linked yet cannot take messages: 409 that says why', async () => {
     const { t, owner, ws } = await setup()
-    const { channel } = await (await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })).json()
-    const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { channelId: channel.id, to: PARTNER, type: 'text', text: { body: 'hi' } })
+    const { channel } = await (
+      await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })
+    ).json()
+    const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+      channelId: channel.id,
+      to: PARTNER,
+      type: 'text',
+      text: { body: 'hi' },
+    })
     expect(res.status).toBe(409)
     expect((await res.json()).detail).toBe('The number must be linked (scan the QR code) before it can send.')
     await t.close()
@@ -604,19 +901,45 @@ describe('pacing in the sender (injected clock)', () => {
   test('30 queued messages: delays within the range, per-minute and daily warm-up caps never exceeded', async () => {
     const clock = manualClock(Date.now())
     const { t, owner, ws, sockets } = await setup({ clock })
-    const id = await linked(t, owner, ws, sockets, { pacing: { typing: false, minDelayMs: 2_000, maxDelayMs: 6_000, perMinute: 4, perHour: 100, perDay: 1000, warmup: true } })
+    const id = await linked(t, owner, ws, sockets, {
+      pacing: {
+        typing: false,
+        minDelayMs: 2_000,
+        maxDelayMs: 6_000,
+        perMinute: 4,
+        perHour: 100,
+        perDay: 1000,
+        warmup: true,
+      },
+    })
     const socket = sockets.last()
     // Thirty customers wrote; thirty answers are queued at once.
-    for (let i = 0; i < 30; i++) socket.emit('messages.upsert', { type: 'notify', messages: [incoming(`3EB0IN${i}`, 'Hallo', { remoteJid: `49176000000${String(i).padStart(2, '0')}@s.whatsapp.net` })] })
+    for (let i = 0; i < 30; i++)
+      socket.emit('messages.upsert', {
+        type: 'notify',
+        messages: [
+          incoming(`3EB0IN${i}`, 'Hallo', { remoteJid: `49176000000${String(i).padStart(2, '0')}@s.whatsapp.net` }),
+        ],
+      })
     await settle(t, id)
     const conversations = await t.db.db.selectFrom('conversations').select('id').where('channel_id', '=', id).execute()
-    for (const c of conversations) expect((await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, { conversationId: c.id, type: 'text', text: { body: 'Danke!' } })).status).toBe(202)
+    for (const c of conversations)
+      expect(
+        (
+          await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/messages`, {
+            conversationId: c.id,
+            type: 'text',
+            text: { body: 'Danke!' },
+          })
+        ).status,
+      ).toBe(202)
     const sendTimes: number[] = []
     // Clock time in 1 s steps, skipping the hours in which the warm-up cap leaves nothing to do.
     for (let step = 0; step < 20_000 && sendTimes.length < 30; step++) {
       await t.runtime.sender.drain()
       while (sendTimes.length < socket.sent.length) sendTimes.push(clock.now())
-      if (sendTimes.length === 20 && clock.now() < sendTimes[0]! + 24 * 3600_000 - 120_000) clock.set(sendTimes[0]! + 24 * 3600_000 - 120_000)
+      if (sendTimes.length === 20 && clock.now() < sendTimes[0]! + 24 * 3600_000 - 120_000)
+        clock.set(sendTimes[0]! + 24 * 3600_000 - 120_000)
       clock.advance(1000)
     }
     // Warm-up: a number linked today sends at most 20 on its first day; the rest wait for the next.
@@ -665,14 +988,17 @@ describe('a real Baileys socket', () => {
   })
 })
 
-
-
 describe('inbound media references', () => {
   test('only WhatsApp media hosts are fetched: a sender cannot point wabox at another address', () => {
-    expect(whatsAppMediaUrl({ directPath: '/v/t62.7118-24/12345_678.enc?ccb=11-4&oh=01_Q5&oe=68B0&_nc_sid=5e03e0', url: null })).toBe(
-      'https://mmg.whatsapp.net/v/t62.7118-24/12345_678.enc?ccb=11-4&oh=01_Q5&oe=68B0&_nc_sid=5e03e0',
+    expect(
+      whatsAppMediaUrl({
+        directPath: '/v/t62.7118-24/12345_678.enc?ccb=11-4&oh=01_Q5&oe=68B0&_nc_sid=5e03e0',
+        url: null,
+      }),
+    ).toBe('https://mmg.whatsapp.net/v/t62.7118-24/12345_678.enc?ccb=11-4&oh=01_Q5&oe=68B0&_nc_sid=5e03e0')
+    expect(whatsAppMediaUrl({ directPath: null, url: 'https://mmg.whatsapp.net/o1/v/t24/f2/m232/abc.enc' })).toBe(
+      'https://mmg.whatsapp.net/o1/v/t24/f2/m232/abc.enc',
     )
-    expect(whatsAppMediaUrl({ directPath: null, url: 'https://mmg.whatsapp.net/o1/v/t24/f2/m232/abc.enc' })).toBe('https://mmg.whatsapp.net/o1/v/t24/f2/m232/abc.enc')
     for (const bad of [
       { directPath: '@169.254.169.254/latest', url: null },
       { directPath: '//evil.example/x', url: null },
@@ -698,9 +1024,19 @@ describe('inbound media decryption', () => {
     expect(createHash('sha256').update(photo).digest('base64')).toBe(enc.fileSha256.toString('base64'))
     const tampered = Buffer.from(file)
     tampered[5] = tampered[5]! ^ 0xff
-    expect(await decryptWhatsAppMedia(tampered, ref).then(() => 'decrypted', (e: Error) => e.message)).toBe('the media file does not match its key (sha256 mac)')
+    expect(
+      await decryptWhatsAppMedia(tampered, ref).then(
+        () => 'decrypted',
+        (e: Error) => e.message,
+      ),
+    ).toBe('the media file does not match its key (sha256 mac)')
     // Another message's key does not open it either.
     const other = { mediaKey: Buffer.alloc(32, 7).toString('base64'), kind: 'image' as const }
-    expect(await decryptWhatsAppMedia(file, other).then(() => 'decrypted', (e: Error) => e.message)).toContain('does not match')
+    expect(
+      await decryptWhatsAppMedia(file, other).then(
+        () => 'decrypted',
+        (e: Error) => e.message,
+      ),
+    ).toContain('does not match')
   })
 })

@@ -38,9 +38,16 @@ export function reconnectDelay(attempt: number, random = Math.random, minimumMs 
 }
 
 /** What a close means for the session (reference: baileys.md §8.3). */
-export type CloseAction = { kind: 'restart' } | { kind: 'reconnect'; minimumMs: number } | { kind: 'stop'; state: QrConnectionState; erase: boolean }
+export type CloseAction =
+  | { kind: 'restart' }
+  | { kind: 'reconnect'; minimumMs: number }
+  | { kind: 'stop'; state: QrConnectionState; erase: boolean }
 
-export function classifyClose(statusCode: number | undefined, message: string, consecutiveFailures: number): CloseAction {
+export function classifyClose(
+  statusCode: number | undefined,
+  message: string,
+  consecutiveFailures: number,
+): CloseAction {
   switch (statusCode) {
     case 515:
       return { kind: 'restart' }
@@ -54,7 +61,9 @@ export function classifyClose(statusCode: number | undefined, message: string, c
     case 503:
       return { kind: 'reconnect', minimumMs: 30_000 }
     case 500:
-      return consecutiveFailures >= BAD_SESSION_LIMIT ? { kind: 'stop', state: 'logged_out', erase: true } : { kind: 'reconnect', minimumMs: 0 }
+      return consecutiveFailures >= BAD_SESSION_LIMIT
+        ? { kind: 'stop', state: 'logged_out', erase: true }
+        : { kind: 'reconnect', minimumMs: 0 }
     case 408:
       if (message.includes('QR refs attempts ended')) return { kind: 'stop', state: 'qr_expired', erase: false }
       return { kind: 'reconnect', minimumMs: 0 }
@@ -69,14 +78,19 @@ export function classifyClose(statusCode: number | undefined, message: string, c
  * Once linked it is `active` while the link holds (reconnects included: messages wait) and `needs_reauth` once the
  * link is gone (logged out, replaced, or WhatsApp asking for a new scan) until a new link connects.
  */
-export function channelStatusFor(state: QrConnectionState, channel: Pick<ChannelsTable, 'status' | 'linked_at'>): ChannelStatus {
+export function channelStatusFor(
+  state: QrConnectionState,
+  channel: Pick<ChannelsTable, 'status' | 'linked_at'>,
+): ChannelStatus {
   if (state === 'connected') return 'active'
   if (channel.status === 'pending' || channel.status === 'disconnected') return channel.status
   if (state === 'connecting' || state === 'reconnecting') return channel.linked_at ? 'active' : channel.status
   return 'needs_reauth'
 }
 
-export type SessionUpdate = { type: 'qr'; qr: string } | { type: 'state'; state: QrConnectionState; lastError: string | null }
+export type SessionUpdate =
+  | { type: 'qr'; qr: string }
+  | { type: 'state'; state: QrConnectionState; lastError: string | null }
 
 export type SessionOptions = {
   socketFactory: SocketFactory
@@ -151,7 +165,14 @@ export class QrSession {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     this.socket = null
-    await socket?.logout('unlinked from wabox').catch((err) => this.deps.logger.info({ channelId: this.channelId, err: (err as Error).message }, 'logout on WhatsApp failed; erasing locally'))
+    await socket
+      ?.logout('unlinked from wabox')
+      .catch((err) =>
+        this.deps.logger.info(
+          { channelId: this.channelId, err: (err as Error).message },
+          'logout on WhatsApp failed; erasing locally',
+        ),
+      )
     socket?.end(undefined)
     await this.chain.catch(() => {})
     await this.store?.clear()
@@ -168,24 +189,50 @@ export class QrSession {
     // Stopped (or logged out) while the store opened: no socket may outlive the session.
     if (this.stopped) return
     this.store = store
-    const socket = this.opts.socketFactory({ auth: store.state, logger: this.deps.logger, websocketUrl: this.deps.config.qrWebsocketUrl })
+    const socket = this.opts.socketFactory({
+      auth: store.state,
+      logger: this.deps.logger,
+      websocketUrl: this.deps.config.qrWebsocketUrl,
+    })
     this.socket = socket
-    const mine = <A extends unknown[]>(fn: (...args: A) => unknown) => (...args: A) => {
-      // Events of a socket we already replaced are stale.
-      if (this.socket === socket) this.enqueue(() => fn(...args))
-    }
-    socket.ev.on('creds.update', mine(() => this.store?.saveCreds()))
-    socket.ev.on('connection.update', mine((u) => this.onConnectionUpdate(socket, u)))
-    socket.ev.on('messages.upsert', mine((u) => this.ingest(mapUpsert(u.messages as never, this.inboundContext(socket)))))
-    socket.ev.on('messages.update', mine((u) => this.ingest(mapUpdates(u as never, this.inboundContext(socket)))))
-    socket.ev.on('lid-mapping.update', mine((u) => this.saveLidMappings(lidPairs(u))))
+    const mine =
+      <A extends unknown[]>(fn: (...args: A) => unknown) =>
+      (...args: A) => {
+        // Events of a socket we already replaced are stale.
+        if (this.socket === socket) this.enqueue(() => fn(...args))
+      }
+    socket.ev.on(
+      'creds.update',
+      mine(() => this.store?.saveCreds()),
+    )
+    socket.ev.on(
+      'connection.update',
+      mine((u) => this.onConnectionUpdate(socket, u)),
+    )
+    socket.ev.on(
+      'messages.upsert',
+      mine((u) => this.ingest(mapUpsert(u.messages as never, this.inboundContext(socket)))),
+    )
+    socket.ev.on(
+      'messages.update',
+      mine((u) => this.ingest(mapUpdates(u as never, this.inboundContext(socket)))),
+    )
+    socket.ev.on(
+      'lid-mapping.update',
+      mine((u) => this.saveLidMappings(lidPairs(u))),
+    )
   }
 
   private enqueue(work: () => unknown): void {
-    this.chain = this.chain.then(work).catch((err) => this.deps.logger.error({ err, channelId: this.channelId }, 'QR session event handling failed'))
+    this.chain = this.chain
+      .then(work)
+      .catch((err) => this.deps.logger.error({ err, channelId: this.channelId }, 'QR session event handling failed'))
   }
 
-  private async onConnectionUpdate(socket: QrSocket, u: Parameters<import('./socket.ts').QrSocketEvents['connection.update']>[0]): Promise<void> {
+  private async onConnectionUpdate(
+    socket: QrSocket,
+    u: Parameters<import('./socket.ts').QrSocketEvents['connection.update']>[0],
+  ): Promise<void> {
     if (u.qr) {
       this.qr = { value: u.qr, at: this.deps.clock.now() }
       await this.setState('linking', null)
@@ -221,7 +268,10 @@ export class QrSession {
       }
       await this.setState('reconnecting', reason, {}, true)
       const delay = reconnectDelay(this.failures, this.opts.random, action.minimumMs)
-      this.deps.logger.info({ channelId: this.channelId, code, attempt: this.failures, delayMs: delay }, 'QR session closed; reconnecting')
+      this.deps.logger.info(
+        { channelId: this.channelId, code, attempt: this.failures, delayMs: delay },
+        'QR session closed; reconnecting',
+      )
       this.timer = setTimeout(() => {
         this.timer = null
         this.enqueue(() => this.connect())
@@ -230,7 +280,12 @@ export class QrSession {
   }
 
   /** Records a state change; status changes that a customer cares about are audited and emitted as events. */
-  private async setState(state: QrConnectionState, lastError: string | null, more: Partial<ChannelsTable> = {}, countReconnect = false): Promise<void> {
+  private async setState(
+    state: QrConnectionState,
+    lastError: string | null,
+    more: Partial<ChannelsTable> = {},
+    countReconnect = false,
+  ): Promise<void> {
     const previous = this.state
     this.state = state
     const now = this.deps.clock.now()
@@ -253,17 +308,39 @@ export class QrSession {
     await this.deps.db.transaction().execute(async (trx) => {
       await channelsRepo.update(trx, this.workspaceId, this.channelId, patch)
       if (status !== channel.status) {
-        await emit(trx, this.workspaceId, 'channel.status', { channelId: this.channelId, status, reason: lastError ?? state }, at)
+        await emit(
+          trx,
+          this.workspaceId,
+          'channel.status',
+          { channelId: this.channelId, status, reason: lastError ?? state },
+          at,
+        )
       }
       // Every connection change, so a dashboard (and the admin UI's channel list) shows the phone's state live.
       if (previous !== state) {
-        await emit(trx, this.workspaceId, 'channel.connection', { channelId: this.channelId, state, lastError: patch.last_error ?? null, since: at }, at)
+        await emit(
+          trx,
+          this.workspaceId,
+          'channel.connection',
+          { channelId: this.channelId, state, lastError: patch.last_error ?? null, since: at },
+          at,
+        )
       }
       if (state === 'connected' && !channel.linked_at) {
-        await audit.record(trx, systemCaller('qr session', now), { workspaceId: this.workspaceId, action: 'channel.linked', target: { type: 'channel', id: this.channelId }, metadata: { phoneNumber: patch.display_phone_number } })
+        await audit.record(trx, systemCaller('qr session', now), {
+          workspaceId: this.workspaceId,
+          action: 'channel.linked',
+          target: { type: 'channel', id: this.channelId },
+          metadata: { phoneNumber: patch.display_phone_number },
+        })
       }
       if ((state === 'logged_out' || state === 'replaced') && previous !== state) {
-        await audit.record(trx, systemCaller('qr session', now), { workspaceId: this.workspaceId, action: `channel.${state}`, target: { type: 'channel', id: this.channelId }, metadata: { reason: lastError } })
+        await audit.record(trx, systemCaller('qr session', now), {
+          workspaceId: this.workspaceId,
+          action: `channel.${state}`,
+          target: { type: 'channel', id: this.channelId },
+          metadata: { reason: lastError },
+        })
       }
     })
     if (previous !== state) this.publish({ type: 'state', state, lastError })
@@ -291,7 +368,8 @@ export class QrSession {
   /** Into the same inbox as Cloud API webhooks: idempotent by WhatsApp's message key, processed by the same processor. */
   private async ingest(mapped: Mapped): Promise<void> {
     await this.saveLidMappings(mapped.lidMappings)
-    if (mapped.skipped.length > 0) this.deps.logger.debug({ channelId: this.channelId, skipped: mapped.skipped.length }, 'QR messages ignored')
+    if (mapped.skipped.length > 0)
+      this.deps.logger.debug({ channelId: this.channelId, skipped: mapped.skipped.length }, 'QR messages ignored')
     if (mapped.events.length === 0) return
     const at = iso(this.deps.clock.now())
     await this.opts.writer.write(

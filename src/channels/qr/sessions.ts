@@ -20,7 +20,12 @@ export class QrSessions {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly opts: { socketFactory: SocketFactory; writer: InboxWriter; onConnected: () => void; random?: () => number },
+    private readonly opts: {
+      socketFactory: SocketFactory
+      writer: InboxWriter
+      onConnected: () => void
+      random?: () => number
+    },
   ) {}
 
   follow(channelId: string, listener: (u: SessionUpdate) => void): () => void {
@@ -36,16 +41,20 @@ export class QrSessions {
   private serial<T>(channelId: string, work: () => Promise<T>): Promise<T> {
     const run = (this.queues.get(channelId) ?? Promise.resolve()).catch(() => {}).then(work)
     this.queues.set(channelId, run)
-    void run.finally(() => {
-      if (this.queues.get(channelId) === run) this.queues.delete(channelId)
-    }).catch(() => {})
+    void run
+      .finally(() => {
+        if (this.queues.get(channelId) === run) this.queues.delete(channelId)
+      })
+      .catch(() => {})
     return run
   }
 
   /** At startup: every QR channel that should be connected. A session that fails to start does not stop the others. */
   async startAll(): Promise<void> {
     for (const c of await qrRepo.channelsToStart(this.deps.db)) {
-      await this.start(c.workspace_id, c.id, c.qr_settings).catch((err) => this.deps.logger.error({ err, channelId: c.id }, 'QR session could not start'))
+      await this.start(c.workspace_id, c.id, c.qr_settings).catch((err) =>
+        this.deps.logger.error({ err, channelId: c.id }, 'QR session could not start'),
+      )
     }
   }
 

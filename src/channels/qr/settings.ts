@@ -7,8 +7,13 @@ export type QrSettings = { pacing: QrPacing; includeGroups: boolean }
 
 export const qrSettingsInput = z
   .object({
-    pacing: qrPacingInput.optional().describe('delays between sends, caps per minute/hour/day, warm-up, typing indicator'),
-    includeGroups: z.boolean().optional().describe('record group messages (off by default: a business inbox is about 1:1 chats)'),
+    pacing: qrPacingInput
+      .optional()
+      .describe('delays between sends, caps per minute/hour/day, warm-up, typing indicator'),
+    includeGroups: z
+      .boolean()
+      .optional()
+      .describe('record group messages (off by default: a business inbox is about 1:1 chats)'),
   })
   .strict()
 
@@ -21,7 +26,10 @@ export function qrSettingsOf(stored: string | null): QrSettings {
 
 /** Applies a change; throws an Error naming the problem when the result is inconsistent (max delay < min). */
 export function updatedQrSettings(current: QrSettings, input: QrSettingsInput): QrSettings {
-  return { pacing: mergePacing(current.pacing, input.pacing ?? {}), includeGroups: input.includeGroups ?? current.includeGroups }
+  return {
+    pacing: mergePacing(current.pacing, input.pacing ?? {}),
+    includeGroups: input.includeGroups ?? current.includeGroups,
+  }
 }
 
 /** A settings change as a 422 naming the field, when min and max delays end up the wrong way round. */
@@ -29,6 +37,11 @@ export function mergedSettingsOr422(current: string | null, input: QrSettingsInp
   try {
     return JSON.stringify(updatedQrSettings(qrSettingsOf(current), input))
   } catch (err) {
-    throw new AppError(422, 'validation_failed', `Invalid request body: qr.pacing.maxDelayMs — ${(err as Error).message}`, [{ field: 'qr.pacing.maxDelayMs', message: (err as Error).message }])
+    throw new AppError(
+      422,
+      'validation_failed',
+      `Invalid request body: qr.pacing.maxDelayMs — ${(err as Error).message}`,
+      [{ field: 'qr.pacing.maxDelayMs', message: (err as Error).message }],
+    )
   }
 }

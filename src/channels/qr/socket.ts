@@ -7,7 +7,12 @@ import { Browsers, makeCacheableSignalKeyStore, makeWASocket, type Authenticatio
 import type { Logger } from '../../log.ts'
 
 export type QrSocketEvents = {
-  'connection.update': (u: { connection?: 'open' | 'connecting' | 'close'; qr?: string; isNewLogin?: boolean; lastDisconnect?: { error?: Error & { output?: { statusCode?: number } } } }) => void
+  'connection.update': (u: {
+    connection?: 'open' | 'connecting' | 'close'
+    qr?: string
+    isNewLogin?: boolean
+    lastDisconnect?: { error?: Error & { output?: { statusCode?: number } } }
+  }) => void
   'creds.update': (u: unknown) => void
   'messages.upsert': (u: { messages: unknown[]; type: string }) => void
   'messages.update': (u: unknown[]) => void
@@ -20,7 +25,11 @@ export type QrSocket = {
   end(error: Error | undefined): void
   logout(message?: string): Promise<void>
   requestPairingCode(phoneNumber: string): Promise<string>
-  sendMessage(jid: string, content: Record<string, unknown>, options?: Record<string, unknown>): Promise<{ key: { id?: string | null } } | undefined>
+  sendMessage(
+    jid: string,
+    content: Record<string, unknown>,
+    options?: Record<string, unknown>,
+  ): Promise<{ key: { id?: string | null } } | undefined>
   sendPresenceUpdate(type: 'composing' | 'paused' | 'available' | 'unavailable', jid?: string): Promise<void>
   readMessages(keys: { remoteJid: string; id: string; fromMe: boolean }[]): Promise<void>
 }

@@ -27,22 +27,53 @@ export function InviteAccept() {
     if (!preview) return
     const form = new FormData(e.currentTarget as HTMLFormElement)
     void run(async () => {
-      const result = await unwrap(api.api.v1.invites.accept.post({ token, email: preview.email, password: String(form.get('password')), name: String(form.get('name') ?? '') }), { quiet401: true })
+      const result = await unwrap(
+        api.api.v1.invites.accept.post({
+          token,
+          email: preview.email,
+          password: String(form.get('password')),
+          name: String(form.get('name') ?? ''),
+        }),
+        { quiet401: true },
+      )
       await refreshMe()
       navigate(`/w/${result.workspaceId}/inbox`, { replace: true })
     })
   }
 
-  if (invalid) return <AuthFrame title={t.acceptInvite} lead={t.inviteInvalid}>{null}</AuthFrame>
-  if (!preview) return <AuthFrame title={t.acceptInvite}><Loading /></AuthFrame>
+  if (invalid)
+    return (
+      <AuthFrame title={t.acceptInvite} lead={t.inviteInvalid}>
+        {null}
+      </AuthFrame>
+    )
+  if (!preview)
+    return (
+      <AuthFrame title={t.acceptInvite}>
+        <Loading />
+      </AuthFrame>
+    )
   const role = messages.roles[preview.role as keyof typeof messages.roles] ?? preview.role
   return (
-    <AuthFrame title={fill(t.inviteTitle, { workspace: preview.workspaceName })} lead={fill(t.inviteLead, { role, email: preview.email })}>
+    <AuthFrame
+      title={fill(t.inviteTitle, { workspace: preview.workspaceName })}
+      lead={fill(t.inviteLead, { role, email: preview.email })}
+    >
       <form onSubmit={submit} noValidate>
         {error && <Alert>{error.message}</Alert>}
-        <p class="muted">{t.inviteNew} {t.inviteExisting}</p>
+        <p class="muted">
+          {t.inviteNew} {t.inviteExisting}
+        </p>
         <Field label={t.yourName} name="name" autoComplete="name" error={error?.fieldError('name')} />
-        <Field label={t.password} name="password" type="password" autoComplete="new-password" required hint={t.passwordHint} error={error?.fieldError('password')} />
+        <Field
+          label={t.password}
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          hint={t.passwordHint}
+          error={error?.fieldError('password')}
+        />
         <Button type="submit" busy={busy} class="btn--block">
           {t.acceptInvite}
         </Button>

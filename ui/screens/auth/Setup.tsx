@@ -41,7 +41,12 @@ export function Setup() {
     })
   }
 
-  if (required === null && !error) return <AuthFrame title={t.setupTitle}><Loading /></AuthFrame>
+  if (required === null && !error)
+    return (
+      <AuthFrame title={t.setupTitle}>
+        <Loading />
+      </AuthFrame>
+    )
   if (required === false)
     return (
       <AuthFrame title={t.setupTitle} lead={t.setupDone}>
@@ -56,8 +61,24 @@ export function Setup() {
         <form onSubmit={submit} noValidate>
           {error && <Alert>{error.message}</Alert>}
           <Field label={t.yourName} name="name" autoComplete="name" error={error?.fieldError('name')} />
-          <Field label={t.email} name="email" type="email" autoComplete="username" required error={error?.fieldError('email')} />
-          <Field label={t.password} name="password" type="password" autoComplete="new-password" required minLength={12} hint={t.passwordHint} error={error?.fieldError('password')} />
+          <Field
+            label={t.email}
+            name="email"
+            type="email"
+            autoComplete="username"
+            required
+            error={error?.fieldError('email')}
+          />
+          <Field
+            label={t.password}
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={12}
+            hint={t.passwordHint}
+            error={error?.fieldError('password')}
+          />
           <Field label={t.workspaceName} name="workspaceName" required error={error?.fieldError('workspaceName')} />
           <Button type="submit" busy={busy} busyLabel={t.creating} class="btn--block">
             {t.createAccount}

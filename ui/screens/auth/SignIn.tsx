@@ -30,7 +30,10 @@ export function SignIn() {
     e.preventDefault()
     const form = new FormData(e.currentTarget as HTMLFormElement)
     void run(async () => {
-      await unwrap(api.api.v1.auth.login.post({ email: String(form.get('email')), password: String(form.get('password')) }), { quiet401: true })
+      await unwrap(
+        api.api.v1.auth.login.post({ email: String(form.get('email')), password: String(form.get('password')) }),
+        { quiet401: true },
+      )
       await refreshMe()
       navigate(next, { replace: true })
     })
@@ -39,8 +42,23 @@ export function SignIn() {
     <AuthFrame title={t.signInTitle} lead={search.get('next') ? t.sessionExpired : t.signInLead}>
       <form onSubmit={submit} noValidate>
         {error && <Alert>{error.message}</Alert>}
-        <Field label={t.email} name="email" type="email" autoComplete="username" required autoFocus error={error?.fieldError('email')} />
-        <Field label={t.password} name="password" type="password" autoComplete="current-password" required error={error?.fieldError('password')} />
+        <Field
+          label={t.email}
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          autoFocus
+          error={error?.fieldError('email')}
+        />
+        <Field
+          label={t.password}
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          error={error?.fieldError('password')}
+        />
         <Button type="submit" busy={busy} busyLabel={t.signingIn} class="btn--block">
           {t.signIn}
         </Button>

@@ -15,7 +15,15 @@ import { NotFound } from '../errors/ErrorPages.tsx'
 
 const t = messages.channels
 
-export function ChannelDetail({ wid, channelId, onChanged }: { wid: string; channelId: string; onChanged: () => void }) {
+export function ChannelDetail({
+  wid,
+  channelId,
+  onChanged,
+}: {
+  wid: string
+  channelId: string
+  onChanged: () => void
+}) {
   const [channel, setChannel] = useState<ChannelView | null>(null)
   const [error, setError] = useState<ApiError | null>(null)
   const load = () =>
@@ -28,13 +36,24 @@ export function ChannelDetail({ wid, channelId, onChanged }: { wid: string; chan
   useEffect(() => {
     void load()
     return onLive((e) => {
-      if ((e.type === 'channel.status' || e.type === 'channel.connection') && e.data.channelId === channelId) void load()
+      if ((e.type === 'channel.status' || e.type === 'channel.connection') && e.data.channelId === channelId)
+        void load()
     })
   }, [wid, channelId])
 
   if (error?.status === 404) return <NotFound wid={wid} />
-  if (error) return <main class="page"><LoadError reason={error.message} retry={() => void load()} /></main>
-  if (!channel) return <main class="page"><Loading /></main>
+  if (error)
+    return (
+      <main class="page">
+        <LoadError reason={error.message} retry={() => void load()} />
+      </main>
+    )
+  if (!channel)
+    return (
+      <main class="page">
+        <Loading />
+      </main>
+    )
 
   const isQr = channel.provider === 'qr'
   const gone = channel.status === 'disconnected'
@@ -82,13 +101,26 @@ export function ChannelDetail({ wid, channelId, onChanged }: { wid: string; chan
         />
         {channel.webhookUrl && !gone && <CopyValue label={t.webhookUrl} value={channel.webhookUrl} />}
       </section>
-      {!gone && (isQr ? <PacingForm wid={wid} channel={channel} onSaved={setChannel} /> : <CloudSettings wid={wid} channel={channel} onSaved={setChannel} />)}
+      {!gone &&
+        (isQr ? (
+          <PacingForm wid={wid} channel={channel} onSaved={setChannel} />
+        ) : (
+          <CloudSettings wid={wid} channel={channel} onSaved={setChannel} />
+        ))}
       {!gone && <Disconnect wid={wid} channel={channel} onDone={onChanged} />}
     </main>
   )
 }
 
-function PacingForm({ wid, channel, onSaved }: { wid: string; channel: ChannelView; onSaved: (c: ChannelView) => void }) {
+function PacingForm({
+  wid,
+  channel,
+  onSaved,
+}: {
+  wid: string
+  channel: ChannelView
+  onSaved: (c: ChannelView) => void
+}) {
   const pacing = (channel.qr?.pacing ?? {}) as Record<string, number | boolean>
   const { busy, error, run } = useAction()
   const [saved, setSaved] = useState(false)
@@ -100,19 +132,36 @@ function PacingForm({ wid, channel, onSaved }: { wid: string; channel: ChannelVi
     setSaved(false)
     void run(async () => {
       const updated = await unwrap(
-        ws(wid).channels({ channelId: channel.id }).patch({
-          qr: {
-            pacing: { minDelayMs: num('minDelayMs'), maxDelayMs: num('maxDelayMs'), perMinute: num('perMinute'), perHour: num('perHour'), perDay: num('perDay'), warmup: form.get('warmup') === 'on', typing: form.get('typing') === 'on' },
-            includeGroups: form.get('includeGroups') === 'on',
-          },
-        }),
+        ws(wid)
+          .channels({ channelId: channel.id })
+          .patch({
+            qr: {
+              pacing: {
+                minDelayMs: num('minDelayMs'),
+                maxDelayMs: num('maxDelayMs'),
+                perMinute: num('perMinute'),
+                perHour: num('perHour'),
+                perDay: num('perDay'),
+                warmup: form.get('warmup') === 'on',
+                typing: form.get('typing') === 'on',
+              },
+              includeGroups: form.get('includeGroups') === 'on',
+            },
+          }),
       )
       onSaved(updated as ChannelView)
       setSaved(true)
     })
   }
   const field = (k: 'minDelayMs' | 'maxDelayMs' | 'perMinute' | 'perHour' | 'perDay') => (
-    <Field label={t[k]} name={k} type="number" min={0} defaultValue={String(pacing[k] ?? '')} error={error?.fieldError(k)} />
+    <Field
+      label={t[k]}
+      name={k}
+      type="number"
+      min={0}
+      defaultValue={String(pacing[k] ?? '')}
+      error={error?.fieldError(k)}
+    />
   )
   return (
     <section class="card" aria-labelledby="pacing-title">
@@ -135,7 +184,8 @@ function PacingForm({ wid, channel, onSaved }: { wid: string; channel: ChannelVi
           <input type="checkbox" name="typing" defaultChecked={pacing.typing !== false} /> {t.typing}
         </label>
         <label class="check">
-          <input type="checkbox" name="includeGroups" defaultChecked={channel.qr?.includeGroups ?? false} /> {t.includeGroups}
+          <input type="checkbox" name="includeGroups" defaultChecked={channel.qr?.includeGroups ?? false} />{' '}
+          {t.includeGroups}
         </label>
         <Button type="submit" busy={busy}>
           {messages.app.save}
@@ -145,7 +195,15 @@ function PacingForm({ wid, channel, onSaved }: { wid: string; channel: ChannelVi
   )
 }
 
-function CloudSettings({ wid, channel, onSaved }: { wid: string; channel: ChannelView; onSaved: (c: ChannelView) => void }) {
+function CloudSettings({
+  wid,
+  channel,
+  onSaved,
+}: {
+  wid: string
+  channel: ChannelView
+  onSaved: (c: ChannelView) => void
+}) {
   const { busy, error, run } = useAction()
   const [notice, setNotice] = useState('')
   const [newVerifyToken, setNewVerifyToken] = useState<string | null>(null)
@@ -166,11 +224,13 @@ function CloudSettings({ wid, channel, onSaved }: { wid: string; channel: Channe
     setNotice('')
     void run(async () => {
       const result = await unwrap(
-        ws(wid).channels({ channelId: channel.id }).credentials.post({
-          accessToken: value('accessToken'),
-          appSecret: value('appSecret'),
-          regenerateVerifyToken: form.get('regenerateVerifyToken') === 'on' || undefined,
-        }),
+        ws(wid)
+          .channels({ channelId: channel.id })
+          .credentials.post({
+            accessToken: value('accessToken'),
+            appSecret: value('appSecret'),
+            regenerateVerifyToken: form.get('regenerateVerifyToken') === 'on' || undefined,
+          }),
       )
       onSaved((result as { channel: ChannelView }).channel)
       const token = (result as { webhook?: { verifyToken?: string } }).webhook?.verifyToken
@@ -186,7 +246,15 @@ function CloudSettings({ wid, channel, onSaved }: { wid: string; channel: Channe
       {notice && <Alert tone="success">{notice}</Alert>}
       {newVerifyToken && <CopyValue label={t.verifyTokenValue} value={newVerifyToken} />}
       <form onSubmit={saveRate} class="inline-form" noValidate>
-        <Field label={t.sendRate} name="sendRate" type="number" min={1} max={1000} defaultValue={String(channel.sendRate)} error={error?.fieldError('sendRate')} />
+        <Field
+          label={t.sendRate}
+          name="sendRate"
+          type="number"
+          min={1}
+          max={1000}
+          defaultValue={String(channel.sendRate)}
+          error={error?.fieldError('sendRate')}
+        />
         <Button type="submit" variant="secondary" busy={busy}>
           {messages.app.save}
         </Button>
@@ -194,8 +262,22 @@ function CloudSettings({ wid, channel, onSaved }: { wid: string; channel: Channe
       <form onSubmit={rotate} noValidate>
         <h3>{t.rotate}</h3>
         <p class="muted small">{t.rotateHint}</p>
-        <Field label={t.accessToken} name="accessToken" type="password" autoComplete="off" placeholder={channel.credentials.accessToken ?? ''} error={error?.fieldError('accessToken')} />
-        <Field label={t.appSecret} name="appSecret" type="password" autoComplete="off" placeholder={channel.credentials.appSecret ?? ''} error={error?.fieldError('appSecret')} />
+        <Field
+          label={t.accessToken}
+          name="accessToken"
+          type="password"
+          autoComplete="off"
+          placeholder={channel.credentials.accessToken ?? ''}
+          error={error?.fieldError('accessToken')}
+        />
+        <Field
+          label={t.appSecret}
+          name="appSecret"
+          type="password"
+          autoComplete="off"
+          placeholder={channel.credentials.appSecret ?? ''}
+          error={error?.fieldError('appSecret')}
+        />
         <label class="check">
           <input type="checkbox" name="regenerateVerifyToken" /> {t.regenerateVerifyToken}
         </label>
@@ -230,7 +312,13 @@ function Disconnect({ wid, channel, onDone }: { wid: string; channel: ChannelVie
         </Button>
       ) : (
         <div class="inline-form">
-          <Field label={t.typeName} name="confirmName" autoFocus value={typed} onInput={(e) => setTyped((e.currentTarget as HTMLInputElement).value)} />
+          <Field
+            label={t.typeName}
+            name="confirmName"
+            autoFocus
+            value={typed}
+            onInput={(e) => setTyped((e.currentTarget as HTMLInputElement).value)}
+          />
           <Button variant="danger" busy={busy} disabled={typed.trim() !== channel.name} onClick={() => void go()}>
             {isQr ? t.unlink : t.disconnect}
           </Button>

@@ -23,7 +23,8 @@ export type ChannelView = Treaty.Data<ReturnType<typeof listOf>>['items'][number
 export function stateOf(c: ChannelView): { key: string; label: string; tone: 'ok' | 'warn' | 'bad' | 'idle' } {
   if (c.provider === 'qr' && c.status !== 'disconnected') {
     const s = c.connection?.state ?? 'linking'
-    const tone = s === 'connected' ? 'ok' : s === 'reconnecting' || s === 'connecting' || s === 'linking' ? 'warn' : 'bad'
+    const tone =
+      s === 'connected' ? 'ok' : s === 'reconnecting' || s === 'connecting' || s === 'linking' ? 'warn' : 'bad'
     return { key: s, label: t.state[s] ?? s, tone }
   }
   const tone = c.status === 'active' ? 'ok' : c.status === 'disconnected' ? 'idle' : 'bad'
@@ -61,7 +62,17 @@ export function Channels({ wid, channelId }: { wid: string; channelId?: string }
   }, [wid])
 
   if (channelId) return <ChannelDetail wid={wid} channelId={channelId} onChanged={load} />
-  if (mode === 'cloud') return <ConnectCloud wid={wid} onDone={() => { setMode('list'); void load() }} onCancel={() => setMode('list')} />
+  if (mode === 'cloud')
+    return (
+      <ConnectCloud
+        wid={wid}
+        onDone={() => {
+          setMode('list')
+          void load()
+        }}
+        onCancel={() => setMode('list')}
+      />
+    )
   if (mode === 'qr')
     return (
       <CreateQr
@@ -118,7 +129,9 @@ export function Channels({ wid, channelId }: { wid: string; channelId?: string }
                 </span>
                 <span class="channel__state">
                   <StateBadge channel={c} />
-                  {c.connection?.since && <span class="muted small">{fill(t.since, { time: format.dateTime(c.connection.since) })}</span>}
+                  {c.connection?.since && (
+                    <span class="muted small">{fill(t.since, { time: format.dateTime(c.connection.since) })}</span>
+                  )}
                 </span>
               </Link>
             </li>

@@ -58,12 +58,48 @@ export function ConnectCloud({ wid, onDone, onCancel }: { wid: string; onDone: (
       <h1 id="connect-title">{t.connectCloud}</h1>
       <form onSubmit={submit} noValidate>
         {error && <Alert>{error.message}</Alert>}
-        <Field label={t.name} name="name" required placeholder={t.namePlaceholder} maxLength={100} error={err('name')} />
-        <Field label={t.accessToken} name="accessToken" type="password" autoComplete="off" required hint={t.accessTokenHint} error={err('accessToken')} />
-        <Field label={t.phoneNumberId} name="phoneNumberId" inputMode="numeric" required hint={t.phoneNumberIdHint} error={err('phoneNumberId')} />
+        <Field
+          label={t.name}
+          name="name"
+          required
+          placeholder={t.namePlaceholder}
+          maxLength={100}
+          error={err('name')}
+        />
+        <Field
+          label={t.accessToken}
+          name="accessToken"
+          type="password"
+          autoComplete="off"
+          required
+          hint={t.accessTokenHint}
+          error={err('accessToken')}
+        />
+        <Field
+          label={t.phoneNumberId}
+          name="phoneNumberId"
+          inputMode="numeric"
+          required
+          hint={t.phoneNumberIdHint}
+          error={err('phoneNumberId')}
+        />
         <Field label={t.wabaId} name="wabaId" inputMode="numeric" required error={err('wabaId')} />
-        <Field label={t.appSecret} name="appSecret" type="password" autoComplete="off" required hint={t.appSecretHint} error={err('appSecret')} />
-        <Field label={t.verifyToken} name="verifyToken" autoComplete="off" hint={t.verifyTokenHint} error={err('verifyToken')} />
+        <Field
+          label={t.appSecret}
+          name="appSecret"
+          type="password"
+          autoComplete="off"
+          required
+          hint={t.appSecretHint}
+          error={err('appSecret')}
+        />
+        <Field
+          label={t.verifyToken}
+          name="verifyToken"
+          autoComplete="off"
+          hint={t.verifyTokenHint}
+          error={err('verifyToken')}
+        />
         <FormActions label={t.connect} busy={busy} busyLabel={t.connecting} onCancel={onCancel} />
       </form>
     </main>

@@ -5,7 +5,15 @@ import { Alert, Field, FormActions, useAction } from '../../components/ui.tsx'
 
 const t = messages.channels
 
-export function CreateQr({ wid, onCreated, onCancel }: { wid: string; onCreated: (id: string) => void; onCancel: () => void }) {
+export function CreateQr({
+  wid,
+  onCreated,
+  onCancel,
+}: {
+  wid: string
+  onCreated: (id: string) => void
+  onCancel: () => void
+}) {
   const { busy, error, run } = useAction()
   const submit = (e: Event) => {
     e.preventDefault()
@@ -18,7 +26,15 @@ export function CreateQr({ wid, onCreated, onCancel }: { wid: string; onCreated:
       <p class="muted">{t.pacingHint}</p>
       <form onSubmit={submit} noValidate>
         {error && <Alert>{error.message}</Alert>}
-        <Field label={t.name} name="name" required autoFocus placeholder={t.namePlaceholder} maxLength={100} error={error?.fieldError('name')} />
+        <Field
+          label={t.name}
+          name="name"
+          required
+          autoFocus
+          placeholder={t.namePlaceholder}
+          maxLength={100}
+          error={error?.fieldError('name')}
+        />
         <FormActions label={t.startLinking} busy={busy} onCancel={onCancel} />
       </form>
     </main>

@@ -3,14 +3,24 @@
  * connection state in words. The stream ends by itself once the phone is linked (or linking stopped).
  */
 import { useEffect, useState } from 'preact/hooks'
-import { ApiError, reasonOf, unwrap, ws } from '../../api/client.ts'
+import { type ApiError, reasonOf, unwrap, ws } from '../../api/client.ts'
 import { fill, messages } from '../../i18n/index.ts'
 import { Alert, Button, Field } from '../../components/ui.tsx'
 
 const t = messages.channels
 const FINAL = new Set(['connected', 'logged_out', 'qr_expired', 'replaced'])
 
-export function QrLink({ wid, channelId, initialState, onState }: { wid: string; channelId: string; initialState: string | null; onState: (state: string) => void }) {
+export function QrLink({
+  wid,
+  channelId,
+  initialState,
+  onState,
+}: {
+  wid: string
+  channelId: string
+  initialState: string | null
+  onState: (state: string) => void
+}) {
   const [state, setState] = useState(initialState ?? 'linking')
   const [lastError, setLastError] = useState<string | null>(null)
   const [svg, setSvg] = useState<string | null>(null)
@@ -21,7 +31,10 @@ export function QrLink({ wid, channelId, initialState, onState }: { wid: string;
   const [error, setError] = useState('')
 
   useEffect(() => {
-    const es = new EventSource(`/api/v1/workspaces/${encodeURIComponent(wid)}/channels/${encodeURIComponent(channelId)}/qr/stream`, { withCredentials: true })
+    const es = new EventSource(
+      `/api/v1/workspaces/${encodeURIComponent(wid)}/channels/${encodeURIComponent(channelId)}/qr/stream`,
+      { withCredentials: true },
+    )
     es.addEventListener('qr', (e) => {
       try {
         setSvg((JSON.parse((e as MessageEvent<string>).data) as { svg: string }).svg)
@@ -31,7 +44,10 @@ export function QrLink({ wid, channelId, initialState, onState }: { wid: string;
     })
     es.addEventListener('state', (e) => {
       try {
-        const update = JSON.parse((e as MessageEvent<string>).data) as { state: string | null; lastError: string | null }
+        const update = JSON.parse((e as MessageEvent<string>).data) as {
+          state: string | null
+          lastError: string | null
+        }
         const next = update.state ?? 'linking'
         setState(next)
         setLastError(update.lastError)
@@ -64,7 +80,10 @@ export function QrLink({ wid, channelId, initialState, onState }: { wid: string;
   }
   const requestCode = async (e: Event) => {
     e.preventDefault()
-    const phoneNumber = String(new FormData(e.currentTarget as HTMLFormElement).get('phoneNumber') ?? '').replace(/\D/g, '')
+    const phoneNumber = String(new FormData(e.currentTarget as HTMLFormElement).get('phoneNumber') ?? '').replace(
+      /\D/g,
+      '',
+    )
     setPairingError(null)
     setBusy(true)
     try {
@@ -88,13 +107,31 @@ export function QrLink({ wid, channelId, initialState, onState }: { wid: string;
       {linking && (
         <div class="qr__body">
           <div class="qr__code">
-            {svg ? <img src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`} alt={t.qrAlt} width={264} height={264} /> : <p class="muted">{t.qrWaiting}</p>}
+            {svg ? (
+              <img
+                src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`}
+                alt={t.qrAlt}
+                width={264}
+                height={264}
+              />
+            ) : (
+              <p class="muted">{t.qrWaiting}</p>
+            )}
             <p class="qr__steps">{t.qrSteps}</p>
           </div>
           <form class="qr__pairing" onSubmit={requestCode} noValidate>
             <h3>{t.pairingTitle}</h3>
             <p class="muted small">{t.pairingSteps}</p>
-            <Field label={t.pairingPhone} name="phoneNumber" inputMode="numeric" autoComplete="tel" error={pairingError?.fieldError('phoneNumber') ?? (pairingError && !pairingError.fieldError('phoneNumber') ? pairingError.message : undefined)} />
+            <Field
+              label={t.pairingPhone}
+              name="phoneNumber"
+              inputMode="numeric"
+              autoComplete="tel"
+              error={
+                pairingError?.fieldError('phoneNumber') ??
+                (pairingError && !pairingError.fieldError('phoneNumber') ? pairingError.message : undefined)
+              }
+            />
             <Button type="submit" variant="secondary" busy={busy}>
               {t.pairingRequest}
             </Button>

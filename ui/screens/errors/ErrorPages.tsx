@@ -18,5 +18,9 @@ function ErrorPage({ title, body, wid }: { title: string; body: string; wid?: st
   )
 }
 
-export const Forbidden = ({ wid }: { wid?: string }) => <ErrorPage title={t.forbiddenTitle} body={t.forbiddenBody} wid={wid} />
-export const NotFound = ({ wid }: { wid?: string }) => <ErrorPage title={t.notFoundTitle} body={t.notFoundBody} wid={wid} />
+export const Forbidden = ({ wid }: { wid?: string }) => (
+  <ErrorPage title={t.forbiddenTitle} body={t.forbiddenBody} wid={wid} />
+)
+export const NotFound = ({ wid }: { wid?: string }) => (
+  <ErrorPage title={t.notFoundTitle} body={t.notFoundBody} wid={wid} />
+)

@@ -15,7 +15,14 @@ const WINDOW_MS = 24 * 60 * 60 * 1000
 
 type SendBody = Parameters<InboxStore['api']['messages']['post']>[0]
 
-const mediaTypeOf = (mime: string): 'image' | 'video' | 'audio' | 'document' => (mime.startsWith('image/') && mime !== 'image/svg+xml' ? 'image' : mime.startsWith('video/') ? 'video' : mime.startsWith('audio/') ? 'audio' : 'document')
+const mediaTypeOf = (mime: string): 'image' | 'video' | 'audio' | 'document' =>
+  mime.startsWith('image/') && mime !== 'image/svg+xml'
+    ? 'image'
+    : mime.startsWith('video/')
+      ? 'video'
+      : mime.startsWith('audio/')
+        ? 'audio'
+        : 'document'
 
 /** Time left in the customer-service window, or null when it is closed (Cloud API numbers only). */
 function windowLeft(conversation: ConversationDetail, now: number): number | null {
@@ -31,7 +38,14 @@ function keyFor(last: { body: string; key: string } | null, body: string) {
   return last && last.body === body ? last : { body, key: crypto.randomUUID() }
 }
 
-export function Composer(props: { store: InboxStore; conversation: ConversationDetail; channel: Channel | undefined; replyTo: PendingMessage | null; clearReply: () => void; onSent: () => void }) {
+export function Composer(props: {
+  store: InboxStore
+  conversation: ConversationDetail
+  channel: Channel | undefined
+  replyTo: PendingMessage | null
+  clearReply: () => void
+  onSent: () => void
+}) {
   const { store, conversation, channel, replyTo } = props
   const [text, setText] = useState('')
   const [file, setFile] = useState<File | null>(null)
@@ -87,7 +101,13 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
       const real = await unwrap(store.api.messages({ messageId: result.id }).get()).catch(() => null)
       if (real) store.placeMessage(real)
       const deferred = result.deferred
-      setNotice(deferred ? (deferred.until ? fill(t.deferred, { reason: deferred.reason, until: format.dateTime(deferred.until) }) : fill(t.deferredNoTime, { reason: deferred.reason })) : '')
+      setNotice(
+        deferred
+          ? deferred.until
+            ? fill(t.deferred, { reason: deferred.reason, until: format.dateTime(deferred.until) })
+            : fill(t.deferredNoTime, { reason: deferred.reason })
+          : '',
+      )
       props.clearReply()
       return true
     } catch (err) {
@@ -109,15 +129,26 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
       if (file) {
         const upload = await unwrap(store.api.media.post({ channelId: conversation.channelId, file }))
         const kind = mediaTypeOf(file.type)
-        const part = kind === 'document' ? { mediaId: upload.mediaId, filename: file.name, ...(body ? { caption: body } : {}) } : kind === 'audio' ? { mediaId: upload.mediaId } : { mediaId: upload.mediaId, ...(body ? { caption: body } : {}) }
-        const ok = await send({ conversationId: conversation.id, type: kind, [kind]: part, ...replyRef } as SendBody, { type: kind, text: body || file.name })
+        const part =
+          kind === 'document'
+            ? { mediaId: upload.mediaId, filename: file.name, ...(body ? { caption: body } : {}) }
+            : kind === 'audio'
+              ? { mediaId: upload.mediaId }
+              : { mediaId: upload.mediaId, ...(body ? { caption: body } : {}) }
+        const ok = await send({ conversationId: conversation.id, type: kind, [kind]: part, ...replyRef } as SendBody, {
+          type: kind,
+          text: body || file.name,
+        })
         if (ok) {
           setFile(null)
           setText('')
         }
       } else {
         setText('')
-        const ok = await send({ conversationId: conversation.id, type: 'text', text: { body }, ...replyRef }, { type: 'text', text: body })
+        const ok = await send(
+          { conversationId: conversation.id, type: 'text', text: { body }, ...replyRef },
+          { type: 'text', text: body },
+        )
         if (!ok) setText(body)
       }
     } catch (err) {
@@ -139,8 +170,14 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
     if (!name) return
     setBusy(true)
     setError('')
-    const components = params.length > 0 ? [{ type: 'body' as const, parameters: params.map((p) => ({ type: 'text' as const, text: p })) }] : []
-    const ok = await send({ conversationId: conversation.id, type: 'template', template: { name, language, components } } as SendBody, { type: 'template', text: params.join(' · ') || name })
+    const components =
+      params.length > 0
+        ? [{ type: 'body' as const, parameters: params.map((p) => ({ type: 'text' as const, text: p })) }]
+        : []
+    const ok = await send(
+      { conversationId: conversation.id, type: 'template', template: { name, language, components } } as SendBody,
+      { type: 'template', text: params.join(' · ') || name },
+    )
     if (ok) (e.currentTarget as HTMLFormElement | null)?.reset()
     setBusy(false)
   }
@@ -161,7 +198,9 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
       {notice && <Alert tone="info">{notice}</Alert>}
       {!windowOpen ? (
         <form class="composer__template" onSubmit={sendTemplate}>
-          <p class="composer__window composer__window--closed">{conversation.lastInboundAt ? t.windowClosed : t.windowNever}</p>
+          <p class="composer__window composer__window--closed">
+            {conversation.lastInboundAt ? t.windowClosed : t.windowNever}
+          </p>
           <div class="composer__row">
             <label>
               <span>{t.templateName}</span>
@@ -182,11 +221,19 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
         </form>
       ) : (
         <>
-          {isCloud && left !== null && left !== Infinity && <p class="composer__window">{fill(t.windowOpen, { time: format.duration(left) })}</p>}
+          {isCloud && left !== null && left !== Infinity && (
+            <p class="composer__window">{fill(t.windowOpen, { time: format.duration(left) })}</p>
+          )}
           {replyTo && (
             <div class="composer__reply">
-              <span class="muted">{messages.thread.replyingTo}</span> <span class="composer__reply-text">{replyTo.text ?? replyTo.type}</span>
-              <button type="button" class="icon-btn" aria-label={messages.thread.cancelReply} onClick={props.clearReply}>
+              <span class="muted">{messages.thread.replyingTo}</span>{' '}
+              <span class="composer__reply-text">{replyTo.text ?? replyTo.type}</span>
+              <button
+                type="button"
+                class="icon-btn"
+                aria-label={messages.thread.cancelReply}
+                onClick={props.clearReply}
+              >
                 <X size={14} aria-hidden="true" />
               </button>
             </div>
@@ -202,10 +249,23 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
           <div class="composer__row">
             {isCloud && (
               <>
-                <button type="button" class="icon-btn" aria-label={t.attach} title={t.attach} onClick={() => fileInput.current?.click()}>
+                <button
+                  type="button"
+                  class="icon-btn"
+                  aria-label={t.attach}
+                  title={t.attach}
+                  onClick={() => fileInput.current?.click()}
+                >
                   <Paperclip size={18} aria-hidden="true" />
                 </button>
-                <input ref={fileInput} type="file" hidden aria-hidden="true" tabIndex={-1} onChange={(e) => setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+                <input
+                  ref={fileInput}
+                  type="file"
+                  hidden
+                  aria-hidden="true"
+                  tabIndex={-1}
+                  onChange={(e) => setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)}
+                />
               </>
             )}
             <label class="visually-hidden" for="composer-text">
@@ -221,7 +281,12 @@ export function Composer(props: { store: InboxStore; conversation: ConversationD
               onKeyDown={onKeyDown}
               maxLength={4096}
             />
-            <button type="button" class="btn btn--primary composer__send" disabled={busy || (!text.trim() && !file)} onClick={() => void sendText()}>
+            <button
+              type="button"
+              class="btn btn--primary composer__send"
+              disabled={busy || (!text.trim() && !file)}
+              onClick={() => void sendText()}
+            >
               <Send size={16} aria-hidden="true" />
               <span>{busy && file ? fill(t.uploading, { name: file.name }) : t.send}</span>
             </button>

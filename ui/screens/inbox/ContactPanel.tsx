@@ -54,7 +54,13 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
   }
 
   return (
-    <aside class="contact" aria-labelledby="contact-title" role={overlay ? 'dialog' : undefined} aria-modal={overlay ? true : undefined}>
+    // biome-ignore lint/a11y/useAriaPropsSupportedByRole: the role is dialog whenever aria-modal is set (the overlay on narrow screens)
+    <aside
+      class="contact"
+      aria-labelledby="contact-title"
+      role={overlay ? 'dialog' : undefined}
+      aria-modal={overlay ? true : undefined}
+    >
       <header class="contact__head">
         <h2 id="contact-title" ref={title} tabIndex={-1}>
           {t.title}
@@ -77,7 +83,13 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
       {saved && <Alert tone="success">{messages.app.saved}</Alert>}
       <form key={`${contact.id}:${formVersion}`} onSubmit={submit}>
         <fieldset disabled={!editable || busy}>
-          <Field label={t.name} name="name" defaultValue={contact.name ?? ''} placeholder={t.namePlaceholder} maxLength={100} />
+          <Field
+            label={t.name}
+            name="name"
+            defaultValue={contact.name ?? ''}
+            placeholder={t.namePlaceholder}
+            maxLength={100}
+          />
           <Field label={t.labels} name="labels" defaultValue={contact.labels.join(', ')} hint={t.labelsHint} />
           <Field label={t.notes} name="notes" multiline defaultValue={contact.notes ?? ''} maxLength={5000} />
           {editable && (
@@ -89,7 +101,14 @@ export function ContactPanel({ store, onClose }: { store: InboxStore; onClose: (
       </form>
       <div class="contact__optout">
         <label class="switch">
-          <input type="checkbox" role="switch" checked={contact.optedOut} disabled={!editable || busy} onChange={(e) => save({ optedOut: (e.currentTarget as HTMLInputElement).checked })} />
+          <input
+            type="checkbox"
+            role="switch"
+            aria-checked={contact.optedOut}
+            checked={contact.optedOut}
+            disabled={!editable || busy}
+            onChange={(e) => save({ optedOut: (e.currentTarget as HTMLInputElement).checked })}
+          />
           <span>{t.optedOut}</span>
         </label>
         <p class="muted">{t.optedOutHint}</p>

@@ -7,7 +7,8 @@ import { VIEWS, type InboxStore, type View } from './store.ts'
 
 const t = messages.inbox
 
-const isTyping = (el: EventTarget | null) => el instanceof HTMLElement && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName))
+const isTyping = (el: EventTarget | null) =>
+  el instanceof HTMLElement && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName))
 
 export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen: (id: string) => void }) {
   const listRef = useRef<HTMLUListElement>(null)
@@ -19,7 +20,10 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
   useEffect(() => {
     const el = sentinel.current
     if (!el) return
-    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void store.loadMore(), { rootMargin: '200px' })
+    const observer = new IntersectionObserver(
+      (entries) => entries.some((e) => e.isIntersecting) && void store.loadMore(),
+      { rootMargin: '200px' },
+    )
     observer.observe(el)
     return () => observer.disconnect()
   }, [store, hasMore])
@@ -29,7 +33,8 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
   const items = store.list.value
   useLayoutEffect(() => {
     const id = focusedId.current
-    if (id && (document.activeElement === document.body || document.activeElement === null)) listRef.current?.querySelector<HTMLElement>(`a.conv[data-id="${id}"]`)?.focus()
+    if (id && (document.activeElement === document.body || document.activeElement === null))
+      listRef.current?.querySelector<HTMLElement>(`a.conv[data-id="${id}"]`)?.focus()
   }, [items])
   useEffect(() => () => clearTimeout(searchTimer.current), [])
 
@@ -41,7 +46,7 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
       const links = [...(listRef.current?.querySelectorAll<HTMLAnchorElement>('a.conv') ?? [])]
       if (links.length === 0) return
       e.preventDefault()
-      const current = links.findIndex((a) => a === document.activeElement)
+      const current = links.indexOf(document.activeElement as HTMLAnchorElement)
       const from = current === -1 ? links.findIndex((a) => a.getAttribute('aria-current') === 'true') : current
       const next = e.key === 'j' ? Math.min(from + 1, links.length - 1) : Math.max(from - 1, 0)
       links[next === -1 ? 0 : next]?.focus()
@@ -94,7 +99,13 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
         <div class="list__filters">
           <label class="search">
             <Search size={16} aria-hidden="true" />
-            <input type="search" aria-label={t.search} placeholder={t.searchPlaceholder} value={store.query.value} onInput={(e) => onSearch((e.currentTarget as HTMLInputElement).value)} />
+            <input
+              type="search"
+              aria-label={t.search}
+              placeholder={t.searchPlaceholder}
+              value={store.query.value}
+              onInput={(e) => onSearch((e.currentTarget as HTMLInputElement).value)}
+            />
           </label>
           {channels.length > 1 && (
             <select
@@ -117,9 +128,16 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
       </div>
       <div class="list__body" role="tabpanel" aria-busy={state === 'loading'}>
         {state === 'loading' && items.length === 0 && <Loading />}
-        {state === 'error' && <LoadError reason={fill(messages.app.loadFailed, { reason: store.listError.value })} retry={() => void store.loadList()} />}
-        {state !== 'loading' && state !== 'error' && items.length === 0 && <Empty title={q ? fill(t.emptySearch, { q }) : t.empty}>{!q && <p>{t.emptyHint}</p>}</Empty>}
-        <ul class="conversations" role="list" aria-label={t.conversations} ref={listRef}>
+        {state === 'error' && (
+          <LoadError
+            reason={fill(messages.app.loadFailed, { reason: store.listError.value })}
+            retry={() => void store.loadList()}
+          />
+        )}
+        {state !== 'loading' && state !== 'error' && items.length === 0 && (
+          <Empty title={q ? fill(t.emptySearch, { q }) : t.empty}>{!q && <p>{t.emptyHint}</p>}</Empty>
+        )}
+        <ul class="conversations" aria-label={t.conversations} ref={listRef}>
           {items.map((c) => {
             const active = store.openId.value === c.id
             const channel = channels.length > 1 ? store.channelById.value.get(c.channelId) : undefined
@@ -150,7 +168,9 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
                   </span>
                   <span class="conv__bottom">
                     <span class="conv__preview">{c.lastMessagePreview ?? ''}</span>
-                    {c.unreadCount > 0 && <span class="badge">{fill(t.unread, { count: format.number(c.unreadCount) })}</span>}
+                    {c.unreadCount > 0 && (
+                      <span class="badge">{fill(t.unread, { count: format.number(c.unreadCount) })}</span>
+                    )}
                   </span>
                   {(channel || assignee) && (
                     <span class="conv__meta">
@@ -164,8 +184,18 @@ export function ConversationList({ store, onOpen }: { store: InboxStore; onOpen:
           })}
           {hasMore && (
             <li ref={sentinel} class="list__more">
-              {store.moreFailed.value && <p class="list__error" role="alert">{fill(messages.app.loadFailed, { reason: store.moreFailed.value })}</p>}
-              {state === 'more' ? <Loading label={t.loadingMore} /> : <button type="button" class="btn btn--ghost" onClick={() => void store.loadMore(true)}>{t.loadMore}</button>}
+              {store.moreFailed.value && (
+                <p class="list__error" role="alert">
+                  {fill(messages.app.loadFailed, { reason: store.moreFailed.value })}
+                </p>
+              )}
+              {state === 'more' ? (
+                <Loading label={t.loadingMore} />
+              ) : (
+                <button type="button" class="btn btn--ghost" onClick={() => void store.loadMore(true)}>
+                  {t.loadMore}
+                </button>
+              )}
             </li>
           )}
         </ul>

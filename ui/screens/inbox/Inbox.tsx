@@ -52,10 +52,17 @@ export function Inbox({ wid, conversationId }: { wid: string; conversationId?: s
     requestAnimationFrame(() => document.querySelector<HTMLElement>(`a.conv[data-id="${closing}"]`)?.focus())
   }
   return (
-    <div class={`inbox${conversationId ? ' inbox--thread' : ''}${showContact && conversationId ? ' inbox--contact' : ''}`}>
+    <div
+      class={`inbox${conversationId ? ' inbox--thread' : ''}${showContact && conversationId ? ' inbox--contact' : ''}`}
+    >
       <ConversationList store={store} onOpen={(id) => navigate(`/w/${wid}/inbox/${id}`)} />
       {conversationId ? (
-        <Thread store={store} onClose={close} showContact={showContact} toggleContact={() => setShowContact(!showContact)} />
+        <Thread
+          store={store}
+          onClose={close}
+          showContact={showContact}
+          toggleContact={() => setShowContact(!showContact)}
+        />
       ) : (
         <section class="thread thread--empty" aria-label={messages.thread.messages}>
           <p>{messages.inbox.pickOne}</p>

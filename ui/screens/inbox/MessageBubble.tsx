@@ -47,7 +47,8 @@ function StatusTick({ status }: { status: string | null }) {
   )
 }
 
-const mediaUrl = (wid: string, id: string) => `/api/v1/workspaces/${encodeURIComponent(wid)}/messages/${encodeURIComponent(id)}/media`
+const mediaUrl = (wid: string, id: string) =>
+  `/api/v1/workspaces/${encodeURIComponent(wid)}/messages/${encodeURIComponent(id)}/media`
 
 function Media({ wid, m }: { wid: string; m: PendingMessage }) {
   const media = m.media
@@ -138,7 +139,9 @@ function Body({ wid, m }: { wid: string; m: PendingMessage }) {
       )
     }
     case 'contacts': {
-      const cards = Array.isArray(c.contacts) ? (c.contacts as { name?: { formatted_name?: string }; phones?: { phone?: string; wa_id?: string }[] }[]) : []
+      const cards = Array.isArray(c.contacts)
+        ? (c.contacts as { name?: { formatted_name?: string }; phones?: { phone?: string; wa_id?: string }[] }[])
+        : []
       return (
         <ul class="bubble__cards" aria-label={t.contacts}>
           {cards.map((card, i) => (
@@ -158,12 +161,20 @@ function Body({ wid, m }: { wid: string; m: PendingMessage }) {
     case 'interactive': {
       const i = (c.interactive ?? {}) as { type?: string; title?: string }
       if (m.direction === 'in' && (i.type === 'button_reply' || i.type === 'list_reply'))
-        return <p class="bubble__text bubble__choice">{fill(i.type === 'button_reply' ? t.buttonReply : t.listReply, { title: i.title ?? m.text ?? '' })}</p>
+        return (
+          <p class="bubble__text bubble__choice">
+            {fill(i.type === 'button_reply' ? t.buttonReply : t.listReply, { title: i.title ?? m.text ?? '' })}
+          </p>
+        )
       const body = (c.body as { text?: string } | undefined)?.text ?? m.text
       return <p class="bubble__text">{body ?? t.interactive}</p>
     }
     case 'button':
-      return <p class="bubble__text bubble__choice">{fill(t.buttonReply, { title: (c.buttonText as string) ?? m.text ?? '' })}</p>
+      return (
+        <p class="bubble__text bubble__choice">
+          {fill(t.buttonReply, { title: (c.buttonText as string) ?? m.text ?? '' })}
+        </p>
+      )
     case 'template':
       return (
         <p class="bubble__text">
@@ -204,7 +215,10 @@ export const MessageBubble = memo(function MessageBubble(props: {
       data-direction={out ? 'out' : 'in'}
       data-status={out ? (m.status ?? undefined) : undefined}
       data-id={m.id}
-      aria-label={fill(out ? t.outbound : t.inbound, { time: format.time(m.sentAt), status: t.status[m.status ?? ''] ?? '' })}
+      aria-label={fill(out ? t.outbound : t.inbound, {
+        time: format.time(m.sentAt),
+        status: t.status[m.status ?? ''] ?? '',
+      })}
       tabIndex={-1}
     >
       {m.replyTo && (
@@ -216,7 +230,9 @@ export const MessageBubble = memo(function MessageBubble(props: {
       {failed && m.error && (
         <p class="bubble__error">
           <AlertCircle size={14} aria-hidden="true" />{' '}
-          {fill(t.failedReason, { reason: `${m.error.title ?? ''}${m.error.code ? ` (${m.error.code})` : ''}${m.error.details ? ` — ${m.error.details}` : ''}` })}
+          {fill(t.failedReason, {
+            reason: `${m.error.title ?? ''}${m.error.code ? ` (${m.error.code})` : ''}${m.error.details ? ` — ${m.error.details}` : ''}`,
+          })}
         </p>
       )}
       <footer class="bubble__meta">
@@ -225,7 +241,7 @@ export const MessageBubble = memo(function MessageBubble(props: {
         {out && <StatusTick status={m.status} />}
       </footer>
       {props.reactions && (
-        <div class="bubble__reactions" aria-label={props.reactions}>
+        <div class="bubble__reactions" role="img" aria-label={props.reactions}>
           {props.reactions.replaceAll(' ', '')}
         </div>
       )}
@@ -241,10 +257,14 @@ export const MessageBubble = memo(function MessageBubble(props: {
               </summary>
               <div class="react__menu">
                 {['👍', '❤️', '😂', '😮', '🙏'].map((emoji) => (
-                  <button type="button" aria-label={fill(t.reactWith, { emoji })} onClick={(e) => {
-                    ;(e.currentTarget as HTMLElement).closest('details')?.removeAttribute('open')
-                    props.onReact(m, emoji)
-                  }}>
+                  <button
+                    type="button"
+                    aria-label={fill(t.reactWith, { emoji })}
+                    onClick={(e) => {
+                      ;(e.currentTarget as HTMLElement).closest('details')?.removeAttribute('open')
+                      props.onReact(m, emoji)
+                    }}
+                  >
                     {emoji}
                   </button>
                 ))}

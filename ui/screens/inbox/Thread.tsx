@@ -13,7 +13,17 @@ import type { InboxStore, PendingMessage } from './store.ts'
 
 const t = messages.thread
 
-export function Thread({ store, onClose, showContact, toggleContact }: { store: InboxStore; onClose: () => void; showContact: boolean; toggleContact: () => void }) {
+export function Thread({
+  store,
+  onClose,
+  showContact,
+  toggleContact,
+}: {
+  store: InboxStore
+  onClose: () => void
+  showContact: boolean
+  toggleContact: () => void
+}) {
   const logRef = useRef<HTMLDivElement>(null)
   const stickToBottom = useRef(true)
   const anchor = useRef<{ height: number; top: number } | null>(null)
@@ -33,10 +43,18 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
     setReplyTo(m)
     document.getElementById('composer-text')?.focus()
   }, [])
-  const onReact = useCallback((m: PendingMessage, emoji: string) => {
-    const id = conversationRef.current?.id
-    if (id) void act(() => unwrap(store.api.messages.post({ conversationId: id, type: 'reaction', reaction: { messageId: m.id, emoji } })))
-  }, [store])
+  const onReact = useCallback(
+    (m: PendingMessage, emoji: string) => {
+      const id = conversationRef.current?.id
+      if (id)
+        void act(() =>
+          unwrap(
+            store.api.messages.post({ conversationId: id, type: 'reaction', reaction: { messageId: m.id, emoji } }),
+          ),
+        )
+    },
+    [store],
+  )
 
   // Esc closes the thread (unless a field or menu is handling it).
   useEffect(() => {
@@ -120,7 +138,9 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
     }
   }
   const update = (body: { status?: 'open' | 'closed'; assigneeUserId?: string | null }) =>
-    act(async () => store.setOpen(await unwrap(store.api.conversations({ conversationId: conversation!.id }).patch(body))))
+    act(async () =>
+      store.setOpen(await unwrap(store.api.conversations({ conversationId: conversation!.id }).patch(body))),
+    )
   async function markRead() {
     const id = conversation!.id
     try {
@@ -133,8 +153,21 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
 
   const failure = store.threadError.value
   if (state === 'error' && failure?.status === 404) return <NotFound wid={store.wid} />
-  if (state === 'error') return <section class="thread"><LoadError reason={fill(messages.app.loadFailed, { reason: failure?.message ?? '' })} retry={() => void store.openConversation(store.openId.value)} /></section>
-  if (!conversation || state === 'loading') return <section class="thread" aria-label={t.messages}><Loading /></section>
+  if (state === 'error')
+    return (
+      <section class="thread">
+        <LoadError
+          reason={fill(messages.app.loadFailed, { reason: failure?.message ?? '' })}
+          retry={() => void store.openConversation(store.openId.value)}
+        />
+      </section>
+    )
+  if (!conversation || state === 'loading')
+    return (
+      <section class="thread" aria-label={t.messages}>
+        <Loading />
+      </section>
+    )
 
   const channel = store.channelById.value.get(conversation.channelId)
   const byWamid = new Map(items.filter((m) => m.wamid).map((m) => [m.wamid!, m]))
@@ -155,7 +188,8 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
     reactions.set(target.id, mine)
   }
   // The quoted message as the server resolved it, else as loaded here (the same object each render).
-  const quoteOf = (m: PendingMessage) => m.quoted ?? (m.replyTo ? (byWamid.get(m.replyTo) ?? byId.get(m.replyTo) ?? null) : null)
+  const quoteOf = (m: PendingMessage) =>
+    m.quoted ?? (m.replyTo ? (byWamid.get(m.replyTo) ?? byId.get(m.replyTo) ?? null) : null)
   const contact = conversation.contact
   const assignee = conversation.assigneeUserId
   let previous: PendingMessage | undefined
@@ -163,7 +197,11 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
   return (
     <>
       {/* Under the contact dialog (narrow windows) the thread is out of reach until the dialog closes. */}
-      <section class="thread" aria-label={contact.displayName ?? t.messages} {...(showContact && window.matchMedia('(max-width: 1100px)').matches ? { inert: true } : {})}>
+      <section
+        class="thread"
+        aria-label={contact.displayName ?? t.messages}
+        {...(showContact && window.matchMedia('(max-width: 1100px)').matches ? { inert: true } : {})}
+      >
         <header class="thread__head">
           <button type="button" class="icon-btn thread__back" aria-label={t.backToList} onClick={onClose}>
             <ArrowLeft size={18} aria-hidden="true" />
@@ -181,7 +219,13 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
             {canAssign && (
               <>
                 {assignee !== me.value?.id && (
-                  <button type="button" class="btn btn--secondary" title={t.assignToMe} disabled={busy} onClick={() => void update({ assigneeUserId: me.value!.id })}>
+                  <button
+                    type="button"
+                    class="btn btn--secondary"
+                    title={t.assignToMe}
+                    disabled={busy}
+                    onClick={() => void update({ assigneeUserId: me.value!.id })}
+                  >
                     <UserCheck size={16} aria-hidden="true" />
                     <span>{t.assignToMe}</span>
                   </button>
@@ -191,7 +235,9 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
                   aria-label={t.assignee}
                   disabled={busy}
                   value={assignee ?? ''}
-                  onChange={(e) => void update({ assigneeUserId: (e.currentTarget as HTMLSelectElement).value || null })}
+                  onChange={(e) =>
+                    void update({ assigneeUserId: (e.currentTarget as HTMLSelectElement).value || null })
+                  }
                 >
                   <option value="">{t.unassigned}</option>
                   {store.members.value.map((member) => (
@@ -217,13 +263,30 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
                 {t.markRead}
               </button>
             )}
-            <button type="button" class="icon-btn" aria-label={t.contactDetails} aria-pressed={showContact} onClick={toggleContact}>
+            <button
+              type="button"
+              class="icon-btn"
+              aria-label={t.contactDetails}
+              aria-pressed={showContact}
+              onClick={toggleContact}
+            >
               <PanelRight size={18} aria-hidden="true" />
             </button>
           </div>
         </header>
         {actionError && <Alert>{actionError}</Alert>}
-        <div class="thread__log" role="log" aria-label={t.messages} aria-live="polite" aria-relevant="additions" aria-busy={state === 'older' || undefined} ref={logRef} onScroll={onScroll} tabIndex={0}>
+        <div
+          class="thread__log"
+          role="log"
+          aria-label={t.messages}
+          aria-live="polite"
+          aria-relevant="additions"
+          aria-busy={state === 'older' || undefined}
+          ref={logRef}
+          onScroll={onScroll}
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must be reachable by keyboard (axe: scrollable-region-focusable)
+          tabIndex={0}
+        >
           {state === 'older' && <Loading />}
           {!store.olderCursor.value && <p class="thread__start muted">{t.beginning}</p>}
           {store.olderCursor.value && state === 'ready' && (
@@ -238,6 +301,7 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
             return (
               <div key={m.id} class="thread__item">
                 {separator && (
+                  // biome-ignore lint/a11y/useSemanticElements: an <hr> cannot carry the day's label
                   <div class="day" role="separator">
                     <span>{format.day(m.sentAt)}</span>
                   </div>
@@ -257,7 +321,15 @@ export function Thread({ store, onClose, showContact, toggleContact }: { store: 
         </div>
         {conversation.status === 'closed' && <p class="thread__note">{t.closedNote}</p>}
         {canReply ? (
-          <Composer key={conversation.id} store={store} conversation={conversation} channel={channel} replyTo={replyTo} clearReply={() => setReplyTo(null)} onSent={() => (stickToBottom.current = true)} />
+          <Composer
+            key={conversation.id}
+            store={store}
+            conversation={conversation}
+            channel={channel}
+            replyTo={replyTo}
+            clearReply={() => setReplyTo(null)}
+            onSent={() => (stickToBottom.current = true)}
+          />
         ) : (
           <p class="thread__note">{t.readOnly}</p>
         )}

@@ -36,12 +36,16 @@ export type PendingMessage = Message & { pending?: true }
 
 /** How far along a message's delivery is; a live event never moves it back. */
 const STATUS_RANK: Record<string, number> = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4, played: 5 }
-const isNewer = (next: string | null, current: string | null) => next === 'failed' || current === 'failed' || (STATUS_RANK[next ?? ''] ?? -1) >= (STATUS_RANK[current ?? ''] ?? -1)
+const isNewer = (next: string | null, current: string | null) =>
+  next === 'failed' || current === 'failed' || (STATUS_RANK[next ?? ''] ?? -1) >= (STATUS_RANK[current ?? ''] ?? -1)
 
 /** A detail answer fits the list item shape (the list's contact is a subset of the detail's). */
 const asItem = (d: ConversationDetail): ConversationItem => d
 
-export function createInbox(wid: string, hooks: { onReceived?: (conversation: ConversationDetail, event: ReceivedEvent) => void } = {}) {
+export function createInbox(
+  wid: string,
+  hooks: { onReceived?: (conversation: ConversationDetail, event: ReceivedEvent) => void } = {},
+) {
   const api = ws(wid)
   let disposed = false
   const view = signal<View>((localStorage.getItem('wabox.inbox.view') as View | null) ?? 'all')
@@ -98,7 +102,10 @@ export function createInbox(wid: string, hooks: { onReceived?: (conversation: Co
   const recount = () => {
     countTimer ??= setTimeout(async () => {
       countTimer = null
-      const count = (assignee: string) => unwrap(api.conversations.get({ query: { status: 'open', unread: true, assignee, limit: 100 } })).then((p) => p.items.length)
+      const count = (assignee: string) =>
+        unwrap(api.conversations.get({ query: { status: 'open', unread: true, assignee, limit: 100 } })).then(
+          (p) => p.items.length,
+        )
       try {
         const [mine, nobody] = await Promise.all([count('me'), count('none')])
         if (!disposed) unreadTotal.value = mine + nobody
@@ -208,7 +215,8 @@ export function createInbox(wid: string, hooks: { onReceived?: (conversation: Co
           if (openId.value === id) open.value = detail
           if (event) hooks.onReceived?.(detail, event)
         } catch (err) {
-          if (!disposed && err instanceof ApiError && err.status === 404) list.value = list.value.filter((x) => x.id !== id)
+          if (!disposed && err instanceof ApiError && err.status === 404)
+            list.value = list.value.filter((x) => x.id !== id)
         }
       }),
     )
@@ -216,7 +224,10 @@ export function createInbox(wid: string, hooks: { onReceived?: (conversation: Co
   }
 
   async function loadMeta(): Promise<void> {
-    const [chs, mem] = await Promise.allSettled([unwrap(api.channels.get()), unwrap(api.members.get({ query: { limit: 200 } }))])
+    const [chs, mem] = await Promise.allSettled([
+      unwrap(api.channels.get()),
+      unwrap(api.members.get({ query: { limit: 200 } })),
+    ])
     if (disposed) return
     if (chs.status === 'fulfilled') channels.value = chs.value.items
     if (mem.status === 'fulfilled') members.value = mem.value.items
@@ -238,7 +249,10 @@ export function createInbox(wid: string, hooks: { onReceived?: (conversation: Co
     })
     if (!id) return
     try {
-      const [detail, page] = await Promise.all([unwrap(api.conversations({ conversationId: id }).get()), unwrap(api.conversations({ conversationId: id }).messages.get({ query: { limit: 50 } }))])
+      const [detail, page] = await Promise.all([
+        unwrap(api.conversations({ conversationId: id }).get()),
+        unwrap(api.conversations({ conversationId: id }).messages.get({ query: { limit: 50 } })),
+      ])
       if (disposed || generation !== threadGeneration) return
       batch(() => {
         open.value = detail
@@ -262,7 +276,9 @@ export function createInbox(wid: string, hooks: { onReceived?: (conversation: Co
     const generation = threadGeneration
     threadState.value = 'older'
     try {
-      const page = await unwrap(api.conversations({ conversationId: id }).messages.get({ query: { limit: 50, cursor } }))
+      const page = await unwrap(
+        api.conversations({ conversationId: id }).messages.get({ query: { limit: 50, cursor } }),
+      )
       if (disposed || generation !== threadGeneration) return
       const seen = new Set(thread.value.map((m) => m.id))
       batch(() => {
@@ -284,7 +300,10 @@ export function createInbox(wid: string, hooks: { onReceived?: (conversation: Co
   const placeMessage = (incoming: PendingMessage) => {
     if (incoming.conversationId !== openId.value) return
     const existing = thread.value.find((x) => x.id === incoming.id)
-    const m = existing && !isNewer(incoming.status, existing.status) ? { ...incoming, status: existing.status, statusAt: existing.statusAt } : incoming
+    const m =
+      existing && !isNewer(incoming.status, existing.status)
+        ? { ...incoming, status: existing.status, statusAt: existing.statusAt }
+        : incoming
     const rest = thread.value.filter((x) => x.id !== m.id)
     const index = rest.findIndex((x) => !x.pending && x.sentAt > m.sentAt)
     thread.value = index === -1 ? [...rest, m] : [...rest.slice(0, index), m, ...rest.slice(index)]
@@ -326,10 +345,12 @@ export function createInbox(wid: string, hooks: { onReceived?: (conversation: Co
         break
       case 'message.sent':
         refreshConversation(e.data.conversationId)
-        if (!patchMessage(e.data.messageId, { status: 'sent', wamid: e.data.wamid, statusAt: e.data.at })) void fetchIntoThread(e.data.messageId, e.data.conversationId)
+        if (!patchMessage(e.data.messageId, { status: 'sent', wamid: e.data.wamid, statusAt: e.data.at }))
+          void fetchIntoThread(e.data.messageId, e.data.conversationId)
         break
       case 'message.status':
-        if (!patchMessage(e.data.messageId, { status: e.data.status, statusAt: e.data.at })) void fetchIntoThread(e.data.messageId, e.data.conversationId)
+        if (!patchMessage(e.data.messageId, { status: e.data.status, statusAt: e.data.at }))
+          void fetchIntoThread(e.data.messageId, e.data.conversationId)
         break
       case 'message.failed':
         // The event names the code and title; Meta's details come with the message itself.
@@ -393,7 +414,9 @@ export function createInbox(wid: string, hooks: { onReceived?: (conversation: Co
       const copy = thread.value.find((m) => m.id === real.id)
       thread.value = copy
         ? thread.value.filter((m) => m.id !== tempId)
-        : thread.value.map((m) => (m.id === tempId ? { ...m, id: real.id, status: real.status as Message['status'], pending: undefined } : m))
+        : thread.value.map((m) =>
+            m.id === tempId ? { ...m, id: real.id, status: real.status as Message['status'], pending: undefined } : m,
+          )
     },
     removeMessage: (id: string) => {
       thread.value = thread.value.filter((m) => m.id !== id)
