@@ -3,7 +3,7 @@
  * last row's sort key, so pages stay stable while rows are added.
  */
 import { z } from 'zod'
-import { AppError } from './http/errors.ts'
+import { AppError } from './lib/errors.ts'
 
 export const listQuery = z.object({
   cursor: z.string().max(500).optional(),

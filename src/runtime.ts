@@ -16,7 +16,7 @@ import { WebhookDispatcher } from './events/dispatcher.ts'
 import { QrSessions } from './channels/qr/sessions.ts'
 import { qrProvider } from './channels/qr/qr.provider.ts'
 import { baileysSocketFactory, type SocketFactory } from './channels/qr/socket.ts'
-import { fetchPublic } from './events/url-guard.ts'
+import { fetchPublic } from './lib/url-guard.ts'
 
 export type Runtime = {
   services: ServiceDeps

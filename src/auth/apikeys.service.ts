@@ -13,7 +13,7 @@ import type { Caller } from './principal.ts'
 import { covers, type ApiKeyRole, type Role } from './permissions.ts'
 import { iso } from '../clock.ts'
 import { constantTimeEqual, hashToken, newId, randomAlphanumeric } from '../crypto/tokens.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError, notFound, invalidField } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import { requireQuota } from '../workspaces/plans.ts'
@@ -103,9 +103,7 @@ export async function createApiKey(
 ) {
   const now = ctx.caller.meta.at
   if (input.expiresAt && Date.parse(input.expiresAt) <= now) {
-    throw new AppError(422, 'validation_failed', 'Invalid request body: expiresAt — must be in the future', [
-      { field: 'expiresAt', message: 'must be in the future' },
-    ])
+    throw invalidField('expiresAt', 'must be in the future')
   }
   return deps.db.transaction().execute(async (trx) => {
     requireQuota(
@@ -150,7 +148,7 @@ export async function listApiKeys(deps: ServiceDeps, ctx: WorkspaceContext, curs
 export async function revokeApiKey(deps: ServiceDeps, ctx: WorkspaceContext, keyId: string) {
   return deps.db.transaction().execute(async (trx) => {
     const key = await repo.find(trx, ctx.workspace.id, keyId)
-    if (!key) throw new AppError(404, 'not_found', 'No such API key in this workspace.')
+    if (!key) throw notFound('API key')
     if (!(await repo.revoke(trx, ctx.workspace.id, keyId, iso(ctx.caller.meta.at)))) {
       throw new AppError(409, 'already_revoked', 'The API key is already revoked.')
     }

@@ -4,7 +4,7 @@
  */
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError } from '../lib/errors.ts'
 import { constantTimeEqual, hashToken, newId, randomToken } from '../crypto/tokens.ts'
 import * as audit from '../audit/audit.service.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'

@@ -7,13 +7,14 @@ import type { ServiceDeps } from '../deps.ts'
 import { systemCaller } from '../auth/principal.ts'
 import { iso } from '../clock.ts'
 import { newId, randomAlphanumeric } from '../crypto/tokens.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError, notFound, invalidField } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import { requireQuota } from '../workspaces/plans.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import { GraphError, type PhoneNumberInfo } from './cloud/graph.ts'
 import { ProviderError, type ChannelProvider, type SendTarget } from './provider.ts'
-import { last4, masked, openSecret, sealSecret } from './channel-secrets.ts'
+import { openSecret, sealSecret } from './channel-secrets.ts'
+import { last4, masked } from '../lib/secrets.ts'
 import type { ChannelView } from './channels.schema.ts'
 import { NO_QR_COLUMNS, type ChannelsTable } from './channels.table.ts'
 import * as repo from './channels.repo.ts'
@@ -101,7 +102,7 @@ async function verifyNumber(deps: ServiceDeps, accessToken: string, phoneNumberI
 
 async function findChannel(deps: ServiceDeps, workspaceId: string, channelId: string): Promise<ChannelsTable> {
   const c = await repo.find(deps.db, workspaceId, channelId)
-  if (!c) throw new AppError(404, 'not_found', 'No such channel in this workspace.')
+  if (!c) throw notFound('channel')
   return c
 }
 
@@ -198,20 +199,10 @@ export async function updateChannel(
 ) {
   const c = await findChannel(deps, ctx.workspace.id, channelId)
   if (input.sendRate !== undefined && c.provider !== 'cloud') {
-    throw new AppError(
-      422,
-      'validation_failed',
-      'Invalid request body: sendRate — QR-linked channels are paced by qr.pacing',
-      [{ field: 'sendRate', message: 'QR-linked channels are paced by qr.pacing' }],
-    )
+    throw invalidField('sendRate', 'QR-linked channels are paced by qr.pacing')
   }
   if (input.qr !== undefined && c.provider !== 'qr') {
-    throw new AppError(
-      422,
-      'validation_failed',
-      'Invalid request body: qr — only QR-linked channels have these settings',
-      [{ field: 'qr', message: 'only QR-linked channels have these settings' }],
-    )
+    throw invalidField('qr', 'only QR-linked channels have these settings')
   }
   const at = iso(ctx.caller.meta.at)
   const settings = input.qr !== undefined ? mergedSettingsOr422(c.qr_settings, input.qr) : undefined

@@ -15,7 +15,7 @@ import { systemCaller } from '../auth/principal.ts'
 import { emailSchema } from '../auth/auth.schema.ts'
 import { passwordSchema } from '../auth/passwords.ts'
 import { createOperator, resetPassword } from '../auth/auth.service.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError } from '../lib/errors.ts'
 
 function parseEmail(value: string): string {
   const email = emailSchema.safeParse(value)

@@ -15,11 +15,11 @@ import { Webhook } from 'standardwebhooks'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { newId } from '../crypto/tokens.ts'
-import { Drainer } from '../jobs/drainer.ts'
+import { DueWorker } from '../lib/due-work.ts'
 import * as audit from '../audit/audit.service.ts'
 import { systemCaller } from '../auth/principal.ts'
 import type { WebhookDeliveriesTable, WebhookEndpointsTable } from './events.table.ts'
-import { checkOutboundUrl, UrlRefused } from './url-guard.ts'
+import { checkOutboundUrl, UrlRefused } from '../lib/url-guard.ts'
 import { emit, eventsSignal } from './emit.ts'
 import { openEndpointSecret } from './endpoints.service.ts'
 import * as repo from './events.repo.ts'
@@ -46,7 +46,7 @@ const jitter = (ms: number) => Math.round(ms * (0.9 + Math.random() * 0.2))
 type Outcome = { statusCode: number | null; latencyMs: number; excerpt: string; error: string | null }
 
 export class WebhookDispatcher {
-  private readonly worker: Drainer
+  private readonly worker: DueWorker
   private readonly inFlight = new Map<string, Promise<void>>()
   private readonly perEndpoint = new Map<string, number>()
   private wakeTimer: ReturnType<typeof setTimeout> | null = null
@@ -54,7 +54,7 @@ export class WebhookDispatcher {
   private unsubscribe: (() => void) | null = null
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new Drainer('webhook dispatcher', () => this.step(), deps.logger, {
+    this.worker = new DueWorker('webhook dispatcher', () => this.step(), deps.logger, {
       record: deps.writeHealth,
       source: 'webhook dispatcher',
     })

@@ -7,9 +7,8 @@ import { randomBytes } from 'node:crypto'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { newId } from '../crypto/tokens.ts'
-import { open, seal } from '../crypto/envelope.ts'
-import { requireKeyring } from '../channels/channel-secrets.ts'
-import { AppError } from '../http/errors.ts'
+import { openColumn, sealColumn } from '../lib/secrets.ts'
+import { AppError, invalidField, notFound } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import { z } from 'zod'
@@ -18,22 +17,22 @@ import type { Selectable } from 'kysely'
 import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './events.table.ts'
 
 type Attempt = Selectable<WebhookAttemptsTable>
-import { checkOutboundUrl, UrlRefused } from './url-guard.ts'
+import { checkOutboundUrl, UrlRefused } from '../lib/url-guard.ts'
 import { emit } from './emit.ts'
 import * as repo from './events.repo.ts'
 
 export type SecretColumn = 'secret' | 'previous_secret'
 
-const sealCtx = (workspaceId: string, endpointId: string, column: SecretColumn) => ({
+const place = (workspaceId: string, endpointId: string, column: SecretColumn) => ({
   workspaceId,
   table: 'webhook_endpoints',
   rowId: endpointId,
   column,
 })
 export const sealEndpointSecret = (deps: ServiceDeps, ws: string, id: string, column: SecretColumn, value: string) =>
-  seal(requireKeyring(deps.keyring), value, sealCtx(ws, id, column))
+  sealColumn(deps.keyring, place(ws, id, column), value)
 export const openEndpointSecret = (deps: ServiceDeps, ws: string, id: string, column: SecretColumn, sealed: string) =>
-  open(requireKeyring(deps.keyring), sealed, sealCtx(ws, id, column))
+  openColumn(deps.keyring, place(ws, id, column), sealed)
 
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`
 
@@ -67,17 +66,14 @@ export async function guardUrl(deps: ServiceDeps, url: string): Promise<void> {
       allowedNetworks: deps.config.webhookAllowedNetworks,
     })
   } catch (err) {
-    if (err instanceof UrlRefused)
-      throw new AppError(422, 'validation_failed', `Invalid request body: url — ${err.message}`, [
-        { field: 'url', message: err.message },
-      ])
+    if (err instanceof UrlRefused) throw invalidField('url', err.message)
     throw err
   }
 }
 
 async function endpointOf(deps: ServiceDeps, ctx: WorkspaceContext, id: string) {
   const e = await repo.findEndpoint(deps.db, ctx.workspace.id, id)
-  if (!e) throw new AppError(404, 'not_found', 'No such webhook endpoint in this workspace.')
+  if (!e) throw notFound('webhook endpoint')
   return e
 }
 
@@ -296,14 +292,14 @@ export async function listDeliveries(
 
 export async function getDelivery(deps: ServiceDeps, ctx: WorkspaceContext, id: string) {
   const d = await repo.findDelivery(deps.db, ctx.workspace.id, id)
-  if (!d) throw new AppError(404, 'not_found', 'No such delivery in this workspace.')
+  if (!d) throw notFound('delivery')
   return deliveryView(d, await repo.attemptsOf(deps.db, ctx.workspace.id, [d.id]))
 }
 
 /** Sends one delivery again, now, with a fresh retry budget (same event id, so receivers can deduplicate). */
 export async function replayDelivery(deps: ServiceDeps, ctx: WorkspaceContext, id: string) {
   const d = await repo.findDelivery(deps.db, ctx.workspace.id, id)
-  if (!d) throw new AppError(404, 'not_found', 'No such delivery in this workspace.')
+  if (!d) throw notFound('delivery')
   const at = iso(ctx.caller.meta.at)
   await deps.db.transaction().execute(async (trx) => {
     await repo.updateDelivery(trx, ctx.workspace.id, id, {

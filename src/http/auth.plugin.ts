@@ -32,7 +32,7 @@ import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { WorkspacesTable } from '../workspaces/workspaces.table.ts'
 import { requireFeature, type Feature } from '../workspaces/plans.ts'
-import { AppError } from './errors.ts'
+import { AppError, notFound } from '../lib/errors.ts'
 import { clientIp, trustedProxies } from './client-ip.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { requestIdOf } from './request-context.ts'
@@ -167,22 +167,22 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
   const authorizeWorkspace = async (ctx: Ctx, permission: Permission): Promise<AuthState> => {
     const state = await authenticate(ctx, { apiKeys: true })
     const actor = state.caller.actor
-    const notFound = new AppError(404, 'not_found', 'No such workspace.')
+    const noSuchWorkspace = notFound('workspace', '')
     const workspaceId = ctx.params?.workspaceId
     const workspace: WorkspacesTable | undefined = workspaceId
       ? await workspacesRepo.findWorkspace(deps.db, workspaceId)
       : undefined
-    if (!workspace) throw notFound
+    if (!workspace) throw noSuchWorkspace
     let role: Role
     if (actor.type === 'api_key') {
-      if (actor.workspaceId !== workspace.id) throw notFound
+      if (actor.workspaceId !== workspace.id) throw noSuchWorkspace
       requireFeature(config.plans, workspace.plan, 'apiAccess')
       role = actor.role
     } else if (actor.type === 'user') {
       const membership = await workspacesRepo.findMembership(deps.db, workspace.id, actor.id)
-      if (!membership) throw notFound
+      if (!membership) throw noSuchWorkspace
       role = membership.role
-    } else throw notFound
+    } else throw noSuchWorkspace
     if (!can(role, permission)) {
       throw new AppError(
         403,
@@ -251,7 +251,7 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
         const fromAllowedNetwork = metricsNetworks
           ? metricsNetworks.has(meta.ip)
           : !config.metricsToken && loopback.has(meta.ip) && !forwarded && !trusted.has(meta.ip)
-        const hidden = new AppError(404, 'not_found', 'No such route or resource.')
+        const hidden = notFound('route or resource', '')
         if (config.metricsToken) {
           if (metricsNetworks && !fromAllowedNetwork) throw hidden
           const bearer = request.headers.get('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]

@@ -1,28 +1,13 @@
 /**
  * The one error shape: RFC 9457 `application/problem+json` with a stable `code`, field `errors[]` for
- * validation, and the request id. Services throw AppError; the `errors` plugin maps everything else
+ * validation, and the request id. Services throw AppError (lib/errors.ts); the `errors` plugin maps everything else
  * (Elysia's own errors, unexpected exceptions) so that no response ever carries a stack trace.
  */
 import { Elysia } from 'elysia'
 import type { Logger } from '../log.ts'
 import { storageFailureOf } from '../db/write-health.ts'
 import { recordStatus, requestIdOf } from './request-context.ts'
-
-export type FieldError = { field: string; message: string }
-
-export class AppError extends Error {
-  override name = 'AppError'
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    /** Safe for the client: never include a secret or an internal detail here. */
-    readonly detail: string,
-    readonly errors?: FieldError[],
-    readonly headers?: Record<string, string>,
-  ) {
-    super(detail)
-  }
-}
+import { AppError, type ErrorCode, type FieldError } from '../lib/errors.ts'
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -46,14 +31,14 @@ export type Problem = {
   title: string
   status: number
   detail: string
-  code: string
+  code: ErrorCode
   requestId: string | undefined
   errors?: FieldError[]
 }
 
 export function problemBody(
   status: number,
-  code: string,
+  code: ErrorCode,
   detail: string,
   requestId: string | undefined,
   errors?: FieldError[],

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { createServer, type Socket } from 'node:net'
 import { createGraphClient, GRAPH_MAX_JSON_BYTES, GRAPH_MAX_REDIRECTS } from '../channels/cloud/graph.ts'
-import { fetchPublic } from '../events/url-guard.ts'
+import { fetchPublic } from '../lib/url-guard.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { call, makeKey, makeUser, makeWorkspace } from '../testing/fixtures.ts'
 import { createTestApp } from '../testing/test-app.ts'

@@ -5,8 +5,8 @@
  * 400 problem instead of a framework error.
  */
 import { Elysia } from 'elysia'
-import { AppError } from './errors.ts'
-import { parseJsonChecked } from './json-guard.ts'
+import { AppError } from '../lib/errors.ts'
+import { parseJsonChecked } from '../lib/json-guard.ts'
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // No inline scripts anywhere: the UI and docs load their scripts from same-origin files.

@@ -7,7 +7,7 @@
  */
 import { Elysia } from 'elysia'
 import { posix, resolve } from 'node:path'
-import { AppError } from './errors.ts'
+import { AppError, notFound } from '../lib/errors.ts'
 import type { AuthPlugin } from './auth.plugin.ts'
 
 /** Where the built UI lives: inside the compiled binary's virtual filesystem, or in the checkout's dist/. */
@@ -38,12 +38,11 @@ export function resolveStaticPath(root: string, urlPath: string): string | null 
 }
 
 export function staticRoutes(auth: AuthPlugin, publicDir = defaultPublicDir()) {
-  const notFound = () => new AppError(404, 'not_found', 'No such route or resource.')
   return new Elysia({ name: 'static' }).use(auth).get(
     '/*',
     async ({ request, set }) => {
       const path = new URL(request.url).pathname
-      if (NOT_UI.test(path)) throw notFound()
+      if (NOT_UI.test(path)) throw notFound('route or resource', '')
       const target = resolveStaticPath(publicDir, path === '/' ? '/index.html' : path)
       if (!target) throw new AppError(400, 'bad_path', 'The requested path is not valid.')
       const file = Bun.file(target)
@@ -52,7 +51,7 @@ export function staticRoutes(auth: AuthPlugin, publicDir = defaultPublicDir()) {
         return file
       }
       // Client-side routes (/inbox, /settings/…) have no extension; files that are missing do.
-      if (posix.extname(path) !== '') throw notFound()
+      if (posix.extname(path) !== '') throw notFound('route or resource', '')
       set.headers['cache-control'] = 'no-cache'
       return Bun.file(`${publicDir}/index.html`)
     },

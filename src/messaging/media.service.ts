@@ -8,12 +8,12 @@ import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { ServiceDeps } from '../deps.ts'
-import { Drainer } from '../jobs/drainer.ts'
+import { DueWorker } from '../lib/due-work.ts'
 import { storageFailureOf } from '../db/write-health.ts'
 import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
 import * as repo from './messaging.repo.ts'
 import { getMediaKeys } from 'baileys'
-import { readAtMost } from '../http/read-body.ts'
+import { readAtMost } from '../lib/read-body.ts'
 import { decodeMediaRef, type QrMediaRef } from '../channels/qr/inbound.ts'
 import { safeMimeType } from './mime.ts'
 
@@ -30,10 +30,10 @@ function matchesDigest(expected: string | null | undefined, digest: Buffer): boo
 }
 
 export class MediaDownloader {
-  private readonly worker: Drainer
+  private readonly worker: DueWorker
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new Drainer('media', () => this.step(), deps.logger, {
+    this.worker = new DueWorker('media', () => this.step(), deps.logger, {
       record: deps.writeHealth,
       source: 'media downloads',
     })

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { join } from 'node:path'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError, notFound, invalidField } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
@@ -129,7 +129,7 @@ export async function listConversations(
 
 async function conversationOf(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string) {
   const c = await repo.findConversation(deps.db, ctx.workspace.id, conversationId)
-  if (!c) throw new AppError(404, 'not_found', 'No such conversation in this workspace.')
+  if (!c) throw notFound('conversation')
   return c
 }
 
@@ -159,12 +159,7 @@ export async function updateConversation(
   const c = await conversationOf(deps, ctx, conversationId)
   const at = iso(ctx.caller.meta.at)
   if (input.assigneeUserId && !(await workspacesRepo.findMembership(deps.db, ctx.workspace.id, input.assigneeUserId))) {
-    throw new AppError(
-      422,
-      'validation_failed',
-      'Invalid request body: assigneeUserId — not a member of this workspace',
-      [{ field: 'assigneeUserId', message: 'not a member of this workspace' }],
-    )
+    throw invalidField('assigneeUserId', 'not a member of this workspace')
   }
   const changed: ('status' | 'assignee')[] = []
   if (input.status !== undefined && input.status !== c.status) changed.push('status')
@@ -246,7 +241,7 @@ export async function listMessages(
 /** One message, as the conversation's message list shows it (the live stream names new ones by id). */
 export async function getMessage(deps: ServiceDeps, ctx: WorkspaceContext, messageId: string) {
   const m = await repo.findMessage(deps.db, ctx.workspace.id, messageId)
-  if (!m) throw new AppError(404, 'not_found', 'No such message in this workspace.')
+  if (!m) throw notFound('message')
   const quoted = await quotesOf(deps, ctx.workspace.id, { id: m.conversation_id, channelId: m.channel_id }, [m])
   return messageView(m, quoted(m))
 }
@@ -308,7 +303,7 @@ export async function listContacts(
 
 async function contactOf(deps: ServiceDeps, ctx: WorkspaceContext, contactId: string) {
   const c = await repo.findContact(deps.db, ctx.workspace.id, contactId)
-  if (!c) throw new AppError(404, 'not_found', 'No such contact in this workspace.')
+  if (!c) throw notFound('contact')
   return c
 }
 
@@ -353,7 +348,7 @@ export async function updateContact(
 /** The stored file of a message's media, for authorised members only. */
 export async function mediaFile(deps: ServiceDeps, ctx: WorkspaceContext, messageId: string) {
   const m = await repo.findMessage(deps.db, ctx.workspace.id, messageId)
-  if (!m?.media_id) throw new AppError(404, 'not_found', 'No such media in this workspace.')
+  if (!m?.media_id) throw notFound('media')
   if (m.media_state !== 'stored' || !m.media_path) {
     throw new AppError(
       409,

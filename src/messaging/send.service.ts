@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { newId } from '../crypto/tokens.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError, notFound, invalidField } from '../lib/errors.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
 import { toCloudRequest } from '../channels/cloud/outbound.ts'
 import type { ChannelsTable } from '../channels/channels.table.ts'
@@ -16,7 +16,7 @@ import { toQrRequest, type QrRequest } from '../channels/qr/outbound.ts'
 import { capHold, DAY_MS } from '../channels/qr/pacing.ts'
 import { qrSettingsOf } from '../channels/qr/settings.ts'
 import * as qrRepo from '../channels/qr/qr.repo.ts'
-import { checkOutboundUrl, UrlRefused } from '../events/url-guard.ts'
+import { checkOutboundUrl, UrlRefused } from '../lib/url-guard.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { SendMessageInput } from './send.schema.ts'
 import * as repo from './messaging.repo.ts'
@@ -75,15 +75,12 @@ export async function sendMessage(
 
   // Who and through which number.
   let conversation = input.conversationId ? await repo.findConversation(deps.db, ws, input.conversationId) : undefined
-  if (input.conversationId && !conversation)
-    throw new AppError(404, 'not_found', 'No such conversation in this workspace.')
+  if (input.conversationId && !conversation) throw notFound('conversation')
   const channelId = conversation?.channel_id ?? input.channelId!
   const channel = await channelsRepo.find(deps.db, ws, channelId)
-  if (!channel) throw new AppError(404, 'not_found', 'No such channel in this workspace.')
+  if (!channel) throw notFound('channel')
   if (conversation && input.channelId && input.channelId !== conversation.channel_id) {
-    throw new AppError(422, 'validation_failed', 'Invalid request body: channelId — does not match the conversation', [
-      { field: 'channelId', message: 'does not match the conversation' },
-    ])
+    throw invalidField('channelId', 'does not match the conversation')
   }
   if (channel.status !== 'active') {
     const why =
@@ -98,9 +95,7 @@ export async function sendMessage(
     ? await repo.findContact(deps.db, ws, conversation.contact_id)
     : await repo.findContactByPhone(deps.db, ws, input.to!)
   if (conversation && input.to && contact?.wa_id !== input.to) {
-    throw new AppError(422, 'validation_failed', 'Invalid request body: to — does not match the conversation', [
-      { field: 'to', message: 'does not match the conversation' },
-    ])
+    throw invalidField('to', 'does not match the conversation')
   }
   if (contact && !conversation) conversation = await repo.findConversationOf(deps.db, ws, channelId, contact.id)
   if (contact?.opted_out) throw new AppError(422, 'contact_opted_out', 'This contact opted out of messages.')
@@ -286,9 +281,7 @@ async function guardQrMediaLink(deps: ServiceDeps, input: SendMessageInput): Pro
     })
   } catch (err) {
     if (!(err instanceof UrlRefused)) throw err
-    throw new AppError(422, 'validation_failed', `Invalid request body: ${input.type}.link — ${err.message}`, [
-      { field: `${input.type}.link`, message: err.message },
-    ])
+    throw invalidField(`${input.type}.link`, err.message)
   }
 }
 

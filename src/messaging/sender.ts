@@ -14,7 +14,7 @@ import type { Transaction } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
-import { Drainer } from '../jobs/drainer.ts'
+import { DueWorker } from '../lib/due-work.ts'
 import { recordGraphOutcome, sendTargetOf } from '../channels/channels.service.ts'
 import { ProviderError } from '../channels/provider.ts'
 import * as repo from './messaging.repo.ts'
@@ -126,12 +126,15 @@ export class OutboxSender {
   private lastSweep = 0
   /** Channels with due messages and their rates, re-read at most every CHANNELS_TTL_MS (steps are frequent). */
   private dueCache: { at: number; channels: DueChannel[] } | null = null
-  private readonly worker: Drainer
+  private readonly worker: DueWorker
   private wakeTimer: ReturnType<typeof setTimeout> | null = null
   private wakeAt = 0
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new Drainer('sender', () => this.step(), deps.logger, { record: deps.writeHealth, source: 'sender' })
+    this.worker = new DueWorker('sender', () => this.step(), deps.logger, {
+      record: deps.writeHealth,
+      source: 'sender',
+    })
   }
 
   private stopped = false

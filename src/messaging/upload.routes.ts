@@ -7,7 +7,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError, notFound } from '../lib/errors.ts'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
 import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
@@ -71,7 +71,7 @@ export function mediaRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         )
       }
       const channel = await channelsRepo.find(deps.db, tenant.workspace.id, body.channelId)
-      if (!channel) throw new AppError(404, 'not_found', 'No such channel in this workspace.')
+      if (!channel) throw notFound('channel')
       const credentials = await accessTokenOf(deps, tenant.workspace.id, channel.id)
       if (!credentials?.phoneNumberId || channel.status !== 'active')
         throw new AppError(409, 'channel_unavailable', 'The channel cannot send right now.')

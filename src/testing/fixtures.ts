@@ -8,7 +8,7 @@ import { hashPassword } from '../auth/passwords.ts'
 import { createSession } from '../auth/sessions.ts'
 import { systemCaller } from '../auth/principal.ts'
 import { createApiKey, revokeApiKey } from '../auth/apikeys.service.ts'
-import { iso } from '../clock.ts'
+import { iso, type Clock } from '../clock.ts'
 import { newId } from '../crypto/tokens.ts'
 import * as usersRepo from '../auth/users.repo.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
@@ -16,7 +16,8 @@ import { createWorkspaceRecord } from '../workspaces/workspaces.service.ts'
 import { inviteMember } from '../workspaces/invites.service.ts'
 import type { ServiceDeps } from '../deps.ts'
 import type { TestApp } from './test-app.ts'
-import { sealSecret, last4 } from '../channels/channel-secrets.ts'
+import { sealSecret } from '../channels/channel-secrets.ts'
+import { last4 } from '../lib/secrets.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
 import { NO_QR_COLUMNS } from '../channels/channels.table.ts'
 import type { GraphDouble } from './graph-double.ts'
@@ -348,9 +349,64 @@ async function messagingObjects(t: TestApp, workspaceId: string, graph: GraphDou
 }
 
 /** A clock tests move by hand. */
-export function manualClock(start = Date.parse('2026-11-22T10:00:00Z')) {
+/**
+ * A clock that moves only when told. Its timers fire, in order of their time, as `advance`/`set` pass them (a timer
+ * set by a timer that fires inside the same advance fires too, if it is due); `advanceAsync` also lets the promise
+ * work each timer starts settle before the next one fires.
+ */
+export type ManualClock = Clock & {
+  advance: (ms: number) => void
+  set: (ms: number) => void
+  advanceAsync: (ms: number) => Promise<void>
+  /** Timers waiting to fire. */
+  pending: () => number
+}
+
+export function manualClock(start = Date.parse('2026-11-22T10:00:00Z')): ManualClock {
   let now = start
-  return { now: () => now, advance: (ms: number) => void (now += ms), set: (ms: number) => void (now = ms) }
+  let nextId = 1
+  const timers = new Map<number, { at: number; fn: () => void }>()
+  const nextDue = (until: number) => {
+    let best: [number, { at: number; fn: () => void }] | undefined
+    for (const entry of timers) if (entry[1].at <= until && (!best || entry[1].at < best[1].at)) best = entry
+    return best
+  }
+  const runUntil = (until: number) => {
+    for (let due = nextDue(until); due; due = nextDue(until)) {
+      timers.delete(due[0])
+      now = Math.max(now, due[1].at)
+      due[1].fn()
+    }
+    now = Math.max(now, until)
+  }
+  return {
+    now: () => now,
+    setTimeout(fn, ms) {
+      const id = nextId++
+      timers.set(id, { at: now + Math.max(0, ms), fn })
+      return { id }
+    },
+    clearTimeout(handle) {
+      if (handle) timers.delete(handle.id)
+    },
+    advance: (ms: number) => runUntil(now + ms),
+    set(ms: number) {
+      if (ms < now) now = ms
+      runUntil(ms)
+    },
+    async advanceAsync(ms: number) {
+      const until = now + ms
+      for (let due = nextDue(until); due; due = nextDue(until)) {
+        timers.delete(due[0])
+        now = Math.max(now, due[1].at)
+        due[1].fn()
+        // Let what the timer started (promise chains, I/O already complete) run before the next one fires.
+        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+      }
+      now = Math.max(now, until)
+    },
+    pending: () => timers.size,
+  }
 }
 
 /** The `name=value` part of a response's Set-Cookie, for sending back. */

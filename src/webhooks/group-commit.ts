@@ -8,7 +8,7 @@
  */
 import type { SyncTransaction } from '../db/client.ts'
 import type { WriteHealth } from '../db/write-health.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError } from '../lib/errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { insertInboxRowIgnoringDuplicate, type NewInboxRow } from '../messaging/inbound.repo.ts'

@@ -5,8 +5,8 @@
  */
 import { iso } from '../clock.ts'
 import type { ServiceDeps } from '../deps.ts'
-import { AppError } from '../http/errors.ts'
-import { parseJsonChecked } from '../http/json-guard.ts'
+import { AppError } from '../lib/errors.ts'
+import { parseJsonChecked } from '../lib/json-guard.ts'
 import { constantTimeEqual } from '../crypto/tokens.ts'
 import { splitWebhook, webhookEnvelope } from '../channels/cloud/inbound.ts'
 import { idempotencyKey } from '../messaging/inbound-events.ts'

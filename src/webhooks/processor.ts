@@ -11,7 +11,7 @@ import { iso } from '../clock.ts'
 import { applyInbound } from '../messaging/inbound.service.ts'
 import { markInboxProcessed } from '../messaging/inbound.repo.ts'
 import type { InboundEvent } from '../messaging/inbound-events.ts'
-import { Drainer } from '../jobs/drainer.ts'
+import { DueWorker } from '../lib/due-work.ts'
 import * as inboxRepo from './inbox.repo.ts'
 
 export const MAX_ATTEMPTS = 8
@@ -33,7 +33,7 @@ export type ProcessedHook = (row: { workspaceId: string; channelId: string; even
 
 export class InboxProcessor {
   private readonly listeners: ProcessedHook[] = []
-  private readonly worker: Drainer
+  private readonly worker: DueWorker
   private lastBatchMs = 0
 
   constructor(
@@ -41,7 +41,7 @@ export class InboxProcessor {
     /** True while webhook acknowledgements are being written: processing gives way (up to MAX_YIELD_MS). */
     private readonly ingressBusy: () => boolean = () => false,
   ) {
-    this.worker = new Drainer('inbox', () => this.processBatch(), deps.logger, {
+    this.worker = new DueWorker('inbox', () => this.processBatch(), deps.logger, {
       record: deps.writeHealth,
       source: 'intake processor',
     })

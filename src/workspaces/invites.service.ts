@@ -11,7 +11,7 @@ import type { Role } from '../auth/permissions.ts'
 import type { Caller } from '../auth/principal.ts'
 import { iso } from '../clock.ts'
 import { hashToken, newId, randomToken } from '../crypto/tokens.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError, notFound } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import * as usersRepo from '../auth/users.repo.ts'
 import { hashPassword, passwordSchema } from '../auth/passwords.ts'
@@ -106,7 +106,7 @@ export async function listInvites(deps: ServiceDeps, ctx: WorkspaceContext, curs
 export async function revokeInvite(deps: ServiceDeps, ctx: WorkspaceContext, inviteId: string): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     const invite = await repo.findInvite(trx, ctx.workspace.id, inviteId)
-    if (!invite) throw new AppError(404, 'not_found', 'No such invite in this workspace.')
+    if (!invite) throw notFound('invite')
     if (invite.role === 'owner' && ctx.role !== 'owner')
       throw new AppError(403, 'owner_protected', 'Only an Owner can revoke an Owner invite.')
     if (!(await repo.revokeInvite(trx, ctx.workspace.id, inviteId, iso(ctx.caller.meta.at)))) {

@@ -8,7 +8,7 @@
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { Role } from '../auth/permissions.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError, notFound } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import * as usersRepo from '../auth/users.repo.ts'
 import { revokeKeysOfMember } from '../auth/apikeys.service.ts'
@@ -33,7 +33,7 @@ export async function listMembers(deps: ServiceDeps, ctx: WorkspaceContext, curs
 
 export async function getMember(deps: ServiceDeps, ctx: WorkspaceContext, userId: string) {
   const m = await repo.findMember(deps.db, ctx.workspace.id, userId)
-  if (!m) throw new AppError(404, 'not_found', 'No such member in this workspace.')
+  if (!m) throw notFound('member')
   return memberView(m)
 }
 
@@ -60,7 +60,7 @@ async function guardLastOwner(
 export async function changeRole(deps: ServiceDeps, ctx: WorkspaceContext, userId: string, role: Role) {
   return deps.db.transaction().execute(async (trx) => {
     const target = await repo.findMember(trx, ctx.workspace.id, userId)
-    if (!target) throw new AppError(404, 'not_found', 'No such member in this workspace.')
+    if (!target) throw notFound('member')
     guardOwnerRules(ctx, target, role)
     await guardLastOwner(trx, ctx.workspace.id, target, role)
     if (target.role !== role) {
@@ -91,7 +91,7 @@ export async function removeMember(
 ): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     const target = await repo.findMember(trx, ctx.workspace.id, userId)
-    if (!target) throw new AppError(404, 'not_found', 'No such member in this workspace.')
+    if (!target) throw notFound('member')
     if (!opts.self) guardOwnerRules(ctx, target, null)
     await guardLastOwner(trx, ctx.workspace.id, target, null)
     await repo.deleteMembership(trx, ctx.workspace.id, userId)

@@ -3,7 +3,7 @@
  * A request for something outside the workspace's plan answers 402 naming the feature or the limit.
  */
 import { z } from 'zod'
-import { AppError } from '../http/errors.ts'
+import { AppError } from '../lib/errors.ts'
 
 export const planSchema = z.object({
   features: z.object({

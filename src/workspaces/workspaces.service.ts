@@ -5,7 +5,7 @@ import type { ServiceDeps } from '../deps.ts'
 import type { Caller } from '../auth/principal.ts'
 import { iso } from '../clock.ts'
 import { newId } from '../crypto/tokens.ts'
-import { AppError } from '../http/errors.ts'
+import { AppError, notFound } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import { z } from 'zod'
@@ -100,7 +100,7 @@ export async function setPlan(
   knownPlan(deps, plan)
   return deps.db.transaction().execute(async (trx) => {
     const ws = await repo.findWorkspace(trx, workspaceId)
-    if (!ws) throw new AppError(404, 'not_found', 'No such workspace.')
+    if (!ws) throw notFound('workspace', '')
     await repo.updateWorkspace(trx, workspaceId, { plan, updated_at: iso(caller.meta.at) })
     await audit.record(trx, caller, {
       workspaceId,
@@ -185,7 +185,7 @@ export async function transferOwnership(deps: ServiceDeps, ctx: WorkspaceContext
     ])
   await deps.db.transaction().execute(async (trx) => {
     const target = await repo.findMember(trx, ctx.workspace.id, targetUserId)
-    if (!target) throw new AppError(404, 'not_found', 'No such member in this workspace.')
+    if (!target) throw notFound('member')
     await repo.setRole(trx, ctx.workspace.id, targetUserId, 'owner')
     await repo.setRole(trx, ctx.workspace.id, actor.id, 'admin')
     await audit.record(trx, ctx.caller, {

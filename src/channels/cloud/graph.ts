@@ -5,7 +5,7 @@
  * worth retrying and whether it means the token no longer works (reference/cloud-api.md §3.9–3.10).
  */
 import { z } from 'zod'
-import { readAtMost } from '../../http/read-body.ts'
+import { readAtMost } from '../../lib/read-body.ts'
 
 const RETRYABLE_CODES = new Set([1, 2, 4, 80007, 80008, 130429, 131056, 131000, 131016, 131057])
 const AUTH_CODES = new Set([0, 190])

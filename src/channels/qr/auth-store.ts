@@ -18,8 +18,8 @@ import { iso } from '../../clock.ts'
 import { CryptoError, open, seal, type Keyring, type SealContext } from '../../crypto/envelope.ts'
 import type { Database } from '../../db/database.ts'
 import type { ServiceDeps } from '../../deps.ts'
-import { AppError } from '../../http/errors.ts'
-import { requireKeyring } from '../channel-secrets.ts'
+import { notFound } from '../../lib/errors.ts'
+import { requireKeyring } from '../../lib/secrets.ts'
 import type { QrAuthStateTable } from '../channels.table.ts'
 
 export type QrAuthStore = {
@@ -42,8 +42,7 @@ const CHUNK = 500
 export async function openAuthStore(deps: ServiceDeps, workspaceId: string, channelId: string): Promise<QrAuthStore> {
   const keyring = requireKeyring(deps.keyring)
   // The primary key has no workspace in it: a store opened for a foreign channel could otherwise collide with its rows.
-  if (!(await findQrChannel(deps.db, workspaceId, channelId)))
-    throw new AppError(404, 'not_found', 'No such QR channel in this workspace.')
+  if (!(await findQrChannel(deps.db, workspaceId, channelId))) throw notFound('QR channel')
   const codec = codecFor(keyring, workspaceId, channelId)
 
   const [credsRow] = await findRows(deps.db, workspaceId, channelId, CREDS_TYPE, [CREDS_ID])

@@ -4,7 +4,7 @@
  * Baileys message content, and what it quotes. Templates and interactive messages are Cloud API features.
  */
 import { createHash } from 'node:crypto'
-import { AppError } from '../../http/errors.ts'
+import { AppError } from '../../lib/errors.ts'
 import type { SendMessageInput } from '../../messaging/send.schema.ts'
 
 export type QrRequest = {

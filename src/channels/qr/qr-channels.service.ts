@@ -7,7 +7,7 @@ import QRCode from 'qrcode'
 import type { ServiceDeps } from '../../deps.ts'
 import { iso } from '../../clock.ts'
 import { newId } from '../../crypto/tokens.ts'
-import { AppError } from '../../http/errors.ts'
+import { AppError, notFound } from '../../lib/errors.ts'
 import * as audit from '../../audit/audit.service.ts'
 import { requireQuota } from '../../workspaces/plans.ts'
 import type { WorkspaceContext } from '../../workspaces/workspace-context.ts'
@@ -21,7 +21,7 @@ import { mergedSettingsOr422, type QrSettingsInput } from './settings.ts'
 
 async function qrChannelOf(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string): Promise<ChannelsTable> {
   const c = await repo.find(deps.db, ctx.workspace.id, channelId)
-  if (!c) throw new AppError(404, 'not_found', 'No such channel in this workspace.')
+  if (!c) throw notFound('channel')
   if (c.provider !== 'qr')
     throw new AppError(
       409,

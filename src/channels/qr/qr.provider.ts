@@ -10,7 +10,7 @@
 import type { ChannelProvider, SendTarget } from '../provider.ts'
 import { ProviderError } from '../provider.ts'
 import type { QrSessions } from './sessions.ts'
-import { UrlRefused } from '../../events/url-guard.ts'
+import { UrlRefused } from '../../lib/url-guard.ts'
 import { jidOf, type QrRequest } from './outbound.ts'
 
 /** How long "typing…" shows before a text: a little longer for longer texts, never long. */

@@ -1,6 +1,6 @@
 /** A QR channel's options, stored as JSON on the channel: its pacing and whether group messages come in. */
 import { z } from 'zod'
-import { AppError } from '../../http/errors.ts'
+import { AppError } from '../../lib/errors.ts'
 import { DEFAULT_QR_PACING, mergePacing, qrPacingInput, type QrPacing } from './pacing.ts'
 
 export type QrSettings = { pacing: QrPacing; includeGroups: boolean }

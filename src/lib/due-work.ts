@@ -7,7 +7,7 @@
 import type { Logger } from '../log.ts'
 import type { WriteHealth } from '../db/write-health.ts'
 
-export class Drainer {
+export class DueWorker {
   private running: Promise<void> | null = null
   private again = false
   private timer: ReturnType<typeof setInterval> | null = null

@@ -7,7 +7,7 @@
  */
 import { lookup } from 'node:dns/promises'
 import { BlockList, isIP } from 'node:net'
-import { readAtMost } from '../http/read-body.ts'
+import { readAtMost } from './read-body.ts'
 
 export type UrlGuardOptions = {
   /** http:// URLs allowed (otherwise only https). */
