@@ -54,9 +54,10 @@ export class WebhookDispatcher {
   private unsubscribe: (() => void) | null = null
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new DueWorker('webhook dispatcher', () => this.step(), deps.logger, {
-      record: deps.writeHealth,
-      source: 'webhook dispatcher',
+    this.worker = new DueWorker('webhook dispatcher', () => this.step(), {
+      logger: deps.logger,
+      clock: deps.clock,
+      health: { record: deps.writeHealth, source: 'webhook dispatcher' },
     })
   }
 

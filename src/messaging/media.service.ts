@@ -33,9 +33,10 @@ export class MediaDownloader {
   private readonly worker: DueWorker
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new DueWorker('media', () => this.step(), deps.logger, {
-      record: deps.writeHealth,
-      source: 'media downloads',
+    this.worker = new DueWorker('media', () => this.step(), {
+      logger: deps.logger,
+      clock: deps.clock,
+      health: { record: deps.writeHealth, source: 'media downloads' },
     })
   }
 

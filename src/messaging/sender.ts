@@ -131,9 +131,10 @@ export class OutboxSender {
   private wakeAt = 0
 
   constructor(private readonly deps: ServiceDeps) {
-    this.worker = new DueWorker('sender', () => this.step(), deps.logger, {
-      record: deps.writeHealth,
-      source: 'sender',
+    this.worker = new DueWorker('sender', () => this.step(), {
+      logger: deps.logger,
+      clock: deps.clock,
+      health: { record: deps.writeHealth, source: 'sender' },
     })
   }
 

@@ -41,9 +41,10 @@ export class InboxProcessor {
     /** True while webhook acknowledgements are being written: processing gives way (up to MAX_YIELD_MS). */
     private readonly ingressBusy: () => boolean = () => false,
   ) {
-    this.worker = new DueWorker('inbox', () => this.processBatch(), deps.logger, {
-      record: deps.writeHealth,
-      source: 'intake processor',
+    this.worker = new DueWorker('inbox', () => this.processBatch(), {
+      logger: deps.logger,
+      clock: deps.clock,
+      health: { record: deps.writeHealth, source: 'intake processor' },
     })
   }
 
