@@ -1,6 +1,7 @@
 /** Channel queries. Tenant-scoped, except the lookup by id that webhook ingress uses (the URL names it). */
 import type { Insertable, Kysely, Transaction, Updateable } from 'kysely'
 import type { Database } from '../db/database.ts'
+import type { SyncDb } from '../db/client.ts'
 import type { ChannelsTable } from './channels.table.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -60,4 +61,25 @@ export async function update(
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', channelId)
     .execute()
+}
+
+// ---- the inbox processor's synchronous hot path -------------------------------------------------
+// Plain SQL on the synchronous connection (db/client.ts SyncDb): the processor runs hundreds of small statements
+// per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN
+// §12 allows it here); every statement is scoped by workspace; every insert is idempotent by its unique key.
+
+export function updateChannelStanding(
+  db: SyncDb,
+  workspaceId: string,
+  channelId: string,
+  s: { messagingLimit?: string; qualityRating?: string; accountStatus?: string },
+): void {
+  db.run(
+    'UPDATE channels SET messaging_limit = coalesce(?, messaging_limit), quality_rating = coalesce(?, quality_rating), account_status = coalesce(?, account_status) WHERE workspace_id = ? AND id = ?',
+    s.messagingLimit ?? null,
+    s.qualityRating ?? null,
+    s.accountStatus ?? null,
+    workspaceId,
+    channelId,
+  )
 }

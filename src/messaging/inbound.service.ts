@@ -7,9 +7,15 @@ import type { SyncDb } from '../db/client.ts'
 import { newId } from '../crypto/tokens.ts'
 import type { ChannelNoticeEvent, InboundEvent, InboundMessageEvent, InboundStatusEvent } from './inbound-events.ts'
 import type { ContactsTable, ConversationsTable } from './messaging.table.ts'
-import * as repo from './inbound.repo.ts'
 import { emitSync } from '../events/emit.ts'
 import { safeMimeType } from './mime.ts'
+import * as channelEventsRepo from '../channels/channel-events.repo.ts'
+import * as channelsRepo from '../channels/channels.repo.ts'
+import * as contactsRepo from './contacts.repo.ts'
+import * as conversationsRepo from './conversations.repo.ts'
+import * as messagesRepo from './messages.repo.ts'
+import * as outboxRepo from './outbox.repo.ts'
+import * as statusesRepo from './message-statuses.repo.ts'
 
 /** How far along a delivery is. A status never moves a message backwards (read stays read). */
 const STATUS_RANK: Record<string, number> = {
@@ -45,8 +51,8 @@ export function applyInbound(
 /** Finds the contact by phone (wa_id) or business-scoped id, creating it or filling in what is new. */
 function upsertContact(db: SyncDb, workspaceId: string, c: InboundMessageEvent['contact'], now: string): ContactsTable {
   const found =
-    (c.waId ? repo.contactByWaId(db, workspaceId, c.waId) : undefined) ??
-    (c.bsuid ? repo.contactByBsuid(db, workspaceId, c.bsuid) : undefined)
+    (c.waId ? contactsRepo.contactByWaId(db, workspaceId, c.waId) : undefined) ??
+    (c.bsuid ? contactsRepo.contactByBsuid(db, workspaceId, c.bsuid) : undefined)
   if (!found) {
     if (!c.waId && !c.bsuid) throw new Error('inbound message names no sender (neither wa_id nor user_id)')
     const contact: ContactsTable = {
@@ -64,13 +70,13 @@ function upsertContact(db: SyncDb, workspaceId: string, c: InboundMessageEvent['
       created_at: now,
       updated_at: now,
     }
-    repo.insertContact(db, contact)
+    contactsRepo.insertContact(db, contact)
     return contact
   }
   // Another contact may already hold the id this one would gain (seen first under that id alone): leave it there
   // rather than break the one-contact-per-id rule.
-  const gainWaId = !found.wa_id && c.waId && !repo.contactByWaId(db, workspaceId, c.waId)
-  const gainBsuid = !found.bsuid && c.bsuid && !repo.contactByBsuid(db, workspaceId, c.bsuid)
+  const gainWaId = !found.wa_id && c.waId && !contactsRepo.contactByWaId(db, workspaceId, c.waId)
+  const gainBsuid = !found.bsuid && c.bsuid && !contactsRepo.contactByBsuid(db, workspaceId, c.bsuid)
   const next = {
     profile_name: c.profileName ?? found.profile_name,
     username: c.username ?? found.username,
@@ -79,7 +85,7 @@ function upsertContact(db: SyncDb, workspaceId: string, c: InboundMessageEvent['
   }
   const changed = (['profile_name', 'username', 'wa_id', 'bsuid'] as const).filter((k) => next[k] !== found[k])
   if (changed.length > 0) {
-    repo.refreshContact(db, workspaceId, found.id, { ...next, updated_at: now })
+    contactsRepo.refreshContact(db, workspaceId, found.id, { ...next, updated_at: now })
     const contact = { ...found, ...next, updated_at: now }
     emitSync(db, workspaceId, 'contact.updated', { ...contactPayload(contact), changed: changed.map(camel) }, now)
     return contact
@@ -107,7 +113,7 @@ function applyMessage(
   now: string,
 ): ApplyResult {
   const contact = upsertContact(db, workspaceId, e.contact, now)
-  let conversation = repo.conversationFor(db, workspaceId, channelId, contact.id)
+  let conversation = conversationsRepo.conversationFor(db, workspaceId, channelId, contact.id)
   if (!conversation) {
     conversation = {
       id: newId('cv'),
@@ -123,7 +129,7 @@ function applyMessage(
       created_at: now,
       updated_at: now,
     } satisfies ConversationsTable
-    repo.insertConversation(db, conversation)
+    conversationsRepo.insertConversation(db, conversation)
     emitSync(
       db,
       workspaceId,
@@ -133,7 +139,7 @@ function applyMessage(
     )
   }
   const messageId = newId('msg')
-  const created = repo.insertMessageOnce(db, {
+  const created = messagesRepo.insertMessageOnce(db, {
     id: messageId,
     workspace_id: workspaceId,
     conversation_id: conversation.id,
@@ -163,7 +169,7 @@ function applyMessage(
   })
   if (!created) return { conversationId: conversation.id, created: false }
   if (e.fromMe) {
-    repo.touchConversationOutbound(db, workspaceId, conversation.id, {
+    conversationsRepo.touchConversationOutbound(db, workspaceId, conversation.id, {
       lastMessageAt: e.sentAt,
       preview: e.sentAt >= conversation.last_message_at ? preview(e) : null,
       updatedAt: now,
@@ -178,7 +184,7 @@ function applyMessage(
     return { conversationId: conversation.id, messageId, created: true }
   }
   // Messages can arrive out of order: only a newer one moves the conversation's clock and preview.
-  repo.bumpConversation(db, workspaceId, conversation.id, {
+  conversationsRepo.bumpConversation(db, workspaceId, conversation.id, {
     lastInboundAt: later(conversation.last_inbound_at, e.sentAt),
     lastMessageAt: later(conversation.last_message_at, e.sentAt),
     preview: e.sentAt >= conversation.last_message_at ? preview(e) : null,
@@ -227,7 +233,7 @@ function applyStatus(
   now: string,
 ): ApplyResult {
   const pricing = e.pricing ? JSON.stringify(e.pricing) : null
-  const created = repo.insertStatusOnce(db, {
+  const created = statusesRepo.insertStatusOnce(db, {
     workspace_id: workspaceId,
     channel_id: channelId,
     wamid: e.wamid,
@@ -239,11 +245,12 @@ function applyStatus(
     error_details: e.error?.details ?? null,
     pricing,
   })
-  let message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
+  let message = messagesRepo.messageByWamid(db, workspaceId, channelId, e.wamid)
   // Only wabox's own marker links a send (callbackDataFor in send.service.ts); anything else is someone else's.
   const ours = e.callbackData?.startsWith('wabox:') ? e.callbackData.slice('wabox:'.length) : null
-  if (!message && ours && repo.linkInterruptedSend(db, workspaceId, channelId, ours, e.wamid, e.occurredAt)) {
-    message = repo.messageByWamid(db, workspaceId, channelId, e.wamid)
+  if (!message && ours && messagesRepo.linkInterruptedSend(db, workspaceId, channelId, ours, e.wamid, e.occurredAt)) {
+    outboxRepo.settleLinkedSend(db, workspaceId, ours, e.occurredAt)
+    message = messagesRepo.messageByWamid(db, workspaceId, channelId, e.wamid)
     if (message)
       emitSync(
         db,
@@ -255,7 +262,7 @@ function applyStatus(
   }
   // A status for a message sent elsewhere stays in message_statuses; a message sent later picks it up there.
   if (!message) return { created }
-  if (repo.settleRequeuedSend(db, workspaceId, message.id, now)) {
+  if (outboxRepo.settleRequeuedSend(db, workspaceId, message.id, now)) {
     emitSync(
       db,
       workspaceId,
@@ -266,7 +273,7 @@ function applyStatus(
   }
   const forward = rank(e.status) > rank(message.status)
   if (forward || e.error || pricing) {
-    repo.updateMessageStatus(db, workspaceId, message.id, {
+    messagesRepo.updateMessageStatus(db, workspaceId, message.id, {
       status: forward ? e.status : null,
       statusAt: forward ? e.occurredAt : null,
       error: e.error,
@@ -290,7 +297,7 @@ function applyStatus(
 }
 
 function applyNotice(db: SyncDb, workspaceId: string, channelId: string, e: ChannelNoticeEvent): ApplyResult {
-  repo.insertChannelEvent(db, {
+  channelEventsRepo.insertChannelEvent(db, {
     workspaceId,
     channelId,
     field: e.field,
@@ -302,12 +309,12 @@ function applyNotice(db: SyncDb, workspaceId: string, channelId: string, e: Chan
   if (e.field === 'phone_number_quality_update') {
     // `current_limit` is being replaced by `max_daily_conversations_per_business` (reference §2.7).
     const limit = v.max_daily_conversations_per_business ?? v.current_limit
-    repo.updateChannelStanding(db, workspaceId, channelId, {
+    channelsRepo.updateChannelStanding(db, workspaceId, channelId, {
       messagingLimit: typeof limit === 'string' ? limit : undefined,
       qualityRating: e.event ? qualityFromEvent(e.event, v) : undefined,
     })
   } else if (e.field === 'account_update' && e.event) {
-    repo.updateChannelStanding(db, workspaceId, channelId, { accountStatus: e.event })
+    channelsRepo.updateChannelStanding(db, workspaceId, channelId, { accountStatus: e.event })
   }
   return { created: true }
 }

@@ -11,11 +11,11 @@ import type { ServiceDeps } from '../deps.ts'
 import { DueWorker } from '../lib/due-work.ts'
 import { storageFailureOf } from '../db/write-health.ts'
 import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
-import * as repo from './messaging.repo.ts'
 import { getMediaKeys } from 'baileys'
 import { readAtMost } from '../lib/read-body.ts'
 import { decodeMediaRef, type QrMediaRef } from '../channels/qr/inbound.ts'
 import { safeMimeType } from './mime.ts'
+import * as messagesRepo from './messages.repo.ts'
 
 export const MAX_MEDIA_BYTES = 100 * 1024 * 1024
 export const MAX_MEDIA_ATTEMPTS = 5
@@ -56,13 +56,13 @@ export class MediaDownloader {
   /** Tries each pending download once; returns how many were stored (failures wait for the next pass). */
   private async step(): Promise<number> {
     let stored = 0
-    for (const m of await repo.pendingMedia(this.deps.db, 20)) {
+    for (const m of await messagesRepo.pendingMedia(this.deps.db, 20)) {
       if (await this.download(m)) stored++
     }
     return stored
   }
 
-  private async download(m: Awaited<ReturnType<typeof repo.pendingMedia>>[number]): Promise<boolean> {
+  private async download(m: Awaited<ReturnType<typeof messagesRepo.pendingMedia>>[number]): Promise<boolean> {
     const { db, logger } = this.deps
     const qrRef = decodeMediaRef(m.media_id!)
     let error: unknown = null
@@ -90,7 +90,7 @@ export class MediaDownloader {
         renameSync(temp, full)
         temp = null
       }
-      await repo.updateMessage(db, m.workspace_id, m.id, {
+      await messagesRepo.updateMessage(db, m.workspace_id, m.id, {
         media_state: 'stored',
         media_path: relative,
         media_size: bytes.length,
@@ -104,7 +104,7 @@ export class MediaDownloader {
       error = err
       const attempts = m.media_attempts + 1
       const failed = attempts >= MAX_MEDIA_ATTEMPTS || (err instanceof Error && err.message.includes('sha256'))
-      await repo.updateMessage(db, m.workspace_id, m.id, {
+      await messagesRepo.updateMessage(db, m.workspace_id, m.id, {
         media_attempts: attempts,
         ...(failed ? { media_state: 'failed' } : {}),
       })

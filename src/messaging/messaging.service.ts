@@ -8,12 +8,14 @@ import * as audit from '../audit/audit.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { ContactsTable, MessagesTable } from './messaging.table.ts'
-import * as repo from './messaging.repo.ts'
 import { sendTargetOf } from '../channels/channels.service.ts'
 import { emit } from '../events/emit.ts'
 import { contactPayload } from './inbound.service.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import { contentTypeOf, safeMimeType } from './mime.ts'
+import * as contactsRepo from './contacts.repo.ts'
+import * as conversationsRepo from './conversations.repo.ts'
+import * as messagesRepo from './messages.repo.ts'
 
 const contactView = (c: ContactsTable) => ({
   id: c.id,
@@ -62,7 +64,7 @@ export const messageView = (m: MessagesTable, quoted: QuotedMessage | null) => (
   sentAt: m.sent_at,
 })
 
-type ConversationRow = Awaited<ReturnType<typeof repo.listConversations>>[number]
+type ConversationRow = Awaited<ReturnType<typeof conversationsRepo.listConversations>>[number]
 const conversationView = (c: ConversationRow) => ({
   id: c.id,
   channelId: c.channel_id,
@@ -115,7 +117,7 @@ export async function listConversations(
         : q.assignee === 'me'
           ? (ctx.caller.actor.id ?? '')
           : q.assignee
-  const rows = await repo.listConversations(deps.db, ctx.workspace.id, {
+  const rows = await conversationsRepo.listConversations(deps.db, ctx.workspace.id, {
     status: q.status,
     channelId: q.channelId,
     unread: q.unread,
@@ -128,14 +130,14 @@ export async function listConversations(
 }
 
 async function conversationOf(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string) {
-  const c = await repo.findConversation(deps.db, ctx.workspace.id, conversationId)
+  const c = await conversationsRepo.findConversation(deps.db, ctx.workspace.id, conversationId)
   if (!c) throw notFound('conversation')
   return c
 }
 
 export async function getConversation(deps: ServiceDeps, ctx: WorkspaceContext, conversationId: string) {
   const c = await conversationOf(deps, ctx, conversationId)
-  const contact = (await repo.findContact(deps.db, ctx.workspace.id, c.contact_id))!
+  const contact = (await contactsRepo.findContact(deps.db, ctx.workspace.id, c.contact_id))!
   return {
     ...conversationView({
       ...c,
@@ -172,7 +174,7 @@ export async function updateConversation(
   }
   if (changed.length > 0) {
     await deps.db.transaction().execute(async (trx) => {
-      await repo.updateConversation(trx, ctx.workspace.id, c.id, {
+      await conversationsRepo.updateConversation(trx, ctx.workspace.id, c.id, {
         status: next.status,
         assignee_user_id: next.assignee_user_id,
         updated_at: at,
@@ -201,7 +203,7 @@ async function quotesOf(
 ): Promise<(m: MessagesTable) => QuotedMessage | null> {
   const wamids = [...new Set(rows.flatMap((m) => (m.context_wamid ? [m.context_wamid] : [])))]
   const found = new Map(
-    (await repo.messagesByWamid(deps.db, workspaceId, conversation, wamids)).map((q) => [
+    (await messagesRepo.messagesByWamid(deps.db, workspaceId, conversation, wamids)).map((q) => [
       q.wamid,
       { id: q.id, direction: q.direction, type: q.type, text: q.text },
     ]),
@@ -217,7 +219,7 @@ export async function listMessages(
   limit: number,
 ) {
   const conversation = await conversationOf(deps, ctx, conversationId)
-  const rows = await repo.listMessages(
+  const rows = await messagesRepo.listMessages(
     deps.db,
     ctx.workspace.id,
     conversationId,
@@ -240,7 +242,7 @@ export async function listMessages(
 
 /** One message, as the conversation's message list shows it (the live stream names new ones by id). */
 export async function getMessage(deps: ServiceDeps, ctx: WorkspaceContext, messageId: string) {
-  const m = await repo.findMessage(deps.db, ctx.workspace.id, messageId)
+  const m = await messagesRepo.findMessage(deps.db, ctx.workspace.id, messageId)
   if (!m) throw notFound('message')
   const quoted = await quotesOf(deps, ctx.workspace.id, { id: m.conversation_id, channelId: m.channel_id }, [m])
   return messageView(m, quoted(m))
@@ -254,7 +256,10 @@ export async function markConversationRead(deps: ServiceDeps, ctx: WorkspaceCont
   const conversation = await conversationOf(deps, ctx, conversationId)
   const at = iso(ctx.caller.meta.at)
   await deps.db.transaction().execute(async (trx) => {
-    await repo.updateConversation(trx, ctx.workspace.id, conversationId, { unread_count: 0, updated_at: at })
+    await conversationsRepo.updateConversation(trx, ctx.workspace.id, conversationId, {
+      unread_count: 0,
+      updated_at: at,
+    })
     // Other agents' unread counts follow live.
     if (conversation.unread_count > 0) {
       await emit(
@@ -272,8 +277,8 @@ export async function markConversationRead(deps: ServiceDeps, ctx: WorkspaceCont
     }
   })
   let readReceipt: 'sent' | 'failed' | 'none' = 'none'
-  const last = await repo.lastInboundWithWamid(deps.db, ctx.workspace.id, conversationId)
-  const contact = last ? await repo.findContact(deps.db, ctx.workspace.id, conversation.contact_id) : undefined
+  const last = await messagesRepo.lastInboundWithWamid(deps.db, ctx.workspace.id, conversationId)
+  const contact = last ? await contactsRepo.findContact(deps.db, ctx.workspace.id, conversation.contact_id) : undefined
   const via = last ? await sendTargetOf(deps, ctx.workspace.id, conversation.channel_id, contact?.wa_id ?? null) : null
   if (last?.wamid && via && 'provider' in via) {
     try {
@@ -292,7 +297,7 @@ export async function listContacts(
   ctx: WorkspaceContext,
   q: { q?: string; optedOut?: boolean; cursor?: string; limit: number },
 ) {
-  const rows = await repo.listContacts(deps.db, ctx.workspace.id, {
+  const rows = await contactsRepo.listContacts(deps.db, ctx.workspace.id, {
     q: q.q,
     optedOut: q.optedOut,
     before: decodeCursor(q.cursor, z.object({ u: z.string(), i: z.string() })),
@@ -302,7 +307,7 @@ export async function listContacts(
 }
 
 async function contactOf(deps: ServiceDeps, ctx: WorkspaceContext, contactId: string) {
-  const c = await repo.findContact(deps.db, ctx.workspace.id, contactId)
+  const c = await contactsRepo.findContact(deps.db, ctx.workspace.id, contactId)
   if (!c) throw notFound('contact')
   return c
 }
@@ -331,7 +336,7 @@ export async function updateContact(
     .filter((k) => k !== 'updated_at' && k !== 'opted_out_at')
     .map((k) => (k === 'opted_out' ? 'optedOut' : k))
   await deps.db.transaction().execute(async (trx) => {
-    await repo.updateContact(trx, ctx.workspace.id, contactId, patch)
+    await contactsRepo.updateContact(trx, ctx.workspace.id, contactId, patch)
     await emit(trx, ctx.workspace.id, 'contact.updated', { ...contactPayload({ ...c, ...patch }), changed }, at)
     // Consent changes are worth a trail; names and notes are everyday edits.
     if (patch.opted_out !== undefined) {
@@ -347,7 +352,7 @@ export async function updateContact(
 
 /** The stored file of a message's media, for authorised members only. */
 export async function mediaFile(deps: ServiceDeps, ctx: WorkspaceContext, messageId: string) {
-  const m = await repo.findMessage(deps.db, ctx.workspace.id, messageId)
+  const m = await messagesRepo.findMessage(deps.db, ctx.workspace.id, messageId)
   if (!m?.media_id) throw notFound('media')
   if (m.media_state !== 'stored' || !m.media_path) {
     throw new AppError(

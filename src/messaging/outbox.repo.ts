@@ -1,7 +1,15 @@
-/** The outbox and idempotency keys: queries only. */
+/**
+ * The outbox table and its state machine, in one place: a message is queued (insert) → claimed by the sender
+ * (claim: `sending`) → `sent`, back to `queued` with a later attempt, or `failed` (finishClaimed, guarded so a
+ * status webhook that settled the send first is never undone); a status webhook settles a send that a crash
+ * interrupted (settleLinkedSend, settleRequeuedSend); a pair-rate refusal pushes a recipient's rows back
+ * (deferRecipient).
+ */
+
 import type { Insertable, Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/database.ts'
-import type { IdempotencyKeysTable, OutboxTable } from './messaging.table.ts'
+import type { SyncDb } from '../db/client.ts'
+import type { OutboxTable } from './messaging.table.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
 
@@ -140,14 +148,33 @@ export const interrupted = (db: Db) =>
     .where('outbox.state', '=', 'sending')
     .execute()
 
-export const findIdempotency = (db: Db, workspaceId: string, key: string) =>
-  db
-    .selectFrom('idempotency_keys')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('key', '=', key)
-    .executeTakeFirst()
+// ---- the inbox processor's synchronous hot path -------------------------------------------------
+// Plain SQL on the synchronous connection (db/client.ts SyncDb): the processor runs hundreds of small statements
+// per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN
+// §12 allows it here); every statement is scoped by workspace; every insert is idempotent by its unique key.
 
-export async function saveIdempotency(db: Db, row: IdempotencyKeysTable): Promise<void> {
-  await db.insertInto('idempotency_keys').values(row).execute()
+/** The outbox row of a send whose wamid a status webhook just linked (messages.repo linkInterruptedSend): done. */
+export function settleLinkedSend(db: SyncDb, workspaceId: string, messageId: string, at: string): void {
+  db.run(
+    "UPDATE outbox SET state = 'sent', claimed_at = NULL, last_error = NULL, updated_at = ? WHERE workspace_id = ? AND message_id = ? AND state IN ('queued', 'sending')",
+    at,
+    workspaceId,
+    messageId,
+  )
+}
+
+/**
+ * A status for a message whose send is back in the queue (a crash or an unclear failure interrupted it, on any
+ * attempt): WhatsApp has it, so it is done — it must not go out again. A send not yet made has no status to
+ * receive (its id is known only to wabox). True when such a row was settled.
+ */
+export function settleRequeuedSend(db: SyncDb, workspaceId: string, messageId: string, at: string): boolean {
+  return (
+    db.run(
+      "UPDATE outbox SET state = 'sent', claimed_at = NULL, last_error = NULL, updated_at = ? WHERE workspace_id = ? AND message_id = ? AND state = 'queued'",
+      at,
+      workspaceId,
+      messageId,
+    ).changes > 0
+  )
 }

@@ -19,9 +19,12 @@ import * as qrRepo from '../channels/qr/qr.repo.ts'
 import { checkOutboundUrl, UrlRefused } from '../lib/url-guard.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { SendMessageInput } from './send.schema.ts'
-import * as repo from './messaging.repo.ts'
-import * as outboxRepo from './outbox.repo.ts'
 import { emit } from '../events/emit.ts'
+import * as contactsRepo from './contacts.repo.ts'
+import * as conversationsRepo from './conversations.repo.ts'
+import * as idempotencyRepo from './idempotency-keys.repo.ts'
+import * as messagesRepo from './messages.repo.ts'
+import * as outboxRepo from './outbox.repo.ts'
 
 /** Meta's customer-service window, less a margin for clocks that disagree (reference §6.1). */
 export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
@@ -67,14 +70,16 @@ export async function sendMessage(
   const ws = ctx.workspace.id
   const requestHash = hashOf(input)
   if (idempotencyKey) {
-    const seen = await outboxRepo.findIdempotency(deps.db, ws, idempotencyKey)
+    const seen = await idempotencyRepo.findIdempotency(deps.db, ws, idempotencyKey)
     if (seen) return replay(seen, requestHash)
   }
   const now = ctx.caller.meta.at
   const at = iso(now)
 
   // Who and through which number.
-  let conversation = input.conversationId ? await repo.findConversation(deps.db, ws, input.conversationId) : undefined
+  let conversation = input.conversationId
+    ? await conversationsRepo.findConversation(deps.db, ws, input.conversationId)
+    : undefined
   if (input.conversationId && !conversation) throw notFound('conversation')
   const channelId = conversation?.channel_id ?? input.channelId!
   const channel = await channelsRepo.find(deps.db, ws, channelId)
@@ -92,12 +97,13 @@ export async function sendMessage(
     throw new AppError(409, 'channel_unavailable', why)
   }
   let contact = conversation
-    ? await repo.findContact(deps.db, ws, conversation.contact_id)
-    : await repo.findContactByPhone(deps.db, ws, input.to!)
+    ? await contactsRepo.findContact(deps.db, ws, conversation.contact_id)
+    : await contactsRepo.findContactByPhone(deps.db, ws, input.to!)
   if (conversation && input.to && contact?.wa_id !== input.to) {
     throw invalidField('to', 'does not match the conversation')
   }
-  if (contact && !conversation) conversation = await repo.findConversationOf(deps.db, ws, channelId, contact.id)
+  if (contact && !conversation)
+    conversation = await conversationsRepo.findConversationOf(deps.db, ws, channelId, contact.id)
   if (contact?.opted_out) throw new AppError(422, 'contact_opted_out', 'This contact opted out of messages.')
   const to = contact?.wa_id ?? input.to
   if (!to) throw new AppError(422, 'no_phone_number', 'This contact has no phone number WhatsApp can deliver to yet.')
@@ -116,7 +122,7 @@ export async function sendMessage(
 
   // Reply and reaction targets must be messages of this conversation that WhatsApp knows (have a wamid).
   const target = async (ref: string, field: string) => {
-    const m = conversation ? await repo.findMessageInConversation(deps.db, ws, conversation.id, ref) : undefined
+    const m = conversation ? await messagesRepo.findMessageInConversation(deps.db, ws, conversation.id, ref) : undefined
     if (!m?.wamid)
       throw new AppError(
         422,
@@ -148,12 +154,13 @@ export async function sendMessage(
   const body = await deps.writes.run(async (trx) => {
     // Same key, concurrently: the second write sees the first one's row here (writes in a group run in turn).
     if (idempotencyKey) {
-      const seen = await outboxRepo.findIdempotency(trx, ws, idempotencyKey)
+      const seen = await idempotencyRepo.findIdempotency(trx, ws, idempotencyKey)
       if (seen) return replay(seen, requestHash)
     }
     // Another request may have created them since we looked (two first messages to a new number at once).
-    contact ??= await repo.findContactByPhone(trx, ws, to)
-    if (contact && !conversation) conversation = await repo.findConversationOf(trx, ws, channelId, contact.id)
+    contact ??= await contactsRepo.findContactByPhone(trx, ws, to)
+    if (contact && !conversation)
+      conversation = await conversationsRepo.findConversationOf(trx, ws, channelId, contact.id)
     if (!contact) {
       contact = {
         id: newId('ct'),
@@ -170,7 +177,7 @@ export async function sendMessage(
         created_at: at,
         updated_at: at,
       }
-      await repo.insertContactRow(trx, contact)
+      await contactsRepo.insertContactRow(trx, contact)
     }
     if (!conversation) {
       conversation = {
@@ -187,7 +194,7 @@ export async function sendMessage(
         created_at: at,
         updated_at: at,
       }
-      await repo.insertConversationRow(trx, conversation)
+      await conversationsRepo.insertConversationRow(trx, conversation)
       await emit(
         trx,
         ws,
@@ -196,7 +203,7 @@ export async function sendMessage(
         at,
       )
     }
-    await repo.insertMessageRow(trx, {
+    await messagesRepo.insertMessageRow(trx, {
       id: messageId,
       workspace_id: ws,
       conversation_id: conversation.id,
@@ -227,7 +234,7 @@ export async function sendMessage(
       sent_at: at,
       created_at: at,
     })
-    await repo.updateConversation(trx, ws, conversation.id, {
+    await conversationsRepo.updateConversation(trx, ws, conversation.id, {
       last_message_at: at,
       last_message_preview: (preview(input) ?? '').slice(0, 200),
       updated_at: at,
@@ -256,7 +263,7 @@ export async function sendMessage(
       },
     }
     if (idempotencyKey) {
-      await outboxRepo.saveIdempotency(trx, {
+      await idempotencyRepo.saveIdempotency(trx, {
         workspace_id: ws,
         key: idempotencyKey,
         request_hash: requestHash,

@@ -17,12 +17,12 @@ import { iso } from '../clock.ts'
 import { DueWorker } from '../lib/due-work.ts'
 import { recordGraphOutcome, sendTargetOf } from '../channels/channels.service.ts'
 import { ProviderError } from '../channels/provider.ts'
-import * as repo from './messaging.repo.ts'
-import * as outboxRepo from './outbox.repo.ts'
 import { emit } from '../events/emit.ts'
 import { DAY_MS, QrPacer, type SendPacer } from '../channels/qr/pacing.ts'
 import { qrSettingsOf } from '../channels/qr/settings.ts'
 import * as qrRepo from '../channels/qr/qr.repo.ts'
+import * as messagesRepo from './messages.repo.ts'
+import * as outboxRepo from './outbox.repo.ts'
 
 export const MAX_SEND_ATTEMPTS = 6
 // Sends in flight at once over all channels (each channel's own is bounded by its pace): enough to keep many
@@ -429,7 +429,7 @@ export class OutboxSender {
         }))
       )
         return
-      await repo.markMessageSent(trx, s.row.workspace_id, s.row.message_id, s.wamid, at)
+      await messagesRepo.markMessageSent(trx, s.row.workspace_id, s.row.message_id, s.wamid, at)
       await emit(
         trx,
         s.row.workspace_id,
@@ -524,7 +524,7 @@ export class OutboxSender {
         }))
       )
         return false
-      await repo.updateMessage(trx, row.workspace_id, row.message_id, {
+      await messagesRepo.updateMessage(trx, row.workspace_id, row.message_id, {
         status: 'failed',
         status_at: iso(now),
         error_code: e.code,

@@ -11,7 +11,7 @@ import type { WriteHealth } from '../db/write-health.ts'
 import { AppError } from '../lib/errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import { insertInboxRowIgnoringDuplicate, type NewInboxRow } from '../messaging/inbound.repo.ts'
+import { insertInboxRowIgnoringDuplicate, type NewInboxRow } from './inbox.repo.ts'
 
 /** How readiness names this path. */
 export const INTAKE_SOURCE = 'webhook intake'

@@ -9,7 +9,6 @@ import { storageFailureOf } from '../db/write-health.ts'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { applyInbound } from '../messaging/inbound.service.ts'
-import { markInboxProcessed } from '../messaging/inbound.repo.ts'
 import type { InboundEvent } from '../messaging/inbound-events.ts'
 import { DueWorker } from '../lib/due-work.ts'
 import * as inboxRepo from './inbox.repo.ts'
@@ -105,7 +104,7 @@ export class InboxProcessor {
   private apply(db: SyncDb, row: Row): void {
     const now = iso(this.deps.clock.now())
     applyInbound(db, row.workspace_id, row.channel_id, JSON.parse(row.payload) as InboundEvent, now)
-    markInboxProcessed(db, row.workspace_id, row.id, now)
+    inboxRepo.markInboxProcessed(db, row.workspace_id, row.id, now)
   }
 
   private async fail(row: Row, err: unknown): Promise<void> {
