@@ -1,24 +1,23 @@
-// Renders /docs/json as a list of operations, offline and without inline script.
-const root = document.getElementById('ops')
-const text = (tag, value, cls) => {
-  const el = document.createElement(tag)
-  el.textContent = value
-  if (cls) el.className = cls
-  return el
-}
-fetch('/docs/json')
-  .then((r) => r.json())
-  .then((spec) => {
-    root.textContent = ''
-    for (const [path, ops] of Object.entries(spec.paths ?? {})) {
-      for (const [method, op] of Object.entries(ops)) {
-        const box = document.createElement('div')
-        box.className = 'op'
-        box.append(text('span', method, 'method'), text('code', path))
-        if (op.summary) box.append(text('div', op.summary))
-        if (op['x-permission']) box.append(text('div', 'permission: ' + op['x-permission'], 'perm'))
-        root.append(box)
-      }
-    }
+// The interactive API reference: Swagger UI (bundled with wabox, no CDN: appliances run offline) over /docs/json.
+// A separate file, not an inline script, so the page keeps the same strict Content-Security-Policy as the app.
+;(() => {
+  const root = document.getElementById('reference')
+  if (typeof window.SwaggerUIBundle !== 'function') {
+    root.textContent = 'The reference could not be loaded; the OpenAPI document is at /docs/json.'
+    return
+  }
+  window.SwaggerUIBundle({
+    url: '/docs/json',
+    domNode: root,
+    deepLinking: true,
+    docExpansion: 'list',
+    defaultModelsExpandDepth: 0,
+    displayRequestDuration: true,
+    filter: true,
+    // "Try it out" sends the browser's own session cookie (same origin) or the API key given under Authorize.
+    withCredentials: true,
+    // Never kept in localStorage: an API key typed here is forgotten with the tab.
+    persistAuthorization: false,
+    onComplete: () => root.removeAttribute('aria-busy'),
   })
-  .catch(() => { root.textContent = 'Could not load /docs/json.' })
+})()

@@ -60,8 +60,23 @@ export async function buildUi(
   writeFileSync(resolve(outdir, 'index.html'), html)
   // Files that need no build (the API reference page) keep their names.
   cpSync(resolve(root, 'public'), outdir, { recursive: true })
+  copySwaggerUi(outdir)
   console.log(`built ${basename(outdir)}: ${js} (${(gzipBytes / 1024).toFixed(1)} KB gzipped)`)
   return { js, css, gzipBytes }
+}
+
+/**
+ * The interactive API reference (/docs) is Swagger UI, served from the binary like the app: its bundle and styles
+ * under a versioned /assets/ path (immutable), named in docs.html at build time.
+ */
+function copySwaggerUi(outdir: string): void {
+  const from = resolve(root, 'node_modules/swagger-ui-dist')
+  const { version } = JSON.parse(readFileSync(resolve(from, 'package.json'), 'utf8')) as { version: string }
+  const to = resolve(outdir, `assets/swagger-ui-${version}`)
+  mkdirSync(to, { recursive: true })
+  for (const file of ['swagger-ui-bundle.js', 'swagger-ui.css']) cpSync(resolve(from, file), resolve(to, file))
+  const page = resolve(outdir, 'docs.html')
+  writeFileSync(page, readFileSync(page, 'utf8').replaceAll('@VERSION@', version))
 }
 
 if (import.meta.main) {

@@ -1,6 +1,7 @@
 /**
  * API documentation: the OpenAPI document is generated from the same Zod schemas that validate requests
- * (`/docs/json`); `/docs` is an offline page from public/ that renders it (no CDN: appliances run offline).
+ * (`/docs/json`); `/docs` is the interactive reference, Swagger UI bundled into the binary (public/docs.html +
+ * docs.js; no CDN: appliances run offline; no inline script, so the page keeps the app's CSP).
  *
  * @elysiajs/openapi's `toOpenAPISchema` gives the paths, parameters (path, query, headers) and details. What it
  * cannot see is completed here from the route table, so the contract follows the routes and not a hand list:

@@ -272,7 +272,15 @@ describe('static UI and docs', () => {
       'webhook-timestamp',
       'webhook-signature',
     ])
-    const page = await t.request('/docs')
-    expect(await page.text()).toContain('/docs.js')
+    const page = await (await t.request('/docs')).text()
+    expect(page).toContain('/docs.js')
+    // Swagger UI comes from the binary itself, under a versioned immutable path, never from a CDN.
+    const bundle = page.match(/src="(\/assets\/swagger-ui-[\d.]+\/swagger-ui-bundle\.js)"/)?.[1]
+    expect(bundle).toBeDefined()
+    expect(page).not.toMatch(/https?:\/\//)
+    const served = await t.request(bundle!)
+    expect(served.status).toBe(200)
+    expect(served.headers.get('cache-control')).toContain('immutable')
+    expect((await served.text()).length).toBeGreaterThan(100_000)
   })
 })
