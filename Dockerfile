@@ -26,7 +26,7 @@ RUN bun run build && ./dist/wabox --version
 # ---- runtime -------------------------------------------------------------------------------------
 FROM debian:trixie-slim
 # ca-certificates for outbound HTTPS (Meta's APIs, webhooks, WhatsApp Web). Nothing else: no curl, no
-# package beyond the base (the health check below uses bash, which the base has).
+# package beyond the base (the health check below is wabox itself).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
@@ -48,12 +48,11 @@ EXPOSE 8080
 USER wabox
 WORKDIR /data
 
-# Ready means /readyz answers 200 (database writable, migrations current, key loaded). The probe speaks plain
-# HTTP to 127.0.0.1: with --tls-cert/--tls-key or a --host other than 0.0.0.0/127.0.0.1, replace it. It is bash's
-# /dev/tcp, so the image needs no HTTP client; a `wabox healthcheck` subcommand would let it drop the
-# shell too (exec form, distroless base).
-HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${WABOX_PORT:-8080} && printf 'GET /readyz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && read -r _ status _ <&3 && [ \"$status\" = 200 ]"]
+# Ready means /readyz answers 200 (database writable, migrations current, key loaded). `wabox healthcheck` asks the
+# server on WABOX_PORT/WABOX_HOST (https when WABOX_TLS_CERT is set, like serve) over loopback and exits 0 only on a
+# 200: exec form, so the check needs no shell and no HTTP client in the image.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["/usr/local/bin/wabox", "healthcheck"]
 
 # wabox handles SIGTERM itself (drains requests, checkpoints the WAL); give it time: docker stop -t 30.
 STOPSIGNAL SIGTERM

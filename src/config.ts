@@ -350,6 +350,7 @@ export type Command =
   | { name: 'operator-create'; email: string; workspaceName: string }
   | { name: 'operator-reset-password'; email: string }
   | { name: 'apikey-create'; workspace: string; role: string; keyName: string }
+  | { name: 'healthcheck' }
 
 export type Invocation = { command: Command; config: Config }
 
@@ -415,6 +416,12 @@ function parseCommand(values: Record<string, unknown>, positionals: string[]): C
     return { name: 'migrate', action: sub }
   }
   if (verb === 'migrate') throw new ConfigError('usage: wabox migrate status|up')
+  if (verb === 'healthcheck' && sub === undefined) {
+    if (stray(['email', 'workspace-name', 'workspace', 'role', 'name']))
+      throw new ConfigError('`wabox healthcheck` takes only the server options (--port, --host, --tls-cert)')
+    return { name: 'healthcheck' }
+  }
+  if (verb === 'healthcheck') throw new ConfigError('usage: wabox healthcheck [--port P] [--host H] [--tls-cert F]')
   const operatorUsage =
     'usage: wabox operator create --email EMAIL [--workspace-name NAME] | wabox operator reset-password --email EMAIL'
   const apikeyUsage = 'usage: wabox apikey create --workspace WORKSPACE_ID --role admin|agent|analyst [--name NAME]'
@@ -527,6 +534,8 @@ export function helpText(): string {
     '                                     once) and sign out every session of that account',
     '  wabox apikey create --workspace W --role admin|agent|analyst [--name N]',
     '                                     create an API key in workspace W; prints the token once',
+    '  wabox healthcheck [options]        exit 0 when the server on --port/--host answers /readyz 200',
+    '                                     (for container health checks: no shell or HTTP client needed)',
     '  wabox --help | --version',
     '',
     'Options (flag, environment variable, default):',

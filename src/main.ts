@@ -33,6 +33,8 @@ async function main(): Promise<void> {
       return (await import('./cli/operator.ts')).operatorResetPassword(config, command, out)
     case 'apikey-create':
       return (await import('./cli/apikey.ts')).apikeyCreate(config, command, out)
+    case 'healthcheck':
+      return (await import('./cli/healthcheck.ts')).healthcheck(config, out)
     case 'restore':
       return (await import('./cli/restore.ts')).restoreCommand(config, command.file, command.keyFile, out)
   }

@@ -116,6 +116,22 @@ describe('TLS without a proxy', () => {
         .find((l) => l.msg === 'wabox listening')!
       expect(listening.publicUrl).toBe(`https://localhost:${server.port}`)
       expect(await peerFingerprint(server.port)).toBe(first.fingerprint)
+      // The container health check speaks https to it with the same options as serve.
+      const probe = await runBinary([
+        'healthcheck',
+        '--port',
+        String(server.port),
+        '--host',
+        '127.0.0.1',
+        '--tls-cert',
+        certFile,
+        '--tls-key',
+        keyFile,
+      ])
+      expect({ code: probe.code, stdout: probe.stdout.trim() }).toEqual({
+        code: 0,
+        stdout: `ready: https://127.0.0.1:${server.port}/readyz`,
+      })
 
       // Plain http on the same port is not served.
       await expect(fetch(`http://127.0.0.1:${server.port}/healthz`).then((r) => r.status)).rejects.toThrow()
