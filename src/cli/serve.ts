@@ -24,7 +24,7 @@ import { createScheduler } from '../jobs/registry.ts'
 import { sqliteMaintenanceJob } from '../jobs/sqlite-maintenance.ts'
 import { eventRetentionJob } from '../jobs/event-retention.ts'
 import { createLogger, type Logger } from '../log.ts'
-import { issueSetupToken } from '../auth/auth.service.ts'
+import { issueSetupToken } from '../onboarding/onboarding.service.ts'
 import { buildServiceDeps } from '../deps.ts'
 
 /** A start failure with one clear line for the operator (main prints the message, exits 1). */
