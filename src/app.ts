@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps) {
     .use(healthRoutes(deps, auth, services.writeHealth))
     .use(onboardingRoutes(services, auth))
     .use(authRoutes(services, auth))
-    .use(workspaceRoutes(services, auth, runtime.qr))
+    .use(workspaceRoutes(services, auth))
     .use(memberRoutes(services, auth))
     .use(inviteAcceptRoutes(services, auth))
     .use(apiKeyRoutes(services, auth))

@@ -18,9 +18,8 @@ import {
 } from './workspaces.schema.ts'
 import * as service from './workspaces.service.ts'
 import { removeMember } from './members.service.ts'
-import type { QrSessions } from '../channels/qr/sessions.ts'
 
-export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessions) {
+export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   return new Elysia({ prefix: '/api/v1/workspaces', tags: ['workspaces'] })
     .use(auth)
     .get(
@@ -55,7 +54,7 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessi
     .delete(
       '/:workspaceId',
       async ({ tenant, body, set }) => {
-        await service.deleteWorkspace(deps, tenant, body.confirmName, qr)
+        await service.deleteWorkspace(deps, tenant, body.confirmName)
         set.status = 204
       },
       {
