@@ -14,6 +14,8 @@ import { burnVerification, hashPassword, verifyPassword } from './passwords.ts'
 import { createSession } from './sessions.ts'
 import * as throttle from './login-throttle.ts'
 import * as usersRepo from './users.repo.ts'
+import * as sessionsRepo from './sessions.repo.ts'
+import * as throttleRepo from './login-throttle.repo.ts'
 
 const userView = (u: { id: string; email: string; name: string; is_operator: number }): UserView => ({
   id: u.id,
@@ -115,7 +117,7 @@ export async function login(
 }
 
 export async function logout(deps: ServiceDeps, sessionId: string): Promise<void> {
-  await usersRepo.deleteSession(deps.db, sessionId)
+  await sessionsRepo.deleteSession(deps.db, sessionId)
 }
 
 export async function me(deps: ServiceDeps, userId: string) {
@@ -144,7 +146,7 @@ export async function changePassword(
   const hash = await hashPassword(next)
   return deps.db.transaction().execute(async (trx) => {
     await usersRepo.setPassword(trx, userId, hash, iso(caller.meta.at))
-    const revokedSessions = await usersRepo.deleteSessionsOfUser(trx, userId, currentSessionId)
+    const revokedSessions = await sessionsRepo.deleteSessionsOfUser(trx, userId, currentSessionId)
     await audit.record(trx, caller, {
       workspaceId: null,
       action: 'user.password_changed',
@@ -169,8 +171,8 @@ export async function resetPassword(
     const user = await usersRepo.findUserByEmail(trx, input.email)
     if (!user) throw new AppError(404, 'not_found', `No account has the email ${input.email}.`)
     await usersRepo.setPassword(trx, user.id, hash, iso(caller.meta.at))
-    const revokedSessions = await usersRepo.deleteSessionsOfUser(trx, user.id)
-    await usersRepo.clearThrottle(trx, throttle.accountKey(user.email))
+    const revokedSessions = await sessionsRepo.deleteSessionsOfUser(trx, user.id)
+    await throttleRepo.clearThrottle(trx, throttle.accountKey(user.email))
     await audit.record(trx, caller, {
       workspaceId: null,
       action: 'user.password_reset',

@@ -85,6 +85,12 @@ export async function createWorkspace(
   })
 }
 
+/** The workspaces a user is a member of, with their role in each, by name. */
+export async function workspacesOfMember(deps: ServiceDeps, userId: string) {
+  const rows = await repo.listMembershipsOfUser(deps.db, userId)
+  return rows.map((r) => ({ id: r.id, name: r.name, plan: r.plan, role: r.role }))
+}
+
 export async function listAllWorkspaces(deps: ServiceDeps, cursor: string | undefined, limit: number) {
   const after = decodeCursor(cursor, z.object({ i: z.string() }))
   const rows = await repo.listAllWorkspaces(deps.db, after?.i, limit + 1)
