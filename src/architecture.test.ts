@@ -12,9 +12,12 @@ import ts from 'typescript'
 const root = join(import.meta.dir, '..')
 const srcDir = join(root, 'src')
 
+const isSource = (path: string) => /\.tsx?$/.test(path) && !path.endsWith('.d.ts')
+
+/** Production code: not a test, not a test helper. */
 function isProductionSource(path: string): boolean {
   const rel = relative(srcDir, path)
-  return !rel.startsWith('testing/') && !/\.test\.tsx?$/.test(rel) && /\.tsx?$/.test(rel) && !rel.endsWith('.d.ts')
+  return isSource(rel) && !rel.startsWith('testing/') && !/\.test\.tsx?$/.test(rel)
 }
 
 /** Every module specifier of a file's static `import … from`, `export … from` and `import x = require(…)`. */
@@ -49,15 +52,14 @@ function resolveLocal(from: string, specifier: string): string | undefined {
 
 type Graph = Map<string, string[]>
 
-function productionGraph(): Graph {
-  const files = [...new Bun.Glob('**/*.{ts,tsx}').scanSync({ cwd: srcDir, absolute: true })]
-    .filter(isProductionSource)
-    .sort()
+/** The import graph of the files under src/ that `include` accepts, named relative to src/. */
+function importGraph(include: (path: string) => boolean): Graph {
+  const files = [...new Bun.Glob('**/*.{ts,tsx}').scanSync({ cwd: srcDir, absolute: true })].filter(include).sort()
   const graph: Graph = new Map()
   for (const file of files) {
     const targets = staticSpecifiers(file)
       .map((specifier) => resolveLocal(file, specifier))
-      .filter((target): target is string => target !== undefined && isProductionSource(target))
+      .filter((target): target is string => target !== undefined && include(target))
     graph.set(relative(srcDir, file), [...new Set(targets.map((target) => relative(srcDir, target)))].sort())
   }
   return graph
@@ -141,7 +143,7 @@ export function importCycles(graph: Graph): string[][] {
 }
 
 test('the production modules import each other without circles', () => {
-  const cycles = importCycles(productionGraph()).map((cycle) => cycle.join(' → '))
+  const cycles = importCycles(importGraph(isProductionSource)).map((cycle) => cycle.join(' → '))
   expect(cycles, `import cycles:\n${cycles.join('\n')}`).toEqual([])
 })
 
@@ -161,19 +163,27 @@ test('the cycle finder sees a circle through type-only imports, and none in a tr
   ])
   expect(importCycles(tree)).toEqual([])
   // The parser reads `import type` and `export … from` as dependencies too.
-  const graph = productionGraph()
+  const graph = importGraph(isProductionSource)
   expect(graph.get('app.ts')).toContain('runtime.ts')
   expect(graph.get('deps.ts')).toContain('config.ts')
+  expect(graph.get('health/health.routes.ts')).toContain('http/auth.plugin.ts') // `import type` only
 })
 
-/** Who may import from src/http/: the HTTP edge itself, the composition root, the routes, the CLI. */
+/** Who may import from src/http/: the HTTP edge itself, the composition root, the routes, the CLI, test helpers. */
 function mayUseHttp(module: string): boolean {
-  return module.startsWith('http/') || module === 'app.ts' || module.endsWith('.routes.ts') || module.startsWith('cli/')
+  return (
+    module.startsWith('http/') ||
+    module === 'app.ts' ||
+    module.endsWith('.routes.ts') ||
+    module.startsWith('cli/') ||
+    module.startsWith('testing/')
+  )
 }
 
 test('only the HTTP edge imports from src/http/ (services never see HTTP)', () => {
   const violations: string[] = []
-  for (const [module, targets] of productionGraph()) {
+  // Every file under src/, tests included: a service's tests have no business with HTTP internals either.
+  for (const [module, targets] of importGraph(isSource)) {
     if (mayUseHttp(module)) continue
     for (const target of targets) if (target.startsWith('http/')) violations.push(`${module} → ${target}`)
   }
