@@ -17,6 +17,7 @@ import { staticRoutes } from './http/static.ts'
 import { docsRoutes } from './http/docs.ts'
 import { authPlugin, type PeerAddress } from './http/auth.plugin.ts'
 import { healthRoutes } from './health/health.routes.ts'
+import { onboardingRoutes } from './onboarding/onboarding.routes.ts'
 import { authRoutes } from './auth/auth.routes.ts'
 import { apiKeyRoutes } from './auth/apikeys.routes.ts'
 import { adminRoutes, workspaceRoutes } from './workspaces/workspaces.routes.ts'
@@ -78,8 +79,9 @@ export function createApp(deps: AppDeps) {
     .use(auth)
     .use(docsRoutes(auth, () => self!, deps.publicDir))
     .use(healthRoutes(deps, auth, services.writeHealth))
+    .use(onboardingRoutes(services, auth))
     .use(authRoutes(services, auth))
-    .use(workspaceRoutes(services, auth, runtime.qr))
+    .use(workspaceRoutes(services, auth))
     .use(memberRoutes(services, auth))
     .use(inviteAcceptRoutes(services, auth))
     .use(apiKeyRoutes(services, auth))

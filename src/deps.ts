@@ -11,6 +11,7 @@ import { providerNotRunning, type Providers } from './channels/provider.ts'
 import { WriteGroup } from './db/write-group.ts'
 import { WriteHealth } from './db/write-health.ts'
 import { Metrics } from './metrics/metrics.ts'
+import type { WorkspaceTeardown } from './workspaces/workspace-teardown.ts'
 import { statfsSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -33,6 +34,8 @@ export type ServiceDeps = {
   writeHealth: WriteHealth
   /** Counters and gauges for /metrics. */
   metrics: Metrics
+  /** What must stop before a workspace is deleted; the runtime registers its live parts here. */
+  workspaceTeardown: WorkspaceTeardown[]
 }
 
 export function buildServiceDeps(opts: {
@@ -72,5 +75,6 @@ export function buildServiceDeps(opts: {
     writes: new WriteGroup(opts.db.db, writeHealth),
     writeHealth,
     metrics: new Metrics(),
+    workspaceTeardown: [],
   }
 }

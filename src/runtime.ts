@@ -17,6 +17,7 @@ import { QrSessions } from './channels/qr/sessions.ts'
 import { qrProvider } from './channels/qr/qr.provider.ts'
 import { baileysSocketFactory, type SocketFactory } from './channels/qr/socket.ts'
 import { fetchPublic } from './lib/url-guard.ts'
+import * as channelsRepo from './channels/channels.repo.ts'
 
 export type Runtime = {
   services: ServiceDeps
@@ -65,6 +66,12 @@ export function createRuntime(opts: {
     socketFactory: opts.qrSocketFactory ?? baileysSocketFactory,
     writer: writer!,
     onConnected: () => sender.wakeForNewWork(),
+  })
+  // A deleted workspace's QR-linked devices are logged out (and their sealed sessions erased) before its rows go.
+  services.workspaceTeardown.push({
+    async beforeDelete(workspaceId) {
+      for (const channel of await channelsRepo.list(services.db, workspaceId)) await qr.unlink(workspaceId, channel.id)
+    },
   })
   services.providers.qr = qrProvider(qr, {
     typing: (channelId) => qr.typing(channelId),

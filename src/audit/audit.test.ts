@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { sql } from 'kysely'
-import { issueSetupToken } from '../auth/auth.service.ts'
+import { issueSetupToken } from '../onboarding/onboarding.service.ts'
 import { createTestApp, type TestApp } from '../testing/test-app.ts'
 import {
   addMember,

@@ -1,36 +1,16 @@
-/** Setup, sign-in/out, the current user and password changes. */
+/** Sign-in/out, the current user and password changes (the first-start setup is in onboarding/). */
 import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
-import { changePasswordBody, loginBody, meView, setupBody, userView } from './auth.schema.ts'
+import { changePasswordBody, loginBody, meView, userView } from './auth.schema.ts'
 import * as authService from './auth.service.ts'
-import { clearedSessionCookie, cookiesSecure, createSession, sessionCookie } from './sessions.ts'
+import { clearedSessionCookie, cookiesSecure, sessionCookie } from './sessions.ts'
 
 export function authRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   const secure = cookiesSecure(deps.config)
   return new Elysia({ prefix: '/api/v1', tags: ['auth'] })
     .use(auth)
-    .get('/setup', async () => ({ required: await authService.setupRequired(deps) }), {
-      public: true,
-      detail: { summary: 'Whether the one-time operator setup is still open' },
-      response: z.object({ required: z.boolean() }),
-    })
-    .post(
-      '/setup',
-      async ({ body, caller, set }) => {
-        const result = await authService.completeSetup(deps, caller, body)
-        const { token } = await createSession(deps.db, deps.clock, result.user.id, caller.meta)
-        set.headers['set-cookie'] = sessionCookie(token, secure)
-        set.status = 201
-        return result
-      },
-      {
-        public: true,
-        body: setupBody,
-        detail: { summary: 'Create the instance operator and the first workspace (setup link token; single use)' },
-      },
-    )
     .post(
       '/auth/login',
       async ({ body, caller, set }) => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { issueSetupToken } from './auth.service.ts'
+import { issueSetupToken } from '../onboarding/onboarding.service.ts'
 import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from './sessions.ts'
 import { createTestApp } from '../testing/test-app.ts'
 import {

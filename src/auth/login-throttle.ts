@@ -6,7 +6,7 @@
  */
 import type { Db } from '../db/client.ts'
 import { iso } from '../clock.ts'
-import * as usersRepo from './users.repo.ts'
+import * as throttleRepo from './login-throttle.repo.ts'
 
 export type ThrottlePolicy = { freeFailures: number; lockAfter: number; lockMs: number; forgetAfterMs: number }
 
@@ -32,7 +32,7 @@ export const ipKey = (ip: string) => `ip:${ip}`
 
 /** Milliseconds until `key` may try again (0 = now). */
 export async function waitFor(db: Db, key: string, now: number): Promise<number> {
-  const row = await usersRepo.findThrottle(db, key)
+  const row = await throttleRepo.findThrottle(db, key)
   if (!row?.blocked_until) return 0
   return Math.max(0, Date.parse(row.blocked_until) - now)
 }
@@ -41,17 +41,17 @@ export type FailureResult = { failures: number; locked: boolean; blockedUntil: n
 
 /** Records one failure for `key`; `locked` is true on the failure that triggers the lock. */
 export async function recordFailure(db: Db, key: string, policy: ThrottlePolicy, now: number): Promise<FailureResult> {
-  const row = await usersRepo.findThrottle(db, key)
+  const row = await throttleRepo.findThrottle(db, key)
   const recent = row && now - Date.parse(row.last_failure_at) < policy.forgetAfterMs
   const failures = (recent ? row.failures : 0) + 1
   let blockedUntil: number | null = null
   if (failures >= policy.lockAfter) blockedUntil = now + policy.lockMs
   else if (failures >= policy.freeFailures)
     blockedUntil = now + Math.min(MAX_DELAY_MS, 1000 * 2 ** (failures - policy.freeFailures))
-  await usersRepo.saveThrottle(db, key, failures, iso(now), blockedUntil === null ? null : iso(blockedUntil))
+  await throttleRepo.saveThrottle(db, key, failures, iso(now), blockedUntil === null ? null : iso(blockedUntil))
   return { failures, locked: failures === policy.lockAfter, blockedUntil }
 }
 
 export async function clear(db: Db, key: string): Promise<void> {
-  await usersRepo.clearThrottle(db, key)
+  await throttleRepo.clearThrottle(db, key)
 }

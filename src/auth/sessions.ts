@@ -7,7 +7,7 @@ import type { Clock } from '../clock.ts'
 import { iso } from '../clock.ts'
 import { hashToken, newId, randomToken } from '../crypto/tokens.ts'
 import type { RequestMeta } from './principal.ts'
-import * as usersRepo from './users.repo.ts'
+import * as sessionsRepo from './sessions.repo.ts'
 
 export const SESSION_COOKIE = 'wabox_session'
 export const SESSION_IDLE_MS = 72 * 3600_000
@@ -24,7 +24,7 @@ export async function createSession(
   const token = randomToken()
   const now = clock.now()
   const sessionId = newId('ses')
-  await usersRepo.insertSession(db, {
+  await sessionsRepo.insertSession(db, {
     id: sessionId,
     token_hash: hashToken(token),
     user_id: userId,
@@ -43,16 +43,16 @@ export type SessionUser = { sessionId: string; userId: string; email: string; na
 /** The session's user, or null when the token is unknown or expired (expired sessions are deleted). */
 export async function resolveSession(db: Db, clock: Clock, token: string): Promise<SessionUser | null> {
   if (token.length < 20 || token.length > 100) return null
-  const row = await usersRepo.findSession(db, hashToken(token))
+  const row = await sessionsRepo.findSession(db, hashToken(token))
   if (!row) return null
   const now = clock.now()
   if (Date.parse(row.idle_expires_at) <= now || Date.parse(row.absolute_expires_at) <= now) {
-    await usersRepo.deleteSession(db, row.session_id)
+    await sessionsRepo.deleteSession(db, row.session_id)
     return null
   }
   if (now - Date.parse(row.last_seen_at) >= TOUCH_EVERY_MS) {
     const idle = Math.min(now + SESSION_IDLE_MS, Date.parse(row.absolute_expires_at))
-    await usersRepo.touchSession(db, row.session_id, iso(now), iso(idle))
+    await sessionsRepo.touchSession(db, row.session_id, iso(now), iso(idle))
   }
   return {
     sessionId: row.session_id,

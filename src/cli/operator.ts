@@ -14,7 +14,8 @@ import { createLogger } from '../log.ts'
 import { systemCaller } from '../auth/principal.ts'
 import { emailSchema } from '../auth/auth.schema.ts'
 import { passwordSchema } from '../auth/passwords.ts'
-import { createOperator, resetPassword } from '../auth/auth.service.ts'
+import { resetPassword } from '../auth/auth.service.ts'
+import { createOperator } from '../onboarding/onboarding.service.ts'
 import { AppError } from '../lib/errors.ts'
 
 function parseEmail(value: string): string {

@@ -19,12 +19,13 @@ import type { Server } from 'bun'
 import { DB_FILE, openDatabase, quickCheck, runMaintenance, type DbHandle } from '../db/client.ts'
 import { storageFailureOf } from '../db/write-health.ts'
 import { acquireLock } from '../db/lock.ts'
+import { removeRestoreLeftovers } from '../db/backup.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { createScheduler } from '../jobs/registry.ts'
 import { sqliteMaintenanceJob } from '../jobs/sqlite-maintenance.ts'
 import { eventRetentionJob } from '../jobs/event-retention.ts'
 import { createLogger, type Logger } from '../log.ts'
-import { issueSetupToken } from '../auth/auth.service.ts'
+import { issueSetupToken } from '../onboarding/onboarding.service.ts'
 import { buildServiceDeps } from '../deps.ts'
 
 /** A start failure with one clear line for the operator (main prints the message, exits 1). */
@@ -219,6 +220,9 @@ export async function serve(config: Config): Promise<void> {
   let db: ReturnType<typeof openDatabase> | undefined
   let server: Server<undefined> | undefined
   try {
+    // With the data directory's lock held no restore runs here: a staging directory is what a killed one left.
+    for (const path of removeRestoreLeftovers(config.dataDir))
+      logger.warn({ path }, 'removed the staging directory of an interrupted restore')
     server = bindPort(config, tls)
     const listening = server
     // --port 0: links and cookies name the port the kernel chose, not the default's 8080.

@@ -350,4 +350,46 @@ describe('backup and restore with the compiled binary', () => {
       held.release()
     }
   }, 60_000)
+
+  test('a restore killed mid-run leaves its staging directory, and the next restore or start removes it', async () => {
+    const work = tempDir()
+    const data = join(work, 'data')
+    const server = await startServer({ cwd: work, args: ['--data-dir', data] })
+    await server.stop()
+    // A large media file keeps the restore busy staging for a while: long enough to kill it there.
+    addMedia(data, randomBytes(24 * 1024 * 1024))
+    const archive = join(work, 'big.tar.gz')
+    const backup = await runBinary(['--backup', archive, '--data-dir', data])
+    expect(backup.code).toBe(0)
+    const staging = () => readdirSync(data).filter((name) => name.startsWith('.restore-'))
+
+    const killed = Bun.spawn([BINARY, '--restore', archive, '--data-dir', data], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    for (let i = 0; i < 2000 && staging().length === 0; i++) await Bun.sleep(2)
+    killed.kill('SIGKILL')
+    await killed.exited
+    expect(staging()).toHaveLength(1)
+
+    const next = await runBinary(['--restore', archive, '--data-dir', data])
+    expect(next.stderr).toBe('')
+    expect(next.code).toBe(0)
+    expect(next.stdout).toContain('removed what an interrupted restore left: .restore-')
+    expect(staging()).toEqual([])
+
+    // What a killed restore leaves, found by the next start of the server instead.
+    const leftover = join(data, '.restore-2026-01-01T00-00-00-000Z')
+    mkdirSync(join(leftover, 'media'), { recursive: true, mode: 0o700 })
+    writeFileSync(join(leftover, 'wabox.db'), 'half a database', { mode: 0o600 })
+    const restarted = await startServer({ cwd: work, args: ['--data-dir', data] })
+    try {
+      expect(staging()).toEqual([])
+      expect(restarted.lines.join('\n')).toContain('removed the staging directory of an interrupted restore')
+      expect((await fetch(`${restarted.url}/readyz`)).status).toBe(200)
+    } finally {
+      await restarted.stop()
+    }
+  }, 90_000)
 })

@@ -16,7 +16,9 @@
  * Restore streams the archive into a staging directory inside the data directory, checks everything before
  * it replaces anything (every part against the manifest, media against their own names, the key, the schema,
  * `PRAGMA integrity_check`), holds the data directory's lock (and keeps backups out) while it swaps files, and
- * moves what it replaces into `replaced-<time>/` instead of deleting it. Restored files are 0600.
+ * moves what it replaces into `replaced-<time>/` instead of deleting it. Restored files are 0600. A restore that
+ * was killed leaves its staging directory (`.restore-<time>/`) behind: the next restore, or the next start of the
+ * server, removes it once it holds the data directory's lock.
  */
 import { createHash } from 'node:crypto'
 import {
@@ -393,11 +395,7 @@ export type RestoreResult = {
   mediaFiles: number
 }
 
-/**
- * Restores `file` into `dataDir`. The key that will open the restored credentials must be the archive's:
- * WABOX_MASTER_KEY, an explicit key file (installed into the data directory), or the data directory's own.
- */
-export async function restoreBackup(opts: {
+export type RestoreOptions = {
   dataDir: string
   file: string
   /** --key-file given on the command line: installed as the data directory's key after the restore. */
@@ -405,132 +403,219 @@ export async function restoreBackup(opts: {
   keyFile: string
   envKey: string | undefined
   progress: Progress
-}): Promise<RestoreResult> {
-  if (!existsSync(opts.file)) throw new BackupError(`archive ${opts.file} does not exist`)
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
-  let release: () => void
-  let releaseGate: (() => void) | undefined
+}
+
+/** Where a restore unpacks the archive before anything is replaced: inside the data directory (same filesystem). */
+const STAGING_PREFIX = '.restore-'
+
+/**
+ * Deletes the staging directories of restores that were killed before their cleanup ran. Only call it while
+ * holding the data directory's lock: then no restore is running there, and every staging directory is a leftover.
+ */
+export function removeRestoreLeftovers(dataDir: string): string[] {
+  let names: string[]
   try {
-    release = acquireLock(opts.dataDir, 'restoring')
+    names = readdirSync(dataDir)
+  } catch {
+    return []
+  }
+  const removed: string[] = []
+  for (const name of names.filter((n) => n.startsWith(STAGING_PREFIX)).sort()) {
+    const path = join(dataDir, name)
+    rmSync(path, { recursive: true, force: true })
+    removed.push(path)
+  }
+  return removed
+}
+
+/** The data directory for this restore alone: no server and no other restore runs on it meanwhile. */
+function takeDataDir(dataDir: string): () => void {
+  try {
+    return acquireLock(dataDir, 'restoring')
   } catch (err) {
     if (!(err instanceof LockError)) throw err
     throw new BackupError(
-      `a wabox server or restore (${err.holder ?? 'another process'}) is running on ${opts.dataDir}; stop it before restoring`,
+      `a wabox server or restore (${err.holder ?? 'another process'}) is running on ${dataDir}; stop it before restoring`,
     )
   }
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-  const staging = join(opts.dataDir, `.restore-${stamp}`)
+}
+
+/** Waits for no backup: a backup running now would read the files being swapped. */
+function keepBackupsOut(dataDir: string): () => void {
   try {
+    return acquireRestoreGate(dataDir, 'replace')
+  } catch (err) {
+    if (err instanceof LockError) throw new BackupError(err.message)
+    throw err
+  }
+}
+
+function requireKnownSchema(manifest: Manifest): void {
+  if (!isKnownMigration(manifest.schemaVersion)) {
+    throw new BackupError(
+      `the archive's schema (${manifest.schemaVersion}, wabox ${manifest.waboxVersion}) is newer than this binary knows (wabox ${VERSION})`,
+    )
+  }
+}
+
+/**
+ * The key that will open the restored credentials must be the one the archive was sealed with: WABOX_MASTER_KEY,
+ * the --key-file given (then installed as the data directory's key), or the data directory's own key file.
+ */
+function checkRestoreKey(
+  opts: RestoreOptions,
+  manifest: Manifest,
+): { fingerprint: string; installFrom: string | null; dataKeyFile: string } {
+  const dataKeyFile = join(opts.dataDir, 'master.key')
+  let installFrom: string | null = null
+  let keySource: string
+  let fingerprint: string
+  if (opts.envKey !== undefined) {
+    fingerprint = loadMasterKey({ keyFile: opts.keyFile, envKey: opts.envKey, create: false }).fingerprint
+    keySource = 'WABOX_MASTER_KEY'
+  } else if (opts.explicitKeyFile !== undefined) {
+    fingerprint = keyFingerprint(readKeyFile(opts.explicitKeyFile))
+    keySource = opts.explicitKeyFile
+    if (opts.explicitKeyFile !== opts.keyFile || opts.keyFile !== dataKeyFile) installFrom = opts.explicitKeyFile
+  } else if (existsSync(opts.keyFile)) {
+    fingerprint = keyFingerprint(readKeyFile(opts.keyFile))
+    keySource = opts.keyFile
+  } else {
+    throw new BackupError(
+      `the archive was sealed with key ${short(manifest.keyFingerprint)}; ${opts.keyFile} does not exist: pass --key-file with that key or set WABOX_MASTER_KEY`,
+    )
+  }
+  if (fingerprint !== manifest.keyFingerprint) {
+    throw new BackupError(
+      `the archive was sealed with key ${short(manifest.keyFingerprint)}, but ${keySource} is key ${short(fingerprint)}; restoring would leave every credential unreadable`,
+    )
+  }
+  if (installFrom === dataKeyFile) installFrom = null
+  return { fingerprint, installFrom, dataKeyFile }
+}
+
+/** The staged database opens, passes `PRAGMA integrity_check`, and holds only migrations this binary knows. */
+function checkStagedDatabase(stagedDb: string): void {
+  const check = (() => {
     try {
-      releaseGate = acquireRestoreGate(opts.dataDir, 'replace')
+      return new BetterSqlite3(stagedDb, { fileMustExist: true })
     } catch (err) {
-      if (err instanceof LockError) throw new BackupError(err.message)
-      throw err
+      throw new BackupError(`the archived database cannot be opened: ${(err as Error).message}`)
     }
+  })()
+  try {
+    const result = check.pragma('integrity_check') as { integrity_check: string }[]
+    if (result.length !== 1 || result[0]?.integrity_check !== 'ok') {
+      throw new BackupError(
+        `the archived database fails PRAGMA integrity_check (${result[0]?.integrity_check ?? 'no result'})`,
+      )
+    }
+    const unknown = migrationsIn(check).filter((m) => !isKnownMigration(m))
+    if (unknown.length)
+      throw new BackupError(`the archived database has migrations this binary does not know: ${unknown.join(', ')}`)
+  } catch (err) {
+    if (err instanceof BackupError) throw err
+    throw new BackupError(`the archived database cannot be opened: ${(err as Error).message}`)
+  } finally {
+    check.close()
+  }
+}
+
+/**
+ * Moves the current files aside into `replaced-<stamp>/` (kept, never deleted) and the staged ones into place.
+ * An archive without media (format 1) leaves the media store as it is. Returns where the old files went.
+ */
+function swapIntoPlace(opts: {
+  dataDir: string
+  staging: string
+  stamp: string
+  withMedia: boolean
+  replacesKey: boolean
+  progress: Progress
+}): string | null {
+  const { dataDir, staging } = opts
+  const replaced = [
+    DB_FILE,
+    `${DB_FILE}-wal`,
+    `${DB_FILE}-shm`,
+    ...(opts.withMedia ? [MEDIA_DIR] : []),
+    ...(opts.replacesKey ? ['master.key'] : []),
+  ].filter((f) => existsSync(join(dataDir, f)))
+  let movedAsideTo: string | null = null
+  if (replaced.length > 0) {
+    movedAsideTo = join(dataDir, `replaced-${opts.stamp}`)
+    mkdirSync(movedAsideTo, { mode: 0o700 })
+    for (const f of replaced) renameSync(join(dataDir, f), join(movedAsideTo, f))
+    opts.progress(`moved ${replaced.join(', ')} aside to ${movedAsideTo}`)
+  }
+  renameSync(join(staging, DB_FILE), join(dataDir, DB_FILE))
+  chmodSync(join(dataDir, DB_FILE), 0o600)
+  if (opts.withMedia && existsSync(join(staging, MEDIA_DIR)))
+    renameSync(join(staging, MEDIA_DIR), join(dataDir, MEDIA_DIR))
+  return movedAsideTo
+}
+
+function installKey(from: string, dataKeyFile: string): void {
+  copyFileSync(from, dataKeyFile)
+  chmodSync(dataKeyFile, 0o600)
+}
+
+/**
+ * Restores `file` into `dataDir`: takes the data directory, unpacks the archive into a staging directory there,
+ * verifies everything (parts, schema, key, integrity) before replacing anything, swaps the files, and always
+ * removes the staging directory and lets go of the locks.
+ */
+export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult> {
+  if (!existsSync(opts.file)) throw new BackupError(`archive ${opts.file} does not exist`)
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
+  const releaseDataDir = takeDataDir(opts.dataDir)
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const staging = join(opts.dataDir, `${STAGING_PREFIX}${stamp}`)
+  let releaseGate: (() => void) | undefined
+  try {
+    const leftovers = removeRestoreLeftovers(opts.dataDir)
+    if (leftovers.length)
+      opts.progress(`removed what an interrupted restore left: ${leftovers.map((p) => basename(p)).join(', ')}`)
+    releaseGate = keepBackupsOut(opts.dataDir)
+
     opts.progress(`verifying ${opts.file}`)
     mkdirSync(staging, { mode: 0o700 })
     const { manifest, staged } = await stageArchive(opts.file, staging)
     verifyParts(opts.file, manifest, staged)
-    if (!isKnownMigration(manifest.schemaVersion)) {
-      throw new BackupError(
-        `the archive's schema (${manifest.schemaVersion}, wabox ${manifest.waboxVersion}) is newer than this binary knows (wabox ${VERSION})`,
-      )
-    }
+    requireKnownSchema(manifest)
     const databaseBytes = staged.get(DB_FILE)!.bytes
     const mediaFiles = staged.size - 1
     opts.progress(
       `archive ok: wabox ${manifest.waboxVersion}, schema ${manifest.schemaVersion}, ${databaseBytes} bytes, ${mediaFiles} media file(s), key ${short(manifest.keyFingerprint)}`,
     )
-
-    const dataKeyFile = join(opts.dataDir, 'master.key')
-    let installKeyFrom: string | null = null
-    let keySource: string
-    let fingerprint: string
-    if (opts.envKey !== undefined) {
-      fingerprint = loadMasterKey({ keyFile: opts.keyFile, envKey: opts.envKey, create: false }).fingerprint
-      keySource = 'WABOX_MASTER_KEY'
-    } else if (opts.explicitKeyFile !== undefined) {
-      fingerprint = keyFingerprint(readKeyFile(opts.explicitKeyFile))
-      keySource = opts.explicitKeyFile
-      if (opts.explicitKeyFile !== opts.keyFile || opts.keyFile !== dataKeyFile) installKeyFrom = opts.explicitKeyFile
-    } else if (existsSync(opts.keyFile)) {
-      fingerprint = keyFingerprint(readKeyFile(opts.keyFile))
-      keySource = opts.keyFile
-    } else {
-      throw new BackupError(
-        `the archive was sealed with key ${short(manifest.keyFingerprint)}; ${opts.keyFile} does not exist: pass --key-file with that key or set WABOX_MASTER_KEY`,
-      )
-    }
-    if (fingerprint !== manifest.keyFingerprint) {
-      throw new BackupError(
-        `the archive was sealed with key ${short(manifest.keyFingerprint)}, but ${keySource} is key ${short(fingerprint)}; restoring would leave every credential unreadable`,
-      )
-    }
-    if (installKeyFrom && installKeyFrom === dataKeyFile) installKeyFrom = null
-
-    const stagedDb = join(staging, DB_FILE)
-    const check = (() => {
-      try {
-        return new BetterSqlite3(stagedDb, { fileMustExist: true })
-      } catch (err) {
-        throw new BackupError(`the archived database cannot be opened: ${(err as Error).message}`)
-      }
-    })()
-    try {
-      const result = check.pragma('integrity_check') as { integrity_check: string }[]
-      if (result.length !== 1 || result[0]?.integrity_check !== 'ok') {
-        throw new BackupError(
-          `the archived database fails PRAGMA integrity_check (${result[0]?.integrity_check ?? 'no result'})`,
-        )
-      }
-      const unknown = migrationsIn(check).filter((m) => !isKnownMigration(m))
-      if (unknown.length)
-        throw new BackupError(`the archived database has migrations this binary does not know: ${unknown.join(', ')}`)
-    } catch (err) {
-      if (err instanceof BackupError) throw err
-      throw new BackupError(`the archived database cannot be opened: ${(err as Error).message}`)
-    } finally {
-      check.close()
-    }
+    const key = checkRestoreKey(opts, manifest)
+    checkStagedDatabase(join(staging, DB_FILE))
     opts.progress('integrity_check ok')
 
-    // Everything verified: now move the current data aside and put the restored files in place. An archive
-    // without media (format 1) leaves the media store as it is.
-    const withMedia = manifest.formatVersion >= 2
-    const replaced = [
-      DB_FILE,
-      `${DB_FILE}-wal`,
-      `${DB_FILE}-shm`,
-      ...(withMedia ? [MEDIA_DIR] : []),
-      ...(installKeyFrom ? ['master.key'] : []),
-    ].filter((f) => existsSync(join(opts.dataDir, f)))
-    let movedAsideTo: string | null = null
-    if (replaced.length > 0) {
-      movedAsideTo = join(opts.dataDir, `replaced-${stamp}`)
-      mkdirSync(movedAsideTo, { mode: 0o700 })
-      for (const f of replaced) renameSync(join(opts.dataDir, f), join(movedAsideTo, f))
-      opts.progress(`moved ${replaced.join(', ')} aside to ${movedAsideTo}`)
-    }
-    renameSync(stagedDb, join(opts.dataDir, DB_FILE))
-    chmodSync(join(opts.dataDir, DB_FILE), 0o600)
-    if (withMedia && existsSync(join(staging, MEDIA_DIR)))
-      renameSync(join(staging, MEDIA_DIR), join(opts.dataDir, MEDIA_DIR))
-    if (installKeyFrom) {
-      copyFileSync(installKeyFrom, dataKeyFile)
-      chmodSync(dataKeyFile, 0o600)
-      opts.progress(`installed key ${short(fingerprint)} from ${basename(installKeyFrom)} as ${dataKeyFile}`)
+    // Everything verified: only now is anything replaced.
+    const movedAsideTo = swapIntoPlace({
+      dataDir: opts.dataDir,
+      staging,
+      stamp,
+      withMedia: manifest.formatVersion >= 2,
+      replacesKey: key.installFrom !== null,
+      progress: opts.progress,
+    })
+    if (key.installFrom) {
+      installKey(key.installFrom, key.dataKeyFile)
+      opts.progress(`installed key ${short(key.fingerprint)} from ${basename(key.installFrom)} as ${key.dataKeyFile}`)
     }
     return {
       dataDir: opts.dataDir,
       movedAsideTo,
       schemaVersion: manifest.schemaVersion,
-      keyInstalled: installKeyFrom !== null,
+      keyInstalled: key.installFrom !== null,
       databaseBytes,
       mediaFiles,
     }
   } finally {
     rmSync(staging, { recursive: true, force: true })
     releaseGate?.()
-    release()
+    releaseDataDir()
   }
 }

@@ -1,9 +1,8 @@
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import type { AppDeps } from '../app.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { VERSION } from '../config.ts'
-import { checkReadiness } from './health.service.ts'
+import { checkReadiness, type ReadinessSources } from './health.service.ts'
 import type { WriteHealth } from '../db/write-health.ts'
 
 const checkSchema = z.object({ ok: z.boolean(), detail: z.string().optional() })
@@ -12,7 +11,7 @@ const readinessSchema = z.object({
   checks: z.object({ database: checkSchema, migrations: checkSchema, key: checkSchema, writes: checkSchema }),
 })
 
-export function healthRoutes(deps: AppDeps, auth: AuthPlugin, writeHealth: WriteHealth) {
+export function healthRoutes(deps: ReadinessSources, auth: AuthPlugin, writeHealth: WriteHealth) {
   return new Elysia({ name: 'health' })
     .use(auth)
     .get('/healthz', () => ({ status: 'ok' as const, version: VERSION }), {

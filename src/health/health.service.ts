@@ -3,6 +3,10 @@ import { probeWritable, type DbHandle } from '../db/client.ts'
 import { isSchemaCurrent } from '../db/migrate.ts'
 import { open, seal, type Keyring } from '../crypto/envelope.ts'
 import type { WriteHealth } from '../db/write-health.ts'
+import type { Clock } from '../clock.ts'
+
+/** What readiness is read from: the database, the master key, and the clock that dates recent write failures. */
+export type ReadinessSources = { db: DbHandle; keyring: Keyring | undefined; clock?: Clock }
 
 export type Check = { ok: boolean; detail?: string }
 export type Readiness = { ready: boolean; checks: { database: Check; migrations: Check; key: Check; writes: Check } }

@@ -10,7 +10,7 @@ import type { ServiceDeps } from '../deps.ts'
 import type { Role } from '../auth/permissions.ts'
 import { AppError, notFound } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
-import * as usersRepo from '../auth/users.repo.ts'
+import * as sessionsRepo from '../auth/sessions.repo.ts'
 import { revokeKeysOfMember } from '../auth/apikeys.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import type { WorkspaceContext } from './workspace-context.ts'
@@ -95,7 +95,7 @@ export async function removeMember(
     if (!opts.self) guardOwnerRules(ctx, target, null)
     await guardLastOwner(trx, ctx.workspace.id, target, null)
     await repo.deleteMembership(trx, ctx.workspace.id, userId)
-    const revokedSessions = opts.self ? 0 : await usersRepo.deleteSessionsOfUser(trx, userId)
+    const revokedSessions = opts.self ? 0 : await sessionsRepo.deleteSessionsOfUser(trx, userId)
     const revokedKeys = await revokeKeysOfMember(trx, ctx.caller, ctx.workspace.id, userId, null)
     await audit.record(trx, ctx.caller, {
       workspaceId: ctx.workspace.id,

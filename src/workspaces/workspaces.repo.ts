@@ -26,12 +26,6 @@ export async function updateWorkspace(db: Db, workspaceId: string, patch: Update
   await db.updateTable('workspaces').set(patch).where('id', '=', workspaceId).execute()
 }
 
-export async function channelIdsOf(db: Db, workspaceId: string): Promise<string[]> {
-  return (await db.selectFrom('channels').select('id').where('workspace_id', '=', workspaceId).execute()).map(
-    (c) => c.id,
-  )
-}
-
 /** Rows of a workspace in tables that carry workspace_id without a foreign key (they are written hot). */
 export async function deleteWorkspaceData(db: Db, workspaceId: string): Promise<void> {
   for (const table of [

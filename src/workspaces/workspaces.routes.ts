@@ -4,7 +4,6 @@ import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { listQuery } from '../pagination.ts'
-import * as workspacesRepo from './workspaces.repo.ts'
 import {
   createWorkspaceBody,
   deleteWorkspaceBody,
@@ -18,27 +17,19 @@ import {
 } from './workspaces.schema.ts'
 import * as service from './workspaces.service.ts'
 import { removeMember } from './members.service.ts'
-import type { QrSessions } from '../channels/qr/sessions.ts'
 
-export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessions) {
+export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   return new Elysia({ prefix: '/api/v1/workspaces', tags: ['workspaces'] })
     .use(auth)
-    .get(
-      '/',
-      async ({ session }) => {
-        const rows = await workspacesRepo.listMembershipsOfUser(deps.db, session.userId)
-        return { items: rows.map((r) => ({ id: r.id, name: r.name, plan: r.plan, role: r.role })) }
-      },
-      {
-        authenticated: true,
-        detail: { summary: 'Workspaces you are a member of, with your role' },
-        response: z.object({
-          items: z.array(
-            workspaceView.pick({ id: true, name: true, plan: true }).extend({ role: memberView.shape.role }),
-          ),
-        }),
-      },
-    )
+    .get('/', async ({ session }) => ({ items: await service.workspacesOfMember(deps, session.userId) }), {
+      authenticated: true,
+      detail: { summary: 'Workspaces you are a member of, with your role' },
+      response: z.object({
+        items: z.array(
+          workspaceView.pick({ id: true, name: true, plan: true }).extend({ role: memberView.shape.role }),
+        ),
+      }),
+    })
     .get('/:workspaceId', ({ tenant }) => ({ ...service.workspaceView(tenant.workspace), role: tenant.role }), {
       permission: 'workspace.read',
       params: workspaceParams,
@@ -55,7 +46,7 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessi
     .delete(
       '/:workspaceId',
       async ({ tenant, body, set }) => {
-        await service.deleteWorkspace(deps, tenant, body.confirmName, qr)
+        await service.deleteWorkspace(deps, tenant, body.confirmName)
         set.status = 204
       },
       {

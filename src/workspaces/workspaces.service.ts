@@ -15,7 +15,7 @@ import type { WorkspaceView } from './workspaces.schema.ts'
 import type { WorkspacesTable } from './workspaces.table.ts'
 import * as repo from './workspaces.repo.ts'
 import { createInvite } from './invites.service.ts'
-import type { QrSessions } from '../channels/qr/sessions.ts'
+import * as channelsRepo from '../channels/channels.repo.ts'
 
 export const workspaceView = (w: WorkspacesTable): WorkspaceView => ({
   id: w.id,
@@ -85,6 +85,12 @@ export async function createWorkspace(
   })
 }
 
+/** The workspaces a user is a member of, with their role in each, by name. */
+export async function workspacesOfMember(deps: ServiceDeps, userId: string) {
+  const rows = await repo.listMembershipsOfUser(deps.db, userId)
+  return rows.map((r) => ({ id: r.id, name: r.name, plan: r.plan, role: r.role }))
+}
+
 export async function listAllWorkspaces(deps: ServiceDeps, cursor: string | undefined, limit: number) {
   const after = decodeCursor(cursor, z.object({ i: z.string() }))
   const rows = await repo.listAllWorkspaces(deps.db, after?.i, limit + 1)
@@ -142,19 +148,14 @@ export async function updateWorkspace(
 }
 
 /** Deletes the workspace and everything in it; the exact name must be typed to confirm. */
-export async function deleteWorkspace(
-  deps: ServiceDeps,
-  ctx: WorkspaceContext,
-  confirmName: string,
-  qr?: QrSessions,
-): Promise<void> {
+export async function deleteWorkspace(deps: ServiceDeps, ctx: WorkspaceContext, confirmName: string): Promise<void> {
   if (confirmName !== ctx.workspace.name) {
     throw new AppError(422, 'confirmation_mismatch', 'Type the workspace name exactly to confirm deletion.', [
       { field: 'confirmName', message: 'does not match the workspace name' },
     ])
   }
-  // QR-linked devices are logged out first: a live session would keep receiving for a workspace that is gone.
-  for (const id of await repo.channelIdsOf(deps.db, ctx.workspace.id)) await qr?.unlink(ctx.workspace.id, id)
+  // What runs live for the workspace stops first: a live session would keep receiving for a workspace that is gone.
+  for (const hook of deps.workspaceTeardown) await hook.beforeDelete(ctx.workspace.id)
   const channelIds = await deps.db.transaction().execute(async (trx) => {
     // The audit row outlives the workspace (audit_log has no foreign key to it).
     await audit.record(trx, ctx.caller, {
@@ -163,7 +164,7 @@ export async function deleteWorkspace(
       target: { type: 'workspace', id: ctx.workspace.id },
       metadata: { name: ctx.workspace.name },
     })
-    const channels = await repo.channelIdsOf(trx, ctx.workspace.id)
+    const channels = (await channelsRepo.list(trx, ctx.workspace.id)).map((channel) => channel.id)
     // Tables without a foreign key to workspaces (see deleteWorkspaceData) go explicitly; everything else cascades
     // from the workspace row.
     await repo.deleteWorkspaceData(trx, ctx.workspace.id)
