@@ -9,7 +9,7 @@ import { resolve, join } from 'node:path'
 import { validate as isValidCron } from 'node-cron'
 import { z } from 'zod'
 import pkg from '../package.json' with { type: 'json' }
-import { profileSpec, type Window } from './http/rate-limit.ts'
+import { profileSpec, type Window } from './lib/rate-windows.ts'
 import { plansOverrideSchema, type Plans } from './workspaces/plans.ts'
 import { keyFromBase64 } from './crypto/keyfile.ts'
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { RateLimiter, profileSpec } from './rate-limit.ts'
+import { RateLimiter } from './rate-limit.ts'
+import { profileSpec } from '../lib/rate-windows.ts'
 import { clientIp, trustedProxies } from './client-ip.ts'
 import { createTestApp } from '../testing/test-app.ts'
 import { anonymous, call, makeKey, makeUser, makeWorkspace, manualClock } from '../testing/fixtures.ts'
