@@ -26,6 +26,7 @@ import {
   createWriteStream,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   renameSync,
@@ -522,8 +523,14 @@ function checkStagedDatabase(stagedDb: string): void {
 }
 
 /**
- * Moves the current files aside into `replaced-<stamp>/` (kept, never deleted) and the staged ones into place.
- * An archive without media (format 1) leaves the media store as it is. Returns where the old files went.
+ * Moves the current files aside into `replaced-<stamp>/` (kept, never deleted) and the staged ones into place, in
+ * an order that a kill at any instant cannot turn into an empty database on the next start: the current database
+ * is first hard-linked into `replaced-*` (both names, one file), its WAL and shared memory are moved aside with it,
+ * and only then does the staged database replace `wabox.db` in one rename(2) — so the data directory always has a
+ * `wabox.db`: the old one until that rename, the restored one after it. An old WAL is never left beside the new
+ * database (SQLite would replay it into the wrong file); a kill in the instant between moving it aside and the
+ * rename leaves the old database without its last un-checkpointed writes in place — they are in `replaced-*` —
+ * and a clean shutdown checkpoints the WAL away, so normally there is none.
  */
 function swapIntoPlace(opts: {
   dataDir: string
@@ -534,24 +541,26 @@ function swapIntoPlace(opts: {
   progress: Progress
 }): string | null {
   const { dataDir, staging } = opts
-  const replaced = [
-    DB_FILE,
-    `${DB_FILE}-wal`,
-    `${DB_FILE}-shm`,
-    ...(opts.withMedia ? [MEDIA_DIR] : []),
-    ...(opts.replacesKey ? ['master.key'] : []),
-  ].filter((f) => existsSync(join(dataDir, f)))
+  const present = (f: string) => existsSync(join(dataDir, f))
+  const sidecars = [`${DB_FILE}-wal`, `${DB_FILE}-shm`].filter(present)
+  const others = [...(opts.withMedia ? [MEDIA_DIR] : []), ...(opts.replacesKey ? ['master.key'] : [])].filter(present)
+  const hasDb = present(DB_FILE)
   let movedAsideTo: string | null = null
-  if (replaced.length > 0) {
+  if (hasDb || sidecars.length > 0 || others.length > 0) {
     movedAsideTo = join(dataDir, `replaced-${opts.stamp}`)
     mkdirSync(movedAsideTo, { mode: 0o700 })
-    for (const f of replaced) renameSync(join(dataDir, f), join(movedAsideTo, f))
-    opts.progress(`moved ${replaced.join(', ')} aside to ${movedAsideTo}`)
+    if (hasDb) linkSync(join(dataDir, DB_FILE), join(movedAsideTo, DB_FILE))
+    for (const f of sidecars) renameSync(join(dataDir, f), join(movedAsideTo, f))
   }
   renameSync(join(staging, DB_FILE), join(dataDir, DB_FILE))
   chmodSync(join(dataDir, DB_FILE), 0o600)
+  for (const f of others) renameSync(join(dataDir, f), join(movedAsideTo!, f))
   if (opts.withMedia && existsSync(join(staging, MEDIA_DIR)))
     renameSync(join(staging, MEDIA_DIR), join(dataDir, MEDIA_DIR))
+  if (movedAsideTo) {
+    const aside = [...(hasDb ? [DB_FILE] : []), ...sidecars, ...others]
+    opts.progress(`moved ${aside.join(', ')} aside to ${movedAsideTo}`)
+  }
   return movedAsideTo
 }
 
