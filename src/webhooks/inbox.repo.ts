@@ -8,7 +8,7 @@ type Db = Kysely<Database> | Transaction<Database>
 /** Pending rows whose time has come, oldest first, across all workspaces (the processor serves them all). */
 export const due = (db: Db, now: string, limit: number) =>
   db
-    .selectFrom('webhook_inbox')
+    .selectFrom('intake_events')
     .selectAll()
     .where('state', '=', 'pending')
     .where('next_attempt_at', '<=', now)
@@ -24,7 +24,7 @@ export async function markFailed(
   f: { attempts: number; dead: boolean; nextAttemptAt: string; error: string },
 ): Promise<void> {
   await db
-    .updateTable('webhook_inbox')
+    .updateTable('intake_events')
     .set({
       attempts: f.attempts,
       state: f.dead ? 'dead' : 'pending',
@@ -37,7 +37,7 @@ export async function markFailed(
 }
 
 export function listDead(db: Db, workspaceId: string, beforeId: number | undefined, limit: number) {
-  let q = db.selectFrom('webhook_inbox').selectAll().where('workspace_id', '=', workspaceId).where('state', '=', 'dead')
+  let q = db.selectFrom('intake_events').selectAll().where('workspace_id', '=', workspaceId).where('state', '=', 'dead')
   if (beforeId !== undefined) q = q.where('id', '<', beforeId)
   return q.orderBy('id', 'desc').limit(limit).execute()
 }
@@ -45,7 +45,7 @@ export function listDead(db: Db, workspaceId: string, beforeId: number | undefin
 /** Puts dead rows back in the queue (all of the workspace's, or the given ids); returns how many. */
 export async function requeueDead(db: Db, workspaceId: string, ids: number[] | null, now: string): Promise<number> {
   let q = db
-    .updateTable('webhook_inbox')
+    .updateTable('intake_events')
     .set({ state: 'pending', attempts: 0, next_attempt_at: now })
     .where('workspace_id', '=', workspaceId)
     .where('state', '=', 'dead')
@@ -72,7 +72,7 @@ export type NewInboxRow = {
 export function insertInboxRowIgnoringDuplicate(db: SyncDb, r: NewInboxRow): boolean {
   return (
     db.run(
-      'INSERT INTO webhook_inbox (workspace_id, channel_id, idempotency_key, kind, payload, received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO intake_events (workspace_id, channel_id, idempotency_key, kind, payload, received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       r.workspace_id,
       r.channel_id,
       r.idempotency_key,
@@ -86,7 +86,7 @@ export function insertInboxRowIgnoringDuplicate(db: SyncDb, r: NewInboxRow): boo
 
 export function markInboxProcessed(db: SyncDb, workspaceId: string, id: number, at: string): void {
   db.run(
-    "UPDATE webhook_inbox SET state = 'processed', processed_at = ?, last_error = NULL WHERE workspace_id = ? AND id = ?",
+    "UPDATE intake_events SET state = 'processed', processed_at = ?, last_error = NULL WHERE workspace_id = ? AND id = ?",
     at,
     workspaceId,
     id,

@@ -2,7 +2,7 @@ import type { Generated } from 'kysely'
 
 export type InboxKind = 'message' | 'status' | 'error' | 'field'
 
-export interface WebhookInboxTable {
+export interface IntakeEventsTable {
   id: Generated<number>
   workspace_id: string
   channel_id: string

@@ -35,7 +35,7 @@ export async function channelIdsOf(db: Db, workspaceId: string): Promise<string[
 /** Rows of a workspace in tables that carry workspace_id without a foreign key (they are written hot). */
 export async function deleteWorkspaceData(db: Db, workspaceId: string): Promise<void> {
   for (const table of [
-    'webhook_inbox',
+    'intake_events',
     'message_statuses',
     'channel_events',
     'outbox',
