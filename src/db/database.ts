@@ -11,7 +11,7 @@ import type {
   LidMappingsTable,
   QrAuthStateTable,
 } from '../channels/channels.table.ts'
-import type { IntakeEventsTable } from '../webhooks/inbox.table.ts'
+import type { IntakeEventsTable } from '../intake/intake.table.ts'
 import type {
   EventCursorsTable,
   EventsTable,

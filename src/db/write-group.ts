@@ -1,5 +1,5 @@
 /**
- * Group commit for request transactions (the webhook inbox has its own, on the synchronous connection): writes
+ * Group commit for request transactions (the intake has its own, on the synchronous connection): writes
  * that arrive together run one after another inside ONE SQLite transaction — one fsync at synchronous=FULL for
  * all of them — each in its own savepoint, so one that fails is rolled back alone. A caller's promise settles only
  * after the shared COMMIT: an answer is never sent for a write that is not durable yet.

@@ -23,7 +23,7 @@ import {
   WABA_ID,
   wamid,
 } from '../testing/webhooks.ts'
-import { MAX_ATTEMPTS } from './processor.ts'
+import { MAX_ATTEMPTS } from '../intake/processor.ts'
 import type { Config } from '../config.ts'
 
 const graph = await startGraphDouble()

@@ -1,4 +1,8 @@
-/** The webhook inbox: insert-or-ignore by idempotency key, claim due rows, record outcomes. */
+/**
+ * The intake queue's rows: insert-or-ignore by idempotency key, due rows, outcomes, dead letters.
+ * The queries the processor and the dead-letter routes await go through the Kysely builder (portable); only the
+ * synchronous hot path at the bottom is SQLite SQL.
+ */
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { SyncDb } from '../db/client.ts'
@@ -53,12 +57,13 @@ export async function requeueDead(db: Db, workspaceId: string, ids: number[] | n
   return Number((await q.executeTakeFirst()).numUpdatedRows)
 }
 
-// ---- the webhook writer's and processor's synchronous hot path -------------------------------------------------
-// Plain SQL on the synchronous connection (db/client.ts SyncDb): the processor runs hundreds of small statements
-// per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN
-// §12 allows it here); every statement is scoped by workspace; every insert is idempotent by its unique key.
+// ---- the hot path: the intake writer's and the processor's synchronous statements -------------------------------
+// Plain SQL on the synchronous connection (db/client.ts SyncDb): every acknowledgement waits on the insert, and the
+// processor runs hundreds of small statements per batch; a promise plus a query build per statement would cost
+// more than the statements. SQLite dialect (DESIGN §12 allows it in the sync hot-path repo functions only); every
+// statement is scoped by workspace; every insert is idempotent by its unique key.
 
-export type NewInboxRow = {
+export type NewIntakeEvent = {
   workspace_id: string
   channel_id: string
   idempotency_key: string
@@ -68,8 +73,8 @@ export type NewInboxRow = {
   next_attempt_at: string
 }
 
-/** The durable inbox insert: a repeated idempotency key (a Meta retry) is ignored. True when new. */
-export function insertInboxRowIgnoringDuplicate(db: SyncDb, r: NewInboxRow): boolean {
+/** The durable intake insert: a repeated idempotency key (a Meta retry, a redelivered message) is ignored. True when new. */
+export function insertIntakeEventIgnoringDuplicate(db: SyncDb, r: NewIntakeEvent): boolean {
   return (
     db.run(
       'INSERT INTO intake_events (workspace_id, channel_id, idempotency_key, kind, payload, received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -84,7 +89,7 @@ export function insertInboxRowIgnoringDuplicate(db: SyncDb, r: NewInboxRow): boo
   )
 }
 
-export function markInboxProcessed(db: SyncDb, workspaceId: string, id: number, at: string): void {
+export function markIntakeEventProcessed(db: SyncDb, workspaceId: string, id: number, at: string): void {
   db.run(
     "UPDATE intake_events SET state = 'processed', processed_at = ?, last_error = NULL WHERE workspace_id = ? AND id = ?",
     at,

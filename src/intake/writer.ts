@@ -1,5 +1,5 @@
 /**
- * Group commit for the inbox. Each webhook request hands over its rows and waits; every request that arrives
+ * Group commit for the intake. Each webhook request hands over its rows and waits; every request that arrives
  * while a commit is being written joins the next one. One SQLite transaction (one fsync at
  * synchronous=FULL) then makes many requests durable at once, so durability does not cost throughput.
  * A request's promise resolves only after its rows are committed: only then may it answer 200. When the commit
@@ -11,18 +11,18 @@ import type { WriteHealth } from '../db/write-health.ts'
 import { AppError } from '../lib/errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import { insertInboxRowIgnoringDuplicate, type NewInboxRow } from './inbox.repo.ts'
+import { insertIntakeEventIgnoringDuplicate, type NewIntakeEvent } from './intake.repo.ts'
 
 /** How readiness names this path. */
 export const INTAKE_SOURCE = 'webhook intake'
 /** Seconds a sender is asked to wait after a failed commit. */
 export const INTAKE_RETRY_AFTER = 10
 
-export type InboxWriterOptions = { health?: WriteHealth; metrics?: Metrics; logger?: Logger }
+export type IntakeWriterOptions = { health?: WriteHealth; metrics?: Metrics; logger?: Logger }
 
-type Waiter = { rows: NewInboxRow[]; resolve: (inserted: number) => void; reject: (err: unknown) => void }
+type Waiter = { rows: NewIntakeEvent[]; resolve: (inserted: number) => void; reject: (err: unknown) => void }
 
-export class InboxWriter {
+export class IntakeWriter {
   private queue: Waiter[] = []
   private writing: Promise<void> | null = null
 
@@ -32,7 +32,7 @@ export class InboxWriter {
   constructor(
     private readonly syncTransaction: SyncTransaction,
     private readonly afterCommit: () => void = () => {},
-    private readonly opts: InboxWriterOptions = {},
+    private readonly opts: IntakeWriterOptions = {},
   ) {}
 
   /** True while requests are waiting for, or have just had, a commit. */
@@ -41,7 +41,7 @@ export class InboxWriter {
   }
 
   /** Resolves with the number of new rows (duplicates are ignored) once they are durable. */
-  write(rows: NewInboxRow[]): Promise<number> {
+  write(rows: NewIntakeEvent[]): Promise<number> {
     return new Promise((resolve, reject) => {
       this.queue.push({ rows, resolve, reject })
       this.writing ??= this.drain()
@@ -56,7 +56,7 @@ export class InboxWriter {
       this.queue = []
       try {
         const counts = await this.syncTransaction((db) =>
-          batch.map((w) => w.rows.reduce((n, row) => n + (insertInboxRowIgnoringDuplicate(db, row) ? 1 : 0), 0)),
+          batch.map((w) => w.rows.reduce((n, row) => n + (insertIntakeEventIgnoringDuplicate(db, row) ? 1 : 0), 0)),
         )
         this.lastCommitAt = performance.now()
         this.opts.health?.succeeded(INTAKE_SOURCE)
