@@ -1,14 +1,16 @@
 /**
- * Group commit for the intake. Each webhook request hands over its rows and waits; every request that arrives
- * while a commit is being written joins the next one. One SQLite transaction (one fsync at
- * synchronous=FULL) then makes many requests durable at once, so durability does not cost throughput.
+ * The intake writer: inbound events become durable before anyone is answered. Each webhook request (and each QR
+ * device's batch of messages) hands over its rows and waits; requests that arrive together share one commit
+ * (group commit, lib/group-commit.ts) in a synchronous transaction on the processor's connection, where each row
+ * is an insert-or-ignore by its idempotency key.
  * A request's promise resolves only after its rows are committed: only then may it answer 200. When the commit
  * fails, every request of the batch gets a 503 with Retry-After (nothing of theirs was stored; Meta retries), the
  * failure is logged with its cause, and a storage failure makes the instance not ready (db/write-health.ts).
  */
 import type { SyncTransaction } from '../db/client.ts'
-import type { WriteHealth } from '../db/write-health.ts'
+import type { StorageFailure, WriteHealth } from '../db/write-health.ts'
 import { AppError } from '../lib/errors.ts'
+import { GroupCommit, type ItemOutcome } from '../lib/group-commit.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { insertIntakeEventIgnoringDuplicate, type NewIntakeEvent } from './intake.repo.ts'
@@ -17,84 +19,86 @@ import { insertIntakeEventIgnoringDuplicate, type NewIntakeEvent } from './intak
 export const INTAKE_SOURCE = 'webhook intake'
 /** Seconds a sender is asked to wait after a failed commit. */
 export const INTAKE_RETRY_AFTER = 10
+/** How long after a commit the writer still counts as busy: more requests are likely right behind it. */
+const BUSY_AFTER_COMMIT_MS = 5
 
 export type IntakeWriterOptions = { health?: WriteHealth; metrics?: Metrics; logger?: Logger }
 
-type Waiter = { rows: NewIntakeEvent[]; resolve: (inserted: number) => void; reject: (err: unknown) => void }
-
 export class IntakeWriter {
-  private queue: Waiter[] = []
-  private writing: Promise<void> | null = null
-
-  /** When the last commit finished: the processor gives way while webhooks keep arriving. */
-  lastCommitAt = 0
+  private readonly group: GroupCommit<NewIntakeEvent[], number>
 
   constructor(
-    private readonly syncTransaction: SyncTransaction,
-    private readonly afterCommit: () => void = () => {},
+    syncTransaction: SyncTransaction,
+    /** Called after each commit: there is something new to process. */
+    afterCommit: () => void = () => {},
     private readonly opts: IntakeWriterOptions = {},
-  ) {}
+  ) {
+    this.group = new GroupCommit<NewIntakeEvent[], number>(
+      // All requests' rows in one transaction; a row that fails fails the batch (no savepoints on the hot path).
+      (requests) =>
+        syncTransaction((db) =>
+          requests.map(
+            (rows): ItemOutcome<number> => ({
+              ok: true,
+              value: rows.reduce((n, row) => n + (insertIntakeEventIgnoringDuplicate(db, row) ? 1 : 0), 0),
+            }),
+          ),
+        ),
+      {
+        source: INTAKE_SOURCE,
+        health: opts.health,
+        committed: (requests, outcomes) => {
+          this.count(requests, outcomes)
+          afterCommit()
+        },
+        failed: (err, requests, storage) => this.refuse(err, requests.length, storage),
+      },
+    )
+  }
+
+  /** When the last commit finished (performance.now()): the processor gives way while webhooks keep arriving. */
+  get lastCommitAt(): number {
+    return this.group.lastCommitAt
+  }
 
   /** True while requests are waiting for, or have just had, a commit. */
   get busy(): boolean {
-    return this.writing !== null || performance.now() - this.lastCommitAt < 5
+    return this.group.writing || performance.now() - this.group.lastCommitAt < BUSY_AFTER_COMMIT_MS
   }
 
   /** Resolves with the number of new rows (duplicates are ignored) once they are durable. */
   write(rows: NewIntakeEvent[]): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ rows, resolve, reject })
-      this.writing ??= this.drain()
-    })
+    return this.group.submit(rows)
   }
 
-  private async drain(): Promise<void> {
-    // Let requests that are already parsed join this commit.
-    await new Promise((r) => setImmediate(r))
-    while (this.queue.length > 0) {
-      const batch = this.queue
-      this.queue = []
-      try {
-        const counts = await this.syncTransaction((db) =>
-          batch.map((w) => w.rows.reduce((n, row) => n + (insertIntakeEventIgnoringDuplicate(db, row) ? 1 : 0), 0)),
-        )
-        this.lastCommitAt = performance.now()
-        this.opts.health?.succeeded(INTAKE_SOURCE)
-        this.count(batch, counts)
-        for (const [i, w] of batch.entries()) w.resolve(counts[i]!)
-        this.afterCommit()
-      } catch (err) {
-        const storage = this.opts.health?.failed(INTAKE_SOURCE, err)
-        this.opts.metrics?.intakeCommits.inc({ outcome: 'failed' })
-        this.opts.logger?.error(
-          { err, requests: batch.length },
-          'intake commit failed: the events were not stored (senders were asked to retry)',
-        )
-        const refusal = new AppError(
-          503,
-          'intake_unavailable',
-          `The events could not be stored${storage ? ` (${storage.detail})` : ''}; nothing was accepted. Retry later.`,
-          undefined,
-          { 'retry-after': String(INTAKE_RETRY_AFTER) },
-        )
-        for (const w of batch) w.reject(refusal)
-      }
-    }
-    this.writing = null
+  /** Resolves when everything handed over so far is committed (graceful shutdown). */
+  flush(): Promise<void> {
+    return this.group.flush()
   }
 
-  private count(batch: Waiter[], counts: number[]): void {
+  private count(requests: readonly NewIntakeEvent[][], outcomes: readonly ItemOutcome<number>[]): void {
     const m = this.opts.metrics
     if (!m) return
     m.intakeCommits.inc({ outcome: 'ok' })
-    const rows = batch.reduce((n, w) => n + w.rows.length, 0)
-    const stored = counts.reduce((n, c) => n + c, 0)
+    const rows = requests.reduce((n, r) => n + r.length, 0)
+    const stored = outcomes.reduce((n, o) => n + (o.ok ? o.value : 0), 0)
     if (stored > 0) m.intakeEvents.inc({ result: 'stored' }, stored)
     if (rows > stored) m.intakeEvents.inc({ result: 'duplicate' }, rows - stored)
   }
 
-  /** Resolves when everything handed over so far is committed (graceful shutdown). */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing
+  /** What every request of a failed commit is told: 503, retry later. */
+  private refuse(err: unknown, requests: number, storage: StorageFailure | null): AppError {
+    this.opts.metrics?.intakeCommits.inc({ outcome: 'failed' })
+    this.opts.logger?.error(
+      { err, requests },
+      'intake commit failed: the events were not stored (senders were asked to retry)',
+    )
+    return new AppError(
+      503,
+      'intake_unavailable',
+      `The events could not be stored${storage ? ` (${storage.detail})` : ''}; nothing was accepted. Retry later.`,
+      undefined,
+      { 'retry-after': String(INTAKE_RETRY_AFTER) },
+    )
   }
 }
