@@ -7,7 +7,7 @@
  * fails, every request of the batch gets a 503 with Retry-After (nothing of theirs was stored; Meta retries), the
  * failure is logged with its cause, and a storage failure makes the instance not ready (db/write-health.ts).
  */
-import type { SyncTransaction } from '../db/client.ts'
+import type { SyncDb, SyncTransaction } from '../db/client.ts'
 import type { StorageFailure, WriteHealth } from '../db/write-health.ts'
 import { AppError } from '../lib/errors.ts'
 import { GroupCommit, type ItemOutcome } from '../lib/group-commit.ts'
@@ -22,6 +22,13 @@ export const INTAKE_RETRY_AFTER = 10
 /** How long after a commit the writer still counts as busy: more requests are likely right behind it. */
 const BUSY_AFTER_COMMIT_MS = 5
 
+/** Inserts the rows, ignoring the ones already there; returns how many were new. */
+function insertNew(db: SyncDb, rows: readonly NewIntakeEvent[]): number {
+  let inserted = 0
+  for (const row of rows) if (insertIntakeEventIgnoringDuplicate(db, row)) inserted++
+  return inserted
+}
+
 export type IntakeWriterOptions = { health?: WriteHealth; metrics?: Metrics; logger?: Logger }
 
 export class IntakeWriter {
@@ -34,15 +41,10 @@ export class IntakeWriter {
     private readonly opts: IntakeWriterOptions = {},
   ) {
     this.group = new GroupCommit<NewIntakeEvent[], number>(
-      // All requests' rows in one transaction; a row that fails fails the batch (no savepoints on the hot path).
+      // Every request's rows in one transaction; a row that fails fails the batch (no savepoints on the hot path).
       (requests) =>
         syncTransaction((db) =>
-          requests.map(
-            (rows): ItemOutcome<number> => ({
-              ok: true,
-              value: rows.reduce((n, row) => n + (insertIntakeEventIgnoringDuplicate(db, row) ? 1 : 0), 0),
-            }),
-          ),
+          requests.map((rows): ItemOutcome<number> => ({ ok: true, value: insertNew(db, rows) })),
         ),
       {
         source: INTAKE_SOURCE,
