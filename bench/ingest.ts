@@ -198,7 +198,7 @@ const underLoad = rssOf(server.pid)
 // The peak run leaves a backlog (acknowledging comes first); let it drain before the next phase.
 const backlogStarted = performance.now()
 const reader = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
-while ((reader.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state = 'pending'").get() as { n: number }).n > 0)
+while ((reader.prepare("SELECT count(*) AS n FROM intake_events WHERE state = 'pending'").get() as { n: number }).n > 0)
   await sleep(50)
 reader.close()
 const backlogDrainMs = Math.round(performance.now() - backlogStarted)
@@ -236,13 +236,13 @@ const stored = new Map(rows.map((r) => [r.wamid, r.n]))
 const missing = [...sentWamids].filter((w) => !stored.has(w)).length
 const doubled = rows.filter((r) => r.n > 1).length
 const pending = (
-  db.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed'").get() as { n: number }
+  db.prepare("SELECT count(*) AS n FROM intake_events WHERE state != 'processed'").get() as { n: number }
 ).n
 const visibleSet = new Set(visible.wamids)
 const lag = (
   db
     .prepare(
-      "SELECT m.wamid AS wamid, (julianday(m.created_at) - julianday(i.received_at)) * 86400000 AS ms FROM messages m JOIN webhook_inbox i ON i.idempotency_key IS NOT NULL AND json_extract(i.payload, '$.wamid') = m.wamid",
+      "SELECT m.wamid AS wamid, (julianday(m.created_at) - julianday(i.received_at)) * 86400000 AS ms FROM messages m JOIN intake_events i ON i.idempotency_key IS NOT NULL AND json_extract(i.payload, '$.wamid') = m.wamid",
     )
     .all() as { wamid: string; ms: number }[]
 )

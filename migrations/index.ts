@@ -15,6 +15,7 @@ import * as m009 from './2026-11-22_009_outbox_indexes.ts'
 import * as m010 from './2026-12-04_010_channel_pending.ts'
 import * as m011 from './2026-12-04_011_master_keys.ts'
 import * as m012 from './2026-12-04_012_api_key_creators.ts'
+import * as m013 from './2026-12-04_013_intake.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-04_010_channel_pending': m010,
   '2026-12-04_011_master_keys': m011,
   '2026-12-04_012_api_key_creators': m012,
+  '2026-12-04_013_intake': m013,
 }

@@ -25,7 +25,7 @@ import { inviteAcceptRoutes, memberRoutes } from './workspaces/members.routes.ts
 import { auditRoutes } from './audit/audit.routes.ts'
 import { channelRoutes } from './channels/channels.routes.ts'
 import { messagingRoutes } from './messaging/messaging.routes.ts'
-import { inboxRoutes } from './webhooks/inbox.routes.ts'
+import { deadLetterRoutes } from './intake/dead-letters.routes.ts'
 import { webhookRoutes } from './webhooks/webhooks.routes.ts'
 import { sendRoutes } from './messaging/send.routes.ts'
 import { mediaRoutes, MEDIA_UPLOAD_LIMIT } from './messaging/upload.routes.ts'
@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps) {
     .use(adminRoutes(services, auth))
     .use(channelRoutes(services, auth, runtime.qr))
     .use(messagingRoutes(services, auth))
-    .use(inboxRoutes(services, auth, runtime.processor))
+    .use(deadLetterRoutes(services, auth, runtime.processor))
     .use(webhookRoutes(services, auth, runtime.writer))
     .use(sendRoutes(services, auth, runtime.sender))
     .use(mediaRoutes(services, auth))

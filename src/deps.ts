@@ -24,7 +24,7 @@ export type ServiceDeps = {
   /** The Meta Graph API (config.graphBaseUrl: Meta in production, the loopback double in tests). */
   graph: GraphClient
   channelCache: ChannelCache
-  /** Synchronous transactions on the same connection, for the inbox processor's hot path. */
+  /** Synchronous transactions on the same connection, for the intake processor's hot path. */
   syncTransaction: SyncTransaction
   /** How each kind of channel sends; the QR one is replaced by the runtime's live sessions. */
   providers: Providers

@@ -1,6 +1,6 @@
 /**
- * The long-lived parts behind the HTTP app: service dependencies, the inbox writer (group commit), the
- * inbox processor, the media downloader, the outbox sender and the webhook dispatcher. `serve` starts and stops them; tests drive them directly.
+ * The long-lived parts behind the HTTP app: service dependencies, the intake writer (group commit), the
+ * intake processor, the media downloader, the outbox sender and the webhook dispatcher. `serve` starts and stops them; tests drive them directly.
  */
 import type { Config } from './config.ts'
 import type { Clock } from './clock.ts'
@@ -8,8 +8,8 @@ import type { DbHandle } from './db/client.ts'
 import type { Keyring } from './crypto/envelope.ts'
 import type { Logger } from './log.ts'
 import { buildServiceDeps, type ServiceDeps } from './deps.ts'
-import { InboxWriter } from './webhooks/group-commit.ts'
-import { InboxProcessor } from './webhooks/processor.ts'
+import { IntakeWriter } from './intake/writer.ts'
+import { IntakeProcessor } from './intake/processor.ts'
 import { MediaDownloader } from './messaging/media.service.ts'
 import { OutboxSender } from './messaging/sender.ts'
 import { WebhookDispatcher } from './events/dispatcher.ts'
@@ -21,14 +21,14 @@ import * as channelsRepo from './channels/channels.repo.ts'
 
 export type Runtime = {
   services: ServiceDeps
-  writer: InboxWriter
-  processor: InboxProcessor
+  writer: IntakeWriter
+  processor: IntakeProcessor
   media: MediaDownloader
   sender: OutboxSender
   dispatcher: WebhookDispatcher
   qr: QrSessions
   start: () => Promise<void>
-  /** Finishes what was accepted: sends in flight, QR sessions, pending commits, the inbox, downloads, webhooks. */
+  /** Finishes what was accepted: sends in flight, QR sessions, pending commits, the intake, downloads, webhooks. */
   stop: () => Promise<void>
 }
 
@@ -47,21 +47,21 @@ export function createRuntime(opts: {
     keyring: opts.keyring,
     clock: opts.clock,
   })
-  let writer: InboxWriter | undefined
+  let writer: IntakeWriter | undefined
   // Acknowledging Meta comes first: while webhooks are being committed, processing waits (briefly).
-  const processor = new InboxProcessor(services, () => writer?.busy ?? false)
+  const processor = new IntakeProcessor(services, () => writer?.busy ?? false)
   const media = new MediaDownloader(services)
   processor.onProcessed(({ event }) => {
     if (event.kind === 'message' && event.media) media.wake()
   })
-  writer = new InboxWriter(services.syncTransaction, () => processor.wake(), {
+  writer = new IntakeWriter(services.syncTransaction, () => processor.wake(), {
     health: services.writeHealth,
     metrics: services.metrics,
     logger: services.logger,
   })
   const sender = new OutboxSender(services)
   const dispatcher = new WebhookDispatcher(services)
-  // QR-linked devices: their messages come into the same inbox; a device coming online wakes the sender.
+  // QR-linked devices: their messages come into the same intake; a device coming online wakes the sender.
   const qr = new QrSessions(services, {
     socketFactory: opts.qrSocketFactory ?? baileysSocketFactory,
     writer: writer!,

@@ -79,6 +79,7 @@ const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
     appSecret: 'rotated app secret value',
   }),
   'PATCH /api/v1/workspaces/:workspaceId/contacts/:contactId': () => ({ labels: ['vip'] }),
+  'POST /api/v1/workspaces/:workspaceId/intake/dead/replay': () => ({}),
   'POST /api/v1/workspaces/:workspaceId/inbox/dead/replay': () => ({}),
   // A template: the seeded conversation's last message is older than the 24-hour window.
   'POST /api/v1/workspaces/:workspaceId/media': (w) => {
@@ -339,6 +340,7 @@ describe('cross-tenant isolation', () => {
       'channels',
       'conversations',
       'contacts',
+      'intake/dead',
       'inbox/dead',
       `conversations/${w.a.inbox!.conversationId}/messages`,
       'webhooks',

@@ -232,7 +232,7 @@ describe('a full data disk (real tmpfs)', () => {
       // The full disk used up no event's attempts (8 would park an acknowledged webhook as a dead letter).
       expect(
         db
-          .query("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed' OR last_error LIKE '%full%'")
+          .query("SELECT count(*) AS n FROM intake_events WHERE state != 'processed' OR last_error LIKE '%full%'")
           .get(),
       ).toEqual({ n: 0 })
       db.close()

@@ -129,7 +129,7 @@ export type SyncTransaction = <T>(fn: (db: SyncDb) => T) => Promise<T>
 /**
  * Runs `fn` as one synchronous transaction on the connection Kysely uses. It first takes Kysely's hold on
  * that connection, so no async transaction can be open underneath (its statements would otherwise join
- * ours). For the inbox processor: hundreds of small statements per batch, without a promise per statement.
+ * ours). For the intake processor: hundreds of small statements per batch, without a promise per statement.
  */
 export function syncTransactions(handle: DbHandle): SyncTransaction {
   const statements = new Map<string, Statement>()

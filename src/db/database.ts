@@ -11,7 +11,7 @@ import type {
   LidMappingsTable,
   QrAuthStateTable,
 } from '../channels/channels.table.ts'
-import type { WebhookInboxTable } from '../webhooks/inbox.table.ts'
+import type { IntakeEventsTable } from '../intake/intake.table.ts'
 import type {
   EventCursorsTable,
   EventsTable,
@@ -54,7 +54,7 @@ export interface Database {
   login_throttle: LoginThrottleTable
   channels: ChannelsTable
   channel_events: ChannelEventsTable
-  webhook_inbox: WebhookInboxTable
+  intake_events: IntakeEventsTable
   contacts: ContactsTable
   conversations: ConversationsTable
   messages: MessagesTable

@@ -209,7 +209,9 @@ describe('migrations', () => {
     key.run('key_already', 'revoked before', 'admin', 'p8', 'usr_gone', 'earlier')
     key.run('key_system', 'cli key', 'agent', 'p9', null, null)
 
-    expect(await migrateToLatest(db.db)).toEqual(['2026-12-04_012_api_key_creators'])
+    expect(
+      (await upTo('2026-12-04_012_api_key_creators').migrateToLatest()).results?.map((r) => r.migrationName),
+    ).toEqual(['2026-12-04_012_api_key_creators'])
     const rows = Object.fromEntries(
       (
         s.prepare('SELECT id, created_by_user_id, revoked_at FROM api_keys').all() as {
@@ -246,6 +248,91 @@ describe('migrations', () => {
       expect(a.actor_type).toBe('system')
       expect(JSON.parse(a.metadata)).toMatchObject({ reason: 'creator_lost_access' })
     }
+    await db.close()
+  })
+
+  test('2026-12-04_013 renames the webhook inbox to intake_events: rows, ids, the id counter and the indexes kept; down renames it back', async () => {
+    const db = openDatabase(':memory:')
+    const s = db.sqlite
+    const upTo = (last: string) =>
+      new Migrator({
+        db: db.db,
+        provider: {
+          getMigrations: async () => Object.fromEntries(Object.entries(migrations).filter(([n]) => n <= last)),
+        },
+      })
+    expect((await upTo('2026-12-04_012_api_key_creators').migrateToLatest()).error).toBeUndefined()
+    const event = s.prepare(
+      `INSERT INTO webhook_inbox (workspace_id, channel_id, idempotency_key, kind, payload, received_at, state, attempts, next_attempt_at, last_error, processed_at) VALUES ('ws_1', 'ch_1', ?, 'message', ?, 'r', ?, ?, 'n', ?, ?)`,
+    )
+    event.run('k1', '{"a":1}', 'processed', 0, null, 'p')
+    event.run('k2', '{"a":2}', 'pending', 2, 'timeout', null)
+    event.run('k3', '{"a":3}', 'dead', 8, 'bad', null)
+    event.run('k4', '{"a":4}', 'pending', 0, null, null)
+    // The highest id is gone: AUTOINCREMENT must still never hand it out again.
+    s.exec(`DELETE FROM webhook_inbox WHERE idempotency_key = 'k4'`)
+    const before = s.prepare('SELECT * FROM webhook_inbox ORDER BY id').all()
+    /** Each index by its name's suffix: unique, partial, and its columns. */
+    const indexes = (table: string) =>
+      (s.prepare(`PRAGMA index_list(${table})`).all() as { name: string; unique: number; partial: number }[])
+        .filter((i) => !i.name.startsWith('sqlite_'))
+        .map((i) => ({
+          name: i.name.slice(table.length),
+          unique: i.unique,
+          partial: i.partial,
+          columns: (s.prepare(`PRAGMA index_info(${i.name})`).all() as { name: string }[]).map((c) => c.name),
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name))
+    const indexesBefore = indexes('webhook_inbox')
+    expect(indexesBefore.map((i) => i.name)).toEqual(['_dead', '_key', '_pending'])
+
+    expect((await upTo('2026-12-04_013_intake').migrateToLatest()).results?.map((r) => r.migrationName)).toEqual([
+      '2026-12-04_013_intake',
+    ])
+    const tables = () =>
+      (
+        s
+          .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('webhook_inbox', 'intake_events')`)
+          .all() as { name: string }[]
+      ).map((r) => r.name)
+    expect(tables()).toEqual(['intake_events'])
+    expect(s.prepare('SELECT * FROM intake_events ORDER BY id').all()).toEqual(before)
+    expect(indexes('intake_events')).toEqual(indexesBefore)
+    expect(
+      s.prepare(`SELECT name, seq FROM sqlite_sequence WHERE name LIKE '%inbox%' OR name LIKE 'intake%'`).all(),
+    ).toEqual([{ name: 'intake_events', seq: 4 }])
+    // The pending index is still the partial one the processor's query needs, by its new name.
+    expect(
+      (
+        s
+          .prepare(
+            `EXPLAIN QUERY PLAN SELECT * FROM intake_events WHERE state = 'pending' AND next_attempt_at <= 'z' ORDER BY next_attempt_at, id`,
+          )
+          .all() as { detail: string }[]
+      )
+        .map((r) => r.detail)
+        .join(' '),
+    ).toContain('intake_events_pending')
+    // The unique key still ignores a repeat, and a new row's id comes after the deleted one's.
+    expect(
+      s
+        .prepare(
+          `INSERT INTO intake_events (workspace_id, channel_id, idempotency_key, kind, payload, received_at, next_attempt_at) VALUES ('ws_1', 'ch_1', 'k1', 'message', '{}', 'r', 'n') ON CONFLICT DO NOTHING`,
+        )
+        .run().changes,
+    ).toBe(0)
+    s.exec(
+      `INSERT INTO intake_events (workspace_id, channel_id, idempotency_key, kind, payload, received_at, next_attempt_at) VALUES ('ws_1', 'ch_1', 'k5', 'message', '{}', 'r', 'n')`,
+    )
+    expect(
+      (s.prepare(`SELECT id FROM intake_events WHERE idempotency_key = 'k5'`).get() as { id: number }).id,
+    ).toBeGreaterThan(4)
+    expect(s.pragma('integrity_check', { simple: true })).toBe('ok')
+
+    expect((await upTo('2026-12-04_013_intake').migrateDown()).error).toBeUndefined()
+    expect(tables()).toEqual(['webhook_inbox'])
+    expect(s.prepare('SELECT count(*) AS n FROM webhook_inbox').get()).toEqual({ n: 4 })
+    expect(indexes('webhook_inbox')).toEqual(indexesBefore)
     await db.close()
   })
 })

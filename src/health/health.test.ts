@@ -60,7 +60,7 @@ describe('write failures and readiness', () => {
     expect(problem).toMatchObject({ code: 'intake_unavailable', status: 503 })
     expect(problem.detail).toContain('disk full')
     // Nothing of it was stored (only the first, small webhook is in the intake).
-    expect(await t.db.db.selectFrom('webhook_inbox').selectAll().execute()).toHaveLength(1)
+    expect(await t.db.db.selectFrom('intake_events').selectAll().execute()).toHaveLength(1)
     expect(t.logLines.some((l) => l.includes('intake commit failed') && l.includes('SQLITE_FULL'))).toBe(true)
 
     // The probe (a write it rolls back) still succeeds; the real failure is what /readyz reports.
@@ -172,14 +172,14 @@ describe('write failures and readiness', () => {
       clock.advance(60_000)
       await t.runtime.processor.drain()
     }
-    expect(await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({
+    expect(await t.db.db.selectFrom('intake_events').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({
       state: 'pending',
       attempts: 0,
     })
     expect((await (await t.request('/readyz')).json()).checks.writes.detail).toContain('intake processor: disk full')
     deps.syncTransaction = real
     await t.runtime.processor.drain()
-    expect((await t.db.db.selectFrom('webhook_inbox').select('state').executeTakeFirstOrThrow()).state).toBe(
+    expect((await t.db.db.selectFrom('intake_events').select('state').executeTakeFirstOrThrow()).state).toBe(
       'processed',
     )
     expect((await t.request('/readyz')).status).toBe(200)
@@ -208,7 +208,7 @@ describe('write failures and readiness', () => {
       clock.advance(60_000)
       await t.runtime.processor.drain()
     }
-    expect(await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({
+    expect(await t.db.db.selectFrom('intake_events').select(['state', 'attempts']).executeTakeFirstOrThrow()).toEqual({
       state: 'pending',
       attempts: 0,
     })
@@ -216,7 +216,7 @@ describe('write failures and readiness', () => {
     await t.runtime.processor.drain()
     clock.advance(60_000) // the failed row's retry comes due
     await t.runtime.processor.drain()
-    expect((await t.db.db.selectFrom('webhook_inbox').select('state').executeTakeFirstOrThrow()).state).toBe(
+    expect((await t.db.db.selectFrom('intake_events').select('state').executeTakeFirstOrThrow()).state).toBe(
       'processed',
     )
     expect((await t.request('/readyz')).status).toBe(200)

@@ -83,7 +83,7 @@ const TAG_TEXT: Record<string, string> = {
   members: 'Members, roles and invites',
   operations: 'Health, readiness and metrics',
   sending: 'Sending messages and uploading media',
-  webhooks: "Meta's webhook intake, the dead-letter inbox, and outbound webhook endpoints and deliveries",
+  webhooks: "Meta's webhook intake, its dead letters, and outbound webhook endpoints and deliveries",
   workspaces: 'Workspaces you belong to',
 }
 

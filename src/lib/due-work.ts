@@ -1,5 +1,5 @@
 /**
- * A background worker that runs `step` until it reports no more work: the inbox processor, the outbox sender,
+ * A background worker that runs `step` until it reports no more work: the intake processor, the outbox sender,
  * the media downloader and the webhook dispatcher are each one. `wake()` is cheap and coalesces: a wake during a
  * run schedules one more pass. `wakeIn(ms)` asks for a pass later (the earliest request wins) for work that comes
  * due at a known time (a retry, a pacing slot); `start()` adds a periodic pass as a safety net; `stop()` cancels

@@ -5,26 +5,26 @@
  */
 import type { Db } from '../db/client.ts'
 
-/** Pending intake events and the oldest one's arrival (webhook_inbox_pending covers both). */
+/** Pending intake events and the oldest one's arrival (intake_events_pending covers both). */
 export async function intakeBacklog(db: Db): Promise<{ pending: number; oldestReceivedAt: string | null }> {
   const row = await db
-    .selectFrom('webhook_inbox')
+    .selectFrom('intake_events')
     .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('id').as('oldest')])
     .where('state', '=', 'pending')
     .executeTakeFirstOrThrow()
   if (!row.n || row.oldest === null) return { pending: 0, oldestReceivedAt: null }
   const oldest = await db
-    .selectFrom('webhook_inbox')
+    .selectFrom('intake_events')
     .select('received_at')
     .where('id', '=', Number(row.oldest))
     .executeTakeFirst()
   return { pending: Number(row.n), oldestReceivedAt: oldest?.received_at ?? null }
 }
 
-/** Dead letters, workspace by workspace through webhook_inbox_dead (workspace_id, state, id). */
+/** Dead letters, workspace by workspace through intake_events_dead (workspace_id, state, id). */
 export async function deadLetters(db: Db): Promise<number> {
   const row = await db
-    .selectFrom('webhook_inbox')
+    .selectFrom('intake_events')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('workspace_id', 'in', db.selectFrom('workspaces').select('id'))
     .where('state', '=', 'dead')

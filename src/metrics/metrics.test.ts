@@ -177,7 +177,7 @@ describe('what /metrics reports', () => {
     // Processing lag: an event waiting (here one retrying with backoff, not due yet) shows its age until processed.
     const received = clock.now()
     await t.db.db
-      .insertInto('webhook_inbox')
+      .insertInto('intake_events')
       .values({
         workspace_id: ws,
         channel_id: channel.id,
@@ -194,7 +194,7 @@ describe('what /metrics reports', () => {
     const lagging = await scrape(t)
     expect(value(lagging, 'wabox_intake_pending')).toBe(1)
     expect(value(lagging, 'wabox_intake_oldest_pending_age_seconds')).toBe(7)
-    await t.db.db.deleteFrom('webhook_inbox').where('idempotency_key', '=', 'lag-test').execute()
+    await t.db.db.deleteFrom('intake_events').where('idempotency_key', '=', 'lag-test').execute()
     const drained = await scrape(t)
     expect(value(drained, 'wabox_intake_pending')).toBe(0)
     expect(value(drained, 'wabox_intake_oldest_pending_age_seconds')).toBe(0)
@@ -214,7 +214,7 @@ describe('what /metrics reports', () => {
     } finally {
       executor.executeQuery = execute
     }
-    const big = ['webhook_inbox', 'outbox', 'messages', 'webhook_deliveries', 'events', 'audit_log']
+    const big = ['intake_events', 'outbox', 'messages', 'webhook_deliveries', 'events', 'audit_log']
     const reads = queries.filter((q) => big.some((table) => q.sql.includes(`"${table}"`)))
     expect(reads.length).toBeGreaterThanOrEqual(5)
     // A scan is allowed only over a partial index (it holds the pending rows, not the table's history).

@@ -1,7 +1,7 @@
 /**
- * Webhook ingress: verify → split → durable inbox → 200. Nothing is parsed before the signature checks out,
- * and the answer is sent only after the inbox rows are committed (group commit). Processing happens later,
- * in the inbox processor, so Meta never waits on it.
+ * Webhook ingress: verify → split → durable intake → 200. Nothing is parsed before the signature checks out,
+ * and the answer is sent only after the intake rows are committed (group commit). Processing happens later,
+ * in the intake processor, so Meta never waits on it.
  */
 import { iso } from '../clock.ts'
 import type { ServiceDeps } from '../deps.ts'
@@ -11,7 +11,7 @@ import { constantTimeEqual } from '../crypto/tokens.ts'
 import { splitWebhook, webhookEnvelope } from '../channels/cloud/inbound.ts'
 import { idempotencyKey } from '../messaging/inbound-events.ts'
 import { isValidSignature } from '../channels/cloud/signature.ts'
-import type { InboxWriter } from './group-commit.ts'
+import type { IntakeWriter } from '../intake/writer.ts'
 
 export const WEBHOOK_BODY_LIMIT = 3 * 1024 * 1024
 
@@ -54,7 +54,7 @@ export type ReceiveResult = { events: number; stored: number; skipped: number }
 
 export async function receiveWebhook(
   deps: ServiceDeps,
-  writer: InboxWriter,
+  writer: IntakeWriter,
   channelId: string,
   raw: Uint8Array,
   signature: string | null,

@@ -23,7 +23,7 @@ import {
   WABA_ID,
   wamid,
 } from '../testing/webhooks.ts'
-import { MAX_ATTEMPTS } from './processor.ts'
+import { MAX_ATTEMPTS } from '../intake/processor.ts'
 import type { Config } from '../config.ts'
 
 const graph = await startGraphDouble()
@@ -43,7 +43,7 @@ const post = (t: TestApp, channel: FixtureChannel, body: string, headers: Record
 const rowCounts = async (t: TestApp) => {
   const db = t.db.db
   const n = async (
-    table: 'webhook_inbox' | 'messages' | 'contacts' | 'conversations' | 'message_statuses' | 'channel_events',
+    table: 'intake_events' | 'messages' | 'contacts' | 'conversations' | 'message_statuses' | 'channel_events',
   ) =>
     Number(
       (
@@ -54,7 +54,7 @@ const rowCounts = async (t: TestApp) => {
       ).n,
     )
   return {
-    inbox: await n('webhook_inbox'),
+    inbox: await n('intake_events'),
     messages: await n('messages'),
     contacts: await n('contacts'),
     conversations: await n('conversations'),
@@ -625,7 +625,7 @@ describe('exactly once', () => {
       .orderBy('status')
       .execute()
     expect(statuses.map((s) => s.status)).toEqual(['delivered', 'read', 'sent'])
-    expect((await db.selectFrom('webhook_inbox').selectAll().where('kind', '=', 'status').execute()).length).toBe(3)
+    expect((await db.selectFrom('intake_events').selectAll().where('kind', '=', 'status').execute()).length).toBe(3)
   })
 })
 
@@ -775,7 +775,7 @@ describe('processing failures', () => {
     const { body, id } = inboundText(channel.phoneNumberId, 'will fail for a while')
     expect((await deliver(t, channel, body)).status).toBe(200)
     for (let i = 1; i < MAX_ATTEMPTS; i++) {
-      const row = await t.db.db.selectFrom('webhook_inbox').selectAll().executeTakeFirstOrThrow()
+      const row = await t.db.db.selectFrom('intake_events').selectAll().executeTakeFirstOrThrow()
       expect(row).toMatchObject({ state: 'pending', attempts: i, last_error: 'simulated failure' })
       clock.set(Date.parse(row.next_attempt_at))
       await t.runtime.processor.drain()
@@ -818,7 +818,7 @@ describe('processing failures', () => {
     const texts = (await t.db.db.selectFrom('messages').select('text').execute()).map((m) => m.text).sort()
     expect(texts).toEqual(['fine 1', 'fine 2'])
     const states = (
-      await t.db.db.selectFrom('webhook_inbox').select(['state', 'attempts']).orderBy('id').execute()
+      await t.db.db.selectFrom('intake_events').select(['state', 'attempts']).orderBy('id').execute()
     ).map((r) => `${r.state}/${r.attempts}`)
     expect(states).toEqual(['processed/0', 'pending/1', 'processed/0'])
   })

@@ -5,12 +5,12 @@ import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { AppError } from '../lib/errors.ts'
 import { RateLimiter } from '../http/rate-limit.ts'
-import type { InboxWriter } from './group-commit.ts'
+import type { IntakeWriter } from '../intake/writer.ts'
 import { receiveWebhook, verifySubscription } from './ingress.service.ts'
 
 const params = z.object({ channelId: z.string().min(1).max(64) })
 
-export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: InboxWriter) {
+export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: IntakeWriter) {
   // Verified webhooks are never throttled (throttling Meta only causes retries); failed verifications are,
   // per client IP, with the API's anonymous profile: guessing verify tokens or flooding unsigned bodies ends
   // in 429s.

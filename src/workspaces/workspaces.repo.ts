@@ -29,7 +29,7 @@ export async function updateWorkspace(db: Db, workspaceId: string, patch: Update
 /** Rows of a workspace in tables that carry workspace_id without a foreign key (they are written hot). */
 export async function deleteWorkspaceData(db: Db, workspaceId: string): Promise<void> {
   for (const table of [
-    'webhook_inbox',
+    'intake_events',
     'message_statuses',
     'channel_events',
     'outbox',

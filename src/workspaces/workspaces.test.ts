@@ -442,7 +442,7 @@ describe('review fixes', () => {
     const { owner, ws } = await team(t)
     const db = t.db.db
     await db
-      .insertInto('webhook_inbox')
+      .insertInto('intake_events')
       .values({
         workspace_id: ws,
         channel_id: 'ch_x',
@@ -485,7 +485,7 @@ describe('review fixes', () => {
       (await t.request(`/api/v1/workspaces/${ws}`, call(owner.who, 'DELETE', { confirmName: 'Acme' }))).status,
     ).toBe(204)
     for (const table of [
-      'webhook_inbox',
+      'intake_events',
       'message_statuses',
       'channel_events',
       'outbox',

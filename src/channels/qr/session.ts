@@ -16,7 +16,7 @@ import { iso } from '../../clock.ts'
 import * as audit from '../../audit/audit.service.ts'
 import { systemCaller } from '../../auth/principal.ts'
 import { emit } from '../../events/emit.ts'
-import type { InboxWriter } from '../../webhooks/group-commit.ts'
+import type { IntakeWriter } from '../../intake/writer.ts'
 import { idempotencyKey } from '../../messaging/inbound-events.ts'
 import * as channelsRepo from '../channels.repo.ts'
 import type { ChannelStatus, ChannelsTable, QrConnectionState } from '../channels.table.ts'
@@ -94,7 +94,7 @@ export type SessionUpdate =
 
 export type SessionOptions = {
   socketFactory: SocketFactory
-  writer: InboxWriter
+  writer: IntakeWriter
   onConnected: () => void
   /** QR codes and state changes, for whoever follows the channel (sessions.ts keeps the followers). */
   publish: (channelId: string, u: SessionUpdate) => void

@@ -4,7 +4,7 @@
  * two sockets with the same creds would keep replacing each other.
  */
 import type { ServiceDeps } from '../../deps.ts'
-import type { InboxWriter } from '../../webhooks/group-commit.ts'
+import type { IntakeWriter } from '../../intake/writer.ts'
 import { eraseAuthState } from './auth-store.ts'
 import { QrSession, type SessionUpdate } from './session.ts'
 import type { SocketFactory } from './socket.ts'
@@ -22,7 +22,7 @@ export class QrSessions {
     private readonly deps: ServiceDeps,
     private readonly opts: {
       socketFactory: SocketFactory
-      writer: InboxWriter
+      writer: IntakeWriter
       onConnected: () => void
       random?: () => number
     },

@@ -126,13 +126,13 @@ describe('crash safety', () => {
       const missing = acked.filter((id) => !counts.has(id))
       const doubled = [...counts.entries()].filter(([, n]) => n !== 1)
       expect({ missing: missing.length, doubled: doubled.length }).toEqual({ missing: 0, doubled: 0 })
-      const pending = db.prepare("SELECT count(*) AS n FROM webhook_inbox WHERE state != 'processed'").get() as {
+      const pending = db.prepare("SELECT count(*) AS n FROM intake_events WHERE state != 'processed'").get() as {
         n: number
       }
       expect(pending.n).toBe(0)
       const inboxDup = db
         .prepare(
-          'SELECT count(*) AS n FROM (SELECT idempotency_key FROM webhook_inbox GROUP BY idempotency_key HAVING count(*) > 1)',
+          'SELECT count(*) AS n FROM (SELECT idempotency_key FROM intake_events GROUP BY idempotency_key HAVING count(*) > 1)',
         )
         .get() as { n: number }
       expect(inboxDup.n).toBe(0)

@@ -1,4 +1,8 @@
-/** The webhook inbox: insert-or-ignore by idempotency key, claim due rows, record outcomes. */
+/**
+ * The intake queue's rows: insert-or-ignore by idempotency key, due rows, outcomes, dead letters.
+ * The queries the processor and the dead-letter routes await go through the Kysely builder (portable); only the
+ * synchronous hot path at the bottom is SQLite SQL.
+ */
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { SyncDb } from '../db/client.ts'
@@ -8,7 +12,7 @@ type Db = Kysely<Database> | Transaction<Database>
 /** Pending rows whose time has come, oldest first, across all workspaces (the processor serves them all). */
 export const due = (db: Db, now: string, limit: number) =>
   db
-    .selectFrom('webhook_inbox')
+    .selectFrom('intake_events')
     .selectAll()
     .where('state', '=', 'pending')
     .where('next_attempt_at', '<=', now)
@@ -24,7 +28,7 @@ export async function markFailed(
   f: { attempts: number; dead: boolean; nextAttemptAt: string; error: string },
 ): Promise<void> {
   await db
-    .updateTable('webhook_inbox')
+    .updateTable('intake_events')
     .set({
       attempts: f.attempts,
       state: f.dead ? 'dead' : 'pending',
@@ -37,7 +41,7 @@ export async function markFailed(
 }
 
 export function listDead(db: Db, workspaceId: string, beforeId: number | undefined, limit: number) {
-  let q = db.selectFrom('webhook_inbox').selectAll().where('workspace_id', '=', workspaceId).where('state', '=', 'dead')
+  let q = db.selectFrom('intake_events').selectAll().where('workspace_id', '=', workspaceId).where('state', '=', 'dead')
   if (beforeId !== undefined) q = q.where('id', '<', beforeId)
   return q.orderBy('id', 'desc').limit(limit).execute()
 }
@@ -45,7 +49,7 @@ export function listDead(db: Db, workspaceId: string, beforeId: number | undefin
 /** Puts dead rows back in the queue (all of the workspace's, or the given ids); returns how many. */
 export async function requeueDead(db: Db, workspaceId: string, ids: number[] | null, now: string): Promise<number> {
   let q = db
-    .updateTable('webhook_inbox')
+    .updateTable('intake_events')
     .set({ state: 'pending', attempts: 0, next_attempt_at: now })
     .where('workspace_id', '=', workspaceId)
     .where('state', '=', 'dead')
@@ -53,12 +57,13 @@ export async function requeueDead(db: Db, workspaceId: string, ids: number[] | n
   return Number((await q.executeTakeFirst()).numUpdatedRows)
 }
 
-// ---- the webhook writer's and processor's synchronous hot path -------------------------------------------------
-// Plain SQL on the synchronous connection (db/client.ts SyncDb): the processor runs hundreds of small statements
-// per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN
-// §12 allows it here); every statement is scoped by workspace; every insert is idempotent by its unique key.
+// ---- the hot path: the intake writer's and the processor's synchronous statements -------------------------------
+// Plain SQL on the synchronous connection (db/client.ts SyncDb): every acknowledgement waits on the insert, and the
+// processor runs hundreds of small statements per batch; a promise plus a query build per statement would cost
+// more than the statements. SQLite dialect (DESIGN §12 allows it in the sync hot-path repo functions only); every
+// statement is scoped by workspace; every insert is idempotent by its unique key.
 
-export type NewInboxRow = {
+export type NewIntakeEvent = {
   workspace_id: string
   channel_id: string
   idempotency_key: string
@@ -68,11 +73,11 @@ export type NewInboxRow = {
   next_attempt_at: string
 }
 
-/** The durable inbox insert: a repeated idempotency key (a Meta retry) is ignored. True when new. */
-export function insertInboxRowIgnoringDuplicate(db: SyncDb, r: NewInboxRow): boolean {
+/** The durable intake insert: a repeated idempotency key (a Meta retry, a redelivered message) is ignored. True when new. */
+export function insertIntakeEventIgnoringDuplicate(db: SyncDb, r: NewIntakeEvent): boolean {
   return (
     db.run(
-      'INSERT INTO webhook_inbox (workspace_id, channel_id, idempotency_key, kind, payload, received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO intake_events (workspace_id, channel_id, idempotency_key, kind, payload, received_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       r.workspace_id,
       r.channel_id,
       r.idempotency_key,
@@ -84,9 +89,9 @@ export function insertInboxRowIgnoringDuplicate(db: SyncDb, r: NewInboxRow): boo
   )
 }
 
-export function markInboxProcessed(db: SyncDb, workspaceId: string, id: number, at: string): void {
+export function markIntakeEventProcessed(db: SyncDb, workspaceId: string, id: number, at: string): void {
   db.run(
-    "UPDATE webhook_inbox SET state = 'processed', processed_at = ?, last_error = NULL WHERE workspace_id = ? AND id = ?",
+    "UPDATE intake_events SET state = 'processed', processed_at = ?, last_error = NULL WHERE workspace_id = ? AND id = ?",
     at,
     workspaceId,
     id,

@@ -1,8 +1,10 @@
 /**
- * Drains the webhook inbox in process. A batch of due rows is applied in one transaction that also marks
- * them processed, so an event's effects and its "done" mark commit together (or not at all). If the batch
- * fails, each row is retried alone so one bad event cannot hold the others back; a failing row backs off
- * exponentially (with jitter) and after MAX_ATTEMPTS is parked as dead, to be listed and replayed.
+ * Drains the intake in process: the events Cloud API webhooks and QR-linked devices stored. A batch of due rows is
+ * applied in one transaction that also marks them processed, so an event's effects and its "done" mark commit
+ * together (or not at all): a crash at any point leaves each event either applied and marked, or due again — and
+ * applying again is idempotent. If the batch fails, each row is retried alone so one bad event cannot hold the
+ * others back; a failing row backs off exponentially (with jitter) and after MAX_ATTEMPTS is parked as dead, to be
+ * listed and replayed (dead-letters.routes.ts).
  */
 import type { SyncDb } from '../db/client.ts'
 import { storageFailureOf } from '../db/write-health.ts'
@@ -11,10 +13,10 @@ import { iso } from '../clock.ts'
 import { applyInbound } from '../messaging/inbound.service.ts'
 import type { InboundEvent } from '../messaging/inbound-events.ts'
 import { DueWorker } from '../lib/due-work.ts'
-import * as inboxRepo from './inbox.repo.ts'
+import * as intakeRepo from './intake.repo.ts'
 
 export const MAX_ATTEMPTS = 8
-// Small batches, with a pause between them: webhook commits (which Meta waits on) queue for the same
+// Small batches, with a pause between them: intake commits (which Meta and devices wait on) queue for the same
 // connection, so a long processing transaction would delay every acknowledgement behind it.
 const BATCH = 100
 const MAX_YIELD_MS = 20
@@ -26,21 +28,21 @@ export function backoffMs(attempts: number, random = Math.random): number {
   return Math.round(base * (0.75 + random() * 0.5))
 }
 
-type Row = Awaited<ReturnType<typeof inboxRepo.due>>[number]
+type Row = Awaited<ReturnType<typeof intakeRepo.due>>[number]
 
 export type ProcessedHook = (row: { workspaceId: string; channelId: string; event: InboundEvent }) => void
 
-export class InboxProcessor {
+export class IntakeProcessor {
   private readonly listeners: ProcessedHook[] = []
   private readonly worker: DueWorker
   private lastBatchMs = 0
 
   constructor(
     private readonly deps: ServiceDeps,
-    /** True while webhook acknowledgements are being written: processing gives way (up to MAX_YIELD_MS). */
-    private readonly ingressBusy: () => boolean = () => false,
+    /** True while intake commits (which senders wait on) are being written: processing gives way (up to MAX_YIELD_MS). */
+    private readonly intakeBusy: () => boolean = () => false,
   ) {
-    this.worker = new DueWorker('inbox', () => this.processBatch(), {
+    this.worker = new DueWorker('intake', () => this.processBatch(), {
       logger: deps.logger,
       clock: deps.clock,
       health: { record: deps.writeHealth, source: 'intake processor' },
@@ -52,7 +54,7 @@ export class InboxProcessor {
     this.listeners.push(hook)
   }
 
-  /** Asks for a drain soon; cheap to call after every webhook commit. */
+  /** Asks for a drain soon; cheap to call after every intake commit. */
   wake(): void {
     this.worker.wake()
   }
@@ -73,40 +75,58 @@ export class InboxProcessor {
 
   /** Processes one batch; returns how many rows it took. */
   async processBatch(): Promise<number> {
-    // Let pending requests (and their inbox commits) run before taking the connection again. While
-    // webhooks keep arriving, give them as much time as the last batch took: acknowledgements stay fast
-    // and processing still gets half the process, so the backlog keeps moving.
-    await new Promise((resolve) => setImmediate(resolve))
-    if (this.ingressBusy()) await Bun.sleep(Math.min(this.lastBatchMs, MAX_YIELD_MS))
+    await this.giveWayToIntake()
     const started = performance.now()
-    const rows = await inboxRepo.due(this.deps.db, iso(this.deps.clock.now()), BATCH)
+    const rows = await intakeRepo.due(this.deps.db, iso(this.deps.clock.now()), BATCH)
     if (rows.length === 0) return 0
+    if (!(await this.applyTogether(rows))) await this.applyEachAlone(rows)
+    this.lastBatchMs = performance.now() - started
+    return rows.length
+  }
+
+  /**
+   * Lets pending requests (and their intake commits) run before taking the connection again. While webhooks keep
+   * arriving, gives them as much time as the last batch took: acknowledgements stay fast and processing still
+   * gets half the process, so the backlog keeps moving.
+   */
+  private async giveWayToIntake(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve))
+    if (this.intakeBusy()) await Bun.sleep(Math.min(this.lastBatchMs, MAX_YIELD_MS))
+  }
+
+  /** The whole batch in one transaction: every row's effects and its processed mark commit together, or none. */
+  private async applyTogether(rows: Row[]): Promise<boolean> {
     try {
       await this.deps.syncTransaction((db) => {
         for (const row of rows) this.apply(db, row)
       })
       this.processed(rows)
+      return true
     } catch {
-      // Find the culprit: each row on its own, so the good ones still land.
-      for (const row of rows) {
-        try {
-          await this.deps.syncTransaction((db) => this.apply(db, row))
-          this.processed([row])
-        } catch (err) {
-          await this.fail(row, err)
-        }
-      }
+      return false
     }
-    this.lastBatchMs = performance.now() - started
-    return rows.length
   }
 
+  /** After a failed batch, finds the culprit: each row in its own transaction, so the good ones still land. */
+  private async applyEachAlone(rows: Row[]): Promise<void> {
+    for (const row of rows) {
+      try {
+        await this.deps.syncTransaction((db) => this.apply(db, row))
+        this.processed([row])
+      } catch (err) {
+        await this.fail(row, err)
+      }
+    }
+  }
+
+  /** One event's effects and its processed mark, inside the caller's transaction. */
   private apply(db: SyncDb, row: Row): void {
     const now = iso(this.deps.clock.now())
     applyInbound(db, row.workspace_id, row.channel_id, JSON.parse(row.payload) as InboundEvent, now)
-    inboxRepo.markInboxProcessed(db, row.workspace_id, row.id, now)
+    intakeRepo.markIntakeEventProcessed(db, row.workspace_id, row.id, now)
   }
 
+  /** A failed attempt: the event is due again after a backoff, or parked as dead after MAX_ATTEMPTS. */
   private async fail(row: Row, err: unknown): Promise<void> {
     // A full disk or a failing file is not this event's fault: it must not use up the event's attempts (eight of
     // them would park an acknowledged webhook as a dead letter). The pass fails instead — readiness reports it,
@@ -115,7 +135,7 @@ export class InboxProcessor {
     const attempts = row.attempts + 1
     const dead = attempts >= MAX_ATTEMPTS
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 500)
-    await inboxRepo.markFailed(this.deps.db, row.workspace_id, row.id, {
+    await intakeRepo.markFailed(this.deps.db, row.workspace_id, row.id, {
       attempts,
       dead,
       nextAttemptAt: iso(this.deps.clock.now() + backoffMs(attempts)),
@@ -123,7 +143,7 @@ export class InboxProcessor {
     })
     this.deps.metrics.intakeProcessed.inc({ outcome: dead ? 'dead' : 'retry' })
     this.deps.logger.warn(
-      { inboxId: row.id, workspaceId: row.workspace_id, attempts, dead, error: message },
+      { intakeId: row.id, workspaceId: row.workspace_id, attempts, dead, error: message },
       dead ? 'webhook event parked as dead letter' : 'webhook event failed; will retry',
     )
   }
