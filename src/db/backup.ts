@@ -42,6 +42,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import { BetterSqlite3, type Sqlite } from './sqlite-driver.ts'
+import { syncDbOf } from './client.ts'
+import { recordBackupSync } from './instance-meta.repo.ts'
 import { z } from 'zod'
 import { VERSION } from '../config.ts'
 import { keyFingerprint, loadMasterKey, readKeyFile } from '../crypto/keyfile.ts'
@@ -176,6 +178,17 @@ export type BackupResult = {
   leftoversRemoved: string[]
 }
 
+/** The database remembers its last completed backup: /metrics shows its age, so a stopped backup job is noticed. */
+function recordCompletedBackup(dbPath: string): void {
+  const conn = new BetterSqlite3(dbPath, { fileMustExist: true })
+  try {
+    conn.pragma('busy_timeout = 10000')
+    recordBackupSync(syncDbOf(conn), new Date().toISOString())
+  } finally {
+    conn.close()
+  }
+}
+
 /** Writes a consistent archive of the data directory (database and media) to `file`: temp file + rename. */
 export async function createBackup(opts: {
   dataDir: string
@@ -288,6 +301,12 @@ export async function createBackup(opts: {
     await pipeline(Readable.from(tarStream(sources(), record), { objectMode: false }), createGzip(), out)
     fsyncSync(partialLock.fd)
     renameSync(partialPath, opts.file)
+    try {
+      recordCompletedBackup(dbPath)
+    } catch (err) {
+      // The archive is complete and usable either way; only /metrics' backup age will not know of it.
+      opts.progress(`could not record the backup's time in the database (${(err as Error).message})`)
+    }
     return {
       file: opts.file,
       archiveBytes: statSync(opts.file).size,

@@ -132,16 +132,21 @@ export type SyncTransaction = <T>(fn: (db: SyncDb) => T) => Promise<T>
  * ours). For the intake processor: hundreds of small statements per batch, without a promise per statement.
  */
 export function syncTransactions(handle: DbHandle): SyncTransaction {
+  const db = syncDbOf(handle.sqlite)
+  return (fn) => handle.db.connection().execute(async () => handle.sqlite.transaction(() => fn(db))())
+}
+
+/** Synchronous statements on a connection, each prepared once and reused. */
+export function syncDbOf(sqlite: Sqlite): SyncDb {
   const statements = new Map<string, Statement>()
   const prepared = (sql: string) => {
     let s = statements.get(sql)
-    if (!s) statements.set(sql, (s = handle.sqlite.prepare(sql)))
+    if (!s) statements.set(sql, (s = sqlite.prepare(sql)))
     return s
   }
-  const db: SyncDb = {
+  return {
     get: <T>(sql: string, ...params: unknown[]) => prepared(sql).get(...params) as T | undefined,
     all: <T>(sql: string, ...params: unknown[]) => prepared(sql).all(...params) as T[],
     run: (sql: string, ...params: unknown[]) => ({ changes: prepared(sql).run(...params).changes }),
   }
-  return (fn) => handle.db.connection().execute(async () => handle.sqlite.transaction(() => fn(db))())
 }

@@ -8,6 +8,7 @@ import type { ServiceDeps } from '../deps.ts'
 import { DB_FILE } from '../db/client.ts'
 import type { QrSessions } from '../channels/qr/sessions.ts'
 import * as repo from './metrics.repo.ts'
+import * as instanceMeta from '../db/instance-meta.repo.ts'
 
 const sizeOf = (path: string): number | null => {
   try {
@@ -42,6 +43,9 @@ export async function scrape(
   for (const [state, n] of qr?.countByState() ?? []) m.qrSessions.set({ state }, n)
   m.writeFailures.reset()
   for (const f of deps.writeHealth.recent()) m.writeFailures.set({ source: f.source, code: f.code }, 1)
+
+  const lastBackupAt = await instanceMeta.readLastBackupAt(deps.db)
+  m.backupAge.set(lastBackupAt ? Math.max(0, (now - Date.parse(lastBackupAt)) / 1000) : Number.POSITIVE_INFINITY)
 
   m.databaseBytes.reset()
   const dbFile = join(deps.config.dataDir, DB_FILE)

@@ -4,6 +4,12 @@ import { createTestApp, TEST_PEER_HEADER, type TestApp } from '../testing/test-a
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { call, deliver, makeChannel, makeUser, makeWorkspace, manualClock } from '../testing/fixtures.ts'
 import { inboundText } from '../testing/webhooks.ts'
+import { join } from 'node:path'
+import { tempDir } from '../testing/temp.ts'
+import { DB_FILE, openDatabase } from '../db/client.ts'
+import { migrateToLatest } from '../db/migrate.ts'
+import { createBackup } from '../db/backup.ts'
+import { loadMasterKey } from '../crypto/keyfile.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -234,6 +240,32 @@ describe('what /metrics reports', () => {
         return scan !== null && big.includes(scan[1]!) && !(scan[2] && partial.has(scan[2]))
       })
       expect({ sql: q.sql, fullScans }).toEqual({ sql: q.sql, fullScans: [] })
+    }
+  })
+})
+
+describe('the last backup', () => {
+  test('its age is +Inf until a backup archive is completed, then the seconds since', async () => {
+    const dataDir = tempDir('wabox-metrics-backup')
+    const db = openDatabase(join(dataDir, DB_FILE))
+    await migrateToLatest(db.db)
+    const t = await createTestApp({ db, config: { dataDir } })
+    try {
+      expect((await scrape(t)).split('\n')).toContain('wabox_backup_age_seconds +Inf')
+      const keyFile = join(dataDir, 'master.key')
+      loadMasterKey({ keyFile, envKey: undefined, create: true })
+      await createBackup({
+        dataDir,
+        keyFile,
+        envKey: undefined,
+        file: join(dataDir, 'backups/a.tar.gz'),
+        progress: () => {},
+      })
+      const age = value(await scrape(t), 'wabox_backup_age_seconds')
+      expect(age).toBeGreaterThanOrEqual(0)
+      expect(age).toBeLessThan(60)
+    } finally {
+      await t.close()
     }
   })
 })

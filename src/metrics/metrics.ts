@@ -116,6 +116,11 @@ export class Metrics {
     labelNames: ['file'] as const,
     registers: [this.registry],
   })
+  readonly backupAge = new Gauge({
+    name: 'wabox_backup_age_seconds',
+    help: 'Seconds since the last completed backup archive (wabox --backup); +Inf when none was ever made',
+    registers: [this.registry],
+  })
   readonly writeFailures = new Gauge({
     name: 'wabox_write_failures_recent',
     help: 'Write paths whose last write failed on storage in the last 30 s (what makes /readyz answer 503)',

@@ -12,7 +12,7 @@ import type { Caller } from '../auth/principal.ts'
 import { hashPassword } from '../auth/passwords.ts'
 import * as usersRepo from '../auth/users.repo.ts'
 import { createWorkspaceRecord } from '../workspaces/workspaces.service.ts'
-import * as instanceMeta from './instance-meta.repo.ts'
+import * as instanceMeta from '../db/instance-meta.repo.ts'
 
 export const SETUP_TOKEN_TTL_MS = 3600_000
 

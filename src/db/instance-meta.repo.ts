@@ -3,7 +3,8 @@
  * account exists. (db/client.ts also writes its readiness probe row here, in SQLite's own terms.)
  */
 import type { Kysely, Transaction } from 'kysely'
-import type { Database } from '../db/database.ts'
+import type { SyncDb } from './client.ts'
+import type { Database } from './database.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
 
@@ -37,4 +38,26 @@ export async function saveSetupToken(db: Db, token: { hash: string; expiresAt: s
 
 export async function deleteSetupToken(db: Db): Promise<void> {
   await db.deleteFrom('instance_meta').where('key', 'in', SETUP_TOKEN_KEYS).execute()
+}
+
+/** When the last backup archive was completed (written by `wabox --backup`; /metrics shows its age). */
+export async function readLastBackupAt(db: Db): Promise<string | null> {
+  const row = await db
+    .selectFrom('instance_meta')
+    .select('value')
+    .where('key', '=', 'last_backup_at')
+    .executeTakeFirst()
+  return row?.value ?? null
+}
+
+/**
+ * Records a completed backup, from the backup command's own connection (a plain SQL statement PostgreSQL also
+ * runs: the backup tool opens the database file directly, without the server's Kysely instance).
+ */
+export function recordBackupSync(db: SyncDb, at: string): void {
+  db.run(
+    "INSERT INTO instance_meta (key, value, updated_at) VALUES ('last_backup_at', ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    at,
+    at,
+  )
 }
