@@ -11,6 +11,7 @@ import { providerNotRunning, type Providers } from './channels/provider.ts'
 import { WriteGroup } from './db/write-group.ts'
 import { WriteHealth } from './db/write-health.ts'
 import { Metrics } from './metrics/metrics.ts'
+import { type EventsSignal, eventsSignalFor } from './events/emit.ts'
 import { statfsSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -33,6 +34,8 @@ export type ServiceDeps = {
   writeHealth: WriteHealth
   /** Counters and gauges for /metrics. */
   metrics: Metrics
+  /** This database's "events were written" signal (events/emit.ts): wakes the webhook fan-out and live streams. */
+  events: EventsSignal
 }
 
 export function buildServiceDeps(opts: {
@@ -59,9 +62,10 @@ export function buildServiceDeps(opts: {
         }
       : undefined,
   )
+  const events = eventsSignalFor(opts.db.db, syncTransactions(opts.db))
   return {
     db: opts.db.db,
-    syncTransaction: syncTransactions(opts.db),
+    syncTransaction: events.syncTransaction,
     config: opts.config,
     logger: opts.logger,
     keyring: opts.keyring,
@@ -72,5 +76,6 @@ export function buildServiceDeps(opts: {
     writes: new WriteGroup(opts.db.db, writeHealth),
     writeHealth,
     metrics: new Metrics(),
+    events: events.signal,
   }
 }
