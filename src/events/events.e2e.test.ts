@@ -17,7 +17,7 @@ describe('webhook delivery crash safety', () => {
     // Slow at first (so deliveries are pending and in flight at the kill), fast after the restart.
     const receiver = startReceiver({
       secrets: () => [secret],
-      respond: async () => (slow ? Bun.sleep(60).then(() => 200) : 200),
+      respond: async () => (slow ? Bun.sleep(50).then(() => 200) : 200),
     })
     const dir = tempDir('wabox-webhook-crash')
     const dataDir = join(dir, 'data')
@@ -81,12 +81,22 @@ describe('webhook delivery crash safety', () => {
     expect(beforeRestart).toBeLessThan(200)
 
     slow = false
+    const allDelivered = () => {
+      const live = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
+      try {
+        const n = live.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE state = 'delivered'").get()
+        return (n as { n: number }).n === 200
+      } finally {
+        live.close()
+      }
+    }
     server = await startServer({ cwd: dir, args })
     try {
       const done = Date.now() + 30_000
       while (new Set(receiver.received.map((r) => r.id)).size < 200 && Date.now() < done) await Bun.sleep(50)
-      // Time for anything that would arrive twice to show up.
-      await Bun.sleep(1_000)
+      // Until every delivery is recorded as delivered: nothing is left to send (again), and the graceful stop below
+      // waits for the requests in flight, so whatever would arrive twice has arrived.
+      while (!allDelivered() && Date.now() < done) await Bun.sleep(50)
     } finally {
       expect(await server.stop()).toBe(0)
       receiver.stop()

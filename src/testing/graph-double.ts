@@ -82,7 +82,7 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
     })
     const signature = `sha256=${createHmac('sha256', hook.appSecret).update(payload).digest('hex')}`
     // Like Meta: retry until the receiver answers 200 (bounded here to 60 s).
-    for (const started = Date.now(); Date.now() - started < 60_000; await Bun.sleep(100)) {
+    for (const started = Date.now(); Date.now() - started < 60_000; await Bun.sleep(50)) {
       try {
         const res = await fetch(hook.url, {
           method: 'POST',
