@@ -190,7 +190,10 @@ describe('a full data disk (real tmpfs)', () => {
       expect(notReady.status).toBe(503)
       const readyBody = (await notReady.json()) as { checks: { writes: { ok: boolean; detail?: string } } }
       expect(readyBody.checks.writes).toEqual({ ok: false, detail: expect.stringMatching(/disk full \(SQLITE_FULL\)/) })
-      await Bun.sleep(1500) // let the background workers meet the full disk too
+      // The background workers meet the full disk too (the queued sends): recovery must not need them to be spared.
+      await waitUntil('a background worker to meet the full disk', () =>
+        server!.lines.some((l) => l.includes('background worker failed') && l.includes('full')),
+      )
 
       // Space returns: no restart.
       sh('rm -f "$0/fill"')
