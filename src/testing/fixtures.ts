@@ -384,7 +384,6 @@ async function messagingObjects(t: TestApp, workspaceId: string, graph: GraphDou
   return { channel, ...seeded, spare }
 }
 
-/** A clock tests move by hand. */
 /**
  * A clock that moves only when told. Its timers fire, in order of their time, as `advance`/`set` pass them (a timer
  * set by a timer that fires inside the same advance fires too, if it is due); `advanceAsync` also lets the promise
