@@ -575,6 +575,31 @@ describe('delivery', () => {
     await t.close()
   })
 
+  test('running on its own: a new event wakes the dispatcher at once; a retry waits for its time on the clock', async () => {
+    const receiver = startReceiver({ respond: async (n) => (n === 0 ? 500 : 200) })
+    const { t, clock, owner, ws } = await setup()
+    const { endpoint } = await addEndpoint(t, owner, ws, receiver.url)
+    // An hourly safety-net pass only: what happens below is the event's signal and the retry's own wake-up.
+    t.runtime.dispatcher.start(3_600_000)
+    // Nobody drains: the event's signal wakes the dispatcher.
+    await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
+    await waitUntil('the first attempt', () => receiver.received.length === 1)
+    const attempts = () =>
+      t.db.db.selectFrom('webhook_attempts').select('status_code').where('status_code', '=', 500).executeTakeFirst()
+    await waitUntil('the first attempt to be recorded', attempts)
+    // The retry is due 5 s (±10 %) later: not before 4.5 s of the clock's time, however long one waits in real time.
+    await clock.advanceAsync(4_400)
+    expect(receiver.received).toHaveLength(1)
+    await clock.advanceAsync(1_200)
+    // Soon after in real time (well before the 4.5 s a timer on the wall clock would take).
+    await waitUntil('the retry', () => receiver.received.length === 2, 3_000)
+    await t.runtime.dispatcher.drain()
+    const d = (await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries`)).json()).items[0]
+    expect(d.state).toBe('delivered')
+    receiver.stop()
+    await t.close()
+  })
+
   test('a receiver that does not answer in time is an attempt with a timeout, retried', async () => {
     // The first request is answered only after the dispatcher has given up on it.
     const timedOut = () =>

@@ -100,8 +100,12 @@ async function readFrames(res: Response, count: number, until: () => Promise<voi
   const frames: { event: string; data: Record<string, unknown> }[] = []
   let actions = until()
   const deadline = Date.now() + 5000
+  // One read outstanding at a time: a read given up on would take the next chunk with it.
+  let reading: ReturnType<typeof reader.read> | null = null
   while (frames.length < count && Date.now() < deadline) {
-    const r = await Promise.race([reader.read(), Bun.sleep(25).then(() => null)])
+    reading ??= reader.read()
+    const r = await Promise.race([reading, Bun.sleep(25).then(() => null)])
+    if (r) reading = null
     if (r?.done) break
     if (r?.value) buffer += decoder.decode(r.value, { stream: true })
     let i: number
@@ -185,6 +189,52 @@ describe('linking', () => {
     const rows = await authRows(t, channel.id)
     expect(rows.map((r) => r.type)).toContain('creds')
     expect(JSON.stringify(rows)).not.toContain('4915100000001')
+    await t.close()
+  })
+
+  test('the QR stream keeps itself open with a heartbeat every sseHeartbeat of the clock, and stops it when it ends', async () => {
+    const { t, clock, owner, ws, sockets } = await setup({ config: { sseHeartbeat: 15 } })
+    const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })
+    const { channel } = await res.json()
+    const stream = await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}/qr/stream`)
+    const reader = stream.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ''
+    let ended = false
+    // One read outstanding at a time (a read given up on would take the next chunk with it).
+    let reading: Promise<void> | null = null
+    const read = async () => {
+      reading ??= reader.read().then((r) => {
+        reading = null
+        if (r.value) text += decoder.decode(r.value, { stream: true })
+        if (r.done) ended = true
+      })
+      await Promise.race([reading, Bun.sleep(25)])
+    }
+    const heartbeats = () => text.split(': heartbeat\n\n').length - 1
+    const readUntil = (what: string, ok: () => boolean) =>
+      waitUntil(what, async () => {
+        await read()
+        return ok()
+      })
+    await readUntil('the first state', () => text.includes('event: state'))
+    await clock.advanceAsync(14_999)
+    await read()
+    expect(heartbeats()).toBe(0)
+    await clock.advanceAsync(1)
+    await readUntil('a heartbeat', () => heartbeats() === 1)
+    await clock.advanceAsync(15_000)
+    await readUntil('the next heartbeat', () => heartbeats() === 2)
+    // Linked: the stream ends, and no heartbeat is left waiting on the clock.
+    sockets.last().close(515, 'Stream Errored (restart required)')
+    await t.runtime.qr.get(channel.id)!.idle()
+    sockets.last().open()
+    await t.runtime.qr.get(channel.id)!.idle()
+    await readUntil('the end of the stream', () => ended)
+    const pending = clock.pending()
+    await clock.advanceAsync(60_000)
+    expect(heartbeats()).toBe(2)
+    expect(clock.pending()).toBeLessThanOrEqual(pending)
     await t.close()
   })
 
