@@ -33,7 +33,16 @@ bun run build
 mkdir -p .test-tmp
 rm -f .test-tmp/junit.xml
 set +e
-bun test --timeout 120000 --reporter=junit --reporter-outfile=.test-tmp/junit.xml "$@"
+# Test files run in parallel worker processes, the slowest first (scripts/test-timings.json, per-file durations of
+# an earlier run; refresh it with WABOX_TEST_UPDATE_TIMINGS=1). Much of the suite waits — on the compiled binary,
+# on Chromium, on sockets — so a worker more than the machine has cores still pays. Files share nothing: every
+# server listens on port 0 (or a port it was just given), every directory is a fresh mkdtemp, every database its own.
+# A worker keeps its module registry from file to file (--no-isolate), as a plain `bun test` process does: loading
+# the app's modules again for every file costs more than any file gains from it.
+workers="${WABOX_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 2) + 1 ))}"
+timings=(--timings=scripts/test-timings.json)
+[ "${WABOX_TEST_UPDATE_TIMINGS:-}" = 1 ] && timings+=(--update-timings)
+bun test --parallel="$workers" --no-isolate "${timings[@]}" --timeout 120000 --reporter=junit --reporter-outfile=.test-tmp/junit.xml "$@"
 status=$?
 set -e
 bun run scripts/test-summary.ts .test-tmp/junit.xml

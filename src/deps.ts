@@ -12,6 +12,7 @@ import { WriteGroup } from './db/write-group.ts'
 import { WriteHealth } from './db/write-health.ts'
 import { Metrics } from './metrics/metrics.ts'
 import type { WorkspaceTeardown } from './workspaces/workspace-teardown.ts'
+import { type EventsSignal, eventsSignalFor } from './events/emit.ts'
 import { statfsSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -36,6 +37,8 @@ export type ServiceDeps = {
   metrics: Metrics
   /** What must stop before a workspace is deleted; the runtime registers its live parts here. */
   workspaceTeardown: WorkspaceTeardown[]
+  /** This database's "events were written" signal (events/emit.ts): wakes the webhook fan-out and live streams. */
+  events: EventsSignal
 }
 
 export function buildServiceDeps(opts: {
@@ -62,9 +65,10 @@ export function buildServiceDeps(opts: {
         }
       : undefined,
   )
+  const events = eventsSignalFor(opts.db.db, syncTransactions(opts.db))
   return {
     db: opts.db.db,
-    syncTransaction: syncTransactions(opts.db),
+    syncTransaction: events.syncTransaction,
     config: opts.config,
     logger: opts.logger,
     keyring: opts.keyring,
@@ -76,5 +80,6 @@ export function buildServiceDeps(opts: {
     writeHealth,
     metrics: new Metrics(),
     workspaceTeardown: [],
+    events: events.signal,
   }
 }

@@ -7,7 +7,16 @@ import { startGraphDouble } from '../testing/graph-double.ts'
 import { Elysia } from 'elysia'
 import { PERMISSIONS, can, type Permission, type Role } from './permissions.ts'
 import { createTestApp, type TestApp } from '../testing/test-app.ts'
-import { anonymous, buildWorld, call, makeUser, PASSWORD, type Who, type World } from '../testing/fixtures.ts'
+import {
+  anonymous,
+  buildWorld,
+  call,
+  makeUser,
+  PASSWORD,
+  worldFactory,
+  type Who,
+  type World,
+} from '../testing/fixtures.ts'
 
 type RouteInfo = { method: string; path: string; rule: string; sessionOnly: boolean }
 
@@ -55,6 +64,8 @@ function pathFor(route: RouteInfo, ids: Ids): string {
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
 const newApp = () => createTestApp({ graph })
+/** A copy of one world built once (fixtures.ts worldFactory): each is as fresh as a newly built one. */
+const freshWorld = worldFactory(graph)
 
 /** A valid body for each route that takes one: allowed callers must get a 2xx, not a validation error. */
 const SAMPLE_BODIES: Record<string, (w: World) => unknown> = {
@@ -233,8 +244,8 @@ describe('role × permission × route matrix', () => {
         // A fresh world per caller for changes (an allowed DELETE must not change what the next caller
         // sees); reads share one.
         if (route.method !== 'GET' || !shared) {
-          const t = await newApp()
-          shared = { t, w: await buildWorld(t, graph) }
+          await shared?.t.close()
+          shared = await freshWorld()
         }
         const { t, w } = shared
         const res = await send(t, w, route, principal.who(w))
@@ -260,6 +271,7 @@ describe('role × permission × route matrix', () => {
           expect(JSON.parse(body).status).toBe(expected)
         }
       }
+      await shared?.t.close()
     })
   }
 })

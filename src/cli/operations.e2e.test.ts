@@ -279,7 +279,7 @@ describe('headless installs and a quiet log', () => {
       const stateOf = async () =>
         (await (await fetch(`${server.url}/api/v1/workspaces/${ws}/channels/${channelId}`, { headers: auth })).json())
           .connection?.state
-      while ((await stateOf()) !== 'reconnecting' && Date.now() < deadline) await Bun.sleep(100)
+      while ((await stateOf()) !== 'reconnecting' && Date.now() < deadline) await Bun.sleep(50)
       expect(await stateOf()).toBe('reconnecting')
     } finally {
       expect(await server.stop()).toBe(0)

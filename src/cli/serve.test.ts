@@ -81,10 +81,15 @@ describe('the compiled binary', () => {
     const server = await startServer({ cwd })
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
+    let firstPartTaken!: () => void
+    const taken = new Promise<void>((r) => (firstPartTaken = r))
     // A sign-in whose body arrives slowly: the request is in flight when the signal lands.
+    let part = 0
     const body = new ReadableStream({
-      async start(c) {
-        c.enqueue(new TextEncoder().encode('{"email":"slow@example.com",'))
+      async pull(c) {
+        if (part++ === 0) return c.enqueue(new TextEncoder().encode('{"email":"slow@example.com",'))
+        // Asked for more: the first part is on its way.
+        firstPartTaken()
         await gate
         c.enqueue(new TextEncoder().encode('"password":"wrong password"}'))
         c.close()
@@ -96,17 +101,19 @@ describe('the compiled binary', () => {
       body,
       duplex: 'half',
     } as RequestInit)
-    await Bun.sleep(150)
+    await taken
+    await Bun.sleep(50)
     server.proc.kill('SIGTERM')
-    await Bun.sleep(150)
-    expect(server.proc.exitCode).toBeNull() // still draining
-    // New connections are refused while draining.
-    expect(
-      await fetch(`${server.url}/healthz`).then(
+    // New connections are refused while draining (once the signal is handled), and it does not exit meanwhile.
+    const healthz = () =>
+      fetch(`${server.url}/healthz`).then(
         () => 'answered',
         () => 'refused',
-      ),
-    ).toBe('refused')
+      )
+    const deadline = Date.now() + 5_000
+    while ((await healthz()) === 'answered' && Date.now() < deadline) await Bun.sleep(20)
+    expect(await healthz()).toBe('refused')
+    expect(server.proc.exitCode).toBeNull() // still draining
     release()
     const res = await pending
     expect(res.status).toBe(401)

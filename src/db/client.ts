@@ -62,6 +62,18 @@ function withStatementCache(sqlite: Sqlite): { close(): void; prepare(sql: strin
 export function openDatabase(path: string, opts: OpenOptions = {}): DbHandle {
   if (path !== ':memory:' && !opts.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const sqlite = new BetterSqlite3(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
+  return handleOf(sqlite, path, opts)
+}
+
+/**
+ * An in-memory database that starts as a copy of `image` (another database's `serialize()`): the test suite
+ * migrates one template per process and opens each test app's database from it.
+ */
+export function openDatabaseImage(image: Buffer): DbHandle {
+  return handleOf(new BetterSqlite3(image), ':memory:', {})
+}
+
+function handleOf(sqlite: Sqlite, path: string, opts: OpenOptions): DbHandle {
   applyPragmas(sqlite, opts)
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
   return {

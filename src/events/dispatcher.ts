@@ -20,7 +20,7 @@ import * as audit from '../audit/audit.service.ts'
 import { systemCaller } from '../auth/principal.ts'
 import type { WebhookDeliveriesTable, WebhookEndpointsTable } from './events.table.ts'
 import { checkOutboundUrl, UrlRefused } from '../lib/url-guard.ts'
-import { emit, eventsSignal } from './emit.ts'
+import { emit } from './emit.ts'
 import { openEndpointSecret } from './endpoints.service.ts'
 import * as repo from './events.repo.ts'
 
@@ -49,7 +49,6 @@ export class WebhookDispatcher {
   private readonly worker: DueWorker
   private readonly inFlight = new Map<string, Promise<void>>()
   private readonly perEndpoint = new Map<string, number>()
-  private wakeTimer: ReturnType<typeof setTimeout> | null = null
   private stopped = false
   private unsubscribe: (() => void) | null = null
 
@@ -66,7 +65,7 @@ export class WebhookDispatcher {
   }
   /** Runs on its own from here: on every new event, and each second for retries that come due. */
   start(intervalMs = 1_000): void {
-    this.unsubscribe ??= eventsSignal.on(() => this.wake())
+    this.unsubscribe ??= this.deps.events.on(() => this.wake())
     this.worker.start(intervalMs)
   }
   /** Until nothing is due now and every request in flight has been recorded (tests, shutdown). */
@@ -80,7 +79,6 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     this.stopped = true
     this.unsubscribe?.()
-    if (this.wakeTimer) clearTimeout(this.wakeTimer)
     await this.worker.stop()
     await Promise.all(this.inFlight.values())
   }
@@ -175,14 +173,7 @@ export class WebhookDispatcher {
       .nextDeliveryAt(this.deps.db)
       .then((next) => {
         if (!next || this.stopped) return
-        if (this.wakeTimer) clearTimeout(this.wakeTimer)
-        this.wakeTimer = setTimeout(
-          () => {
-            this.wakeTimer = null
-            this.wake()
-          },
-          Math.max(1, Date.parse(next.next_attempt_at) - this.deps.clock.now()),
-        )
+        this.worker.wakeIn(Math.max(1, Date.parse(next.next_attempt_at) - this.deps.clock.now()))
       })
       // The once-a-second pass covers a missed wake-up; an error here must not end the process.
       .catch((err) => this.deps.logger.error({ err }, 'could not find the next due webhook delivery'))

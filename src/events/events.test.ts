@@ -17,8 +17,9 @@ import { inboundText, statusUpdate } from '../testing/webhooks.ts'
 import { startReceiver, verifiesWith } from '../testing/receiver.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import { MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from './dispatcher.ts'
-import { emit } from './emit.ts'
+import { emit, emitSync } from './emit.ts'
 import { eventRetentionJob } from '../jobs/event-retention.ts'
+import { waitUntil } from '../testing/wait.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -478,7 +479,12 @@ describe('delivery', () => {
 
   test('a failure recorded after a success (both in flight together) does not disable the endpoint on a stale failure clock', async () => {
     let n = 0
-    const receiver = startReceiver({ respond: async () => (n++ === 0 ? Bun.sleep(300).then(() => 500) : 200) })
+    // The first request's failure is answered only once the second one's success has been recorded.
+    const successRecorded = () =>
+      t.db.db.selectFrom('webhook_attempts').select('delivery_id').where('status_code', '=', 200).executeTakeFirst()
+    const receiver = startReceiver({
+      respond: async () => (n++ === 0 ? waitUntil('the success to be recorded', successRecorded).then(() => 500) : 200),
+    })
     const { t, owner, admin, ws } = await setup({ config: { webhookDisableAfter: 2 } })
     const { endpoint } = await addEndpoint(t, owner, ws, receiver.url)
     // It has been failing for three hours already.
@@ -569,8 +575,42 @@ describe('delivery', () => {
     await t.close()
   })
 
+  test('running on its own: a new event wakes the dispatcher at once; a retry waits for its time on the clock', async () => {
+    const receiver = startReceiver({ respond: async (n) => (n === 0 ? 500 : 200) })
+    const { t, clock, owner, ws } = await setup()
+    const { endpoint } = await addEndpoint(t, owner, ws, receiver.url)
+    // An hourly safety-net pass only: what happens below is the event's signal and the retry's own wake-up.
+    t.runtime.dispatcher.start(3_600_000)
+    // Nobody drains: the event's signal wakes the dispatcher.
+    await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
+    await waitUntil('the first attempt', () => receiver.received.length === 1)
+    const attempts = () =>
+      t.db.db.selectFrom('webhook_attempts').select('status_code').where('status_code', '=', 500).executeTakeFirst()
+    await waitUntil('the first attempt to be recorded', attempts)
+    // The retry is due 5 s (±10 %) later: not before 4.5 s of the clock's time, however long one waits in real time.
+    await clock.advanceAsync(4_400)
+    expect(receiver.received).toHaveLength(1)
+    await clock.advanceAsync(1_200)
+    // Soon after in real time (well before the 4.5 s a timer on the wall clock would take).
+    await waitUntil('the retry', () => receiver.received.length === 2, 3_000)
+    await t.runtime.dispatcher.drain()
+    const d = (await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/webhook-deliveries`)).json()).items[0]
+    expect(d.state).toBe('delivered')
+    receiver.stop()
+    await t.close()
+  })
+
   test('a receiver that does not answer in time is an attempt with a timeout, retried', async () => {
-    const receiver = startReceiver({ respond: async (n) => (n === 0 ? Bun.sleep(1500).then(() => 200) : 200) })
+    // The first request is answered only after the dispatcher has given up on it.
+    const timedOut = () =>
+      t.db.db
+        .selectFrom('webhook_attempts')
+        .select('delivery_id')
+        .where('error', 'like', 'no answer%')
+        .executeTakeFirst()
+    const receiver = startReceiver({
+      respond: async (n) => (n === 0 ? waitUntil('the attempt to time out', timedOut).then(() => 200) : 200),
+    })
     const { t, clock, owner, ws } = await setup({ config: { webhookTimeout: 300 } })
     const { endpoint } = await addEndpoint(t, owner, ws, receiver.url)
     await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/webhooks/${endpoint.id}/test`)
@@ -627,7 +667,7 @@ function sseReader(res: Response) {
       const deadline = Date.now() + 5000
       while (!pred() && !ended) {
         if (Date.now() > deadline) throw new Error(`timed out waiting; frames so far: ${JSON.stringify(frames)}`)
-        await Promise.race([pump(), Bun.sleep(100)])
+        await Promise.race([pump(), Bun.sleep(25)])
       }
     },
     events: () => frames.filter((f) => f.data && f.event !== 'stream.end' && f.event !== 'stream.ready'),
@@ -635,6 +675,29 @@ function sseReader(res: Response) {
     cancel: () => reader.cancel(),
   }
 }
+
+describe('the events signal', () => {
+  test("belongs to its database: an event wakes its own app's listeners (async and synchronous writes), never another app's", async () => {
+    const a = await setup()
+    const b = await setup()
+    const woke = { a: 0, b: 0 }
+    const offA = a.t.services.events.on(() => woke.a++)
+    const offB = b.t.services.events.on(() => woke.b++)
+    const note = { endpointId: 'none', note: 'signal' }
+    await a.t.db.db.transaction().execute((trx) => emit(trx, a.ws, 'webhook.test', note, new Date(NOW).toISOString()))
+    await waitUntil('the first app to be woken', () => woke.a === 1)
+    await a.t.services.syncTransaction((db) => emitSync(db, a.ws, 'webhook.test', note, new Date(NOW).toISOString()))
+    await waitUntil('the first app to be woken again', () => woke.a === 2)
+    expect(woke.b).toBe(0)
+    await emit(b.t.db.db, b.ws, 'webhook.test', note, new Date(NOW).toISOString())
+    await waitUntil('the second app to be woken', () => woke.b === 1)
+    expect(woke.a).toBe(2)
+    offA()
+    offB()
+    await a.t.close()
+    await b.t.close()
+  })
+})
 
 describe('live stream (SSE)', () => {
   test('a stream says where it starts (stream.ready with an id): a client that drops before any event resumes from there and misses nothing', async () => {
@@ -681,7 +744,7 @@ describe('live stream (SSE)', () => {
   })
 
   test('events arrive in order; Last-Event-ID resumes without gaps; an Analyst receives them; heartbeats; B sees none of A', async () => {
-    const { t, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
+    const { t, clock, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
     const analyst = await makeUser(t, 'analyst@example.com')
     await addMember(t, ws, analyst, 'analyst')
     const ownerB = await makeUser(t, 'owner@b.example')
@@ -716,8 +779,12 @@ describe('live stream (SSE)', () => {
       type: 'message.received',
       workspaceId: ws,
     })
-    // Idle: heartbeats keep it open.
-    await sse.until(() => sse.frames.some((f) => f.comment === 'heartbeat'))
+    // Idle: heartbeats keep it open (one per sseHeartbeat of the clock's time).
+    expect(sse.frames.some((f) => f.comment === 'heartbeat')).toBe(false)
+    await sse.until(() => {
+      clock.advance(1_000)
+      return sse.frames.some((f) => f.comment === 'heartbeat')
+    })
     await sse.cancel()
 
     // Missed while away: resume after the third event.
@@ -762,7 +829,7 @@ describe('live stream (SSE)', () => {
       for (let i = 0; i < 2000; i++)
         await emit(trx, ws, 'webhook.test', { endpointId: 'none', note: `n${i}` }, new Date().toISOString())
     })
-    await Bun.sleep(300)
+    await waitUntil('the stream to drop its client', () => t.logLines.some((l) => l.includes('client too slow')))
     const sse = sseReader(res)
     await sse.until(() => sse.ended)
     const got = sse.events()
@@ -918,7 +985,7 @@ describe('live stream (SSE)', () => {
   })
 
   test("a removed member's stream ends, a revoked key's, and a signed-out session's", async () => {
-    const { t, owner, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
+    const { t, clock, owner, ws } = await setup({ clock: manualClock(Date.now()), config: { sseHeartbeat: 1 } })
     const agent = await makeUser(t, 'agent@example.com')
     await addMember(t, ws, agent, 'agent')
     const key = await makeKey(t, ws, owner, 'analyst')
@@ -928,9 +995,14 @@ describe('live stream (SSE)', () => {
     await workspacesRepo.deleteMembership(t.db.db, ws, agent.id)
     expect((await api(t, owner, 'DELETE', `/api/v1/workspaces/${ws}/api-keys/${key.id}`)).status).toBe(200)
     expect((await api(t, owner, 'POST', '/api/v1/auth/logout')).status).toBe(204)
-    await member.until(() => member.ended)
-    await keyed.until(() => keyed.ended)
-    await signedOut.until(() => signedOut.ended)
+    // Each stream checks again at its next wake-up: an event, or else its heartbeat.
+    const ended = (stream: typeof member) => () => {
+      clock.advance(1_000)
+      return stream.ended
+    }
+    await member.until(ended(member))
+    await keyed.until(ended(keyed))
+    await signedOut.until(ended(signedOut))
     for (const stream of [member, keyed, signedOut]) expect(stream.frames.at(-1)).toMatchObject({ event: 'stream.end' })
     await t.close()
   })

@@ -9,7 +9,6 @@ import type { ServiceDeps } from '../deps.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import * as apiKeysRepo from '../auth/apikeys.repo.ts'
-import { eventsSignal } from './emit.ts'
 import * as repo from './events.repo.ts'
 
 const BATCH = 100
@@ -44,7 +43,7 @@ export async function openStream(
   const encoder = new TextEncoder()
   let closed = false
   let wakeUp: (() => void) | null = null
-  const off = eventsSignal.on(() => wakeUp?.())
+  const off = deps.events.on(() => wakeUp?.())
 
   return new ReadableStream<Uint8Array>(
     {
@@ -77,9 +76,9 @@ export async function openStream(
               }
               if (events.length === BATCH) continue
               const woke = await new Promise<boolean>((resolve) => {
-                const timer = setTimeout(() => resolve(false), deps.config.sseHeartbeat * 1000)
+                const timer = deps.clock.setTimeout(() => resolve(false), deps.config.sseHeartbeat * 1000)
                 wakeUp = () => {
-                  clearTimeout(timer)
+                  deps.clock.clearTimeout(timer)
                   resolve(true)
                 }
               })

@@ -14,7 +14,7 @@ import {
   makeWorkspace,
   seedConversation,
 } from '../testing/fixtures.ts'
-import { contact, envelope, inboundText, messagesChange, textMessage, wamid } from '../testing/webhooks.ts'
+import { contact, envelope, inboundText, messagesChange, signed, textMessage, wamid } from '../testing/webhooks.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -542,9 +542,10 @@ describe('media', () => {
     const diskFull = () => existsSync(temp) || symlinkSync('/dev/full', temp)
     diskFull()
     const id = wamid()
-    await deliver(
-      t,
-      channel,
+    // Delivered without draining the downloader (deliver() would): the processor's own wake is the only pass until
+    // the loop below, and it meets the full disk. A drain after that pass had failed (and removed the temporary
+    // file) would download onto a free disk before the loop starts.
+    const webhook = signed(
       envelope([
         messagesChange(channel.phoneNumberId, {
           contacts: [contact()],
@@ -559,7 +560,15 @@ describe('media', () => {
           ],
         }),
       ]),
+      channel.appSecret,
     )
+    const posted = await t.request(`/webhooks/whatsapp/${channel.id}`, {
+      method: 'POST',
+      headers: webhook.headers,
+      body: webhook.body,
+    })
+    expect(posted.status).toBe(200)
+    await t.runtime.processor.drain()
     const media = () =>
       t.db.db
         .selectFrom('messages')

@@ -102,6 +102,14 @@ describe('outbox crash safety', () => {
       ids.push((await res.json()).id)
     }
     const sentFor = () => graph.sent.filter((s) => s.phoneNumberId === '207000000001')
+    const allSent = () => {
+      const live = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
+      try {
+        return (live.prepare("SELECT count(*) AS n FROM outbox WHERE state = 'sent'").get() as { n: number }).n === 500
+      } finally {
+        live.close()
+      }
+    }
     const deadline = Date.now() + 20_000
     while (sentFor().length < 150 && Date.now() < deadline) await Bun.sleep(5)
     server.proc.kill('SIGKILL')
@@ -114,9 +122,10 @@ describe('outbox crash safety', () => {
     try {
       const done = Date.now() + 30_000
       while (new Set(sentFor().map((s) => s.body.biz_opaque_callback_data)).size < 500 && Date.now() < done)
-        await Bun.sleep(100)
-      // Give anything that would be a duplicate the time to show up (the recovery grace is 3 s).
-      await Bun.sleep(4_000)
+        await Bun.sleep(50)
+      // Until every outbox row is settled: a send interrupted by the kill waits out the recovery grace (3 s) unless
+      // its status webhook settles it first, and were it sent again, that send would come before its row is `sent`.
+      while (!allSent() && Date.now() < done) await Bun.sleep(50)
     } finally {
       expect(await server.stop()).toBe(0)
     }

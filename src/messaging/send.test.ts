@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { createTestApp, type TestApp } from '../testing/test-app.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
+import { waitUntil } from '../testing/wait.ts'
 import {
   call,
   deliver,
@@ -611,7 +612,13 @@ describe('retries and failures (reference §3.10)', () => {
   test('a timeout is retried; after the last attempt the message fails', async () => {
     const clock = manualClock(NOW)
     const { t, owner, ws, channel, conversationId } = await setup({ clock, config: { graphTimeout: 100 } })
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, delayMs: 300 })
+    // No answer until the sender has given up on it (graphTimeout) and recorded the attempt.
+    const attempted = () => t.db.db.selectFrom('outbox').select('attempts').where('attempts', '=', 1).executeTakeFirst()
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: 1,
+      holdUntil: () => waitUntil('the attempt to time out', attempted),
+    })
     const a = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'slow network' } })).json()
     await t.runtime.sender.drain()
     let row = await t.db.db.selectFrom('outbox').selectAll().where('message_id', '=', a.id).executeTakeFirstOrThrow()
@@ -817,10 +824,13 @@ describe('media uploads', () => {
 describe('review fixes', () => {
   test('a status webhook that links a send while it is failing in flight wins: no second send', async () => {
     const { t, owner, ws, channel, conversationId } = await setup()
+    let statusDelivered!: () => void
+    const delivered = new Promise<void>((r) => (statusDelivered = r))
+    // Meta's 502 answer comes only after its status webhook has linked the message.
     graph.failNext({
       path: new RegExp(`/${channel.phoneNumberId}/messages$`),
       times: 1,
-      delayMs: 300,
+      holdUntil: () => delivered,
       status: 502,
       code: 1,
       message: 'An unknown error occurred',
@@ -829,7 +839,7 @@ describe('review fixes', () => {
       await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'lost answer' } })
     ).json()
     const sending = t.runtime.sender.drain()
-    await Bun.sleep(100)
+    await waitUntil('the send to reach Meta', () => callsTo(channel).length === 1)
     // Meta accepted it after all and says so in a status webhook carrying our marker.
     const { statusUpdate } = await import('../testing/webhooks.ts')
     const body = statusUpdate(channel.phoneNumberId, 'wamid.LINKED123=', 'sent') as unknown as {
@@ -837,6 +847,7 @@ describe('review fixes', () => {
     }
     body.entry[0]!.changes[0]!.value.statuses[0]!.biz_opaque_callback_data = `wabox:${id}`
     await deliver(t, channel, body)
+    statusDelivered()
     await sending
     await t.runtime.sender.drain()
     const row = await t.db.db.selectFrom('outbox').selectAll().where('message_id', '=', id).executeTakeFirstOrThrow()
@@ -891,7 +902,12 @@ describe('review fixes', () => {
   test('a slow number does not hold up another', async () => {
     const { t, owner, ws, channel, conversationId } = await setup({ clock: undefined })
     const other = await makeChannel(t, ws, graph)
-    graph.failNext({ path: new RegExp(`/${channel.phoneNumberId}/messages$`), times: 1, delayMs: 1500 })
+    // The slow number's answer waits until the other number's send has gone out (or 3 s, were it held up).
+    graph.failNext({
+      path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+      times: 1,
+      holdUntil: () => waitUntil('the other number to be sent to', () => callsTo(other).length > 0, 3_000),
+    })
     await send(t, owner, ws, { conversationId, type: 'template', template: { name: 'slow', language: 'en' } })
     await send(t, owner, ws, {
       channelId: other.id,

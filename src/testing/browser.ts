@@ -23,6 +23,7 @@ import {
   type Page,
 } from 'playwright-core'
 import { REPO_ROOT } from './binary.ts'
+import { waitUntil } from './wait.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const SCREENSHOT_DIR = resolve(REPO_ROOT, '.test-tmp/screenshots')
@@ -194,35 +195,7 @@ export async function expectAccessible(page: Page, label: string): Promise<AxeVi
   return violations
 }
 
-type Truthy<T> = Exclude<T, null | undefined | false | 0 | ''>
-
-/**
- * Polls `check` (every 25 ms) until it returns a truthy value, and resolves with it; throws after `timeoutMs`
- * with `what` and the last value or error seen. For conditions outside the page (a Graph double's record,
- * a database row) and for measuring how soon something shows.
- */
-export async function waitUntil<T>(
-  what: string,
-  check: () => T | Promise<T>,
-  timeoutMs = ACTION_TIMEOUT,
-): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value) return value as Truthy<T>
-      last = value
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() >= deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-      )
-    await Bun.sleep(25)
-  }
-}
+export { waitUntil }
 
 /** Waits until the locator's text matches (a string must be contained); throws with the text it last had. */
 export async function waitForText(

@@ -15,7 +15,11 @@ import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
 import { createWorkspaceRecord } from '../workspaces/workspaces.service.ts'
 import { inviteMember } from '../workspaces/invites.service.ts'
 import type { ServiceDeps } from '../deps.ts'
-import type { TestApp } from './test-app.ts'
+import { createTestApp, type TestApp } from './test-app.ts'
+import { tempDir } from './temp.ts'
+import type { Config } from '../config.ts'
+import type { Keyring } from '../crypto/envelope.ts'
+import { cpSync } from 'node:fs'
 import { sealSecret } from '../channels/channel-secrets.ts'
 import { last4 } from '../lib/secrets.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
@@ -311,6 +315,38 @@ export async function buildWorld(t: TestApp, graph?: GraphDouble) {
 }
 export type World = Awaited<ReturnType<typeof buildWorld>>
 
+/**
+ * The world of buildWorld, built once, for tests that need a fresh copy of it many times over (the access
+ * matrix: one per caller of every route that changes something). The first call builds it in an app of its own
+ * and keeps what the copy needs: the serialized database, the key its secrets are sealed with and the data
+ * directory (downloaded media). Each call then returns a new app on a copy of all three, with the QR sessions
+ * started as `serve` starts them (the linking ones show a QR again).
+ */
+export function worldFactory(graph: GraphDouble, opts: { config?: Partial<Config> } = {}) {
+  let template: Promise<{ image: Buffer; keyring: Keyring | undefined; dataDir: string; world: World }> | undefined
+  const build = async () => {
+    const t = await createTestApp({ graph, config: opts.config })
+    const world = await buildWorld(t, graph)
+    await t.runtime.writer.flush()
+    await t.runtime.processor.drain()
+    await t.runtime.media.drain()
+    await t.runtime.qr.stopAll()
+    const image = t.db.sqlite.serialize()
+    const kept = { image, keyring: t.deps.keyring, dataDir: t.config.dataDir, world }
+    await t.close()
+    return kept
+  }
+  return async (): Promise<{ t: TestApp; w: World }> => {
+    const { image, keyring, dataDir, world } = await (template ??= build())
+    const copyDir = tempDir('wabox-test-data')
+    cpSync(dataDir, copyDir, { recursive: true })
+    const t = await createTestApp({ graph, image, keyring, config: { ...opts.config, dataDir: copyDir } })
+    await t.runtime.qr.startAll()
+    for (const id of [world.a.qrChannelId, world.b.qrChannelId]) await t.runtime.qr.get(id)?.idle()
+    return { t, w: world }
+  }
+}
+
 /** A QR channel waiting to be linked (the test app's scripted socket shows a QR at once). */
 export async function makeQrChannel(
   t: TestApp,
@@ -348,7 +384,6 @@ async function messagingObjects(t: TestApp, workspaceId: string, graph: GraphDou
   return { channel, ...seeded, spare }
 }
 
-/** A clock tests move by hand. */
 /**
  * A clock that moves only when told. Its timers fire, in order of their time, as `advance`/`set` pass them (a timer
  * set by a timer that fires inside the same advance fires too, if it is due); `advanceAsync` also lets the promise

@@ -7,7 +7,15 @@
  */
 import { createHash, createHmac } from 'node:crypto'
 
-type Failure = { path: RegExp; times: number; status?: number; code?: number; message?: string; delayMs?: number }
+type Failure = {
+  path: RegExp
+  times: number
+  status?: number
+  code?: number
+  message?: string
+  /** Holds the answer until this settles (a slow network, for as long as the test needs it to be). */
+  holdUntil?: () => Promise<unknown>
+}
 export type GraphCall = {
   method: string
   path: string
@@ -82,7 +90,7 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
     })
     const signature = `sha256=${createHmac('sha256', hook.appSecret).update(payload).digest('hex')}`
     // Like Meta: retry until the receiver answers 200 (bounded here to 60 s).
-    for (const started = Date.now(); Date.now() - started < 60_000; await Bun.sleep(100)) {
+    for (const started = Date.now(); Date.now() - started < 60_000; await Bun.sleep(50)) {
       try {
         const res = await fetch(hook.url, {
           method: 'POST',
@@ -117,7 +125,7 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
       const failure = failures.find((f) => f.times > 0 && f.path.test(url.pathname))
       if (failure) {
         failure.times--
-        if (failure.delayMs) await Bun.sleep(failure.delayMs)
+        if (failure.holdUntil) await failure.holdUntil().catch(() => {})
         if (failure.status)
           return graphError(failure.status, failure.code ?? 1, failure.message ?? 'An unknown error occurred')
       }
@@ -262,7 +270,7 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
     deliverStatusesTo(phoneNumberId: string, url: string, appSecret: string) {
       statusHooks.set(phoneNumberId, { url, appSecret })
     },
-    /** The next `times` calls whose path matches fail this way (or wait `delayMs`, for timeouts). */
+    /** The next `times` calls whose path matches fail this way (after `holdUntil`, for slow answers and timeouts). */
     failNext(f: Failure) {
       failures.push({ ...f })
     },

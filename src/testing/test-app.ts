@@ -1,14 +1,17 @@
 /**
  * createTestApp(): the real app on a fresh, fully migrated in-memory database with a random key and a
  * logger whose lines are captured, so tests can assert what was (and was not) logged.
+ *
+ * The migrations run once per test process, on a template; each app's database starts as a copy of that
+ * template's serialized image (or of a test's own image, see fixtures.ts worldFactory), not by migrating again.
  */
 import { Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { createApp, type AppDeps } from '../app.ts'
 import { parseInvocation, type Config } from '../config.ts'
-import { keyringOf } from '../crypto/envelope.ts'
+import { keyringOf, type Keyring } from '../crypto/envelope.ts'
 import { keyEntryOf } from '../crypto/keyfile.ts'
-import { openDatabase, type DbHandle } from '../db/client.ts'
+import { openDatabase, openDatabaseImage, type DbHandle } from '../db/client.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { createLogger } from '../log.ts'
 import { systemClock, type Clock } from '../clock.ts'
@@ -22,10 +25,27 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>
 /** app.handle has no socket: tests name the peer address in this header (absent = a fixed test address). */
 export const TEST_PEER_HEADER = 'x-test-peer'
 
+let migrated: Promise<Buffer> | undefined
+/** The serialized image of a freshly migrated database, made once per process. */
+export function migratedImage(): Promise<Buffer> {
+  migrated ??= (async () => {
+    const template = openDatabase(':memory:')
+    await migrateToLatest(template.db)
+    const image = template.sqlite.serialize()
+    await template.close()
+    return image
+  })()
+  return migrated
+}
+
 export async function createTestApp(
   opts: {
     config?: Partial<Config>
     db?: DbHandle
+    /** A serialized database to start from instead of the migrated template (it must be migrated too). */
+    image?: Buffer
+    /** The key its sealed values were sealed with, for an image made by another app. */
+    keyring?: Keyring
     argv?: string[]
     clock?: Clock
     graph?: { url: string }
@@ -52,10 +72,9 @@ export async function createTestApp(
     uiRateLimit: unlimited,
     ...opts.config,
   }
-  const db = opts.db ?? openDatabase(':memory:')
-  if (!opts.db) await migrateToLatest(db.db)
+  const db = opts.db ?? openDatabaseImage(opts.image ?? (await migratedImage()))
   const logger = createLogger(config.logLevel, sink)
-  const keyring = keyringOf(keyEntryOf(new Uint8Array(randomBytes(32))))
+  const keyring = opts.keyring ?? keyringOf(keyEntryOf(new Uint8Array(randomBytes(32))))
   const clock = opts.clock ?? systemClock
   // QR sessions get a scripted socket unless a test brings its own (or Baileys' real one).
   const runtime = createRuntime({

@@ -39,33 +39,44 @@ export async function startWabox(opts: { graph: GraphDouble; args?: string[] }):
   await ensureBinary()
   const dir = tempDir('wabox-browser')
   const dataDir = join(dir, 'data')
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const args = [
-    '--data-dir',
-    dataDir,
-    '--port',
-    String(port),
-    '--public-url',
-    url,
-    '--graph-base-url',
-    opts.graph.url,
-    '--rate-limit',
-    '100/1s,5000/60s',
-    '--shutdown-timeout',
-    '1',
-    ...(opts.args ?? []),
-  ]
-  const w: Wabox = {
-    url,
-    dataDir,
-    server: await startServer({ cwd: dir, args }),
-    stop: () => w.server.stop('SIGTERM'),
-    start: async () => {
-      w.server = await startServer({ cwd: dir, args })
-    },
+  // The port is free when chosen, but test files run in parallel: another process may bind it before the binary
+  // does. Then the binary says so and exits, and another port is chosen.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const args = [
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--public-url',
+      url,
+      '--graph-base-url',
+      opts.graph.url,
+      '--rate-limit',
+      '100/1s,5000/60s',
+      '--shutdown-timeout',
+      '1',
+      ...(opts.args ?? []),
+    ]
+    let server: RunningServer
+    try {
+      server = await startServer({ cwd: dir, args })
+    } catch (err) {
+      if (attempt < 5 && String(err).includes('already in use')) continue
+      throw err
+    }
+    const w: Wabox = {
+      url,
+      dataDir,
+      server,
+      stop: () => w.server.stop('SIGTERM'),
+      start: async () => {
+        w.server = await startServer({ cwd: dir, args })
+      },
+    }
+    return w
   }
-  return w
 }
 
 /** The one-time setup link the binary prints on stderr at its first start. */

@@ -5,7 +5,7 @@
  */
 import QRCode from 'qrcode'
 import type { ServiceDeps } from '../../deps.ts'
-import { iso } from '../../clock.ts'
+import { iso, type TimerHandle } from '../../clock.ts'
 import { newId } from '../../crypto/tokens.ts'
 import { AppError, notFound } from '../../lib/errors.ts'
 import * as audit from '../../audit/audit.service.ts'
@@ -141,10 +141,11 @@ export async function qrStream(
   const session = qr.get(c.id)
   const encoder = new TextEncoder()
   let off = () => {}
-  let heartbeat: ReturnType<typeof setInterval> | null = null
+  let heartbeat: TimerHandle | null = null
   const close = () => {
     off()
-    if (heartbeat) clearInterval(heartbeat)
+    deps.clock.clearTimeout(heartbeat)
+    heartbeat = null
   }
   return new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -157,10 +158,14 @@ export async function qrStream(
       send('state', { state: session?.state ?? c.connection_state, lastError: c.last_error })
       if (session?.state === 'connected') return finish()
       if (session?.qr) send('qr', { svg: await svgOf(session.qr.value) })
-      heartbeat = setInterval(
-        () => controller.enqueue(encoder.encode(': heartbeat\n\n')),
-        deps.config.sseHeartbeat * 1000,
-      )
+      // Every sseHeartbeat seconds until the stream closes (on the clock, so tests move time instead of waiting).
+      const beat = () => {
+        heartbeat = deps.clock.setTimeout(() => {
+          controller.enqueue(encoder.encode(': heartbeat\n\n'))
+          beat()
+        }, deps.config.sseHeartbeat * 1000)
+      }
+      beat()
       off = qr.follow(c.id, (u: SessionUpdate) => {
         void (async () => {
           try {

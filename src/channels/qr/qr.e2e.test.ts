@@ -26,7 +26,7 @@ async function until<T>(read: () => T, ok: (v: T) => boolean, ms = 10_000): Prom
   const deadline = Date.now() + ms
   let v = read()
   while (!ok(v) && Date.now() < deadline) {
-    await Bun.sleep(100)
+    await Bun.sleep(50)
     v = read()
   }
   return v

@@ -13,6 +13,7 @@ import { decryptWhatsAppMedia, whatsAppMediaUrl } from '../../messaging/media.se
 import { encryptedStream } from 'baileys'
 import { createHash } from 'node:crypto'
 import type { ProviderError } from '../provider.ts'
+import { waitUntil } from '../../testing/wait.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -24,15 +25,17 @@ async function setup(
   opts: { factory?: SocketFactory; clock?: ReturnType<typeof manualClock>; config?: Record<string, unknown> } = {},
 ) {
   const sockets = scriptedSockets()
+  // Time moves only when a test moves it: reconnect backoff, pacing and heartbeats without waiting for them.
+  const clock = opts.clock ?? manualClock(Date.now())
   const t = await createTestApp({
     graph,
-    clock: opts.clock,
+    clock,
     qrSocketFactory: opts.factory ?? sockets.factory,
     config: opts.config,
   })
   const owner = await makeUser(t, 'owner@example.com')
   const ws = await makeWorkspace(t, 'Acme', owner)
-  return { t, owner, ws, sockets }
+  return { t, clock, owner, ws, sockets }
 }
 
 const api = (t: TestApp, who: FixtureUser, method: string, path: string, body?: unknown) =>
@@ -97,8 +100,12 @@ async function readFrames(res: Response, count: number, until: () => Promise<voi
   const frames: { event: string; data: Record<string, unknown> }[] = []
   let actions = until()
   const deadline = Date.now() + 5000
+  // One read outstanding at a time: a read given up on would take the next chunk with it.
+  let reading: ReturnType<typeof reader.read> | null = null
   while (frames.length < count && Date.now() < deadline) {
-    const r = await Promise.race([reader.read(), Bun.sleep(200).then(() => null)])
+    reading ??= reader.read()
+    const r = await Promise.race([reading, Bun.sleep(25).then(() => null)])
+    if (r) reading = null
     if (r?.done) break
     if (r?.value) buffer += decoder.decode(r.value, { stream: true })
     let i: number
@@ -182,6 +189,52 @@ describe('linking', () => {
     const rows = await authRows(t, channel.id)
     expect(rows.map((r) => r.type)).toContain('creds')
     expect(JSON.stringify(rows)).not.toContain('4915100000001')
+    await t.close()
+  })
+
+  test('the QR stream keeps itself open with a heartbeat every sseHeartbeat of the clock, and stops it when it ends', async () => {
+    const { t, clock, owner, ws, sockets } = await setup({ config: { sseHeartbeat: 15 } })
+    const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })
+    const { channel } = await res.json()
+    const stream = await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${channel.id}/qr/stream`)
+    const reader = stream.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ''
+    let ended = false
+    // One read outstanding at a time (a read given up on would take the next chunk with it).
+    let reading: Promise<void> | null = null
+    const read = async () => {
+      reading ??= reader.read().then((r) => {
+        reading = null
+        if (r.value) text += decoder.decode(r.value, { stream: true })
+        if (r.done) ended = true
+      })
+      await Promise.race([reading, Bun.sleep(25)])
+    }
+    const heartbeats = () => text.split(': heartbeat\n\n').length - 1
+    const readUntil = (what: string, ok: () => boolean) =>
+      waitUntil(what, async () => {
+        await read()
+        return ok()
+      })
+    await readUntil('the first state', () => text.includes('event: state'))
+    await clock.advanceAsync(14_999)
+    await read()
+    expect(heartbeats()).toBe(0)
+    await clock.advanceAsync(1)
+    await readUntil('a heartbeat', () => heartbeats() === 1)
+    await clock.advanceAsync(15_000)
+    await readUntil('the next heartbeat', () => heartbeats() === 2)
+    // Linked: the stream ends, and no heartbeat is left waiting on the clock.
+    sockets.last().close(515, 'Stream Errored (restart required)')
+    await t.runtime.qr.get(channel.id)!.idle()
+    sockets.last().open()
+    await t.runtime.qr.get(channel.id)!.idle()
+    await readUntil('the end of the stream', () => ended)
+    const pending = clock.pending()
+    await clock.advanceAsync(60_000)
+    expect(heartbeats()).toBe(2)
+    expect(clock.pending()).toBeLessThanOrEqual(pending)
     await t.close()
   })
 
@@ -346,7 +399,7 @@ describe('channel status', () => {
 
 describe('lifecycle', () => {
   test('transient closes reconnect with backoff; loggedOut erases the session; replaced and expired QRs stop without a loop', async () => {
-    const { t, owner, ws, sockets } = await setup()
+    const { t, clock, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets)
     const session = t.runtime.qr.get(id)!
     expect((await authRows(t, id)).length).toBeGreaterThan(0)
@@ -361,7 +414,11 @@ describe('lifecycle', () => {
       last_error: '428: Connection Terminated',
     })
     const before = sockets.sockets.length
-    await Bun.sleep(2100)
+    await clock.advanceAsync(999)
+    await session.idle()
+    expect(sockets.sockets.length).toBe(before)
+    await clock.advanceAsync(1_001)
+    await session.idle()
     expect(sockets.sockets.length).toBe(before + 1)
     // The resumed session uses the saved identity: no QR.
     expect(sockets.last().auth.creds.me?.id).toBe('4915100000001:7@s.whatsapp.net')
@@ -379,7 +436,8 @@ describe('lifecycle', () => {
     })
     expect(await authRows(t, id)).toEqual([])
     const afterLogout = sockets.sockets.length
-    await Bun.sleep(1200)
+    await clock.advanceAsync(RECONNECT_CAP_MS)
+    await session.idle()
     expect(sockets.sockets.length).toBe(afterLogout)
     expect((await auditRows(t)).map((a) => a.action)).toContain('channel.logged_out')
     const statuses = (
@@ -404,13 +462,14 @@ describe('lifecycle', () => {
     await t.runtime.qr.get(id)!.idle()
     expect((await channelRow(t, id)).connection_state).toBe('qr_expired')
     const afterExpiry = sockets.sockets.length
-    await Bun.sleep(1200)
+    await clock.advanceAsync(RECONNECT_CAP_MS)
+    await t.runtime.qr.get(id)!.idle()
     expect(sockets.sockets.length).toBe(afterExpiry)
     await t.close()
   })
 
   test('connection replaced stops (two sockets would keep replacing each other); the state survives a restart', async () => {
-    const { t, owner, ws, sockets } = await setup()
+    const { t, clock, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets)
     sockets.last().close(440, 'Stream Errored (conflict)')
     await t.runtime.qr.get(id)!.idle()
@@ -420,7 +479,8 @@ describe('lifecycle', () => {
       last_error: '440: Stream Errored (conflict)',
     })
     const count = sockets.sockets.length
-    await Bun.sleep(1200)
+    await clock.advanceAsync(RECONNECT_CAP_MS)
+    await t.runtime.qr.get(id)!.idle()
     expect(sockets.sockets.length).toBe(count)
     // A restart does not start a replaced session by itself (that would replace the other one).
     await t.runtime.qr.stopAll()
@@ -577,7 +637,7 @@ describe('inbound', () => {
 
 describe('outbound', () => {
   test('text, reply, location and reaction go out through the socket with the id fixed at queue time; its echo is not a second message; receipts move the status', async () => {
-    const { t, owner, ws, sockets } = await setup()
+    const { t, clock, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets)
     const socket = sockets.last()
     socket.emit('messages.upsert', { type: 'notify', messages: [incoming('3EB0IN01', 'Was kostet die Torte?')] })
@@ -639,7 +699,7 @@ describe('outbound', () => {
 
     // The pace spreads sends (500 ms here): each drain after the delay sends the next.
     const later = async () => {
-      await Bun.sleep(550)
+      clock.advance(550)
       await t.runtime.sender.drain()
     }
     expect(
@@ -724,7 +784,7 @@ describe('outbound', () => {
   })
 
   test("a send a crash interrupted on its first attempt is settled by WhatsApp's receipt, not sent again", async () => {
-    const { t, owner, ws, sockets } = await setup({ config: { sendRecoveryGrace: 1 } })
+    const { t, clock, owner, ws, sockets } = await setup({ config: { sendRecoveryGrace: 1 } })
     const id = await linked(t, owner, ws, sockets)
     const socket = sockets.last()
     const conversationId = await customerWrote(t, id, socket, 'Hallo')
@@ -763,7 +823,7 @@ describe('outbound', () => {
       (await t.db.db.selectFrom('outbox').select('state').where('message_id', '=', messageId).executeTakeFirstOrThrow())
         .state,
     ).toBe('sent')
-    await Bun.sleep(1100)
+    clock.advance(1_100)
     await t.runtime.sender.drain()
     expect(socket.sent).toHaveLength(1)
     expect(
@@ -817,7 +877,7 @@ describe('outbound', () => {
   })
 
   test('while the device is offline messages wait (the answer says so) and go out when it is back; caps defer, never drop', async () => {
-    const { t, owner, ws, sockets } = await setup()
+    const { t, clock, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets, {
       pacing: { typing: false, minDelayMs: 500, maxDelayMs: 500, perMinute: 1 },
     })
@@ -841,7 +901,8 @@ describe('outbound', () => {
     await t.runtime.sender.drain()
     expect(sockets.last().sent).toHaveLength(0)
     expect((await t.db.db.selectFrom('outbox').select('state').executeTakeFirstOrThrow()).state).toBe('queued')
-    await Bun.sleep(2100)
+    await clock.advanceAsync(2_000)
+    await t.runtime.qr.get(id)!.idle()
     sockets.last().open()
     await t.runtime.qr.get(id)!.idle()
     await t.runtime.sender.drain()
@@ -851,7 +912,7 @@ describe('outbound', () => {
     const capped = await send('second')
     expect(capped.deferred.reason).toBe('per-minute cap reached; the message waits')
     expect(Date.parse(capped.deferred.until)).toBeGreaterThan(Date.now() + 50_000)
-    await Bun.sleep(600)
+    clock.advance(600)
     await t.runtime.sender.drain()
     expect(sockets.last().sent).toHaveLength(1)
     expect((await t.db.db.selectFrom('outbox').select('state').where('state', '=', 'queued').execute()).length).toBe(1)
@@ -961,7 +1022,10 @@ describe('a real Baileys socket', () => {
       made++
       return baileysSocketFactory(opts)
     }
-    const { t, owner, ws } = await setup({ factory: counting, config: { qrWebsocketUrl: 'ws://127.0.0.1:1/ws/chat' } })
+    const { t, clock, owner, ws } = await setup({
+      factory: counting,
+      config: { qrWebsocketUrl: 'ws://127.0.0.1:1/ws/chat' },
+    })
     const res = await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels`, { kind: 'qr', name: 'Shop phone' })
     expect(res.status).toBe(201)
     const { channel } = await res.json()
@@ -978,12 +1042,14 @@ describe('a real Baileys socket', () => {
     expect(made).toBe(1)
     expect((await t.request('/healthz')).status).toBe(200)
     expect((await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels`)).status).toBe(200)
-    await Bun.sleep(2200)
+    await clock.advanceAsync(999)
+    expect(made).toBe(1)
+    await clock.advanceAsync(1_001)
+    await waitUntil('the second failed attempt', async () => (await channelRow(t, channel.id)).reconnect_count === 2)
     expect(made).toBe(2)
-    expect((await channelRow(t, channel.id)).reconnect_count).toBe(2)
     await t.close()
-    // Closed means closed: no socket after shutdown.
-    await Bun.sleep(2500)
+    // Closed means closed: no socket after shutdown, however long one waits.
+    await clock.advanceAsync(RECONNECT_CAP_MS)
     expect(made).toBe(2)
   })
 })

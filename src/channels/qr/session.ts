@@ -12,7 +12,7 @@
  * Creds and Signal keys are persisted on every change, sealed, in SQLite (auth-store.ts).
  */
 import type { ServiceDeps } from '../../deps.ts'
-import { iso } from '../../clock.ts'
+import { iso, type TimerHandle } from '../../clock.ts'
 import * as audit from '../../audit/audit.service.ts'
 import { systemCaller } from '../../auth/principal.ts'
 import { emit } from '../../events/emit.ts'
@@ -107,7 +107,7 @@ export class QrSession {
   private socket: QrSocket | null = null
   private store: QrAuthStore | null = null
   private failures = 0
-  private timer: ReturnType<typeof setTimeout> | null = null
+  private timer: TimerHandle | null = null
   private stopped = false
   private lids = new Map<string, string>()
   /** Writes (state, creds, inbox) in the order their events came, so a quick close cannot overtake an open. */
@@ -151,7 +151,7 @@ export class QrSession {
   /** Closes the socket without logging out: the session resumes at the next start. */
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
+    this.deps.clock.clearTimeout(this.timer)
     this.timer = null
     const socket = this.socket
     this.socket = null
@@ -163,7 +163,7 @@ export class QrSession {
   async logout(): Promise<void> {
     const socket = this.socket
     this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
+    this.deps.clock.clearTimeout(this.timer)
     this.socket = null
     await socket
       ?.logout('unlinked from wabox')
@@ -272,7 +272,7 @@ export class QrSession {
         { channelId: this.channelId, code, attempt: this.failures, delayMs: delay },
         'QR session closed; reconnecting',
       )
-      this.timer = setTimeout(() => {
+      this.timer = this.deps.clock.setTimeout(() => {
         this.timer = null
         this.enqueue(() => this.connect())
       }, delay)
