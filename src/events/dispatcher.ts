@@ -22,6 +22,10 @@ import type { WebhookDeliveriesTable, WebhookEndpointsTable } from './events.tab
 import { checkOutboundUrl, UrlRefused } from '../lib/url-guard.ts'
 import { emit } from './emit.ts'
 import { openEndpointSecret } from './endpoints.service.ts'
+import * as attemptsRepo from './attempts.repo.ts'
+import * as cursorsRepo from './event-cursors.repo.ts'
+import * as deliveriesRepo from './deliveries.repo.ts'
+import * as endpointsRepo from './endpoints.repo.ts'
 import * as repo from './events.repo.ts'
 
 /** Waits after each failed attempt: 8 attempts over about 28 hours. */
@@ -91,10 +95,10 @@ export class WebhookDispatcher {
   /** Events → delivery rows, in order, with the cursor moved in the same transaction. */
   private async fanOut(): Promise<number> {
     const { db } = this.deps
-    const from = (await repo.cursor(db, CURSOR)) ?? 0
+    const from = (await cursorsRepo.cursor(db, CURSOR)) ?? 0
     const events = await repo.allEventsAfter(db, from, FANOUT_BATCH)
     if (events.length === 0) return 0
-    const endpoints = await repo.receivingEndpoints(db)
+    const endpoints = await endpointsRepo.receivingEndpoints(db)
     const rows: WebhookDeliveriesTable[] = []
     for (const e of events) {
       // A test event is addressed to one endpoint when it is made (endpoints.service.ts).
@@ -120,8 +124,8 @@ export class WebhookDispatcher {
       }
     }
     await db.transaction().execute(async (trx) => {
-      await repo.insertDeliveries(trx, rows)
-      await repo.setCursor(trx, CURSOR, events.at(-1)!.seq)
+      await deliveriesRepo.insertDeliveries(trx, rows)
+      await cursorsRepo.setCursor(trx, CURSOR, events.at(-1)!.seq)
     })
     return events.length
   }
@@ -129,7 +133,7 @@ export class WebhookDispatcher {
   private async startDue(): Promise<number> {
     if (this.inFlight.size >= MAX_IN_FLIGHT) return 0
     const now = this.deps.clock.now()
-    const due = await repo.dueDeliveries(this.deps.db, iso(now), MAX_IN_FLIGHT * 4)
+    const due = await deliveriesRepo.dueDeliveries(this.deps.db, iso(now), MAX_IN_FLIGHT * 4)
     let started = 0
     for (const d of due) {
       if (this.inFlight.size >= MAX_IN_FLIGHT) break
@@ -153,7 +157,7 @@ export class WebhookDispatcher {
         )
         // Not due again at once: a failure that repeats (an unreadable secret after a bad restore) must not spin.
         const at = iso(this.deps.clock.now() + 60_000)
-        await repo
+        await deliveriesRepo
           .updateDelivery(this.deps.db, d.workspace_id, d.id, {
             next_attempt_at: at,
             updated_at: iso(this.deps.clock.now()),
@@ -169,7 +173,7 @@ export class WebhookDispatcher {
   }
 
   private scheduleNext(): void {
-    void repo
+    void deliveriesRepo
       .nextDeliveryAt(this.deps.db)
       .then((next) => {
         if (!next || this.stopped) return
@@ -181,7 +185,7 @@ export class WebhookDispatcher {
 
   private async deliver(d: WebhookDeliveriesTable): Promise<void> {
     const { deps } = this
-    const endpoint = await repo.findEndpoint(deps.db, d.workspace_id, d.endpoint_id)
+    const endpoint = await endpointsRepo.findEndpoint(deps.db, d.workspace_id, d.endpoint_id)
     const event = await repo.findEvent(deps.db, d.workspace_id, d.event_id)
     // Deleted meanwhile (its deliveries go with it), or disabled: then it waits, pending, until enabled again.
     if (!endpoint || !event || (endpoint.enabled !== 1 && d.event_type !== 'webhook.test')) return
@@ -272,7 +276,7 @@ export class WebhookDispatcher {
     const attempts = d.attempts + 1
     const error = ok ? null : (o.error ?? `HTTP ${o.statusCode}`)
     const disabled = await deps.db.transaction().execute(async (trx) => {
-      await repo.insertAttempt(trx, {
+      await attemptsRepo.insertAttempt(trx, {
         workspace_id: d.workspace_id,
         delivery_id: d.id,
         at,
@@ -281,7 +285,7 @@ export class WebhookDispatcher {
         response_excerpt: o.excerpt,
         error: o.error,
       })
-      await repo.updateDelivery(trx, d.workspace_id, d.id, {
+      await deliveriesRepo.updateDelivery(trx, d.workspace_id, d.id, {
         state: ok ? 'delivered' : attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
         attempts,
         next_attempt_at:
@@ -292,13 +296,13 @@ export class WebhookDispatcher {
       })
       // Read here, not before the request: other deliveries to the endpoint finished meanwhile, and the latest
       // outcome decides (a success clears the failure clock; only failures since the last success count).
-      const endpoint = await repo.findEndpoint(trx, d.workspace_id, endpointId)
+      const endpoint = await endpointsRepo.findEndpoint(trx, d.workspace_id, endpointId)
       if (!endpoint) return null
       const failingSince = ok ? null : (endpoint.failing_since ?? at)
       const disable =
         !ok && endpoint.enabled === 1 && now - Date.parse(failingSince!) >= deps.config.webhookDisableAfter * 3_600_000
       if (failingSince !== endpoint.failing_since || disable) {
-        await repo.updateEndpoint(trx, d.workspace_id, endpoint.id, {
+        await endpointsRepo.updateEndpoint(trx, d.workspace_id, endpoint.id, {
           failing_since: failingSince,
           ...(disable
             ? { enabled: 0, disabled_reason: `failing since ${failingSince}: ${error}`, updated_at: at }

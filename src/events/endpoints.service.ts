@@ -19,6 +19,9 @@ import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTabl
 type Attempt = Selectable<WebhookAttemptsTable>
 import { checkOutboundUrl, UrlRefused } from '../lib/url-guard.ts'
 import { emit } from './emit.ts'
+import * as attemptsRepo from './attempts.repo.ts'
+import * as deliveriesRepo from './deliveries.repo.ts'
+import * as endpointsRepo from './endpoints.repo.ts'
 import * as repo from './events.repo.ts'
 
 export type SecretColumn = 'secret' | 'previous_secret'
@@ -72,7 +75,7 @@ export async function guardUrl(deps: ServiceDeps, url: string): Promise<void> {
 }
 
 async function endpointOf(deps: ServiceDeps, ctx: WorkspaceContext, id: string) {
-  const e = await repo.findEndpoint(deps.db, ctx.workspace.id, id)
+  const e = await endpointsRepo.findEndpoint(deps.db, ctx.workspace.id, id)
   if (!e) throw notFound('webhook endpoint')
   return e
 }
@@ -88,7 +91,7 @@ export async function createEndpoint(
   const id = newId('whe')
   const secret = newSecret()
   const row = await deps.db.transaction().execute(async (trx) => {
-    if ((await repo.countEndpoints(trx, ws)) >= 20)
+    if ((await endpointsRepo.countEndpoints(trx, ws)) >= 20)
       throw new AppError(409, 'too_many_endpoints', 'A workspace can have at most 20 webhook endpoints.')
     const row: WebhookEndpointsTable = {
       id,
@@ -106,7 +109,7 @@ export async function createEndpoint(
       created_at: at,
       updated_at: at,
     }
-    await repo.insertEndpoint(trx, row)
+    await endpointsRepo.insertEndpoint(trx, row)
     await audit.record(trx, ctx.caller, {
       workspaceId: ws,
       action: 'webhook.created',
@@ -125,7 +128,12 @@ export async function listEndpoints(
   limit: number,
 ) {
   const after = decodeCursor(cursor, z.object({ c: z.string(), i: z.string() }))
-  const rows = await repo.listEndpoints(deps.db, ctx.workspace.id, after && { createdAt: after.c, id: after.i }, limit)
+  const rows = await endpointsRepo.listEndpoints(
+    deps.db,
+    ctx.workspace.id,
+    after && { createdAt: after.c, id: after.i },
+    limit,
+  )
   return pageOf(rows, limit, endpointView, (e) => ({ c: e.created_at, i: e.id }))
 }
 
@@ -152,7 +160,7 @@ export async function updateEndpoint(
     if (input.enabled) Object.assign(patch, { failing_since: null, disabled_reason: null })
   }
   await deps.db.transaction().execute(async (trx) => {
-    await repo.updateEndpoint(trx, ctx.workspace.id, id, patch)
+    await endpointsRepo.updateEndpoint(trx, ctx.workspace.id, id, patch)
     const changed = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined)
     await audit.record(trx, ctx.caller, {
       workspaceId: ctx.workspace.id,
@@ -172,7 +180,7 @@ export async function rotateSecret(deps: ServiceDeps, ctx: WorkspaceContext, id:
   const secret = newSecret()
   // Read and written in one transaction: two rotations at once must not hand out a secret that never signs.
   const row = await deps.db.transaction().execute(async (trx) => {
-    const e = (await repo.findEndpoint(trx, ws, id))!
+    const e = (await endpointsRepo.findEndpoint(trx, ws, id))!
     const old = openEndpointSecret(deps, ws, id, 'secret', e.secret)
     const patch: Partial<WebhookEndpointsTable> = {
       secret: sealEndpointSecret(deps, ws, id, 'secret', secret),
@@ -180,7 +188,7 @@ export async function rotateSecret(deps: ServiceDeps, ctx: WorkspaceContext, id:
       previous_secret_until: overlapHours > 0 ? iso(now + overlapHours * 3_600_000) : null,
       updated_at: iso(now),
     }
-    await repo.updateEndpoint(trx, ws, id, patch)
+    await endpointsRepo.updateEndpoint(trx, ws, id, patch)
     await audit.record(trx, ctx.caller, {
       workspaceId: ws,
       action: 'webhook.secret_rotated',
@@ -195,7 +203,7 @@ export async function rotateSecret(deps: ServiceDeps, ctx: WorkspaceContext, id:
 export async function deleteEndpoint(deps: ServiceDeps, ctx: WorkspaceContext, id: string): Promise<void> {
   const e = await endpointOf(deps, ctx, id)
   await deps.db.transaction().execute(async (trx) => {
-    await repo.deleteEndpoint(trx, ctx.workspace.id, id)
+    await endpointsRepo.deleteEndpoint(trx, ctx.workspace.id, id)
     await audit.record(trx, ctx.caller, {
       workspaceId: ctx.workspace.id,
       action: 'webhook.deleted',
@@ -218,7 +226,7 @@ export async function sendTestEvent(deps: ServiceDeps, ctx: WorkspaceContext, id
       { endpointId: id, note: 'A test event sent from wabox.' },
       at,
     )
-    await repo.insertDeliveries(trx, [
+    await deliveriesRepo.insertDeliveries(trx, [
       {
         id: deliveryId,
         workspace_id: ctx.workspace.id,
@@ -266,18 +274,18 @@ const deliveryView = (d: WebhookDeliveriesTable, attempts: Attempt[]) => ({
 export async function listDeliveries(
   deps: ServiceDeps,
   ctx: WorkspaceContext,
-  q: repo.DeliveryFilter & { cursor?: string; limit: number },
+  q: deliveriesRepo.DeliveryFilter & { cursor?: string; limit: number },
 ) {
   const before = decodeCursor(q.cursor, z.object({ c: z.string(), i: z.string() }))
   const f = { ...q, from: q.from && iso(Date.parse(q.from)), to: q.to && iso(Date.parse(q.to)) }
-  const rows = await repo.listDeliveries(
+  const rows = await deliveriesRepo.listDeliveries(
     deps.db,
     ctx.workspace.id,
     f,
     before && { createdAt: before.c, id: before.i },
     q.limit,
   )
-  const attempts = await repo.attemptsOf(
+  const attempts = await attemptsRepo.attemptsOf(
     deps.db,
     ctx.workspace.id,
     rows.slice(0, q.limit).map((r) => r.id),
@@ -291,18 +299,18 @@ export async function listDeliveries(
 }
 
 export async function getDelivery(deps: ServiceDeps, ctx: WorkspaceContext, id: string) {
-  const d = await repo.findDelivery(deps.db, ctx.workspace.id, id)
+  const d = await deliveriesRepo.findDelivery(deps.db, ctx.workspace.id, id)
   if (!d) throw notFound('delivery')
-  return deliveryView(d, await repo.attemptsOf(deps.db, ctx.workspace.id, [d.id]))
+  return deliveryView(d, await attemptsRepo.attemptsOf(deps.db, ctx.workspace.id, [d.id]))
 }
 
 /** Sends one delivery again, now, with a fresh retry budget (same event id, so receivers can deduplicate). */
 export async function replayDelivery(deps: ServiceDeps, ctx: WorkspaceContext, id: string) {
-  const d = await repo.findDelivery(deps.db, ctx.workspace.id, id)
+  const d = await deliveriesRepo.findDelivery(deps.db, ctx.workspace.id, id)
   if (!d) throw notFound('delivery')
   const at = iso(ctx.caller.meta.at)
   await deps.db.transaction().execute(async (trx) => {
-    await repo.updateDelivery(trx, ctx.workspace.id, id, {
+    await deliveriesRepo.updateDelivery(trx, ctx.workspace.id, id, {
       state: 'pending',
       attempts: 0,
       next_attempt_at: at,
@@ -327,7 +335,7 @@ export async function replayFailed(
   await endpointOf(deps, ctx, input.endpointId)
   const at = iso(ctx.caller.meta.at)
   const replayed = await deps.db.transaction().execute(async (trx) => {
-    const n = await repo.requeueFailed(
+    const n = await deliveriesRepo.requeueFailed(
       trx,
       ctx.workspace.id,
       input.endpointId,
