@@ -1,10 +1,23 @@
 /** Reading the audit log: per workspace (audit.read) and instance-level (operator). Read-only by design. */
 import { Elysia } from 'elysia'
+import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
-import { workspaceParams } from '../workspaces/workspaces.schema.ts'
-import { auditQuery, type AuditQuery } from './audit.schema.ts'
+import { textAs } from '../http/responses.ts'
+import { page, workspaceParams } from '../workspaces/workspaces.schema.ts'
+import { auditEntryView, auditQuery, type AuditQuery } from './audit.schema.ts'
 import { listEntries, toCsv } from './audit.service.ts'
+
+/** Both routes answer a page of entries as JSON, or the same entries as CSV (`format=csv`). */
+const auditLog = z
+  .union([
+    page(auditEntryView),
+    textAs(
+      'text/csv',
+      "One line per entry under a header line (RFC 4180); the next page's cursor is in the X-Next-Cursor header",
+    ),
+  ])
+  .describe('Entries, newest first: JSON, or CSV with format=csv')
 
 export function auditRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   const respond = async (workspaceId: string | null, query: AuditQuery, set: { headers: Record<string, unknown> }) => {
@@ -21,6 +34,7 @@ export function auditRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'audit.read',
       params: workspaceParams,
       query: auditQuery,
+      response: auditLog,
       detail: {
         summary:
           'Audit log of the workspace, newest first; filters: action (or prefix.*), actor, from, to; format=json|csv',
@@ -29,6 +43,7 @@ export function auditRoutes(deps: ServiceDeps, auth: AuthPlugin) {
     .get('/admin/audit', ({ query, set }) => respond(null, query, set), {
       operator: true,
       query: auditQuery,
+      response: auditLog,
       detail: { summary: 'Instance-level audit log (sign-in failures, lockouts, setup), newest first' },
     })
 }

@@ -16,14 +16,21 @@ export const auditQuery = z.object({
 export type AuditQuery = z.infer<typeof auditQuery>
 
 export const auditEntryView = z.object({
-  id: z.number(),
-  workspaceId: z.string().nullable(),
-  at: z.string(),
-  action: z.string(),
-  actor: z.object({ type: z.string(), id: z.string().nullable(), label: z.string() }),
-  target: z.object({ type: z.string(), id: z.string() }).nullable(),
-  metadata: z.record(z.string(), z.unknown()),
+  id: z.number().int().describe('Increasing: newer entries have higher ids'),
+  workspaceId: z.string().nullable().describe('null for instance-level entries (sign-in failures, setup)'),
+  at: z.string().describe('When the action happened (ISO 8601)'),
+  action: z.string().describe('e.g. member.removed, apikey.created'),
+  actor: z.object({
+    type: z.enum(['user', 'api_key', 'anonymous', 'system']),
+    id: z.string().nullable().describe('The user or API key id; null for anonymous and system actors'),
+    label: z.string().describe('Who it was when it happened (an email, a key name), kept after renames'),
+  }),
+  target: z
+    .object({ type: z.string(), id: z.string() })
+    .nullable()
+    .describe('What the action was done to, if anything'),
+  metadata: z.record(z.string(), z.unknown()).describe('Context of the action; never holds a credential'),
   ip: z.string(),
-  requestId: z.string(),
+  requestId: z.string().describe('The X-Request-ID of the request that did it'),
 })
 export type AuditEntryView = z.infer<typeof auditEntryView>

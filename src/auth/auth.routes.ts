@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
+import { noContent } from '../http/responses.ts'
 import { changePasswordBody, loginBody, meView, userView } from './auth.schema.ts'
 import * as authService from './auth.service.ts'
 import { clearedSessionCookie, cookiesSecure, sessionCookie } from './sessions.ts'
@@ -32,7 +33,7 @@ export function authRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         set.headers['set-cookie'] = clearedSessionCookie(secure)
         set.status = 204
       },
-      { authenticated: true, detail: { summary: 'Sign out (ends this session)' } },
+      { authenticated: true, response: { 204: noContent }, detail: { summary: 'Sign out (ends this session)' } },
     )
     .get('/me', ({ session }) => authService.me(deps, session.userId), {
       authenticated: true,
@@ -55,6 +56,7 @@ export function authRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         authenticated: true,
         body: changePasswordBody,
+        response: { 204: noContent },
         detail: { summary: 'Change your password; signs out your other sessions' },
       },
     )

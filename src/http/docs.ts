@@ -9,6 +9,7 @@
  *     by our one global JSON parser (security.ts, a function), so it emitted `content: {}`. Bodies are rebuilt from
  *     the route's Zod body schema (input side; a `File` field makes it multipart/form-data);
  *   - success responses from the route's Zod `response` schemas (output side; a generic 2XX where none exists);
+ *     a 204 without a body, and a union's text alternatives (responses.ts `textAs`) under their own media type;
  *   - problem+json responses (one shared `Problem` schema) for the 4xx codes the pipeline can answer: derived from
  *     the route's access macro (401/403/404, 402 for a plan feature), its inputs (400 params/query, 422 body,
  *     413/415) and the rate limiter (429 under /api/);
@@ -115,6 +116,23 @@ function responseSchemas(response: unknown): [string, z.ZodType][] {
   return Object.entries(response as Record<string, unknown>).filter((e): e is [string, z.ZodType] => isZod(e[1]))
 }
 
+/**
+ * The media types of a success response: application/json, unless alternatives of a union name their own
+ * `contentMediaType` (responses.ts `textAs`, e.g. the audit log as CSV); each of those is listed under its type.
+ */
+function successContent(json: JsonSchema): Record<string, { schema: JsonSchema }> {
+  const alternatives = (json.anyOf as JsonSchema[] | undefined) ?? []
+  const typed = alternatives.filter((a) => typeof a.contentMediaType === 'string')
+  if (typed.length === 0) return { 'application/json': { schema: json } }
+  const { anyOf: _, description: __, ...shared } = json // e.g. $defs, which every alternative may point into
+  const untyped = alternatives.filter((a) => typeof a.contentMediaType !== 'string')
+  const content: Record<string, { schema: JsonSchema }> = {}
+  if (untyped.length > 0)
+    content['application/json'] = { schema: { ...shared, ...(untyped.length === 1 ? untyped[0] : { anyOf: untyped }) } }
+  for (const a of typed) content[a.contentMediaType as string] = { schema: { ...shared, ...a } }
+  return content
+}
+
 const camel = (s: string) => s.replace(/[-_.]+(\w)/g, (_, c: string) => c.toUpperCase())
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
 
@@ -188,11 +206,12 @@ export function buildOpenApiDocument(app: AnyElysia) {
     for (const [status, schema] of responseSchemas(hooks.response)) {
       const json = jsonSchemaOf(schema, 'output')
       const isProblem = Number(status) >= 400
-      responses[status] = {
-        description:
-          (json.description as string | undefined) ?? (isProblem ? (PROBLEM_TEXT[status] ?? 'Error') : 'Success'),
-        content: { [isProblem ? 'application/problem+json' : 'application/json']: { schema: json } },
-      }
+      const description =
+        (json.description as string | undefined) ?? (isProblem ? (PROBLEM_TEXT[status] ?? 'Error') : 'Success')
+      // A 204 has no body by definition: its schema (responses.ts `noContent`) only says so to the validator.
+      if (status === '204') responses[status] = { description }
+      else if (isProblem) responses[status] = { description, content: { 'application/problem+json': { schema: json } } }
+      else responses[status] = { description, content: successContent(json) }
     }
     if (!Object.keys(responses).some((s) => s.startsWith('2')))
       responses['2XX'] = { description: 'Success (see the summary for what is returned)' }

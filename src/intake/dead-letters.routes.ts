@@ -11,7 +11,8 @@ import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { iso } from '../clock.ts'
 import * as audit from '../audit/audit.service.ts'
 import { decodeCursor, listQuery, pageOf } from '../pagination.ts'
-import { workspaceParams } from '../workspaces/workspaces.schema.ts'
+import { page, workspaceParams } from '../workspaces/workspaces.schema.ts'
+import { deadLetterView, replayResult } from './intake.schema.ts'
 import type { IntakeProcessor } from './processor.ts'
 import * as intakeRepo from './intake.repo.ts'
 
@@ -63,6 +64,7 @@ function deadLetters(
         permission: 'channels.manage',
         params: workspaceParams,
         query: listQuery,
+        response: page(deadLetterView),
         detail: documented('Inbound events parked after failing every retry'),
       },
     )
@@ -87,6 +89,7 @@ function deadLetters(
         permission: 'channels.manage',
         params: workspaceParams,
         body: z.object({ ids: z.array(z.number().int().positive()).max(1000).optional() }),
+        response: replayResult,
         detail: documented('Re-queue dead events (the given ids, or all of them)'),
       },
     )

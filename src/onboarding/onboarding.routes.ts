@@ -6,6 +6,7 @@ import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { setupBody } from '../auth/auth.schema.ts'
 import { cookiesSecure, createSession, sessionCookie } from '../auth/sessions.ts'
 import * as onboarding from './onboarding.service.ts'
+import { setupView } from './onboarding.schema.ts'
 
 export function onboardingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   const secure = cookiesSecure(deps.config)
@@ -28,6 +29,7 @@ export function onboardingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         public: true,
         body: setupBody,
+        response: { 201: setupView },
         detail: { summary: 'Create the instance operator and the first workspace (setup link token; single use)' },
       },
     )

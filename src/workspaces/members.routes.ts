@@ -1,16 +1,19 @@
 /** Members and invites of a workspace, and the public invite acceptance. */
 import { Elysia } from 'elysia'
-import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
+import { noContent } from '../http/responses.ts'
 import { cookiesSecure, sessionCookie } from '../auth/sessions.ts'
 import { listQuery } from '../pagination.ts'
 import {
+  acceptedInviteView,
   acceptInviteBody,
   changeRoleBody,
+  createdInviteView,
   createInviteBody,
   inviteParams,
   invitePreviewQuery,
+  invitePreviewView,
   inviteView,
   memberParams,
   memberView,
@@ -56,6 +59,7 @@ export function memberRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         permission: 'members.manage',
         params: memberParams,
+        response: { 204: noContent },
         detail: { summary: 'Remove a member; their sessions end at once' },
       },
     )
@@ -77,7 +81,7 @@ export function memberRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         params: workspaceParams,
         body: createInviteBody,
         detail: { summary: 'Invite someone by email with a role; the accept link is returned once' },
-        response: { 201: z.object({ invite: inviteView, acceptUrl: z.string() }) },
+        response: { 201: createdInviteView },
       },
     )
     .delete(
@@ -86,7 +90,12 @@ export function memberRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         await invites.revokeInvite(deps, tenant, params.inviteId)
         set.status = 204
       },
-      { permission: 'members.manage', params: inviteParams, detail: { summary: 'Revoke a pending invite' } },
+      {
+        permission: 'members.manage',
+        params: inviteParams,
+        response: { 204: noContent },
+        detail: { summary: 'Revoke a pending invite' },
+      },
     )
 }
 
@@ -97,6 +106,7 @@ export function inviteAcceptRoutes(deps: ServiceDeps, auth: AuthPlugin) {
     .get('/preview', ({ query }) => invites.previewInvite(deps, query.token), {
       public: true,
       query: invitePreviewQuery,
+      response: invitePreviewView,
       detail: { summary: 'What an invite link offers (workspace, email, role) before accepting' },
     })
     .post(
@@ -109,6 +119,7 @@ export function inviteAcceptRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         public: true,
         body: acceptInviteBody,
+        response: acceptedInviteView,
         detail: { summary: 'Accept an invite: create the account (or confirm the existing one) and sign in' },
       },
     )

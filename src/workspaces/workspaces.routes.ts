@@ -3,8 +3,10 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
+import { noContent } from '../http/responses.ts'
 import { listQuery } from '../pagination.ts'
 import {
+  createdWorkspaceView,
   createWorkspaceBody,
   deleteWorkspaceBody,
   memberView,
@@ -53,6 +55,7 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'workspace.manage',
         params: workspaceParams,
         body: deleteWorkspaceBody,
+        response: { 204: noContent },
         detail: { summary: 'Delete the workspace and all its data (confirm by sending its exact name)' },
       },
     )
@@ -67,6 +70,7 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         sessionOnly: true,
         params: workspaceParams,
         body: transferOwnershipBody,
+        response: { 204: noContent },
         detail: { summary: 'Make another member the Owner; you become an Admin' },
       },
     )
@@ -80,6 +84,7 @@ export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'workspace.read',
         sessionOnly: true,
         params: workspaceParams,
+        response: { 204: noContent },
         detail: { summary: 'Leave the workspace (the last Owner cannot)' },
       },
     )
@@ -103,6 +108,7 @@ export function adminRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         operator: true,
         body: createWorkspaceBody,
+        response: { 201: createdWorkspaceView },
         detail: { summary: 'Create a workspace (you become its Owner; optionally invite the client as Owner)' },
       },
     )

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ROLES, API_KEY_ROLES } from '../auth/permissions.ts'
-import { emailSchema } from '../auth/auth.schema.ts'
+import { emailSchema, userView } from '../auth/auth.schema.ts'
 
 export const workspaceParams = z.object({ workspaceId: z.string().min(1).max(64) })
 export const memberParams = workspaceParams.extend({ userId: z.string().min(1).max(64) })
@@ -47,6 +47,29 @@ export const inviteView = z.object({
   status: z.enum(['pending', 'accepted', 'revoked', 'expired']),
   createdAt: z.string(),
   expiresAt: z.string(),
+})
+/** A new invite with its accept link: the link holds the token, so it is shown in this answer only. */
+export const createdInviteView = z.object({
+  invite: inviteView,
+  acceptUrl: z.string().describe('<public URL>/invite?token=…: send it to the invitee; it is not shown again'),
+})
+/** A workspace the operator created, with the invite of its client's Owner when `ownerEmail` was given. */
+export const createdWorkspaceView = z.object({
+  workspace: workspaceView,
+  ownerInvite: createdInviteView.nullable().describe('The Owner invite sent to ownerEmail; null without one'),
+})
+/** What an invite link offers, shown on the accept page before the person signs up. */
+export const invitePreviewView = z.object({
+  workspaceName: z.string(),
+  email: z.string().describe('The address the invite was sent to: only it can accept'),
+  role: z.enum(ROLES),
+  expiresAt: z.string(),
+})
+/** An accepted invite (the session cookie of the signed-in account is set beside it). */
+export const acceptedInviteView = z.object({
+  user: userView.describe('The account: just created, or the existing one whose password was confirmed'),
+  workspaceId: z.string(),
+  role: z.enum(ROLES).describe('The role the invite granted'),
 })
 export const createInviteBody = z.object({
   email: emailSchema,
