@@ -3,14 +3,20 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
+import { noContent } from '../http/responses.ts'
 import { listQuery } from '../pagination.ts'
-import { workspaceParams } from '../workspaces/workspaces.schema.ts'
+import { page, workspaceParams } from '../workspaces/workspaces.schema.ts'
 import {
+  createdEndpointView,
   createEndpointBody,
   deliveryListQuery,
   deliveryParams,
+  deliveryView,
   endpointParams,
+  endpointView,
   replayBody,
+  replayFailedResult,
+  rotatedSecretView,
   rotateSecretBody,
   updateEndpointBody,
 } from './endpoints.schema.ts'
@@ -25,6 +31,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'webhooks.manage',
       params: workspaceParams,
       query: listQuery,
+      response: page(endpointView),
       detail: { summary: 'List webhook endpoints (never their secrets)' },
     })
     .post(
@@ -37,12 +44,14 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'webhooks.manage',
         params: workspaceParams,
         body: createEndpointBody,
+        response: { 201: createdEndpointView },
         detail: { summary: 'Add an endpoint; its signing secret (whsec_…) is returned once, in this response only' },
       },
     )
     .get('/webhooks/:endpointId', ({ tenant, params }) => service.getEndpoint(deps, tenant, params.endpointId), {
       permission: 'webhooks.manage',
       params: endpointParams,
+      response: endpointView,
       detail: { summary: 'One endpoint' },
     })
     .patch(
@@ -52,6 +61,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'webhooks.manage',
         params: endpointParams,
         body: updateEndpointBody,
+        response: endpointView,
         detail: {
           summary: 'Change the URL, event types, description, or enable/disable (enabling restarts the failure clock)',
         },
@@ -66,6 +76,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         permission: 'webhooks.manage',
         params: endpointParams,
+        response: { 204: noContent },
         detail: { summary: 'Delete an endpoint and its delivery log' },
       },
     )
@@ -76,6 +87,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'webhooks.manage',
         params: endpointParams,
         body: rotateSecretBody,
+        response: rotatedSecretView,
         detail: {
           summary: 'New signing secret, returned once; the old one keeps signing (a second signature) for overlapHours',
         },
@@ -90,6 +102,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         permission: 'webhooks.manage',
         params: endpointParams,
+        response: { 202: deliveryView },
         detail: { summary: 'Queue a signed webhook.test event to this endpoint (even when disabled)' },
       },
     )
@@ -97,6 +110,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'webhooks.manage',
       params: workspaceParams,
       query: deliveryListQuery,
+      response: page(deliveryView),
       detail: {
         summary:
           'The delivery log, newest first, with every attempt (time, status code, latency, first 1 KB of the answer)',
@@ -108,6 +122,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         permission: 'webhooks.manage',
         params: deliveryParams,
+        response: deliveryView,
         detail: { summary: 'One delivery with its attempts' },
       },
     )
@@ -117,6 +132,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         permission: 'webhooks.manage',
         params: deliveryParams,
+        response: deliveryView,
         detail: { summary: 'Send a delivery again now, with a fresh retry budget (same event id)' },
       },
     )
@@ -124,6 +140,7 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'webhooks.manage',
       params: workspaceParams,
       body: replayBody,
+      response: replayFailedResult,
       detail: { summary: 'Send again every failed delivery of an endpoint created in [from, to)' },
     })
     .get(

@@ -32,6 +32,32 @@ let spec: {
 const operations = () =>
   Object.entries(spec.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })))
 
+/**
+ * What is missing from the success responses of these operations: each needs one, none the generic 2XX (a route
+ * without a `response` schema), a 204 no body, any other a schema for each of its media types.
+ */
+function successProblems(scoped: ReturnType<typeof operations>): string[] {
+  const isSchema = (s: Record<string, unknown> | undefined) =>
+    s !== undefined && ['type', 'anyOf', 'oneOf', 'allOf', '$ref'].some((k) => k in s)
+  const problems: string[] = []
+  for (const { path, method, op } of scoped) {
+    const name = `${method} ${path}`
+    const success = Object.entries(op.responses ?? {}).filter(([code]) => code.startsWith('2'))
+    if (success.length === 0) problems.push(`${name}: no success response`)
+    for (const [code, response] of success) {
+      const content = Object.entries(response.content ?? {})
+      if (code === '2XX') problems.push(`${name}: the generic 2XX (the route has no response schema)`)
+      else if (code === '204') {
+        if (content.length > 0) problems.push(`${name} 204: a body`)
+      } else if (content.length === 0) problems.push(`${name} ${code}: no content`)
+      else
+        for (const [type, { schema }] of content)
+          if (!isSchema(schema)) problems.push(`${name} ${code} ${type}: no schema`)
+    }
+  }
+  return problems
+}
+
 const ready = (async () => {
   t = await createTestApp()
   spec = await (await t.request('/docs/json')).json()
@@ -120,31 +146,71 @@ describe('OpenAPI contract', () => {
     const deadLetters = /^\/api\/v1\/workspaces\/\{workspaceId\}\/(intake|inbox)\/dead(\/|$)/
     const scoped = operations().filter(({ path, op }) => deadLetters.test(path) || op.tags?.some((t) => tags.has(t)))
     expect(scoped.length).toBeGreaterThanOrEqual(34)
-    const isSchema = (s: Record<string, unknown> | undefined) =>
-      s !== undefined && ['type', 'anyOf', 'oneOf', 'allOf', '$ref'].some((k) => k in s)
-    const problems: string[] = []
-    for (const { path, method, op } of scoped) {
-      const name = `${method} ${path}`
-      const success = Object.entries(op.responses ?? {}).filter(([code]) => code.startsWith('2'))
-      if (success.length === 0) problems.push(`${name}: no success response`)
-      for (const [code, response] of success) {
-        const content = Object.entries(response.content ?? {})
-        if (code === '2XX') problems.push(`${name}: the generic 2XX (the route has no response schema)`)
-        else if (code === '204') {
-          if (content.length > 0) problems.push(`${name} 204: a body`)
-        } else if (content.length === 0) problems.push(`${name} ${code}: no content`)
-        else
-          for (const [type, { schema }] of content)
-            if (!isSchema(schema)) problems.push(`${name} ${code} ${type}: no schema`)
-      }
-    }
-    expect(problems).toEqual([])
+    expect(successProblems(scoped)).toEqual([])
     // The audit log answers JSON or CSV (format=csv), and both are documented.
     const audit = spec.paths['/api/v1/workspaces/{workspaceId}/audit']!.get!.responses!['200']!.content!
     expect(Object.keys(audit).sort()).toEqual(['application/json', 'text/csv'])
     expect(Object.keys(audit['application/json']!.schema.properties as object)).toEqual(['items', 'nextCursor'])
     expect(audit['text/csv']!.schema.type).toBe('string')
     expect(spec.paths['/api/v1/auth/logout']!.post!.responses!['204']).toEqual({ description: 'No content' })
+  })
+
+  test('webhook endpoints and their delivery log: every success response has its schema; a secret only where it is made', async () => {
+    await ready
+    // By path: the "webhooks" tag is shared with the dead letters and WhatsApp's inbound webhooks. The live event
+    // stream (events/stream) is not in scope: it answers Server-Sent Events, a `Response` stream.
+    const webhooks = /^\/api\/v1\/workspaces\/\{workspaceId\}\/(webhooks|webhook-deliveries)(\/|$)/
+    const scoped = operations().filter(({ path }) => webhooks.test(path))
+    expect(scoped.length).toBeGreaterThanOrEqual(11)
+    expect(successProblems(scoped)).toEqual([])
+
+    type Schema = { properties: Record<string, Schema & { description?: string }>; items: Schema }
+    const at = (path: string, method: string, code: string) =>
+      spec.paths[`/api/v1/workspaces/{workspaceId}${path}`]![method]!.responses![code]!.content!['application/json']!
+        .schema as never as Schema
+    // The signing secret is in the two answers that make one, described as shown once, and in no endpoint view.
+    for (const [path, code] of [
+      ['/webhooks', '201'],
+      ['/webhooks/{endpointId}/rotate-secret', '200'],
+    ] as const) {
+      const made = at(path, 'post', code)
+      expect(Object.keys(made.properties)).toEqual(['endpoint', 'secret'])
+      expect(made.properties.secret!.description).toContain('returned once')
+    }
+    const endpointFields = [
+      'id',
+      'url',
+      'description',
+      'eventTypes',
+      'enabled',
+      'disabledReason',
+      'failingSince',
+      'previousSecretUntil',
+      'createdAt',
+      'updatedAt',
+    ]
+    for (const view of [
+      at('/webhooks', 'get', '200').properties.items!.items,
+      at('/webhooks/{endpointId}', 'get', '200'),
+      at('/webhooks/{endpointId}', 'patch', '200'),
+      at('/webhooks', 'post', '201').properties.endpoint!,
+      at('/webhooks/{endpointId}/rotate-secret', 'post', '200').properties.endpoint!,
+    ])
+      expect(Object.keys(view.properties)).toEqual(endpointFields)
+    // A test event answers 202 with its (pending) delivery; a delivery carries its attempt log.
+    const delivery = at('/webhooks/{endpointId}/test', 'post', '202')
+    expect(Object.keys(delivery.properties)).toContain('log')
+    expect(Object.keys(delivery.properties.log!.items.properties)).toEqual([
+      'at',
+      'statusCode',
+      'latencyMs',
+      'response',
+      'error',
+    ])
+    expect(at('/webhook-deliveries', 'get', '200').properties.items!.items).toEqual(delivery)
+    expect(spec.paths['/api/v1/workspaces/{workspaceId}/webhooks/{endpointId}']!.delete!.responses!['204']).toEqual({
+      description: 'No content',
+    })
   })
 
   test('security follows the access macro; parameters come from the validating schemas', async () => {
