@@ -9,6 +9,7 @@ import { expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { unlessSettledWithin } from '../testing/wait.ts'
 
 const root = resolve(import.meta.dir, '..', '..')
 const installSh = join(root, 'install.sh')
@@ -97,7 +98,7 @@ test(
       expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600)
 
       proc.kill('SIGTERM')
-      const exitCode = await Promise.race([proc.exited, Bun.sleep(20_000).then(() => 'timeout' as const)])
+      const exitCode = await Promise.race([proc.exited, unlessSettledWithin(20_000, () => 'timeout' as const)])
       expect(exitCode).toBe(0)
     } finally {
       if (proc && proc.exitCode === null && proc.signalCode === null) {

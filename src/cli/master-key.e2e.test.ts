@@ -10,6 +10,7 @@ import { BINARY, runBinary, startServer } from '../testing/binary.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { tempDir } from '../testing/temp.ts'
 import { keyEntryOf } from '../crypto/keyfile.ts'
+import { unlessSettledWithin } from '../testing/wait.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
@@ -24,7 +25,7 @@ async function refusedStart(dataDir: string, env: Record<string, string> = {}) {
     stdout: 'pipe',
     stderr: 'pipe',
   })
-  const code = await Promise.race([proc.exited, Bun.sleep(5000).then(() => null)])
+  const code = await Promise.race([proc.exited, unlessSettledWithin(5000, () => null)])
   if (code === null) proc.kill('SIGKILL')
   return { code, stderr: await new Response(proc.stderr).text() }
 }

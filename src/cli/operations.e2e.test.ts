@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { BINARY, runBinary, startServer, type RunResult } from '../testing/binary.ts'
 import { tempDir } from '../testing/temp.ts'
+import { unlessSettledWithin } from '../testing/wait.ts'
 
 const json = (body: unknown, headers: Record<string, string> = {}) => ({
   method: 'POST',
@@ -49,7 +50,7 @@ function failedStart(
   const run = runBinary(['--port', '0', '--host', '127.0.0.1', ...args], opts)
   return Promise.race([
     run,
-    Bun.sleep(10_000).then(() => ({
+    unlessSettledWithin(10_000, () => ({
       code: -1,
       stdout: '',
       stderr: 'still running after 10 s: the start did not fail',

@@ -10,6 +10,7 @@ import { connect } from 'node:tls'
 import { join } from 'node:path'
 import { BINARY, runBinary, startServer, type RunResult } from '../testing/binary.ts'
 import { tempDir } from '../testing/temp.ts'
+import { unlessSettledWithin } from '../testing/wait.ts'
 
 const hasOpenssl = Bun.spawnSync(['which', 'openssl']).exitCode === 0
 
@@ -69,7 +70,7 @@ function failedStart(args: string[], env: Record<string, string> = {}): Promise<
   const run = runBinary(['--port', '0', '--host', '127.0.0.1', ...args], { env })
   return Promise.race([
     run,
-    Bun.sleep(10_000).then(() => ({
+    unlessSettledWithin(10_000, () => ({
       code: -1,
       stdout: '',
       stderr: 'still running after 10 s: the start did not fail',

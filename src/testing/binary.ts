@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Subprocess } from 'bun'
+import { unlessSettledWithin } from './wait.ts'
 
 export const REPO_ROOT = resolve(import.meta.dir, '../..')
 export const BINARY = resolve(REPO_ROOT, 'dist/wabox')
@@ -94,7 +95,7 @@ export async function startServer(opts: {
       reject(new Error(`wabox exited before listening (code ${await proc.exited}): ${errText}`))
     })()
   })
-  const timeout = Bun.sleep(opts.timeoutMs ?? 15_000).then(() => {
+  const timeout = unlessSettledWithin(opts.timeoutMs ?? 15_000, () => null).then(() => {
     throw new Error(`wabox did not start in time: ${errText}`)
   })
   let url: string

@@ -25,3 +25,15 @@ export async function waitUntil<T>(what: string, check: () => T | Promise<T>, ti
     await Bun.sleep(25)
   }
 }
+
+/**
+ * A guard for `Promise.race`: resolves with `value()` after `ms` — only if what it races has hung. Never a wait
+ * in itself (a test that needs time to pass moves the clock or polls with waitUntil); its timer does not keep the
+ * process alive.
+ */
+export function unlessSettledWithin<T>(ms: number, value: () => T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(value()), ms)
+    timer.unref?.()
+  })
+}
