@@ -34,7 +34,10 @@ async function waitForListening(stream: ReadableStream<Uint8Array>, timeoutMs: n
   const deadline = Date.now() + timeoutMs
   try {
     while (Date.now() < deadline) {
-      const chunk = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - Date.now())).then(() => null)])
+      const chunk = await Promise.race([
+        reader.read(),
+        unlessSettledWithin(Math.max(0, deadline - Date.now()), () => null),
+      ])
       if (chunk === null) break
       if (chunk.done) throw new Error(`wabox exited before listening; output:\n${buffered}`)
       buffered += decoder.decode(chunk.value, { stream: true })

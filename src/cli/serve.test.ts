@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { BINARY, REPO_ROOT, ensureBinary, runBinary, startServer } from '../testing/binary.ts'
 import { tempDir } from '../testing/temp.ts'
+import { unlessSettledWithin } from '../testing/wait.ts'
 
 /** Runs the binary and gives it `ms` to exit on its own (a server that keeps running is killed: code null). */
 async function exitWithin(
@@ -17,7 +18,7 @@ async function exitWithin(
     stdout: 'ignore',
     stderr: 'pipe',
   })
-  const code = await Promise.race([proc.exited, Bun.sleep(ms).then(() => null)])
+  const code = await Promise.race([proc.exited, unlessSettledWithin(ms, () => null)])
   if (code === null) proc.kill('SIGKILL')
   return { code, stderr: await new Response(proc.stderr).text() }
 }
