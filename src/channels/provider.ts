@@ -24,18 +24,34 @@ export type SendTarget = {
   credentials: { token: string; phoneNumberId: string } | null
 }
 
+export type ProviderErrorOptions = {
+  code: number
+  reason: string
+  retryable?: boolean
+  authFailure?: boolean
+  pairRate?: boolean
+  details?: string | null
+  notSent?: boolean
+}
+
 export class ProviderError extends Error {
   override name = 'ProviderError'
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    readonly retryable: boolean,
-    readonly authFailure: boolean,
-    readonly pairRate: boolean,
-    readonly details: string | null = null,
-    readonly notSent = false,
-  ) {
-    super(reason)
+  readonly code: number
+  readonly reason: string
+  readonly retryable: boolean
+  readonly authFailure: boolean
+  readonly pairRate: boolean
+  readonly details: string | null
+  readonly notSent: boolean
+  constructor(o: ProviderErrorOptions) {
+    super(o.reason)
+    this.code = o.code
+    this.reason = o.reason
+    this.retryable = o.retryable ?? false
+    this.authFailure = o.authFailure ?? false
+    this.pairRate = o.pairRate ?? false
+    this.details = o.details ?? null
+    this.notSent = o.notSent ?? false
   }
 }
 
@@ -53,7 +69,7 @@ export type Providers = Record<ProviderName, ChannelProvider>
 /** A provider whose live part runs only inside `serve` (QR sessions): elsewhere every call fails, retryably. */
 export const providerNotRunning = (what: string): ChannelProvider => {
   const fail = async (): Promise<never> => {
-    throw new ProviderError(-2, `${what} is not running in this process`, true, false, false)
+    throw new ProviderError({ code: -2, reason: `${what} is not running in this process`, retryable: true })
   }
   return { send: fail, markRead: fail }
 }

@@ -396,12 +396,15 @@ export class OutboxSender {
   private async send(row: Row): Promise<void> {
     const { deps } = this
     const via = await sendTargetOf(deps, row.workspace_id, row.channel_id, row.recipient)
-    if ('unavailable' in via) return this.fail(row, new ProviderError(-1, via.unavailable, false, false, false), false)
+    if ('unavailable' in via) return this.fail(row, new ProviderError({ code: -1, reason: via.unavailable }), false)
     let wamid: string
     try {
       wamid = (await via.provider.send(via.target, JSON.parse(row.request))).providerMessageId
     } catch (err) {
-      const e = err instanceof ProviderError ? err : new ProviderError(-1, (err as Error).message, true, false, false)
+      const e =
+        err instanceof ProviderError
+          ? err
+          : new ProviderError({ code: -1, reason: (err as Error).message, retryable: true })
       // A timeout or a broken connection may have reached Meta: treat it like a crash mid-send.
       return this.fail(row, e, e.code === -1)
     }

@@ -25,13 +25,21 @@ const REASONS: Record<number, string> = {
 
 function mapError(err: unknown): ProviderError {
   if (!(err instanceof GraphError))
-    return new ProviderError(-1, (err as Error)?.message ?? 'send failed', true, false, false)
+    return new ProviderError({ code: -1, reason: (err as Error)?.message ?? 'send failed', retryable: true })
   const reason = REASONS[err.code] ?? (err.code === -1 ? err.message : `Meta refused the message (code ${err.code})`)
-  return new ProviderError(err.code, reason, err.retryable, err.authFailure, err.code === 131056, err.details)
+  return new ProviderError({
+    code: err.code,
+    reason,
+    retryable: err.retryable,
+    authFailure: err.authFailure,
+    pairRate: err.code === 131056,
+    details: err.details,
+  })
 }
 
 function credentialsOf(target: SendTarget) {
-  if (!target.credentials) throw new ProviderError(-1, 'The channel has no access token', false, true, false)
+  if (!target.credentials)
+    throw new ProviderError({ code: -1, reason: 'The channel has no access token', authFailure: true })
   return target.credentials
 }
 

@@ -35,14 +35,12 @@ async function withFetchedMedia(
     fetched = await fetchMedia((content[kind] as { url: string }).url)
   } catch (err) {
     if (err instanceof UrlRefused)
-      throw new ProviderError(MEDIA_REFUSED, `The media link cannot be used: ${err.message}`, false, false, false)
-    throw new ProviderError(
-      SEND_FAILED,
-      `The media link could not be fetched: ${(err as Error).message}`,
-      true,
-      false,
-      false,
-    )
+      throw new ProviderError({ code: MEDIA_REFUSED, reason: `The media link cannot be used: ${err.message}` })
+    throw new ProviderError({
+      code: SEND_FAILED,
+      reason: `The media link could not be fetched: ${(err as Error).message}`,
+      retryable: true,
+    })
   }
   const mimetype = fetched.contentType?.split(';')[0]?.trim()
   return { ...content, [kind]: fetched.bytes, ...(mimetype && kind !== 'sticker' ? { mimetype } : {}) }
@@ -57,15 +55,12 @@ export function qrProvider(
     const socket = sessions.get(target.channelId)?.live
     // Retryable: the session reconnects by itself, and the message waits for it.
     if (!socket)
-      throw new ProviderError(
-        NOT_CONNECTED,
-        'The QR-linked device is not connected right now',
-        true,
-        false,
-        false,
-        null,
-        true,
-      )
+      throw new ProviderError({
+        code: NOT_CONNECTED,
+        reason: 'The QR-linked device is not connected right now',
+        retryable: true,
+        notSent: true,
+      })
     return socket
   }
   return {
@@ -97,19 +92,17 @@ export function qrProvider(
         const sent = await socket.sendMessage(jid, content, { messageId: r.messageId, ...(quoted ? { quoted } : {}) })
         return { providerMessageId: sent?.key.id ?? r.messageId, recipient: r.to }
       } catch (err) {
-        throw new ProviderError(
-          SEND_FAILED,
-          `WhatsApp did not take the message: ${(err as Error).message}`,
-          true,
-          false,
-          false,
-        )
+        throw new ProviderError({
+          code: SEND_FAILED,
+          reason: `WhatsApp did not take the message: ${(err as Error).message}`,
+          retryable: true,
+        })
       }
     },
     async markRead(target, wamid) {
       const socket = live(target)
       if (!target.recipient)
-        throw new ProviderError(SEND_FAILED, 'No recipient to send the read receipt to', false, false, false)
+        throw new ProviderError({ code: SEND_FAILED, reason: 'No recipient to send the read receipt to' })
       await socket.readMessages([{ remoteJid: jidOf(target.recipient), id: wamid, fromMe: false }])
     },
   }
