@@ -5,7 +5,12 @@
  */
 import type { SyncDb } from '../db/client.ts'
 import { newId } from '../crypto/tokens.ts'
-import type { ChannelNoticeEvent, InboundEvent, InboundMessageEvent, InboundStatusEvent } from './inbound-events.ts'
+import type {
+  ChannelNoticeEvent,
+  InboundEvent,
+  InboundMessageEvent,
+  InboundStatusEvent,
+} from '../channels/inbound-events.ts'
 import type { ContactsTable, ConversationsTable } from './messaging.table.ts'
 import { emitSync } from '../events/emit.ts'
 import { safeMimeType } from './mime.ts'

@@ -1,5 +1,5 @@
 /** Builds the Cloud API request body (reference §3) from a validated send request. */
-import type { SendMessageInput, TemplateParam } from '../../messaging/send.schema.ts'
+import type { SendMessageInput, TemplateParam } from '../send-input.ts'
 
 type Resolved = { to: string; contextWamid: string | null; reactionWamid: string | null; callbackData: string }
 

@@ -3,15 +3,15 @@
  * and the answer is sent only after the inbox rows are committed (group commit). Processing happens later,
  * in the inbox processor, so Meta never waits on it.
  */
-import { iso } from '../clock.ts'
-import type { ServiceDeps } from '../deps.ts'
-import { AppError } from '../lib/errors.ts'
-import { parseJsonChecked } from '../lib/json-guard.ts'
-import { constantTimeEqual } from '../crypto/tokens.ts'
-import { splitWebhook, webhookEnvelope } from '../channels/cloud/inbound.ts'
-import { idempotencyKey } from '../messaging/inbound-events.ts'
-import { isValidSignature } from '../channels/cloud/signature.ts'
-import type { InboxWriter } from './group-commit.ts'
+import { iso } from '../../clock.ts'
+import type { ServiceDeps } from '../../deps.ts'
+import { AppError } from '../../lib/errors.ts'
+import { parseJsonChecked } from '../../lib/json-guard.ts'
+import { constantTimeEqual } from '../../crypto/tokens.ts'
+import { splitWebhook, webhookEnvelope } from './inbound.ts'
+import { idempotencyKey } from '../inbound-events.ts'
+import { isValidSignature } from './signature.ts'
+import type { InboxWriter } from '../../webhooks/group-commit.ts'
 
 export const WEBHOOK_BODY_LIMIT = 3 * 1024 * 1024
 
