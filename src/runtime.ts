@@ -13,10 +13,7 @@ import { InboxProcessor } from './webhooks/processor.ts'
 import { MediaDownloader } from './messaging/media.service.ts'
 import { OutboxSender } from './messaging/sender.ts'
 import { WebhookDispatcher } from './events/dispatcher.ts'
-import { QrSessions } from './channels/qr/sessions.ts'
-import { qrProvider } from './channels/qr/qr.provider.ts'
-import { baileysSocketFactory, type SocketFactory } from './channels/qr/socket.ts'
-import { fetchPublic } from './lib/url-guard.ts'
+import { startQrSessions, type QrSessions, type SocketFactory } from './channels/registry.ts'
 
 export type Runtime = {
   services: ServiceDeps
@@ -61,21 +58,10 @@ export function createRuntime(opts: {
   const sender = new OutboxSender(services)
   const dispatcher = new WebhookDispatcher(services)
   // QR-linked devices: their messages come into the same inbox; a device coming online wakes the sender.
-  const qr = new QrSessions(services, {
-    socketFactory: opts.qrSocketFactory ?? baileysSocketFactory,
+  const qr = startQrSessions(services, {
+    socketFactory: opts.qrSocketFactory,
     writer: writer!,
     onConnected: () => sender.wakeForNewWork(),
-  })
-  services.providers.qr = qrProvider(qr, {
-    typing: (channelId) => qr.typing(channelId),
-    // Media links for QR sends: the same rules (and operator allowances) as webhook URLs.
-    fetchMedia: (url) =>
-      fetchPublic(url, {
-        allowHttp: opts.config.webhookAllowHttp,
-        allowedNetworks: opts.config.webhookAllowedNetworks,
-        timeoutMs: 30_000,
-        maxBytes: 64 * 1024 * 1024,
-      }),
   })
   return {
     services,

@@ -18,7 +18,7 @@ import {
 } from './workspaces.schema.ts'
 import * as service from './workspaces.service.ts'
 import { removeMember } from './members.service.ts'
-import type { QrSessions } from '../channels/qr/sessions.ts'
+import type { QrSessions } from '../channels/registry.ts'
 
 export function workspaceRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessions) {
   return new Elysia({ prefix: '/api/v1/workspaces', tags: ['workspaces'] })

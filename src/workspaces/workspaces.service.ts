@@ -15,7 +15,7 @@ import type { WorkspaceView } from './workspaces.schema.ts'
 import type { WorkspacesTable } from './workspaces.table.ts'
 import * as repo from './workspaces.repo.ts'
 import { createInvite } from './invites.service.ts'
-import type { QrSessions } from '../channels/qr/sessions.ts'
+import type { QrSessions } from '../channels/registry.ts'
 
 export const workspaceView = (w: WorkspacesTable): WorkspaceView => ({
   id: w.id,

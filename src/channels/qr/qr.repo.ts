@@ -39,14 +39,3 @@ export const channelsToStart = (db: Db) =>
       ]),
     )
     .execute()
-
-/** Send starts of a channel since `since` (the pacer's memory across restarts). */
-export const sendStartsSince = (db: Db, workspaceId: string, channelId: string, since: string) =>
-  db
-    .selectFrom('outbox')
-    .select('updated_at')
-    .where('workspace_id', '=', workspaceId)
-    .where('channel_id', '=', channelId)
-    .where('state', 'in', ['sent', 'sending'])
-    .where('updated_at', '>=', since)
-    .execute()
