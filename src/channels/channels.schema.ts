@@ -11,24 +11,8 @@ export const channelParams = workspaceParams.extend({ channelId: z.string().min(
 /** A new instance each time: a schema used in several bodies is inlined in each, as before. */
 export const channelName = () => z.string().trim().min(1).max(100)
 
-export const channelViewBase = z.object({
-  id: z.string(),
-  /** The provider's name: registry.ts narrows it to the names it knows. */
-  provider: z.string(),
-  name: z.string(),
-  status: z
-    .enum(['pending', 'active', 'needs_reauth', 'disconnected'])
-    .describe(
-      'pending: a QR channel not linked yet; active: can send; needs_reauth: new credentials or a new link needed; disconnected: removed',
-    ),
-  phoneNumberId: z.string().nullable(),
-  wabaId: z.string().nullable(),
-  displayPhoneNumber: z.string().nullable(),
-  verifiedName: z.string().nullable(),
-  qualityRating: z.string().nullable(),
-  messagingLimit: z.string().nullable(),
-  accountStatus: z.string().nullable(),
-  sendRate: z.number(),
+/** The part of a channel's view that depends on its kind (each provider's `view`). */
+export const providerViewFields = {
   credentials: z.object({
     accessToken: z.string().nullable(),
     appSecret: z.string().nullable(),
@@ -47,6 +31,28 @@ export const channelViewBase = z.object({
     })
     .nullable(),
   qr: z.object({ pacing: z.record(z.string(), z.unknown()), includeGroups: z.boolean() }).nullable(),
+}
+export type ProviderView = z.infer<z.ZodObject<typeof providerViewFields>>
+
+export const channelViewBase = z.object({
+  id: z.string(),
+  /** The provider's name: registry.ts narrows it to the names it knows. */
+  provider: z.string(),
+  name: z.string(),
+  status: z
+    .enum(['pending', 'active', 'needs_reauth', 'disconnected'])
+    .describe(
+      'pending: a QR channel not linked yet; active: can send; needs_reauth: new credentials or a new link needed; disconnected: removed',
+    ),
+  phoneNumberId: z.string().nullable(),
+  wabaId: z.string().nullable(),
+  displayPhoneNumber: z.string().nullable(),
+  verifiedName: z.string().nullable(),
+  qualityRating: z.string().nullable(),
+  messagingLimit: z.string().nullable(),
+  accountStatus: z.string().nullable(),
+  sendRate: z.number(),
+  ...providerViewFields,
   createdAt: z.string(),
   updatedAt: z.string(),
 })

@@ -21,7 +21,7 @@
  */
 import type { ServiceDeps } from '../deps.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
-import type { ChannelView } from './channels.schema.ts'
+import type { ProviderView } from './channels.schema.ts'
 import type { ChannelsTable } from './channels.table.ts'
 import type { SendMessageInput } from './send-input.ts'
 
@@ -110,9 +110,6 @@ export type SendTargetOrReason =
 export type MediaKind = 'image' | 'audio' | 'video' | 'document' | 'sticker'
 export type UploadedMedia = { mediaId: string; kind: MediaKind; mimeType: string; size: number; channelId: string }
 export type FetchedMedia = { bytes: Uint8Array; sha256: string | null; mime: string | null }
-
-/** The part of a channel's view that depends on its kind. */
-export type ProviderView = Pick<ChannelView, 'credentials' | 'webhookUrl' | 'connection' | 'qr'>
 
 /** A settings change: the columns to write, what the audit log records, and what to tell live parts afterwards. */
 export type SettingsChange = {
