@@ -23,7 +23,7 @@ import type { ChannelStatus, ChannelsTable, QrConnectionState } from '../channel
 import { openAuthStore, type QrAuthStore } from './auth-store.ts'
 import { mapUpdates, mapUpsert, type Mapped, type QrInboundContext } from './inbound.ts'
 import type { QrSocket, SocketFactory } from './socket.ts'
-import * as qrRepo from './qr.repo.ts'
+import * as qrRepo from './lid-mappings.repo.ts'
 import { qrSettingsOf, type QrSettings } from './settings.ts'
 
 export const RECONNECT_BASE_MS = 2_000

@@ -1,4 +1,4 @@
-/** QR-linked channels: queries only. */
+/** The lid_mappings table: which WhatsApp number a QR-linked device's LID (linked identity) stands for, per workspace. */
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../../db/database.ts'
 
@@ -24,18 +24,3 @@ export async function saveLidMappings(
     )
     .execute()
 }
-
-/** QR channels whose session should run: linked or linking, not stopped for a reason only the user can clear. */
-export const channelsToStart = (db: Db) =>
-  db
-    .selectFrom('channels')
-    .select(['id', 'workspace_id', 'qr_settings'])
-    .where('provider', '=', 'qr')
-    .where('status', '!=', 'disconnected')
-    .where((eb) =>
-      eb.or([
-        eb('connection_state', 'is', null),
-        eb('connection_state', 'not in', ['logged_out', 'replaced', 'qr_expired']),
-      ]),
-    )
-    .execute()
