@@ -15,13 +15,14 @@
  *   device is offline: wait, without spending an attempt or a pacing slot), and a stable `code` plus a
  *   readable `reason` for the message row.
  * - Media: `uploadMedia` for later sends, `downloadMedia` for inbound media.
- * - The channels API: `view` (what a channel shows beyond the common columns), `updateSettings`, `disconnect`.
+ * - The channels API: `connect`, `view` (what a channel shows beyond the common columns), `updateSettings`,
+ *   `disconnect`. Routes only one kind has (Cloud credentials, QR linking) are that provider's own (registry.ts).
  * Inbound messages come in through each provider's own path (Cloud: webhooks; QR: the live session) and are
  * mapped to the neutral events of inbound-events.ts.
  */
 import type { ServiceDeps } from '../deps.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
-import type { ProviderView } from './channels.schema.ts'
+import type { ChannelView, ProviderView } from './channels.schema.ts'
 import type { ChannelsTable } from './channels.table.ts'
 import type { SendMessageInput } from './send-input.ts'
 
@@ -111,6 +112,9 @@ export type MediaKind = 'image' | 'audio' | 'video' | 'document' | 'sticker'
 export type UploadedMedia = { mediaId: string; kind: MediaKind; mimeType: string; size: number; channelId: string }
 export type FetchedMedia = { bytes: Uint8Array; sha256: string | null; mime: string | null }
 
+/** What connecting a channel answers: its view, and what the caller needs once (a Cloud number's webhook). */
+export type Connected = { channel: ChannelView; webhook?: { url: string; verifyToken: string } }
+
 /** A settings change: the columns to write, what the audit log records, and what to tell live parts afterwards. */
 export type SettingsChange = {
   patch: Partial<ChannelsTable>
@@ -118,7 +122,7 @@ export type SettingsChange = {
   applied?: () => void
 }
 
-export interface ChannelProvider<Request = unknown, Settings = unknown> {
+export interface ChannelProvider<Request = unknown, Settings = unknown, Connect = unknown> {
   /** The name stored in channels.provider. */
   readonly name: string
 
@@ -159,6 +163,8 @@ export interface ChannelProvider<Request = unknown, Settings = unknown> {
   downloadMedia(deps: ServiceDeps, channel: ChannelsTable, mediaId: string): Promise<FetchedMedia>
 
   // --- the channels API ---
+  /** Connects a channel of this kind from its connect body (checked with the provider first where it can be). */
+  connect(deps: ServiceDeps, ctx: WorkspaceContext, input: Connect): Promise<Connected>
   view(deps: ServiceDeps, channel: ChannelsTable): ProviderView
   /** Checks and applies the settings part of an update (422 for settings this kind does not have). */
   updateSettings(channel: ChannelsTable, input: Settings): SettingsChange

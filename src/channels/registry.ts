@@ -13,10 +13,10 @@ import { fetchPublic } from '../lib/url-guard.ts'
 import type { InboxWriter } from '../webhooks/group-commit.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import { channelName, channelViewBase } from './channels.schema.ts'
+import { providerOf } from './provider.ts'
 import { cloudProvider } from './cloud/cloud.provider.ts'
 import { cloudChannelRoutes } from './cloud/cloud.routes.ts'
 import { cloudSettingsFields, connectCloudBody } from './cloud/cloud.schema.ts'
-import { connectCloudChannel } from './cloud/connect.service.ts'
 import { createGraphClient } from './cloud/graph.ts'
 import { webhookRoutes } from './cloud/webhooks.routes.ts'
 import { name as cloudName } from './cloud/name.ts'
@@ -24,7 +24,6 @@ import { name as qrName } from './qr/name.ts'
 import { qrProvider } from './qr/qr.provider.ts'
 import { qrLinkingRoutes } from './qr/qr.routes.ts'
 import { createQrFields, qrSettingsFields } from './qr/qr.schema.ts'
-import { createQrChannel } from './qr/qr-channels.service.ts'
 import { QrSessions } from './qr/sessions.ts'
 import { baileysSocketFactory, type SocketFactory } from './qr/socket.ts'
 
@@ -88,11 +87,9 @@ export const updateChannelBody = z
   .strict()
   .refine((b) => b.name !== undefined || b.sendRate !== undefined || b.qr !== undefined, 'send name, sendRate or qr')
 
-export function createChannel(deps: ServiceDeps, ctx: WorkspaceContext, body: z.infer<typeof createChannelBody>) {
-  return body.kind === qrName
-    ? createQrChannel(deps, deps.providers[qrName].live.running(), ctx, body)
-    : connectCloudChannel(deps, deps.providers[cloudName].graph, ctx, body)
-}
+/** Connects a channel of the body's kind, through its provider. */
+export const createChannel = (deps: ServiceDeps, ctx: WorkspaceContext, body: z.infer<typeof createChannelBody>) =>
+  providerOf(deps, body.kind).connect(deps, ctx, body)
 
 /** The routes only one kind of channel has (Cloud: credentials; QR: linking), under …/channels. */
 export function providerChannelRoutes(deps: ServiceDeps, auth: AuthPlugin) {

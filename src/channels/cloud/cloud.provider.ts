@@ -9,7 +9,8 @@ import { callbackDataFor } from '../inbound-events.ts'
 import { openSecret } from '../channel-secrets.ts'
 import type { ChannelsTable } from '../channels.table.ts'
 import { ProviderError, type ChannelProvider, type SendTarget } from '../provider.ts'
-import { webhookUrl } from './connect.service.ts'
+import type { ConnectCloudInput } from './cloud.schema.ts'
+import { connectCloudChannel, webhookUrl } from './connect.service.ts'
 import { GraphError, type GraphClient } from './graph.ts'
 import { downloadFromGraph, uploadToGraph } from './media.ts'
 import { name } from './name.ts'
@@ -62,7 +63,9 @@ function credentialsOf(target: SendTarget) {
 /** The Cloud API part of a channel update. */
 export type CloudSettingsInput = { sendRate?: number; qr?: unknown }
 
-export type CloudProvider = ChannelProvider<CloudRequest, CloudSettingsInput> & { readonly graph: GraphClient }
+export type CloudProvider = ChannelProvider<CloudRequest, CloudSettingsInput, ConnectCloudInput> & {
+  readonly graph: GraphClient
+}
 
 export function cloudProvider(graph: GraphClient): CloudProvider {
   const needsCredentials = 'The channel needs new credentials'
@@ -138,6 +141,7 @@ export function cloudProvider(graph: GraphClient): CloudProvider {
     uploadMedia: (deps, ctx, channel, file, mime) => uploadToGraph(deps, graph, ctx, channel, file, mime),
     downloadMedia: (deps, channel, mediaId) => downloadFromGraph(deps, graph, channel, mediaId),
 
+    connect: (deps, ctx, input) => connectCloudChannel(deps, graph, ctx, input),
     view: (deps, c) => ({
       credentials: {
         accessToken: masked(c.access_token_last4),

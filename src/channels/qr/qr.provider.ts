@@ -23,6 +23,7 @@ import { LiveSessions } from './live-sessions.ts'
 import { fetchFromWhatsApp } from './media.ts'
 import { name } from './name.ts'
 import { jidOf, toQrRequest, type QrRequest } from './outbound.ts'
+import { createQrChannel } from './qr-channels.service.ts'
 import { capHold, DAY_MS, QrPacer } from './pacing.ts'
 import type { QrSettingsInput } from './settings.ts'
 import { mergedSettingsOr422, qrSettingsOf } from './settings.ts'
@@ -82,10 +83,13 @@ async function sendHistory(deps: ServiceDeps, workspaceId: string, channelId: st
   )
 }
 
+/** A new QR channel: its name and options; linking starts at once. */
+export type QrConnectInput = { name: string; qr?: QrSettingsInput }
+
 /** The QR part of a channel update. */
 export type QrSettingsUpdate = { sendRate?: number; qr?: QrSettingsInput }
 
-export type QrProvider = ChannelProvider<QrRequest, QrSettingsUpdate> & { readonly live: LiveSessions }
+export type QrProvider = ChannelProvider<QrRequest, QrSettingsUpdate, QrConnectInput> & { readonly live: LiveSessions }
 
 export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number) => Promise<unknown> }): QrProvider {
   const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms))
@@ -207,6 +211,7 @@ export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number
       return fetchFromWhatsApp(ref)
     },
 
+    connect: (deps, ctx, input) => createQrChannel(deps, live.running(), ctx, input),
     view: (_deps, c) => ({
       credentials: {
         accessToken: masked(c.access_token_last4),
