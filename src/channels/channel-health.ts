@@ -9,6 +9,7 @@ import { iso } from '../clock.ts'
 import * as audit from '../audit/audit.service.ts'
 import { emit } from '../events/emit.ts'
 import * as repo from './channels.repo.ts'
+import { providerOf } from './provider.ts'
 
 /** Consecutive authentication failures before a channel is marked needs_reauth. */
 export const REAUTH_AFTER_FAILURES = 3
@@ -57,7 +58,7 @@ export async function recordCredentialOutcome(
         trx,
         workspaceId,
         'channel.status',
-        { channelId, status: 'needs_reauth', reason: `Meta refused the access token (code ${code})` },
+        { channelId, status: 'needs_reauth', reason: providerOf(deps, c.provider).credentialsRefused(code) },
         iso(now),
       )
       deps.logger.warn({ channelId, workspaceId, code }, 'channel needs re-authentication')

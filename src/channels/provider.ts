@@ -150,6 +150,9 @@ export interface ChannelProvider<Request = unknown, Settings = unknown, Connect 
   send(target: SendTarget, request: Request): Promise<{ providerMessageId: string; recipient: string | null }>
   markRead(target: SendTarget, providerMessageId: string): Promise<void>
 
+  /** The needs_reauth reason when the provider refused the channel's credentials with `code` (channel-health.ts). */
+  credentialsRefused(code: number): string
+
   // --- media ---
   /** A file for later sends by media id (the file's type and size are already checked: media-types.ts). */
   uploadMedia(

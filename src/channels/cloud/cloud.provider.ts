@@ -98,6 +98,7 @@ export function cloudProvider(graph: GraphClient): CloudProvider {
     fixedMessageId: () => null,
     deferral: async () => null,
 
+    credentialsRefused: (code) => `Meta refused the access token (code ${code})`,
     parseRequest: (stored) => JSON.parse(stored) as CloudRequest,
     readyToSend: () => true,
     async pacer(_deps, c, existing) {

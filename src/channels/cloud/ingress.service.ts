@@ -12,6 +12,7 @@ import { splitWebhook, webhookEnvelope } from './inbound.ts'
 import { idempotencyKey } from '../inbound-events.ts'
 import { isValidSignature } from './signature.ts'
 import type { InboxWriter } from '../../webhooks/group-commit.ts'
+import { name } from './name.ts'
 
 export const WEBHOOK_BODY_LIMIT = 3 * 1024 * 1024
 
@@ -19,7 +20,7 @@ async function liveChannel(deps: ServiceDeps, channelId: string) {
   const channel = /^[A-Za-z0-9_]{1,64}$/.test(channelId)
     ? await deps.channelCache.get(deps.db, deps.keyring, channelId)
     : null
-  if (channel?.provider !== 'cloud')
+  if (channel?.provider !== name)
     throw new AppError(404, 'unknown_channel', 'No Cloud API channel has this webhook URL.')
   if (channel.status === 'disconnected' || !channel.appSecret) {
     throw new AppError(

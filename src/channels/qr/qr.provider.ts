@@ -139,6 +139,8 @@ export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number
         : null
     },
 
+    // A linked device has no credentials a send could be refused for: its session ends instead (session.ts).
+    credentialsRefused: (code) => `WhatsApp refused the linked device (code ${code})`,
     parseRequest: (stored) => JSON.parse(stored) as QrRequest,
     // A device that is not connected: its messages wait (the session wakes the sender when it is back).
     readyToSend: (c) => c.connection_state === 'connected',
