@@ -13,7 +13,7 @@ import { InboxProcessor } from './webhooks/processor.ts'
 import { MediaDownloader } from './messaging/media.service.ts'
 import { OutboxSender } from './messaging/sender.ts'
 import { WebhookDispatcher } from './events/dispatcher.ts'
-import { startQrSessions, type QrSessions, type SocketFactory } from './channels/registry.ts'
+import { createQrSessions, type QrSessions, type SocketFactory } from './channels/registry.ts'
 
 export type Runtime = {
   services: ServiceDeps
@@ -58,7 +58,7 @@ export function createRuntime(opts: {
   const sender = new OutboxSender(services)
   const dispatcher = new WebhookDispatcher(services)
   // QR-linked devices: their messages come into the same inbox; a device coming online wakes the sender.
-  const qr = startQrSessions(services, {
+  const qr = createQrSessions(services, {
     socketFactory: opts.qrSocketFactory,
     writer: writer!,
     onConnected: () => sender.wakeForNewWork(),

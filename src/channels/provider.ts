@@ -109,7 +109,6 @@ export type SendTargetOrReason =
     }
 
 export type MediaKind = 'image' | 'audio' | 'video' | 'document' | 'sticker'
-export type UploadedMedia = { mediaId: string; kind: MediaKind; mimeType: string; size: number; channelId: string }
 export type FetchedMedia = { bytes: Uint8Array; sha256: string | null; mime: string | null }
 
 /** What connecting a channel answers: its view, and what the caller needs once (a Cloud number's webhook). */

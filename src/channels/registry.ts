@@ -56,8 +56,8 @@ export function buildProviders(config: Config) {
 }
 export type Providers = ReturnType<typeof buildProviders>
 
-/** The QR-linked devices' sessions in this process, bound to the QR provider (which sends through them). */
-export function startQrSessions(
+/** Creates this process's QR-linked device sessions (started by the runtime) and binds them to the QR provider. */
+export function createQrSessions(
   services: ServiceDeps,
   opts: { socketFactory?: SocketFactory; writer: InboxWriter; onConnected: () => void },
 ): QrSessions {
