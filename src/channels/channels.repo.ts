@@ -3,7 +3,7 @@ import type { Insertable, Kysely, Transaction, Updateable } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { SyncDb } from '../db/client.ts'
 import type { ChannelsTable } from './channels.table.ts'
-import type { ProviderName } from './registry.ts'
+import type { ProviderName } from './provider-names.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
-import type { ProviderName } from './registry.ts'
+import type { ProviderName } from './provider-names.ts'
 
 export const channelParams = workspaceParams.extend({ channelId: z.string().min(1).max(64) })
 

@@ -1,4 +1,4 @@
-import type { ProviderName } from './registry.ts'
+import type { ProviderName } from './provider-names.ts'
 
 /**
  * `pending`: a QR channel not linked yet (never connected). `active`: can send. `needs_reauth`: it worked once and no

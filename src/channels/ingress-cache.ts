@@ -8,7 +8,7 @@ import type { Keyring } from '../crypto/envelope.ts'
 import type { ChannelStatus } from './channels.table.ts'
 import { openSecret } from './channel-secrets.ts'
 import * as repo from './channels.repo.ts'
-import type { ProviderName } from './registry.ts'
+import type { ProviderName } from './provider-names.ts'
 
 export type IngressChannel = {
   id: string

@@ -1,6 +1,6 @@
 /**
  * The providers, by name: the one place that composes the provider folders. Each provider names itself
- * (its `name.ts`); ProviderName is derived from them. The registry builds them before the service
+ * (its `name.ts`); provider-names.ts lists them and derives ProviderName. The registry builds them before the service
  * dependencies (they hold no state from them: deps are passed per call), composes the bodies and routes that
  * differ by kind of channel, and starts the QR provider's live sessions for the runtime.
  */
@@ -13,6 +13,7 @@ import { fetchPublic } from '../lib/url-guard.ts'
 import type { InboxWriter } from '../webhooks/group-commit.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import { channelName, channelViewBase } from './channels.schema.ts'
+import { PROVIDER_NAMES } from './provider-names.ts'
 import { providerOf } from './provider.ts'
 import { cloudProvider } from './cloud/cloud.provider.ts'
 import { cloudChannelRoutes } from './cloud/cloud.routes.ts'
@@ -30,9 +31,7 @@ import { baileysSocketFactory, type SocketFactory } from './qr/socket.ts'
 export { WEBHOOK_BODY_LIMIT } from './cloud/ingress.service.ts'
 export { baileysSocketFactory, QrSessions, type SocketFactory }
 
-/** Every provider's name; the first is the kind a connect body without `kind` means. */
-export const PROVIDER_NAMES = [cloudName, qrName] as const
-export type ProviderName = (typeof PROVIDER_NAMES)[number]
+export { PROVIDER_NAMES, type ProviderName } from './provider-names.ts'
 
 export function buildProviders(config: Config) {
   const graph = createGraphClient({
