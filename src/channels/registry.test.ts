@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { parseInvocation } from '../config.ts'
 import { ProviderError, providerOf } from './provider.ts'
-import { buildProviders, PROVIDER_NAMES } from './registry.ts'
+import { PROVIDER_NAMES } from './provider-names.ts'
+import { buildProviders } from './registry.ts'
 
 const providers = buildProviders(parseInvocation([], {}).config)
 

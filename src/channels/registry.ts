@@ -2,7 +2,7 @@
  * The providers, by name: the one place that composes the provider folders. Each provider names itself
  * (its `name.ts`); provider-names.ts lists them and derives ProviderName. The registry builds them before the service
  * dependencies (they hold no state from them: deps are passed per call), composes the bodies and routes that
- * differ by kind of channel, and starts the QR provider's live sessions for the runtime.
+ * differ by kind of channel, and creates the QR provider's live sessions for the runtime.
  */
 import { Elysia } from 'elysia'
 import { z } from 'zod'
@@ -29,9 +29,8 @@ import { QrSessions } from './qr/sessions.ts'
 import { baileysSocketFactory, type SocketFactory } from './qr/socket.ts'
 
 export { WEBHOOK_BODY_LIMIT } from './cloud/ingress.service.ts'
-export { baileysSocketFactory, QrSessions, type SocketFactory }
-
-export { PROVIDER_NAMES, type ProviderName } from './provider-names.ts'
+/** What the runtime, the workspaces and the metrics need of the QR sessions, without importing the QR folder. */
+export { QrSessions, type SocketFactory }
 
 export function buildProviders(config: Config) {
   const graph = createGraphClient({
