@@ -26,10 +26,9 @@ import { auditRoutes } from './audit/audit.routes.ts'
 import { channelRoutes } from './channels/channels.routes.ts'
 import { messagingRoutes } from './messaging/messaging.routes.ts'
 import { deadLetterRoutes } from './intake/dead-letters.routes.ts'
-import { webhookRoutes } from './webhooks/webhooks.routes.ts'
 import { sendRoutes } from './messaging/send.routes.ts'
 import { mediaRoutes, MEDIA_UPLOAD_LIMIT } from './messaging/upload.routes.ts'
-import { WEBHOOK_BODY_LIMIT } from './webhooks/ingress.service.ts'
+import { inboundRoutes, WEBHOOK_BODY_LIMIT } from './channels/registry.ts'
 import { eventRoutes } from './events/events.routes.ts'
 import { metricsRoutes } from './metrics/metrics.routes.ts'
 
@@ -87,10 +86,10 @@ export function createApp(deps: AppDeps) {
     .use(apiKeyRoutes(services, auth))
     .use(auditRoutes(services, auth))
     .use(adminRoutes(services, auth))
-    .use(channelRoutes(services, auth, runtime.qr))
+    .use(channelRoutes(services, auth))
     .use(messagingRoutes(services, auth))
     .use(deadLetterRoutes(services, auth, runtime.processor))
-    .use(webhookRoutes(services, auth, runtime.writer))
+    .use(inboundRoutes(services, auth, runtime.writer))
     .use(sendRoutes(services, auth, runtime.sender))
     .use(mediaRoutes(services, auth))
     .use(eventRoutes(services, auth))

@@ -1,13 +1,14 @@
-/** What services need from the outside world: the database, the clock, the configuration, the key, Meta. */
+/**
+ * What services need from the outside world: the database, the clock, the configuration, the key, and the
+ * channel providers (built first, by the registry: nothing here is replaced after construction).
+ */
 import type { Config } from './config.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { syncTransactions, type Db, type DbHandle, type SyncTransaction } from './db/client.ts'
 import type { Keyring } from './crypto/envelope.ts'
 import type { Logger } from './log.ts'
-import { createGraphClient, type GraphClient } from './channels/cloud/graph.ts'
 import { ChannelCache } from './channels/ingress-cache.ts'
-import { cloudProvider } from './channels/cloud/cloud.provider.ts'
-import { providerNotRunning, type Providers } from './channels/provider.ts'
+import { buildProviders, type Providers } from './channels/registry.ts'
 import { WriteGroup } from './db/write-group.ts'
 import { WriteHealth } from './db/write-health.ts'
 import { Metrics } from './metrics/metrics.ts'
@@ -22,12 +23,10 @@ export type ServiceDeps = {
   config: Config
   logger: Logger
   keyring: Keyring | undefined
-  /** The Meta Graph API (config.graphBaseUrl: Meta in production, the loopback double in tests). */
-  graph: GraphClient
   channelCache: ChannelCache
   /** Synchronous transactions on the same connection, for the intake processor's hot path. */
   syncTransaction: SyncTransaction
-  /** How each kind of channel sends; the QR one is replaced by the runtime's live sessions. */
+  /** Every kind of channel, by name (channels/registry.ts); the QR one sends through sessions the runtime binds. */
   providers: Providers
   /** Group commit for hot request writes (queuing messages): many requests, one fsync. */
   writes: WriteGroup
@@ -48,11 +47,7 @@ export function buildServiceDeps(opts: {
   keyring: Keyring | undefined
   clock?: Clock
 }): ServiceDeps {
-  const graph = createGraphClient({
-    baseUrl: opts.config.graphBaseUrl,
-    version: opts.config.graphVersion,
-    timeoutMs: opts.config.graphTimeout,
-  })
+  const providers = buildProviders(opts.config)
   const clock = opts.clock ?? systemClock
   // The data disk's free space, as an unprivileged writer sees it (statfs; the database's directory).
   const dbDir = opts.db.path === ':memory:' ? null : dirname(opts.db.path)
@@ -73,9 +68,8 @@ export function buildServiceDeps(opts: {
     logger: opts.logger,
     keyring: opts.keyring,
     clock,
-    graph,
     channelCache: new ChannelCache(),
-    providers: { cloud: cloudProvider(graph), qr: providerNotRunning('The QR-linked device session') },
+    providers,
     writes: new WriteGroup(opts.db.db, writeHealth),
     writeHealth,
     metrics: new Metrics(),

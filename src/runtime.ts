@@ -13,10 +13,7 @@ import { IntakeProcessor } from './intake/processor.ts'
 import { MediaDownloader } from './messaging/media.service.ts'
 import { OutboxSender } from './messaging/sender.ts'
 import { WebhookDispatcher } from './events/dispatcher.ts'
-import { QrSessions } from './channels/qr/sessions.ts'
-import { qrProvider } from './channels/qr/qr.provider.ts'
-import { baileysSocketFactory, type SocketFactory } from './channels/qr/socket.ts'
-import { fetchPublic } from './lib/url-guard.ts'
+import { createQrSessions, type QrSessions, type SocketFactory } from './channels/registry.ts'
 import * as channelsRepo from './channels/channels.repo.ts'
 
 export type Runtime = {
@@ -62,8 +59,8 @@ export function createRuntime(opts: {
   const sender = new OutboxSender(services)
   const dispatcher = new WebhookDispatcher(services)
   // QR-linked devices: their messages come into the same intake; a device coming online wakes the sender.
-  const qr = new QrSessions(services, {
-    socketFactory: opts.qrSocketFactory ?? baileysSocketFactory,
+  const qr = createQrSessions(services, {
+    socketFactory: opts.qrSocketFactory,
     writer: writer!,
     onConnected: () => sender.wakeForNewWork(),
   })
@@ -72,17 +69,6 @@ export function createRuntime(opts: {
     async beforeDelete(workspaceId) {
       for (const channel of await channelsRepo.list(services.db, workspaceId)) await qr.unlink(workspaceId, channel.id)
     },
-  })
-  services.providers.qr = qrProvider(qr, {
-    typing: (channelId) => qr.typing(channelId),
-    // Media links for QR sends: the same rules (and operator allowances) as webhook URLs.
-    fetchMedia: (url) =>
-      fetchPublic(url, {
-        allowHttp: opts.config.webhookAllowHttp,
-        allowedNetworks: opts.config.webhookAllowedNetworks,
-        timeoutMs: 30_000,
-        maxBytes: 64 * 1024 * 1024,
-      }),
   })
   return {
     services,

@@ -3,6 +3,7 @@ import type { Insertable, Kysely, Transaction, Updateable } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { SyncDb } from '../db/client.ts'
 import type { ChannelsTable } from './channels.table.ts'
+import type { ProviderName } from './provider-names.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
 
@@ -21,6 +22,31 @@ export const find = (db: Db, workspaceId: string, channelId: string) =>
 /** Webhook ingress only: the channel id in Meta's callback URL is the one thing it knows. */
 export const findForIngress = (db: Db, channelId: string) =>
   db.selectFrom('channels').selectAll().where('id', '=', channelId).executeTakeFirst()
+
+/** A channel of one kind (a provider's own lookups: its routes and stores apply to its channels only). */
+export const findOfProvider = (db: Db, workspaceId: string, channelId: string, provider: ProviderName) =>
+  db
+    .selectFrom('channels')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', channelId)
+    .where('provider', '=', provider)
+    .executeTakeFirst()
+
+/** Channels of a kind whose live session should run: linked or linking, not stopped for a reason only the user can clear. */
+export const sessionsToStart = (db: Db, provider: ProviderName) =>
+  db
+    .selectFrom('channels')
+    .select(['id', 'workspace_id', 'qr_settings'])
+    .where('provider', '=', provider)
+    .where('status', '!=', 'disconnected')
+    .where((eb) =>
+      eb.or([
+        eb('connection_state', 'is', null),
+        eb('connection_state', 'not in', ['logged_out', 'replaced', 'qr_expired']),
+      ]),
+    )
+    .execute()
 
 export const list = (db: Db, workspaceId: string) =>
   db

@@ -1,3 +1,5 @@
+import type { ProviderName } from './provider-names.ts'
+
 /**
  * `pending`: a QR channel not linked yet (never connected). `active`: can send. `needs_reauth`: it worked once and no
  * longer does (a Cloud token Meta refuses; a QR number logged out or replaced) — someone must act. `disconnected`:
@@ -18,7 +20,8 @@ export const NO_QR_COLUMNS = {
 export interface ChannelsTable {
   id: string
   workspace_id: string
-  provider: 'cloud' | 'qr'
+  /** The channel's provider (registry.ts). */
+  provider: ProviderName
   name: string
   status: ChannelStatus
   phone_number_id: string | null

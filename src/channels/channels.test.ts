@@ -13,7 +13,7 @@ import {
   type FixtureUser,
 } from '../testing/fixtures.ts'
 import { envelope, messagesChange, contact, wamid } from '../testing/webhooks.ts'
-import { REAUTH_AFTER_FAILURES } from './channels.service.ts'
+import { REAUTH_AFTER_FAILURES } from './channel-health.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())

@@ -8,11 +8,12 @@ import type { Keyring } from '../crypto/envelope.ts'
 import type { ChannelStatus } from './channels.table.ts'
 import { openSecret } from './channel-secrets.ts'
 import * as repo from './channels.repo.ts'
+import type { ProviderName } from './provider-names.ts'
 
 export type IngressChannel = {
   id: string
   workspaceId: string
-  provider: 'cloud' | 'qr'
+  provider: ProviderName
   status: ChannelStatus
   phoneNumberId: string | null
   wabaId: string | null

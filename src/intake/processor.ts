@@ -11,7 +11,7 @@ import { storageFailureOf } from '../db/write-health.ts'
 import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { applyInbound } from '../messaging/inbound.service.ts'
-import type { InboundEvent } from '../messaging/inbound-events.ts'
+import type { InboundEvent } from '../channels/inbound-events.ts'
 import { DueWorker } from '../lib/due-work.ts'
 import * as intakeRepo from './intake.repo.ts'
 

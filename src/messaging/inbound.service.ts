@@ -5,7 +5,12 @@
  */
 import type { SyncDb } from '../db/client.ts'
 import { newId } from '../crypto/tokens.ts'
-import type { ChannelNoticeEvent, InboundEvent, InboundMessageEvent, InboundStatusEvent } from './inbound-events.ts'
+import type {
+  ChannelNoticeEvent,
+  InboundEvent,
+  InboundMessageEvent,
+  InboundStatusEvent,
+} from '../channels/inbound-events.ts'
 import type { ContactsTable, ConversationsTable } from './messaging.table.ts'
 import { emitSync } from '../events/emit.ts'
 import { safeMimeType } from './mime.ts'
@@ -246,7 +251,7 @@ function applyStatus(
     pricing,
   })
   let message = messagesRepo.messageByWamid(db, workspaceId, channelId, e.wamid)
-  // Only wabox's own marker links a send (callbackDataFor in send.service.ts); anything else is someone else's.
+  // Only wabox's own marker links a send (callbackDataFor in channels/inbound-events.ts); anything else is someone else's.
   const ours = e.callbackData?.startsWith('wabox:') ? e.callbackData.slice('wabox:'.length) : null
   if (!message && ours && messagesRepo.linkInterruptedSend(db, workspaceId, channelId, ours, e.wamid, e.occurredAt)) {
     outboxRepo.settleLinkedSend(db, workspaceId, ours, e.occurredAt)

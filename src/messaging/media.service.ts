@@ -1,23 +1,21 @@
 /**
- * Downloads inbound media in the background — Cloud API: media id → Graph API URL (valid minutes) → bytes; QR-linked
- * devices: the encrypted file from WhatsApp's CDN with the key the message carried — checked against the sha256
- * WhatsApp sent, stored content-addressed under <data-dir>/media/. Failures retry a few
- * times; authentication failures count towards the channel's needs_reauth.
+ * Downloads inbound media in the background, through the channel's provider (the Cloud API's Graph media, a QR
+ * device's encrypted file from WhatsApp's CDN), checked against the sha256 WhatsApp sent, stored content-addressed
+ * under <data-dir>/media/. Failures retry a few times; authentication failures count towards the channel's
+ * needs_reauth.
  */
-import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { ServiceDeps } from '../deps.ts'
 import { DueWorker } from '../lib/due-work.ts'
 import { storageFailureOf } from '../db/write-health.ts'
-import { accessTokenOf, recordGraphOutcome } from '../channels/channels.service.ts'
-import { getMediaKeys } from 'baileys'
-import { readAtMost } from '../lib/read-body.ts'
-import { decodeMediaRef, type QrMediaRef } from '../channels/qr/inbound.ts'
+import { recordCredentialOutcome } from '../channels/channel-health.ts'
+import * as channelsRepo from '../channels/channels.repo.ts'
+import { providerOf } from '../channels/provider.ts'
 import { safeMimeType } from './mime.ts'
 import * as messagesRepo from './messages.repo.ts'
 
-export const MAX_MEDIA_BYTES = 100 * 1024 * 1024
 export const MAX_MEDIA_ATTEMPTS = 5
 
 /** `media/ab/abcdef…`: the path of a file named by its own SHA-256, relative to the data directory. */
@@ -64,17 +62,12 @@ export class MediaDownloader {
 
   private async download(m: Awaited<ReturnType<typeof messagesRepo.pendingMedia>>[number]): Promise<boolean> {
     const { db, logger } = this.deps
-    const qrRef = decodeMediaRef(m.media_id!)
     let error: unknown = null
-    let usedToken = false
     let temp: string | null = null
     try {
-      let fetched: { bytes: Uint8Array; sha256: string | null; mime: string | null }
-      if (qrRef) fetched = await fetchFromWhatsApp(qrRef)
-      else {
-        usedToken = true
-        fetched = await this.fetchFromGraph(m.workspace_id, m.channel_id, m.media_id!)
-      }
+      const channel = await channelsRepo.find(db, m.workspace_id, m.channel_id)
+      if (!channel) throw new Error('channel not found')
+      const fetched = await providerOf(this.deps, channel.provider).downloadMedia(this.deps, channel, m.media_id!)
       const { bytes } = fetched
       const digest = createHash('sha256').update(bytes).digest()
       if (!matchesDigest(m.media_sha256, digest) || !matchesDigest(fetched.sha256, digest)) {
@@ -113,71 +106,8 @@ export class MediaDownloader {
         'media download failed',
       )
     }
-    if (usedToken) await recordGraphOutcome(this.deps, m.workspace_id, m.channel_id, error)
+    // Whatever kind of channel: a provider that authenticates with credentials reports its refusals as authFailure.
+    await recordCredentialOutcome(this.deps, m.workspace_id, m.channel_id, error)
     return error === null
   }
-
-  /** Cloud API media: id → a short-lived URL → the bytes, with the channel's token. */
-  private async fetchFromGraph(workspaceId: string, channelId: string, mediaId: string) {
-    const credentials = await accessTokenOf(this.deps, workspaceId, channelId)
-    if (!credentials) throw new Error('channel disconnected')
-    const info = await this.deps.graph.getMedia(credentials.token, mediaId, credentials.phoneNumberId ?? undefined)
-    return {
-      bytes: await this.deps.graph.download(credentials.token, info.url, MAX_MEDIA_BYTES),
-      sha256: info.sha256 ?? null,
-      mime: info.mime_type ?? null,
-    }
-  }
-}
-
-/**
- * QR-linked media: encrypted on WhatsApp's CDN; the message carried the key (channels/qr/inbound.ts media refs).
- * Whoever sent the message chose the path and URL in it, so only WhatsApp's media hosts are fetched, over https,
- * without redirects and with a deadline — never an address a sender made up.
- */
-export function whatsAppMediaUrl(ref: Pick<QrMediaRef, 'directPath' | 'url'>): string | null {
-  if (ref.directPath && /^\/[A-Za-z0-9_\-./=&%?]+$/.test(ref.directPath) && !ref.directPath.includes('//')) {
-    const url = new URL(`https://${WHATSAPP_MEDIA_HOST}${ref.directPath}`)
-    return url.hostname === WHATSAPP_MEDIA_HOST ? url.href : null
-  }
-  if (!ref.url) return null
-  try {
-    const url = new URL(ref.url)
-    return url.protocol === 'https:' && !url.username && !url.password && url.hostname.endsWith('.whatsapp.net')
-      ? url.href
-      : null
-  } catch {
-    return null
-  }
-}
-
-const WHATSAPP_MEDIA_HOST = 'mmg.whatsapp.net'
-const WHATSAPP_MEDIA_TIMEOUT_MS = 60_000
-
-async function fetchFromWhatsApp(ref: QrMediaRef) {
-  const url = whatsAppMediaUrl(ref)
-  if (!url) throw new Error('the media reference does not point at WhatsApp')
-  // Fetched here rather than by Baileys, whose download follows redirects and takes no deadline.
-  const res = await fetch(url, {
-    redirect: 'error',
-    signal: AbortSignal.timeout(WHATSAPP_MEDIA_TIMEOUT_MS),
-    headers: { origin: 'https://web.whatsapp.com' },
-  })
-  if (!res.ok) throw new Error(`WhatsApp's media host answered HTTP ${res.status}`)
-  // The encrypted file is the media plus at most a cipher block of padding and the 10-byte MAC.
-  const file = await readAtMost(res, MAX_MEDIA_BYTES + 32)
-  if (!file) throw new Error(`media larger than ${MAX_MEDIA_BYTES} bytes`)
-  return { bytes: await decryptWhatsAppMedia(file, ref), sha256: ref.fileSha256, mime: ref.mimetype }
-}
-
-/** WhatsApp media files are AES-256-CBC ciphertext followed by the first 10 bytes of an HMAC-SHA256 over iv + ciphertext. */
-export async function decryptWhatsAppMedia(file: Buffer, ref: Pick<QrMediaRef, 'mediaKey' | 'kind'>): Promise<Buffer> {
-  if (file.length < 26) throw new Error('the media file is truncated')
-  const { iv, cipherKey, macKey } = await getMediaKeys(Buffer.from(ref.mediaKey, 'base64'), ref.kind)
-  if (!macKey) throw new Error('the media key cannot authenticate this file')
-  const encrypted = file.subarray(0, -10)
-  const mac = createHmac('sha256', macKey).update(iv).update(encrypted).digest().subarray(0, 10)
-  if (!timingSafeEqual(mac, file.subarray(-10))) throw new Error('the media file does not match its key (sha256 mac)')
-  const decipher = createDecipheriv('aes-256-cbc', cipherKey, iv)
-  return Buffer.concat([decipher.update(encrypted), decipher.final()])
 }

@@ -18,17 +18,18 @@ export async function insert(db: Db, row: Insertable<OutboxTable>): Promise<void
 }
 
 /**
- * Channels with messages due, with their send rate: each is paced on its own, so one busy number never holds
+ * Channels with messages due, with what their pace depends on: each is paced on its own, so one busy number never holds
  * up another. Driven from `channels` (few rows) so a deep backlog is never scanned.
  */
 export const dueChannels = (db: Db, now: string) =>
   db
     .selectFrom('channels as c')
+    // What the channel's provider paces it by (provider.ts DueChannel).
     .select([
       'c.workspace_id',
-      'c.id as channel_id',
-      'c.send_rate',
+      'c.id',
       'c.provider',
+      'c.send_rate',
       'c.qr_settings',
       'c.linked_at',
       'c.connection_state',
@@ -135,6 +136,17 @@ export async function deferRecipient(
     .where('next_attempt_at', '<', until)
     .execute()
 }
+
+/** Send starts of a channel since `since` (a pacer's memory across restarts). */
+export const sendStartsSince = (db: Db, workspaceId: string, channelId: string, since: string) =>
+  db
+    .selectFrom('outbox')
+    .select('updated_at')
+    .where('workspace_id', '=', workspaceId)
+    .where('channel_id', '=', channelId)
+    .where('state', 'in', ['sent', 'sending'])
+    .where('updated_at', '>=', since)
+    .execute()
 
 /** Rows a crash left in `sending`: the send may or may not have reached the provider. */
 export const interrupted = (db: Db) =>

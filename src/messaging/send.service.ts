@@ -1,7 +1,8 @@
 /**
  * Queuing an outbound message. Every rule is checked before anything is written: the channel can send,
- * the contact has not opted out, free-form messages fall inside the 24-hour customer-service window, the
- * reply or reaction target belongs to the conversation. The message row and its outbox row are written in
+ * the contact has not opted out, the channel's provider admits the message (the Cloud API's 24-hour
+ * customer-service window), the reply or reaction target belongs to the conversation, and the provider can build
+ * its request from it. The message row and its outbox row are written in
  * one transaction, and an Idempotency-Key replays the first answer instead of queuing twice.
  */
 import { createHash } from 'node:crypto'
@@ -10,15 +11,9 @@ import { iso } from '../clock.ts'
 import { newId } from '../crypto/tokens.ts'
 import { AppError, notFound, invalidField } from '../lib/errors.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
-import { toCloudRequest } from '../channels/cloud/outbound.ts'
-import type { ChannelsTable } from '../channels/channels.table.ts'
-import { toQrRequest, type QrRequest } from '../channels/qr/outbound.ts'
-import { capHold, DAY_MS } from '../channels/qr/pacing.ts'
-import { qrSettingsOf } from '../channels/qr/settings.ts'
-import * as qrRepo from '../channels/qr/qr.repo.ts'
-import { checkOutboundUrl, UrlRefused } from '../lib/url-guard.ts'
+import { providerOf, type Deferral } from '../channels/provider.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
-import type { SendMessageInput } from './send.schema.ts'
+import type { SendMessageInput } from '../channels/send-input.ts'
 import { emit } from '../events/emit.ts'
 import * as contactsRepo from './contacts.repo.ts'
 import * as conversationsRepo from './conversations.repo.ts'
@@ -26,18 +21,12 @@ import * as idempotencyRepo from './idempotency-keys.repo.ts'
 import * as messagesRepo from './messages.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 
-/** Meta's customer-service window, less a margin for clocks that disagree (reference §6.1). */
-export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
-
-/** The biz_opaque_callback_data of a send: wabox's own marker and message id (see inbound linkInterruptedSend). */
-export const callbackDataFor = (messageId: string) => `wabox:${messageId}`
-
-/** `deferred`: on a QR-linked number, why and until when the message waits (pacing caps, or the device offline). */
+/** `deferred`: why and until when the message waits (the provider's deferral: pacing caps, a device offline). */
 export type QueuedMessage = {
   id: string
   conversationId: string
   status: 'queued'
-  deferred?: { until: string | null; reason: string }
+  deferred?: Deferral
 }
 
 const preview = (input: SendMessageInput): string | null => {
@@ -87,13 +76,9 @@ export async function sendMessage(
   if (conversation && input.channelId && input.channelId !== conversation.channel_id) {
     throw invalidField('channelId', 'does not match the conversation')
   }
+  const provider = providerOf(deps, channel.provider)
   if (channel.status !== 'active') {
-    const why =
-      channel.status === 'disconnected'
-        ? 'The channel is disconnected.'
-        : channel.provider === 'qr'
-          ? 'The number must be linked (scan the QR code) before it can send.'
-          : 'The channel needs new credentials before it can send.'
+    const why = channel.status === 'disconnected' ? 'The channel is disconnected.' : provider.inactiveReason(channel)
     throw new AppError(409, 'channel_unavailable', why)
   }
   let contact = conversation
@@ -108,17 +93,7 @@ export async function sendMessage(
   const to = contact?.wa_id ?? input.to
   if (!to) throw new AppError(422, 'no_phone_number', 'This contact has no phone number WhatsApp can deliver to yet.')
 
-  // Free-form messages only inside the customer-service window; outside it, a template. (A Cloud API rule: a
-  // QR-linked number is a WhatsApp account like any other.)
-  const isQr = channel.provider === 'qr'
-  const lastInbound = conversation?.last_inbound_at ? Date.parse(conversation.last_inbound_at) : null
-  if (!isQr && input.type !== 'template' && (lastInbound === null || now - lastInbound > SERVICE_WINDOW_MS)) {
-    throw new AppError(
-      422,
-      'outside_service_window',
-      'The customer has not written in the last 24 hours: only a template message can be sent now.',
-    )
-  }
+  provider.admit(input, { lastInboundAt: conversation?.last_inbound_at ?? null }, now)
 
   // Reply and reaction targets must be messages of this conversation that WhatsApp knows (have a wamid).
   const target = async (ref: string, field: string) => {
@@ -134,22 +109,11 @@ export async function sendMessage(
   }
   const context = input.replyTo ? await target(input.replyTo, 'replyTo') : null
   const reaction = input.type === 'reaction' ? await target(input.reaction.messageId, 'reaction.messageId') : null
-  if (isQr) await guardQrMediaLink(deps, input)
 
   const messageId = newId('msg')
-  // biz_opaque_callback_data is always ours: it lets a status webhook find a send a crash interrupted. The
-  // caller's own callbackData stays with the message.
-  const request = isQr
-    ? toQrRequest(input, { to, messageId, context, reaction })
-    : toCloudRequest(input, {
-        to,
-        contextWamid: context?.wamid ?? null,
-        reactionWamid: reaction?.wamid ?? null,
-        callbackData: callbackDataFor(messageId),
-      })
-  // A QR send's WhatsApp id is fixed now: the copy the linked device echoes back is then the same message.
-  const wamid = isQr ? (request as QrRequest).messageId : null
-  const deferred = isQr ? await qrDeferral(deps, channel, now) : null
+  const request = await provider.buildRequest(deps, input, { to, messageId, replyTo: context, reactionTo: reaction })
+  const wamid = provider.fixedMessageId(request)
+  const deferred = await provider.deferral(deps, channel, now)
   // Group-committed with other requests queuing at the same moment (db/write-group.ts): one fsync for many.
   const body = await deps.writes.run(async (trx) => {
     // Same key, concurrently: the second write sees the first one's row here (writes in a group run in turn).
@@ -275,49 +239,6 @@ export async function sendMessage(
     return result
   })
   return body
-}
-
-/** Media links on a QR channel are fetched by wabox itself: the same address rules as webhook URLs (checked again, hop by hop, at send time). */
-async function guardQrMediaLink(deps: ServiceDeps, input: SendMessageInput): Promise<void> {
-  const link = (input as unknown as Record<string, { link?: string } | undefined>)[input.type]?.link
-  if (!link) return
-  try {
-    await checkOutboundUrl(link, {
-      allowHttp: deps.config.webhookAllowHttp,
-      allowedNetworks: deps.config.webhookAllowedNetworks,
-    })
-  } catch (err) {
-    if (!(err instanceof UrlRefused)) throw err
-    throw invalidField(`${input.type}.link`, err.message)
-  }
-}
-
-/** Why a message queued on a QR channel will not go out at once: the device is offline, or a pacing cap holds. */
-async function qrDeferral(
-  deps: ServiceDeps,
-  channel: ChannelsTable,
-  now: number,
-): Promise<QueuedMessage['deferred'] | null> {
-  if (channel.connection_state !== 'connected')
-    return {
-      until: null,
-      reason: `the linked device is ${channel.connection_state ?? 'not connected'}; the message waits for it`,
-    }
-  const history = (await qrRepo.sendStartsSince(deps.db, channel.workspace_id, channel.id, iso(now - DAY_MS))).map(
-    (r) => Date.parse(r.updated_at),
-  )
-  const hold = capHold(
-    history,
-    qrSettingsOf(channel.qr_settings).pacing,
-    channel.linked_at ? Date.parse(channel.linked_at) : null,
-    now,
-  )
-  return hold
-    ? {
-        until: iso(hold.until),
-        reason: `${hold.reason === 'warmup' ? 'warm-up daily' : `per-${hold.reason}`} cap reached; the message waits`,
-      }
-    : null
 }
 
 function replay(seen: { request_hash: string; status: number; response: string }, requestHash: string) {

@@ -14,7 +14,8 @@ import {
   type FixtureUser,
 } from '../testing/fixtures.ts'
 import { inboundText } from '../testing/webhooks.ts'
-import { MAX_SEND_ATTEMPTS, Pacer } from './sender.ts'
+import { Pacer } from '../channels/cloud/pacer.ts'
+import { MAX_SEND_ATTEMPTS } from './sender.ts'
 import { mostInAnyWindow } from '../testing/windows.ts'
 
 const graph = await startGraphDouble()

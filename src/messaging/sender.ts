@@ -1,7 +1,8 @@
 /**
- * The outbox sender: claims due messages, paces each channel at its send rate (never more than `rate` sends
- * in any one-second window, spread over the second), sends through the channel's provider and records the
- * outcome.
+ * The outbox sender: claims due messages, paces each channel with its provider's pacer (a Cloud number at its
+ * send rate, a QR-linked number like a person), sends through the channel's provider and records the outcome.
+ * A pass goes: the channels with due messages → what each may start now → claim those rows together → start
+ * them (their answers are recorded as they come). Its timers are the DueWorker's, on the deps' clock.
  *
  * Failures follow reference §3.10: retryable ones (throughput 130429, 5xx, timeouts) back off with jitter;
  * a pair-rate refusal (131056) delays only that recipient, by 4^n seconds; permanent ones fail the message
@@ -13,14 +14,12 @@
 import type { Transaction } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { ServiceDeps } from '../deps.ts'
-import { iso } from '../clock.ts'
 import { DueWorker } from '../lib/due-work.ts'
-import { recordGraphOutcome, sendTargetOf } from '../channels/channels.service.ts'
-import { ProviderError } from '../channels/provider.ts'
+import { iso, sleep } from '../clock.ts'
+import { recordCredentialOutcome } from '../channels/channel-health.ts'
+import { ProviderError, providerOf, type DueChannel, type SendPacer } from '../channels/provider.ts'
+import { sendTargetOf } from '../channels/send-targets.ts'
 import { emit } from '../events/emit.ts'
-import { DAY_MS, QrPacer, type SendPacer } from '../channels/qr/pacing.ts'
-import { qrSettingsOf } from '../channels/qr/settings.ts'
-import * as qrRepo from '../channels/qr/qr.repo.ts'
 import * as messagesRepo from './messages.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 
@@ -31,86 +30,16 @@ const MAX_IN_FLIGHT = 192
 const CHANNELS_TTL_MS = 250
 const SUCCESS_FLUSH_MS = 20
 
-/** Exact sliding window: at most `limit` events in any `windowMs`. */
-export class SlidingWindow {
-  private readonly times: number[] = []
-  constructor(
-    public limit: number,
-    private readonly windowMs = 1000,
-  ) {}
-  /** Whether a slot is free at `now` (without taking it). */
-  peek(now: number): { ok: true } | { ok: false; waitMs: number } {
-    while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift()
-    return this.times.length < this.limit ? { ok: true } : { ok: false, waitMs: this.times[0]! + this.windowMs - now }
-  }
-  /** Takes a slot at `now`, or returns how many ms until one frees up. */
-  take(now: number): { ok: true } | { ok: false; waitMs: number } {
-    const free = this.peek(now)
-    if (free.ok) this.times.push(now)
-    return free
-  }
-}
-
-/**
- * A channel's pace. Meta counts a send when it arrives, somewhere between the moment we start it and the moment
- * its answer comes back; so a send holds its slot in the one-second window from its start until one second
- * after its answer. Then no one-second window at Meta can hold more than `rate` of them, whatever the network
- * does — at the cost of the response time per slot (a 10 ms answer leaves 99% of the rate usable).
- * Starts are also spread: at most a twentieth of the rate in any 50 ms, so sends leave steadily rather than
- * in a burst that would queue up (and arrive bunched).
- */
-export class Pacer implements SendPacer {
-  private readonly finished: number[] = []
-  private inFlight = 0
-  private readonly spread = new SlidingWindow(1, 50)
-  private rate = 1
-  constructor(rate: number) {
-    this.setRate(rate)
-  }
-  setRate(rate: number): void {
-    this.rate = rate
-    this.spread.limit = Math.max(1, Math.ceil(rate / 20))
-  }
-  /** Whether a send could start at `now`, without taking the slot; waitMs is Infinity while only an answer can free one. */
-  peek(now: number): { ok: true } | { ok: false; waitMs: number } {
-    while (this.finished.length > 0 && this.finished[0]! <= now - 1000) this.finished.shift()
-    if (this.inFlight + this.finished.length >= this.rate) {
-      return { ok: false, waitMs: this.finished.length > 0 ? this.finished[0]! + 1000 - now : Number.POSITIVE_INFINITY }
-    }
-    return this.spread.peek(now)
-  }
-  take(now: number): { ok: true } | { ok: false; waitMs: number } {
-    const free = this.peek(now)
-    if (!free.ok) return free
-    this.spread.take(now)
-    this.inFlight++
-    return free
-  }
-  /** A slot was taken for a send that never started. */
-  cancel(): void {
-    this.inFlight = Math.max(0, this.inFlight - 1)
-  }
-  /** The answer to a started send came back (or it ended without one) at `now`. */
-  done(now: number): void {
-    this.inFlight = Math.max(0, this.inFlight - 1)
-    this.finished.push(now)
-  }
-}
-
 const jitter = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4))
 const retryDelayMs = (attempts: number) => jitter(Math.min(300_000, 1000 * 2 ** (attempts - 1)))
 const pairRateDelayMs = (attempts: number) => 1000 * 4 ** Math.max(0, attempts - 1)
 
 type Row = Awaited<ReturnType<typeof outboxRepo.dueFor>>[number]
-type DueChannel = {
-  workspaceId: string
-  channelId: string
-  rate: number
-  provider: 'cloud' | 'qr'
-  qrSettings: string | null
-  linkedAt: string | null
-  connectionState: string | null
-}
+
+/** One pass's picks: the rows to claim, and the soonest a channel or recipient that had to wait frees up. */
+type Picks = { rows: Row[]; recipients: Set<string>; soonestMs: number }
+
+const recipientKey = (channelId: string, recipient: string) => `${channelId}|${recipient}`
 
 export class OutboxSender {
   private readonly pacers = new Map<string, SendPacer>()
@@ -127,8 +56,6 @@ export class OutboxSender {
   /** Channels with due messages and their rates, re-read at most every CHANNELS_TTL_MS (steps are frequent). */
   private dueCache: { at: number; channels: DueChannel[] } | null = null
   private readonly worker: DueWorker
-  private wakeTimer: ReturnType<typeof setTimeout> | null = null
-  private wakeAt = 0
 
   constructor(private readonly deps: ServiceDeps) {
     this.worker = new DueWorker('sender', () => this.step(), {
@@ -158,7 +85,6 @@ export class OutboxSender {
   async stop(): Promise<void> {
     // No new passes or timers from here on: only what is in flight finishes.
     this.stopped = true
-    if (this.wakeTimer) clearTimeout(this.wakeTimer)
     await this.worker.stop()
     await Promise.all(this.inFlight.values())
     await this.flushSucceeded()
@@ -194,30 +120,10 @@ export class OutboxSender {
     return n
   }
 
-  /**
-   * The channel's pacer, kept across passes: a Cloud number paced at its rate; a QR-linked number by its
-   * pacing settings (one at a time, human delays, caps, warm-up), starting from its sends of the last day.
-   */
+  /** The channel's pacer from its provider, kept across passes (the provider updates it to the channel's settings). */
   private async pacerFor(c: DueChannel): Promise<SendPacer> {
-    const existing = this.pacers.get(c.channelId)
-    if (c.provider !== 'qr') {
-      const pacer = existing instanceof Pacer ? existing : new Pacer(c.rate)
-      pacer.setRate(c.rate)
-      this.pacers.set(c.channelId, pacer)
-      return pacer
-    }
-    const settings = qrSettingsOf(c.qrSettings).pacing
-    const linkedAt = c.linkedAt ? Date.parse(c.linkedAt) : null
-    if (existing instanceof QrPacer) {
-      existing.setSettings(settings, linkedAt)
-      return existing
-    }
-    const since = iso(this.deps.clock.now() - DAY_MS)
-    const history = (await qrRepo.sendStartsSince(this.deps.db, c.workspaceId, c.channelId, since)).map((r) =>
-      Date.parse(r.updated_at),
-    )
-    const pacer = new QrPacer(settings, linkedAt, history)
-    this.pacers.set(c.channelId, pacer)
+    const pacer = await providerOf(this.deps, c.provider).pacer(this.deps, c, this.pacers.get(c.id))
+    this.pacers.set(c.id, pacer)
     return pacer
   }
 
@@ -235,75 +141,81 @@ export class OutboxSender {
     if (this.inFlight.size >= MAX_IN_FLIGHT) return 0
     const channels = await this.dueChannels(now)
     if (channels.length === 0) {
-      this.scheduleNext()
+      this.wakeWhenNextDue()
       return 0
     }
-    let soonestMs = Number.POSITIVE_INFINITY
-    // Rows this pass will start, claimed together below: one transaction (one fsync) per pass, not per send.
-    const picked: Row[] = []
-    const pickedRecipients = new Set<string>()
-    // Slots taken for rows that never start (a query failed mid-pass) go back, or the channel would stall.
-    const giveBack = (rows: Row[]) => {
-      for (const row of rows) this.pacers.get(row.channel_id)?.cancel()
+    const picks = await this.pick(channels, now)
+    if (picks.rows.length === 0) {
+      this.worker.wakeIn(picks.soonestMs)
+      return 0
     }
+    await this.claimAndStart(picks.rows, now)
+    return picks.rows.length
+  }
+
+  /** What each due channel may start now: rows its pacer has slots for, one per recipient, none held back. */
+  private async pick(channels: DueChannel[], now: number): Promise<Picks> {
+    const picks: Picks = { rows: [], recipients: new Set(), soonestMs: Number.POSITIVE_INFINITY }
     try {
       for (const c of channels) {
-        const { workspaceId: ws, channelId, rate } = c
-        // A QR-linked device that is not connected: its messages wait (the session wakes the sender when it is back).
-        if (c.provider === 'qr' && c.connectionState !== 'connected') continue
-        const pacer = await this.pacerFor(c)
-        const ready = pacer.peek(now)
-        if (!ready.ok) {
-          soonestMs = Math.min(soonestMs, ready.waitMs)
-          continue
-        }
-        for (const row of await outboxRepo.dueFor(
-          this.deps.db,
-          ws,
-          channelId,
-          iso(now),
-          Math.max(4, Math.ceil(rate / 4)),
-        )) {
-          if (this.inFlight.size + picked.length >= MAX_IN_FLIGHT) break
-          const who = `${channelId}|${row.recipient}`
-          const blockedUntil = this.pairBlocked.get(who) ?? 0
-          if (blockedUntil > now) {
-            // Out of the way until then, so these rows stop filling every pass.
-            await outboxRepo.deferRecipient(this.deps.db, ws, channelId, row.recipient, iso(blockedUntil))
-            soonestMs = Math.min(soonestMs, blockedUntil - now)
-            continue
-          }
-          if (blockedUntil) this.pairBlocked.delete(who)
-          if (this.busyRecipients.has(who) || pickedRecipients.has(who)) continue
-          const slot = pacer.take(now)
-          if (!slot.ok) {
-            soonestMs = Math.min(soonestMs, slot.waitMs)
-            break
-          }
-          picked.push(row)
-          pickedRecipients.add(who)
-        }
+        if (!providerOf(this.deps, c.provider).readyToSend(c)) continue
+        await this.pickFor(c, now, picks)
       }
     } catch (err) {
-      giveBack(picked)
+      // Slots taken for rows that never start (a query failed mid-pass) go back, or the channel would stall.
+      this.giveBack(picks.rows)
       throw err
     }
-    if (picked.length === 0) {
-      this.scheduleIn(soonestMs)
-      return 0
+    return picks
+  }
+
+  private async pickFor(c: DueChannel, now: number, picks: Picks): Promise<void> {
+    const pacer = await this.pacerFor(c)
+    const ready = pacer.peek(now)
+    if (!ready.ok) {
+      picks.soonestMs = Math.min(picks.soonestMs, ready.waitMs)
+      return
     }
+    const limit = Math.max(4, Math.ceil(c.send_rate / 4))
+    for (const row of await outboxRepo.dueFor(this.deps.db, c.workspace_id, c.id, iso(now), limit)) {
+      if (this.inFlight.size + picks.rows.length >= MAX_IN_FLIGHT) break
+      const who = recipientKey(c.id, row.recipient)
+      const blockedUntil = this.pairBlocked.get(who) ?? 0
+      if (blockedUntil > now) {
+        // Out of the way until then, so these rows stop filling every pass.
+        await outboxRepo.deferRecipient(this.deps.db, c.workspace_id, c.id, row.recipient, iso(blockedUntil))
+        picks.soonestMs = Math.min(picks.soonestMs, blockedUntil - now)
+        continue
+      }
+      if (blockedUntil) this.pairBlocked.delete(who)
+      if (this.busyRecipients.has(who) || picks.recipients.has(who)) continue
+      const slot = pacer.take(now)
+      if (!slot.ok) {
+        picks.soonestMs = Math.min(picks.soonestMs, slot.waitMs)
+        return
+      }
+      picks.rows.push(row)
+      picks.recipients.add(who)
+    }
+  }
+
+  /** Claims the picked rows in one transaction (one fsync per pass, not per send), then starts those it got. */
+  private async claimAndStart(rows: Row[], now: number): Promise<void> {
     let claimed: Set<number>
     try {
-      claimed = await this.claimAll(picked, iso(now))
+      claimed = await this.claimAll(rows, iso(now))
     } catch (err) {
-      giveBack(picked)
+      this.giveBack(rows)
       throw err
     }
-    for (const row of picked) {
+    for (const row of rows) {
       if (claimed.has(row.id)) this.track(row)
-      else giveBack([row])
+      else this.giveBack([row])
     }
-    return picked.length
+  }
+
+  private giveBack(rows: Row[]): void {
+    for (const row of rows) this.pacers.get(row.channel_id)?.cancel()
   }
 
   private async claimAll(rows: Row[], at: string): Promise<Set<number>> {
@@ -316,20 +228,10 @@ export class OutboxSender {
     })
   }
 
-  private async dueChannels(now: number) {
+  private async dueChannels(now: number): Promise<DueChannel[]> {
     if (this.dueCache && now >= this.dueCache.at && now - this.dueCache.at < CHANNELS_TTL_MS)
       return this.dueCache.channels
-    const channels = (await outboxRepo.dueChannels(this.deps.db, iso(now))).map(
-      (c): DueChannel => ({
-        workspaceId: c.workspace_id,
-        channelId: c.channel_id,
-        rate: c.send_rate,
-        provider: c.provider,
-        qrSettings: c.qr_settings,
-        linkedAt: c.linked_at,
-        connectionState: c.connection_state,
-      }),
-    )
+    const channels = await outboxRepo.dueChannels(this.deps.db, iso(now))
     this.dueCache = { at: now, channels }
     return channels
   }
@@ -341,7 +243,7 @@ export class OutboxSender {
   }
 
   private track(row: Row): void {
-    const who = `${row.channel_id}|${row.recipient}`
+    const who = recipientKey(row.channel_id, row.recipient)
     this.busyRecipients.add(who)
     const done = this.send(row)
       .catch((err) =>
@@ -361,32 +263,17 @@ export class OutboxSender {
         // The next pass comes when this channel's pace allows another send (at once if it already does: the
         // recipient this send held may have more waiting).
         const next = pacer?.peek(now)
-        this.scheduleIn(!next || next.ok ? 0 : next.waitMs)
+        this.worker.wakeIn(!next || next.ok ? 0 : next.waitMs)
       })
     this.inFlight.set(row.id, done)
   }
 
-  /** Sets the next pass `ms` from now, unless one is already set sooner. */
-  private scheduleIn(ms: number): void {
-    if (!Number.isFinite(ms) || this.stopped) return
-    const at = Date.now() + Math.max(0, ms)
-    if (this.wakeTimer && this.wakeAt <= at) return
-    if (this.wakeTimer) clearTimeout(this.wakeTimer)
-    this.wakeAt = at
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeTimer = null
-        this.wake()
-      },
-      Math.max(0, Math.ceil(ms)),
-    )
-  }
-
-  private scheduleNext(): void {
+  /** Nothing is due now: a pass when the earliest queued message comes due. */
+  private wakeWhenNextDue(): void {
     void outboxRepo
       .nextDueAt(this.deps.db)
       .then((next) => {
-        if (next) this.scheduleIn(Date.parse(next.next_attempt_at) - this.deps.clock.now())
+        if (next) this.worker.wakeIn(Date.parse(next.next_attempt_at) - this.deps.clock.now())
       })
       // The periodic pass (start()) covers a missed wake-up; an error here must not end the process.
       .catch((err) => this.deps.logger.error({ err }, 'could not find the next due message'))
@@ -396,20 +283,23 @@ export class OutboxSender {
   private async send(row: Row): Promise<void> {
     const { deps } = this
     const via = await sendTargetOf(deps, row.workspace_id, row.channel_id, row.recipient)
-    if ('unavailable' in via) return this.fail(row, new ProviderError(-1, via.unavailable, false, false, false), false)
+    if ('unavailable' in via) return this.fail(row, new ProviderError({ code: -1, reason: via.unavailable }), false)
     let wamid: string
     try {
-      wamid = (await via.provider.send(via.target, JSON.parse(row.request))).providerMessageId
+      wamid = (await via.provider.send(via.target, via.provider.parseRequest(row.request))).providerMessageId
     } catch (err) {
-      const e = err instanceof ProviderError ? err : new ProviderError(-1, (err as Error).message, true, false, false)
+      const e =
+        err instanceof ProviderError
+          ? err
+          : new ProviderError({ code: -1, reason: (err as Error).message, retryable: true })
       // A timeout or a broken connection may have reached Meta: treat it like a crash mid-send.
       return this.fail(row, e, e.code === -1)
     }
     this.succeeded.push({ row, wamid })
     deps.metrics.sends.inc({ outcome: 'sent' })
     // Recorded in groups a few ms apart: one fsync for many sends rather than one each.
-    this.flushing ??= Bun.sleep(SUCCESS_FLUSH_MS).then(() => this.flushSucceeded())
-    if (via.authFailures > 0) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, null)
+    this.flushing ??= sleep(deps.clock, SUCCESS_FLUSH_MS).then(() => this.flushSucceeded())
+    if (via.authFailures > 0) await recordCredentialOutcome(deps, row.workspace_id, row.channel_id, null)
   }
 
   /** Records every success so far in one transaction (one fsync); one by one if that fails. */
@@ -481,7 +371,7 @@ export class OutboxSender {
         at: iso(now),
       })
       deps.metrics.sends.inc({ outcome: 'deferred' })
-      this.scheduleIn(5_000)
+      this.worker.wakeIn(5_000)
       return
     }
     const attempts = row.attempts + 1
@@ -506,12 +396,12 @@ export class OutboxSender {
       )
         return
       if (e.pairRate) {
-        this.pairBlocked.set(`${row.channel_id}|${row.recipient}`, Date.parse(next))
+        this.pairBlocked.set(recipientKey(row.channel_id, row.recipient), Date.parse(next))
         await outboxRepo.deferRecipient(deps.db, row.workspace_id, row.channel_id, row.recipient, next)
       }
       deps.metrics.sends.inc({ outcome: 'retry' })
       deps.logger.info({ messageId: row.message_id, code: e.code, attempts, next }, 'send will be retried')
-      this.scheduleIn(delay)
+      this.worker.wakeIn(delay)
       return
     }
     const failed = await deps.db.transaction().execute(async (trx) => {
@@ -550,6 +440,6 @@ export class OutboxSender {
     if (!failed) return
     deps.metrics.sends.inc({ outcome: 'failed' })
     deps.logger.warn({ messageId: row.message_id, code: e.code, attempts }, 'send failed')
-    if (e.authFailure) await recordGraphOutcome(deps, row.workspace_id, row.channel_id, e, { immediate: true })
+    if (e.authFailure) await recordCredentialOutcome(deps, row.workspace_id, row.channel_id, e, { immediate: true })
   }
 }

@@ -2,7 +2,7 @@
 import { Elysia } from 'elysia'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
-import type { QrSessions } from '../channels/qr/sessions.ts'
+import type { QrSessions } from '../channels/registry.ts'
 import { scrape } from './metrics.service.ts'
 
 export function metricsRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessions | undefined) {

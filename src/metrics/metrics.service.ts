@@ -6,7 +6,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ServiceDeps } from '../deps.ts'
 import { DB_FILE } from '../db/client.ts'
-import type { QrSessions } from '../channels/qr/sessions.ts'
+import type { QrSessions } from '../channels/registry.ts'
 import * as repo from './metrics.repo.ts'
 import * as instanceMeta from '../db/instance-meta.repo.ts'
 

@@ -3,8 +3,7 @@
  * drive the connection (QR codes, open, closes with WhatsApp's status codes, inbound messages) and see what wabox
  * sent. Everything on wabox's side of the boundary — session, auth store, pacing, inbox — runs for real.
  */
-import type { AuthenticationState } from 'baileys'
-import type { QrSocket, QrSocketEvents, SocketFactory } from '../channels/qr/socket.ts'
+import type { AuthenticationState, QrSocket, QrSocketEvents, SocketFactory } from '../channels/qr/socket.ts'
 
 type Listener = (arg: never) => unknown
 

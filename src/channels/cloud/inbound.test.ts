@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { splitWebhook, webhookEnvelope } from './inbound.ts'
-import { idempotencyKey } from '../../messaging/inbound-events.ts'
+import { idempotencyKey } from '../inbound-events.ts'
 
 const PHONE = '106540352242922'
 const WABA = '102290129340398'

@@ -12,7 +12,7 @@ import type {
   InboundEvent,
   InboundMessageEvent,
   InboundStatusEvent,
-} from '../../messaging/inbound-events.ts'
+} from '../inbound-events.ts'
 
 const record = z.record(z.string(), z.unknown())
 

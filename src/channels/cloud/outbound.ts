@@ -1,5 +1,5 @@
 /** Builds the Cloud API request body (reference §3) from a validated send request. */
-import type { SendMessageInput, TemplateParam } from '../../messaging/send.schema.ts'
+import type { SendMessageInput, TemplateParam } from '../send-input.ts'
 
 type Resolved = { to: string; contextWamid: string | null; reactionWamid: string | null; callbackData: string }
 
@@ -111,7 +111,17 @@ function content(input: SendMessageInput, r: Resolved): Record<string, unknown> 
   }
 }
 
-export function toCloudRequest(input: SendMessageInput, r: Resolved): Record<string, unknown> {
+/** A Cloud API message request, as POSTed to /<phone-number-id>/messages; the rest depends on its type. */
+export type CloudRequest = {
+  messaging_product: 'whatsapp'
+  recipient_type: 'individual'
+  to: string
+  type: SendMessageInput['type']
+  biz_opaque_callback_data: string
+  [field: string]: unknown
+}
+
+export function toCloudRequest(input: SendMessageInput, r: Resolved): CloudRequest {
   return {
     messaging_product: 'whatsapp',
     recipient_type: 'individual',

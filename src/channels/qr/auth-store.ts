@@ -21,6 +21,9 @@ import type { ServiceDeps } from '../../deps.ts'
 import { notFound } from '../../lib/errors.ts'
 import { requireKeyring } from '../../lib/secrets.ts'
 import type { QrAuthStateTable } from '../channels.table.ts'
+import * as channelsRepo from '../channels.repo.ts'
+import { name } from './name.ts'
+import { deleteAllRows, deleteRows, findRows, upsertRows } from './qr-auth-state.repo.ts'
 
 export type QrAuthStore = {
   state: AuthenticationState
@@ -42,7 +45,7 @@ const CHUNK = 500
 export async function openAuthStore(deps: ServiceDeps, workspaceId: string, channelId: string): Promise<QrAuthStore> {
   const keyring = requireKeyring(deps.keyring)
   // The primary key has no workspace in it: a store opened for a foreign channel could otherwise collide with its rows.
-  if (!(await findQrChannel(deps.db, workspaceId, channelId))) throw notFound('QR channel')
+  if (!(await channelsRepo.findOfProvider(deps.db, workspaceId, channelId, name))) throw notFound('QR channel')
   const codec = codecFor(keyring, workspaceId, channelId)
 
   const [credsRow] = await findRows(deps.db, workspaceId, channelId, CREDS_TYPE, [CREDS_ID])
@@ -143,56 +146,4 @@ function chunked<T>(items: T[]): T[][] {
   const chunks: T[][] = []
   for (let i = 0; i < items.length; i += CHUNK) chunks.push(items.slice(i, i + CHUNK))
   return chunks
-}
-
-// --- queries ---
-
-const findQrChannel = (db: Db, workspaceId: string, channelId: string) =>
-  db
-    .selectFrom('channels')
-    .select('id')
-    .where('workspace_id', '=', workspaceId)
-    .where('id', '=', channelId)
-    .where('provider', '=', 'qr')
-    .executeTakeFirst()
-
-const findRows = (db: Db, workspaceId: string, channelId: string, type: string, ids: string[]) =>
-  db
-    .selectFrom('qr_auth_state')
-    .select(['key_id', 'value'])
-    .where('workspace_id', '=', workspaceId)
-    .where('channel_id', '=', channelId)
-    .where('type', '=', type)
-    .where('key_id', 'in', ids)
-    .execute()
-
-async function upsertRows(db: Db, rows: QrAuthStateTable[]): Promise<void> {
-  await db
-    .insertInto('qr_auth_state')
-    .values(rows)
-    .onConflict((oc) =>
-      oc
-        .columns(['channel_id', 'type', 'key_id'])
-        .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') }))
-        .whereRef('qr_auth_state.workspace_id', '=', 'excluded.workspace_id'),
-    )
-    .execute()
-}
-
-async function deleteRows(db: Db, workspaceId: string, channelId: string, type: string, ids: string[]): Promise<void> {
-  await db
-    .deleteFrom('qr_auth_state')
-    .where('workspace_id', '=', workspaceId)
-    .where('channel_id', '=', channelId)
-    .where('type', '=', type)
-    .where('key_id', 'in', ids)
-    .execute()
-}
-
-async function deleteAllRows(db: Db, workspaceId: string, channelId: string): Promise<void> {
-  await db
-    .deleteFrom('qr_auth_state')
-    .where('workspace_id', '=', workspaceId)
-    .where('channel_id', '=', channelId)
-    .execute()
 }

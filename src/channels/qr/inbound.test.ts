@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import type { WAMessage, WAMessageKey, WAMessageUpdate } from 'baileys'
-import type { InboundMessageEvent, InboundStatusEvent } from '../../messaging/inbound-events.ts'
+import type { InboundMessageEvent, InboundStatusEvent } from '../inbound-events.ts'
 import { decodeMediaRef, encodeMediaRef, mapUpdates, mapUpsert, type QrInboundContext } from './inbound.ts'
 
 // Shapes below follow what Baileys 7 emits on messages.upsert / messages.update for a linked device.

@@ -8,12 +8,7 @@
 import { getContentType, jidDecode, normalizeMessageContent, proto } from 'baileys'
 import type { WAMessage, WAMessageKey, WAMessageUpdate } from 'baileys'
 import { z } from 'zod'
-import type {
-  InboundContact,
-  InboundEvent,
-  InboundMessageEvent,
-  InboundStatusEvent,
-} from '../../messaging/inbound-events.ts'
+import type { InboundContact, InboundEvent, InboundMessageEvent, InboundStatusEvent } from '../inbound-events.ts'
 
 /** digits of a LID → the phone number (digits, no +) behind it, if known */
 export type LidResolver = (lid: string) => string | null

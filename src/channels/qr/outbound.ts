@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { AppError } from '../../lib/errors.ts'
-import type { SendMessageInput } from '../../messaging/send.schema.ts'
+import type { SendMessageInput } from '../send-input.ts'
 
 export type QrRequest = {
   to: string

@@ -4,9 +4,10 @@
  * between two starts, caps per minute / hour / day over sliding windows, and a warm-up schedule that raises the
  * daily cap over the first week. Queued messages only wait; nothing here drops anything.
  *
- * QrPacer has the same peek/take/done/cancel shape as the Cloud API Pacer, so the outbox sender can use either.
+ * QrPacer is this provider's SendPacer (provider.ts): the outbox sender paces every kind of channel the same way.
  */
 import { z } from 'zod'
+import type { PaceAnswer, SendPacer } from '../provider.ts'
 
 export type QrPacing = {
   /** Pause between two send starts, drawn uniformly in [minDelayMs, maxDelayMs] so the rhythm is not regular. */
@@ -38,20 +39,6 @@ export const WARMUP_DAILY_CAPS: readonly number[] = [20, 40, 60, 100, 150, 250, 
 export const MINUTE_MS = 60_000
 export const HOUR_MS = 3_600_000
 export const DAY_MS = 86_400_000
-
-export type PaceAnswer = { ok: true } | { ok: false; waitMs: number }
-
-/** What the outbox sender needs from a channel's pacer (the Cloud API Pacer has the same shape). */
-export interface SendPacer {
-  /** Whether a send may start at `now`, without side effects; waitMs is Infinity while only an answer can free it. */
-  peek(now: number): PaceAnswer
-  /** Same as peek, and takes the slot when ok. */
-  take(now: number): PaceAnswer
-  /** The started send finished (answered, or ended without an answer) at `now`. */
-  done(now: number): void
-  /** A taken slot whose send never started. */
-  cancel(): void
-}
 
 const whole = (field: string, min: number, max: number, unit = '') =>
   z

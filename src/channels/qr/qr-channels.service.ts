@@ -18,11 +18,12 @@ import { emit } from '../../events/emit.ts'
 import type { QrSessions } from './sessions.ts'
 import type { SessionUpdate } from './session.ts'
 import { mergedSettingsOr422, type QrSettingsInput } from './settings.ts'
+import { name } from './name.ts'
 
 async function qrChannelOf(deps: ServiceDeps, ctx: WorkspaceContext, channelId: string): Promise<ChannelsTable> {
   const c = await repo.find(deps.db, ctx.workspace.id, channelId)
   if (!c) throw notFound('channel')
-  if (c.provider !== 'qr')
+  if (c.provider !== name)
     throw new AppError(
       409,
       'not_a_qr_channel',
@@ -49,7 +50,7 @@ export function newQrChannelRow(c: {
     ...NO_QR_COLUMNS,
     id: c.id,
     workspace_id: c.workspaceId,
-    provider: 'qr',
+    provider: name,
     name: c.name,
     status: 'pending',
     phone_number_id: null,
@@ -93,7 +94,7 @@ export async function createQrChannel(
       workspaceId: ws,
       action: 'channel.created',
       target: { type: 'channel', id: row.id },
-      metadata: { name: row.name, provider: 'qr' },
+      metadata: { name: row.name, provider: name },
     })
     await emit(
       trx,

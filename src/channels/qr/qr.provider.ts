@@ -1,17 +1,32 @@
 /**
- * QR-linked devices behind the ChannelProvider interface: sends go out through the channel's live session, with an
- * optional "typing…" moment first (as a person would), using the message id fixed at queue time.
+ * QR-linked devices behind the ChannelProvider contract: requests for Baileys (no templates, no interactive
+ * messages, media by link), a deferral while the device is offline or a pacing cap holds, a person's pace
+ * (pacing.ts), sends through the channel's live session with an optional "typing…" moment first (as a person
+ * would) using the message id fixed at queue time, and media from WhatsApp's CDN.
  * Media links are fetched here, by wabox, through the URL guard (every redirect hop checked, a timeout, a size cap),
  * and handed to Baileys as bytes — Baileys would otherwise fetch the link itself and follow any redirect.
  *
  * Error codes: NOT_CONNECTED (the message waits without spending an attempt), SEND_FAILED (retried),
  * MEDIA_REFUSED (the link cannot be used: the message fails with the reason).
  */
-import type { ChannelProvider, SendTarget } from '../provider.ts'
-import { ProviderError } from '../provider.ts'
-import type { QrSessions } from './sessions.ts'
-import { UrlRefused } from '../../lib/url-guard.ts'
-import { jidOf, type QrRequest } from './outbound.ts'
+import type { ServiceDeps } from '../../deps.ts'
+import { iso } from '../../clock.ts'
+import { AppError, invalidField } from '../../lib/errors.ts'
+import { masked } from '../../lib/secrets.ts'
+import { checkOutboundUrl, UrlRefused } from '../../lib/url-guard.ts'
+import * as outboxRepo from '../../messaging/outbox.repo.ts'
+import type { ChannelsTable } from '../channels.table.ts'
+import { ProviderError, type ChannelProvider, type SendTarget } from '../provider.ts'
+import type { SendMessageInput } from '../send-input.ts'
+import { decodeMediaRef } from './inbound.ts'
+import { LiveSessions } from './live-sessions.ts'
+import { fetchFromWhatsApp } from './media.ts'
+import { name } from './name.ts'
+import { jidOf, toQrRequest, type QrRequest } from './outbound.ts'
+import { createQrChannel } from './qr-channels.service.ts'
+import { capHold, DAY_MS, QrPacer } from './pacing.ts'
+import type { QrSettingsInput } from './settings.ts'
+import { mergedSettingsOr422, qrSettingsOf } from './settings.ts'
 
 /** How long "typing…" shows before a text: a little longer for longer texts, never long. */
 export const typingMs = (text: string | undefined) => Math.min(4_000, 600 + 30 * (text?.length ?? 20))
@@ -21,7 +36,7 @@ export const SEND_FAILED = -3
 export const MEDIA_REFUSED = -4
 const MEDIA_KINDS = ['image', 'video', 'audio', 'document', 'sticker'] as const
 
-type MediaFetcher = (url: string) => Promise<{ bytes: Buffer; contentType: string | null }>
+export type MediaFetcher = (url: string) => Promise<{ bytes: Buffer; contentType: string | null }>
 
 /** The content with its media link replaced by the fetched bytes. */
 async function withFetchedMedia(
@@ -35,47 +50,124 @@ async function withFetchedMedia(
     fetched = await fetchMedia((content[kind] as { url: string }).url)
   } catch (err) {
     if (err instanceof UrlRefused)
-      throw new ProviderError(MEDIA_REFUSED, `The media link cannot be used: ${err.message}`, false, false, false)
-    throw new ProviderError(
-      SEND_FAILED,
-      `The media link could not be fetched: ${(err as Error).message}`,
-      true,
-      false,
-      false,
-    )
+      throw new ProviderError({ code: MEDIA_REFUSED, reason: `The media link cannot be used: ${err.message}` })
+    throw new ProviderError({
+      code: SEND_FAILED,
+      reason: `The media link could not be fetched: ${(err as Error).message}`,
+      retryable: true,
+    })
   }
   const mimetype = fetched.contentType?.split(';')[0]?.trim()
   return { ...content, [kind]: fetched.bytes, ...(mimetype && kind !== 'sticker' ? { mimetype } : {}) }
 }
 
-export function qrProvider(
-  sessions: QrSessions,
-  opts: { typing: (channelId: string) => boolean; fetchMedia: MediaFetcher; sleep?: (ms: number) => Promise<unknown> },
-): ChannelProvider {
+/** Media links on a QR channel are fetched by wabox itself: the same address rules as webhook URLs (checked again, hop by hop, at send time). */
+async function guardMediaLink(deps: ServiceDeps, input: SendMessageInput): Promise<void> {
+  const link = (input as unknown as Record<string, { link?: string } | undefined>)[input.type]?.link
+  if (!link) return
+  try {
+    await checkOutboundUrl(link, {
+      allowHttp: deps.config.webhookAllowHttp,
+      allowedNetworks: deps.config.webhookAllowedNetworks,
+    })
+  } catch (err) {
+    if (!(err instanceof UrlRefused)) throw err
+    throw invalidField(`${input.type}.link`, err.message)
+  }
+}
+
+/** Send starts of the last day: the caps' memory across restarts. */
+async function sendHistory(deps: ServiceDeps, workspaceId: string, channelId: string, now: number) {
+  return (await outboxRepo.sendStartsSince(deps.db, workspaceId, channelId, iso(now - DAY_MS))).map((r) =>
+    Date.parse(r.updated_at),
+  )
+}
+
+/** A new QR channel: its name and options; linking starts at once. */
+export type QrConnectInput = { name: string; qr?: QrSettingsInput }
+
+/** The QR part of a channel update. */
+export type QrSettingsUpdate = { sendRate?: number; qr?: QrSettingsInput }
+
+export type QrProvider = ChannelProvider<QrRequest, QrSettingsUpdate, QrConnectInput> & { readonly live: LiveSessions }
+
+export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number) => Promise<unknown> }): QrProvider {
   const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms))
-  const live = (target: SendTarget) => {
-    const socket = sessions.get(target.channelId)?.live
+  const live = new LiveSessions()
+  const socketOf = (target: SendTarget) => {
+    const socket = live.running().get(target.channelId)?.live
     // Retryable: the session reconnects by itself, and the message waits for it.
     if (!socket)
-      throw new ProviderError(
-        NOT_CONNECTED,
-        'The QR-linked device is not connected right now',
-        true,
-        false,
-        false,
-        null,
-        true,
-      )
+      throw new ProviderError({
+        code: NOT_CONNECTED,
+        reason: 'The QR-linked device is not connected right now',
+        retryable: true,
+        notSent: true,
+      })
     return socket
   }
   return {
-    async send(target, request) {
-      const r = request as unknown as QrRequest
-      const socket = live(target)
+    name,
+    live,
+
+    inactiveReason: () => 'The number must be linked (scan the QR code) before it can send.',
+    // A QR-linked number is a WhatsApp account like any other: no customer-service window.
+    admit() {},
+    async buildRequest(deps, input, r) {
+      await guardMediaLink(deps, input)
+      return toQrRequest(input, { to: r.to, messageId: r.messageId, context: r.replyTo, reaction: r.reactionTo })
+    },
+    // Fixed at queue time: the copy the linked device echoes back is then the same message.
+    fixedMessageId: (request) => request.messageId,
+    async deferral(deps, channel: ChannelsTable, now) {
+      if (channel.connection_state !== 'connected')
+        return {
+          until: null,
+          reason: `the linked device is ${channel.connection_state ?? 'not connected'}; the message waits for it`,
+        }
+      const hold = capHold(
+        await sendHistory(deps, channel.workspace_id, channel.id, now),
+        qrSettingsOf(channel.qr_settings).pacing,
+        channel.linked_at ? Date.parse(channel.linked_at) : null,
+        now,
+      )
+      return hold
+        ? {
+            until: iso(hold.until),
+            reason: `${hold.reason === 'warmup' ? 'warm-up daily' : `per-${hold.reason}`} cap reached; the message waits`,
+          }
+        : null
+    },
+
+    // A linked device has no credentials a send could be refused for: its session ends instead (session.ts).
+    credentialsRefused: (code) => `WhatsApp refused the linked device (code ${code})`,
+    parseRequest: (stored) => JSON.parse(stored) as QrRequest,
+    // A device that is not connected: its messages wait (the session wakes the sender when it is back).
+    readyToSend: (c) => c.connection_state === 'connected',
+    /** One at a time, human delays, caps, warm-up; a new pacer starts from the channel's sends of the last day. */
+    async pacer(deps, c, existing) {
+      const settings = qrSettingsOf(c.qr_settings).pacing
+      const linkedAt = c.linked_at ? Date.parse(c.linked_at) : null
+      if (existing instanceof QrPacer) {
+        existing.setSettings(settings, linkedAt)
+        return existing
+      }
+      return new QrPacer(settings, linkedAt, await sendHistory(deps, c.workspace_id, c.id, deps.clock.now()))
+    },
+    sendTarget(_deps, c, recipient) {
+      if (c.status === 'pending') return { unavailable: 'The number is not linked yet (scan the QR code)' }
+      if (c.status !== 'active') return { unavailable: 'The number must be linked again (scan a new QR code)' }
+      return {
+        target: { workspaceId: c.workspace_id, channelId: c.id, recipient, credentials: null },
+        authFailures: 0,
+      }
+    },
+    async send(target, r) {
+      const socket = socketOf(target)
       const jid = jidOf(r.to)
       const prepared = await withFetchedMedia(r.content, opts.fetchMedia)
       try {
-        if (opts.typing(target.channelId)) {
+        if (live.current()?.typing(target.channelId)) {
           await socket.sendPresenceUpdate('composing', jid)
           await sleep(typingMs(r.content.text as string | undefined))
           await socket.sendPresenceUpdate('paused', jid)
@@ -97,20 +189,61 @@ export function qrProvider(
         const sent = await socket.sendMessage(jid, content, { messageId: r.messageId, ...(quoted ? { quoted } : {}) })
         return { providerMessageId: sent?.key.id ?? r.messageId, recipient: r.to }
       } catch (err) {
-        throw new ProviderError(
-          SEND_FAILED,
-          `WhatsApp did not take the message: ${(err as Error).message}`,
-          true,
-          false,
-          false,
-        )
+        throw new ProviderError({
+          code: SEND_FAILED,
+          reason: `WhatsApp did not take the message: ${(err as Error).message}`,
+          retryable: true,
+        })
       }
     },
     async markRead(target, wamid) {
-      const socket = live(target)
+      const socket = socketOf(target)
       if (!target.recipient)
-        throw new ProviderError(SEND_FAILED, 'No recipient to send the read receipt to', false, false, false)
+        throw new ProviderError({ code: SEND_FAILED, reason: 'No recipient to send the read receipt to' })
       await socket.readMessages([{ remoteJid: jidOf(target.recipient), id: wamid, fromMe: false }])
+    },
+
+    // Media for QR sends goes by link; uploaded media ids are Cloud API media.
+    async uploadMedia() {
+      throw new AppError(409, 'channel_unavailable', 'The channel cannot send right now.')
+    },
+    async downloadMedia(_deps, _channel, mediaId) {
+      const ref = decodeMediaRef(mediaId)
+      if (!ref) throw new Error('the media id is not a WhatsApp media reference')
+      return fetchFromWhatsApp(ref)
+    },
+
+    connect: (deps, ctx, input) => createQrChannel(deps, live.running(), ctx, input),
+    view: (_deps, c) => ({
+      credentials: {
+        accessToken: masked(c.access_token_last4),
+        appSecret: masked(c.app_secret_last4),
+        verifyToken: masked(c.verify_token_last4),
+      },
+      webhookUrl: null,
+      connection: {
+        state: c.connection_state,
+        since: c.connection_since,
+        lastError: c.last_error,
+        reconnectCount: c.reconnect_count,
+        linkedAt: c.linked_at,
+      },
+      qr: qrSettingsOf(c.qr_settings),
+    }),
+    updateSettings(c, input) {
+      if (input.sendRate !== undefined) throw invalidField('sendRate', 'QR-linked channels are paced by qr.pacing')
+      if (input.qr === undefined) return { patch: {}, changes: {} }
+      const settings = mergedSettingsOr422(c.qr_settings, input.qr)
+      return {
+        patch: { qr_settings: settings },
+        changes: { qr: { from: qrSettingsOf(c.qr_settings), to: JSON.parse(settings) } },
+        applied: () => live.current()?.configure(c.id, settings),
+      }
+    },
+    async disconnect(_deps, c, at) {
+      // Logged out on WhatsApp's side (unlinked from the phone) and the sealed session erased.
+      await live.current()?.unlink(c.workspace_id, c.id)
+      return { connection_state: null, connection_since: at }
     },
   }
 }

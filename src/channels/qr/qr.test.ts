@@ -9,7 +9,7 @@ import { channelStatusFor, classifyClose, RECONNECT_CAP_MS, reconnectDelay } fro
 import { qrMessageId } from './outbound.ts'
 import { mostInAnyWindow } from '../../testing/windows.ts'
 import { MEDIA_REFUSED } from './qr.provider.ts'
-import { decryptWhatsAppMedia, whatsAppMediaUrl } from '../../messaging/media.service.ts'
+import { decryptWhatsAppMedia, whatsAppMediaUrl } from './media.ts'
 import { encryptedStream } from 'baileys'
 import { createHash } from 'node:crypto'
 import type { ProviderError } from '../provider.ts'

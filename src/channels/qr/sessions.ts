@@ -9,7 +9,8 @@ import { eraseAuthState } from './auth-store.ts'
 import { QrSession, type SessionUpdate } from './session.ts'
 import type { SocketFactory } from './socket.ts'
 import { qrSettingsOf } from './settings.ts'
-import * as qrRepo from './qr.repo.ts'
+import * as channelsRepo from '../channels.repo.ts'
+import { name } from './name.ts'
 
 export class QrSessions {
   private readonly sessions = new Map<string, QrSession>()
@@ -51,7 +52,7 @@ export class QrSessions {
 
   /** At startup: every QR channel that should be connected. A session that fails to start does not stop the others. */
   async startAll(): Promise<void> {
-    for (const c of await qrRepo.channelsToStart(this.deps.db)) {
+    for (const c of await channelsRepo.sessionsToStart(this.deps.db, name)) {
       await this.start(c.workspace_id, c.id, c.qr_settings).catch((err) =>
         this.deps.logger.error({ err, channelId: c.id }, 'QR session could not start'),
       )

@@ -6,6 +6,9 @@
 import { Browsers, makeCacheableSignalKeyStore, makeWASocket, type AuthenticationState } from 'baileys'
 import type { Logger } from '../../log.ts'
 
+/** Baileys' auth state, for code outside this folder that must name it (the scripted test socket). */
+export type { AuthenticationState }
+
 export type QrSocketEvents = {
   'connection.update': (u: {
     connection?: 'open' | 'connecting' | 'close'

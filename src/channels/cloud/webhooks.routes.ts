@@ -1,11 +1,11 @@
 /** Meta's callback URL for a Cloud API channel: the GET handshake and signed event POSTs. */
 import { Elysia } from 'elysia'
 import { z } from 'zod'
-import type { ServiceDeps } from '../deps.ts'
-import type { AuthPlugin } from '../http/auth.plugin.ts'
-import { AppError } from '../lib/errors.ts'
-import { RateLimiter } from '../http/rate-limit.ts'
-import type { IntakeWriter } from '../intake/writer.ts'
+import type { ServiceDeps } from '../../deps.ts'
+import type { AuthPlugin } from '../../http/auth.plugin.ts'
+import { AppError } from '../../lib/errors.ts'
+import { RateLimiter } from '../../http/rate-limit.ts'
+import type { IntakeWriter } from '../../intake/writer.ts'
 import { receiveWebhook, verifySubscription } from './ingress.service.ts'
 
 const params = z.object({ channelId: z.string().min(1).max(64) })

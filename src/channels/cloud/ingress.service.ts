@@ -3,15 +3,16 @@
  * and the answer is sent only after the intake rows are committed (group commit). Processing happens later,
  * in the intake processor, so Meta never waits on it.
  */
-import { iso } from '../clock.ts'
-import type { ServiceDeps } from '../deps.ts'
-import { AppError } from '../lib/errors.ts'
-import { parseJsonChecked } from '../lib/json-guard.ts'
-import { constantTimeEqual } from '../crypto/tokens.ts'
-import { splitWebhook, webhookEnvelope } from '../channels/cloud/inbound.ts'
-import { idempotencyKey } from '../messaging/inbound-events.ts'
-import { isValidSignature } from '../channels/cloud/signature.ts'
-import type { IntakeWriter } from '../intake/writer.ts'
+import { iso } from '../../clock.ts'
+import type { ServiceDeps } from '../../deps.ts'
+import { AppError } from '../../lib/errors.ts'
+import { parseJsonChecked } from '../../lib/json-guard.ts'
+import { constantTimeEqual } from '../../crypto/tokens.ts'
+import { splitWebhook, webhookEnvelope } from './inbound.ts'
+import { idempotencyKey } from '../inbound-events.ts'
+import { isValidSignature } from './signature.ts'
+import type { IntakeWriter } from '../../intake/writer.ts'
+import { name } from './name.ts'
 
 export const WEBHOOK_BODY_LIMIT = 3 * 1024 * 1024
 
@@ -19,7 +20,7 @@ async function liveChannel(deps: ServiceDeps, channelId: string) {
   const channel = /^[A-Za-z0-9_]{1,64}$/.test(channelId)
     ? await deps.channelCache.get(deps.db, deps.keyring, channelId)
     : null
-  if (channel?.provider !== 'cloud')
+  if (channel?.provider !== name)
     throw new AppError(404, 'unknown_channel', 'No Cloud API channel has this webhook URL.')
   if (channel.status === 'disconnected' || !channel.appSecret) {
     throw new AppError(

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { sql } from 'kysely'
-import { createTestApp, type TestApp } from '../testing/test-app.ts'
-import { startGraphDouble } from '../testing/graph-double.ts'
+import { createTestApp, type TestApp } from '../../testing/test-app.ts'
+import { startGraphDouble } from '../../testing/graph-double.ts'
 import {
   auditRows,
   call,
@@ -11,7 +11,7 @@ import {
   makeWorkspace,
   manualClock,
   type FixtureChannel,
-} from '../testing/fixtures.ts'
+} from '../../testing/fixtures.ts'
 import {
   contact,
   envelope,
@@ -22,9 +22,9 @@ import {
   textMessage,
   WABA_ID,
   wamid,
-} from '../testing/webhooks.ts'
-import { MAX_ATTEMPTS } from '../intake/processor.ts'
-import type { Config } from '../config.ts'
+} from '../../testing/webhooks.ts'
+import { MAX_ATTEMPTS } from '../../intake/processor.ts'
+import type { Config } from '../../config.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())

@@ -56,6 +56,9 @@ export type ChannelNoticeEvent = {
 
 export type InboundEvent = InboundMessageEvent | InboundStatusEvent | ChannelNoticeEvent
 
+/** The callbackData a send carries (a provider that echoes it in statuses): wabox's marker and message id. */
+export const callbackDataFor = (messageId: string) => `wabox:${messageId}`
+
 /** The idempotency key stored in the inbox: unique per channel and event (whatever kind of channel). */
 export function idempotencyKey(channelId: string, key: string): string {
   return createHash('sha256').update(`${channelId}|${key}`).digest('hex')
