@@ -8,7 +8,8 @@ import { syncTransactions, type Db, type DbHandle, type SyncTransaction } from '
 import type { Keyring } from './crypto/envelope.ts'
 import type { Logger } from './log.ts'
 import { ChannelCache } from './channels/ingress-cache.ts'
-import { buildProviders, type Providers } from './channels/registry.ts'
+import type { ChannelProvider } from './channels/provider.ts'
+import type { ProviderName } from './channels/provider-names.ts'
 import { WriteGroup } from './db/write-group.ts'
 import { WriteHealth } from './db/write-health.ts'
 import { Metrics } from './metrics/metrics.ts'
@@ -16,6 +17,9 @@ import type { WorkspaceTeardown } from './workspaces/workspace-teardown.ts'
 import { type EventsSignal, eventsSignalFor } from './events/emit.ts'
 import { statfsSync } from 'node:fs'
 import { dirname } from 'node:path'
+
+/** Every kind of channel by name, as the contract knows them. */
+export type Providers = Readonly<Record<ProviderName, ChannelProvider<any, any, any, ServiceDeps>>>
 
 export type ServiceDeps = {
   db: Db
@@ -46,8 +50,10 @@ export function buildServiceDeps(opts: {
   logger: Logger
   keyring: Keyring | undefined
   clock?: Clock
+  /** Built first, by the composition (channels/registry.ts buildProviders): this file names no provider. */
+  providers: Providers
 }): ServiceDeps {
-  const providers = buildProviders(opts.config)
+  const { providers } = opts
   const clock = opts.clock ?? systemClock
   // The data disk's free space, as an unprivileged writer sees it (statfs; the database's directory).
   const dbDir = opts.db.path === ':memory:' ? null : dirname(opts.db.path)

@@ -13,7 +13,7 @@ import { IntakeProcessor } from './intake/processor.ts'
 import { MediaDownloader } from './messaging/media.service.ts'
 import { OutboxSender } from './messaging/sender.ts'
 import { WebhookDispatcher } from './events/dispatcher.ts'
-import { createQrSessions, type QrSessions, type SocketFactory } from './channels/registry.ts'
+import { buildProviders, createQrSessions, type QrSessions, type SocketFactory } from './channels/registry.ts'
 import * as channelsRepo from './channels/channels.repo.ts'
 
 export type Runtime = {
@@ -43,6 +43,8 @@ export function createRuntime(opts: {
     logger: opts.logger,
     keyring: opts.keyring,
     clock: opts.clock,
+    // Built first and handed in whole: nothing in ServiceDeps is replaced after construction.
+    providers: buildProviders(opts.config),
   })
   let writer: IntakeWriter | undefined
   // Acknowledging Meta comes first: while webhooks are being committed, processing waits (briefly).

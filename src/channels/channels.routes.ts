@@ -9,7 +9,8 @@ import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
 import { channelParams } from './channels.schema.ts'
 import * as service from './channels.service.ts'
-import { channelView, createChannel, createChannelBody, providerChannelRoutes, updateChannelBody } from './registry.ts'
+import { channelView, createChannel, createChannelBody, updateChannelBody } from './registry.ts'
+import { providerChannelRoutes } from './registry.routes.ts'
 
 export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   return (

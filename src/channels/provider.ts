@@ -20,7 +20,6 @@
  * Inbound messages come in through each provider's own path (Cloud: webhooks; QR: the live session) and are
  * mapped to the neutral events of inbound-events.ts.
  */
-import type { ServiceDeps } from '../deps.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { ChannelView, ProviderView } from './channels.schema.ts'
 import type { ChannelsTable } from './channels.table.ts'
@@ -121,7 +120,11 @@ export type SettingsChange = {
   applied?: () => void
 }
 
-export interface ChannelProvider<Request = unknown, Settings = unknown, Connect = unknown> {
+/**
+ * `Deps` is what the provider's methods are given (ServiceDeps): a parameter rather than an import, so the contract
+ * does not depend on deps.ts, which lists the providers — no cycle between the two.
+ */
+export interface ChannelProvider<Request = unknown, Settings = unknown, Connect = unknown, Deps = unknown> {
   /** The name stored in channels.provider. */
   readonly name: string
 
@@ -131,11 +134,11 @@ export interface ChannelProvider<Request = unknown, Settings = unknown, Connect 
   /** The provider's own rules on what may be sent now; throws the AppError the send API answers. */
   admit(input: SendMessageInput, conversation: { lastInboundAt: string | null }, now: number): void
   /** The request `send` takes, built (and checked: 422s) from the neutral input. */
-  buildRequest(deps: ServiceDeps, input: SendMessageInput, resolved: ResolvedSend): Promise<Request>
+  buildRequest(deps: Deps, input: SendMessageInput, resolved: ResolvedSend): Promise<Request>
   /** The provider's message id when it is fixed at queue time (the echo of our own send is then recognised). */
   fixedMessageId(request: Request): string | null
   /** Why a message queued now will not go out at once; null when it will. */
-  deferral(deps: ServiceDeps, channel: ChannelsTable, now: number): Promise<Deferral | null>
+  deferral(deps: Deps, channel: ChannelsTable, now: number): Promise<Deferral | null>
 
   // --- send time ---
   /** The stored request (JSON of what buildRequest returned), read back by the provider that built it. */
@@ -143,9 +146,9 @@ export interface ChannelProvider<Request = unknown, Settings = unknown, Connect 
   /** Whether the channel can send right now (a device offline waits: its session wakes the sender). */
   readyToSend(channel: DueChannel): boolean
   /** The channel's pacer, given the one kept from earlier passes (reused and updated when it is this kind's). */
-  pacer(deps: ServiceDeps, channel: DueChannel, existing: SendPacer | undefined): Promise<SendPacer>
+  pacer(deps: Deps, channel: DueChannel, existing: SendPacer | undefined): Promise<SendPacer>
   /** Where a send through this active channel goes, or why it cannot send. */
-  sendTarget(deps: ServiceDeps, channel: ChannelsTable, recipient: string | null): SendTargetOrReason
+  sendTarget(deps: Deps, channel: ChannelsTable, recipient: string | null): SendTargetOrReason
   send(target: SendTarget, request: Request): Promise<{ providerMessageId: string; recipient: string | null }>
   markRead(target: SendTarget, providerMessageId: string): Promise<void>
 
@@ -155,30 +158,30 @@ export interface ChannelProvider<Request = unknown, Settings = unknown, Connect 
   // --- media ---
   /** A file for later sends by media id (the file's type and size are already checked: media-types.ts). */
   uploadMedia(
-    deps: ServiceDeps,
+    deps: Deps,
     ctx: WorkspaceContext,
     channel: ChannelsTable,
     file: File,
     mime: string,
   ): Promise<{ mediaId: string }>
   /** An inbound message's media, by the id its inbound mapping stored. */
-  downloadMedia(deps: ServiceDeps, channel: ChannelsTable, mediaId: string): Promise<FetchedMedia>
+  downloadMedia(deps: Deps, channel: ChannelsTable, mediaId: string): Promise<FetchedMedia>
 
   // --- the channels API ---
   /** Connects a channel of this kind from its connect body (checked with the provider first where it can be). */
-  connect(deps: ServiceDeps, ctx: WorkspaceContext, input: Connect): Promise<Connected>
-  view(deps: ServiceDeps, channel: ChannelsTable): ProviderView
+  connect(deps: Deps, ctx: WorkspaceContext, input: Connect): Promise<Connected>
+  view(deps: Deps, channel: ChannelsTable): ProviderView
   /** Checks and applies the settings part of an update (422 for settings this kind does not have). */
   updateSettings(channel: ChannelsTable, input: Settings): SettingsChange
   /** Ends the channel's live part (if any) before it is marked disconnected; returns the extra columns to reset. */
-  disconnect(deps: ServiceDeps, channel: ChannelsTable, at: string): Promise<Partial<ChannelsTable>>
+  disconnect(deps: Deps, channel: ChannelsTable, at: string): Promise<Partial<ChannelsTable>>
 }
 
 /** The provider of a channel, by the name stored on it (registry.ts builds them all into ServiceDeps). */
-export function providerOf(
-  deps: { providers: Readonly<Record<string, ChannelProvider>> },
+export function providerOf<P extends ChannelProvider<any, any, any, any>>(
+  deps: { providers: Readonly<Record<string, P>> },
   name: string,
-): ChannelProvider {
+): P {
   const provider = Object.hasOwn(deps.providers, name) ? deps.providers[name] : undefined
   if (!provider) throw new Error(`no provider named ${JSON.stringify(name)}`)
   return provider

@@ -1,14 +1,6 @@
-/**
- * The providers, by name: the one place that composes the provider folders. Each provider names itself
- * (its `name.ts`); provider-names.ts lists them and derives ProviderName. The registry builds them before the service
- * dependencies (they hold no state from them: deps are passed per call), composes the bodies and routes that
- * differ by kind of channel, and creates the QR provider's live sessions for the runtime.
- */
-import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { Config } from '../config.ts'
 import type { ServiceDeps } from '../deps.ts'
-import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { fetchPublic } from '../lib/url-guard.ts'
 import type { IntakeWriter } from '../intake/writer.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
@@ -16,14 +8,11 @@ import { channelName, channelViewBase } from './channels.schema.ts'
 import { PROVIDER_NAMES } from './provider-names.ts'
 import { providerOf } from './provider.ts'
 import { cloudProvider } from './cloud/cloud.provider.ts'
-import { cloudChannelRoutes } from './cloud/cloud.routes.ts'
 import { cloudSettingsFields, connectCloudBody } from './cloud/cloud.schema.ts'
 import { createGraphClient } from './cloud/graph.ts'
-import { webhookRoutes } from './cloud/webhooks.routes.ts'
 import { name as cloudName } from './cloud/name.ts'
 import { name as qrName } from './qr/name.ts'
 import { qrProvider } from './qr/qr.provider.ts'
-import { qrLinkingRoutes } from './qr/qr.routes.ts'
 import { createQrFields, qrSettingsFields } from './qr/qr.schema.ts'
 import { QrSessions } from './qr/sessions.ts'
 import { baileysSocketFactory, type SocketFactory } from './qr/socket.ts'
@@ -38,7 +27,7 @@ export function buildProviders(config: Config) {
     version: config.graphVersion,
     timeoutMs: config.graphTimeout,
   })
-  return {
+  const providers = {
     [cloudName]: cloudProvider(graph),
     [qrName]: qrProvider({
       // Media links for QR sends: the same rules (and operator allowances) as webhook URLs.
@@ -51,8 +40,21 @@ export function buildProviders(config: Config) {
         }),
     }),
   } as const
+  built.set(providers, providers)
+  return providers
 }
 export type Providers = ReturnType<typeof buildProviders>
+
+/**
+ * The providers as built here, with what only their own kind has (the Cloud provider's Graph client, the QR
+ * provider's session port). ServiceDeps knows them by the contract alone, so deps.ts need not import this file.
+ */
+const built = new WeakMap<object, Providers>()
+export function builtProviders(deps: Pick<ServiceDeps, 'providers'>): Providers {
+  const providers = built.get(deps.providers)
+  if (!providers) throw new Error('the providers were not built by channels/registry.ts buildProviders')
+  return providers
+}
 
 /** Creates this process's QR-linked device sessions (started by the runtime) and binds them to the QR provider. */
 export function createQrSessions(
@@ -64,7 +66,7 @@ export function createQrSessions(
     writer: opts.writer,
     onConnected: opts.onConnected,
   })
-  services.providers[qrName].live.bind(sessions)
+  builtProviders(services)[qrName].live.bind(sessions)
   return sessions
 }
 
@@ -88,14 +90,3 @@ export const updateChannelBody = z
 /** Connects a channel of the body's kind, through its provider. */
 export const createChannel = (deps: ServiceDeps, ctx: WorkspaceContext, body: z.infer<typeof createChannelBody>) =>
   providerOf(deps, body.kind).connect(deps, ctx, body)
-
-/** The routes only one kind of channel has (Cloud: credentials; QR: linking), under …/channels. */
-export function providerChannelRoutes(deps: ServiceDeps, auth: AuthPlugin) {
-  return new Elysia()
-    .use(cloudChannelRoutes(deps, auth, deps.providers[cloudName].graph))
-    .use(qrLinkingRoutes(deps, auth, deps.providers[qrName].live))
-}
-
-/** Where providers receive events over HTTP (the Cloud API's webhooks). */
-export const inboundRoutes = (deps: ServiceDeps, auth: AuthPlugin, writer: IntakeWriter) =>
-  webhookRoutes(deps, auth, writer)

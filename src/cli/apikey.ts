@@ -15,6 +15,7 @@ import { createApiKeyBody } from '../workspaces/workspaces.schema.ts'
 import { findWorkspace } from '../workspaces/workspaces.repo.ts'
 import { requireFeature } from '../workspaces/plans.ts'
 import { withDatabase } from './operator.ts'
+import { buildProviders } from '../channels/registry.ts'
 
 export async function apikeyCreate(
   config: Config,
@@ -29,7 +30,13 @@ export async function apikeyCreate(
     throw new ConfigError(`invalid --${issue?.path[0] === 'name' ? 'name' : 'role'}: ${issue?.message ?? 'invalid'}`)
   }
   await withDatabase(config, async (db) => {
-    const deps = buildServiceDeps({ db, config, logger: createLogger('silent'), keyring: undefined })
+    const deps = buildServiceDeps({
+      db,
+      config,
+      logger: createLogger('silent'),
+      keyring: undefined,
+      providers: buildProviders(config),
+    })
     const workspace = await findWorkspace(deps.db, args.workspace)
     if (!workspace)
       throw new ConfigError(

@@ -17,6 +17,7 @@ import { passwordSchema } from '../auth/passwords.ts'
 import { resetPassword } from '../auth/auth.service.ts'
 import { createOperator } from '../onboarding/onboarding.service.ts'
 import { AppError } from '../lib/errors.ts'
+import { buildProviders } from '../channels/registry.ts'
 
 function parseEmail(value: string): string {
   const email = emailSchema.safeParse(value)
@@ -54,7 +55,13 @@ export async function operatorCreate(
   const email = parseEmail(args.email)
   const { password, generated } = await readPassword()
   await withDatabase(config, async (db) => {
-    const deps = buildServiceDeps({ db, config, logger: createLogger('silent'), keyring: undefined })
+    const deps = buildServiceDeps({
+      db,
+      config,
+      logger: createLogger('silent'),
+      keyring: undefined,
+      providers: buildProviders(config),
+    })
     const result = await createOperator(deps, systemCaller('cli: operator create'), {
       email,
       password,
@@ -79,7 +86,13 @@ export async function operatorResetPassword(
   const email = parseEmail(args.email)
   const { password, generated } = await readPassword()
   await withDatabase(config, async (db) => {
-    const deps = buildServiceDeps({ db, config, logger: createLogger('silent'), keyring: undefined })
+    const deps = buildServiceDeps({
+      db,
+      config,
+      logger: createLogger('silent'),
+      keyring: undefined,
+      providers: buildProviders(config),
+    })
     let result
     try {
       result = await resetPassword(deps, systemCaller('cli: operator reset-password'), { email, password })

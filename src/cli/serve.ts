@@ -27,6 +27,7 @@ import { eventRetentionJob } from '../jobs/event-retention.ts'
 import { createLogger, type Logger } from '../log.ts'
 import { issueSetupToken } from '../onboarding/onboarding.service.ts'
 import { buildServiceDeps } from '../deps.ts'
+import { buildProviders } from '../channels/registry.ts'
 
 /** A start failure with one clear line for the operator (main prints the message, exits 1). */
 export class StartError extends Error {
@@ -242,7 +243,9 @@ export async function serve(config: Config): Promise<void> {
     // First start: no account yet, so print a one-time link to create the operator. It goes to stderr as
     // plain text, not into the structured log: it is a credential for the next hour, shown to whoever
     // started the server, and replaced at every start until used.
-    const setupToken = await issueSetupToken(buildServiceDeps({ db, config, logger, keyring }))
+    const setupToken = await issueSetupToken(
+      buildServiceDeps({ db, config, logger, keyring, providers: buildProviders(config) }),
+    )
     if (setupToken) {
       process.stderr.write(
         `\nwabox: no account yet. Create the operator account (single use, valid 1 hour):\n  ${config.publicUrl}/setup?token=${setupToken}\n\n`,

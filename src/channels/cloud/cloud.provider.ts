@@ -16,6 +16,7 @@ import { downloadFromGraph, uploadToGraph } from './media.ts'
 import { name } from './name.ts'
 import { toCloudRequest, type CloudRequest } from './outbound.ts'
 import { Pacer } from './pacer.ts'
+import type { ServiceDeps } from '../../deps.ts'
 
 /** Meta's customer-service window, less a margin for clocks that disagree (reference §6.1). */
 export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
@@ -63,7 +64,7 @@ function credentialsOf(target: SendTarget) {
 /** The Cloud API part of a channel update. */
 export type CloudSettingsInput = { sendRate?: number; qr?: unknown }
 
-export type CloudProvider = ChannelProvider<CloudRequest, CloudSettingsInput, ConnectCloudInput> & {
+export type CloudProvider = ChannelProvider<CloudRequest, CloudSettingsInput, ConnectCloudInput, ServiceDeps> & {
   readonly graph: GraphClient
 }
 

@@ -89,7 +89,9 @@ export type QrConnectInput = { name: string; qr?: QrSettingsInput }
 /** The QR part of a channel update. */
 export type QrSettingsUpdate = { sendRate?: number; qr?: QrSettingsInput }
 
-export type QrProvider = ChannelProvider<QrRequest, QrSettingsUpdate, QrConnectInput> & { readonly live: LiveSessions }
+export type QrProvider = ChannelProvider<QrRequest, QrSettingsUpdate, QrConnectInput, ServiceDeps> & {
+  readonly live: LiveSessions
+}
 
 export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number) => Promise<unknown> }): QrProvider {
   const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms))
