@@ -213,6 +213,97 @@ describe('OpenAPI contract', () => {
     })
   })
 
+  test('conversations, messages and contacts: every success response has its schema; the views keep their fields', async () => {
+    await ready
+    // By path: a route added later under these paths without a `response` schema fails here. Two are not in scope:
+    // sending (POST …/messages, the "sending" domain) and a message's media file (file bytes, not JSON).
+    const inbox = /^\/api\/v1\/workspaces\/\{workspaceId\}\/(conversations|messages|contacts)(\/|$)/
+    const elsewhere = new Set([
+      'post /api/v1/workspaces/{workspaceId}/messages',
+      'get /api/v1/workspaces/{workspaceId}/messages/{messageId}/media',
+    ])
+    const scoped = operations().filter(({ path, method }) => inbox.test(path) && !elsewhere.has(`${method} ${path}`))
+    expect(scoped.length).toBeGreaterThanOrEqual(9)
+    expect(successProblems(scoped)).toEqual([])
+
+    type Schema = { properties: Record<string, Schema>; items: Schema; anyOf?: Schema[]; enum?: string[] }
+    const at = (path: string, method: string) =>
+      spec.paths[`/api/v1/workspaces/{workspaceId}${path}`]![method]!.responses!['200']!.content!['application/json']!
+        .schema as never as Schema
+    const keys = (s: Schema) => Object.keys(s.properties)
+    const contactFields = [
+      'id',
+      'waId',
+      'phone',
+      'bsuid',
+      'displayName',
+      'name',
+      'profileName',
+      'username',
+      'labels',
+      'notes',
+      'optedOut',
+      'optedOutAt',
+      'createdAt',
+      'updatedAt',
+    ]
+    for (const view of [
+      at('/contacts', 'get').properties.items!.items,
+      at('/contacts/{contactId}', 'get'),
+      at('/contacts/{contactId}', 'patch'),
+    ])
+      expect(keys(view)).toEqual(contactFields)
+    const conversationFields = [
+      'id',
+      'channelId',
+      'status',
+      'assigneeUserId',
+      'unreadCount',
+      'lastMessageAt',
+      'lastInboundAt',
+      'lastMessagePreview',
+      'contact',
+      'createdAt',
+    ]
+    // The list carries a few contact fields; one conversation (read, updated, marked read) the whole contact.
+    const listed = at('/conversations', 'get').properties.items!.items
+    expect(keys(listed)).toEqual(conversationFields)
+    expect(keys(listed.properties.contact!)).toEqual(['id', 'waId', 'displayName', 'phone', 'username'])
+    for (const view of [at('/conversations/{conversationId}', 'get'), at('/conversations/{conversationId}', 'patch')]) {
+      expect(keys(view)).toEqual(conversationFields)
+      expect(keys(view.properties.contact!)).toEqual(contactFields)
+    }
+    const read = at('/conversations/{conversationId}/read', 'post')
+    expect(keys(read)).toEqual([...conversationFields, 'readReceipt'])
+    expect(read.properties.readReceipt!.enum).toEqual(['sent', 'failed', 'none'])
+    // A message: every optional part (quote, error, pricing, media) is there as null when absent.
+    const message = at('/messages/{messageId}', 'get')
+    expect(keys(message)).toEqual([
+      'id',
+      'conversationId',
+      'channelId',
+      'wamid',
+      'direction',
+      'type',
+      'text',
+      'content',
+      'replyTo',
+      'quoted',
+      'status',
+      'statusAt',
+      'error',
+      'pricing',
+      'media',
+      'sentAt',
+    ])
+    expect(at('/conversations/{conversationId}/messages', 'get').properties.items!.items).toEqual(message)
+    const nullable = (s: Schema) => s.anyOf!.find((a) => 'properties' in a)!
+    expect(keys(nullable(message.properties.quoted!))).toEqual(['id', 'direction', 'type', 'text'])
+    expect(keys(nullable(message.properties.error!))).toEqual(['code', 'title', 'details'])
+    expect(keys(nullable(message.properties.media!))).toEqual(['mimeType', 'filename', 'size', 'state', 'sha256'])
+    expect(message.properties.status!.enum).toContain('received')
+  })
+
   test('security follows the access macro; parameters come from the validating schemas', async () => {
     await ready
     for (const { path, method, op } of operations()) {

@@ -3,13 +3,18 @@ import { Elysia } from 'elysia'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { listQuery } from '../pagination.ts'
-import { workspaceParams } from '../workspaces/workspaces.schema.ts'
+import { page, workspaceParams } from '../workspaces/workspaces.schema.ts'
 import {
   contactListQuery,
   contactParams,
+  contactView,
+  conversationListItemView,
   conversationListQuery,
   conversationParams,
+  conversationView,
   messageParams,
+  messageView,
+  readConversationView,
   updateContactBody,
   updateConversationBody,
 } from './messaging.schema.ts'
@@ -31,6 +36,7 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'conversations.read',
       params: workspaceParams,
       query: conversationListQuery,
+      response: page(conversationListItemView),
       detail: {
         summary:
           'Conversations, most recent first; filters: q (contact name, username or phone), status, channelId, unread, assignee (id, me, none)',
@@ -42,6 +48,7 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         permission: 'conversations.read',
         params: conversationParams,
+        response: conversationView,
         detail: { summary: 'One conversation with its contact' },
       },
     )
@@ -52,6 +59,7 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'conversations.assign',
         params: conversationParams,
         body: updateConversationBody,
+        response: conversationView,
         detail: { summary: 'Close or reopen a conversation, or assign it to a member (null unassigns)' },
       },
     )
@@ -63,6 +71,7 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'conversations.read',
         params: conversationParams,
         query: listQuery,
+        response: page(messageView),
         detail: { summary: 'Messages of a conversation, newest first' },
       },
     )
@@ -72,12 +81,14 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         permission: 'conversations.reply',
         params: conversationParams,
+        response: readConversationView,
         detail: { summary: 'Mark the conversation read (resets its unread count)' },
       },
     )
     .get('/messages/:messageId', ({ tenant, params }) => service.getMessage(deps, tenant, params.messageId), {
       permission: 'conversations.read',
       params: messageParams,
+      response: messageView,
       detail: { summary: 'One message, as its conversation lists it (with the message it quotes)' },
     })
     .get(
@@ -100,11 +111,13 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'contacts.read',
       params: workspaceParams,
       query: contactListQuery,
+      response: page(contactView),
       detail: { summary: 'Contacts, recently updated first; q searches phone, names and username', tags: ['contacts'] },
     })
     .get('/contacts/:contactId', ({ tenant, params }) => service.getContact(deps, tenant, params.contactId), {
       permission: 'contacts.read',
       params: contactParams,
+      response: contactView,
       detail: { summary: 'One contact', tags: ['contacts'] },
     })
     .patch(
@@ -114,6 +127,7 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'contacts.write',
         params: contactParams,
         body: updateContactBody,
+        response: contactView,
         detail: { summary: 'Update name, labels, notes or the opt-out flag', tags: ['contacts'] },
       },
     )

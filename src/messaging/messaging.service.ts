@@ -8,6 +8,7 @@ import * as audit from '../audit/audit.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { ContactsTable, MessagesTable } from './messaging.table.ts'
+import type { MessageStatus } from './messaging.schema.ts'
 import { sendTargetOf } from '../channels/send-targets.ts'
 import { emit } from '../events/emit.ts'
 import { contactPayload } from './inbound.service.ts'
@@ -48,7 +49,9 @@ export const messageView = (m: MessagesTable, quoted: QuotedMessage | null) => (
   content: JSON.parse(m.content) as Record<string, unknown>,
   replyTo: m.context_wamid,
   quoted,
-  status: m.status,
+  // A closed set (MESSAGE_STATUSES): sends write queued/sent/failed, the inbox received/sent, and a status webhook
+  // only moves a message to a status its rank knows (inbound.service.ts STATUS_RANK).
+  status: m.status as MessageStatus,
   statusAt: m.status_at,
   error: m.error_code !== null ? { code: m.error_code, title: m.error_title, details: m.error_details } : null,
   pricing: m.pricing ? (JSON.parse(m.pricing) as Record<string, unknown>) : null,
