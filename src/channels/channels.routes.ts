@@ -9,7 +9,8 @@ import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
 import { channelParams } from './channels.schema.ts'
 import * as service from './channels.service.ts'
-import { channelView, createChannel, createChannelBody, updateChannelBody } from './registry.ts'
+import { channelView, connectedView, createChannel, createChannelBody, updateChannelBody } from './registry.ts'
+import { noContent } from '../http/responses.ts'
 import { providerChannelRoutes } from './registry.routes.ts'
 
 export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin) {
@@ -32,6 +33,7 @@ export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin) {
           permission: 'channels.manage',
           params: workspaceParams,
           body: createChannelBody,
+          response: { 201: connectedView },
           detail: {
             summary:
               'Connect a Cloud API number (checked with Meta first; returns the webhook URL and verify token once), or with kind "qr" start linking a device by QR code',
@@ -63,6 +65,7 @@ export function channelRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         {
           permission: 'channels.manage',
           params: channelParams,
+          response: { 204: noContent },
           detail: {
             summary:
               'Disconnect: stop using the number and wipe its credentials (history stays); a QR device is logged out (unlinked)',

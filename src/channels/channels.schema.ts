@@ -56,4 +56,9 @@ export const channelViewBase = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 })
+/** Where Meta posts this channel's webhooks, and the verify token to enter there — returned once, when set. */
+export const webhookSetup = z
+  .object({ url: z.string(), verifyToken: z.string().describe('Shown only in this response; stored sealed') })
+  .describe('For the Meta app dashboard: the callback URL and its verify token')
+
 export type ChannelView = Omit<z.infer<typeof channelViewBase>, 'provider'> & { provider: ProviderName }

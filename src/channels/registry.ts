@@ -4,7 +4,7 @@ import type { ServiceDeps } from '../deps.ts'
 import { fetchPublic } from '../lib/url-guard.ts'
 import type { IntakeWriter } from '../intake/writer.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
-import { channelName, channelViewBase } from './channels.schema.ts'
+import { channelName, channelViewBase, webhookSetup } from './channels.schema.ts'
 import { PROVIDER_NAMES } from './provider-names.ts'
 import { providerOf } from './provider.ts'
 import { cloudProvider } from './cloud/cloud.provider.ts'
@@ -73,6 +73,9 @@ export function createQrSessions(
 // ---- the channels API's bodies and routes that differ by kind ----
 
 export const channelView = channelViewBase.extend({ provider: z.enum(PROVIDER_NAMES) })
+
+/** The answer to connecting a channel: the channel, and for a Cloud number its webhook setup (once). */
+export const connectedView = z.object({ channel: channelView, webhook: webhookSetup.optional() })
 
 const createQrBody = z.object({ kind: z.literal(qrName), ...createQrFields }).strict()
 

@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import { z } from 'zod'
 import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
-import { noContent } from '../http/responses.ts'
+import { noContent, textAs } from '../http/responses.ts'
 import { listQuery } from '../pagination.ts'
 import { page, workspaceParams } from '../workspaces/workspaces.schema.ts'
 import {
@@ -169,6 +169,10 @@ export function eventRoutes(deps: ServiceDeps, auth: AuthPlugin) {
         permission: 'conversations.read',
         params: workspaceParams,
         query: z.object({ lastEventId: z.string().regex(/^\d+$/, 'must be an event sequence number').optional() }),
+        response: textAs(
+          'text/event-stream',
+          'First `stream.ready`, then each event as `id: <seq>`, `event: <type>`, `data: <JSON>`; comments as heartbeats',
+        ),
         detail: {
           summary: 'Live events (Server-Sent Events); resume with the Last-Event-ID header; heartbeats keep it open',
           tags: ['events'],

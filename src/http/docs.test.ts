@@ -138,6 +138,19 @@ describe('OpenAPI contract', () => {
     expect(Object.keys(me.properties)).toEqual(expect.arrayContaining(['id', 'email', 'memberships']))
   })
 
+  test('every operation of the API declares its success answer: a schema per media type (JSON, SVG, event stream, file, text), no generic 2XX', async () => {
+    await ready
+    const all = operations()
+    expect(all.length).toBeGreaterThanOrEqual(70)
+    expect(successProblems(all)).toEqual([])
+    // Answers that are not JSON are listed under their own media type.
+    const typesOf = (path: string) => Object.keys(spec.paths[path]?.get?.responses?.['200']?.content ?? {})
+    expect(typesOf('/api/v1/workspaces/{workspaceId}/channels/{channelId}/qr')).toEqual(['image/svg+xml'])
+    expect(typesOf('/api/v1/workspaces/{workspaceId}/events/stream')).toEqual(['text/event-stream'])
+    expect(typesOf('/api/v1/workspaces/{workspaceId}/messages/{messageId}/media')).toEqual(['application/octet-stream'])
+    expect(typesOf('/metrics')).toEqual(['text/plain'])
+  })
+
   test('audit, auth, API keys, setup, dead letters, workspaces, members, administration: every success response has its schema', async () => {
     await ready
     // By tag (and the dead letters by path: their "webhooks" tag is shared with other routes), so a route added

@@ -121,6 +121,8 @@ function responseSchemas(response: unknown): [string, z.ZodType][] {
  * `contentMediaType` (responses.ts `textAs`, e.g. the audit log as CSV); each of those is listed under its type.
  */
 function successContent(json: JsonSchema): Record<string, { schema: JsonSchema }> {
+  // One answer in another media type than JSON (an SVG, an event stream, a file): listed under that type.
+  if (typeof json.contentMediaType === 'string') return { [json.contentMediaType]: { schema: json } }
   const alternatives = (json.anyOf as JsonSchema[] | undefined) ?? []
   const typed = alternatives.filter((a) => typeof a.contentMediaType === 'string')
   if (typed.length === 0) return { 'application/json': { schema: json } }

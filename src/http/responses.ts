@@ -13,3 +13,10 @@ export const noContent = z.void().describe('No content')
  */
 export const textAs = (mediaType: string, description: string) =>
   z.string().meta({ contentMediaType: mediaType, description })
+
+/**
+ * A file answer (`Bun.file`, a Blob) of any media type: Elysia checks it is one, docs.ts lists it as binary under
+ * `mediaType` (the real type is the file's own, sent in Content-Type).
+ */
+export const fileAs = (mediaType: string, description: string) =>
+  z.custom<Blob>((v) => v instanceof Blob, 'must be a file').meta({ contentMediaType: mediaType, description })

@@ -19,6 +19,7 @@ import {
   updateConversationBody,
 } from './messaging.schema.ts'
 import * as service from './messaging.service.ts'
+import { fileAs } from '../http/responses.ts'
 
 /**
  * RFC 6266: an ASCII fallback name plus the exact UTF-8 name, so Cyrillic or Chinese filenames neither break
@@ -104,6 +105,7 @@ export function messagingRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       {
         permission: 'conversations.read',
         params: messageParams,
+        response: fileAs('application/octet-stream', 'The file as WhatsApp delivered it; its type in Content-Type'),
         detail: { summary: "A message's media file (downloaded from WhatsApp, sha256-checked)" },
       },
     )

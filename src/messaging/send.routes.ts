@@ -4,7 +4,7 @@ import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
 import { sendMessageBody } from '../channels/send-input.ts'
-import { idempotencyHeader } from './send.schema.ts'
+import { idempotencyHeader, queuedMessageView } from './send.schema.ts'
 import { sendMessage } from './send.service.ts'
 import type { OutboxSender } from './sender.ts'
 
@@ -22,6 +22,7 @@ export function sendRoutes(deps: ServiceDeps, auth: AuthPlugin, sender: OutboxSe
       params: workspaceParams,
       headers: idempotencyHeader,
       body: sendMessageBody,
+      response: { 202: queuedMessageView },
       detail: {
         summary:
           'Send a message (text, template, image/video/audio/document/sticker by media id or link, location, interactive buttons or list, reaction, reply). Answers 202 once queued; an Idempotency-Key replays the first answer.',

@@ -35,6 +35,15 @@ export function mediaRoutes(deps: ServiceDeps, auth: AuthPlugin) {
       permission: 'conversations.reply',
       params: workspaceParams,
       body: uploadBody,
+      response: {
+        201: z.object({
+          mediaId: z.string().describe("What the send API's mediaId fields take (media ids belong to this number)"),
+          kind: z.enum(['image', 'audio', 'video', 'document', 'sticker']),
+          mimeType: z.string(),
+          size: z.number().int(),
+          channelId: z.string(),
+        }),
+      },
       detail: {
         summary: 'Upload a file (multipart: channelId, file) to send later by mediaId; types and sizes per WhatsApp',
       },

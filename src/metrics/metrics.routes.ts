@@ -4,6 +4,7 @@ import type { ServiceDeps } from '../deps.ts'
 import type { AuthPlugin } from '../http/auth.plugin.ts'
 import type { QrSessions } from '../channels/registry.ts'
 import { scrape } from './metrics.service.ts'
+import { textAs } from '../http/responses.ts'
 
 export function metricsRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSessions | undefined) {
   return new Elysia({ name: 'metrics' }).use(auth).get(
@@ -16,6 +17,7 @@ export function metricsRoutes(deps: ServiceDeps, auth: AuthPlugin, qr: QrSession
     },
     {
       metrics: true,
+      response: textAs('text/plain', "Prometheus' text exposition format (version 0.0.4)"),
       detail: {
         summary: 'Prometheus metrics (loopback only unless --metrics-allowed-networks or --metrics-token)',
         tags: ['operations'],

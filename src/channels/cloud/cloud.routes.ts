@@ -2,7 +2,8 @@
 import { Elysia } from 'elysia'
 import type { ServiceDeps } from '../../deps.ts'
 import type { AuthPlugin } from '../../http/auth.plugin.ts'
-import { channelParams } from '../channels.schema.ts'
+import { z } from 'zod'
+import { channelParams, channelViewBase, webhookSetup } from '../channels.schema.ts'
 import { rotateCredentialsBody } from './cloud.schema.ts'
 import { rotateCredentials } from './connect.service.ts'
 import type { GraphClient } from './graph.ts'
@@ -17,6 +18,7 @@ export function cloudChannelRoutes(deps: ServiceDeps, auth: AuthPlugin, graph: G
         permission: 'channels.manage',
         params: channelParams,
         body: rotateCredentialsBody,
+        response: z.object({ channel: channelViewBase, webhook: webhookSetup.optional() }),
         detail: {
           summary:
             'Replace the access token, app secret or verify token (a new token is checked with Meta; clears needs_reauth)',

@@ -7,6 +7,7 @@ import { AppError } from '../../lib/errors.ts'
 import { RateLimiter } from '../../http/rate-limit.ts'
 import type { IntakeWriter } from '../../intake/writer.ts'
 import { receiveWebhook, verifySubscription } from './ingress.service.ts'
+import { textAs } from '../../http/responses.ts'
 
 const params = z.object({ channelId: z.string().min(1).max(64) })
 
@@ -56,10 +57,10 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Intak
           'hub.verify_token': z.string().max(500).optional(),
           'hub.challenge': z.string().max(500).optional(),
         }),
+        response: textAs('text/plain', 'hub.challenge, echoed'),
         detail: {
           summary: "Meta's subscription handshake: echoes hub.challenge when hub.verify_token matches",
           responses: {
-            200: { description: 'hub.challenge, as text/plain' },
             403: { description: 'wrong verify token' },
             410: { description: 'channel disconnected' },
           },
@@ -82,6 +83,13 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Intak
       {
         public: true,
         params,
+        response: z
+          .object({
+            events: z.number().int().describe('Events the payload held'),
+            stored: z.number().int().describe('New ones stored durably (the rest were duplicates)'),
+            skipped: z.number().int().describe('Items wabox does not take (logged)'),
+          })
+          .describe('Stored durably (Meta stops retrying)'),
         detail: {
           summary: 'Signed Cloud API events (X-Hub-Signature-256); answered 200 once stored durably',
           requestBody: {
@@ -102,7 +110,6 @@ export function webhookRoutes(deps: ServiceDeps, auth: AuthPlugin, writer: Intak
             },
           },
           responses: {
-            200: { description: 'Stored durably (Meta stops retrying)' },
             401: { description: 'bad signature' },
             410: { description: 'channel disconnected' },
             413: { description: 'too large' },

@@ -2,7 +2,9 @@
 import { Elysia } from 'elysia'
 import type { ServiceDeps } from '../../deps.ts'
 import type { AuthPlugin } from '../../http/auth.plugin.ts'
-import { channelParams } from '../channels.schema.ts'
+import { z } from 'zod'
+import { channelParams, channelViewBase } from '../channels.schema.ts'
+import { textAs } from '../../http/responses.ts'
 import type { LiveSessions } from './live-sessions.ts'
 import * as qrService from './qr-channels.service.ts'
 import { pairingCodeBody } from './qr.schema.ts'
@@ -20,6 +22,7 @@ export function qrLinkingRoutes(deps: ServiceDeps, auth: AuthPlugin, live: LiveS
       {
         permission: 'channels.manage',
         params: channelParams,
+        response: textAs('image/svg+xml', 'The QR code, an SVG image'),
         detail: { summary: 'The QR code to scan now (SVG); it rotates — the stream follows it' },
       },
     )
@@ -36,6 +39,7 @@ export function qrLinkingRoutes(deps: ServiceDeps, auth: AuthPlugin, live: LiveS
       {
         permission: 'channels.manage',
         params: channelParams,
+        response: textAs('text/event-stream', 'Events `qr` (data: the SVG) and `state` (data: JSON), until linked'),
         detail: { summary: 'Server-Sent Events: each new QR (qr, as SVG) and state changes (state), until linked' },
       },
     )
@@ -47,6 +51,13 @@ export function qrLinkingRoutes(deps: ServiceDeps, auth: AuthPlugin, live: LiveS
         permission: 'channels.manage',
         params: channelParams,
         body: pairingCodeBody,
+        response: z.object({
+          code: z
+            .string()
+            .describe('The 8-character code to type in WhatsApp > Linked devices > Link with phone number'),
+          phoneNumber: z.string(),
+          expiresInSeconds: z.number().int(),
+        }),
         detail: {
           summary:
             'Link by phone number instead of QR: returns the 8-character code to type in WhatsApp > Linked devices',
@@ -56,6 +67,7 @@ export function qrLinkingRoutes(deps: ServiceDeps, auth: AuthPlugin, live: LiveS
     .post('/:channelId/link', ({ tenant, params }) => qrService.relink(deps, sessions(), tenant, params.channelId), {
       permission: 'channels.manage',
       params: channelParams,
+      response: channelViewBase,
       detail: {
         summary: 'Start linking again (after a logout, an unscanned QR or a replaced connection), or reconnect now',
       },
