@@ -1,7 +1,7 @@
 /**
- * The provider-neutral events the inbox processor consumes. The Cloud API splitter
+ * The provider-neutral events the intake processor consumes. The Cloud API splitter
  * (channels/cloud/inbound.ts) produces them from webhooks; the QR-linked channel (channels/qr/inbound.ts)
- * produces the same shapes, so everything after the inbox is written once.
+ * produces the same shapes, so everything after the intake is written once.
  */
 import { createHash } from 'node:crypto'
 
@@ -59,7 +59,7 @@ export type InboundEvent = InboundMessageEvent | InboundStatusEvent | ChannelNot
 /** The callbackData a send carries (a provider that echoes it in statuses): wabox's marker and message id. */
 export const callbackDataFor = (messageId: string) => `wabox:${messageId}`
 
-/** The idempotency key stored in the inbox: unique per channel and event (whatever kind of channel). */
+/** The idempotency key stored in the intake: unique per channel and event (whatever kind of channel). */
 export function idempotencyKey(channelId: string, key: string): string {
   return createHash('sha256').update(`${channelId}|${key}`).digest('hex')
 }

@@ -7,7 +7,7 @@
  * other; two runtimes on one database share it, as they share its events). `emit` keeps its plain signature —
  * it is called from inside every domain's transactions — and finds the signal through the database it writes
  * to: a Kysely instance, its transactions and its plugin-wrapped copies all share one dialect adapter object
- * (made once per `new Kysely`, that is once per opened database), so the adapter keys the registry; the inbox
+ * (made once per `new Kysely`, that is once per opened database), so the adapter keys the registry; the intake
  * processor's synchronous connection (SyncDb) is registered by the SyncTransaction that `eventsSignalFor` wraps.
  * `buildServiceDeps` sets both up (deps.events), and the dispatcher and the stream listen there.
  */
@@ -84,7 +84,7 @@ export async function emit<T extends EventType>(
   return id
 }
 
-/** The same, on the inbox processor's synchronous connection. */
+/** The same, on the intake processor's synchronous connection. */
 export function emitSync<T extends EventType>(
   db: SyncDb,
   workspaceId: string,

@@ -1,6 +1,6 @@
 /**
  * Applies one inbound event to the workspace's data, inside the processor's synchronous transaction (which
- * also marks the inbox row processed). Every step is idempotent on its own as well — a message is inserted
+ * also marks the intake event processed). Every step is idempotent on its own as well — a message is inserted
  * once per wamid, a status once per (wamid, status) — so a replayed event changes nothing.
  */
 import type { SyncDb } from '../db/client.ts'

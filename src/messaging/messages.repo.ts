@@ -138,7 +138,7 @@ export const pendingMedia = (db: Db, limit: number) =>
     .limit(limit)
     .execute()
 
-// ---- the inbox processor's synchronous hot path -------------------------------------------------
+// ---- the intake processor's synchronous hot path -------------------------------------------------
 // Plain SQL on the synchronous connection (db/client.ts SyncDb): the processor runs hundreds of small statements
 // per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN
 // §12 allows it here); every statement is scoped by workspace; every insert is idempotent by its unique key.

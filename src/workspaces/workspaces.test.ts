@@ -437,7 +437,7 @@ describe('review fixes', () => {
     ).toBe(200)
   })
 
-  test('deleting a workspace removes its inbox, statuses, events and outbox rows too', async () => {
+  test('deleting a workspace removes its intake events, statuses, events and outbox rows too', async () => {
     const t = await createTestApp()
     const { owner, ws } = await team(t)
     const db = t.db.db
