@@ -6,16 +6,13 @@
  */
 import type { Config } from '../config.ts'
 import { ConfigError } from '../config.ts'
-import { buildServiceDeps } from '../deps.ts'
-import { createLogger } from '../log.ts'
 import { systemCaller } from '../auth/principal.ts'
 import { API_KEY_ROLES } from '../auth/permissions.ts'
 import { createApiKey } from '../auth/apikeys.service.ts'
 import { createApiKeyBody } from '../workspaces/workspaces.schema.ts'
 import { findWorkspace } from '../workspaces/workspaces.repo.ts'
 import { requireFeature } from '../workspaces/plans.ts'
-import { withDatabase } from './operator.ts'
-import { buildProviders } from '../channels/registry.ts'
+import { withServices } from './operator.ts'
 
 export async function apikeyCreate(
   config: Config,
@@ -29,14 +26,7 @@ export async function apikeyCreate(
     const issue = input.error.issues[0]
     throw new ConfigError(`invalid --${issue?.path[0] === 'name' ? 'name' : 'role'}: ${issue?.message ?? 'invalid'}`)
   }
-  await withDatabase(config, async (db) => {
-    const deps = buildServiceDeps({
-      db,
-      config,
-      logger: createLogger('silent'),
-      keyring: undefined,
-      providers: buildProviders(config),
-    })
+  await withServices(config, async (deps) => {
     const workspace = await findWorkspace(deps.db, args.workspace)
     if (!workspace)
       throw new ConfigError(

@@ -6,9 +6,9 @@
 import { join } from 'node:path'
 import type { Config } from '../config.ts'
 import { ConfigError } from '../config.ts'
-import { buildServiceDeps } from '../deps.ts'
+import { buildServiceDeps, type ServiceDeps } from '../deps.ts'
 import { randomAlphanumeric } from '../crypto/tokens.ts'
-import { DB_FILE, openDatabase, type DbHandle } from '../db/client.ts'
+import { DB_FILE, openDatabase } from '../db/client.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { createLogger } from '../log.ts'
 import { systemCaller } from '../auth/principal.ts'
@@ -36,12 +36,22 @@ async function readPassword(): Promise<{ password: string; generated: boolean }>
   return { password, generated }
 }
 
-/** Runs `work` on the migrated database of the data directory, through the same services as the API. */
-export async function withDatabase<T>(config: Config, work: (db: DbHandle) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` on the migrated database of the data directory, through the same services as the API (a quiet
+ * logger; no master key: these commands seal nothing).
+ */
+export async function withServices<T>(config: Config, work: (deps: ServiceDeps) => Promise<T>): Promise<T> {
   const db = openDatabase(join(config.dataDir, DB_FILE))
   try {
     await migrateToLatest(db.db)
-    return await work(db)
+    const deps = buildServiceDeps({
+      db,
+      config,
+      logger: createLogger('silent'),
+      keyring: undefined,
+      providers: buildProviders(config),
+    })
+    return await work(deps)
   } finally {
     await db.close()
   }
@@ -54,14 +64,7 @@ export async function operatorCreate(
 ): Promise<void> {
   const email = parseEmail(args.email)
   const { password, generated } = await readPassword()
-  await withDatabase(config, async (db) => {
-    const deps = buildServiceDeps({
-      db,
-      config,
-      logger: createLogger('silent'),
-      keyring: undefined,
-      providers: buildProviders(config),
-    })
+  await withServices(config, async (deps) => {
     const result = await createOperator(deps, systemCaller('cli: operator create'), {
       email,
       password,
@@ -85,14 +88,7 @@ export async function operatorResetPassword(
 ): Promise<void> {
   const email = parseEmail(args.email)
   const { password, generated } = await readPassword()
-  await withDatabase(config, async (db) => {
-    const deps = buildServiceDeps({
-      db,
-      config,
-      logger: createLogger('silent'),
-      keyring: undefined,
-      providers: buildProviders(config),
-    })
+  await withServices(config, async (deps) => {
     let result
     try {
       result = await resetPassword(deps, systemCaller('cli: operator reset-password'), { email, password })

@@ -9,16 +9,10 @@ import { join } from 'node:path'
 import { BINARY, startServer } from '../testing/binary.ts'
 import { startGraphDouble } from '../testing/graph-double.ts'
 import { tempDir } from '../testing/temp.ts'
+import { freePort } from '../testing/ports.ts'
 
 const graph = await startGraphDouble()
 afterAll(() => graph.stop())
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, fetch: () => new Response() })
-  const port = s.port!
-  s.stop(true)
-  return port
-}
 
 describe('outbox crash safety', () => {
   test('SIGKILL with 500 queued: after restart each message is sent exactly once', async () => {

@@ -14,13 +14,9 @@ import type { GraphDouble } from '../../src/testing/graph-double.ts'
 import { tempDir } from '../../src/testing/temp.ts'
 import { inboundText, signed, statusUpdate, WABA_ID } from '../../src/testing/webhooks.ts'
 import { waitUntil } from '../../src/testing/browser.ts'
+import { freePort } from '../../src/testing/ports.ts'
 
-export async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-  const port = s.port!
-  s.stop(true)
-  return port
-}
+export { freePort }
 
 export type Wabox = {
   url: string
