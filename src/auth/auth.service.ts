@@ -7,7 +7,7 @@ import type { ServiceDeps } from '../deps.ts'
 import { iso } from '../clock.ts'
 import { AppError } from '../lib/errors.ts'
 import * as audit from '../audit/audit.service.ts'
-import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import * as membershipsRepo from '../workspaces/memberships.repo.ts'
 import type { Caller } from './principal.ts'
 import { emailSchema, type UserView } from './auth.schema.ts'
 import { burnVerification, hashPassword, verifyPassword } from './passwords.ts'
@@ -123,7 +123,7 @@ export async function logout(deps: ServiceDeps, sessionId: string): Promise<void
 export async function me(deps: ServiceDeps, userId: string) {
   const user = await usersRepo.findUserById(deps.db, userId)
   if (!user) throw new AppError(401, 'unauthenticated', 'Sign in first.')
-  const memberships = await workspacesRepo.listMembershipsOfUser(deps.db, userId)
+  const memberships = await membershipsRepo.listMembershipsOfUser(deps.db, userId)
   return {
     ...userView(user),
     memberships: memberships.map((m) => ({ workspaceId: m.id, workspaceName: m.name, plan: m.plan, role: m.role })),

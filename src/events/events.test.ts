@@ -15,7 +15,7 @@ import {
 } from '../testing/fixtures.ts'
 import { inboundText, statusUpdate } from '../testing/webhooks.ts'
 import { startReceiver, verifiesWith } from '../testing/receiver.ts'
-import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import * as membershipsRepo from '../workspaces/memberships.repo.ts'
 import { MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from './dispatcher.ts'
 import { emit, emitSync } from './emit.ts'
 import { eventRetentionJob } from '../jobs/event-retention.ts'
@@ -992,7 +992,7 @@ describe('live stream (SSE)', () => {
     const member = sseReader(await api(t, agent, 'GET', `/api/v1/workspaces/${ws}/events/stream`))
     const keyed = sseReader(await api(t, key, 'GET', `/api/v1/workspaces/${ws}/events/stream`))
     const signedOut = sseReader(await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/events/stream`))
-    await workspacesRepo.deleteMembership(t.db.db, ws, agent.id)
+    await membershipsRepo.deleteMembership(t.db.db, ws, agent.id)
     expect((await api(t, owner, 'DELETE', `/api/v1/workspaces/${ws}/api-keys/${key.id}`)).status).toBe(200)
     expect((await api(t, owner, 'POST', '/api/v1/auth/logout')).status).toBe(204)
     // Each stream checks again at its next wake-up: an event, or else its heartbeat.

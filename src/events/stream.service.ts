@@ -7,7 +7,7 @@
  */
 import type { ServiceDeps } from '../deps.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
-import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import * as membershipsRepo from '../workspaces/memberships.repo.ts'
 import * as apiKeysRepo from '../auth/apikeys.repo.ts'
 import * as repo from './events.repo.ts'
 
@@ -18,7 +18,7 @@ const MAX_QUEUED = 256
 async function stillAllowed(deps: ServiceDeps, ctx: WorkspaceContext): Promise<boolean> {
   const actor = ctx.caller.actor
   if (actor.type === 'user')
-    return (await workspacesRepo.findMembership(deps.db, ctx.workspace.id, actor.id)) !== undefined
+    return (await membershipsRepo.findMembership(deps.db, ctx.workspace.id, actor.id)) !== undefined
   if (actor.type === 'api_key') {
     const key = await apiKeysRepo.find(deps.db, ctx.workspace.id, actor.id)
     return !!key && !key.revoked_at && (!key.expires_at || Date.parse(key.expires_at) > deps.clock.now())

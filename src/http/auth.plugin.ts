@@ -29,6 +29,7 @@ import {
   type SessionUser,
 } from '../auth/sessions.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import * as membershipsRepo from '../workspaces/memberships.repo.ts'
 import type { WorkspaceContext } from '../workspaces/workspace-context.ts'
 import type { WorkspacesTable } from '../workspaces/workspaces.table.ts'
 import { requireFeature, type Feature } from '../workspaces/plans.ts'
@@ -179,7 +180,7 @@ export function authPlugin(deps: ServiceDeps, peerAddress?: PeerAddress) {
       requireFeature(config.plans, workspace.plan, 'apiAccess')
       role = actor.role
     } else if (actor.type === 'user') {
-      const membership = await workspacesRepo.findMembership(deps.db, workspace.id, actor.id)
+      const membership = await membershipsRepo.findMembership(deps.db, workspace.id, actor.id)
       if (!membership) throw noSuchWorkspace
       role = membership.role
     } else throw noSuchWorkspace

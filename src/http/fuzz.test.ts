@@ -11,7 +11,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { createSession } from '../auth/sessions.ts'
-import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import * as membershipsRepo from '../workspaces/memberships.repo.ts'
 import { createTestApp, TEST_PEER_HEADER, type TestApp } from '../testing/test-app.ts'
 import { addMember, buildWorld, makeUser, makeWorkspace, withCookie, type FixtureUser } from '../testing/fixtures.ts'
 
@@ -213,7 +213,7 @@ async function send(
   workspaceId: string,
 ): Promise<Outcome> {
   // An input that passes validation may act (POST …/leave needs no body): the owner rejoins the populated workspace.
-  if (input.realIds && !(await workspacesRepo.findMembership(t.db.db, real.workspaceId!, owner.id)))
+  if (input.realIds && !(await membershipsRepo.findMembership(t.db.db, real.workspaceId!, owner.id)))
     await addMember(t, real.workspaceId!, owner, 'owner')
   const values: Record<string, string> = input.realIds ? { ...input.path, ...real } : { workspaceId, ...input.path }
   const url = path.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? 'x')

@@ -12,7 +12,7 @@ import type { MessageStatus } from './messaging.schema.ts'
 import { sendTargetOf } from '../channels/send-targets.ts'
 import { emit } from '../events/emit.ts'
 import { contactPayload } from './inbound.service.ts'
-import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import * as membershipsRepo from '../workspaces/memberships.repo.ts'
 import { contentTypeOf, safeMimeType } from './mime.ts'
 import * as contactsRepo from './contacts.repo.ts'
 import * as conversationsRepo from './conversations.repo.ts'
@@ -163,7 +163,10 @@ export async function updateConversation(
 ) {
   const c = await conversationOf(deps, ctx, conversationId)
   const at = iso(ctx.caller.meta.at)
-  if (input.assigneeUserId && !(await workspacesRepo.findMembership(deps.db, ctx.workspace.id, input.assigneeUserId))) {
+  if (
+    input.assigneeUserId &&
+    !(await membershipsRepo.findMembership(deps.db, ctx.workspace.id, input.assigneeUserId))
+  ) {
     throw invalidField('assigneeUserId', 'not a member of this workspace')
   }
   const changed: ('status' | 'assignee')[] = []

@@ -12,6 +12,7 @@ import { iso, type Clock } from '../clock.ts'
 import { newId } from '../crypto/tokens.ts'
 import * as usersRepo from '../auth/users.repo.ts'
 import * as workspacesRepo from '../workspaces/workspaces.repo.ts'
+import * as membershipsRepo from '../workspaces/memberships.repo.ts'
 import { createWorkspaceRecord } from '../workspaces/workspaces.service.ts'
 import { inviteMember } from '../workspaces/invites.service.ts'
 import type { ServiceDeps } from '../deps.ts'
@@ -82,7 +83,7 @@ export async function makeWorkspace(t: TestApp, name: string, owner: FixtureUser
 }
 
 export async function addMember(t: TestApp, workspaceId: string, user: FixtureUser, role: Role): Promise<void> {
-  await workspacesRepo.insertMembership(t.db.db, workspaceId, user.id, role, iso(t.clock.now()))
+  await membershipsRepo.insertMembership(t.db.db, workspaceId, user.id, role, iso(t.clock.now()))
 }
 
 /** A tenant context for calling services directly as the workspace's owner. */
@@ -251,7 +252,7 @@ export async function buildWorld(t: TestApp, graph?: GraphDouble) {
   await addMember(t, a, target, 'agent')
   const removed = await makeUser(t, 'removed@a.example')
   await addMember(t, a, removed, 'agent')
-  await workspacesRepo.deleteMembership(t.db.db, a, removed.id)
+  await membershipsRepo.deleteMembership(t.db.db, a, removed.id)
   const keys = {
     admin: await makeKey(t, a, owner, 'admin'),
     agent: await makeKey(t, a, owner, 'agent'),

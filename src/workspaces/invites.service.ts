@@ -21,7 +21,8 @@ import { decodeCursor, pageOf } from '../pagination.ts'
 import { requireQuota } from './plans.ts'
 import type { WorkspaceContext } from './workspace-context.ts'
 import type { InvitesTable } from './workspaces.table.ts'
-import * as repo from './workspaces.repo.ts'
+import * as invitesRepo from './invites.repo.ts'
+import * as membershipsRepo from './memberships.repo.ts'
 
 type InviteStatus = 'pending' | 'accepted' | 'revoked' | 'expired'
 
@@ -56,13 +57,14 @@ export async function createInvite(
     throw new AppError(403, 'cannot_grant_owner', 'Only an Owner can invite an Owner.')
   const now = ctx.caller.meta.at
   const existing = await usersRepo.findUserByEmail(trx, input.email)
-  if (existing && (await repo.findMembership(trx, ctx.workspace.id, existing.id))) {
+  if (existing && (await membershipsRepo.findMembership(trx, ctx.workspace.id, existing.id))) {
     throw new AppError(409, 'already_member', `${input.email} is already a member of this workspace.`)
   }
-  const replaced = await repo.listPendingInvitesFor(trx, ctx.workspace.id, input.email)
-  for (const old of replaced) await repo.revokeInvite(trx, ctx.workspace.id, old.id, iso(now))
+  const replaced = await invitesRepo.listPendingInvitesFor(trx, ctx.workspace.id, input.email)
+  for (const old of replaced) await invitesRepo.revokeInvite(trx, ctx.workspace.id, old.id, iso(now))
   const seats =
-    (await repo.countMembers(trx, ctx.workspace.id)) + (await repo.countPendingInvites(trx, ctx.workspace.id, iso(now)))
+    (await membershipsRepo.countMembers(trx, ctx.workspace.id)) +
+    (await invitesRepo.countPendingInvites(trx, ctx.workspace.id, iso(now)))
   requireQuota(deps.config.plans, ctx.workspace.plan, 'members', seats)
 
   const token = randomToken()
@@ -79,7 +81,7 @@ export async function createInvite(
     accepted_by: null,
     revoked_at: null,
   }
-  await repo.insertInvite(trx, row)
+  await invitesRepo.insertInvite(trx, row)
   await audit.record(trx, ctx.caller, {
     workspaceId: ctx.workspace.id,
     action: 'invite.created',
@@ -99,17 +101,17 @@ export function inviteMember(
 
 export async function listInvites(deps: ServiceDeps, ctx: WorkspaceContext, cursor: string | undefined, limit: number) {
   const before = decodeCursor(cursor, z.object({ c: z.string(), i: z.string() }))
-  const rows = await repo.listInvites(deps.db, ctx.workspace.id, before, limit + 1)
+  const rows = await invitesRepo.listInvites(deps.db, ctx.workspace.id, before, limit + 1)
   return pageOf(rows, limit, inviteView(deps.clock.now()), (i) => ({ c: i.created_at, i: i.id }))
 }
 
 export async function revokeInvite(deps: ServiceDeps, ctx: WorkspaceContext, inviteId: string): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    const invite = await repo.findInvite(trx, ctx.workspace.id, inviteId)
+    const invite = await invitesRepo.findInvite(trx, ctx.workspace.id, inviteId)
     if (!invite) throw notFound('invite')
     if (invite.role === 'owner' && ctx.role !== 'owner')
       throw new AppError(403, 'owner_protected', 'Only an Owner can revoke an Owner invite.')
-    if (!(await repo.revokeInvite(trx, ctx.workspace.id, inviteId, iso(ctx.caller.meta.at)))) {
+    if (!(await invitesRepo.revokeInvite(trx, ctx.workspace.id, inviteId, iso(ctx.caller.meta.at)))) {
       throw new AppError(409, 'invite_not_pending', `The invite is already ${statusOf(invite, ctx.caller.meta.at)}.`)
     }
     await audit.record(trx, ctx.caller, {
@@ -122,7 +124,7 @@ export async function revokeInvite(deps: ServiceDeps, ctx: WorkspaceContext, inv
 }
 
 async function usableInvite(deps: ServiceDeps, token: string, now: number) {
-  const invite = await repo.findInviteByTokenHash(deps.db, hashToken(token))
+  const invite = await invitesRepo.findInviteByTokenHash(deps.db, hashToken(token))
   if (!invite) throw new AppError(404, 'invite_not_found', 'This invite link is not valid.')
   const status = statusOf(invite, now)
   if (status !== 'pending') {
@@ -172,7 +174,7 @@ export async function acceptInvite(
     const userId = existing?.id ?? newId('usr')
     // Claim the invite first: of concurrent accepts only one marks it, the others stop here with a clear
     // answer (and never race to create the same account).
-    if (!(await repo.markInviteAccepted(trx, invite.workspace_id, invite.id, userId, iso(now)))) {
+    if (!(await invitesRepo.markInviteAccepted(trx, invite.workspace_id, invite.id, userId, iso(now)))) {
       throw new AppError(410, 'invite_accepted', 'This invite has already been used; ask for a new one.')
     }
     if (!existing) {
@@ -194,10 +196,10 @@ export async function acceptInvite(
         password_changed_at: iso(now),
       })
     }
-    if (await repo.findMembership(trx, invite.workspace_id, userId)) {
+    if (await membershipsRepo.findMembership(trx, invite.workspace_id, userId)) {
       throw new AppError(409, 'already_member', 'You are already a member of this workspace.')
     }
-    await repo.insertMembership(trx, invite.workspace_id, userId, invite.role, iso(now))
+    await membershipsRepo.insertMembership(trx, invite.workspace_id, userId, invite.role, iso(now))
     const actor = {
       ...caller,
       actor: { type: 'user' as const, id: userId, label: input.email, isOperator: existing?.is_operator === 1 },

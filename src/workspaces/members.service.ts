@@ -14,7 +14,7 @@ import * as sessionsRepo from '../auth/sessions.repo.ts'
 import { revokeKeysOfMember } from '../auth/apikeys.service.ts'
 import { decodeCursor, pageOf } from '../pagination.ts'
 import type { WorkspaceContext } from './workspace-context.ts'
-import * as repo from './workspaces.repo.ts'
+import * as membershipsRepo from './memberships.repo.ts'
 
 type MemberRow = { id: string; email: string; name: string; role: Role; created_at: string }
 const memberView = (m: MemberRow) => ({
@@ -27,12 +27,12 @@ const memberView = (m: MemberRow) => ({
 
 export async function listMembers(deps: ServiceDeps, ctx: WorkspaceContext, cursor: string | undefined, limit: number) {
   const after = decodeCursor(cursor, z.object({ i: z.string() }))
-  const rows = await repo.listMembers(deps.db, ctx.workspace.id, after?.i, limit + 1)
+  const rows = await membershipsRepo.listMembers(deps.db, ctx.workspace.id, after?.i, limit + 1)
   return pageOf(rows, limit, memberView, (m) => ({ i: m.id }))
 }
 
 export async function getMember(deps: ServiceDeps, ctx: WorkspaceContext, userId: string) {
-  const m = await repo.findMember(deps.db, ctx.workspace.id, userId)
+  const m = await membershipsRepo.findMember(deps.db, ctx.workspace.id, userId)
   if (!m) throw notFound('member')
   return memberView(m)
 }
@@ -52,19 +52,23 @@ async function guardLastOwner(
   target: MemberRow,
   newRole: Role | null,
 ): Promise<void> {
-  if (target.role === 'owner' && newRole !== 'owner' && (await repo.countMembers(db, workspaceId, 'owner')) <= 1) {
+  if (
+    target.role === 'owner' &&
+    newRole !== 'owner' &&
+    (await membershipsRepo.countMembers(db, workspaceId, 'owner')) <= 1
+  ) {
     throw new AppError(409, 'last_owner', 'The workspace needs at least one Owner: make someone else Owner first.')
   }
 }
 
 export async function changeRole(deps: ServiceDeps, ctx: WorkspaceContext, userId: string, role: Role) {
   return deps.db.transaction().execute(async (trx) => {
-    const target = await repo.findMember(trx, ctx.workspace.id, userId)
+    const target = await membershipsRepo.findMember(trx, ctx.workspace.id, userId)
     if (!target) throw notFound('member')
     guardOwnerRules(ctx, target, role)
     await guardLastOwner(trx, ctx.workspace.id, target, role)
     if (target.role !== role) {
-      await repo.setRole(trx, ctx.workspace.id, userId, role)
+      await membershipsRepo.setRole(trx, ctx.workspace.id, userId, role)
       const revokedKeys = await revokeKeysOfMember(trx, ctx.caller, ctx.workspace.id, userId, role)
       await audit.record(trx, ctx.caller, {
         workspaceId: ctx.workspace.id,
@@ -90,11 +94,11 @@ export async function removeMember(
   opts: { self: boolean },
 ): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    const target = await repo.findMember(trx, ctx.workspace.id, userId)
+    const target = await membershipsRepo.findMember(trx, ctx.workspace.id, userId)
     if (!target) throw notFound('member')
     if (!opts.self) guardOwnerRules(ctx, target, null)
     await guardLastOwner(trx, ctx.workspace.id, target, null)
-    await repo.deleteMembership(trx, ctx.workspace.id, userId)
+    await membershipsRepo.deleteMembership(trx, ctx.workspace.id, userId)
     const revokedSessions = opts.self ? 0 : await sessionsRepo.deleteSessionsOfUser(trx, userId)
     const revokedKeys = await revokeKeysOfMember(trx, ctx.caller, ctx.workspace.id, userId, null)
     await audit.record(trx, ctx.caller, {

@@ -14,6 +14,7 @@ import type { WorkspaceContext } from './workspace-context.ts'
 import type { WorkspaceView } from './workspaces.schema.ts'
 import type { WorkspacesTable } from './workspaces.table.ts'
 import * as repo from './workspaces.repo.ts'
+import * as membershipsRepo from './memberships.repo.ts'
 import { createInvite } from './invites.service.ts'
 import * as channelsRepo from '../channels/channels.repo.ts'
 
@@ -41,7 +42,7 @@ export async function createWorkspaceRecord(
     updated_at: at,
   }
   await repo.insertWorkspace(trx, ws)
-  await repo.insertMembership(trx, ws.id, input.ownerUserId, 'owner', at)
+  await membershipsRepo.insertMembership(trx, ws.id, input.ownerUserId, 'owner', at)
   await audit.record(trx, caller, {
     workspaceId: ws.id,
     action: 'workspace.created',
@@ -87,7 +88,7 @@ export async function createWorkspace(
 
 /** The workspaces a user is a member of, with their role in each, by name. */
 export async function workspacesOfMember(deps: ServiceDeps, userId: string) {
-  const rows = await repo.listMembershipsOfUser(deps.db, userId)
+  const rows = await membershipsRepo.listMembershipsOfUser(deps.db, userId)
   return rows.map((r) => ({ id: r.id, name: r.name, plan: r.plan, role: r.role }))
 }
 
@@ -185,10 +186,10 @@ export async function transferOwnership(deps: ServiceDeps, ctx: WorkspaceContext
       { field: 'userId', message: 'is yourself' },
     ])
   await deps.db.transaction().execute(async (trx) => {
-    const target = await repo.findMember(trx, ctx.workspace.id, targetUserId)
+    const target = await membershipsRepo.findMember(trx, ctx.workspace.id, targetUserId)
     if (!target) throw notFound('member')
-    await repo.setRole(trx, ctx.workspace.id, targetUserId, 'owner')
-    await repo.setRole(trx, ctx.workspace.id, actor.id, 'admin')
+    await membershipsRepo.setRole(trx, ctx.workspace.id, targetUserId, 'owner')
+    await membershipsRepo.setRole(trx, ctx.workspace.id, actor.id, 'admin')
     await audit.record(trx, ctx.caller, {
       workspaceId: ctx.workspace.id,
       action: 'workspace.ownership_transferred',
