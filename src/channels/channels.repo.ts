@@ -89,6 +89,23 @@ export async function update(
     .execute()
 }
 
+// ---- what /metrics counts at each scrape (each an indexed or small-table query) -----------------------------
+
+/** Channels by provider, status and connection state: one row per channel at most (a small table). */
+export async function channelStates(db: Db) {
+  const rows = await db
+    .selectFrom('channels')
+    .select((eb) => ['provider', 'status', 'connection_state', eb.fn.countAll<number>().as('n')])
+    .groupBy(['provider', 'status', 'connection_state'])
+    .execute()
+  return rows.map((r) => ({
+    provider: r.provider,
+    status: r.status,
+    connection: r.connection_state ?? 'none',
+    n: Number(r.n),
+  }))
+}
+
 // ---- the intake processor's synchronous hot path -------------------------------------------------
 // Plain SQL on the synchronous connection (db/client.ts SyncDb): the processor runs hundreds of small statements
 // per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN

@@ -120,3 +120,15 @@ export async function requeueFailed(
     .executeTakeFirst()
   return Number(r.numUpdatedRows)
 }
+
+// ---- what /metrics counts at each scrape (each an indexed or small-table query) -----------------------------
+
+/** Webhook deliveries still pending (webhook_deliveries_due). */
+export async function deliveriesPending(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', '=', 'pending')
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}

@@ -97,3 +97,32 @@ export function markIntakeEventProcessed(db: SyncDb, workspaceId: string, id: nu
     id,
   )
 }
+
+// ---- what /metrics counts at each scrape (each an indexed or small-table query) -----------------------------
+
+/** Pending intake events and the oldest one's arrival (intake_events_pending covers both). */
+export async function intakeBacklog(db: Db): Promise<{ pending: number; oldestReceivedAt: string | null }> {
+  const row = await db
+    .selectFrom('intake_events')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('id').as('oldest')])
+    .where('state', '=', 'pending')
+    .executeTakeFirstOrThrow()
+  if (!row.n || row.oldest === null) return { pending: 0, oldestReceivedAt: null }
+  const oldest = await db
+    .selectFrom('intake_events')
+    .select('received_at')
+    .where('id', '=', Number(row.oldest))
+    .executeTakeFirst()
+  return { pending: Number(row.n), oldestReceivedAt: oldest?.received_at ?? null }
+}
+
+/** Dead letters, workspace by workspace through intake_events_dead (workspace_id, state, id). */
+export async function deadLetters(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('intake_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workspace_id', 'in', db.selectFrom('workspaces').select('id'))
+    .where('state', '=', 'dead')
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}

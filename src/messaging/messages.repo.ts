@@ -138,6 +138,18 @@ export const pendingMedia = (db: Db, limit: number) =>
     .limit(limit)
     .execute()
 
+// ---- what /metrics counts at each scrape (each an indexed or small-table query) -----------------------------
+
+/** Inbound media waiting for download (messages_media_pending). */
+export async function mediaPending(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('media_state', '=', 'pending')
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
 // ---- the intake processor's synchronous hot path -------------------------------------------------
 // Plain SQL on the synchronous connection (db/client.ts SyncDb): the processor runs hundreds of small statements
 // per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN

@@ -160,6 +160,32 @@ export const interrupted = (db: Db) =>
     .where('outbox.state', '=', 'sending')
     .execute()
 
+// ---- what /metrics counts at each scrape (each an indexed or small-table query) -----------------------------
+
+/**
+ * Queued messages per channel (the partial index outbox_channel_due holds queued rows only), and those being sent,
+ * channel by channel through outbox_channel_recent (channel_id, state, …).
+ */
+export async function outboxDepth(db: Db): Promise<{ channel_id: string; state: 'queued' | 'sending'; n: number }[]> {
+  const queued = await db
+    .selectFrom('outbox')
+    .select((eb) => ['channel_id', eb.fn.countAll<number>().as('n')])
+    .where('state', '=', 'queued')
+    .groupBy('channel_id')
+    .execute()
+  const sending = await db
+    .selectFrom('outbox')
+    .select((eb) => ['channel_id', eb.fn.countAll<number>().as('n')])
+    .where('channel_id', 'in', db.selectFrom('channels').select('id'))
+    .where('state', '=', 'sending')
+    .groupBy('channel_id')
+    .execute()
+  return [
+    ...queued.map((r) => ({ ...r, state: 'queued' as const })),
+    ...sending.map((r) => ({ ...r, state: 'sending' as const })),
+  ].map((r) => ({ ...r, n: Number(r.n) }))
+}
+
 // ---- the intake processor's synchronous hot path -------------------------------------------------
 // Plain SQL on the synchronous connection (db/client.ts SyncDb): the processor runs hundreds of small statements
 // per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN

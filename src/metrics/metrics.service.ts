@@ -1,5 +1,5 @@
 /**
- * A scrape: set the gauges from the database (indexed queries, metrics.repo.ts), the QR sessions and the files of
+ * A scrape: set the gauges from the database (indexed queries, each in its table's repo), the QR sessions and the files of
  * the data directory, then render the registry in Prometheus' text format. No HTTP here.
  */
 import { statSync } from 'node:fs'
@@ -7,7 +7,11 @@ import { join } from 'node:path'
 import type { ServiceDeps } from '../deps.ts'
 import { DB_FILE } from '../db/client.ts'
 import type { QrSessions } from '../channels/registry.ts'
-import * as repo from './metrics.repo.ts'
+import * as channelsRepo from '../channels/channels.repo.ts'
+import * as deliveriesRepo from '../events/deliveries.repo.ts'
+import * as intakeRepo from '../intake/intake.repo.ts'
+import * as messagesRepo from '../messaging/messages.repo.ts'
+import * as outboxRepo from '../messaging/outbox.repo.ts'
 import * as instanceMeta from '../db/instance-meta.repo.ts'
 
 const sizeOf = (path: string): number | null => {
@@ -26,18 +30,19 @@ export async function scrape(
   m.enableProcessMetrics()
   const now = deps.clock.now()
 
-  const backlog = await repo.intakeBacklog(deps.db)
+  const backlog = await intakeRepo.intakeBacklog(deps.db)
   m.intakePending.set(backlog.pending)
   m.intakeLag.set(backlog.oldestReceivedAt ? Math.max(0, (now - Date.parse(backlog.oldestReceivedAt)) / 1000) : 0)
-  m.intakeDead.set(await repo.deadLetters(deps.db))
-  m.mediaPending.set(await repo.mediaPending(deps.db))
-  m.deliveriesPending.set(await repo.deliveriesPending(deps.db))
+  m.intakeDead.set(await intakeRepo.deadLetters(deps.db))
+  m.mediaPending.set(await messagesRepo.mediaPending(deps.db))
+  m.deliveriesPending.set(await deliveriesRepo.deliveriesPending(deps.db))
 
   // Label sets that vanish (a channel whose queue emptied) must not linger at their last value.
   m.outboxDepth.reset()
-  for (const r of await repo.outboxDepth(deps.db)) m.outboxDepth.set({ channel_id: r.channel_id, state: r.state }, r.n)
+  for (const r of await outboxRepo.outboxDepth(deps.db))
+    m.outboxDepth.set({ channel_id: r.channel_id, state: r.state }, r.n)
   m.channels.reset()
-  for (const r of await repo.channelStates(deps.db))
+  for (const r of await channelsRepo.channelStates(deps.db))
     m.channels.set({ provider: r.provider, status: r.status, connection: r.connection }, r.n)
   m.qrSessions.reset()
   for (const [state, n] of qr?.countByState() ?? []) m.qrSessions.set({ state }, n)
