@@ -77,7 +77,9 @@ describe('outbox crash safety', () => {
     db.close()
 
     const ids: string[] = []
-    for (let i = 0; i < 500; i++) {
+    // Queued 25 at a time, as concurrent API clients would (their commits share fsyncs): the kill still comes
+    // mid-stream, after 150 sends.
+    const queue = async (i: number) => {
       const res = await fetch(`${url}/api/v1/workspaces/${ws}/messages`, {
         method: 'POST',
         headers: session,
@@ -95,6 +97,8 @@ describe('outbox crash safety', () => {
       expect(res.status).toBe(202)
       ids.push((await res.json()).id)
     }
+    for (let first = 0; first < 500; first += 25)
+      await Promise.all(Array.from({ length: 25 }, (_, k) => queue(first + k)))
     const sentFor = () => graph.sent.filter((s) => s.phoneNumberId === '207000000001')
     const allSent = () => {
       const live = new BetterSqlite3(join(dataDir, 'wabox.db'), { readonly: true })
