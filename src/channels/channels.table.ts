@@ -44,7 +44,8 @@ export interface ChannelsTable {
   created_at: string
   updated_at: string
   disconnected_at: string | null
-  /** QR-linked devices: linking | connecting | connected | reconnecting | logged_out | replaced | qr_expired. */
+  /** QR-linked devices: linking | connecting | connected | reconnecting | logged_out | replaced | qr_expired |
+   * needs_attention. */
   connection_state: QrConnectionState | null
   connection_since: string | null
   last_error: string | null
@@ -63,6 +64,8 @@ export type QrConnectionState =
   | 'logged_out'
   | 'replaced'
   | 'qr_expired'
+  /** Stopped after repeated unexplained stream errors (500); the session is kept, a person reconnects. */
+  | 'needs_attention'
 
 export interface QrAuthStateTable {
   workspace_id: string

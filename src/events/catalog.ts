@@ -55,7 +55,16 @@ export const EVENT_PAYLOADS = {
   'channel.connection': z.object({
     channelId: z.string(),
     state: z
-      .enum(['linking', 'connecting', 'connected', 'reconnecting', 'logged_out', 'replaced', 'qr_expired'])
+      .enum([
+        'linking',
+        'connecting',
+        'connected',
+        'reconnecting',
+        'logged_out',
+        'replaced',
+        'qr_expired',
+        'needs_attention',
+      ])
       .describe("a QR-linked phone's connection (README: QR-linked numbers)"),
     lastError: z.string().nullable(),
     since: z.string(),

@@ -232,6 +232,7 @@ export const en = {
       logged_out: 'Logged out',
       replaced: 'Replaced by another connection',
       qr_expired: 'QR code expired',
+      needs_attention: 'Needs attention',
     } as Record<string, string>,
     stateHelp: {
       linking: 'Scan the QR code with the phone, or use a pairing code.',
@@ -241,6 +242,8 @@ export const en = {
       logged_out: 'The phone unlinked this device or WhatsApp refused the session. Link again to continue.',
       replaced: 'Another connection with this session took over. Link again to take it back.',
       qr_expired: 'Nobody scanned in time. Start linking again.',
+      needs_attention:
+        'WhatsApp kept closing the connection with an unexplained error, so wabox stopped retrying. The link is kept: reconnect now, and messages that wait will go out.',
     } as Record<string, string>,
     qrAlt: 'QR code to scan',
     qrSteps: 'On the phone: WhatsApp → Settings → Linked devices → Link a device, then point the camera at this code.',

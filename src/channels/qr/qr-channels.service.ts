@@ -177,7 +177,8 @@ export async function qrStream(
                 u.state === 'connected' ||
                 u.state === 'logged_out' ||
                 u.state === 'qr_expired' ||
-                u.state === 'replaced'
+                u.state === 'replaced' ||
+                u.state === 'needs_attention'
               )
                 finish()
             }

@@ -5,7 +5,7 @@ import { startGraphDouble } from '../../testing/graph-double.ts'
 import { auditRows, call, makeUser, makeWorkspace, manualClock, type FixtureUser } from '../../testing/fixtures.ts'
 import { scriptedSockets, type ScriptedSocket } from '../../testing/qr-socket.ts'
 import { baileysSocketFactory, type SocketFactory } from './socket.ts'
-import { channelStatusFor, classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
+import { BAD_SESSION_LIMIT, channelStatusFor, classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
 import { qrMessageId } from './outbound.ts'
 import { mostInAnyWindow } from '../../testing/windows.ts'
 import { MEDIA_REFUSED } from './qr.provider.ts'
@@ -489,6 +489,54 @@ describe('lifecycle', () => {
     await t.close()
   })
 
+  test('four network drops then one 500 keep the link; only five 500s in a row stop it — as needs_attention, session kept, reconnectable', async () => {
+    const { t, clock, owner, ws, sockets } = await setup()
+    const id = await linked(t, owner, ws, sockets)
+    const session = t.runtime.qr.get(id)!
+    const stored = (await authRows(t, id)).length
+    expect(stored).toBeGreaterThan(0)
+    const closeThenReconnect = async (code: number, message: string) => {
+      const before = sockets.sockets.length
+      sockets.last().close(code, message)
+      await session.idle()
+      await clock.advanceAsync(RECONNECT_CAP_MS)
+      await session.idle()
+      return sockets.sockets.length > before
+    }
+    // Baileys maps any unclassified stream error to 500: after four drops, one 500 is just another drop.
+    for (let i = 0; i < 4; i++) expect(await closeThenReconnect(408, 'WebSocket Error (timed out)')).toBe(true)
+    expect(await closeThenReconnect(500, 'Stream Errored (unknown)')).toBe(true)
+    expect((await authRows(t, id)).length).toBe(stored)
+    expect((await channelRow(t, id)).connection_state).toBe('reconnecting')
+
+    // Three more 500s make four in a row: still retried. One other close starts the count again.
+    for (let i = 0; i < BAD_SESSION_LIMIT - 2; i++)
+      expect(await closeThenReconnect(500, 'Stream Errored (unknown)')).toBe(true)
+    expect(await closeThenReconnect(428, 'Connection Terminated')).toBe(true)
+    for (let i = 0; i < BAD_SESSION_LIMIT - 1; i++)
+      expect(await closeThenReconnect(500, 'Stream Errored (unknown)')).toBe(true)
+    // The fifth in a row: no more retries, the session is kept, the channel still counts as linked (messages wait).
+    expect(await closeThenReconnect(500, 'Stream Errored (unknown)')).toBe(false)
+    expect(await channelRow(t, id)).toMatchObject({
+      connection_state: 'needs_attention',
+      status: 'active',
+      last_error: '500: Stream Errored (unknown)',
+    })
+    expect((await channelRow(t, id)).linked_at).not.toBeNull()
+    expect((await authRows(t, id)).length).toBe(stored)
+    expect((await auditRows(t)).map((a) => a.action)).toContain('channel.needs_attention')
+    const view = await (await api(t, owner, 'GET', `/api/v1/workspaces/${ws}/channels/${id}`)).json()
+    expect(view.connection.state).toBe('needs_attention')
+
+    // A person reconnects: the same identity comes back, without a QR.
+    expect((await api(t, owner, 'POST', `/api/v1/workspaces/${ws}/channels/${id}/link`)).status).toBe(200)
+    expect(sockets.last().auth.creds.me?.id).toBe('4915100000001:7@s.whatsapp.net')
+    sockets.last().open()
+    await t.runtime.qr.get(id)!.idle()
+    expect(await channelRow(t, id)).toMatchObject({ connection_state: 'connected', status: 'active' })
+    await t.close()
+  })
+
   test('the reconnect backoff grows exponentially with jitter, within its caps; close codes are classified', () => {
     const low = [1, 2, 3, 4, 5, 6, 7, 8, 12].map((n) => reconnectDelay(n, () => 0))
     const high = [1, 2, 3, 4, 5, 6, 7, 8, 12].map((n) => reconnectDelay(n, () => 1))
@@ -513,7 +561,8 @@ describe('lifecycle', () => {
     expect(classifyClose(428, '', 3)).toEqual({ kind: 'reconnect', minimumMs: 0 })
     expect(classifyClose(503, '', 1)).toEqual({ kind: 'reconnect', minimumMs: 30_000 })
     expect(classifyClose(500, '', 2)).toEqual({ kind: 'reconnect', minimumMs: 0 })
-    expect(classifyClose(500, '', 5)).toEqual({ kind: 'stop', state: 'logged_out', erase: true })
+    // Five 500s in a row: stop and ask a person, but never erase the session.
+    expect(classifyClose(500, '', BAD_SESSION_LIMIT)).toEqual({ kind: 'stop', state: 'needs_attention', erase: false })
   })
 
   test('unlinking logs the device out and erases the session; history stays', async () => {

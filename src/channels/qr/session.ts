@@ -8,7 +8,8 @@
  * the channel shows `reconnecting` with the last reason and a reconnect count. A close that no retry can fix
  * stops: logged out / forbidden / multi-device mismatch erase the sealed session (the number must be linked again),
  * "connection replaced" stops without a loop (two sockets with the same creds would keep replacing each other), and
- * an unscanned QR that ran out of codes waits for the user to start linking again.
+ * an unscanned QR that ran out of codes waits for the user to start linking again; five 500s in a row (Baileys'
+ * code for any unexplained stream error) stop as `needs_attention`, the session kept for a person to reconnect.
  * Creds and Signal keys are persisted on every change, sealed, in SQLite (auth-store.ts).
  */
 import type { ServiceDeps } from '../../deps.ts'
@@ -28,8 +29,12 @@ import { qrSettingsOf, type QrSettings } from './settings.ts'
 
 export const RECONNECT_BASE_MS = 2_000
 export const RECONNECT_CAP_MS = 5 * 60_000
-/** Unclassified failures in a row after which the stored session is treated as broken. */
-const BAD_SESSION_LIMIT = 5
+/**
+ * 500s in a row after which the session needs a person. Baileys reports any unclassified stream error as 500, so
+ * only consecutive ones count (any other close, or an open, starts over), and even then the sealed session is kept:
+ * a network that drops four times and then errs once must not cost a re-scan on site.
+ */
+export const BAD_SESSION_LIMIT = 5
 
 /** The wait before reconnect attempt `n` (1-based): exponential, capped, with jitter in its upper half. */
 export function reconnectDelay(attempt: number, random = Math.random, minimumMs = 0): number {
@@ -46,7 +51,8 @@ export type CloseAction =
 export function classifyClose(
   statusCode: number | undefined,
   message: string,
-  consecutiveFailures: number,
+  /** Closes with 500 in a row, this one included (0 for any other code). */
+  consecutive500s: number,
 ): CloseAction {
   switch (statusCode) {
     case 515:
@@ -61,8 +67,8 @@ export function classifyClose(
     case 503:
       return { kind: 'reconnect', minimumMs: 30_000 }
     case 500:
-      return consecutiveFailures >= BAD_SESSION_LIMIT
-        ? { kind: 'stop', state: 'logged_out', erase: true }
+      return consecutive500s >= BAD_SESSION_LIMIT
+        ? { kind: 'stop', state: 'needs_attention', erase: false }
         : { kind: 'reconnect', minimumMs: 0 }
     case 408:
       if (message.includes('QR refs attempts ended')) return { kind: 'stop', state: 'qr_expired', erase: false }
@@ -84,7 +90,9 @@ export function channelStatusFor(
 ): ChannelStatus {
   if (state === 'connected') return 'active'
   if (channel.status === 'pending' || channel.status === 'disconnected') return channel.status
-  if (state === 'connecting' || state === 'reconnecting') return channel.linked_at ? 'active' : channel.status
+  // Stopped after repeated stream errors, with the link kept: messages wait for a person to reconnect.
+  if (state === 'connecting' || state === 'reconnecting' || state === 'needs_attention')
+    return channel.linked_at ? 'active' : channel.status
   return 'needs_reauth'
 }
 
@@ -107,6 +115,8 @@ export class QrSession {
   private socket: QrSocket | null = null
   private store: QrAuthStore | null = null
   private failures = 0
+  /** Closes with 500 in a row (classifyClose): reset by any other close and by an open. */
+  private consecutive500s = 0
   private timer: TimerHandle | null = null
   private stopped = false
   private lids = new Map<string, string>()
@@ -240,6 +250,7 @@ export class QrSession {
     }
     if (u.connection === 'open') {
       this.failures = 0
+      this.consecutive500s = 0
       this.qr = null
       const number = socket.user?.id ? digitsOf(socket.user.id) : null
       await this.setState('connected', null, { display_phone_number: number, verified_name: socket.user?.name ?? null })
@@ -252,7 +263,8 @@ export class QrSession {
       if (this.socket === socket) this.socket = null
       if (this.stopped) return
       this.failures++
-      const action = classifyClose(code, error?.message ?? '', this.failures)
+      this.consecutive500s = code === 500 ? this.consecutive500s + 1 : 0
+      const action = classifyClose(code, error?.message ?? '', this.consecutive500s)
       if (action.kind === 'restart') {
         // The end of linking (or a server-requested restart): same creds, new socket, no wait.
         this.failures = 0
@@ -334,7 +346,7 @@ export class QrSession {
           metadata: { phoneNumber: patch.display_phone_number },
         })
       }
-      if ((state === 'logged_out' || state === 'replaced') && previous !== state) {
+      if ((state === 'logged_out' || state === 'replaced' || state === 'needs_attention') && previous !== state) {
         await audit.record(trx, systemCaller('qr session', now), {
           workspaceId: this.workspaceId,
           action: `channel.${state}`,

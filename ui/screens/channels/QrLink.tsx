@@ -8,7 +8,7 @@ import { fill, messages } from '../../i18n/index.ts'
 import { Alert, Button, Field } from '../../components/ui.tsx'
 
 const t = messages.channels
-const FINAL = new Set(['connected', 'logged_out', 'qr_expired', 'replaced'])
+const FINAL = new Set(['connected', 'logged_out', 'qr_expired', 'replaced', 'needs_attention'])
 
 export function QrLink({
   wid,
@@ -149,7 +149,7 @@ export function QrLink({
           {t.relink}
         </Button>
       )}
-      {state === 'reconnecting' && (
+      {(state === 'reconnecting' || state === 'needs_attention') && (
         <Button variant="secondary" onClick={() => void relink()} busy={busy}>
           {t.reconnectNow}
         </Button>
