@@ -24,6 +24,8 @@ export class ScriptedSocket implements QrSocket {
   constructor(
     readonly auth: AuthenticationState,
     readonly websocketUrl: string,
+    /** What the session told the socket about group chats (Baileys reads it through shouldIgnoreJid). */
+    readonly ignoreGroups: () => boolean = () => true,
   ) {}
 
   readonly ev = {
@@ -83,8 +85,8 @@ export class ScriptedSocket implements QrSocket {
 /** A factory that records every socket it makes; with `autoQr`, an unlinked session shows a QR at once. */
 export function scriptedSockets(opts: { autoQr?: boolean } = {}) {
   const sockets: ScriptedSocket[] = []
-  const factory: SocketFactory = ({ auth, websocketUrl }) => {
-    const socket = new ScriptedSocket(auth, websocketUrl)
+  const factory: SocketFactory = ({ auth, websocketUrl, ignoreGroups }) => {
+    const socket = new ScriptedSocket(auth, websocketUrl, ignoreGroups)
     sockets.push(socket)
     if (opts.autoQr && !auth.creds.me)
       queueMicrotask(() => socket.showQr(`2@scripted-qr-${sockets.length},noise,identity,adv`))

@@ -4,7 +4,7 @@ import { createTestApp, type TestApp } from '../../testing/test-app.ts'
 import { startGraphDouble } from '../../testing/graph-double.ts'
 import { auditRows, call, makeUser, makeWorkspace, manualClock, type FixtureUser } from '../../testing/fixtures.ts'
 import { scriptedSockets, type ScriptedSocket } from '../../testing/qr-socket.ts'
-import { baileysSocketFactory, type SocketFactory } from './socket.ts'
+import { baileysSocketFactory, isIgnoredJid, type SocketFactory } from './socket.ts'
 import { BAD_SESSION_LIMIT, channelStatusFor, classifyClose, RECONNECT_CAP_MS, reconnectDelay } from './session.ts'
 import { qrMessageId } from './outbound.ts'
 import { mostInAnyWindow } from '../../testing/windows.ts'
@@ -608,6 +608,26 @@ describe('workspace deletion', () => {
 })
 
 describe('inbound', () => {
+  test('status updates, broadcast lists, channels and (unless included) groups are ignored before decryption; chats are not', async () => {
+    for (const jid of ['status@broadcast', '1234567890@broadcast', '120363012345678901@newsletter'])
+      expect({ jid, ignored: isIgnoredJid(jid, false) }).toEqual({ jid, ignored: true })
+    expect(isIgnoredJid('120363012345678901@g.us', true)).toBe(true)
+    expect(isIgnoredJid('120363012345678901@g.us', false)).toBe(false)
+    for (const jid of ['4915112345678@s.whatsapp.net', '205829399999999@lid', 's.whatsapp.net'])
+      expect({ jid, ignored: isIgnoredJid(jid, true) }).toEqual({ jid, ignored: false })
+    // The session tells its socket the channel's setting as it is now, not as it was when the socket was made.
+    const { t, owner, ws, sockets } = await setup()
+    const id = await linked(t, owner, ws, sockets)
+    const socket = sockets.last()
+    expect(socket.ignoreGroups()).toBe(true)
+    const patched = await api(t, owner, 'PATCH', `/api/v1/workspaces/${ws}/channels/${id}`, {
+      qr: { includeGroups: true },
+    })
+    expect(patched.status).toBe(200)
+    expect(socket.ignoreGroups()).toBe(false)
+    await t.close()
+  })
+
   test('messages go through the same inbox and processor: once per message key; @lid senders stay one contact; own phone messages are outbound', async () => {
     const { t, owner, ws, sockets } = await setup()
     const id = await linked(t, owner, ws, sockets)

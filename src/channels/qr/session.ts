@@ -203,6 +203,8 @@ export class QrSession {
       auth: store.state,
       logger: this.deps.logger,
       websocketUrl: this.deps.config.qrWebsocketUrl,
+      // Read at each stanza: a change of includeGroups applies to the running socket.
+      ignoreGroups: () => !this.options.includeGroups,
     })
     this.socket = socket
     const mine =

@@ -3,7 +3,15 @@
  * the QrSocket shape below, which is what wabox uses of Baileys' socket — so tests can put a scripted socket in its
  * place (an injected SocketFactory) while wabox's own session code runs for real.
  */
-import { Browsers, makeCacheableSignalKeyStore, makeWASocket, type AuthenticationState } from 'baileys'
+import {
+  Browsers,
+  isJidBroadcast,
+  isJidGroup,
+  isJidNewsletter,
+  makeCacheableSignalKeyStore,
+  makeWASocket,
+  type AuthenticationState,
+} from 'baileys'
 import type { Logger } from '../../log.ts'
 
 /** Baileys' auth state, for code outside this folder that must name it (the scripted test socket). */
@@ -37,7 +45,23 @@ export type QrSocket = {
   readMessages(keys: { remoteJid: string; id: string; fromMe: boolean }[]): Promise<void>
 }
 
-export type SocketFactory = (opts: { auth: AuthenticationState; logger: Logger; websocketUrl: string }) => QrSocket
+export type SocketFactory = (opts: {
+  auth: AuthenticationState
+  logger: Logger
+  websocketUrl: string
+  /** Whether group chats are left out now (the channel's includeGroups is off); read at each stanza. */
+  ignoreGroups: () => boolean
+}) => QrSocket
+
+/**
+ * Chats whose traffic a business inbox never uses: status updates (`status@broadcast`), broadcast lists, channels
+ * (newsletters), and groups unless the channel includes them. Baileys then acknowledges their stanzas without
+ * decrypting them, so nothing of them is processed, stored or counted.
+ */
+export function isIgnoredJid(jid: string, ignoreGroups: boolean): boolean {
+  if (isJidBroadcast(jid) || isJidNewsletter(jid)) return true
+  return ignoreGroups && isJidGroup(jid) === true
+}
 
 /**
  * Baileys' own log level: one step below wabox's. Baileys warns on every socket it makes (wabox turns history sync
@@ -50,7 +74,7 @@ export function baileysLevel(level: string): string {
   return 'error'
 }
 
-export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl }) => {
+export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl, ignoreGroups }) => {
   const quiet = logger.child({ component: 'baileys' }, { level: baileysLevel(logger.level) })
   return makeWASocket({
     auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, quiet) },
@@ -62,5 +86,6 @@ export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl
     syncFullHistory: false,
     shouldSyncHistoryMessage: () => false,
     getMessage: async () => undefined,
+    shouldIgnoreJid: (jid) => isIgnoredJid(jid, ignoreGroups()),
   }) as unknown as QrSocket
 }
