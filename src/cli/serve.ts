@@ -24,7 +24,7 @@ import { migrateToLatest } from '../db/migrate.ts'
 import { createScheduler } from '../jobs/registry.ts'
 import { sqliteMaintenanceJob } from '../jobs/sqlite-maintenance.ts'
 import { eventRetentionJob } from '../jobs/event-retention.ts'
-import { createLogger, type Logger } from '../log.ts'
+import { type Logger, serverLogger } from '../log.ts'
 import { issueSetupToken } from '../onboarding/onboarding.service.ts'
 import { buildServiceDeps } from '../deps.ts'
 import { buildProviders } from '../channels/registry.ts'
@@ -209,7 +209,8 @@ async function openServedDatabase(config: Config, logger: Logger): Promise<DbHan
 }
 
 export async function serve(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel)
+  // Dependencies' console writes go through it too (libsignal prints session keys to the console).
+  const logger = serverLogger(config.logLevel)
   // The TLS files first: a missing or broken certificate fails before anything is locked, bound or created.
   let tls =
     config.tlsCert !== undefined && config.tlsKey !== undefined ? loadTls(config.tlsCert, config.tlsKey) : undefined
