@@ -4,6 +4,7 @@
  * `{ id: "evt_…", type, timestamp, workspaceId, data }`.
  */
 import { z } from 'zod'
+import { messageDetailSchema, statusDetailSchema } from '../messaging/message-detail.ts'
 
 const message = {
   messageId: z.string(),
@@ -21,10 +22,18 @@ export const EVENT_PAYLOADS = {
     type: z.string(),
     text: z.string().nullable(),
     sentAt: z.string(),
+    detail: messageDetailSchema.nullable().describe('What WhatsApp sent beyond these fields; null when nothing'),
   }),
   'message.sent': z.object({ ...message, at: z.string() }),
   'message.status': z.object({ ...message, status: z.enum(['sent', 'delivered', 'read', 'played']), at: z.string() }),
-  'message.failed': z.object({ ...message, error, at: z.string() }),
+  'message.failed': z.object({
+    ...message,
+    error,
+    errors: statusDetailSchema.shape.errors.describe(
+      'Every error WhatsApp listed in the status (`error` is the first); absent when the send itself failed',
+    ),
+    at: z.string(),
+  }),
   'conversation.created': z.object({
     conversationId: z.string(),
     channelId: z.string(),

@@ -133,6 +133,7 @@ describe('events', () => {
       type: 'text',
       text: 'Hi, is my order ready?',
       sentAt: '2025-06-08T20:59:43.000Z',
+      detail: null,
     })
     expect(data[2]).toMatchObject({ messageId, conversationId: conversation.id, channelId: channel.id, wamid })
     expect(data.slice(3, 5).map((d) => d.status)).toEqual(['delivered', 'read'])

@@ -308,6 +308,7 @@ describe('OpenAPI contract', () => {
       'pricing',
       'media',
       'sentAt',
+      'detail',
     ])
     expect(at('/conversations/{conversationId}/messages', 'get').properties.items!.items).toEqual(message)
     const nullable = (s: Schema) => s.anyOf!.find((a) => 'properties' in a)!

@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely'
 
-export type IntakeKind = 'message' | 'status' | 'error' | 'field'
+export type IntakeKind = 'message' | 'status' | 'error' | 'field' | 'unknown'
 
 /**
  * The intake: the durable queue of inbound events, one row per event, written before the sender is answered

@@ -79,7 +79,9 @@ export class IntakeProcessor {
     const started = performance.now()
     const rows = await intakeRepo.due(this.deps.db, iso(this.deps.clock.now()), BATCH)
     if (rows.length === 0) return 0
-    if (!(await this.applyTogether(rows))) await this.applyEachAlone(rows)
+    const known = rows.filter((row) => row.kind !== 'unknown')
+    for (const row of rows) if (row.kind === 'unknown') await this.park(row)
+    if (known.length > 0 && !(await this.applyTogether(known))) await this.applyEachAlone(known)
     this.lastBatchMs = performance.now() - started
     return rows.length
   }
@@ -124,6 +126,26 @@ export class IntakeProcessor {
     const now = iso(this.deps.clock.now())
     applyInbound(db, row.workspace_id, row.channel_id, JSON.parse(row.payload) as InboundEvent, now)
     intakeRepo.markIntakeEventProcessed(db, row.workspace_id, row.id, now)
+  }
+
+  /**
+   * A notice wabox does not know (channels/inbound-events.ts UnknownNoticeEvent) has nothing to apply: it goes
+   * straight to the dead letters, where an operator sees it (GET …/intake/dead), with no retries to spend.
+   */
+  private async park(row: Row): Promise<void> {
+    const event = JSON.parse(row.payload) as InboundEvent
+    const reason = event.kind === 'unknown' ? event.reason : 'unknown notice'
+    await intakeRepo.markFailed(this.deps.db, row.workspace_id, row.id, {
+      attempts: row.attempts,
+      dead: true,
+      nextAttemptAt: row.next_attempt_at,
+      error: `wabox does not know this notice: ${reason}`.slice(0, 500),
+    })
+    this.deps.metrics.intakeProcessed.inc({ outcome: 'dead' })
+    this.deps.logger.warn(
+      { intakeId: row.id, workspaceId: row.workspace_id, reason },
+      'unknown webhook notice kept as a dead letter',
+    )
   }
 
   /** A failed attempt: the event is due again after a backoff, or parked as dead after MAX_ATTEMPTS. */

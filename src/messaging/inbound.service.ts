@@ -21,6 +21,7 @@ import * as conversationsRepo from './conversations.repo.ts'
 import * as messagesRepo from './messages.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 import * as statusesRepo from './message-statuses.repo.ts'
+import { messageDetailOf, statusDetailOf, withStatusReport } from './message-detail.ts'
 
 /** How far along a delivery is. A status never moves a message backwards (read stays read). */
 const STATUS_RANK: Record<string, number> = {
@@ -50,6 +51,9 @@ export function applyInbound(
       return applyStatus(db, workspaceId, channelId, event, now)
     case 'field':
       return applyNotice(db, workspaceId, channelId, event)
+    case 'unknown':
+      // The processor parks these as dead letters before applying anything (intake/processor.ts).
+      throw new Error(`wabox does not know this notice: ${event.reason}`)
   }
 }
 
@@ -144,6 +148,7 @@ function applyMessage(
     )
   }
   const messageId = newId('msg')
+  const detail = messageDetailOf(e)
   const created = messagesRepo.insertMessageOnce(db, {
     id: messageId,
     workspace_id: workspaceId,
@@ -171,6 +176,7 @@ function applyMessage(
     media_attempts: 0,
     sent_at: e.sentAt,
     created_at: now,
+    detail: detail ? JSON.stringify(detail) : null,
   })
   if (!created) return { conversationId: conversation.id, created: false }
   if (e.fromMe) {
@@ -209,6 +215,7 @@ function applyMessage(
       type: e.type,
       text: e.text,
       sentAt: e.sentAt,
+      detail,
     },
     now,
   )
@@ -238,6 +245,7 @@ function applyStatus(
   now: string,
 ): ApplyResult {
   const pricing = e.pricing ? JSON.stringify(e.pricing) : null
+  const report = statusDetailOf(e)
   const created = statusesRepo.insertStatusOnce(db, {
     workspace_id: workspaceId,
     channel_id: channelId,
@@ -249,6 +257,8 @@ function applyStatus(
     error_title: e.error?.title ?? null,
     error_details: e.error?.details ?? null,
     pricing,
+    participant: e.group?.participant ?? '',
+    detail: report ? JSON.stringify(report) : null,
   })
   let message = messagesRepo.messageByWamid(db, workspaceId, channelId, e.wamid)
   // Only wabox's own marker links a send (callbackDataFor in channels/inbound-events.ts); anything else is someone else's.
@@ -277,12 +287,15 @@ function applyStatus(
     )
   }
   const forward = rank(e.status) > rank(message.status)
-  if (forward || e.error || pricing) {
+  // The message shows the latest report of each status; every report (each group member's) stays in message_statuses.
+  const detail = report ? JSON.stringify(withStatusReport(message.detail, e.status, e.occurredAt, report)) : null
+  if (forward || e.error || pricing || detail) {
     messagesRepo.updateMessageStatus(db, workspaceId, message.id, {
       status: forward ? e.status : null,
       statusAt: forward ? e.occurredAt : null,
       error: e.error,
       pricing,
+      detail,
     })
   }
   if (forward) {
@@ -292,7 +305,12 @@ function applyStatus(
         db,
         workspaceId,
         'message.failed',
-        { ...about, error: { code: e.error?.code ?? 0, title: e.error?.title ?? 'failed' }, at: e.occurredAt },
+        {
+          ...about,
+          error: { code: e.error?.code ?? 0, title: e.error?.title ?? 'failed' },
+          errors: e.errors ?? [],
+          at: e.occurredAt,
+        },
         now,
       )
     else if (e.status === 'sent' || e.status === 'delivered' || e.status === 'read' || e.status === 'played')

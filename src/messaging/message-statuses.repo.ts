@@ -1,6 +1,9 @@
-/** The message_statuses table: delivery statuses as WhatsApp reported them (early ones wait here for their send). */
+/**
+ * The message_statuses table: delivery statuses as WhatsApp reported them (early ones wait here for their send), one
+ * per (message, status) — and per member, for a message sent to a group.
+ */
 
-import type { Kysely, Transaction } from 'kysely'
+import type { Insertable, Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { SyncDb } from '../db/client.ts'
 import type { MessageStatusesTable } from './messaging.table.ts'
@@ -21,11 +24,11 @@ export const reportedFor = (db: Db, workspaceId: string, wamid: string) =>
 // per batch, and a promise plus a query build per statement cost more than the statements. SQLite dialect (DESIGN
 // §12 allows it here); every statement is scoped by workspace; every insert is idempotent by its unique key.
 
-export function insertStatusOnce(db: SyncDb, s: MessageStatusesTable): boolean {
+export function insertStatusOnce(db: SyncDb, s: Insertable<MessageStatusesTable>): boolean {
   return (
     db.run(
-      `INSERT INTO message_statuses (workspace_id, channel_id, wamid, status, occurred_at, recipient, error_code, error_title, error_details, pricing)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO message_statuses (workspace_id, channel_id, wamid, status, occurred_at, recipient, error_code, error_title, error_details, pricing, participant, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       s.workspace_id,
       s.channel_id,
       s.wamid,
@@ -36,6 +39,8 @@ export function insertStatusOnce(db: SyncDb, s: MessageStatusesTable): boolean {
       s.error_title,
       s.error_details,
       s.pricing,
+      s.participant ?? '',
+      s.detail ?? null,
     ).changes > 0
   )
 }

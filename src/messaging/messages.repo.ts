@@ -160,8 +160,8 @@ export function insertMessageOnce(db: SyncDb, m: MessagesTable): boolean {
   return (
     db.run(
       `INSERT INTO messages (id, workspace_id, conversation_id, channel_id, wamid, direction, type, text, content, context_wamid, status, status_at,
-         error_code, error_title, error_details, pricing, media_id, media_mime, media_sha256, media_filename, media_path, media_size, media_state, media_attempts, sent_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         error_code, error_title, error_details, pricing, media_id, media_mime, media_sha256, media_filename, media_path, media_size, media_state, media_attempts, sent_at, created_at, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       m.id,
       m.workspace_id,
       m.conversation_id,
@@ -188,13 +188,14 @@ export function insertMessageOnce(db: SyncDb, m: MessagesTable): boolean {
       m.media_attempts,
       m.sent_at,
       m.created_at,
+      m.detail,
     ).changes > 0
   )
 }
 
 export const messageByWamid = (db: SyncDb, workspaceId: string, channelId: string, wamid: string) =>
-  db.get<Pick<MessagesTable, 'id' | 'status' | 'conversation_id'>>(
-    'SELECT id, status, conversation_id FROM messages WHERE workspace_id = ? AND channel_id = ? AND wamid = ?',
+  db.get<Pick<MessagesTable, 'id' | 'status' | 'conversation_id' | 'detail'>>(
+    'SELECT id, status, conversation_id, detail FROM messages WHERE workspace_id = ? AND channel_id = ? AND wamid = ?',
     workspaceId,
     channelId,
     wamid,
@@ -233,11 +234,14 @@ export function updateMessageStatus(
     statusAt: string | null
     error: { code: number; title: string; details: string | null } | null
     pricing: string | null
+    /** The message's whole detail JSON with this status report in it; null leaves it as it is. */
+    detail?: string | null
   },
 ): void {
   db.run(
     `UPDATE messages SET status = coalesce(?, status), status_at = coalesce(?, status_at),
-       error_code = coalesce(?, error_code), error_title = coalesce(?, error_title), error_details = coalesce(?, error_details), pricing = coalesce(?, pricing)
+       error_code = coalesce(?, error_code), error_title = coalesce(?, error_title), error_details = coalesce(?, error_details), pricing = coalesce(?, pricing),
+       detail = coalesce(?, detail)
      WHERE workspace_id = ? AND id = ?`,
     s.status,
     s.statusAt,
@@ -245,6 +249,7 @@ export function updateMessageStatus(
     s.error?.title ?? null,
     s.error?.details ?? null,
     s.pricing,
+    s.detail ?? null,
     workspaceId,
     id,
   )

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { workspaceParams } from '../workspaces/workspaces.schema.ts'
+import { messageDetailSchema } from './message-detail.ts'
 
 export const conversationParams = workspaceParams.extend({ conversationId: z.string().min(1).max(64) })
 export const contactParams = workspaceParams.extend({ contactId: z.string().min(1).max(64) })
@@ -188,4 +189,5 @@ export const messageView = z.object({
     .nullable()
     .describe('The attached media file; null without one'),
   sentAt: z.string().describe('When WhatsApp says it happened (ISO 8601): the order of the list'),
+  detail: messageDetailSchema.nullable().describe('What WhatsApp sent beyond these fields; null when nothing'),
 })

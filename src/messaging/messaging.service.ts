@@ -14,6 +14,7 @@ import { emit } from '../events/emit.ts'
 import { contactPayload } from './inbound.service.ts'
 import * as membershipsRepo from '../workspaces/memberships.repo.ts'
 import { contentTypeOf, safeMimeType } from './mime.ts'
+import { parseDetail } from './message-detail.ts'
 import * as contactsRepo from './contacts.repo.ts'
 import * as conversationsRepo from './conversations.repo.ts'
 import * as messagesRepo from './messages.repo.ts'
@@ -65,6 +66,7 @@ export const messageView = (m: MessagesTable, quoted: QuotedMessage | null) => (
       }
     : null,
   sentAt: m.sent_at,
+  detail: parseDetail(m.detail),
 })
 
 type ConversationRow = Awaited<ReturnType<typeof conversationsRepo.listConversations>>[number]

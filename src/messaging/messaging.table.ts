@@ -61,6 +61,12 @@ export interface MessagesTable {
   /** When WhatsApp says it happened (provider timestamp). */
   sent_at: string
   created_at: string
+  /**
+   * JSON (MessageDetail in messaging/message-detail.ts): what WhatsApp sent beyond the columns — every error, the
+   * product asked about, the sender's identity check, parent ids, the group, unmapped fields — and, on a message
+   * wabox sent, the latest status report's; null when there is nothing more.
+   */
+  detail: string | null
 }
 
 export interface MessageStatusesTable {
@@ -74,6 +80,10 @@ export interface MessageStatusesTable {
   error_title: string | null
   error_details: string | null
   pricing: string | null
+  /** The member of a group a status is about; '' outside groups (each member reports its own statuses). */
+  participant: import('kysely').Generated<string>
+  /** JSON (StatusDetail in messaging/message-detail.ts): every error, the billing conversation, recipient ids, the group, unmapped fields. */
+  detail: string | null
 }
 
 export interface OutboxTable {

@@ -41,6 +41,11 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   })
+  readonly webhookUnknown = new Counter({
+    name: 'wabox_webhook_unknown_notices_total',
+    help: 'Signed webhook notices (or parts of one) in a shape wabox does not know, as received (a retry counts again): answered 200 and kept as dead letters',
+    registers: [this.registry],
+  })
   readonly intakeProcessingLag = new Histogram({
     name: 'wabox_intake_processing_lag_seconds',
     help: 'Time from an event entering the intake to its effects being committed',

@@ -3,33 +3,47 @@
  * makes it idempotent (reference/cloud-api.md §1.3, §2): messages by wamid, statuses by (wamid, status),
  * everything else by a hash of the change. Every entry, change and item is visited — not just the first.
  * Items for another number than the channel's are skipped and reported, never stored.
+ *
+ * Nothing signed is dropped unseen: a field of a message or status this version does not map is kept with it
+ * (`other`), and an envelope, entry, change or part of a change this version cannot read becomes an `unknown`
+ * event (the processor parks those as dead letters for an operator to see) — never a refusal, which would only
+ * make Meta retry it for days (reference/cloud-api.md §2.10).
  */
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import type {
-  ChannelNoticeEvent,
-  InboundContact,
-  InboundEvent,
-  InboundMessageEvent,
-  InboundStatusEvent,
+import {
+  boundedBody,
+  type ChannelNoticeEvent,
+  type GroupRef,
+  type InboundContact,
+  type InboundError,
+  type InboundEvent,
+  type InboundMessageEvent,
+  type InboundStatusEvent,
+  type SenderIdentity,
+  type UnknownNoticeEvent,
 } from '../inbound-events.ts'
 
 const record = z.record(z.string(), z.unknown())
 
+/** The envelope of every WhatsApp Business notification; its entries are read one by one (entrySchema). */
 export const webhookEnvelope = z.object({
   object: z.literal('whatsapp_business_account', { error: 'object must be "whatsapp_business_account"' }),
-  entry: z.array(
-    z.object({
-      id: z.coerce.string(),
-      time: z.number().optional(),
-      changes: z.array(z.object({ field: z.string(), value: record })),
-    }),
-  ),
+  entry: z.array(z.unknown()),
+})
+
+const changeSchema = z.object({ field: z.string(), value: record })
+const entrySchema = z.object({
+  id: z.coerce.string(),
+  time: z.number().optional(),
+  changes: z.array(z.unknown()),
 })
 
 const contactSchema = z.object({
   wa_id: z.string().optional(),
   user_id: z.string().optional(),
+  parent_user_id: z.string().optional(),
+  identity_key_hash: z.string().optional(),
   profile: z.object({ name: z.string().optional(), username: z.string().optional() }).passthrough().optional(),
 })
 
@@ -38,7 +52,9 @@ const errorSchema = z
     code: z.coerce.number(),
     title: z.string().optional(),
     message: z.string().optional(),
-    error_data: z.object({ details: z.string().optional() }).passthrough().optional(),
+    href: z.string().optional(),
+    // error_data is an object with `details`, or (on some errors) a plain string (reference §3 errors).
+    error_data: z.union([z.object({ details: z.string().optional() }).passthrough(), z.string()]).optional(),
   })
   .passthrough()
 
@@ -55,11 +71,24 @@ const messageSchema = z
         from: z.string().optional(),
         forwarded: z.boolean().optional(),
         frequently_forwarded: z.boolean().optional(),
+        referred_product: z
+          .object({ catalog_id: z.coerce.string().optional(), product_retailer_id: z.coerce.string().optional() })
+          .passthrough()
+          .optional(),
       })
       .passthrough()
       .optional(),
     errors: z.array(errorSchema).optional(),
     referral: record.optional(),
+    identity: z
+      .object({
+        acknowledged: z.boolean().optional(),
+        created_timestamp: z.union([z.number(), z.string()]).optional(),
+        hash: z.string().optional(),
+      })
+      .passthrough()
+      .optional(),
+    group_id: z.coerce.string().optional(),
   })
   .passthrough()
 
@@ -70,11 +99,49 @@ const statusSchema = z
     timestamp: z.coerce.string(),
     recipient_id: z.string().optional(),
     recipient_user_id: z.string().optional(),
+    // The parent BSUID under both spellings seen: Meta's page and whatsapp-api-js's types differ.
+    parent_recipient_user_id: z.string().optional(),
+    recipient_parent_user_id: z.string().optional(),
+    recipient_type: z.string().optional(),
+    recipient_participant_id: z.string().optional(),
     biz_opaque_callback_data: z.string().optional(),
     errors: z.array(errorSchema).optional(),
     pricing: record.optional(),
+    conversation: z
+      .object({
+        id: z.coerce.string().optional(),
+        expiration_timestamp: z.union([z.number(), z.string()]).optional(),
+        origin: z.object({ type: z.string().optional() }).passthrough().optional(),
+      })
+      .passthrough()
+      .optional(),
   })
   .passthrough()
+
+/** The keys of a message and of a status that wabox maps; any other key is kept as it came (`other`). */
+const MAPPED_MESSAGE_KEYS = new Set([
+  'id',
+  'from',
+  'from_user_id',
+  'from_parent_user_id',
+  'timestamp',
+  'type',
+  'context',
+  'errors',
+  'referral',
+  'identity',
+  'group_id',
+])
+const MAPPED_STATUS_KEYS = new Set(Object.keys(statusSchema.shape))
+/** What a `messages` change may hold besides its items; anything else in it is an unknown notice. */
+const MAPPED_MESSAGES_VALUE_KEYS = new Set([
+  'messaging_product',
+  'metadata',
+  'contacts',
+  'messages',
+  'statuses',
+  'errors',
+])
 
 // Built once: constructing Zod schemas is far dearer than using them.
 const contactList = z.array(contactSchema).catch([])
@@ -92,9 +159,38 @@ const isoFromUnix = (s: string | number | undefined, fallback: number) => {
   return Number.isFinite(date.getTime()) ? date.toISOString() : new Date(fallback).toISOString()
 }
 
+const detailsOf = (e: z.infer<typeof errorSchema>) =>
+  typeof e.error_data === 'string' ? e.error_data : (e.error_data?.details ?? null)
+
 function errorOf(errors: z.infer<typeof errorSchema>[] | undefined) {
   const e = errors?.[0]
-  return e ? { code: e.code, title: e.title ?? e.message ?? 'error', details: e.error_data?.details ?? null } : null
+  return e ? { code: e.code, title: e.title ?? e.message ?? 'error', details: detailsOf(e) } : null
+}
+
+/** Every entry of `errors`, not just the first (a status or message can carry several). */
+function allErrors(errors: z.infer<typeof errorSchema>[] | undefined): InboundError[] | undefined {
+  if (!errors?.length) return undefined
+  return errors.map((e) => ({
+    code: e.code,
+    title: e.title ?? e.message ?? 'error',
+    message: e.message ?? null,
+    details: detailsOf(e),
+    href: e.href ?? null,
+  }))
+}
+
+/** Unix seconds (a string or a number) — or milliseconds, as some identity timestamps are — as ISO 8601; null if neither. */
+function isoOrNull(v: string | number | undefined): string | null {
+  const n = Number(v)
+  if (v === undefined || !Number.isFinite(n) || n <= 0) return null
+  const date = new Date(n > 1e11 ? n : n * 1000)
+  return Number.isFinite(date.getTime()) ? date.toISOString() : null
+}
+
+/** The keys of an item this version does not map, as they came; null when there are none. */
+function unmapped(item: Record<string, unknown>, mapped: Set<string>, alsoMapped?: string) {
+  const rest = Object.entries(item).filter(([k]) => !mapped.has(k) && k !== alsoMapped)
+  return rest.length > 0 ? Object.fromEntries(rest) : null
 }
 
 function contactFor(message: z.infer<typeof messageSchema>, contacts: unknown): InboundContact {
@@ -103,11 +199,29 @@ function contactFor(message: z.infer<typeof messageSchema>, contacts: unknown): 
     list.find(
       (c) => (message.from && c.wa_id === message.from) || (message.from_user_id && c.user_id === message.from_user_id),
     ) ?? (list.length === 1 ? list[0] : undefined)
+  const parent = (message as { from_parent_user_id?: unknown }).from_parent_user_id
   return {
     waId: message.from ?? match?.wa_id ?? null,
     bsuid: message.from_user_id ?? match?.user_id ?? null,
     profileName: match?.profile?.name ?? null,
     username: match?.profile?.username ?? null,
+    parentBsuid: (typeof parent === 'string' ? parent : null) ?? match?.parent_user_id ?? null,
+  }
+}
+
+function identityOf(m: z.infer<typeof messageSchema>, contacts: unknown): SenderIdentity | null {
+  const list = contactList.parse(contacts)
+  const keyHash =
+    list.find((c) => (m.from && c.wa_id === m.from) || (m.from_user_id && c.user_id === m.from_user_id))
+      ?.identity_key_hash ??
+    (list.length === 1 ? list[0]?.identity_key_hash : undefined) ??
+    null
+  if (!m.identity && !keyHash) return null
+  return {
+    acknowledged: m.identity?.acknowledged ?? null,
+    createdAt: isoOrNull(m.identity?.created_timestamp),
+    hash: m.identity?.hash ?? null,
+    keyHash,
   }
 }
 
@@ -187,6 +301,7 @@ export function normalizeMessage(
   if (m.context?.forwarded) content.forwarded = true
   if (m.context?.frequently_forwarded) content.frequentlyForwarded = true
   if (m.referral) content.referral = m.referral
+  const product = m.context?.referred_product
   return {
     kind: 'message',
     wamid: m.id,
@@ -198,10 +313,23 @@ export function normalizeMessage(
     media,
     error: errorOf(m.errors),
     sentAt: isoFromUnix(m.timestamp, now),
+    errors: allErrors(m.errors),
+    referredProduct: product
+      ? { catalogId: product.catalog_id ?? null, productId: product.product_retailer_id ?? null }
+      : null,
+    identity: identityOf(m, contacts),
+    group: m.group_id ? { id: m.group_id, participant: null } : null,
+    other: unmapped(m, MAPPED_MESSAGE_KEYS, m.type),
   }
 }
 
+function groupOf(s: z.infer<typeof statusSchema>): GroupRef | null {
+  if (s.recipient_type !== 'group' || !s.recipient_id) return null
+  return { id: s.recipient_id, participant: s.recipient_participant_id ?? null }
+}
+
 function normalizeStatus(s: z.infer<typeof statusSchema>, now: number): InboundStatusEvent {
+  const c = s.conversation
   return {
     kind: 'status',
     wamid: s.id,
@@ -211,19 +339,61 @@ function normalizeStatus(s: z.infer<typeof statusSchema>, now: number): InboundS
     error: errorOf(s.errors),
     pricing: s.pricing ?? null,
     callbackData: s.biz_opaque_callback_data ?? null,
+    errors: allErrors(s.errors),
+    billingConversation: c
+      ? { id: c.id ?? null, origin: c.origin?.type ?? null, expiresAt: isoOrNull(c.expiration_timestamp) }
+      : null,
+    recipientBsuid: s.recipient_user_id ?? null,
+    recipientParentBsuid: s.parent_recipient_user_id ?? s.recipient_parent_user_id ?? null,
+    group: groupOf(s),
+    other: unmapped(s, MAPPED_STATUS_KEYS),
   }
 }
 
-/** Splits a verified, parsed webhook for a channel into keyed events. */
+/** Each member of a group reports its own statuses: the member is part of a group status's key. */
+const statusKey = (s: InboundStatusEvent) =>
+  `status:${s.wamid}:${s.status}${s.group?.participant ? `:${s.group.participant}` : ''}`
+
+/**
+ * Splits a verified, parsed webhook for a channel into keyed events. Any JSON is accepted: what is not a WhatsApp
+ * Business notification — or the entries, changes and parts of one this version cannot read — becomes an
+ * `unknown` event each, keyed by its content (a retry of the same notification is the same event).
+ */
 export function splitWebhook(
-  body: z.infer<typeof webhookEnvelope>,
+  body: unknown,
   channel: { phoneNumberId: string | null; wabaId: string | null },
   now = Date.now(),
 ): SplitResult {
   const events: SplitEvent[] = []
   const skipped: SplitResult['skipped'] = []
-  for (const entry of body.entry) {
-    for (const change of entry.changes) {
+  const unknown = (reason: string, part: unknown, time?: number) =>
+    events.push({
+      key: `unknown:${sha256(JSON.stringify(part) ?? 'null')}`,
+      event: unknownNotice(reason, part, time, now),
+    })
+  const envelope = webhookEnvelope.safeParse(body)
+  if (!envelope.success) {
+    const issue = envelope.error.issues[0]
+    unknown(
+      `not a WhatsApp Business notification: ${issue?.path.join('.') || 'body'} ${issue?.message ?? 'is invalid'}`,
+      body,
+    )
+    return { events, skipped }
+  }
+  for (const rawEntry of envelope.data.entry) {
+    const parsedEntry = entrySchema.safeParse(rawEntry)
+    if (!parsedEntry.success) {
+      unknown('an entry without an id and a list of changes', rawEntry)
+      continue
+    }
+    const entry = parsedEntry.data
+    for (const rawChange of entry.changes) {
+      const parsedChange = changeSchema.safeParse(rawChange)
+      if (!parsedChange.success) {
+        unknown('a change without a field name and an object value', { entry: entry.id, change: rawChange }, entry.time)
+        continue
+      }
+      const change = parsedChange.data
       const value = change.value
       if (change.field === 'messages') {
         const phoneNumberId = metadataSchema.safeParse(value.metadata)
@@ -241,13 +411,22 @@ export function splitWebhook(
           const s = statusSchema.safeParse(raw)
           const event = s.success ? guarded(() => normalizeStatus(s.data, now)) : null
           if (!s.success || !event) skipped.push({ reason: 'malformed status', field: change.field })
-          else events.push({ key: `status:${s.data.id}:${s.data.status}`, event })
+          else events.push({ key: statusKey(event), event })
         }
         if (Array.isArray(value.errors) && value.errors.length > 0) {
           events.push({
             key: `errors:${sha256(JSON.stringify([entry.id, entry.time ?? null, value.errors]))}`,
             event: notice('errors', value, entry.time, now),
           })
+        }
+        // What else a `messages` change carries (click events, echoes, groups…) is not read yet: kept, not lost.
+        const rest = unmapped(value, MAPPED_MESSAGES_VALUE_KEYS)
+        if (rest) {
+          unknown(
+            `field messages carries ${Object.keys(rest).join(', ')}, which this version does not read`,
+            { entry: entry.id, field: change.field, value: { metadata: value.metadata, ...rest } },
+            entry.time,
+          )
         }
         continue
       }
@@ -287,4 +466,8 @@ function notice(
     value,
     occurredAt: isoFromUnix(time, now),
   }
+}
+
+function unknownNotice(reason: string, part: unknown, time: number | undefined, now: number): UnknownNoticeEvent {
+  return { kind: 'unknown', reason, ...boundedBody(part), occurredAt: isoFromUnix(time, now) }
 }

@@ -8,7 +8,7 @@ import type { ServiceDeps } from '../../deps.ts'
 import { AppError } from '../../lib/errors.ts'
 import { parseJsonChecked } from '../../lib/json-guard.ts'
 import { constantTimeEqual } from '../../crypto/tokens.ts'
-import { splitWebhook, webhookEnvelope } from './inbound.ts'
+import { splitWebhook } from './inbound.ts'
 import { idempotencyKey } from '../inbound-events.ts'
 import { isValidSignature } from './signature.ts'
 import type { IntakeWriter } from '../../intake/writer.ts'
@@ -69,20 +69,22 @@ export async function receiveWebhook(
     )
   }
   // Signed, yet still checked for shape before it is parsed: nothing below should recurse over a hostile value.
+  // Only text that is not JSON is refused (400): signed JSON of any shape is answered 200 — a shape this version
+  // does not know becomes an unknown notice (a dead letter an operator sees), since a refusal only makes Meta
+  // retry it for days.
   const body = parseJsonChecked(Buffer.from(raw).toString('utf8'), { what: 'The webhook body' })
-  const envelope = webhookEnvelope.safeParse(body)
-  if (!envelope.success) {
-    const issue = envelope.error.issues[0]
-    throw new AppError(
-      400,
-      'unsupported_payload',
-      `Not a WhatsApp Business webhook: ${issue?.path.join('.') || 'body'} ${issue?.message ?? 'is invalid'}.`,
-    )
-  }
   const now = deps.clock.now()
-  const { events, skipped } = splitWebhook(envelope.data, channel, now)
+  const { events, skipped } = splitWebhook(body, channel, now)
   if (skipped.length > 0) {
     deps.logger.warn({ channelId, skipped }, 'webhook items ignored')
+  }
+  const unknown = events.filter((e) => e.event.kind === 'unknown')
+  if (unknown.length > 0) {
+    deps.metrics.webhookUnknown.inc(unknown.length)
+    deps.logger.warn(
+      { channelId, reasons: unknown.map((e) => (e.event.kind === 'unknown' ? e.event.reason : '')) },
+      'webhook notices wabox does not know were kept as dead letters',
+    )
   }
   const receivedAt = iso(now)
   const stored = await writer.write(
