@@ -523,6 +523,79 @@ describe('payload types (reference §2)', () => {
     expect(ch).toMatchObject({ messaging_limit: 'TIER_UNLIMITED', account_status: 'ACCOUNT_VIOLATION' })
   })
 
+  // Issue 14, item 5: shaped as Meta's pages show them —
+  // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/text/
+  // (context.referred_product), …/messages/group/ (group_id, identity_key_hash), …/messages/errors,
+  // …/messages/status/ (conversation, recipient_user_id, parent_recipient_user_id).
+  test('referred_product, identity, every error, parent BSUIDs, group ids and the status conversation are kept and shown', async () => {
+    const { t, owner, ws, channel } = await setup()
+    const asked = wamid()
+    const message = {
+      from: '16505551234',
+      from_parent_user_id: 'US.ENT.11815799212886844830',
+      group_id: 'GROUP_ID_123',
+      id: asked,
+      timestamp: '1749416383',
+      type: 'text',
+      text: { body: 'Is this one in stock?' },
+      context: {
+        from: '15550783881',
+        id: 'wamid.CONTEXT==',
+        referred_product: { catalog_id: '194836987003835', product_retailer_id: 'di9ozbzfi4' },
+      },
+      identity: { acknowledged: true, created_timestamp: 1602532300000, hash: 'Sjvjlx8G6Z0=' },
+      errors: [
+        { code: 131051, title: 'Message type unknown', message: 'Message type unknown' },
+        { code: 131052, title: 'Media download error', error_data: { details: 'second error' } },
+      ],
+    }
+    const c = { ...contact(), identity_key_hash: 'IDKEYHASH', parent_user_id: 'US.ENT.11815799212886844830' }
+    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { contacts: [c], messages: [message] })]))
+    const row = await messageByWamid(t, asked)
+    const view = await (await t.request(`/api/v1/workspaces/${ws}/messages/${row.id}`, call(owner.who, 'GET'))).json()
+    expect(view.detail).toMatchObject({
+      referredProduct: { catalogId: '194836987003835', productId: 'di9ozbzfi4' },
+      identity: {
+        acknowledged: true,
+        createdAt: '2020-10-12T19:51:40.000Z',
+        hash: 'Sjvjlx8G6Z0=',
+        keyHash: 'IDKEYHASH',
+      },
+      senderParentBsuid: 'US.ENT.11815799212886844830',
+      group: { id: 'GROUP_ID_123' },
+    })
+    expect(view.detail.errors.map((e: { code: number }) => e.code)).toEqual([131051, 131052])
+    const status = {
+      id: asked,
+      status: 'sent',
+      timestamp: '1750263773',
+      recipient_id: 'GROUP_ID_123',
+      recipient_type: 'group',
+      recipient_participant_id: '16505551234',
+      recipient_user_id: 'US.13491208655302741918',
+      parent_recipient_user_id: 'US.ENT.11815799212886844830',
+      conversation: {
+        id: '7270432eae37498234f4444b35ffc5',
+        expiration_timestamp: '1750350180',
+        origin: { type: 'utility' },
+      },
+      pricing: { billable: true, pricing_model: 'PMP', category: 'utility', type: 'regular' },
+    }
+    const second = { ...status, recipient_participant_id: '16505559999' }
+    await deliver(t, channel, envelope([messagesChange(channel.phoneNumberId, { statuses: [status, second] })]))
+    const statuses = await t.db.db.selectFrom('message_statuses').selectAll().where('wamid', '=', asked).execute()
+    expect(statuses.map((r) => r.participant).sort()).toEqual(['16505551234', '16505559999'])
+    expect(JSON.parse(statuses[0]!.detail!)).toMatchObject({
+      billingConversation: {
+        id: '7270432eae37498234f4444b35ffc5',
+        origin: 'utility',
+        expiresAt: '2025-06-19T16:23:00.000Z',
+      },
+      recipientBsuid: 'US.13491208655302741918',
+      recipientParentBsuid: 'US.ENT.11815799212886844830',
+    })
+  })
+
   test('several entries, changes and items in one POST are all handled', async () => {
     const { t, channel } = await setup()
     const a = textMessage('first', { from: '111111111' })
