@@ -16,7 +16,7 @@ import * as m010 from './2026-12-04_010_channel_pending.ts'
 import * as m011 from './2026-12-04_011_master_keys.ts'
 import * as m012 from './2026-12-04_012_api_key_creators.ts'
 import * as m013 from './2026-12-04_013_intake.ts'
-import * as m015 from './2026-12-04_015_provider_detail.ts'
+import * as m014 from './2026-12-04_014_provider_detail.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
@@ -32,5 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-04_011_master_keys': m011,
   '2026-12-04_012_api_key_creators': m012,
   '2026-12-04_013_intake': m013,
-  '2026-12-04_015_provider_detail': m015,
+  '2026-12-04_014_provider_detail': m014,
 }
