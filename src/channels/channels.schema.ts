@@ -28,6 +28,13 @@ export const providerViewFields = {
       lastError: z.string().nullable(),
       reconnectCount: z.number(),
       linkedAt: z.string().nullable(),
+      reachoutLockedUntil: z
+        .string()
+        .nullable()
+        .optional()
+        .describe(
+          'Until when WhatsApp restricts the number from starting new chats (ISO 8601): messages that would start one wait, replies go on',
+        ),
     })
     .nullable(),
   qr: z.object({ pacing: z.record(z.string(), z.unknown()), includeGroups: z.boolean() }).nullable(),

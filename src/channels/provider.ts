@@ -42,6 +42,8 @@ export type ProviderErrorOptions = {
   pairRate?: boolean
   details?: string | null
   notSent?: boolean
+  /** With notSent: when to look again (epoch ms), if the provider knows better than the sender's short wait. */
+  retryAt?: number | null
 }
 
 export class ProviderError extends Error {
@@ -53,6 +55,7 @@ export class ProviderError extends Error {
   readonly pairRate: boolean
   readonly details: string | null
   readonly notSent: boolean
+  readonly retryAt: number | null
   constructor(o: ProviderErrorOptions) {
     super(o.reason)
     this.code = o.code
@@ -62,6 +65,7 @@ export class ProviderError extends Error {
     this.pairRate = o.pairRate ?? false
     this.details = o.details ?? null
     this.notSent = o.notSent ?? false
+    this.retryAt = o.retryAt ?? null
   }
 }
 
@@ -95,6 +99,8 @@ export type ResolvedSend = {
   messageId: string
   replyTo: ReferencedMessage | null
   reactionTo: ReferencedMessage | null
+  /** When the person last wrote in this conversation; null when the business would start the chat. */
+  lastInboundAt: string | null
 }
 
 /** Why and until when a queued message waits (pacing caps, a device offline). */

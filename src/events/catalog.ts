@@ -78,6 +78,16 @@ export const EVENT_PAYLOADS = {
     lastError: z.string().nullable(),
     since: z.string(),
   }),
+  'channel.warning': z.object({
+    channelId: z.string(),
+    warning: z
+      .enum(['replaced', 'needs_attention', 'restart_loop', 'undecryptable_messages', 'reachout_locked'])
+      .describe(
+        'something about a QR-linked number a person should look at (README: QR-linked numbers); counted in wabox_qr_session_warnings_total',
+      ),
+    detail: z.string().describe('What happened, in a sentence'),
+    until: z.string().nullable().describe('reachout_locked: when WhatsApp lifts the restriction (ISO 8601); else null'),
+  }),
   'webhook_endpoint.disabled': z.object({
     endpointId: z.string(),
     origin: z.string().describe("the endpoint URL's scheme and host (never its path or query)"),

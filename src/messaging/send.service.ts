@@ -111,7 +111,13 @@ export async function sendMessage(
   const reaction = input.type === 'reaction' ? await target(input.reaction.messageId, 'reaction.messageId') : null
 
   const messageId = newId('msg')
-  const request = await provider.buildRequest(deps, input, { to, messageId, replyTo: context, reactionTo: reaction })
+  const request = await provider.buildRequest(deps, input, {
+    to,
+    messageId,
+    replyTo: context,
+    reactionTo: reaction,
+    lastInboundAt: conversation?.last_inbound_at ?? null,
+  })
   const wamid = provider.fixedMessageId(request)
   const deferred = await provider.deferral(deps, channel, now)
   // Group-committed with other requests queuing at the same moment (db/write-group.ts): one fsync for many.

@@ -363,15 +363,16 @@ export class OutboxSender {
     // Nothing left this process (a QR device offline): no attempt is spent — the message waits.
     if (e.notSent) {
       this.notSent.add(row.id)
+      const wait = Math.max(5_000, (e.retryAt ?? 0) - now)
       await outboxRepo.finishClaimed(deps.db, row.workspace_id, row.id, {
         state: 'queued',
         attempts: row.attempts,
-        nextAttemptAt: iso(now + 5_000),
+        nextAttemptAt: iso(now + wait),
         error: `${e.code}: ${e.reason}`,
         at: iso(now),
       })
       deps.metrics.sends.inc({ outcome: 'deferred' })
-      this.worker.wakeIn(5_000)
+      this.worker.wakeIn(wait)
       return
     }
     const attempts = row.attempts + 1

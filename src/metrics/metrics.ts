@@ -41,6 +41,18 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   })
+  readonly qrWarnings = new Counter({
+    name: 'wabox_qr_session_warnings_total',
+    help: 'Warnings about a QR-linked number that a person should look at (README: QR-linked numbers), by warning: replaced, needs_attention, restart_loop, undecryptable_messages, reachout_locked',
+    labelNames: ['warning'] as const,
+    registers: [this.registry],
+  })
+  readonly qrUndecryptable = new Counter({
+    name: 'wabox_qr_undecryptable_messages_total',
+    help: 'Messages a QR-linked device received but could not decrypt (Baileys CIPHERTEXT stubs; WhatsApp is asked to send them again), by channel',
+    labelNames: ['channel_id'] as const,
+    registers: [this.registry],
+  })
   readonly webhookUnknown = new Counter({
     name: 'wabox_webhook_unknown_notices_total',
     help: 'Signed webhook notices (or parts of one) in a shape wabox does not know, as received (a retry counts again): answered 200 and kept as dead letters',

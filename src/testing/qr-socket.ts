@@ -54,6 +54,19 @@ export class ScriptedSocket implements QrSocket {
     this.emit('connection.update', { connection: 'close', lastDisconnect: { error } })
   }
 
+  /** WhatsApp refuses a message after taking it, as Baileys reports a server NACK (messages-recv.js handleBadAck). */
+  nack(jid: string, id: string, code: string): void {
+    const restricted = code === '463' ? ['Your account has been restricted'] : []
+    this.emit('messages.update', [
+      {
+        key: { remoteJid: jid, fromMe: true, id },
+        update: { status: 0, messageStubParameters: [code, ...restricted] },
+      },
+    ])
+  }
+  /** The next sends reject with these errors, one each (Baileys throws Boom errors: `output.statusCode`, `data`). */
+  readonly sendErrors: Error[] = []
+
   // ---- what wabox calls ----
   end(): void {
     this.ended = true
@@ -65,6 +78,8 @@ export class ScriptedSocket implements QrSocket {
     return `PAIR${phoneNumber.slice(-4)}`
   }
   async sendMessage(jid: string, content: Record<string, unknown>, options?: Record<string, unknown>) {
+    const refused = this.sendErrors.shift()
+    if (refused) throw refused
     this.sent.push({ jid, content, options, at: Date.now() })
     return {
       key: {

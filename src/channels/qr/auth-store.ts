@@ -27,7 +27,7 @@ import { deleteAllRows, deleteRows, findRows, upsertRows } from './qr-auth-state
 
 export type QrAuthStore = {
   state: AuthenticationState
-  /** Persist the whole creds object (call on every creds.update). */
+  /** Persist the whole creds object (on every creds.update, and before inbound messages are stored); a no-op when unchanged. */
   saveCreds: () => Promise<void>
   /** Erase every row of this channel (logged out / unlinked). */
   clear: () => Promise<void>
@@ -93,10 +93,14 @@ export async function openAuthStore(deps: ServiceDeps, workspaceId: string, chan
     })
   }
 
+  // The creds as last written (their JSON): saving them again unchanged would only cost a seal and a write.
+  let saved = credsRow ? JSON.stringify(creds, BufferJSON.replacer) : null
   const store: QrAuthStore = {
     state: { creds, keys: { get, set } },
     existed: credsRow !== undefined,
     saveCreds: async () => {
+      const json = JSON.stringify(store.state.creds, BufferJSON.replacer)
+      if (json === saved) return
       const row = {
         workspace_id: workspaceId,
         channel_id: channelId,
@@ -105,8 +109,12 @@ export async function openAuthStore(deps: ServiceDeps, workspaceId: string, chan
         updated_at: iso(deps.clock.now()),
       }
       await upsertRows(deps.db, [{ ...row, value: codec.encode(CREDS_TYPE, CREDS_ID, store.state.creds) }])
+      saved = json
     },
-    clear: () => eraseAuthState(deps.db, workspaceId, channelId),
+    clear: async () => {
+      await eraseAuthState(deps.db, workspaceId, channelId)
+      saved = null
+    },
   }
   return store
 }

@@ -1,7 +1,14 @@
 import { describe, expect, test } from 'bun:test'
 import type { WAMessage, WAMessageKey, WAMessageUpdate } from 'baileys'
 import type { InboundMessageEvent, InboundStatusEvent } from '../inbound-events.ts'
-import { decodeMediaRef, encodeMediaRef, mapUpdates, mapUpsert, type QrInboundContext } from './inbound.ts'
+import {
+  decodeMediaRef,
+  encodeMediaRef,
+  mapUpdates,
+  mapUpsert,
+  type QrInboundContext,
+  UNDECRYPTABLE,
+} from './inbound.ts'
 
 // Shapes below follow what Baileys 7 emits on messages.upsert / messages.update for a linked device.
 const OWN = '4915112345678'
@@ -290,7 +297,7 @@ describe('mapUpsert: message types', () => {
     ])
   })
 
-  test('protocol REVOKE → revoked, other protocol messages and reactions to nothing skipped', () => {
+  test('protocol REVOKE → revoked, MESSAGE_EDIT → edited with the new text; other protocol messages and reactions to nothing skipped', () => {
     const revoke = incoming('3EB0REVOKE', {
       protocolMessage: { key: { remoteJid: PARTNER_JID, fromMe: false, id: '3EB0GONE' }, type: 0 },
     })
@@ -302,17 +309,78 @@ describe('mapUpsert: message types', () => {
     const edited = { protocolMessage: { key: { id: '3EB0C0FFEE01' }, type: 14, editedMessage: { conversation: 'Hi' } } }
     const edit = incoming('3EB0EDIT', { editedMessage: { message: edited } })
     const noTarget = incoming('3EB0REACT3', { reactionMessage: { text: '👍' } })
-    const out = mapUpsert([revoke, historySync, edit, noTarget], ctx(), NOW)
+    // An edit of a caption arrives the same way, with the edited media message inside.
+    const captionEdit = incoming('3EB0EDIT2', {
+      protocolMessage: {
+        key: { id: '3EB0PHOTO' },
+        type: 14,
+        editedMessage: { imageMessage: { caption: 'The blue one' } },
+      },
+    })
+    const out = mapUpsert([revoke, historySync, edit, captionEdit, noTarget], ctx(), NOW)
     expect(out.events).toEqual([
       {
         key: 'm:3EB0REVOKE',
         event: messageEvent({ wamid: '3EB0REVOKE', type: 'revoked', content: { messageId: '3EB0GONE' } }),
       },
+      {
+        key: 'm:3EB0EDIT',
+        event: messageEvent({ wamid: '3EB0EDIT', type: 'edited', text: 'Hi', content: { messageId: '3EB0C0FFEE01' } }),
+      },
+      {
+        key: 'm:3EB0EDIT2',
+        event: messageEvent({
+          wamid: '3EB0EDIT2',
+          type: 'edited',
+          text: 'The blue one',
+          content: { messageId: '3EB0PHOTO' },
+        }),
+      },
     ])
     expect(out.skipped).toEqual([
       { id: '3EB0HIST', reason: 'protocol message HISTORY_SYNC_NOTIFICATION' },
-      { id: '3EB0EDIT', reason: 'protocol message MESSAGE_EDIT' },
       { id: '3EB0REACT3', reason: 'reaction to nothing' },
+    ])
+  })
+
+  test('video note (ptvMessage) → video marked as a note, with a downloadable media ref', () => {
+    const note = incoming('3EB0PTV', {
+      ptvMessage: {
+        url: 'https://mmg.whatsapp.net/v/t62.7161-24/note.enc',
+        directPath: '/v/t62.7161-24/note.enc',
+        mediaKey: bytes(1, 2, 3),
+        mimetype: 'video/mp4',
+        fileSha256: bytes(4, 5, 6),
+        seconds: 7,
+      },
+    })
+    const events = mapUpsert([note], ctx(), NOW).events
+    expect(events).toHaveLength(1)
+    const event = events[0]!.event as InboundMessageEvent
+    expect(event).toMatchObject({ type: 'video', content: { videoNote: true }, media: { mime: 'video/mp4' } })
+    const ref = decodeMediaRef(event.media!.id)
+    expect(ref).toMatchObject({ kind: 'video', directPath: '/v/t62.7161-24/note.enc', mediaKey: b64(bytes(1, 2, 3)) })
+  })
+
+  test('album announcements, poll votes and undecryptable messages are skipped with their reason, not stored as unsupported', () => {
+    const album = incoming('3EB0ALBUM', { albumMessage: { expectedImageCount: 3, expectedVideoCount: 0 } })
+    const vote = incoming('3EB0VOTE', {
+      pollUpdateMessage: {
+        pollCreationMessageKey: { remoteJid: PARTNER_JID, fromMe: true, id: '3EB0POLLQ' },
+        vote: { encPayload: bytes(9, 9), encIv: bytes(8, 8) },
+      },
+    })
+    // What Baileys upserts when decryption failed (decode-wa-message.js): no content, the CIPHERTEXT stub.
+    const broken = incoming('3EB0BROKEN', undefined, {
+      messageStubType: 2,
+      messageStubParameters: ['Message absent from node'],
+    })
+    const out = mapUpsert([album, vote, broken], ctx(), NOW)
+    expect(out.events).toEqual([])
+    expect(out.skipped).toEqual([
+      { id: '3EB0ALBUM', reason: 'album announcement (its images and videos come as messages of their own)' },
+      { id: '3EB0VOTE', reason: 'poll vote' },
+      { id: '3EB0BROKEN', reason: UNDECRYPTABLE },
     ])
   })
 
@@ -485,7 +553,7 @@ describe('mapUpsert: who sent it', () => {
         { id: 'S1', reason: 'status update (status@broadcast)' },
         { id: 'N1', reason: 'newsletter (channel) message' },
         { id: 'B1', reason: 'broadcast list message' },
-        { id: 'STUB1', reason: 'stub CIPHERTEXT' },
+        { id: 'STUB1', reason: UNDECRYPTABLE },
         { id: 'E1', reason: 'no content' },
         { id: 'SELF1', reason: 'chat with the linked number itself' },
       ],

@@ -9,6 +9,7 @@ import { getContentType, jidDecode, normalizeMessageContent, proto } from 'baile
 import type { WAMessage, WAMessageKey, WAMessageUpdate } from 'baileys'
 import { z } from 'zod'
 import type { InboundContact, InboundEvent, InboundMessageEvent, InboundStatusEvent } from '../inbound-events.ts'
+import { refusalOf } from './outbound.ts'
 
 /** digits of a LID → the phone number (digits, no +) behind it, if known */
 export type LidResolver = (lid: string) => string | null
@@ -41,6 +42,9 @@ export type QrMediaRef = {
 }
 
 const MEDIA_REF_PREFIX = 'qr:'
+
+/** The skip reason of a message Baileys could not decrypt (session.ts counts these per channel). */
+export const UNDECRYPTABLE = 'undecryptable message (CIPHERTEXT)'
 
 const mediaRefSchema = z.object({
   kind: z.enum(['image', 'video', 'audio', 'document', 'sticker']),
@@ -79,6 +83,8 @@ type ContentOf<K extends keyof proto.IMessage> = NonNullable<proto.IMessage[K]>
 const MEDIA_KINDS = {
   imageMessage: 'image',
   videoMessage: 'video',
+  // A video note (the round video recorded in the chat): a video to wabox, marked as a note.
+  ptvMessage: 'video',
   audioMessage: 'audio',
   documentMessage: 'document',
   stickerMessage: 'sticker',
@@ -218,6 +224,9 @@ function mapMessage(msg: WAMessage, batch: Batch): InboundMessageEvent | string 
   const contentType = getContentType(message ?? undefined)
   if (!message || !contentType) {
     // History sync, app-state and disappearing-setting changes arrive as stubs: bookkeeping, not conversation.
+    // A message Baileys could not decrypt comes as a CIPHERTEXT stub (it asks the sender to retry, and a decrypted
+    // copy with the same id follows when that works): counted by the session, never stored.
+    if (msg.messageStubType === proto.WebMessageInfo.StubType.CIPHERTEXT) return UNDECRYPTABLE
     const stub = msg.messageStubType
       ? (proto.WebMessageInfo.StubType[msg.messageStubType] ?? String(msg.messageStubType))
       : null
@@ -278,6 +287,7 @@ function mapContent(message: proto.IMessage, contentType: keyof proto.IMessage):
       return body('text', message.extendedTextMessage?.text ?? null)
     case 'imageMessage':
     case 'videoMessage':
+    case 'ptvMessage':
     case 'audioMessage':
     case 'documentMessage':
     case 'stickerMessage':
@@ -325,9 +335,16 @@ function mapContent(message: proto.IMessage, contentType: keyof proto.IMessage):
       const emoji = m.text || null
       return body('reaction', emoji, { messageId: m.key.id, emoji })
     }
+    // The parent of an album only announces how many images and videos follow; each of them comes as its own message.
+    case 'albumMessage':
+      return 'album announcement (its images and videos come as messages of their own)'
+    // A vote is an encrypted update of the poll, not something said in the chat.
+    case 'pollUpdateMessage':
+      return 'poll vote'
     case 'protocolMessage': {
       const m = message.protocolMessage as ContentOf<'protocolMessage'>
       const kind = m.type ?? null
+      if (kind === proto.Message.ProtocolMessage.Type.MESSAGE_EDIT) return editBody(m)
       if (kind !== proto.Message.ProtocolMessage.Type.REVOKE) {
         return `protocol message ${kind === null ? 'without a type' : (proto.Message.ProtocolMessage.Type[kind] ?? String(kind))}`
       }
@@ -342,6 +359,23 @@ function mapContent(message: proto.IMessage, contentType: keyof proto.IMessage):
   }
 }
 
+/**
+ * An edit of an earlier message (the sender changed its text): kept as a message of type `edited` naming the
+ * original and carrying the new text, so the conversation shows it; the original is left as it was received.
+ */
+function editBody(m: ContentOf<'protocolMessage'>): Body | string {
+  if (!m.key?.id) return 'edit of nothing'
+  const edited = normalizeMessageContent(m.editedMessage ?? undefined)
+  const text =
+    edited?.conversation ||
+    edited?.extendedTextMessage?.text ||
+    edited?.imageMessage?.caption ||
+    edited?.videoMessage?.caption ||
+    edited?.documentMessage?.caption ||
+    null
+  return body('edited', text, { messageId: m.key.id })
+}
+
 function mediaBody(message: proto.IMessage, contentType: keyof typeof MEDIA_KINDS): Body {
   const kind = MEDIA_KINDS[contentType]
   const m = message[contentType] as ContentOf<keyof typeof MEDIA_KINDS>
@@ -352,6 +386,7 @@ function mediaBody(message: proto.IMessage, contentType: keyof typeof MEDIA_KIND
   const content: Record<string, unknown> = {}
   if ('ptt' in m && typeof m.ptt === 'boolean') content.voice = m.ptt
   if ('isAnimated' in m && typeof m.isAnimated === 'boolean') content.animated = m.isAnimated
+  if (contentType === 'ptvMessage') content.videoNote = true
   const url = m.url || null
   const directPath = m.directPath || null
   // Without a key (or a place to fetch from) the media cannot be downloaded: keep the message, not a dead reference.
@@ -427,10 +462,22 @@ function mapStatus(u: WAMessageUpdate, batch: Batch): InboundStatusEvent | strin
     recipient: party ? (party.waId ?? party.bsuid) : null,
     // Baileys reports a receipt without a time as 0.
     occurredAt: isoFromUnixSeconds(update.messageTimestamp, batch.now),
-    error: status === 'failed' ? { code: 131000, title: 'Failed to send', details: null } : null,
+    error: status === 'failed' ? nackError(update.messageStubParameters) : null,
     pricing: null,
     callbackData: null,
   }
+}
+
+/**
+ * Why WhatsApp refused a message we sent: Baileys reports the server's NACK as status ERROR with the code first in
+ * messageStubParameters (Socket/messages-recv.js handleBadAck). 463 and 479 get their own failures (outbound.ts):
+ * 463 means the number is restricted from starting chats, and sending again only deepens the restriction.
+ */
+function nackError(parameters: unknown): InboundStatusEvent['error'] {
+  const [code, text] = Array.isArray(parameters) ? parameters.map((p) => (typeof p === 'string' ? p : null)) : []
+  const known = code ? refusalOf(code) : null
+  if (known) return { code: known.code, title: known.title, details: text ?? null }
+  return { code: 131000, title: 'Failed to send', details: code ?? null }
 }
 
 /** Protobuf timestamps come as numbers, Long objects or (from a JSON store) strings, all in seconds. */

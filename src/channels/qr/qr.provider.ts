@@ -22,7 +22,7 @@ import { decodeMediaRef } from './inbound.ts'
 import { LiveSessions } from './live-sessions.ts'
 import { fetchFromWhatsApp } from './media.ts'
 import { name } from './name.ts'
-import { jidOf, toQrRequest, type QrRequest } from './outbound.ts'
+import { jidOf, sendFailure, toQrRequest, type QrRequest } from './outbound.ts'
 import { createQrChannel } from './qr-channels.service.ts'
 import { capHold, DAY_MS, QrPacer } from './pacing.ts'
 import type { QrSettingsInput } from './settings.ts'
@@ -34,6 +34,7 @@ export const typingMs = (text: string | undefined) => Math.min(4_000, 600 + 30 *
 export const NOT_CONNECTED = -2
 export const SEND_FAILED = -3
 export const MEDIA_REFUSED = -4
+export const REACHOUT_LOCKED = -5
 const MEDIA_KINDS = ['image', 'video', 'audio', 'document', 'sticker'] as const
 
 export type MediaFetcher = (url: string) => Promise<{ bytes: Buffer; contentType: string | null }>
@@ -96,6 +97,10 @@ export type QrProvider = ChannelProvider<QrRequest, QrSettingsUpdate, QrConnectI
 export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number) => Promise<unknown> }): QrProvider {
   const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms))
   const live = new LiveSessions()
+  const lockedUntil = (channelId: string) => {
+    const until = live.running().get(channelId)?.reachoutLockedUntil
+    return until ? iso(until) : null
+  }
   const socketOf = (target: SendTarget) => {
     const socket = live.running().get(target.channelId)?.live
     // Retryable: the session reconnects by itself, and the message waits for it.
@@ -117,7 +122,13 @@ export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number
     admit() {},
     async buildRequest(deps, input, r) {
       await guardMediaLink(deps, input)
-      return toQrRequest(input, { to: r.to, messageId: r.messageId, context: r.replyTo, reaction: r.reactionTo })
+      return toQrRequest(input, {
+        to: r.to,
+        messageId: r.messageId,
+        context: r.replyTo,
+        reaction: r.reactionTo,
+        startsChat: r.lastInboundAt === null,
+      })
     },
     // Fixed at queue time: the copy the linked device echoes back is then the same message.
     fixedMessageId: (request) => request.messageId,
@@ -166,6 +177,18 @@ export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number
     },
     async send(target, r) {
       const socket = socketOf(target)
+      const session = live.running().get(target.channelId)
+      const lockedUntil = r.startsChat ? session?.reachoutLockedUntil : null
+      if (session && lockedUntil) {
+        // Honoured, not tried: every attempt to reach out while restricted counts against the number (463).
+        throw new ProviderError({
+          code: REACHOUT_LOCKED,
+          reason: `WhatsApp restricts this number from starting new chats until ${iso(lockedUntil)}; the message waits`,
+          retryable: true,
+          notSent: true,
+          retryAt: session.reachoutRecheckAt(lockedUntil),
+        })
+      }
       const jid = jidOf(r.to)
       const prepared = await withFetchedMedia(r.content, opts.fetchMedia)
       try {
@@ -191,11 +214,7 @@ export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number
         const sent = await socket.sendMessage(jid, content, { messageId: r.messageId, ...(quoted ? { quoted } : {}) })
         return { providerMessageId: sent?.key.id ?? r.messageId, recipient: r.to }
       } catch (err) {
-        throw new ProviderError({
-          code: SEND_FAILED,
-          reason: `WhatsApp did not take the message: ${(err as Error).message}`,
-          retryable: true,
-        })
+        throw sendFailure(err, SEND_FAILED)
       }
     },
     async markRead(target, wamid) {
@@ -229,6 +248,7 @@ export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number
         lastError: c.last_error,
         reconnectCount: c.reconnect_count,
         linkedAt: c.linked_at,
+        reachoutLockedUntil: lockedUntil(c.id),
       },
       qr: qrSettingsOf(c.qr_settings),
     }),

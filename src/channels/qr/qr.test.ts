@@ -729,7 +729,7 @@ describe('outbound', () => {
     expect(socket.sent).toHaveLength(1)
     const first = socket.sent[0]!
     expect(first.jid).toBe(`${PARTNER}@s.whatsapp.net`)
-    expect(first.content).toEqual({ text: '25 Euro.' })
+    expect(first.content).toEqual({ text: '25 Euro.', linkPreview: null })
     expect(first.options).toEqual({
       messageId: qrMessageId(text.body.id),
       quoted: {

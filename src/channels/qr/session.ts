@@ -22,8 +22,8 @@ import { idempotencyKey } from '../inbound-events.ts'
 import * as channelsRepo from '../channels.repo.ts'
 import type { ChannelStatus, ChannelsTable, QrConnectionState } from '../channels.table.ts'
 import { openAuthStore, type QrAuthStore } from './auth-store.ts'
-import { mapUpdates, mapUpsert, type Mapped, type QrInboundContext } from './inbound.ts'
-import type { QrSocket, SocketFactory } from './socket.ts'
+import { mapUpdates, mapUpsert, UNDECRYPTABLE, type Mapped, type QrInboundContext } from './inbound.ts'
+import type { QrSocket, QrSocketEvents, SocketFactory } from './socket.ts'
 import * as qrRepo from './lid-mappings.repo.ts'
 import { qrSettingsOf, type QrSettings } from './settings.ts'
 
@@ -35,6 +35,18 @@ export const RECONNECT_CAP_MS = 5 * 60_000
  * a network that drops four times and then errs once must not cost a re-scan on site.
  */
 export const BAD_SESSION_LIMIT = 5
+/**
+ * 515 "restart required" closes in a row without an open in between, after which the next one waits like any other
+ * reconnect (backoff) and a warning goes out: linking ends with one 515, a server that keeps asking is a loop.
+ */
+export const RESTART_LIMIT = 3
+/** Undecryptable messages within UNDECRYPTABLE_WINDOW_MS that raise a warning (a broken Signal session, or a ban wave). */
+export const UNDECRYPTABLE_WARNING_COUNT = 10
+export const UNDECRYPTABLE_WINDOW_MS = 10 * 60_000
+/** While WhatsApp restricts new chats, a held message looks again at least this often (the lock may be lifted early). */
+const REACHOUT_RECHECK_MS = 60_000
+
+export type QrWarning = 'replaced' | 'needs_attention' | 'restart_loop' | 'undecryptable_messages' | 'reachout_locked'
 
 /** The wait before reconnect attempt `n` (1-based): exponential, capped, with jitter in its upper half. */
 export function reconnectDelay(attempt: number, random = Math.random, minimumMs = 0): number {
@@ -117,6 +129,12 @@ export class QrSession {
   private failures = 0
   /** Closes with 500 in a row (classifyClose): reset by any other close and by an open. */
   private consecutive500s = 0
+  /** 515 restarts since the last open (RESTART_LIMIT). */
+  private restartsWithoutOpen = 0
+  /** When undecryptable messages came, within the last UNDECRYPTABLE_WINDOW_MS. */
+  private undecryptableAt: number[] = []
+  /** Until when WhatsApp restricts this number from starting new chats (epoch ms); null when it does not. */
+  private reachoutLockedUntilMs: number | null = null
   private timer: TimerHandle | null = null
   private stopped = false
   private lids = new Map<string, string>()
@@ -138,6 +156,15 @@ export class QrSession {
   }
   get live(): QrSocket | null {
     return this.connected ? this.socket : null
+  }
+  /** Until when (epoch ms) WhatsApp restricts the number from starting new chats; null when it does not now. */
+  get reachoutLockedUntil(): number | null {
+    const until = this.reachoutLockedUntilMs
+    return until !== null && until > this.deps.clock.now() ? until : null
+  }
+  /** When a message that starts a chat should look again while the restriction holds (ms epoch). */
+  reachoutRecheckAt(until: number): number {
+    return Math.min(until, this.deps.clock.now() + REACHOUT_RECHECK_MS)
   }
 
   /** Resolves once every event received so far has been handled (tests, and before answering an API call). */
@@ -245,6 +272,7 @@ export class QrSession {
     socket: QrSocket,
     u: Parameters<import('./socket.ts').QrSocketEvents['connection.update']>[0],
   ): Promise<void> {
+    if (u.reachoutTimeLock) await this.onReachoutTimeLock(u.reachoutTimeLock)
     if (u.qr) {
       this.qr = { value: u.qr, at: this.deps.clock.now() }
       await this.setState('linking', null)
@@ -253,6 +281,7 @@ export class QrSession {
     if (u.connection === 'open') {
       this.failures = 0
       this.consecutive500s = 0
+      this.restartsWithoutOpen = 0
       this.qr = null
       const number = socket.user?.id ? digitsOf(socket.user.id) : null
       await this.setState('connected', null, { display_phone_number: number, verified_name: socket.user?.name ?? null })
@@ -266,7 +295,16 @@ export class QrSession {
       if (this.stopped) return
       this.failures++
       this.consecutive500s = code === 500 ? this.consecutive500s + 1 : 0
-      const action = classifyClose(code, error?.message ?? '', this.consecutive500s)
+      let action = classifyClose(code, error?.message ?? '', this.consecutive500s)
+      if (action.kind === 'restart' && ++this.restartsWithoutOpen > RESTART_LIMIT) {
+        // A server that keeps asking for a restart must not get a new socket every few milliseconds forever.
+        if (this.restartsWithoutOpen === RESTART_LIMIT + 1)
+          await this.warn(
+            'restart_loop',
+            `WhatsApp asked for ${RESTART_LIMIT + 1} restarts in a row without a connection`,
+          )
+        action = { kind: 'reconnect', minimumMs: 0 }
+      }
       if (action.kind === 'restart') {
         // The end of linking (or a server-requested restart): same creds, new socket, no wait.
         this.failures = 0
@@ -278,6 +316,10 @@ export class QrSession {
         this.qr = null
         if (action.erase) await this.store?.clear()
         await this.setState(action.state, reason)
+        if (action.state === 'replaced')
+          await this.warn('replaced', `Another WhatsApp Web session took over this number's link (${reason})`)
+        if (action.state === 'needs_attention')
+          await this.warn('needs_attention', `The session stopped after ${BAD_SESSION_LIMIT} stream errors in a row`)
         return
       }
       await this.setState('reconnecting', reason, {}, true)
@@ -360,6 +402,45 @@ export class QrSession {
     if (previous !== state) this.publish({ type: 'state', state, lastError })
   }
 
+  /**
+   * Something a person should look at: counted (wabox_qr_session_warnings_total), announced as a channel.warning
+   * event (webhooks and the admin UI), and logged.
+   */
+  private async warn(warning: QrWarning, detail: string, until: string | null = null): Promise<void> {
+    this.deps.metrics.qrWarnings.inc({ warning })
+    this.deps.logger.warn({ channelId: this.channelId, warning, until }, `QR session: ${detail}`)
+    const at = iso(this.deps.clock.now())
+    await emit(
+      this.deps.db,
+      this.workspaceId,
+      'channel.warning',
+      { channelId: this.channelId, warning, detail, until },
+      at,
+    )
+  }
+
+  /**
+   * WhatsApp restricts the number from reaching out (starting chats) for a while — Baileys reports it after a 463,
+   * and when it is lifted. Messages that would start a chat wait until then (qr.provider.ts); replies go on.
+   */
+  private async onReachoutTimeLock(
+    lock: NonNullable<Parameters<QrSocketEvents['connection.update']>[0]['reachoutTimeLock']>,
+  ) {
+    const until = lock.isActive ? (lock.timeEnforcementEnds?.getTime() ?? this.deps.clock.now() + 60_000) : null
+    const wasLocked = this.reachoutLockedUntil !== null
+    this.reachoutLockedUntilMs = until
+    if (until !== null && !wasLocked)
+      await this.warn(
+        'reachout_locked',
+        'WhatsApp restricts this number from starting new chats for now; messages that would start one wait, replies go on',
+        iso(until),
+      )
+    if (until === null && wasLocked) {
+      this.deps.logger.info({ channelId: this.channelId }, 'QR session: WhatsApp lifted the restriction on new chats')
+      this.opts.onConnected()
+    }
+  }
+
   private publish(u: SessionUpdate): void {
     this.opts.publish(this.channelId, u)
   }
@@ -384,7 +465,11 @@ export class QrSession {
     await this.saveLidMappings(mapped.lidMappings)
     if (mapped.skipped.length > 0)
       this.deps.logger.debug({ channelId: this.channelId, skipped: mapped.skipped.length }, 'QR messages ignored')
+    await this.countUndecryptable(mapped.skipped.filter((s) => s.reason === UNDECRYPTABLE).length)
     if (mapped.events.length === 0) return
+    // Decrypting these messages moved the session's creds on (pre-key ids, counters): they are stored before the
+    // messages are, or a crash in between would bring back creds that no longer match what WhatsApp holds.
+    await this.store?.saveCreds()
     const at = iso(this.deps.clock.now())
     await this.opts.writer.write(
       mapped.events.map(({ key, event }) => ({
@@ -397,6 +482,25 @@ export class QrSession {
         next_attempt_at: at,
       })),
     )
+  }
+
+  /** Counted per channel; a burst (UNDECRYPTABLE_WARNING_COUNT within the window) warns once per window. */
+  private async countUndecryptable(count: number): Promise<void> {
+    if (count === 0) return
+    this.deps.metrics.qrUndecryptable.inc({ channel_id: this.channelId }, count)
+    const now = this.deps.clock.now()
+    const recent = this.undecryptableAt.filter((at) => at > now - UNDECRYPTABLE_WINDOW_MS)
+    const before = recent.length
+    for (let i = 0; i < count; i++) recent.push(now)
+    this.undecryptableAt = recent.slice(-UNDECRYPTABLE_WARNING_COUNT)
+    if (before < UNDECRYPTABLE_WARNING_COUNT && recent.length >= UNDECRYPTABLE_WARNING_COUNT) {
+      await this.warn(
+        'undecryptable_messages',
+        `${recent.length} messages could not be decrypted in the last ${UNDECRYPTABLE_WINDOW_MS / 60_000} minutes`,
+      )
+      // The next warning needs a new burst, not the tail of this one.
+      this.undecryptableAt = []
+    }
   }
 
   private async saveLidMappings(pairs: { lid: string; waId: string }[]): Promise<void> {

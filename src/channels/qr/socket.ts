@@ -23,6 +23,8 @@ export type QrSocketEvents = {
     qr?: string
     isNewLogin?: boolean
     lastDisconnect?: { error?: Error & { output?: { statusCode?: number } } }
+    /** WhatsApp restricts the number from starting new chats until `timeEnforcementEnds` (Baileys emits it after a 463). */
+    reachoutTimeLock?: { isActive: boolean; timeEnforcementEnds?: Date; enforcementType?: string }
   }) => void
   'creds.update': (u: unknown) => void
   'messages.upsert': (u: { messages: unknown[]; type: string }) => void
