@@ -13,6 +13,9 @@ import { profileSpec, type Window } from './lib/rate-windows.ts'
 import { plansOverrideSchema, type Plans } from './workspaces/plans.ts'
 import { keyFromBase64 } from './crypto/keyfile.ts'
 
+/** Where WhatsApp serves the encrypted media of QR-linked numbers (the only host their media is fetched from). */
+export const WHATSAPP_MEDIA_ORIGIN = 'https://mmg.whatsapp.net'
+
 export const VERSION: string = pkg.version
 
 export class ConfigError extends Error {
@@ -298,6 +301,12 @@ const SETTINGS = {
     fallback: () => 'wss://web.whatsapp.com/ws/chat',
     schema: z.string().regex(/^wss?:\/\/\S+$/, 'must be a ws:// or wss:// URL'),
   },
+  'qr-media-url': {
+    env: 'WABOX_QR_MEDIA_URL',
+    help: "WhatsApp's media host for QR-linked numbers' inbound media (changed only for tests and intercepting proxies)",
+    fallback: () => WHATSAPP_MEDIA_ORIGIN,
+    schema: z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be an http:// or https:// origin, without a path'),
+  },
 } as const
 
 type SettingName = keyof typeof SETTINGS
@@ -332,6 +341,7 @@ export type Config = {
   sseHeartbeat: number
   eventRetention: number
   qrWebsocketUrl: string
+  qrMediaUrl: string
   metricsAllowedNetworks: string[]
   metricsToken: string | undefined
   /** True when --public-url was not given: serve derives it from the port it actually bound (--port 0). */

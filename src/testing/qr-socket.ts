@@ -66,6 +66,9 @@ export class ScriptedSocket implements QrSocket {
   }
   /** The next sends reject with these errors, one each (Baileys throws Boom errors: `output.statusCode`, `data`). */
   readonly sendErrors: Error[] = []
+  /** Media the phone uploads again when asked: message id → the new directPath (absent: the phone has it no more). */
+  readonly reuploads = new Map<string, string>()
+  readonly mediaRequests: { key: Record<string, unknown>; message: Record<string, unknown> }[] = []
 
   // ---- what wabox calls ----
   end(): void {
@@ -94,6 +97,16 @@ export class ScriptedSocket implements QrSocket {
   }
   async readMessages(keys: { remoteJid: string; id: string; fromMe: boolean }[]): Promise<void> {
     this.reads.push(...keys)
+  }
+  /** As Baileys' updateMediaMessage: the media field gets the new directPath and url, or a Boom 404. */
+  async updateMediaMessage(m: { key: { id: string } & Record<string, unknown>; message: Record<string, unknown> }) {
+    this.mediaRequests.push(m)
+    const directPath = this.reuploads.get(m.key.id)
+    if (!directPath)
+      throw Object.assign(new Error('Media re-upload failed by device (NOT_FOUND)'), { output: { statusCode: 404 } })
+    const [field, content] = Object.entries(m.message)[0]!
+    const url = `https://mmg.whatsapp.net${directPath}`
+    return { key: m.key, message: { [field]: { ...(content as object), directPath, url } } }
   }
 }
 

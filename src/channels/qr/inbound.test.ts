@@ -37,6 +37,9 @@ const incoming = (id: string, message: WAMessage['message'], { key, ...over }: O
   ...over,
 })
 
+/** The key a media ref keeps so the phone can be asked to upload expired media again. */
+const refKey = (id: string) => ({ remoteJid: PARTNER_JID, id, fromMe: false, participant: null })
+
 const partner = { waId: PARTNER, bsuid: null, profileName: 'Ada Lovelace', username: null }
 const messageEvent = (
   over: Partial<InboundMessageEvent> & Pick<InboundMessageEvent, 'wamid' | 'type'>,
@@ -131,6 +134,7 @@ describe('mapUpsert: message types', () => {
       mediaKey: b64(mediaKey),
       mimetype: 'image/jpeg',
       fileSha256: b64(fileSha256),
+      key: refKey('ABCDEF0123456789'),
     } as const
     expect(mapped).toEqual({
       key: 'm:ABCDEF0123456789',
@@ -174,6 +178,7 @@ describe('mapUpsert: message types', () => {
       mediaKey: 'Ag==',
       mimetype: 'application/pdf',
       fileSha256: 'AQ==',
+      key: refKey('3A1B2C3D4E5F60718293'),
     } as const
     expect(mapUpsert([msg], ctx(), NOW).events).toEqual([
       {
@@ -200,7 +205,16 @@ describe('mapUpsert: message types', () => {
       fileSha256: bytes(4),
     }
     const msg = incoming('3EB0VOICE', { audioMessage })
-    const ref = { kind: 'audio', url, directPath: '/a.enc', mediaKey: 'Aw==', mimetype, fileSha256: 'BA==' } as const
+    const key = refKey('3EB0VOICE')
+    const ref = {
+      kind: 'audio',
+      url,
+      directPath: '/a.enc',
+      mediaKey: 'Aw==',
+      mimetype,
+      fileSha256: 'BA==',
+      key,
+    } as const
     expect(mapUpsert([msg], ctx(), NOW).events).toEqual([
       {
         key: 'm:3EB0VOICE',

@@ -30,6 +30,9 @@ export type Mapped = {
   skipped: { id: string | null; reason: string }[]
 }
 
+/** The message a media file came with, as WhatsApp knows it: what a request to upload it again names. */
+export type QrMessageKey = { remoteJid: string; id: string; fromMe: boolean; participant: string | null }
+
 export type QrMediaRef = {
   kind: 'image' | 'video' | 'audio' | 'document' | 'sticker'
   url: string | null
@@ -39,6 +42,8 @@ export type QrMediaRef = {
   mimetype: string | null
   /** base64 */
   fileSha256: string | null
+  /** Absent on references made before wabox kept it: those cannot be asked for again. */
+  key?: QrMessageKey | null
 }
 
 const MEDIA_REF_PREFIX = 'qr:'
@@ -53,14 +58,20 @@ const mediaRefSchema = z.object({
   mediaKey: z.string().min(1),
   mimetype: z.string().nullable(),
   fileSha256: z.string().nullable(),
+  key: z
+    .object({ remoteJid: z.string(), id: z.string(), fromMe: z.boolean(), participant: z.string().nullable() })
+    .nullable()
+    .optional(),
 })
 
 /** A QR media "id" carries everything needed to download and decrypt it later: Baileys media has no server-side id. */
 export function encodeMediaRef(ref: QrMediaRef): string {
-  const { kind, url, directPath, mediaKey, mimetype, fileSha256 } = ref
+  const { kind, url, directPath, mediaKey, mimetype, fileSha256, key } = ref
   return (
     MEDIA_REF_PREFIX +
-    Buffer.from(JSON.stringify({ kind, url, directPath, mediaKey, mimetype, fileSha256 })).toString('base64url')
+    Buffer.from(
+      JSON.stringify({ kind, url, directPath, mediaKey, mimetype, fileSha256, ...(key ? { key } : {}) }),
+    ).toString('base64url')
   )
 }
 
@@ -233,7 +244,7 @@ function mapMessage(msg: WAMessage, batch: Batch): InboundMessageEvent | string 
     return stub ? `stub ${stub}` : 'no content'
   }
 
-  const typed = mapContent(message, contentType)
+  const typed = mapContent(message, contentType, key)
   if (typeof typed === 'string') return typed
   const who = counterpart(key, batch)
   if (typeof who === 'string') return who
@@ -279,7 +290,7 @@ const body = (
 })
 
 /** The type-specific part, as the Cloud splitter shapes it: text for people, the rest in `content`. */
-function mapContent(message: proto.IMessage, contentType: keyof proto.IMessage): Body | string {
+function mapContent(message: proto.IMessage, contentType: keyof proto.IMessage, key: WAMessageKey): Body | string {
   switch (contentType) {
     case 'conversation':
       return body('text', message.conversation ?? null)
@@ -291,7 +302,7 @@ function mapContent(message: proto.IMessage, contentType: keyof proto.IMessage):
     case 'audioMessage':
     case 'documentMessage':
     case 'stickerMessage':
-      return mediaBody(message, contentType)
+      return mediaBody(message, contentType, key)
     case 'locationMessage': {
       const m = message.locationMessage as ContentOf<'locationMessage'>
       const latitude = numberOrNull(m.degreesLatitude)
@@ -376,7 +387,7 @@ function editBody(m: ContentOf<'protocolMessage'>): Body | string {
   return body('edited', text, { messageId: m.key.id })
 }
 
-function mediaBody(message: proto.IMessage, contentType: keyof typeof MEDIA_KINDS): Body {
+function mediaBody(message: proto.IMessage, contentType: keyof typeof MEDIA_KINDS, key: WAMessageKey): Body {
   const kind = MEDIA_KINDS[contentType]
   const m = message[contentType] as ContentOf<keyof typeof MEDIA_KINDS>
   const mediaKey = base64(m.mediaKey)
@@ -393,7 +404,15 @@ function mediaBody(message: proto.IMessage, contentType: keyof typeof MEDIA_KIND
   const media =
     mediaKey && (url || directPath)
       ? {
-          id: encodeMediaRef({ kind, url, directPath, mediaKey, mimetype: mime, fileSha256 }),
+          id: encodeMediaRef({
+            kind,
+            url,
+            directPath,
+            mediaKey,
+            mimetype: mime,
+            fileSha256,
+            key: key.remoteJid && key.id ? messageKey(key) : null,
+          }),
           mime,
           sha256: fileSha256,
           filename,
@@ -402,6 +421,13 @@ function mediaBody(message: proto.IMessage, contentType: keyof typeof MEDIA_KIND
   const caption = 'caption' in m ? m.caption || null : null
   return body(kind, caption, content, media)
 }
+
+const messageKey = (key: WAMessageKey): QrMessageKey => ({
+  remoteJid: key.remoteJid!,
+  id: key.id!,
+  fromMe: key.fromMe === true,
+  participant: key.participant || null,
+})
 
 /** A contact card in the Cloud API's shape (name.formatted_name, phones[].wa_id), plus the vCard it came from. */
 function contactCard(card: proto.Message.IContactMessage) {

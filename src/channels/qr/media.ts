@@ -4,6 +4,7 @@
  */
 import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto'
 import { getMediaKeys } from 'baileys'
+import { WHATSAPP_MEDIA_ORIGIN } from '../../config.ts'
 import { readAtMost } from '../../lib/read-body.ts'
 import { MAX_MEDIA_BYTES } from '../media-types.ts'
 import type { FetchedMedia } from '../provider.ts'
@@ -14,12 +15,17 @@ import type { QrMediaRef } from './inbound.ts'
  * Whoever sent the message chose the path and URL in it, so only WhatsApp's media hosts are fetched, over https,
  * without redirects and with a deadline — never an address a sender made up.
  */
-export function whatsAppMediaUrl(ref: Pick<QrMediaRef, 'directPath' | 'url'>): string | null {
+export function whatsAppMediaUrl(
+  ref: Pick<QrMediaRef, 'directPath' | 'url'>,
+  /** The media host (config qrMediaUrl): WhatsApp's, unless a test or a proxy stands in for it. */
+  origin = WHATSAPP_MEDIA_ORIGIN,
+): string | null {
   if (ref.directPath && /^\/[A-Za-z0-9_\-./=&%?]+$/.test(ref.directPath) && !ref.directPath.includes('//')) {
-    const url = new URL(`https://${WHATSAPP_MEDIA_HOST}${ref.directPath}`)
-    return url.hostname === WHATSAPP_MEDIA_HOST ? url.href : null
+    const url = new URL(`${origin}${ref.directPath}`)
+    return url.origin === new URL(origin).origin ? url.href : null
   }
-  if (!ref.url) return null
+  // A full URL from the message is only ever one of WhatsApp's own hosts, and only when wabox talks to WhatsApp.
+  if (!ref.url || origin !== WHATSAPP_MEDIA_ORIGIN) return null
   try {
     const url = new URL(ref.url)
     return url.protocol === 'https:' && !url.username && !url.password && url.hostname.endsWith('.whatsapp.net')
@@ -30,12 +36,19 @@ export function whatsAppMediaUrl(ref: Pick<QrMediaRef, 'directPath' | 'url'>): s
   }
 }
 
-const WHATSAPP_MEDIA_HOST = 'mmg.whatsapp.net'
 const WHATSAPP_MEDIA_TIMEOUT_MS = 60_000
 
+/**
+ * WhatsApp's media host no longer has the file (404/410): it keeps media for a while only. The phone that sent or
+ * received it can upload it again when asked (qr.provider.ts downloadMedia).
+ */
+export class MediaExpired extends Error {
+  override name = 'MediaExpired'
+}
+
 /** The decrypted media a QR message's reference points at. */
-export async function fetchFromWhatsApp(ref: QrMediaRef): Promise<FetchedMedia> {
-  const url = whatsAppMediaUrl(ref)
+export async function fetchFromWhatsApp(ref: QrMediaRef, origin = WHATSAPP_MEDIA_ORIGIN): Promise<FetchedMedia> {
+  const url = whatsAppMediaUrl(ref, origin)
   if (!url) throw new Error('the media reference does not point at WhatsApp')
   // Fetched here rather than by Baileys, whose download follows redirects and takes no deadline.
   const res = await fetch(url, {
@@ -43,6 +56,10 @@ export async function fetchFromWhatsApp(ref: QrMediaRef): Promise<FetchedMedia> 
     signal: AbortSignal.timeout(WHATSAPP_MEDIA_TIMEOUT_MS),
     headers: { origin: 'https://web.whatsapp.com' },
   })
+  if (res.status === 404 || res.status === 410) {
+    await res.body?.cancel()
+    throw new MediaExpired(`WhatsApp's media host no longer has the file (HTTP ${res.status})`)
+  }
   if (!res.ok) throw new Error(`WhatsApp's media host answered HTTP ${res.status}`)
   // The encrypted file is the media plus at most a cipher block of padding and the 10-byte MAC.
   const file = await readAtMost(res, MAX_MEDIA_BYTES + 32)

@@ -18,10 +18,11 @@ import * as outboxRepo from '../../messaging/outbox.repo.ts'
 import type { ChannelsTable } from '../channels.table.ts'
 import { ProviderError, type ChannelProvider, type SendTarget } from '../provider.ts'
 import type { SendMessageInput } from '../send-input.ts'
-import { decodeMediaRef } from './inbound.ts'
+import { decodeMediaRef, type QrMediaRef } from './inbound.ts'
 import { LiveSessions } from './live-sessions.ts'
-import { fetchFromWhatsApp } from './media.ts'
+import { fetchFromWhatsApp, MediaExpired } from './media.ts'
 import { name } from './name.ts'
+import type { QrSocket } from './socket.ts'
 import { jidOf, sendFailure, toQrRequest, type QrRequest } from './outbound.ts'
 import { createQrChannel } from './qr-channels.service.ts'
 import { capHold, DAY_MS, QrPacer } from './pacing.ts'
@@ -75,6 +76,27 @@ async function guardMediaLink(deps: ServiceDeps, input: SendMessageInput): Promi
     if (!(err instanceof UrlRefused)) throw err
     throw invalidField(`${input.type}.link`, err.message)
   }
+}
+
+/** The media reference with the fresh place the phone uploaded the file to (Baileys' updateMediaMessage). */
+async function reuploaded(socket: QrSocket, ref: QrMediaRef): Promise<QrMediaRef> {
+  const field = `${ref.kind}Message`
+  const key = ref.key!
+  const updated = await socket.updateMediaMessage({
+    key: {
+      remoteJid: key.remoteJid,
+      id: key.id,
+      fromMe: key.fromMe,
+      ...(key.participant ? { participant: key.participant } : {}),
+    },
+    message: {
+      [field]: { url: ref.url, directPath: ref.directPath, mediaKey: Buffer.from(ref.mediaKey, 'base64') },
+    },
+  })
+  const media = updated.message?.[field] as { url?: unknown; directPath?: unknown } | undefined
+  const directPath = typeof media?.directPath === 'string' ? media.directPath : null
+  if (!directPath) throw new Error('the phone did not upload the media again')
+  return { ...ref, directPath, url: typeof media?.url === 'string' ? media.url : null }
 }
 
 /** Send starts of the last day: the caps' memory across restarts. */
@@ -228,10 +250,18 @@ export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number
     async uploadMedia() {
       throw new AppError(409, 'channel_unavailable', 'The channel cannot send right now.')
     },
-    async downloadMedia(_deps, _channel, mediaId) {
+    async downloadMedia(deps, channel, mediaId) {
       const ref = decodeMediaRef(mediaId)
       if (!ref) throw new Error('the media id is not a WhatsApp media reference')
-      return fetchFromWhatsApp(ref)
+      const origin = deps.config.qrMediaUrl
+      try {
+        return await fetchFromWhatsApp(ref, origin)
+      } catch (err) {
+        // WhatsApp keeps media for a while only; the phone can upload it again when the device asks.
+        const socket = live.running().get(channel.id)?.live
+        if (!(err instanceof MediaExpired) || !ref.key || !socket) throw err
+        return fetchFromWhatsApp(await reuploaded(socket, ref), origin)
+      }
     },
 
     connect: (deps, ctx, input) => createQrChannel(deps, live.running(), ctx, input),

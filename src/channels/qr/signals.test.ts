@@ -4,7 +4,7 @@
  * Utils/decode-wa-message.js CIPHERTEXT stubs, Utils/messages.js link previews).
  */
 import { afterAll, describe, expect, test } from 'bun:test'
-import { generateWAMessageContent } from 'baileys'
+import { encryptedStream, generateWAMessageContent } from 'baileys'
 import { startGraphDouble } from '../../testing/graph-double.ts'
 import {
   linkQrChannel,
@@ -316,5 +316,72 @@ describe('what the session watches', () => {
     await generateWAMessageContent({ text: content.text } as never, options)
     expect(fetched).toEqual(['https://example.com/karte'])
     await t.close()
+  })
+})
+
+describe('media WhatsApp no longer has', () => {
+  test('a 404 from the media host asks the phone to upload it again (with the message key) and fetches the new copy; without a copy it fails as before', async () => {
+    const photo = Buffer.from('a photo of the order, in bytes '.repeat(30))
+    const enc = await encryptedStream(photo, 'image')
+    const file = Buffer.from(await Bun.file(enc.encFilePath).arrayBuffer())
+    const served: string[] = []
+    // WhatsApp's media host: the old path is gone (404), the path of the re-upload has the file.
+    const host = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch(req) {
+        const path = new URL(req.url).pathname
+        served.push(path)
+        return path === '/v/t62.7118-24/fresh.enc' ? new Response(file) : new Response('gone', { status: 404 })
+      },
+    })
+    try {
+      const { t, owner, ws, sockets } = await qrTestApp(graph, {
+        config: { qrMediaUrl: `http://127.0.0.1:${host.port}` },
+      })
+      const id = await linkQrChannel(t, owner, ws, sockets)
+      const image = (messageId: string) => ({
+        key: { remoteJid: QR_PARTNER_JID, fromMe: false, id: messageId },
+        message: {
+          imageMessage: {
+            url: 'https://mmg.whatsapp.net/v/t62.7118-24/old.enc',
+            directPath: '/v/t62.7118-24/old.enc',
+            mediaKey: enc.mediaKey,
+            fileSha256: enc.fileSha256,
+            mimetype: 'image/jpeg',
+          },
+        },
+        messageTimestamp: Math.floor(Date.now() / 1000),
+        pushName: 'Jonas',
+      })
+      sockets.last().reuploads.set('3EB0PHOTO', '/v/t62.7118-24/fresh.enc')
+      sockets.last().emit('messages.upsert', { type: 'notify', messages: [image('3EB0PHOTO'), image('3EB0LOST')] })
+      await settleQr(t, id)
+      await t.runtime.media.drain()
+      expect(sockets.last().mediaRequests.map((r) => r.key)).toContainEqual({
+        remoteJid: QR_PARTNER_JID,
+        id: '3EB0PHOTO',
+        fromMe: false,
+      })
+      const rows = await t.db.db
+        .selectFrom('messages')
+        .select(['id', 'wamid', 'media_state', 'media_attempts'])
+        .where('channel_id', '=', id)
+        .orderBy('wamid')
+        .execute()
+      const found = rows.find((r) => r.wamid === '3EB0PHOTO')!
+      expect(found.media_state).toBe('stored')
+      const media = await qrApi(t, owner, 'GET', `/api/v1/workspaces/${ws}/messages/${found.id}/media`)
+      expect(media.status).toBe(200)
+      expect(Buffer.from(await media.arrayBuffer()).equals(photo)).toBe(true)
+      // The phone has no copy of the other one: not stored, its attempt counted, nothing made up.
+      const lost = rows.find((r) => r.wamid === '3EB0LOST')!
+      expect(lost.media_state).not.toBe('stored')
+      expect(lost.media_attempts).toBeGreaterThan(0)
+      expect(served).toContain('/v/t62.7118-24/old.enc')
+      await t.close()
+    } finally {
+      host.stop(true)
+    }
   })
 })

@@ -45,6 +45,14 @@ export type QrSocket = {
   ): Promise<{ key: { id?: string | null } } | undefined>
   sendPresenceUpdate(type: 'composing' | 'paused' | 'available' | 'unavailable', jid?: string): Promise<void>
   readMessages(keys: { remoteJid: string; id: string; fromMe: boolean }[]): Promise<void>
+  /**
+   * Asks the phone to upload a message's media again (WhatsApp's host dropped it); resolves with the message whose
+   * media now has a fresh directPath and url, or rejects (Boom, 404 when the phone no longer has it either).
+   */
+  updateMediaMessage(message: {
+    key: { remoteJid: string; id: string; fromMe: boolean; participant?: string }
+    message: Record<string, unknown>
+  }): Promise<{ message?: Record<string, unknown> | null }>
 }
 
 export type SocketFactory = (opts: {
