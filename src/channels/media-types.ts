@@ -33,8 +33,23 @@ export const MEDIA_TYPES: Record<string, { kind: MediaKind; maxBytes: number }> 
   },
 }
 
+/** WhatsApp's cap for a sticker without animation (Meta's media table: static 100 KB, animated 500 KB). */
+const STATIC_STICKER_MAX_BYTES = 100_000
+
+/**
+ * Whether a WebP file is animated: an extended (VP8X) header with its animation flag, or an ANIM chunk
+ * (Google's WebP container specification). Only the first bytes are read.
+ */
+async function isAnimatedWebp(file: File): Promise<boolean> {
+  const head = new Uint8Array(await file.slice(0, 64).arrayBuffer())
+  const tag = (at: number) => String.fromCharCode(...head.subarray(at, at + 4))
+  if (tag(0) !== 'RIFF' || tag(8) !== 'WEBP') return false
+  if (tag(12) === 'VP8X' && (head[20]! & 0x02) !== 0) return true
+  return tag(30) === 'ANIM'
+}
+
 /** The file's type and its rule; 415 for a type WhatsApp does not take, 413 over its cap. */
-export function checkUploadable(file: File): { mime: string; kind: MediaKind } {
+export async function checkUploadable(file: File): Promise<{ mime: string; kind: MediaKind }> {
   const mime = (file.type || 'application/octet-stream').split(';')[0]!.trim().toLowerCase()
   const rule = MEDIA_TYPES[mime]
   if (!rule) {
@@ -42,13 +57,13 @@ export function checkUploadable(file: File): { mime: string; kind: MediaKind } {
       { field: 'file', message: `type ${mime} is not accepted` },
     ])
   }
-  if (file.size > rule.maxBytes) {
-    throw new AppError(
-      413,
-      'media_too_large',
-      `${rule.kind} files may be at most ${rule.maxBytes} bytes (this one is ${file.size}).`,
-      [{ field: 'file', message: 'too large' }],
-    )
+  const tooLarge = (what: string, max: number) =>
+    new AppError(413, 'media_too_large', `${what} may be at most ${max} bytes (this one is ${file.size}).`, [
+      { field: 'file', message: 'too large' },
+    ])
+  if (file.size > rule.maxBytes) throw tooLarge(`${rule.kind} files`, rule.maxBytes)
+  if (rule.kind === 'sticker' && file.size > STATIC_STICKER_MAX_BYTES && !(await isAnimatedWebp(file))) {
+    throw tooLarge('Static stickers (WebP without animation)', STATIC_STICKER_MAX_BYTES)
   }
   return { mime, kind: rule.kind }
 }

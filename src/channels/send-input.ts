@@ -49,35 +49,62 @@ const media = (kind: 'image' | 'video' | 'document' | 'audio' | 'sticker') =>
       path: ['mediaId'],
     })
 
-const textParam = z.object({
-  type: z.literal('text'),
-  text: z.string().min(1).max(1024),
-  parameterName: z
-    .string()
-    .regex(/^[a-z0-9_]{1,60}$/)
-    .optional(),
-})
+/** Named parameters (templates created with parameter_format NAMED) may name any parameter type. */
+const parameterName = z
+  .string()
+  .regex(/^[a-z0-9_]{1,60}$/, 'must be the placeholder name (lowercase, digits, underscores)')
+  .optional()
+
+const mediaParam = <T extends 'image' | 'video'>(type: T) =>
+  z
+    .object({ type: z.literal(type), mediaId: mediaId.optional(), link: httpsUrl.optional(), parameterName })
+    .refine((m) => (m.mediaId === undefined) !== (m.link === undefined), 'give exactly one of mediaId or link')
+
+/**
+ * What a flow, catalog or multi-product (MPM) button is sent with (reference/cloud-api-2026.md §templates):
+ * a flow's token and first-screen data, a catalog's thumbnail product, an MPM's thumbnail and product sections.
+ */
+const buttonAction = z
+  .object({
+    flowToken: z.string().min(1).max(200).optional(),
+    flowActionData: z.record(z.string(), z.unknown()).optional(),
+    thumbnailProductRetailerId: z.string().min(1).max(100).optional(),
+    sections: z
+      .array(
+        z.object({
+          title: z.string().min(1).max(24),
+          productItems: z
+            .array(z.object({ productRetailerId: z.string().min(1).max(100) }))
+            .min(1)
+            .max(30),
+        }),
+      )
+      .min(1)
+      .max(10)
+      .optional(),
+  })
+  .refine((a) => Object.values(a).some((v) => v !== undefined), 'give the flow token or the catalog products')
+
 const templateParam = z.discriminatedUnion('type', [
-  textParam,
+  // The text cap depends on the component (header 60, body 1024 or 32768); checked with the template below.
+  z.object({ type: z.literal('text'), text: z.string().min(1).max(32768), parameterName }),
   z.object({
     type: z.literal('currency'),
     fallbackValue: z.string().min(1).max(100),
-    code: z.string().regex(/^[A-Z]{3}$/),
-    amount1000: z.number().int(),
+    code: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code, e.g. EUR'),
+    amount1000: z.number().int().positive('must be the amount times 1000, above 0'),
+    parameterName,
   }),
-  z.object({ type: z.literal('date_time'), fallbackValue: z.string().min(1).max(100) }),
-  z
-    .object({ type: z.literal('image'), mediaId: mediaId.optional(), link: httpsUrl.optional() })
-    .refine((m) => (m.mediaId === undefined) !== (m.link === undefined), 'give exactly one of mediaId or link'),
-  z
-    .object({ type: z.literal('video'), mediaId: mediaId.optional(), link: httpsUrl.optional() })
-    .refine((m) => (m.mediaId === undefined) !== (m.link === undefined), 'give exactly one of mediaId or link'),
+  z.object({ type: z.literal('date_time'), fallbackValue: z.string().min(1).max(100), parameterName }),
+  mediaParam('image'),
+  mediaParam('video'),
   z
     .object({
       type: z.literal('document'),
       mediaId: mediaId.optional(),
       link: httpsUrl.optional(),
       filename: z.string().max(240).optional(),
+      parameterName,
     })
     .refine((m) => (m.mediaId === undefined) !== (m.link === undefined), 'give exactly one of mediaId or link'),
   z.object({
@@ -86,16 +113,37 @@ const templateParam = z.discriminatedUnion('type', [
     longitude: z.number().min(-180).max(180),
     name: z.string().max(100).optional(),
     address: z.string().max(300).optional(),
+    parameterName,
   }),
-  z.object({ type: z.literal('payload'), payload: z.string().min(1).max(256) }),
-  z.object({ type: z.literal('coupon_code'), couponCode: z.string().min(1).max(20) }),
+  z.object({ type: z.literal('payload'), payload: z.string().min(1).max(256), parameterName }),
+  z.object({ type: z.literal('coupon_code'), couponCode: z.string().min(1).max(15), parameterName }),
+  z.object({ type: z.literal('action'), action: buttonAction, parameterName }),
 ])
 export type TemplateParam = z.infer<typeof templateParam>
+
+const buttonSubTypes = ['quick_reply', 'url', 'copy_code', 'flow', 'catalog', 'mpm'] as const
+
+/**
+ * Which parameter types each component takes (Meta's template parameter object; whatsapp-api-js agrees): a
+ * header one text, currency, date/time, media or location; a body text, currency and date/time; a button the
+ * one its sub-type wants — a quick reply its payload, a URL button the URL's suffix, copy-code the coupon, and
+ * flow, catalog and MPM buttons an action.
+ */
+const HEADER_PARAMS = new Set(['text', 'currency', 'date_time', 'image', 'video', 'document', 'location'])
+const BODY_PARAMS = new Set(['text', 'currency', 'date_time'])
+const BUTTON_PARAM: Record<(typeof buttonSubTypes)[number], TemplateParam['type']> = {
+  quick_reply: 'payload',
+  url: 'text',
+  copy_code: 'coupon_code',
+  flow: 'action',
+  catalog: 'action',
+  mpm: 'action',
+}
 
 const templateComponent = z
   .object({
     type: z.enum(['header', 'body', 'button']),
-    subType: z.enum(['quick_reply', 'url', 'copy_code', 'flow', 'catalog', 'mpm']).optional(),
+    subType: z.enum(buttonSubTypes).optional(),
     index: z.number().int().min(0).max(9).optional(),
     parameters: z.array(templateParam).max(20).default([]),
   })
@@ -107,6 +155,41 @@ const templateComponent = z
     message: 'only button components take subType and index',
     path: ['subType'],
   })
+
+type TemplateComponent = z.infer<typeof templateComponent>
+
+/** The checks that need the whole template: what each component allows, and text caps that depend on the others. */
+function checkComponents(components: TemplateComponent[], ctx: z.RefinementCtx) {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message })
+  const bodyOnly = components.length === 1 && components[0]!.type === 'body'
+  const seen = { header: 0, body: 0 }
+  const buttonIndexes = new Set<number>()
+  components.forEach((c, n) => {
+    if (c.type === 'button') {
+      if (c.index !== undefined && buttonIndexes.has(c.index)) issue([n, 'index'], 'each button index only once')
+      if (c.index !== undefined) buttonIndexes.add(c.index)
+      const want = c.subType ? BUTTON_PARAM[c.subType] : undefined
+      if (c.parameters.length > 1) issue([n, 'parameters'], 'a button takes at most one parameter')
+      c.parameters.forEach((p, k) => {
+        if (want && p.type !== want) issue([n, 'parameters', k, 'type'], `a ${c.subType} button takes a ${want}`)
+        if (p.type === 'text' && p.text.length > 2000) issue([n, 'parameters', k, 'text'], 'at most 2000 characters')
+      })
+      return
+    }
+    seen[c.type] += 1
+    if (seen[c.type] > 1) issue([n, 'type'], `a template has at most one ${c.type}`)
+    if (c.type === 'header' && c.parameters.length > 1) issue([n, 'parameters'], 'a header takes at most one parameter')
+    const allowed = c.type === 'header' ? HEADER_PARAMS : BODY_PARAMS
+    const textMax = c.type === 'header' ? 60 : bodyOnly ? 32768 : 1024
+    c.parameters.forEach((p, k) => {
+      if (!allowed.has(p.type)) issue([n, 'parameters', k, 'type'], `a ${c.type} does not take ${p.type} parameters`)
+      else if (p.type === 'text' && p.text.length > textMax) {
+        const why = c.type === 'header' ? 'in a header' : bodyOnly ? '' : 'when the body is not the only component'
+        issue([n, 'parameters', k, 'text'], `at most ${textMax} characters ${why}`.trim())
+      }
+    })
+  })
+}
 
 const interactiveText = (max: number) => z.object({ text: z.string().min(1).max(max) })
 
@@ -136,7 +219,7 @@ const list = z
   .object({
     type: z.literal('list'),
     header: z.object({ type: z.literal('text'), text: z.string().min(1).max(60) }).optional(),
-    body: interactiveText(4096),
+    body: interactiveText(1024),
     footer: interactiveText(60).optional(),
     button: z.string().min(1).max(20),
     sections: z
@@ -194,7 +277,11 @@ export const sendMessageBody = z
         language: z
           .string()
           .regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'must be the language code the template was approved in, e.g. en_US'),
-        components: z.array(templateComponent).max(12).optional(),
+        components: z
+          .array(templateComponent)
+          .max(12)
+          .optional()
+          .superRefine((c, ctx) => c && checkComponents(c, ctx)),
       }),
     }),
     z.object({ ...recipient, type: z.literal('image'), image: media('image') }),
@@ -223,12 +310,13 @@ export const sendMessageBody = z
       // An empty emoji removes the reaction (reference §3.5).
       reaction: z.object({
         messageId: z.string().min(1).max(200),
-        emoji: z
-          .string()
-          .refine(
-            (e) => e === '' || (singleGrapheme(e) && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(e)),
-            'must be one emoji, or empty to remove the reaction',
-          ),
+        emoji: z.string().refine(
+          // Keycaps (1️⃣, #️⃣) are a digit, # or * with the combining keycap; they are emoji to WhatsApp too.
+          (e) =>
+            e === '' ||
+            (singleGrapheme(e) && /\p{Extended_Pictographic}|\p{Regional_Indicator}|^[0-9#*]\uFE0F?\u20E3$/u.test(e)),
+          'must be one emoji, or empty to remove the reaction',
+        ),
       }),
     }),
   ])

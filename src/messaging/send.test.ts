@@ -957,6 +957,345 @@ describe('review fixes', () => {
   })
 })
 
+describe("Meta's limits per message part (issue 14, Cloud API items 2 and 3)", () => {
+  const template = (components: unknown[]) => ({
+    type: 'template',
+    template: { name: 'order_update', language: 'en_US', components },
+  })
+  const bodyText = (text: string) => ({ type: 'body', parameters: [{ type: 'text', text }] })
+
+  test('each component takes only its parameter types and caps; lists, coupons and amounts as Meta limits them', async () => {
+    const { t, owner, ws, conversationId } = await setup()
+    const at = 'template.components'
+    const cases: [string, Record<string, unknown>, string][] = [
+      [
+        'list body over 1024',
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'list',
+            body: { text: 'x'.repeat(1025) },
+            button: 'Go',
+            sections: [{ rows: [{ id: 'a', title: 'A' }] }],
+          },
+        },
+        'interactive.body.text',
+      ],
+      [
+        'header text over 60',
+        template([{ type: 'header', parameters: [{ type: 'text', text: 'x'.repeat(61) }] }]),
+        `${at}.0.parameters.0.text`,
+      ],
+      [
+        'body text over 1024 beside a header',
+        template([{ type: 'header', parameters: [{ type: 'text', text: 'Hi' }] }, bodyText('x'.repeat(1025))]),
+        `${at}.1.parameters.0.text`,
+      ],
+      ['body text over 32768 alone', template([bodyText('x'.repeat(32769))]), `${at}.0.parameters.0.text`],
+      [
+        'an image in the body',
+        template([{ type: 'body', parameters: [{ type: 'image', link: 'https://example.com/a.jpg' }] }]),
+        `${at}.0.parameters.0.type`,
+      ],
+      [
+        'two header parameters',
+        template([
+          {
+            type: 'header',
+            parameters: [
+              { type: 'text', text: 'a' },
+              { type: 'text', text: 'b' },
+            ],
+          },
+        ]),
+        `${at}.0.parameters`,
+      ],
+      ['two bodies', template([bodyText('a'), bodyText('b')]), `${at}.1.type`],
+      [
+        'a quick reply with a text',
+        template([{ type: 'button', subType: 'quick_reply', index: 0, parameters: [{ type: 'text', text: 'x' }] }]),
+        `${at}.0.parameters.0.type`,
+      ],
+      [
+        'a URL button with a payload',
+        template([{ type: 'button', subType: 'url', index: 0, parameters: [{ type: 'payload', payload: 'x' }] }]),
+        `${at}.0.parameters.0.type`,
+      ],
+      [
+        'a flow button without its action',
+        template([{ type: 'button', subType: 'flow', index: 0, parameters: [{ type: 'payload', payload: 'x' }] }]),
+        `${at}.0.parameters.0.type`,
+      ],
+      [
+        'an empty action',
+        template([{ type: 'button', subType: 'flow', index: 0, parameters: [{ type: 'action', action: {} }] }]),
+        `${at}.0.parameters.0.action`,
+      ],
+      [
+        'one button index twice',
+        template([
+          { type: 'button', subType: 'quick_reply', index: 0, parameters: [{ type: 'payload', payload: 'a' }] },
+          { type: 'button', subType: 'quick_reply', index: 0, parameters: [{ type: 'payload', payload: 'b' }] },
+        ]),
+        `${at}.1.index`,
+      ],
+      [
+        'a coupon over 15',
+        template([
+          {
+            type: 'button',
+            subType: 'copy_code',
+            index: 0,
+            parameters: [{ type: 'coupon_code', couponCode: 'C'.repeat(16) }],
+          },
+        ]),
+        `${at}.0.parameters.0.couponCode`,
+      ],
+      [
+        'an amount of 0',
+        template([
+          {
+            type: 'body',
+            parameters: [{ type: 'currency', fallbackValue: '$0', code: 'USD', amount1000: 0 }],
+          },
+        ]),
+        `${at}.0.parameters.0.amount1000`,
+      ],
+      [
+        'a parameter name in capitals',
+        template([{ type: 'body', parameters: [{ type: 'date_time', fallbackValue: 'May 1', parameterName: 'Day' }] }]),
+        `${at}.0.parameters.0.parameterName`,
+      ],
+    ]
+    for (const [name, input, field] of cases) {
+      const res = await send(t, owner, ws, { conversationId, ...input })
+      const body = await res.json()
+      expect({ name, status: res.status }).toEqual({ name, status: 422 })
+      expect({ name, fields: body.errors.map((e: { field: string }) => e.field) }).toEqual({
+        name,
+        fields: expect.arrayContaining([field]),
+      })
+    }
+    expect((await t.db.db.selectFrom('outbox').selectAll().execute()).length).toBe(0)
+  })
+
+  test("what Meta's pages send is accepted and goes out exactly as their examples", async () => {
+    const { t, clock, owner, ws, channel, conversationId, inboundWamid } = await setup()
+    const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      [
+        // cloud-api-2026.md: "Reactions accept any single emoji, keycaps (1️⃣, #️⃣) included".
+        'a keycap reaction',
+        { type: 'reaction', reaction: { messageId: inboundWamid, emoji: '1️⃣' } },
+        { reaction: { message_id: inboundWamid, emoji: '1️⃣' } },
+      ],
+      [
+        // A body that is the only component may be 32768 long (whatsapp-api-js template.ts).
+        'a long body alone',
+        template([bodyText('y'.repeat(2000))]),
+        {
+          template: {
+            name: 'order_update',
+            language: { code: 'en_US' },
+            components: [{ type: 'body', parameters: [{ type: 'text', text: 'y'.repeat(2000) }] }],
+          },
+        },
+      ],
+      [
+        // Meta, "Send message templates" — named parameters: {"type":"text","parameter_name":"customer_name","text":"John"}.
+        'named parameters',
+        template([
+          { type: 'header', parameters: [{ type: 'text', text: 'Order 1', parameterName: 'order_ref' }] },
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'John', parameterName: 'customer_name' },
+              {
+                type: 'currency',
+                fallbackValue: '$100.99',
+                code: 'USD',
+                amount1000: 100990,
+                parameterName: 'total',
+              },
+            ],
+          },
+        ]),
+        {
+          template: {
+            name: 'order_update',
+            language: { code: 'en_US' },
+            components: [
+              { type: 'header', parameters: [{ type: 'text', parameter_name: 'order_ref', text: 'Order 1' }] },
+              {
+                type: 'body',
+                parameters: [
+                  { type: 'text', parameter_name: 'customer_name', text: 'John' },
+                  {
+                    type: 'currency',
+                    parameter_name: 'total',
+                    currency: { fallback_value: '$100.99', code: 'USD', amount_1000: 100990 },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+      [
+        // Meta, "Flows: sending a flow template": the button's action carries flow_token and flow_action_data.
+        // Meta, "Copy code (coupon) templates": {"type":"coupon_code","coupon_code":"25OFF"}.
+        // Meta, "URL buttons": the parameter is the URL's variable suffix as text.
+        'flow, coupon and URL buttons',
+        template([
+          {
+            type: 'button',
+            subType: 'flow',
+            index: 0,
+            parameters: [
+              { type: 'action', action: { flowToken: 'AQAAAAACS5FpgQ_cAAAAAD0QI3s.', flowActionData: { step: 1 } } },
+            ],
+          },
+          {
+            type: 'button',
+            subType: 'copy_code',
+            index: 1,
+            parameters: [{ type: 'coupon_code', couponCode: '25OFF' }],
+          },
+          { type: 'button', subType: 'url', index: 2, parameters: [{ type: 'text', text: 'summer2023' }] },
+        ]),
+        {
+          template: {
+            name: 'order_update',
+            language: { code: 'en_US' },
+            components: [
+              {
+                type: 'button',
+                sub_type: 'flow',
+                index: '0',
+                parameters: [
+                  {
+                    type: 'action',
+                    action: { flow_token: 'AQAAAAACS5FpgQ_cAAAAAD0QI3s.', flow_action_data: { step: 1 } },
+                  },
+                ],
+              },
+              {
+                type: 'button',
+                sub_type: 'copy_code',
+                index: '1',
+                parameters: [{ type: 'coupon_code', coupon_code: '25OFF' }],
+              },
+              { type: 'button', sub_type: 'url', index: '2', parameters: [{ type: 'text', text: 'summer2023' }] },
+            ],
+          },
+        },
+      ],
+      [
+        // Meta, "Catalog templates" and "Multi-product message templates": thumbnail_product_retailer_id and
+        // sections of product_items by product_retailer_id.
+        'catalog and multi-product buttons',
+        template([
+          {
+            type: 'button',
+            subType: 'catalog',
+            index: 0,
+            parameters: [{ type: 'action', action: { thumbnailProductRetailerId: '2lc20305pt' } }],
+          },
+          {
+            type: 'button',
+            subType: 'mpm',
+            index: 1,
+            parameters: [
+              {
+                type: 'action',
+                action: {
+                  thumbnailProductRetailerId: '2lc20305pt',
+                  sections: [{ title: 'Popular', productItems: [{ productRetailerId: '2lc20305pt' }] }],
+                },
+              },
+            ],
+          },
+        ]),
+        {
+          template: {
+            name: 'order_update',
+            language: { code: 'en_US' },
+            components: [
+              {
+                type: 'button',
+                sub_type: 'catalog',
+                index: '0',
+                parameters: [{ type: 'action', action: { thumbnail_product_retailer_id: '2lc20305pt' } }],
+              },
+              {
+                type: 'button',
+                sub_type: 'mpm',
+                index: '1',
+                parameters: [
+                  {
+                    type: 'action',
+                    action: {
+                      thumbnail_product_retailer_id: '2lc20305pt',
+                      sections: [{ title: 'Popular', product_items: [{ product_retailer_id: '2lc20305pt' }] }],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    ]
+    for (const [name, input, expected] of cases) {
+      const res = await send(t, owner, ws, { conversationId, ...input })
+      expect({ name, status: res.status, body: res.status === 202 ? null : await res.json() }).toEqual({
+        name,
+        status: 202,
+        body: null,
+      })
+      clock.advance(50)
+      await t.runtime.sender.drain()
+      const { messaging_product, recipient_type, to, type, biz_opaque_callback_data, ...rest } = lastBody(channel)
+      expect({ name, type, rest }).toEqual({ name, type: input.type, rest: expected })
+    }
+  })
+
+  test('a static WebP sticker may be 100 KB, an animated one 500 KB', async () => {
+    const { t, owner, ws, channel } = await setup()
+    const upload = (bytes: Uint8Array) => {
+      const form = new FormData()
+      form.set('channelId', channel.id)
+      form.set('file', new File([bytes as Uint8Array<ArrayBuffer>], 'sticker.webp', { type: 'image/webp' }))
+      return t.request(`/api/v1/workspaces/${ws}/media`, { method: 'POST', headers: owner.who.headers, body: form })
+    }
+    // Google's WebP container: RIFF <size> WEBP, then a lossy VP8 chunk, or an extended VP8X header whose
+    // flags byte (offset 20) has the animation bit 0x02, followed by an ANIM chunk.
+    const webp = (size: number, animated: boolean) => {
+      const bytes = new Uint8Array(size)
+      const put = (at: number, text: string) => bytes.set(new TextEncoder().encode(text), at)
+      put(0, 'RIFF')
+      new DataView(bytes.buffer).setUint32(4, size - 8, true)
+      put(8, 'WEBP')
+      if (animated) {
+        put(12, 'VP8X')
+        bytes[16] = 10
+        bytes[20] = 0x02
+        put(30, 'ANIM')
+      } else put(12, 'VP8 ')
+      return bytes
+    }
+    const uploads = () => graph.calls.filter((c) => c.path === `/v24.0/${channel.phoneNumberId}/media`).length
+    const before = uploads()
+    const staticTooBig = await upload(webp(100_001, false))
+    expect(staticTooBig.status).toBe(413)
+    expect((await staticTooBig.json()).detail).toContain('Static stickers')
+    expect(uploads()).toBe(before)
+    expect((await upload(webp(100_000, false))).status).toBe(201)
+    expect((await upload(webp(400_000, true))).status).toBe(201)
+    expect((await upload(webp(500_001, true))).status).toBe(413)
+    expect(uploads()).toBe(before + 2)
+  })
+})
+
 describe('Pacer', () => {
   test('a send holds its slot until a second after its answer, so slow answers cannot bunch arrivals past the rate', () => {
     const pacer = new Pacer(80)

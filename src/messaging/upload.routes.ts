@@ -24,7 +24,7 @@ export function mediaRoutes(deps: ServiceDeps, auth: AuthPlugin) {
   return new Elysia({ prefix: '/api/v1/workspaces/:workspaceId', tags: ['sending'] }).use(auth).post(
     '/media',
     async ({ tenant, body, set }) => {
-      const { mime, kind } = checkUploadable(body.file)
+      const { mime, kind } = await checkUploadable(body.file)
       const channel = await channelsRepo.find(deps.db, tenant.workspace.id, body.channelId)
       if (!channel) throw notFound('channel')
       const uploaded = await providerOf(deps, channel.provider).uploadMedia(deps, tenant, channel, body.file, mime)

@@ -5,25 +5,38 @@ type Resolved = { to: string; contextWamid: string | null; reactionWamid: string
 
 const mediaRef = (m: { mediaId?: string; link?: string }) => (m.mediaId ? { id: m.mediaId } : { link: m.link })
 
-function templateParameter(p: TemplateParam): Record<string, unknown> {
+/** Meta's action parameter of flow, catalog and MPM buttons, in its snake_case. */
+function buttonAction(a: Extract<TemplateParam, { type: 'action' }>['action']): Record<string, unknown> {
+  return {
+    ...(a.flowToken ? { flow_token: a.flowToken } : {}),
+    ...(a.flowActionData ? { flow_action_data: a.flowActionData } : {}),
+    ...(a.thumbnailProductRetailerId ? { thumbnail_product_retailer_id: a.thumbnailProductRetailerId } : {}),
+    ...(a.sections
+      ? {
+          sections: a.sections.map((s) => ({
+            title: s.title,
+            product_items: s.productItems.map((i) => ({ product_retailer_id: i.productRetailerId })),
+          })),
+        }
+      : {}),
+  }
+}
+
+function parameterValue(p: TemplateParam): Record<string, unknown> {
   switch (p.type) {
     case 'text':
-      return { type: 'text', text: p.text, ...(p.parameterName ? { parameter_name: p.parameterName } : {}) }
+      return { text: p.text }
     case 'currency':
-      return {
-        type: 'currency',
-        currency: { fallback_value: p.fallbackValue, code: p.code, amount_1000: p.amount1000 },
-      }
+      return { currency: { fallback_value: p.fallbackValue, code: p.code, amount_1000: p.amount1000 } }
     case 'date_time':
-      return { type: 'date_time', date_time: { fallback_value: p.fallbackValue } }
+      return { date_time: { fallback_value: p.fallbackValue } }
     case 'image':
     case 'video':
-      return { type: p.type, [p.type]: mediaRef(p) }
+      return { [p.type]: mediaRef(p) }
     case 'document':
-      return { type: 'document', document: { ...mediaRef(p), ...(p.filename ? { filename: p.filename } : {}) } }
+      return { document: { ...mediaRef(p), ...(p.filename ? { filename: p.filename } : {}) } }
     case 'location':
       return {
-        type: 'location',
         location: {
           latitude: p.latitude,
           longitude: p.longitude,
@@ -32,10 +45,17 @@ function templateParameter(p: TemplateParam): Record<string, unknown> {
         },
       }
     case 'payload':
-      return { type: 'payload', payload: p.payload }
+      return { payload: p.payload }
     case 'coupon_code':
-      return { type: 'coupon_code', coupon_code: p.couponCode }
+      return { coupon_code: p.couponCode }
+    case 'action':
+      return { action: buttonAction(p.action) }
   }
+}
+
+/** A template parameter; a named template's parameters carry their placeholder's name whatever their type. */
+function templateParameter(p: TemplateParam): Record<string, unknown> {
+  return { type: p.type, ...(p.parameterName ? { parameter_name: p.parameterName } : {}), ...parameterValue(p) }
 }
 
 function content(input: SendMessageInput, r: Resolved): Record<string, unknown> {
