@@ -610,6 +610,59 @@ describe('retries and failures (reference §3.10)', () => {
     expect(view.status).toBe('needs_reauth')
   })
 
+  test("Meta's code decides, not the HTTP status: a 5xx with a permanent code fails at once; lost permissions warn like a dead token", async () => {
+    // cloud-api-2026.md: "Error code 3 (capability/permission) comes back as HTTP 500 … Codes 10 and 200–299 mean
+    // a permission was removed." Unknown codes on a 5xx are Meta's trouble, and worth another try.
+    const cases = [
+      { status: 500, code: 3, calls: 1, result: 'failed', channel: 'needs_reauth' },
+      { status: 403, code: 10, calls: 1, result: 'failed', channel: 'needs_reauth' },
+      { status: 403, code: 200, calls: 1, result: 'failed', channel: 'needs_reauth' },
+      { status: 500, code: 100, calls: 1, result: 'failed', channel: 'active' },
+      { status: 500, code: 131026, calls: 1, result: 'failed', channel: 'active' },
+      { status: 502, code: 368, calls: 1, result: 'failed', channel: 'active' },
+      { status: 503, code: 133004, calls: 2, result: 'sent', channel: 'active' },
+      { status: 500, code: 99_999, calls: 2, result: 'sent', channel: 'active' },
+    ] as const
+    for (const c of cases) {
+      const clock = manualClock(NOW)
+      const { t, owner, ws, channel, conversationId } = await setup({ clock })
+      graph.failNext({
+        path: new RegExp(`/${channel.phoneNumberId}/messages$`),
+        times: 1,
+        status: c.status,
+        code: c.code,
+        message: `(#${c.code}) refused`,
+      })
+      const { id } = await (await send(t, owner, ws, { conversationId, type: 'text', text: { body: 'hello' } })).json()
+      for (let i = 0; i < 3; i++) {
+        await t.runtime.sender.drain()
+        const row = await t.db.db
+          .selectFrom('outbox')
+          .selectAll()
+          .where('message_id', '=', id)
+          .executeTakeFirstOrThrow()
+        if (row.state === 'queued') clock.set(Date.parse(row.next_attempt_at))
+      }
+      const message = await t.db.db
+        .selectFrom('messages')
+        .select(['status', 'error_title'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      const view = await (
+        await t.request(`/api/v1/workspaces/${ws}/channels/${channel.id}`, call(owner.who, 'GET'))
+      ).json()
+      expect({ ...c, calls: callsTo(channel).length, result: message.status, channel: view.status }).toEqual(c)
+      if (c.channel === 'needs_reauth') {
+        expect(message.error_title).toContain('grant it again in Meta')
+        const events = await t.db.db.selectFrom('events').selectAll().where('type', '=', 'channel.status').execute()
+        expect(events.map((e) => JSON.parse(e.data).reason).at(-1)).toContain(
+          `permission the app needs (code ${c.code})`,
+        )
+      }
+      await t.close()
+    }
+  })
+
   test('a timeout is retried; after the last attempt the message fails', async () => {
     const clock = manualClock(NOW)
     const { t, owner, ws, channel, conversationId } = await setup({ clock, config: { graphTimeout: 100 } })

@@ -11,7 +11,7 @@ import type { ChannelsTable } from '../channels.table.ts'
 import { ProviderError, type ChannelProvider, type SendTarget } from '../provider.ts'
 import type { ConnectCloudInput } from './cloud.schema.ts'
 import { connectCloudChannel, webhookUrl } from './connect.service.ts'
-import { GraphError, type GraphClient } from './graph.ts'
+import { GraphError, isPermissionCode, type GraphClient } from './graph.ts'
 import { downloadFromGraph, uploadToGraph } from './media.ts'
 import { name } from './name.ts'
 import { toCloudRequest, type CloudRequest } from './outbound.ts'
@@ -25,6 +25,8 @@ export const SERVICE_WINDOW_MS = 24 * 3600_000 - 5 * 60_000
 const REASONS: Record<number, string> = {
   0: 'The access token is no longer valid',
   190: 'The access token is invalid or expired',
+  3: 'The app lost a capability it needs for this number: grant it again in Meta, then rotate the credentials',
+  10: 'The app lost its permission for this number: grant it again in Meta, then rotate the credentials',
   100: 'Meta rejected a parameter of the message',
   130429: 'The number sent more messages per second than Meta allows',
   131026: 'The recipient cannot receive this message (not on WhatsApp, old app, or terms not accepted)',
@@ -44,7 +46,13 @@ const REASONS: Record<number, string> = {
 function mapError(err: unknown): ProviderError {
   if (!(err instanceof GraphError))
     return new ProviderError({ code: -1, reason: (err as Error)?.message ?? 'send failed', retryable: true })
-  const reason = REASONS[err.code] ?? (err.code === -1 ? err.message : `Meta refused the message (code ${err.code})`)
+  const reason =
+    REASONS[err.code] ??
+    (isPermissionCode(err.code)
+      ? `The app lost a permission it needs (code ${err.code}): grant it again in Meta, then rotate the credentials`
+      : err.code === -1
+        ? err.message
+        : `Meta refused the message (code ${err.code})`)
   return new ProviderError({
     code: err.code,
     reason,
@@ -99,7 +107,10 @@ export function cloudProvider(graph: GraphClient): CloudProvider {
     fixedMessageId: () => null,
     deferral: async () => null,
 
-    credentialsRefused: (code) => `Meta refused the access token (code ${code})`,
+    credentialsRefused: (code) =>
+      isPermissionCode(code)
+        ? `Meta took away a permission the app needs (code ${code}): grant it again in Meta, then rotate the credentials`
+        : `Meta refused the access token (code ${code})`,
     parseRequest: (stored) => JSON.parse(stored) as CloudRequest,
     readyToSend: () => true,
     async pacer(_deps, c, existing) {

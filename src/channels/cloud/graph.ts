@@ -7,8 +7,32 @@
 import { z } from 'zod'
 import { readAtMost } from '../../lib/read-body.ts'
 
-const RETRYABLE_CODES = new Set([1, 2, 4, 80007, 80008, 130429, 131056, 131000, 131016, 131057])
+/** Meta's codes worth another try whatever the HTTP status: throttling, and Meta's own transient trouble. */
+const RETRYABLE_CODES = new Set([1, 2, 4, 80007, 80008, 130429, 131056, 131000, 131016, 131057, 133004])
 const AUTH_CODES = new Set([0, 190])
+
+/**
+ * The app lost a permission it needs (3 capability, 10 permission denied, 200–299 API permissions): the token
+ * still parses, but it cannot do this any more until someone grants the permission again — as good as a revoked
+ * token to the operator, so it is reported like one.
+ */
+export const isPermissionCode = (code: number) => code === 3 || code === 10 || (code >= 200 && code <= 299)
+
+/**
+ * Codes that say the request itself will never succeed: parameters, tokens, permissions, policy blocks and
+ * every WhatsApp business-messaging code (13xxxx) that is not a transient one. Meta sends some of them with a
+ * 5xx (code 3 comes back as HTTP 500), so the code decides, not the status; an unknown code on a 5xx is retried.
+ */
+function isPermanentCode(code: number): boolean {
+  if (RETRYABLE_CODES.has(code)) return false
+  return (
+    AUTH_CODES.has(code) ||
+    isPermissionCode(code) ||
+    code === 100 ||
+    code === 368 ||
+    (code >= 130_000 && code <= 139_999)
+  )
+}
 
 export class GraphError extends Error {
   override name = 'GraphError'
@@ -22,11 +46,13 @@ export class GraphError extends Error {
   ) {
     super(message)
   }
+  /** The channel's credentials no longer do the job: a refused token, or a permission taken away. */
   get authFailure(): boolean {
-    return this.httpStatus === 401 || AUTH_CODES.has(this.code)
+    return this.httpStatus === 401 || AUTH_CODES.has(this.code) || isPermissionCode(this.code)
   }
   get retryable(): boolean {
-    return this.code === -1 || this.httpStatus >= 500 || RETRYABLE_CODES.has(this.code)
+    if (this.code === -1 || RETRYABLE_CODES.has(this.code)) return true
+    return this.httpStatus >= 500 && !isPermanentCode(this.code)
   }
 }
 
