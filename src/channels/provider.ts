@@ -155,6 +155,10 @@ export interface ChannelProvider<Request = unknown, Settings = unknown, Connect 
   pacer(deps: Deps, channel: DueChannel, existing: SendPacer | undefined): Promise<SendPacer>
   /** Where a send through this active channel goes, or why it cannot send. */
   sendTarget(deps: Deps, channel: ChannelsTable, recipient: string | null): SendTargetOrReason
+  /**
+   * Sends; `recipient` is the number as the service knows the person (Meta normalises what it was given, e.g.
+   * drops a Brazilian mobile's ninth digit), or null when it did not say.
+   */
   send(target: SendTarget, request: Request): Promise<{ providerMessageId: string; recipient: string | null }>
   markRead(target: SendTarget, providerMessageId: string): Promise<void>
 

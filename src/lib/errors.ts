@@ -83,6 +83,7 @@ export const ERROR_CODES = {
   media_not_ready: 'The media file has not been downloaded yet',
   media_too_large: 'The file is over WhatsApp’s size for its type',
   upload_failed: 'Meta did not accept the upload',
+  upload_refused: 'Meta refused the file itself (its type, size or encoding); details say why',
   // Webhook endpoints
   too_many_endpoints: 'The workspace has the most webhook endpoints allowed',
 } as const satisfies Record<string, string>

@@ -44,6 +44,39 @@ export async function updateContact(
     .execute()
 }
 
+/**
+ * Takes the number WhatsApp itself uses for a contact (its normalised wa_id), so the person's replies, which come
+ * from that number, land in the same contact. Only while the contact still has the number it was sent to, and
+ * never onto a number another contact of the workspace already has.
+ */
+export async function adoptWhatsAppNumber(
+  db: Db,
+  workspaceId: string,
+  contactId: string,
+  from: string,
+  to: string,
+  at: string,
+): Promise<void> {
+  await db
+    .updateTable('contacts')
+    .set({ wa_id: to, updated_at: at })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', contactId)
+    .where('wa_id', '=', from)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('contacts as other')
+            .select('other.id')
+            .where('other.workspace_id', '=', workspaceId)
+            .where('other.wa_id', '=', to),
+        ),
+      ),
+    )
+    .execute()
+}
+
 export function listContacts(
   db: Db,
   workspaceId: string,

@@ -20,6 +20,16 @@ import * as conversationsRepo from './conversations.repo.ts'
 import * as idempotencyRepo from './idempotency-keys.repo.ts'
 import * as messagesRepo from './messages.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
+import { phoneSpellings } from './phone-spellings.ts'
+
+/** The contact with this number, as typed or in its other spelling (the typed one first). */
+async function findByPhone(db: Parameters<typeof contactsRepo.findContactByPhone>[0], ws: string, to: string) {
+  for (const spelling of phoneSpellings(to)) {
+    const found = await contactsRepo.findContactByPhone(db, ws, spelling)
+    if (found) return found
+  }
+  return undefined
+}
 
 /** `deferred`: why and until when the message waits (the provider's deferral: pacing caps, a device offline). */
 export type QueuedMessage = {
@@ -83,8 +93,8 @@ export async function sendMessage(
   }
   let contact = conversation
     ? await contactsRepo.findContact(deps.db, ws, conversation.contact_id)
-    : await contactsRepo.findContactByPhone(deps.db, ws, input.to!)
-  if (conversation && input.to && contact?.wa_id !== input.to) {
+    : await findByPhone(deps.db, ws, input.to!)
+  if (conversation && input.to && !phoneSpellings(input.to).includes(contact?.wa_id ?? '')) {
     throw invalidField('to', 'does not match the conversation')
   }
   if (contact && !conversation)
@@ -128,7 +138,7 @@ export async function sendMessage(
       if (seen) return replay(seen, requestHash)
     }
     // Another request may have created them since we looked (two first messages to a new number at once).
-    contact ??= await contactsRepo.findContactByPhone(trx, ws, to)
+    contact ??= await findByPhone(trx, ws, to)
     if (contact && !conversation)
       conversation = await conversationsRepo.findConversationOf(trx, ws, channelId, contact.id)
     if (!contact) {

@@ -20,6 +20,8 @@ import { recordCredentialOutcome } from '../channels/channel-health.ts'
 import { ProviderError, providerOf, type DueChannel, type SendPacer } from '../channels/provider.ts'
 import { sendTargetOf } from '../channels/send-targets.ts'
 import { emit } from '../events/emit.ts'
+import * as contactsRepo from './contacts.repo.ts'
+import * as conversationsRepo from './conversations.repo.ts'
 import * as messagesRepo from './messages.repo.ts'
 import * as outboxRepo from './outbox.repo.ts'
 
@@ -50,7 +52,8 @@ export class OutboxSender {
   private readonly busyRecipients = new Set<string>()
   /** Claimed rows whose send never left this process (see fail): their pacing slot is given back. */
   private readonly notSent = new Set<number>()
-  private readonly succeeded: { row: Row; wamid: string }[] = []
+  /** Sends accepted and not yet recorded; `recipient` is the number as WhatsApp gave it back (null: unchanged). */
+  private readonly succeeded: { row: Row; wamid: string; recipient?: string | null }[] = []
   private flushing: Promise<void> | null = null
   private lastSweep = 0
   /** Channels with due messages and their rates, re-read at most every CHANNELS_TTL_MS (steps are frequent). */
@@ -284,9 +287,9 @@ export class OutboxSender {
     const { deps } = this
     const via = await sendTargetOf(deps, row.workspace_id, row.channel_id, row.recipient)
     if ('unavailable' in via) return this.fail(row, new ProviderError({ code: -1, reason: via.unavailable }), false)
-    let wamid: string
+    let sent: { providerMessageId: string; recipient: string | null }
     try {
-      wamid = (await via.provider.send(via.target, via.provider.parseRequest(row.request))).providerMessageId
+      sent = await via.provider.send(via.target, via.provider.parseRequest(row.request))
     } catch (err) {
       const e =
         err instanceof ProviderError
@@ -295,7 +298,7 @@ export class OutboxSender {
       // A timeout or a broken connection may have reached Meta: treat it like a crash mid-send.
       return this.fail(row, e, e.code === -1)
     }
-    this.succeeded.push({ row, wamid })
+    this.succeeded.push({ row, wamid: sent.providerMessageId, recipient: sent.recipient })
     deps.metrics.sends.inc({ outcome: 'sent' })
     // Recorded in groups a few ms apart: one fsync for many sends rather than one each.
     this.flushing ??= sleep(deps.clock, SUCCESS_FLUSH_MS).then(() => this.flushSucceeded())
@@ -308,7 +311,7 @@ export class OutboxSender {
     const batch = this.succeeded.splice(0)
     if (batch.length === 0) return
     const at = iso(this.deps.clock.now())
-    const record = async (trx: Transaction<Database>, s: { row: Row; wamid: string }) => {
+    const record = async (trx: Transaction<Database>, s: (typeof batch)[number]) => {
       // Guarded: a status webhook that linked this send first has already recorded it (and its event).
       if (
         !(await outboxRepo.finishClaimed(trx, s.row.workspace_id, s.row.id, {
@@ -320,6 +323,13 @@ export class OutboxSender {
       )
         return
       await messagesRepo.markMessageSent(trx, s.row.workspace_id, s.row.message_id, s.wamid, at)
+      if (s.recipient && /^\d+$/.test(s.recipient) && s.recipient !== s.row.recipient) {
+        const conversation = await conversationsRepo.findConversation(trx, s.row.workspace_id, s.row.conversation_id)
+        if (conversation) {
+          const { workspace_id: ws } = s.row
+          await contactsRepo.adoptWhatsAppNumber(trx, ws, conversation.contact_id, s.row.recipient, s.recipient, at)
+        }
+      }
       await emit(
         trx,
         s.row.workspace_id,

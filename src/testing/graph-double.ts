@@ -1,11 +1,28 @@
 /**
- * A loopback stand-in for graph.facebook.com that behaves as reference/cloud-api.md describes Meta: Bearer
- * auth (190 / HTTP 401 when missing or unknown), the version in the path, Graph-shaped errors (§3.9),
- * phone-number lookup, media URL + download (Bearer and User-Agent required, §4.2–4.3). It records every
- * call and can be told to fail the next matching calls (error codes, 5xx, timeouts). wabox talks to it
- * through its real Graph client (WABOX_GRAPH_BASE_URL).
+ * A loopback stand-in for graph.facebook.com that behaves as Meta does: Bearer auth (190 / HTTP 401 when missing
+ * or unknown), the version in the path, Graph-shaped errors (reference/cloud-api.md §3.9), phone-number lookup,
+ * media URL + download (Bearer and User-Agent required, URLs that expire and are signed, §4.2–4.3). Send bodies,
+ * read receipts and uploads are checked by graph-rules.ts, written from Meta's pages and independent SDKs rather
+ * than from wabox's notes, and refused with Meta's codes and `error_data.details`. Accepted sends answer with the
+ * normalised `wa_id` (a Brazilian mobile loses its ninth digit), `held_for_quality_assessment` when told to, and
+ * no `wa_id` for a BSUID send; status webhooks follow in Meta's shape (graph-statuses.ts). It records every call
+ * and can be told to fail the next matching calls (error codes, 5xx, timeouts). wabox talks to it through its
+ * real Graph client (WABOX_GRAPH_BASE_URL).
  */
-import { createHash, createHmac } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { checkMarkRead, checkSend, checkUpload, isRefusal, type KnownTemplate, type Refusal } from './graph-rules.ts'
+import {
+  type Conversation,
+  type PricingCategory,
+  postWebhook,
+  pricingFor,
+  type StatusKind,
+  statusError,
+  statusWebhook,
+} from './graph-statuses.ts'
+
+/** "Retrieve media URL": "media URLs expire after 5 minutes" (Media page). */
+export const MEDIA_URL_TTL_MS = 5 * 60_000
 
 type Failure = {
   path: RegExp
@@ -13,6 +30,8 @@ type Failure = {
   status?: number
   code?: number
   message?: string
+  /** Meta's `error_data.details` for the refusal. */
+  details?: string
   /** Holds the answer until this settles (a slow network, for as long as the test needs it to be). */
   holdUntil?: () => Promise<unknown>
 }
@@ -40,69 +59,86 @@ const graphError = (status: number, code: number, message: string, extra: Record
     { status },
   )
 
+/** A rule broken, answered as Graph does: HTTP 400, `(#code) title`, and the field in `error_data.details`. */
+const refusal = (r: Refusal) =>
+  graphError(r.httpStatus, r.code, `(#${r.code}) ${r.title}`, {
+    error_data: { messaging_product: 'whatsapp', details: r.details },
+  })
+
+/**
+ * The wa_id Meta answers with for a number it was given: digits only, and a Brazilian mobile (55, two-digit area
+ * code, 9, eight digits) without the ninth digit — WhatsApp's own id for those numbers predates the digit.
+ */
+export const normalisedWaId = (to: string) => to.replace(/\D/g, '').replace(/^55(\d{2})9(\d{8})$/, '55$1$2')
+
 export async function startGraphDouble(opts: { version?: string } = {}) {
   const version = opts.version ?? 'v24.0'
   const tokens = new Map<string, Set<string>>()
   const numbers = new Map<string, { display: string; verifiedName: string; quality: string }>()
-  const media = new Map<string, { bytes: Uint8Array; mime: string }>()
+  /** Media by id; `owner` is the number it was uploaded through (null: any token that Meta lets see it). */
+  const media = new Map<string, { bytes: Uint8Array; mime: string; owner: string | null }>()
   const failures: Failure[] = []
   const calls: GraphCall[] = []
   /** Accepted sends, in order (what Meta would deliver). */
-  const sent: { phoneNumberId: string; wamid: string; body: Record<string, unknown>; at: number }[] = []
+  const sent: {
+    phoneNumberId: string
+    wamid: string
+    body: Record<string, unknown>
+    at: number
+    waId: string | null
+    userId: string | null
+    category: PricingCategory
+  }[] = []
   /** Where Meta would post status webhooks for a number, as Meta does after accepting a message. */
   const statusHooks = new Map<string, { url: string; appSecret: string }>()
+  const templates: KnownTemplate[] = []
+  /** Recipients whose messages Meta holds for quality assessment (no `sent` status follows at once). */
+  const heldFor = new Set<string>()
+  /** Signs media URLs, so a forged or altered one is refused like Meta's. */
+  const urlKey = randomBytes(16)
+  /** Bumped to expire every URL handed out so far (their signatures no longer match). */
+  let urlGeneration = 0
+  const urlHash = (id: string, ext: string) =>
+    createHmac('sha256', urlKey).update(`${id}.${ext}.${urlGeneration}`).digest('base64url').slice(0, 22)
   let wamidSeq = 0
 
-  const postStatus = async (phoneNumberId: string, wamid: string, body: Record<string, unknown>) => {
-    const hook = statusHooks.get(phoneNumberId)
-    if (!hook) return
-    const payload = JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: '102290129340398',
-          changes: [
-            {
-              field: 'messages',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
-                statuses: [
-                  {
-                    id: wamid,
-                    status: 'sent',
-                    timestamp: String(Math.floor(Date.now() / 1000)),
-                    recipient_id: body.to,
-                    biz_opaque_callback_data: body.biz_opaque_callback_data,
-                    pricing: {
-                      billable: true,
-                      pricing_model: 'PMP',
-                      category: 'service',
-                      type: 'free_customer_service',
-                    },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      ],
+  /** Posts one status for a send to the number's webhook, retrying like Meta until it answers 200 (here ≤ 60 s). */
+  const deliverStatus = async (
+    send: (typeof sent)[number],
+    status: StatusKind,
+    opts: { errorCode?: number; details?: string; conversation?: Conversation | null; at?: number } = {},
+  ): Promise<number> => {
+    const hook = statusHooks.get(send.phoneNumberId)
+    if (!hook) return 0
+    const body = statusWebhook({
+      wabaId: '102290129340398',
+      phoneNumberId: send.phoneNumberId,
+      displayPhoneNumber: '15550783881',
+      status: {
+        wamid: send.wamid,
+        status,
+        at: opts.at ?? Date.now(),
+        waId: send.waId,
+        userId: send.userId,
+        bizOpaqueCallbackData: send.body.biz_opaque_callback_data,
+        pricing: status === 'failed' ? null : pricingFor(send.category),
+        conversation: opts.conversation ?? null,
+        errors: opts.errorCode ? [statusError(opts.errorCode, opts.details)] : undefined,
+      },
     })
-    const signature = `sha256=${createHmac('sha256', hook.appSecret).update(payload).digest('hex')}`
-    // Like Meta: retry until the receiver answers 200 (bounded here to 60 s).
+    let answer = 0
     for (const started = Date.now(); Date.now() - started < 60_000; await Bun.sleep(50)) {
-      try {
-        const res = await fetch(hook.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
-          body: payload,
-        })
-        if (res.status === 200) return
-      } catch {
-        // receiver down: try again
-      }
+      answer = await postWebhook(hook.url, body, hook.appSecret)
+      if (answer === 200) break
     }
+    return answer
   }
+
+  /** Meta's category for a send: templates by theirs (utility when the double does not know it), else service. */
+  const categoryOf = (check: { type: string; template: KnownTemplate | null }): PricingCategory =>
+    check.type !== 'template'
+      ? 'service'
+      : ((check.template?.category.toLowerCase() as PricingCategory | undefined) ?? 'utility')
 
   let port = 0
   const server: { port?: number; stop: (force?: boolean) => unknown } = Bun.serve({
@@ -127,7 +163,12 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
         failure.times--
         if (failure.holdUntil) await failure.holdUntil().catch(() => {})
         if (failure.status)
-          return graphError(failure.status, failure.code ?? 1, failure.message ?? 'An unknown error occurred')
+          return graphError(
+            failure.status,
+            failure.code ?? 1,
+            failure.message ?? 'An unknown error occurred',
+            failure.details ? { error_data: { messaging_product: 'whatsapp', details: failure.details } } : {},
+          )
       }
 
       const token = authorization?.match(/^Bearer (.+)$/)?.[1]
@@ -135,86 +176,84 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
       if (!tokens.has(token)) return graphError(401, 190, 'Invalid OAuth access token - Cannot parse access token')
       const allowed = tokens.get(token)!
 
+      const noSuchObject = (objectId: string) =>
+        graphError(
+          400,
+          100,
+          `Unsupported ${req.method.toLowerCase()} request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+          { error_subcode: 33 },
+        )
+      const canSee = (item: { owner: string | null }) => item.owner === null || allowed.has(item.owner)
+
       if (url.pathname.startsWith('/media-download/')) {
+        // Meta's media host: User-Agent required, the URL's signature and its 5-minute life checked.
         if (!req.headers.get('user-agent')) return new Response('Forbidden', { status: 403 })
-        const item = media.get(url.pathname.slice('/media-download/'.length))
-        if (!item) return new Response('Not found', { status: 404 })
+        const mediaId = url.pathname.slice('/media-download/'.length)
+        const item = media.get(mediaId)
+        const ext = url.searchParams.get('ext') ?? ''
+        if (!item || url.searchParams.get('hash') !== urlHash(mediaId, ext) || !canSee(item))
+          return new Response('Not found', { status: 404 })
+        if (Date.now() > Number(ext) * 1000) return new Response('URL signature expired', { status: 404 })
         return new Response(item.bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': item.mime } })
       }
 
       const [, ver, id, edge] = url.pathname.split('/')
       if (ver !== version) return graphError(400, 2500, `Unknown path components: /${ver}`)
       if (isUpload && id && edge === 'media') {
-        if (!allowed.has(id))
-          return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, {
-            error_subcode: 33,
-          })
+        if (!allowed.has(id)) return noSuchObject(id)
         const file = form?.get('file')
-        if (form?.get('messaging_product') !== 'whatsapp' || !form.get('type') || !(file instanceof Blob)) {
-          return graphError(400, 100, '(#100) The parameter messaging_product, type and file are required.')
-        }
+        const bytes = file instanceof Blob ? new Uint8Array(await file.arrayBuffer()) : null
+        const checked = checkUpload(
+          { messagingProduct: form?.get('messaging_product'), type: form?.get('type'), file },
+          bytes,
+        )
+        if (isRefusal(checked)) return refusal(checked)
         const mediaId = String(9_000_000_000_000 + ++wamidSeq)
-        media.set(mediaId, { bytes: new Uint8Array(await file.arrayBuffer()), mime: String(form.get('type')) })
+        media.set(mediaId, { bytes: bytes!, mime: checked.mime, owner: id })
         return Response.json({ id: mediaId })
       }
       if (req.method === 'POST' && id && edge === 'messages') {
-        if (!allowed.has(id))
-          return graphError(400, 100, `Unsupported post request. Object with ID '${id}' does not exist.`, {
-            error_subcode: 33,
-          })
-        let msg: Record<string, unknown>
+        if (!allowed.has(id)) return noSuchObject(id)
+        let msg: unknown
         try {
           msg = JSON.parse(body)
         } catch {
-          return graphError(400, 100, 'Invalid parameter')
-        }
-        if (msg.messaging_product !== 'whatsapp')
-          return graphError(400, 100, '(#100) The parameter messaging_product is required.')
-        if (msg.status === 'read') {
-          return typeof msg.message_id === 'string' && msg.message_id.startsWith('wamid.')
-            ? Response.json({ success: true })
-            : graphError(400, 100, '(#100) Invalid parameter')
-        }
-        const type = String(msg.type ?? 'text')
-        if (typeof msg.to !== 'string' || !/^\+?\d{6,20}$/.test(msg.to))
           return graphError(400, 100, '(#100) Invalid parameter', {
-            error_data: { messaging_product: 'whatsapp', details: 'Parameter to is invalid' },
+            error_data: { messaging_product: 'whatsapp', details: 'The request body is not valid JSON.' },
           })
-        if (
-          ![
-            'text',
-            'template',
-            'image',
-            'video',
-            'audio',
-            'document',
-            'sticker',
-            'location',
-            'contacts',
-            'interactive',
-            'reaction',
-          ].includes(type) ||
-          typeof msg[type] !== 'object'
-        ) {
-          return graphError(400, 100, `(#100) Param ${type} is required`)
         }
+        if (typeof msg === 'object' && msg !== null && (msg as Record<string, unknown>).status === 'read') {
+          const refused = checkMarkRead(msg as Record<string, unknown>)
+          return refused ? refusal(refused) : Response.json({ success: true })
+        }
+        const check = checkSend(msg, { templates })
+        if (isRefusal(check)) return refusal(check)
+        const waId = check.to === null ? null : normalisedWaId(check.to)
         const wamid = `wamid.DOUBLE${(++wamidSeq).toString(36).toUpperCase().padStart(10, '0')}=`
-        sent.push({ phoneNumberId: id, wamid, body: msg, at: Date.now() })
-        void postStatus(id, wamid, msg)
+        const send = {
+          phoneNumberId: id,
+          wamid,
+          body: msg as Record<string, unknown>,
+          at: Date.now(),
+          waId,
+          userId: check.recipient,
+          category: categoryOf(check),
+        }
+        sent.push(send)
+        const held = waId !== null && heldFor.has(waId)
+        if (!held) void deliverStatus(send, 'sent')
         return Response.json({
           messaging_product: 'whatsapp',
-          contacts: [{ input: msg.to, wa_id: String(msg.to).replace(/^\+/, '') }],
-          messages: [{ id: wamid, message_status: 'accepted' }],
+          contacts: [
+            waId !== null
+              ? { input: (msg as Record<string, unknown>).to, wa_id: waId }
+              : { input: check.recipient, user_id: check.recipient },
+          ],
+          messages: [{ id: wamid, message_status: held ? 'held_for_quality_assessment' : 'accepted' }],
         })
       }
       if (req.method === 'GET' && id && !edge && numbers.has(id)) {
-        if (!allowed.has(id))
-          return graphError(
-            400,
-            100,
-            `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
-            { error_subcode: 33 },
-          )
+        if (!allowed.has(id)) return noSuchObject(id)
         const n = numbers.get(id)!
         return Response.json({
           id,
@@ -225,9 +264,11 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
       }
       if (req.method === 'GET' && id && !edge && media.has(id)) {
         const item = media.get(id)!
+        if (!canSee(item)) return noSuchObject(id)
+        const ext = String(Math.floor((Date.now() + MEDIA_URL_TTL_MS) / 1000))
         return Response.json({
           messaging_product: 'whatsapp',
-          url: `http://127.0.0.1:${port}/media-download/${id}?ext=1715002111&hash=ATuQ`,
+          url: `http://127.0.0.1:${port}/media-download/${id}?ext=${ext}&hash=${urlHash(id, ext)}`,
           mime_type: item.mime,
           sha256: createHash('sha256').update(item.bytes).digest('hex'),
           file_size: String(item.bytes.length),
@@ -262,8 +303,34 @@ export async function startGraphDouble(opts: { version?: string } = {}) {
         quality: info.quality ?? 'GREEN',
       })
     },
-    addMedia(mediaId: string, bytes: Uint8Array, mime: string) {
-      media.set(mediaId, { bytes, mime })
+    /** Media Meta holds (an inbound attachment); `owner` is the number it belongs to, when it matters. */
+    addMedia(mediaId: string, bytes: Uint8Array, mime: string, owner: string | null = null) {
+      media.set(mediaId, { bytes, mime, owner })
+    },
+    /** Every media URL handed out so far stops working, as they do five minutes after Meta issued them. */
+    expireMediaUrls() {
+      urlGeneration++
+    },
+    /** An approved template the sends are checked against (parameter counts, language, status, category). */
+    addTemplate(t: KnownTemplate) {
+      templates.push(t)
+    },
+    /** Meta holds messages to this number for quality assessment: no `sent` status until one is posted. */
+    holdForQuality(to: string) {
+      heldFor.add(normalisedWaId(to))
+    },
+    /**
+     * Meta's later status for an accepted send (delivered, read, played, failed with an error code), posted to
+     * its number's webhook as Meta does; the receiver's HTTP status.
+     */
+    postStatus(
+      wamid: string,
+      status: StatusKind,
+      opts: { errorCode?: number; details?: string; conversation?: Conversation | null; at?: number } = {},
+    ) {
+      const send = sent.find((x) => x.wamid === wamid)
+      if (!send) throw new Error(`the double accepted no send ${wamid}`)
+      return deliverStatus(send, status, opts)
     },
     sent,
     /** Meta posts status webhooks for this number to `url`, signed with `appSecret`. */

@@ -48,6 +48,13 @@ export async function uploadToGraph(
   } catch (err) {
     if (err instanceof GraphError) {
       if (err.authFailure) await recordCredentialOutcome(deps, ctx.workspace.id, channel.id, err, { immediate: true })
+      // Meta refusing the file itself (its type, its size, an audio that is not OPUS…) is the caller's to fix.
+      if (err.httpStatus === 400 && !err.authFailure && !err.retryable) {
+        const why = err.details ?? err.message
+        throw new AppError(422, 'upload_refused', `Meta refused the file (code ${err.code}): ${why}`, [
+          { field: 'file', message: why },
+        ])
+      }
       throw new AppError(502, 'upload_failed', `Meta did not accept the upload (code ${err.code}).`)
     }
     throw err
