@@ -38,6 +38,17 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  * Every setting, in the order `--help` prints them. `schema` parses the raw string (from a flag or the
  * environment); `fallback` is the default, possibly derived from settings parsed before it.
  */
+/** A WhatsApp Web version (2, 3000, revision), as QR-linked sockets announce it (channels/qr/wa-version.ts). */
+export type WaVersion = [number, number, number]
+/** Baileys' bundled version, the one WhatsApp Web serves now, or a fixed one. */
+export type WaVersionSetting = 'bundled' | 'latest' | WaVersion
+
+/** `2.3000.1029000001` → [2, 3000, 1029000001]; null for anything else. */
+function parseWaVersion(text: string): WaVersion | null {
+  const m = /^(\d{1,4})\.(\d{1,6})\.(\d{1,12})$/.exec(text.trim())
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null
+}
+
 const SETTINGS = {
   'data-dir': {
     env: 'WABOX_DATA_DIR',
@@ -307,6 +318,24 @@ const SETTINGS = {
     fallback: () => WHATSAPP_MEDIA_ORIGIN,
     schema: z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be an http:// or https:// origin, without a path'),
   },
+  'qr-wa-version': {
+    env: 'WABOX_QR_WA_VERSION',
+    help: "the WhatsApp Web version QR-linked numbers announce: bundled (Baileys' own), latest (read from WhatsApp Web, again after a 405), or 2.3000.<revision>",
+    fallback: () => 'bundled',
+    schema: z
+      .string()
+      .refine(
+        (v) => v === 'bundled' || v === 'latest' || parseWaVersion(v) !== null,
+        'must be bundled, latest, or a version like 2.3000.1029000001',
+      )
+      .transform((v): WaVersionSetting => (v === 'bundled' || v === 'latest' ? v : parseWaVersion(v)!)),
+  },
+  'qr-wa-version-url': {
+    env: 'WABOX_QR_WA_VERSION_URL',
+    help: "where qr-wa-version latest reads WhatsApp Web's current version (changed only for tests and intercepting proxies)",
+    fallback: () => 'https://web.whatsapp.com/sw.js',
+    schema: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL'),
+  },
 } as const
 
 type SettingName = keyof typeof SETTINGS
@@ -342,6 +371,8 @@ export type Config = {
   eventRetention: number
   qrWebsocketUrl: string
   qrMediaUrl: string
+  qrWaVersion: WaVersionSetting
+  qrWaVersionUrl: string
   metricsAllowedNetworks: string[]
   metricsToken: string | undefined
   /** True when --public-url was not given: serve derives it from the port it actually bound (--port 0). */

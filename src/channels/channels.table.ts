@@ -56,16 +56,42 @@ export interface ChannelsTable {
   qr_settings: string | null
 }
 
-export type QrConnectionState =
-  | 'linking'
-  | 'connecting'
-  | 'connected'
-  | 'reconnecting'
-  | 'logged_out'
-  | 'replaced'
-  | 'qr_expired'
+/** A QR-linked phone's connection, as the channel view, its events and the admin UI show it. */
+export const QR_CONNECTION_STATES = [
+  'linking',
+  'connecting',
+  'connected',
+  'reconnecting',
+  'logged_out',
+  'replaced',
+  'qr_expired',
   /** Stopped after repeated unexplained stream errors (500); the session is kept, a person reconnects. */
-  | 'needs_attention'
+  'needs_attention',
+  /** WhatsApp refused the WhatsApp Web version (405); the session is kept, a person changes qr-wa-version. */
+  'outdated_version',
+] as const
+export type QrConnectionState = (typeof QR_CONNECTION_STATES)[number]
+
+/** The states a session stops in: nothing more happens until a person acts (the QR stream ends there too). */
+export const QR_STOPPED_STATES: ReadonlySet<QrConnectionState> = new Set([
+  'logged_out',
+  'replaced',
+  'qr_expired',
+  'needs_attention',
+  'outdated_version',
+])
+
+/** What a QR session warns a person about (channel.warning events, wabox_qr_session_warnings_total). */
+export const QR_WARNINGS = [
+  'replaced',
+  'needs_attention',
+  'restart_loop',
+  'undecryptable_messages',
+  'reachout_locked',
+  'outdated_version',
+  'pairing_failed',
+] as const
+export type QrWarning = (typeof QR_WARNINGS)[number]
 
 export interface QrAuthStateTable {
   workspace_id: string

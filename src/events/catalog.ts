@@ -4,6 +4,7 @@
  * `{ id: "evt_…", type, timestamp, workspaceId, data }`.
  */
 import { z } from 'zod'
+import { QR_CONNECTION_STATES, QR_WARNINGS } from '../channels/channels.table.ts'
 import { messageDetailSchema, statusDetailSchema } from '../messaging/message-detail.ts'
 
 const message = {
@@ -63,25 +64,14 @@ export const EVENT_PAYLOADS = {
   }),
   'channel.connection': z.object({
     channelId: z.string(),
-    state: z
-      .enum([
-        'linking',
-        'connecting',
-        'connected',
-        'reconnecting',
-        'logged_out',
-        'replaced',
-        'qr_expired',
-        'needs_attention',
-      ])
-      .describe("a QR-linked phone's connection (README: QR-linked numbers)"),
+    state: z.enum(QR_CONNECTION_STATES).describe("a QR-linked phone's connection (README: QR-linked numbers)"),
     lastError: z.string().nullable(),
     since: z.string(),
   }),
   'channel.warning': z.object({
     channelId: z.string(),
     warning: z
-      .enum(['replaced', 'needs_attention', 'restart_loop', 'undecryptable_messages', 'reachout_locked'])
+      .enum(QR_WARNINGS)
       .describe(
         'something about a QR-linked number a person should look at (README: QR-linked numbers); counted in wabox_qr_session_warnings_total',
       ),

@@ -43,7 +43,7 @@ export class Metrics {
   })
   readonly qrWarnings = new Counter({
     name: 'wabox_qr_session_warnings_total',
-    help: 'Warnings about a QR-linked number that a person should look at (README: QR-linked numbers), by warning: replaced, needs_attention, restart_loop, undecryptable_messages, reachout_locked',
+    help: 'Warnings about a QR-linked number that a person should look at (README: QR-linked numbers), by warning: replaced, needs_attention, restart_loop, undecryptable_messages, reachout_locked, outdated_version, pairing_failed',
     labelNames: ['warning'] as const,
     registers: [this.registry],
   })

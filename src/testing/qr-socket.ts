@@ -26,6 +26,8 @@ export class ScriptedSocket implements QrSocket {
     readonly websocketUrl: string,
     /** What the session told the socket about group chats (Baileys reads it through shouldIgnoreJid). */
     readonly ignoreGroups: () => boolean = () => true,
+    /** The WhatsApp Web version the session had it announce (undefined: Baileys' bundled one). */
+    readonly version: [number, number, number] | undefined = undefined,
   ) {}
 
   readonly ev = {
@@ -113,8 +115,8 @@ export class ScriptedSocket implements QrSocket {
 /** A factory that records every socket it makes; with `autoQr`, an unlinked session shows a QR at once. */
 export function scriptedSockets(opts: { autoQr?: boolean } = {}) {
   const sockets: ScriptedSocket[] = []
-  const factory: SocketFactory = ({ auth, websocketUrl, ignoreGroups }) => {
-    const socket = new ScriptedSocket(auth, websocketUrl, ignoreGroups)
+  const factory: SocketFactory = ({ auth, websocketUrl, ignoreGroups, version }) => {
+    const socket = new ScriptedSocket(auth, websocketUrl, ignoreGroups, version)
     sockets.push(socket)
     if (opts.autoQr && !auth.creds.me)
       queueMicrotask(() => socket.showQr(`2@scripted-qr-${sockets.length},noise,identity,adv`))

@@ -233,6 +233,7 @@ export const en = {
       replaced: 'Replaced by another connection',
       qr_expired: 'QR code expired',
       needs_attention: 'Needs attention',
+      outdated_version: 'WhatsApp Web version refused',
     } as Record<string, string>,
     stateHelp: {
       linking: 'Scan the QR code with the phone, or use a pairing code.',
@@ -244,6 +245,8 @@ export const en = {
       qr_expired: 'Nobody scanned in time. Start linking again.',
       needs_attention:
         'WhatsApp kept closing the connection with an unexplained error, so wabox stopped retrying. The link is kept: reconnect now, and messages that wait will go out.',
+      outdated_version:
+        'WhatsApp no longer accepts the WhatsApp Web version this server announces. The link is kept: the operator sets qr-wa-version to latest (or a current version) and restarts wabox, then reconnect here.',
     } as Record<string, string>,
     qrAlt: 'QR code to scan',
     qrSteps: 'On the phone: WhatsApp → Settings → Linked devices → Link a device, then point the camera at this code.',

@@ -12,7 +12,7 @@ import * as audit from '../../audit/audit.service.ts'
 import { requireQuota } from '../../workspaces/plans.ts'
 import type { WorkspaceContext } from '../../workspaces/workspace-context.ts'
 import { channelView } from '../channels.service.ts'
-import { NO_QR_COLUMNS, type ChannelsTable } from '../channels.table.ts'
+import { NO_QR_COLUMNS, QR_STOPPED_STATES, type ChannelsTable } from '../channels.table.ts'
 import * as repo from '../channels.repo.ts'
 import { emit } from '../../events/emit.ts'
 import type { QrSessions } from './sessions.ts'
@@ -173,14 +173,7 @@ export async function qrStream(
             if (u.type === 'qr') send('qr', { svg: await svgOf(u.qr) })
             else {
               send('state', { state: u.state, lastError: u.lastError })
-              if (
-                u.state === 'connected' ||
-                u.state === 'logged_out' ||
-                u.state === 'qr_expired' ||
-                u.state === 'replaced' ||
-                u.state === 'needs_attention'
-              )
-                finish()
+              if (u.state === 'connected' || QR_STOPPED_STATES.has(u.state)) finish()
             }
           } catch {
             close()

@@ -20,12 +20,13 @@ import { emit } from '../../events/emit.ts'
 import type { IntakeWriter } from '../../intake/writer.ts'
 import { idempotencyKey } from '../inbound-events.ts'
 import * as channelsRepo from '../channels.repo.ts'
-import type { ChannelStatus, ChannelsTable, QrConnectionState } from '../channels.table.ts'
+import type { ChannelStatus, ChannelsTable, QrConnectionState, QrWarning } from '../channels.table.ts'
 import { openAuthStore, type QrAuthStore } from './auth-store.ts'
 import { mapUpdates, mapUpsert, UNDECRYPTABLE, type Mapped, type QrInboundContext } from './inbound.ts'
 import type { QrSocket, QrSocketEvents, SocketFactory } from './socket.ts'
 import * as qrRepo from './lid-mappings.repo.ts'
 import { qrSettingsOf, type QrSettings } from './settings.ts'
+import { formatWaVersion, type WaVersion, type WaVersions } from './wa-version.ts'
 
 export const RECONNECT_BASE_MS = 2_000
 export const RECONNECT_CAP_MS = 5 * 60_000
@@ -43,10 +44,13 @@ export const RESTART_LIMIT = 3
 /** Undecryptable messages within UNDECRYPTABLE_WINDOW_MS that raise a warning (a broken Signal session, or a ban wave). */
 export const UNDECRYPTABLE_WARNING_COUNT = 10
 export const UNDECRYPTABLE_WINDOW_MS = 10 * 60_000
+/**
+ * How long a pairing code may wait for the phone. A code WhatsApp refuses (an unknown browser name, a typo on the
+ * phone, a code that expired) ends in silence — no close, no event — so a pairing with no link by then has failed.
+ */
+export const PAIRING_TIMEOUT_MS = 3 * 60_000
 /** While WhatsApp restricts new chats, a held message looks again at least this often (the lock may be lifted early). */
 const REACHOUT_RECHECK_MS = 60_000
-
-export type QrWarning = 'replaced' | 'needs_attention' | 'restart_loop' | 'undecryptable_messages' | 'reachout_locked'
 
 /** The wait before reconnect attempt `n` (1-based): exponential, capped, with jitter in its upper half. */
 export function reconnectDelay(attempt: number, random = Math.random, minimumMs = 0): number {
@@ -76,6 +80,9 @@ export function classifyClose(
       return { kind: 'stop', state: 'logged_out', erase: true }
     case 440:
       return { kind: 'stop', state: 'replaced', erase: false }
+    case 405:
+      // WhatsApp no longer accepts the WhatsApp Web version the socket announced: retrying the same one never helps.
+      return { kind: 'stop', state: 'outdated_version', erase: false }
     case 503:
       return { kind: 'reconnect', minimumMs: 30_000 }
     case 500:
@@ -102,8 +109,8 @@ export function channelStatusFor(
 ): ChannelStatus {
   if (state === 'connected') return 'active'
   if (channel.status === 'pending' || channel.status === 'disconnected') return channel.status
-  // Stopped after repeated stream errors, with the link kept: messages wait for a person to reconnect.
-  if (state === 'connecting' || state === 'reconnecting' || state === 'needs_attention')
+  // Stopped after repeated stream errors or a refused version, with the link kept: messages wait for a person.
+  if (state === 'connecting' || state === 'reconnecting' || state === 'needs_attention' || state === 'outdated_version')
     return channel.linked_at ? 'active' : channel.status
   return 'needs_reauth'
 }
@@ -114,6 +121,8 @@ export type SessionUpdate =
 
 export type SessionOptions = {
   socketFactory: SocketFactory
+  /** Which WhatsApp Web version each new socket announces (one source for the process). */
+  versions: WaVersions
   writer: IntakeWriter
   onConnected: () => void
   /** QR codes and state changes, for whoever follows the channel (sessions.ts keeps the followers). */
@@ -136,6 +145,10 @@ export class QrSession {
   /** Until when WhatsApp restricts this number from starting new chats (epoch ms); null when it does not. */
   private reachoutLockedUntilMs: number | null = null
   private timer: TimerHandle | null = null
+  /** Ends a pairing-code attempt the phone never confirmed (PAIRING_TIMEOUT_MS). */
+  private pairingTimer: TimerHandle | null = null
+  /** The WhatsApp Web version the current socket announced (undefined: Baileys' bundled one). */
+  private version: WaVersion | undefined = undefined
   private stopped = false
   private lids = new Map<string, string>()
   /** Writes (state, creds, inbox) in the order their events came, so a quick close cannot overtake an open. */
@@ -190,6 +203,7 @@ export class QrSession {
     this.stopped = true
     this.deps.clock.clearTimeout(this.timer)
     this.timer = null
+    this.endPairing()
     const socket = this.socket
     this.socket = null
     socket?.end(undefined)
@@ -201,6 +215,7 @@ export class QrSession {
     const socket = this.socket
     this.stopped = true
     this.deps.clock.clearTimeout(this.timer)
+    this.endPairing()
     this.socket = null
     await socket
       ?.logout('unlinked from wabox')
@@ -217,7 +232,27 @@ export class QrSession {
 
   async requestPairingCode(phoneNumber: string): Promise<string> {
     if (!this.socket || this.state !== 'linking') throw new Error('not linking')
-    return this.socket.requestPairingCode(phoneNumber)
+    const code = await this.socket.requestPairingCode(phoneNumber)
+    this.endPairing()
+    this.pairingTimer = this.deps.clock.setTimeout(() => {
+      this.pairingTimer = null
+      this.enqueue(() => this.pairingTimedOut())
+    }, PAIRING_TIMEOUT_MS)
+    return code
+  }
+
+  private endPairing(): void {
+    this.deps.clock.clearTimeout(this.pairingTimer)
+    this.pairingTimer = null
+  }
+
+  /** The phone never confirmed the code: say so where the person is looking, and keep the QR code going. */
+  private async pairingTimedOut(): Promise<void> {
+    if (this.stopped || this.state !== 'linking') return
+    const reason = `The phone did not confirm the pairing code within ${PAIRING_TIMEOUT_MS / 60_000} minutes: request a new code, or scan the QR code`
+    await this.setState('linking', reason)
+    this.publish({ type: 'state', state: 'linking', lastError: reason })
+    await this.warn('pairing_failed', reason)
   }
 
   private async connect(): Promise<void> {
@@ -226,12 +261,16 @@ export class QrSession {
     // Stopped (or logged out) while the store opened: no socket may outlive the session.
     if (this.stopped) return
     this.store = store
+    const version = await this.opts.versions.current()
+    if (this.stopped) return
+    this.version = version
     const socket = this.opts.socketFactory({
       auth: store.state,
       logger: this.deps.logger,
       websocketUrl: this.deps.config.qrWebsocketUrl,
       // Read at each stanza: a change of includeGroups applies to the running socket.
       ignoreGroups: () => !this.options.includeGroups,
+      version,
     })
     this.socket = socket
     const mine =
@@ -279,6 +318,7 @@ export class QrSession {
       this.publish({ type: 'qr', qr: u.qr })
     }
     if (u.connection === 'open') {
+      this.endPairing()
       this.failures = 0
       this.consecutive500s = 0
       this.restartsWithoutOpen = 0
@@ -307,11 +347,24 @@ export class QrSession {
       }
       if (action.kind === 'restart') {
         // The end of linking (or a server-requested restart): same creds, new socket, no wait.
+        this.endPairing()
         this.failures = 0
         await this.connect()
         return
       }
+      if (action.kind === 'stop' && action.state === 'outdated_version') {
+        const newer = await this.opts.versions.afterRefusal(this.version)
+        if (newer && !this.stopped) {
+          this.deps.logger.warn(
+            { channelId: this.channelId, refused: formatWaVersion(this.version), next: formatWaVersion(newer) },
+            'QR session: WhatsApp refused the WhatsApp Web version; trying the current one',
+          )
+          await this.connect()
+          return
+        }
+      }
       if (action.kind === 'stop') {
+        this.endPairing()
         this.stopped = true
         this.qr = null
         if (action.erase) await this.store?.clear()
@@ -320,6 +373,11 @@ export class QrSession {
           await this.warn('replaced', `Another WhatsApp Web session took over this number's link (${reason})`)
         if (action.state === 'needs_attention')
           await this.warn('needs_attention', `The session stopped after ${BAD_SESSION_LIMIT} stream errors in a row`)
+        if (action.state === 'outdated_version')
+          await this.warn(
+            'outdated_version',
+            `WhatsApp no longer accepts the WhatsApp Web version this server announces (${formatWaVersion(this.version)}): set qr-wa-version to latest or a current version, restart wabox, then reconnect`,
+          )
         return
       }
       await this.setState('reconnecting', reason, {}, true)
@@ -390,7 +448,8 @@ export class QrSession {
           metadata: { phoneNumber: patch.display_phone_number },
         })
       }
-      if ((state === 'logged_out' || state === 'replaced' || state === 'needs_attention') && previous !== state) {
+      const audited = ['logged_out', 'replaced', 'needs_attention', 'outdated_version']
+      if (audited.includes(state) && previous !== state) {
         await audit.record(trx, systemCaller('qr session', now), {
           workspaceId: this.workspaceId,
           action: `channel.${state}`,

@@ -11,6 +11,7 @@ import type { SocketFactory } from './socket.ts'
 import { qrSettingsOf } from './settings.ts'
 import * as channelsRepo from '../channels.repo.ts'
 import { name } from './name.ts'
+import { WaVersions } from './wa-version.ts'
 
 export class QrSessions {
   private readonly sessions = new Map<string, QrSession>()
@@ -18,6 +19,8 @@ export class QrSessions {
   private readonly followers = new Map<string, Set<(u: SessionUpdate) => void>>()
   /** Start, stop and unlink of one channel run one after another: two at once could leave a socket nobody owns. */
   private readonly queues = new Map<string, Promise<unknown>>()
+  /** Which WhatsApp Web version sockets announce: one source, so `latest` is read once for every number. */
+  private readonly versions: WaVersions
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -27,7 +30,9 @@ export class QrSessions {
       onConnected: () => void
       random?: () => number
     },
-  ) {}
+  ) {
+    this.versions = new WaVersions(deps)
+  }
 
   follow(channelId: string, listener: (u: SessionUpdate) => void): () => void {
     const set = this.followers.get(channelId) ?? new Set()
@@ -65,6 +70,7 @@ export class QrSessions {
       await this.sessions.get(channelId)?.stop()
       const session = new QrSession(this.deps, workspaceId, channelId, {
         ...this.opts,
+        versions: this.versions,
         publish: (id, u) => {
           for (const listener of this.followers.get(id) ?? []) listener(u)
         },

@@ -13,6 +13,7 @@ import {
   type AuthenticationState,
 } from 'baileys'
 import type { Logger } from '../../log.ts'
+import type { WaVersion } from './wa-version.ts'
 
 /** Baileys' auth state, for code outside this folder that must name it (the scripted test socket). */
 export type { AuthenticationState }
@@ -61,7 +62,16 @@ export type SocketFactory = (opts: {
   websocketUrl: string
   /** Whether group chats are left out now (the channel's includeGroups is off); read at each stanza. */
   ignoreGroups: () => boolean
+  /** The WhatsApp Web revision to announce (wa-version.ts); undefined for Baileys' bundled one. */
+  version?: WaVersion
 }) => QrSocket
+
+/**
+ * The browser the linked device shows as on the phone. WhatsApp checks the name in a pairing-code request
+ * (companion_platform_display) and refuses names it does not know with 400 after the code was handed out (Baileys
+ * PR #2769), so it is a real browser's, never "wabox".
+ */
+export const LINKED_BROWSER = Browsers.ubuntu('Chrome')
 
 /**
  * Chats whose traffic a business inbox never uses: status updates (`status@broadcast`), broadcast lists, channels
@@ -84,13 +94,14 @@ export function baileysLevel(level: string): string {
   return 'error'
 }
 
-export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl, ignoreGroups }) => {
+export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl, ignoreGroups, version }) => {
   const quiet = logger.child({ component: 'baileys' }, { level: baileysLevel(logger.level) })
   return makeWASocket({
     auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, quiet) },
     logger: quiet,
     waWebSocketUrl: websocketUrl,
-    browser: Browsers.ubuntu('wabox'),
+    browser: LINKED_BROWSER,
+    ...(version ? { version } : {}),
     // A business inbox: no "online" badge on the phone's contacts, no years of history pulled at link time.
     markOnlineOnConnect: false,
     syncFullHistory: false,

@@ -8,7 +8,7 @@ import { fill, messages } from '../../i18n/index.ts'
 import { Alert, Button, Field } from '../../components/ui.tsx'
 
 const t = messages.channels
-const FINAL = new Set(['connected', 'logged_out', 'qr_expired', 'replaced', 'needs_attention'])
+const FINAL = new Set(['connected', 'logged_out', 'qr_expired', 'replaced', 'needs_attention', 'outdated_version'])
 
 export function QrLink({
   wid,
@@ -51,6 +51,8 @@ export function QrLink({
         const next = update.state ?? 'linking'
         setState(next)
         setLastError(update.lastError)
+        // Still linking with an error: the pairing code was not confirmed in time, so it is no use any more.
+        if (next === 'linking' && update.lastError) setPairing(null)
         onState(next)
         // Final states end the server's stream; stop the browser from reopening it.
         if (FINAL.has(next)) {
@@ -149,7 +151,7 @@ export function QrLink({
           {t.relink}
         </Button>
       )}
-      {(state === 'reconnecting' || state === 'needs_attention') && (
+      {(state === 'reconnecting' || state === 'needs_attention' || state === 'outdated_version') && (
         <Button variant="secondary" onClick={() => void relink()} busy={busy}>
           {t.reconnectNow}
         </Button>
