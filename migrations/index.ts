@@ -17,6 +17,7 @@ import * as m011 from './2026-12-04_011_master_keys.ts'
 import * as m012 from './2026-12-04_012_api_key_creators.ts'
 import * as m013 from './2026-12-04_013_intake.ts'
 import * as m014 from './2026-12-04_014_provider_detail.ts'
+import * as m015 from './2026-12-04_015_qr_sent_messages.ts'
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22_001_instance': m001,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-04_012_api_key_creators': m012,
   '2026-12-04_013_intake': m013,
   '2026-12-04_014_provider_detail': m014,
+  '2026-12-04_015_qr_sent_messages': m015,
 }

@@ -110,6 +110,18 @@ export interface LidMappingsTable {
   updated_at: string
 }
 
+/** What a QR-linked number sent, for WhatsApp's retry requests (channels/qr/sent-messages.ts). */
+export interface QrSentMessagesTable {
+  workspace_id: string
+  channel_id: string
+  /** WhatsApp's message id (the key id Baileys sent it under). */
+  message_id: string
+  remote_jid: string
+  /** The message as WhatsApp got it (Baileys' proto JSON), sealed. */
+  message: string
+  sent_at: string
+}
+
 export interface ChannelEventsTable {
   id: import('kysely').Generated<number>
   workspace_id: string

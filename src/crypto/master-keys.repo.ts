@@ -15,6 +15,7 @@ export const SEALED_COLUMNS = [
   { table: 'webhook_endpoints', column: 'secret' },
   { table: 'webhook_endpoints', column: 'previous_secret' },
   { table: 'qr_auth_state', column: 'value' },
+  { table: 'qr_sent_messages', column: 'message' },
 ] as const satisfies readonly { table: keyof Database; column: string }[]
 
 export const recorded = (db: Db) =>

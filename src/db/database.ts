@@ -9,6 +9,7 @@ import type {
   ChannelEventsTable,
   ChannelsTable,
   LidMappingsTable,
+  QrSentMessagesTable,
   QrAuthStateTable,
 } from '../channels/channels.table.ts'
 import type { IntakeEventsTable } from '../intake/intake.table.ts'
@@ -68,4 +69,5 @@ export interface Database {
   event_cursors: EventCursorsTable
   qr_auth_state: QrAuthStateTable
   lid_mappings: LidMappingsTable
+  qr_sent_messages: QrSentMessagesTable
 }

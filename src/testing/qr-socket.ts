@@ -28,7 +28,22 @@ export class ScriptedSocket implements QrSocket {
     readonly ignoreGroups: () => boolean = () => true,
     /** The WhatsApp Web version the session had it announce (undefined: Baileys' bundled one). */
     readonly version: [number, number, number] | undefined = undefined,
+    /** What Baileys would call on a recipient's retry request, and the retry counter it would count in. */
+    readonly retry: Pick<Parameters<SocketFactory>[0], 'getMessage' | 'retryCounters'> | null = null,
   ) {}
+
+  /**
+   * A recipient's phone asks for a message again (a retry receipt): Baileys counts the request and answers with
+   * the message from getMessage, or cannot answer. What it would resend, or undefined.
+   */
+  async retryRequested(remoteJid: string, id: string): Promise<Record<string, unknown> | undefined> {
+    if (!this.retry) throw new Error('made without the session’s retry hooks')
+    const key = `${id}:${remoteJid}`
+    this.retry.retryCounters.set(key, (this.retry.retryCounters.get<number>(key) ?? 0) + 1)
+    return this.retry.getMessage({ remoteJid, id, fromMe: true } as { remoteJid: string; id: string })
+  }
+  /** What the next sends return as the message WhatsApp got (Baileys' proto), one each; else built from the content. */
+  readonly nextMessages: Record<string, unknown>[] = []
 
   readonly ev = {
     on: <E extends keyof QrSocketEvents>(event: E, listener: QrSocketEvents[E]) => {
@@ -86,12 +101,17 @@ export class ScriptedSocket implements QrSocket {
     const refused = this.sendErrors.shift()
     if (refused) throw refused
     this.sent.push({ jid, content, options, at: Date.now() })
+    // As Baileys' generateWAMessageContent: a text becomes an extendedTextMessage (Utils/messages.js).
+    const message =
+      this.nextMessages.shift() ??
+      (typeof content.text === 'string' ? { extendedTextMessage: { text: content.text } } : { ...content })
     return {
       key: {
         id: (options?.messageId as string | undefined) ?? `3EB0${this.sent.length}`,
         remoteJid: jid,
         fromMe: true,
       },
+      message,
     }
   }
   async sendPresenceUpdate(type: 'composing' | 'paused' | 'available' | 'unavailable', jid?: string): Promise<void> {
@@ -115,8 +135,8 @@ export class ScriptedSocket implements QrSocket {
 /** A factory that records every socket it makes; with `autoQr`, an unlinked session shows a QR at once. */
 export function scriptedSockets(opts: { autoQr?: boolean } = {}) {
   const sockets: ScriptedSocket[] = []
-  const factory: SocketFactory = ({ auth, websocketUrl, ignoreGroups, version }) => {
-    const socket = new ScriptedSocket(auth, websocketUrl, ignoreGroups, version)
+  const factory: SocketFactory = ({ auth, websocketUrl, ignoreGroups, version, getMessage, retryCounters }) => {
+    const socket = new ScriptedSocket(auth, websocketUrl, ignoreGroups, version, { getMessage, retryCounters })
     sockets.push(socket)
     if (opts.autoQr && !auth.creds.me)
       queueMicrotask(() => socket.showQr(`2@scripted-qr-${sockets.length},noise,identity,adv`))

@@ -36,6 +36,7 @@ export async function deleteWorkspaceData(db: Db, workspaceId: string): Promise<
     'events',
     'lid_mappings',
     'qr_auth_state',
+    'qr_sent_messages',
   ] as const) {
     await db.deleteFrom(table).where('workspace_id', '=', workspaceId).execute()
   }

@@ -234,6 +234,8 @@ export function qrProvider(opts: { fetchMedia: MediaFetcher; sleep?: (ms: number
             }
           : prepared
         const sent = await socket.sendMessage(jid, content, { messageId: r.messageId, ...(quoted ? { quoted } : {}) })
+        // Kept for the recipient's retry requests (never throws: the message went out either way).
+        await session?.sent.remember(sent)
         return { providerMessageId: sent?.key.id ?? r.messageId, recipient: r.to }
       } catch (err) {
         throw sendFailure(err, SEND_FAILED)

@@ -26,6 +26,7 @@ import { mapUpdates, mapUpsert, UNDECRYPTABLE, type Mapped, type QrInboundContex
 import type { QrSocket, QrSocketEvents, SocketFactory } from './socket.ts'
 import * as qrRepo from './lid-mappings.repo.ts'
 import { qrSettingsOf, type QrSettings } from './settings.ts'
+import { RetryCounters, SentMessages } from './sent-messages.ts'
 import { formatWaVersion, type WaVersion, type WaVersions } from './wa-version.ts'
 
 export const RECONNECT_BASE_MS = 2_000
@@ -149,6 +150,10 @@ export class QrSession {
   private pairingTimer: TimerHandle | null = null
   /** The WhatsApp Web version the current socket announced (undefined: Baileys' bundled one). */
   private version: WaVersion | undefined = undefined
+  /** What this number sent, for WhatsApp's retry requests (kept 14 days, across restarts). */
+  readonly sent: SentMessages
+  /** How often each message was asked for again, across this session's sockets (never per socket). */
+  private readonly retryCounters: RetryCounters
   private stopped = false
   private lids = new Map<string, string>()
   /** Writes (state, creds, inbox) in the order their events came, so a quick close cannot overtake an open. */
@@ -159,7 +164,10 @@ export class QrSession {
     readonly workspaceId: string,
     readonly channelId: string,
     private readonly opts: SessionOptions,
-  ) {}
+  ) {
+    this.sent = new SentMessages(deps, workspaceId, channelId)
+    this.retryCounters = new RetryCounters(() => deps.clock.now())
+  }
 
   get connected(): boolean {
     return this.state === 'connected' && this.socket !== null
@@ -228,6 +236,7 @@ export class QrSession {
     socket?.end(undefined)
     await this.chain.catch(() => {})
     await this.store?.clear()
+    await this.sent.clear()
   }
 
   async requestPairingCode(phoneNumber: string): Promise<string> {
@@ -271,6 +280,8 @@ export class QrSession {
       // Read at each stanza: a change of includeGroups applies to the running socket.
       ignoreGroups: () => !this.options.includeGroups,
       version,
+      getMessage: (key) => this.sent.recall(key),
+      retryCounters: this.retryCounters,
     })
     this.socket = socket
     const mine =
@@ -367,7 +378,10 @@ export class QrSession {
         this.endPairing()
         this.stopped = true
         this.qr = null
-        if (action.erase) await this.store?.clear()
+        if (action.erase) {
+          await this.store?.clear()
+          await this.sent.clear()
+        }
         await this.setState(action.state, reason)
         if (action.state === 'replaced')
           await this.warn('replaced', `Another WhatsApp Web session took over this number's link (${reason})`)

@@ -11,8 +11,11 @@ import {
   makeCacheableSignalKeyStore,
   makeWASocket,
   type AuthenticationState,
+  type proto,
+  type WAMessageKey,
 } from 'baileys'
 import type { Logger } from '../../log.ts'
+import type { RetryCounters } from './sent-messages.ts'
 import type { WaVersion } from './wa-version.ts'
 
 /** Baileys' auth state, for code outside this folder that must name it (the scripted test socket). */
@@ -43,7 +46,7 @@ export type QrSocket = {
     jid: string,
     content: Record<string, unknown>,
     options?: Record<string, unknown>,
-  ): Promise<{ key: { id?: string | null } } | undefined>
+  ): Promise<{ key: { id?: string | null; remoteJid?: string | null }; message?: unknown } | undefined>
   sendPresenceUpdate(type: 'composing' | 'paused' | 'available' | 'unavailable', jid?: string): Promise<void>
   readMessages(keys: { remoteJid: string; id: string; fromMe: boolean }[]): Promise<void>
   /**
@@ -64,6 +67,10 @@ export type SocketFactory = (opts: {
   ignoreGroups: () => boolean
   /** The WhatsApp Web revision to announce (wa-version.ts); undefined for Baileys' bundled one. */
   version?: WaVersion
+  /** A message this number sent, for a recipient's retry request (sent-messages.ts); undefined when unknown. */
+  getMessage: (key: { remoteJid?: string | null; id?: string | null }) => Promise<Record<string, unknown> | undefined>
+  /** How often each message was asked for again: the channel's, kept across its sockets. */
+  retryCounters: RetryCounters
 }) => QrSocket
 
 /**
@@ -94,7 +101,15 @@ export function baileysLevel(level: string): string {
   return 'error'
 }
 
-export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl, ignoreGroups, version }) => {
+export const baileysSocketFactory: SocketFactory = ({
+  auth,
+  logger,
+  websocketUrl,
+  ignoreGroups,
+  version,
+  getMessage,
+  retryCounters,
+}) => {
   const quiet = logger.child({ component: 'baileys' }, { level: baileysLevel(logger.level) })
   return makeWASocket({
     auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, quiet) },
@@ -106,7 +121,8 @@ export const baileysSocketFactory: SocketFactory = ({ auth, logger, websocketUrl
     markOnlineOnConnect: false,
     syncFullHistory: false,
     shouldSyncHistoryMessage: () => false,
-    getMessage: async () => undefined,
+    getMessage: getMessage as unknown as (key: WAMessageKey) => Promise<proto.IMessage | undefined>,
+    msgRetryCounterCache: retryCounters,
     shouldIgnoreJid: (jid) => isIgnoredJid(jid, ignoreGroups()),
   }) as unknown as QrSocket
 }
