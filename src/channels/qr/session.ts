@@ -310,6 +310,12 @@ export class QrSession {
       'lid-mapping.update',
       mine((u) => this.saveLidMappings(lidPairs(u))),
     )
+    // History stays out of the inbox (the conversations start when wabox is linked); its LID mappings are kept, so
+    // a person who writes from their LID later is the contact wabox already knows by phone number.
+    socket.ev.on(
+      'messaging-history.set',
+      mine((u) => this.saveLidMappings(lidPairs(u.lidPnMappings ?? []))),
+    )
   }
 
   private enqueue(work: () => unknown): void {

@@ -34,6 +34,8 @@ export type QrSocketEvents = {
   'messages.upsert': (u: { messages: unknown[]; type: string }) => void
   'messages.update': (u: unknown[]) => void
   'lid-mapping.update': (u: unknown) => void
+  /** A chunk of the phone's history (never FULL: see the socket options); wabox keeps only its LID mappings. */
+  'messaging-history.set': (u: { lidPnMappings?: unknown[]; messages?: unknown[]; syncType?: number | null }) => void
 }
 
 export type QrSocket = {
@@ -91,9 +93,8 @@ export function isIgnoredJid(jid: string, ignoreGroups: boolean): boolean {
 }
 
 /**
- * Baileys' own log level: one step below wabox's. Baileys warns on every socket it makes (wabox turns history sync
- * off on purpose, and Baileys says "DANGER" about it at each reconnect) and is chatty at info; at wabox's default
- * (info) only its errors show, at debug its warnings too. Its debug lines carry protocol detail: never those.
+ * Baileys' own log level: one step below wabox's. Baileys is chatty at info; at wabox's default (info) only its
+ * errors show, at debug its warnings too. Its debug lines carry protocol detail: never those.
  */
 export function baileysLevel(level: string): string {
   if (level === 'debug' || level === 'trace') return 'warn'
@@ -117,10 +118,11 @@ export const baileysSocketFactory: SocketFactory = ({
     waWebSocketUrl: websocketUrl,
     browser: LINKED_BROWSER,
     ...(version ? { version } : {}),
-    // A business inbox: no "online" badge on the phone's contacts, no years of history pulled at link time.
+    // A business inbox: no "online" badge on the phone's contacts, no years of history pulled at link time. The
+    // other history syncs stay on (Baileys' default: all but FULL): they carry the LID mappings, tctokens and the
+    // first app-state sync, and without them messages from 7.x peers get lost or arrive undecryptable.
     markOnlineOnConnect: false,
     syncFullHistory: false,
-    shouldSyncHistoryMessage: () => false,
     getMessage: getMessage as unknown as (key: WAMessageKey) => Promise<proto.IMessage | undefined>,
     msgRetryCounterCache: retryCounters,
     shouldIgnoreJid: (jid) => isIgnoredJid(jid, ignoreGroups()),
